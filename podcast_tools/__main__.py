@@ -1,0 +1,3 @@
+from podcast_tools.cli import main
+
+main()

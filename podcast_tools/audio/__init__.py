@@ -1,0 +1,1 @@
+"""Audio: probing, loudness, mastering. Everything that runs ffmpeg goes through ``audio.ffmpeg``."""

@@ -1,0 +1,218 @@
+"""The `podcast` command: declares commands and options, hands off to the core, turns errors into
+one line each and an exit code. No business logic lives here."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+
+from podcast_tools import __version__
+from podcast_tools.content import Network, find_root, load_network
+from podcast_tools.errors import ExitCode, PodcastToolsError, UsageError
+
+HELP = (
+    "Take a podcast network from raw recordings to what listeners hear.\n\n"
+    "Describe shows in episodes/network.toml and episodes in episodes/<show>/<slug>.md, "
+    "check them with `podcast validate`, then publish.\n\n"
+    "Exit codes: 0 done · 1 content problems (one line each: file: field: what to do) · "
+    "2 usage (bad options, no network found) · 3 storage/network failure · "
+    "4 ffmpeg missing or failed."
+)
+
+app = typer.Typer(
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class Options:
+    root: Path | None = None
+    debug: bool = False
+
+    def network_root(self) -> Path:
+        return self.root.resolve() if self.root else find_root()
+
+    def network(self) -> Network:
+        return load_network(self.network_root())
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"podcast_tools {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    root: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--root",
+            help="The network's folder (holding episodes/network.toml). "
+            "Default: the nearest such folder at or above the current one.",
+            file_okay=False,
+        ),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks and detail on errors (never secrets).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_show_version, is_eager=True),
+    ] = False,
+) -> None:
+    ctx.obj = Options(root=root, debug=debug)
+
+
+def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Print the package's errors as one line each (with a traceback under --debug), then exit."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = kwargs.get("ctx")
+        options = _options(ctx) if ctx is not None else Options()
+        try:
+            return command(*args, **kwargs)
+        except PodcastToolsError as exc:
+            if options.debug:
+                traceback.print_exc(file=sys.stderr)
+            lines = exc.lines()
+            for line in lines:
+                typer.echo(line, err=True)
+            if len(lines) > 1:
+                files = len({line.split(": ", 1)[0] for line in lines})
+                typer.echo(f"{len(lines)} problems in {files} file(s); nothing was written.", err=True)
+            raise typer.Exit(int(exc.exit_code)) from None
+
+    return wrapper
+
+
+def _options(ctx: typer.Context) -> Options:
+    return ctx.obj if isinstance(ctx.obj, Options) else Options()
+
+
+@app.command()
+@_reports_errors
+def validate(ctx: typer.Context) -> None:
+    """Check every file of the network and list all problems at once (exit 1 if any)."""
+    network = _options(ctx).network()
+    typer.echo(
+        f"OK: {network.settings.name}: {len(network.shows)} shows, "
+        f"{len(network.episodes)} episodes; no problems found."
+    )
+
+
+@app.command()
+@_reports_errors
+def shows(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """List the shows with inheritance resolved, and where each value came from."""
+    network = _options(ctx).network()
+    if as_json:
+        payload = {
+            show_id: {
+                "feed_url": network.feed_url(show_id),
+                "episodes": len(network.episodes_of(show_id)),
+                "settings": show.model_dump(mode="json"),
+                "origins": network.origins[show_id],
+            }
+            for show_id, show in network.shows.items()
+        }
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    for show_id, show in network.shows.items():
+        parent = f" (extends {show.extends})" if show.extends else ""
+        typer.echo(f"{show_id}{parent}: {show.title}")
+        typer.echo(f"  feed      {network.feed_url(show_id)}")
+        typer.echo(f"  episodes  {len(network.episodes_of(show_id))}")
+        values = {
+            key: str(value)
+            for key, value in _flatten(show.model_dump(mode="json", exclude={"id", "extends"})).items()
+        }
+        key_width = max(map(len, values))
+        value_width = min(48, max(map(len, values.values())))
+        for key, value in values.items():
+            origin = network.origins[show_id].get(key, "built-in default")
+            origin = "" if origin == "own" else f"  ← {_origin_label(origin)}"
+            typer.echo(f"  {key:<{key_width}}  {value:<{value_width}}{origin}".rstrip())
+        typer.echo("")
+
+
+def _origin_label(origin: str) -> str:
+    return origin if origin.startswith(("[", "built-in")) else f"from {origin}"
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if key == "category" and isinstance(value, dict):
+            flat[name] = value["name"] + (f" > {value['subcategory']}" if value.get("subcategory") else "")
+        elif isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        elif value is not None:
+            flat[name] = value
+    return flat
+
+
+@app.command()
+@_reports_errors
+def init(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Folder for the new network (created if needed).")],
+) -> None:
+    """Create a new network: one show, a regional spin-off, one episode and templates."""
+    from podcast_tools.scaffold import init_network
+
+    written = init_network(directory)
+    typer.echo(f"Created a network in {directory.resolve()} ({len(written)} files).")
+    typer.echo(f"Next: cd {directory} && podcast validate && podcast shows")
+
+
+@app.command()
+@_reports_errors
+def new(
+    ctx: typer.Context,
+    show: Annotated[str, typer.Argument(help="The show id (see `podcast shows`).")],
+    title: Annotated[str, typer.Option("--title", help="The episode's title.")],
+    audio: Annotated[
+        Optional[Path],
+        typer.Option("--audio", help="The master recording (stored as a path relative to the episode).", exists=True, dir_okay=False),
+    ] = None,
+    date: Annotated[
+        Optional[str],
+        typer.Option("--date", help="Publish date and time, e.g. 2026-12-01T09:00:00+01:00 (default: now; no offset means local time)."),
+    ] = None,
+) -> None:
+    """Write a new episode file with a fresh guid, the next number and today's date; print its path."""
+    from podcast_tools.scaffold import new_episode
+
+    when = None
+    if date is not None:
+        try:
+            when = datetime.fromisoformat(date)
+        except ValueError:
+            raise UsageError(f'--date: "{date}" is not a date, e.g. 2026-12-01T09:00:00+01:00') from None
+    root = _options(ctx).network_root()
+    created = new_episode(root, show, title=title, audio=audio, date=when)
+    typer.echo(str(created.path))
+
+
+def main() -> None:
+    """Entry point of the `podcast` console script."""
+    app(prog_name="podcast")

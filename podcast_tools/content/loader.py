@@ -1,0 +1,619 @@
+"""Read a network from its files, resolve spin-off inheritance, and check every rule at once.
+
+``load_network`` either returns a fully valid :class:`Network` or raises one
+:class:`~podcast_tools.errors.ContentError` listing every problem in every file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from podcast_tools.audio.probe import probe_duration
+from podcast_tools.content.hints import did_you_mean
+from podcast_tools.content.models import (
+    ID_PATTERN,
+    PER_SHOW_FIELDS,
+    Episode,
+    FrontMatter,
+    NetworkFile,
+    NetworkSettings,
+    Show,
+)
+from podcast_tools.content.timecode import format_timecode
+from podcast_tools.errors import AudioInputError, ContentError, NotANetworkError, Problem
+
+NETWORK_FILE = Path("episodes") / "network.toml"
+#: Namespace for a show's podcast:guid (Podcasting 2.0 spec): UUIDv5 of the feed URL sans scheme.
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+#: Seconds a time may lie past the recording's end before it counts as outside it (header rounding).
+END_TOLERANCE_S = 0.05
+
+DurationProbe = Callable[[Path], float]
+
+# Where a resolved show value came from.
+BUILT_IN = "built-in default"
+DEFAULTS = "[defaults]"
+
+
+@dataclass(frozen=True)
+class Network:
+    """A validated network: settings, resolved shows and all episodes."""
+
+    root: Path
+    settings: NetworkSettings
+    shows: dict[str, Show]
+    #: show id → dotted field ("owner.email") → where its value came from: the id of the show
+    #: that set it, "[defaults]" or "built-in default".
+    origins: dict[str, dict[str, str]]
+    episodes: tuple[Episode, ...]
+    durations: dict[str, float] = field(default_factory=dict)  # episode guid → master seconds
+
+    @property
+    def episodes_dir(self) -> Path:
+        return self.root / "episodes"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    def episodes_of(self, show_id: str) -> list[Episode]:
+        """Episodes posted to a show (its own and cross-posted ones), oldest first."""
+        posted = [e for e in self.episodes if show_id in e.all_shows]
+        return sorted(posted, key=lambda e: (e.date, e.guid))
+
+    def show_path(self, relative: str) -> Path:
+        """A path from network.toml (artwork, jingles), relative to the episodes/ folder."""
+        return self.episodes_dir / relative
+
+    def feed_url(self, show_id: str) -> str:
+        return feed_url(self.settings.base_url, show_id)
+
+    def display(self, path: Path) -> str:
+        return display_path(path, self.root)
+
+
+def feed_url(base_url: str, show_id: str) -> str:
+    """The public URL of a show's feed: ``<base_url><show>/feed.xml``."""
+    return f"{base_url.rstrip('/')}/{show_id}/feed.xml"
+
+
+def podcast_guid_for(url: str) -> str:
+    """The Podcasting 2.0 ``podcast:guid`` for a feed URL (UUIDv5, scheme and trailing / removed).
+
+    >>> podcast_guid_for("https://podnews.net/rss")
+    '9b024349-ccf0-5f69-a609-6b82873eab3c'
+    """
+    bare = url.split("://", 1)[-1].rstrip("/")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
+
+
+def display_path(path: Path, root: Path) -> str:
+    """A path as users see it in messages: relative to the network root when inside it."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest directory at or above `start` holding episodes/network.toml."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / NETWORK_FILE).is_file():
+            return candidate
+    raise NotANetworkError(
+        f"no {NETWORK_FILE.as_posix()} in {here} or any folder above it; "
+        "run inside a network, pass --root DIR, or create one with `podcast init DIR`"
+    )
+
+
+def load_network(root: Path, *, duration_of: DurationProbe = probe_duration) -> Network:
+    """Load and validate the whole network under `root`; raise ContentError listing all problems."""
+    root = root.resolve()
+    loader = _Loader(root, duration_of)
+    network = loader.load()
+    if loader.problems or network is None:
+        raise ContentError(loader.problems)
+    return network
+
+
+class _Loader:
+    def __init__(self, root: Path, duration_of: DurationProbe):
+        self.root = root
+        self.episodes_dir = root / "episodes"
+        self.duration_of = duration_of
+        self.problems: list[Problem] = []
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def display(self, path: Path) -> str:
+        return display_path(path, self.root)
+
+    def problem(self, path: Path, field: str, message: str) -> None:
+        self.problems.append(Problem(self.display(path), field, message))
+
+    def context(self, base: Path, base_label: str) -> dict[str, Any]:
+        return {"base": base, "base_label": base_label, "display": self.display}
+
+    # -- network.toml ----------------------------------------------------------------------------
+
+    def load(self) -> Network | None:
+        toml_path = self.root / NETWORK_FILE
+        try:
+            raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            self.problem(toml_path, "", "not found; create it with `podcast init DIR`")
+            return None
+        except UnicodeDecodeError as exc:
+            self.problem(toml_path, f"byte {exc.start}", "is not UTF-8 text; save it as UTF-8")
+            return None
+        except tomllib.TOMLDecodeError as exc:
+            self.problem(toml_path, _toml_position(exc), f"cannot parse TOML: {_toml_reason(exc)}")
+            return None
+
+        try:
+            network_file = NetworkFile.model_validate(raw)
+        except ValidationError as exc:
+            self.add_validation_problems(toml_path, exc, NetworkFile)
+            return None
+
+        shows, origins = self.resolve_shows(toml_path, network_file)
+        episodes, durations = self.load_episodes(set(network_file.shows))
+        return Network(
+            root=self.root,
+            settings=network_file.network,
+            shows=shows,
+            origins=origins,
+            episodes=tuple(episodes),
+            durations=durations,
+        )
+
+    def resolve_shows(
+        self, toml_path: Path, network_file: NetworkFile
+    ) -> tuple[dict[str, Show], dict[str, dict[str, str]]]:
+        raw_shows = network_file.shows
+        if not raw_shows:
+            self.problem(toml_path, "shows", "no shows; add a [shows.<id>] table")
+        for key in sorted(PER_SHOW_FIELDS & network_file.defaults.keys()):
+            self.problem(toml_path, f"defaults.{key}", "belongs to one show; set it in [shows.<id>]")
+
+        built_in = _model_defaults(Show)
+        shows: dict[str, Show] = {}
+        origins: dict[str, dict[str, str]] = {}
+        for show_id, own in raw_shows.items():
+            if not ID_PATTERN.match(show_id):
+                self.problem(
+                    toml_path,
+                    f"shows.{show_id}",
+                    'show ids may only use lowercase letters, digits and "-" (e.g. "itsmwp-anz")',
+                )
+                continue
+            chain = self.extends_chain(toml_path, show_id, raw_shows)
+            if chain is None:
+                continue
+            merged: dict[str, Any] = {}
+            provenance: dict[tuple[str, ...], str] = {}
+            _merge_into(merged, provenance, built_in, BUILT_IN)
+            inheritable = {k: v for k, v in network_file.defaults.items() if k not in PER_SHOW_FIELDS}
+            _merge_into(merged, provenance, inheritable, DEFAULTS)
+            for ancestor in reversed(chain[1:]):
+                parent = {k: v for k, v in raw_shows[ancestor].items() if k not in PER_SHOW_FIELDS}
+                _merge_into(merged, provenance, parent, ancestor)
+            _merge_into(merged, provenance, own, show_id)
+            merged["id"] = show_id
+            provenance[("id",)] = show_id
+
+            try:
+                show = Show.model_validate(
+                    merged, context=self.context(self.episodes_dir, "the episodes/ folder")
+                )
+            except ValidationError as exc:
+                self.add_show_problems(toml_path, show_id, exc, provenance, network_file)
+                continue
+            shows[show_id] = show
+            origins[show_id] = {
+                ".".join(leaf): ("own" if source == show_id else source)
+                for leaf, source in sorted(provenance.items())
+                if leaf != ("id",)
+            }
+        self.check_unique_podcast_guids(toml_path, shows)
+        return shows, origins
+
+    def extends_chain(
+        self, toml_path: Path, show_id: str, raw_shows: dict[str, dict[str, Any]]
+    ) -> list[str] | None:
+        """[show, parent, grandparent, …]; None (with a problem) on an unknown parent or a cycle."""
+        chain = [show_id]
+        while True:
+            parent = raw_shows[chain[-1]].get("extends")
+            if parent is None:
+                return chain
+            if not isinstance(parent, str) or parent not in raw_shows:
+                self.problem(
+                    toml_path,
+                    f"shows.{chain[-1]}.extends",
+                    f'unknown show "{parent}"{did_you_mean(str(parent), raw_shows)}',
+                )
+                return None
+            if parent in chain:
+                cycle = " → ".join([*chain[chain.index(parent) :], parent])
+                self.problem(
+                    toml_path, f"shows.{show_id}.extends", f"extends itself in a cycle: {cycle}"
+                )
+                return None
+            chain.append(parent)
+
+    def add_show_problems(
+        self,
+        toml_path: Path,
+        show_id: str,
+        exc: ValidationError,
+        provenance: dict[tuple[str, ...], str],
+        network_file: NetworkFile,
+    ) -> None:
+        for error in exc.errors():
+            loc = tuple(str(part) for part in error["loc"])
+            source = _source_of(loc, provenance, show_id)
+            table = "defaults" if source == DEFAULTS else f"shows.{source}"
+            message = _error_message(error, Show)
+            if error["type"] == "missing":
+                if loc == ("podcast_guid",):
+                    url = feed_url(network_file.network.base_url, show_id)
+                    message = (
+                        f'missing; add podcast_guid = "{podcast_guid_for(url)}" '
+                        f"(UUIDv5 of its first feed URL {url}; keep it when the feed moves)"
+                    )
+                else:
+                    message = "missing; set it here, in [defaults] or in the show it extends"
+            self.problems.append(
+                Problem(self.display(toml_path), f"{table}.{_dotted(loc)}", message)
+            )
+
+    def check_unique_podcast_guids(self, toml_path: Path, shows: dict[str, Show]) -> None:
+        owners: dict[str, list[str]] = defaultdict(list)
+        for show in shows.values():
+            owners[show.podcast_guid].append(show.id)
+        for guid, ids in owners.items():
+            for show_id in ids[1:]:
+                self.problem(
+                    toml_path,
+                    f"shows.{show_id}.podcast_guid",
+                    f'"{guid}" is also the podcast_guid of "{ids[0]}"; every show needs its own',
+                )
+
+    # -- episodes --------------------------------------------------------------------------------
+
+    def load_episodes(self, declared: set[str]) -> tuple[list[Episode], dict[str, float]]:
+        """Load every episode file; `declared` are the show ids network.toml names."""
+        episodes: list[Episode] = []
+        if not self.episodes_dir.is_dir():
+            return episodes, {}
+        for folder in sorted(p for p in self.episodes_dir.iterdir() if p.is_dir()):
+            if folder.name.startswith("."):
+                continue
+            files = sorted(folder.glob("*.md"))
+            if folder.name not in declared:
+                if files:
+                    self.problem(
+                        folder,
+                        "",
+                        f"folder is not a show in network.toml{did_you_mean(folder.name, declared)}"
+                        "; add [shows." + folder.name + "] or move its episodes",
+                    )
+                continue
+            for path in files:
+                episode = self.load_episode(path, folder.name)
+                if episode is not None:
+                    episodes.append(episode)
+
+        self.check_guids(episodes)
+        self.check_numbers(episodes)
+        durations: dict[str, float] = {}
+        for episode in episodes:
+            for extra in episode.shows:
+                if extra not in declared:
+                    self.problem(
+                        episode.path,
+                        "shows",
+                        f'unknown show "{extra}"{did_you_mean(extra, declared)}',
+                    )
+            duration = self.check_timing(episode)
+            if duration is not None:
+                durations[episode.guid] = duration
+        return episodes, durations
+
+    def load_episode(self, path: Path, show_id: str) -> Episode | None:
+        if not ID_PATTERN.match(path.stem):
+            self.problem(
+                path,
+                "file name",
+                f'"{path.stem}" may only use lowercase letters, digits and "-" '
+                '(e.g. "042-social-media.md")',
+            )
+            return None
+        parsed = self.read_front_matter(path)
+        if parsed is None:
+            return None
+        front, notes = parsed
+        reserved = sorted(set(front) & (set(Episode.model_fields) - set(FrontMatter.model_fields)))
+        for key in reserved:
+            self.problem(path, key, "is set from the file's name and folder; remove this key")
+        if reserved:
+            return None
+        data = {**front, "slug": path.stem, "show": show_id, "path": path, "notes": notes}
+        try:
+            return Episode.model_validate(data, context=self.context(path.parent, "the episode file"))
+        except ValidationError as exc:
+            self.add_validation_problems(path, exc, FrontMatter)
+            return None
+
+    def read_front_matter(self, path: Path) -> tuple[dict[str, Any], str] | None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            self.problem(path, f"byte {exc.start}", "is not UTF-8 text; save it as UTF-8")
+            return None
+        lines = text.splitlines(keepends=True)
+        if not lines or lines[0].strip() != "---":
+            self.problem(
+                path, "", "has no front matter; start it with a line '---', the YAML keys, then '---'"
+            )
+            return None
+        closing = next((i for i, line in enumerate(lines[1:], 1) if line.strip() == "---"), None)
+        if closing is None:
+            self.problem(path, "", "front matter is not closed; end the YAML keys with a line '---'")
+            return None
+        try:
+            front = yaml.safe_load("".join(lines[1:closing]))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 2}" if mark is not None else "front matter"
+            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            self.problem(path, where, f"cannot parse YAML: {reason}")
+            return None
+        if not isinstance(front, dict):
+            self.problem(path, "", "front matter must be YAML keys and values (title: …, guid: …)")
+            return None
+        return front, "".join(lines[closing + 1 :]).strip() + "\n"
+
+    def check_guids(self, episodes: list[Episode]) -> None:
+        users: dict[str, list[Episode]] = defaultdict(list)
+        for episode in episodes:
+            users[episode.guid].append(episode)
+        for guid, same in users.items():
+            for episode in same[1:]:
+                self.problem(
+                    episode.path,
+                    "guid",
+                    f'"{guid}" is also the guid of {self.display(same[0].path)}; guids are '
+                    f'forever and unique: give this episode a new one, e.g. "{uuid.uuid4()}"',
+                )
+
+    def check_numbers(self, episodes: list[Episode]) -> None:
+        seen: dict[tuple[str, int | None, int], Episode] = {}
+        for episode in sorted(episodes, key=lambda e: (e.date, str(e.path))):
+            if episode.number is None:
+                continue
+            key = (episode.show, episode.season, episode.number)
+            if key in seen:
+                self.problem(
+                    episode.path,
+                    "number",
+                    f"{episode.number} is also the number of {self.display(seen[key].path)}"
+                    + (f" in season {episode.season}" if episode.season else ""),
+                )
+            else:
+                seen[key] = episode
+
+    def check_timing(self, episode: Episode) -> float | None:
+        """Check trims, cuts and chapters against the recording; return its duration."""
+        audio = episode.resolve(episode.audio)
+        try:
+            duration = self.duration_of(audio)
+        except AudioInputError as exc:
+            self.problem(episode.path, "audio", f"{self.display(audio)} {exc.reason}")
+            return None
+        path = episode.path
+        limit = duration + END_TOLERANCE_S
+        keep_start = episode.trim.start or 0.0
+        keep_end = episode.trim.end if episode.trim.end is not None else duration
+        for name, value in (("trim.start", episode.trim.start), ("trim.end", episode.trim.end)):
+            if value is not None and value > limit:
+                self.problem(path, name, f"{_t(value)} is past the end of the recording ({_t(duration)})")
+
+        previous_end = None
+        for index, cut in sorted(enumerate(episode.cuts, 1), key=lambda item: item[1].start):
+            if cut.end > limit:
+                self.problem(path, f"cuts[{index}].end", f"{_t(cut.end)} is past the end of the recording ({_t(duration)})")
+            if cut.start < keep_start or cut.end > keep_end + END_TOLERANCE_S:
+                self.problem(
+                    path,
+                    f"cuts[{index}]",
+                    f"{_t(cut.start)}–{_t(cut.end)} is not inside the kept part "
+                    f"{_t(keep_start)}–{_t(keep_end)} (after trim)",
+                )
+            if previous_end is not None and cut.start < previous_end[1]:
+                self.problem(
+                    path,
+                    f"cuts[{index}]",
+                    f"overlaps cuts[{previous_end[0]}]; merge them into one cut",
+                )
+            if previous_end is None or cut.end > previous_end[1]:
+                previous_end = (index, cut.end)
+
+        for index, chapter in enumerate(episode.chapters, 1):
+            if index > 1 and chapter.start <= episode.chapters[index - 2].start:
+                self.problem(
+                    path,
+                    f"chapters[{index}].start",
+                    f"{_t(chapter.start)} is not after chapters[{index - 1}] "
+                    f"({_t(episode.chapters[index - 2].start)}); chapter starts must increase",
+                )
+            if chapter.start >= keep_end:
+                self.problem(
+                    path,
+                    f"chapters[{index}].start",
+                    f"{_t(chapter.start)} is at or after the end of the kept recording ({_t(keep_end)})",
+                )
+            for cut_index, cut in enumerate(episode.cuts, 1):
+                if cut.start <= chapter.start < cut.end:
+                    self.problem(
+                        path,
+                        f"chapters[{index}].start",
+                        f"{_t(chapter.start)} falls inside cuts[{cut_index}] "
+                        f"({_t(cut.start)}–{_t(cut.end)}); move it to {_t(cut.end)} or later",
+                    )
+        return duration
+
+    # -- pydantic errors → problems --------------------------------------------------------------
+
+    def add_validation_problems(
+        self, path: Path, exc: ValidationError, model: type[BaseModel]
+    ) -> None:
+        reported: set[str] = set()
+        for error in exc.errors():
+            field = _dotted(error["loc"])
+            if field in reported:  # a union reports once per branch; the first says enough
+                continue
+            reported.add(field)
+            self.problems.append(Problem(self.display(path), field, _error_message(error, model)))
+
+
+# --- pure helpers --------------------------------------------------------------------------------
+
+
+def _t(seconds: float) -> str:
+    return format_timecode(seconds)
+
+
+def _toml_position(exc: tomllib.TOMLDecodeError) -> str:
+    line = getattr(exc, "lineno", None)
+    column = getattr(exc, "colno", None)
+    if line is None:  # Python < 3.14 puts the position only in the message
+        import re
+
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        if match:
+            line, column = int(match.group(1)), int(match.group(2))
+    return f"line {line}, column {column}" if line else "file"
+
+
+def _toml_reason(exc: tomllib.TOMLDecodeError) -> str:
+    reason = getattr(exc, "msg", None) or str(exc)
+    return reason.split(" (at line")[0]
+
+
+def _model_defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """The non-empty field defaults of a model, as plain data (the built-in show settings)."""
+    defaults: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if info.is_required() or info.default is None:
+            continue
+        value = info.default
+        defaults[name] = value.model_dump(exclude_none=True) if isinstance(value, BaseModel) else value
+    return defaults
+
+
+def _merge_into(
+    merged: dict[str, Any],
+    provenance: dict[tuple[str, ...], str],
+    layer: dict[str, Any],
+    source: str,
+    prefix: tuple[str, ...] = (),
+) -> None:
+    """Overlay `layer` on `merged`: tables merge key by key, anything else replaces."""
+    for key, value in layer.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            _merge_into(merged[key], provenance, value, source, path)
+            continue
+        for stale in [p for p in provenance if p[: len(path)] == path]:
+            del provenance[stale]
+        if isinstance(value, dict):
+            merged[key] = {}
+            _merge_into(merged[key], provenance, value, source, path)
+            if not value:
+                provenance[path] = source
+        else:
+            merged[key] = value
+            provenance[path] = source
+
+
+def _source_of(loc: tuple[str, ...], provenance: dict[tuple[str, ...], str], show_id: str) -> str:
+    """Which table set the value at `loc` (the show itself when nobody did)."""
+    for length in range(len(loc), 0, -1):
+        if loc[:length] in provenance:
+            return provenance[loc[:length]]
+    below = [source for path, source in provenance.items() if path[: len(loc)] == loc]
+    if show_id in below:
+        return show_id
+    return below[-1] if below else show_id
+
+
+def _dotted(loc: Iterable[Any]) -> str:
+    """('chapters', 1, 'start') → 'chapters[2].start' (list positions count from 1)."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part + 1}]"
+        elif part.startswith(("function-", "literal[", "str", "bool", "none")) or "[" in part:
+            continue  # pydantic's union branch labels
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def _error_message(error: dict[str, Any], model: type[BaseModel]) -> str:
+    kind = error["type"]
+    loc = error["loc"]
+    if kind == "missing":
+        return "missing; add it"
+    if kind == "extra_forbidden":
+        known = _known_keys(model, loc[:-1])
+        return f"unknown key{did_you_mean(str(loc[-1]), known)}; known keys: {', '.join(known)}"
+    message = error["msg"]
+    if kind in ("value_error", "assertion_error"):
+        return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    got = error.get("input")
+    shown = f'"{got}"' if isinstance(got, str) else repr(got)
+    message = message[0].lower() + message[1:]
+    if kind == "string_type" and isinstance(got, (int, float, bool)):
+        return f"{message}, got {shown}; put the text in quotes"
+    return f"{message}, got {shown}"
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the (nested) model that `loc` points into."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        info = current.model_fields.get(part)
+        if info is None:
+            return []
+        current = _model_in(info.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [name for name in current.model_fields if name not in ("slug", "show", "path", "notes")]
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The BaseModel class inside an annotation such as list[Chapter] or Trim | None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) in (list, tuple, dict, Union, UnionType) or get_args(annotation):
+        for arg in get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None

@@ -1,0 +1,367 @@
+"""Typed models of the producers' files: network.toml and episode front matter.
+
+Field validators check values on their own (types, ranges, Apple's categories, language codes, paths
+that must exist); rules that span files (unique guids, known shows, times inside the recording) live
+in :mod:`podcast_tools.content.loader`. Paths are checked against the directory given in the
+validation context as ``base`` (``episodes/`` for network.toml, the episode's folder for episodes).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import langcodes
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from podcast_tools.content.apple import check_category
+from podcast_tools.content.timecode import parse_timecode
+
+ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
+_XML_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+LAME_CBR_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+TIMEZONE_EXAMPLE = "2011-04-22T09:00:00+01:00"
+
+
+# --- field types ------------------------------------------------------------------------------
+
+
+def _identifier(value: str) -> str:
+    if not ID_PATTERN.match(value):
+        raise ValueError(
+            f'"{value}" may only use lowercase letters, digits and "-" (e.g. "itsmwp-anz")'
+        )
+    return value
+
+
+def _clean_text(value: str) -> str:
+    match = _XML_CONTROL.search(value)
+    if match:
+        raise ValueError(
+            f"contains the control character {match.group()!r}, which feeds cannot carry; remove it"
+        )
+    if not value.strip():
+        raise ValueError("is empty; write some text")
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f'"{value}" is not an absolute http(s) URL, e.g. "https://example.com/"')
+    return value
+
+
+def _language(value: str) -> str:
+    if not langcodes.tag_is_valid(value):
+        raise ValueError(
+            f'"{value}" is not a language code; use ISO 639 with an optional region, '
+            'e.g. "en", "en-au", "de-ch"'
+        )
+    return value.lower()
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f'"{value}" is not an email address')
+    return value
+
+
+def _uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError(f'"{value}" is not a UUID, e.g. "9b024349-ccf0-5f69-a609-6b82873eab3c"')
+
+
+def _timecode(value: Any) -> float:
+    return parse_timecode(value)
+
+
+def _existing_path(value: str, info: ValidationInfo) -> str:
+    """Check that a relative path exists under the context's ``base`` directory."""
+    context = info.context or {}
+    base: Path | None = context.get("base")
+    if Path(value).is_absolute():
+        raise ValueError(f'"{value}" must be a path relative to {context.get("base_label", "its file")}')
+    if base is not None and not (base / value).is_file():
+        shown = context.get("display", lambda p: p)(base / value)
+        raise ValueError(f"file not found: {shown}")
+    return value
+
+
+def _false_means_none(value: Any) -> Any:
+    # TOML has no null: `intro = false` switches off an inherited jingle.
+    return None if value is False or value == "" else value
+
+
+Identifier = Annotated[str, AfterValidator(_identifier)]
+CleanText = Annotated[str, AfterValidator(_clean_text)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Language = Annotated[str, AfterValidator(_language)]
+Email = Annotated[str, AfterValidator(_email)]
+Uuid = Annotated[str, AfterValidator(_uuid)]
+Seconds = Annotated[float, BeforeValidator(_timecode)]
+ExistingPath = Annotated[str, AfterValidator(_existing_path)]
+OptionalClip = Annotated[ExistingPath | None, BeforeValidator(_false_means_none)]
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors (typo protection); models are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- network.toml ------------------------------------------------------------------------------
+
+
+class NetworkSettings(_Strict):
+    name: CleanText
+    base_url: HttpUrl = Field(description="public URL that object keys are appended to")
+    storage: str = Field(description="s3://bucket/prefix, file://relative/dir or file:///abs/dir")
+    endpoint_url: HttpUrl | None = None
+    region: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("storage")
+    @classmethod
+    def _storage_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme == "s3":
+            if not parts.netloc:
+                raise ValueError(f'"{value}" names no bucket; write s3://bucket/prefix')
+        elif parts.scheme == "file":
+            if not (parts.netloc or parts.path):
+                raise ValueError(f'"{value}" names no directory; write file://relative/dir')
+        else:
+            raise ValueError(
+                f'"{value}" is not a storage URL; use s3://bucket/prefix or file://relative/dir'
+            )
+        return value
+
+
+class Owner(_Strict):
+    name: CleanText
+    email: Email
+
+
+class Loudness(_Strict):
+    target_lufs: float = Field(-16.0, ge=-40.0, le=-5.0)
+    true_peak_dbtp: float = Field(-1.0, ge=-9.0, le=0.0)
+
+
+class Mp3Settings(_Strict):
+    bitrate: int | None = Field(None, description="kbps, CBR; default 128 stereo, 64 mono")
+    channels: Literal[1, 2] = 2
+    sample_rate: Literal[22050, 24000, 32000, 44100, 48000] = 44100
+
+    @field_validator("bitrate")
+    @classmethod
+    def _lame_bitrate(cls, value: int | None) -> int | None:
+        if value is not None and value not in LAME_CBR_KBPS:
+            raise ValueError(
+                f"{value} kbps is not an MP3 bitrate; choose one of "
+                + ", ".join(map(str, LAME_CBR_KBPS))
+            )
+        return value
+
+    @property
+    def bitrate_kbps(self) -> int:
+        """The bitrate to encode at: as set, else 128 kbps stereo / 64 kbps mono."""
+        if self.bitrate is not None:
+            return self.bitrate
+        return 128 if self.channels == 2 else 64
+
+
+class Category(_Strict):
+    name: str
+    subcategory: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text_or_list(cls, value: Any) -> Any:
+        # `category = "Technology"` or `category = ["Business", "Management"]`
+        if isinstance(value, str):
+            return {"name": value}
+        if isinstance(value, (list, tuple)):
+            if not 1 <= len(value) <= 2 or not all(isinstance(v, str) for v in value):
+                raise ValueError(
+                    'write "Category" or ["Category", "Subcategory"], e.g. ["Business", "Management"]'
+                )
+            return {"name": value[0], "subcategory": value[1] if len(value) == 2 else None}
+        return value
+
+    @model_validator(mode="after")
+    def _apple_list(self) -> Category:
+        check_category(self.name, self.subcategory)
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.name} > {self.subcategory}" if self.subcategory else self.name
+
+
+class Show(_Strict):
+    """One show after inheritance from [defaults] and its `extends` chain is resolved."""
+
+    id: Identifier
+    title: CleanText
+    description: CleanText
+    author: CleanText
+    owner: Owner
+    language: Language
+    category: Category
+    artwork: ExistingPath
+    podcast_guid: Uuid
+    explicit: bool = False
+    type: Literal["episodic", "serial"] = "episodic"
+    link: HttpUrl | None = None
+    copyright: CleanText | None = None
+    loudness: Loudness = Loudness()
+    mp3: Mp3Settings = Mp3Settings()
+    intro: OptionalClip = None
+    outro: OptionalClip = None
+    extends: Identifier | None = None
+
+    @field_validator("description")
+    @classmethod
+    def _apple_description_limit(cls, value: str) -> str:
+        size = len(value.encode("utf-8"))
+        if size > 4000:
+            raise ValueError(f"is {size} bytes; Apple allows at most 4000")
+        return value
+
+
+#: Show fields that belong to one show and are never inherited from [defaults] or a parent.
+PER_SHOW_FIELDS = frozenset({"id", "podcast_guid", "extends"})
+
+
+class NetworkFile(_Strict):
+    network: NetworkSettings
+    defaults: dict[str, Any] = {}
+    shows: dict[str, dict[str, Any]]
+
+
+# --- episode front matter ----------------------------------------------------------------------
+
+
+def _aware_datetime(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f'"{value}" is not a date and time, e.g. {TIMEZONE_EXAMPLE}') from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"needs a timezone, e.g. {TIMEZONE_EXAMPLE}")
+        return value
+    if isinstance(value, date):
+        raise ValueError(f"needs a time and a timezone, e.g. {TIMEZONE_EXAMPLE}")
+    raise ValueError(f"is not a date and time, e.g. {TIMEZONE_EXAMPLE}")
+
+
+AwareDatetime = Annotated[datetime, BeforeValidator(_aware_datetime)]
+
+
+class Chapter(_Strict):
+    start: Seconds
+    title: CleanText
+    url: HttpUrl | None = None
+    image: ExistingPath | None = None
+
+
+class Trim(_Strict):
+    """Keep the master between `start` and `end` (positions in the master, seconds)."""
+
+    start: Seconds | None = None
+    end: Seconds | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Trim:
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise ValueError(f"start ({self.start:g} s) must come before end ({self.end:g} s)")
+        return self
+
+
+class Cut(_Strict):
+    """Remove the master between `start` and `end` (positions in the master, seconds)."""
+
+    start: Seconds
+    end: Seconds
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Cut:
+        if self.start >= self.end:
+            raise ValueError(f"start ({self.start:g} s) must come before end ({self.end:g} s)")
+        return self
+
+
+class Person(_Strict):
+    name: CleanText
+    role: str = "host"
+    group: str = "cast"
+    href: HttpUrl | None = None
+    img: HttpUrl | None = None
+
+
+class FrontMatter(_Strict):
+    """The YAML keys a producer writes at the top of an episode file."""
+
+    title: CleanText
+    guid: CleanText
+    date: AwareDatetime
+    audio: ExistingPath
+    number: int | None = Field(None, ge=1)
+    season: int | None = Field(None, ge=1)
+    type: Literal["full", "trailer", "bonus"] = "full"
+    explicit: bool | None = None
+    summary: CleanText | None = None
+    shows: list[Identifier] = []
+    chapters: list[Chapter] = []
+    trim: Trim = Trim()
+    cuts: list[Cut] = []
+    image: ExistingPath | None = None
+    transcript: ExistingPath | None = None
+    persons: list[Person] = []
+    # None: the show's jingle; false: none for this episode; a path: this episode's own.
+    intro: ExistingPath | Literal[False] | None = None
+    outro: ExistingPath | Literal[False] | None = None
+
+
+class Episode(FrontMatter):
+    """One episode: its front matter plus where it lives and its show notes."""
+
+    slug: Identifier
+    show: Identifier = Field(description="the show whose folder holds the episode")
+    path: Path = Field(description="the episode file")
+    notes: str = Field("", description="the Markdown body: show notes")
+
+    @property
+    def all_shows(self) -> list[str]:
+        """The home show first, then the shows it is cross-posted to."""
+        return [self.show] + [s for s in self.shows if s != self.show]
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the front matter, relative to the episode file."""
+        return self.folder / relative

@@ -1,0 +1,227 @@
+"""Create things producers start from: a whole new network (`init`) and a new episode (`new`)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tomllib
+import unicodedata
+import uuid
+import wave
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from podcast_tools.content.loader import NETWORK_FILE, display_path, feed_url, podcast_guid_for
+from podcast_tools.errors import UsageError
+from podcast_tools.fsutil import write_bytes_atomic, write_text_atomic
+
+SCAFFOLD_BASE_URL = "https://media.example.com/"
+
+_NETWORK_TOML = """\
+# The network: shows, their shared defaults, and where published files go.
+# Paths (artwork, intro, outro) are relative to this episodes/ folder.
+
+[network]
+name = "My Podcast Network"
+base_url = "{base_url}"     # public URL that published object keys are appended to
+storage = "file://public"   # or s3://bucket/prefix
+
+[defaults]                  # inherited by every show unless it sets its own
+author = "My Podcast Network"
+owner = {{ name = "Producer Name", email = "producer@example.com" }}
+language = "en"
+category = "Technology"
+explicit = false
+artwork = "art/cover.png"
+copyright = "© {year} My Podcast Network"
+loudness = {{ target_lufs = -16.0, true_peak_dbtp = -1.0 }}
+mp3 = {{ bitrate = 128, channels = 2, sample_rate = 44100 }}
+
+[shows.main]
+title = "My Podcast"
+description = "What the show is about, in a sentence or two."
+link = "https://example.com/"
+podcast_guid = "{main_guid}"
+
+[shows.main-regional]       # a regional spin-off: inherits everything it does not set
+extends = "main"
+title = "My Podcast (Regional Edition)"
+description = "The regional edition of My Podcast."
+language = "en-au"
+podcast_guid = "{regional_guid}"
+"""
+
+_WELCOME_NOTES = """\
+Welcome to the show! This is where the **show notes** go, written in Markdown.
+
+- Links work: [our website](https://example.com/)
+- So do lists and *emphasis*.
+"""
+
+
+@dataclass(frozen=True)
+class NewEpisode:
+    path: Path
+    guid: str
+    number: int
+
+
+def init_network(target: Path) -> list[Path]:
+    """Scaffold a network in `target` that validates as created; return the files written."""
+    target = target.resolve()
+    if (target / NETWORK_FILE).exists():
+        raise UsageError(f"{target / NETWORK_FILE}: a network already exists here; nothing changed")
+    written: list[Path] = []
+
+    def write(relative: str, data: bytes) -> None:
+        path = target / relative
+        write_bytes_atomic(path, data)
+        written.append(path)
+
+    toml = _NETWORK_TOML.format(
+        base_url=SCAFFOLD_BASE_URL,
+        year=datetime.now().year,
+        main_guid=podcast_guid_for(feed_url(SCAFFOLD_BASE_URL, "main")),
+        regional_guid=podcast_guid_for(feed_url(SCAFFOLD_BASE_URL, "main-regional")),
+    )
+    write(NETWORK_FILE.as_posix(), toml.encode())
+    write("episodes/art/cover.png", _placeholder_artwork())
+    write("episodes/main/001-welcome.wav", _tone_wav(seconds=6.0))
+    templates = resources.files("podcast_tools") / "templates"
+    for template in sorted(templates.iterdir(), key=lambda t: t.name):
+        if template.name.endswith(".j2"):
+            write(f"templates/{template.name}", template.read_bytes())
+    episode = new_episode(
+        target,
+        "main",
+        title="Welcome",
+        audio=target / "episodes/main/001-welcome.wav",
+        notes=_WELCOME_NOTES,
+        chapters=[{"start": 0, "title": "Hello"}, {"start": 3, "title": "What's coming"}],
+    )
+    written.append(episode.path)
+    return written
+
+
+def new_episode(
+    root: Path,
+    show_id: str,
+    *,
+    title: str,
+    audio: Path | None = None,
+    date: datetime | None = None,
+    notes: str | None = None,
+    chapters: list[dict] | None = None,
+) -> NewEpisode:
+    """Write `episodes/<show>/<NNN>-<slug>.md` with a fresh guid and the next episode number."""
+    shows = _declared_shows(root)
+    if show_id not in shows:
+        known = ", ".join(sorted(shows)) or "none"
+        raise UsageError(f'unknown show "{show_id}"; the network\'s shows are: {known}')
+    if not title.strip():
+        raise UsageError("--title must not be empty")
+    folder = root / "episodes" / show_id
+    number = _next_number(folder)
+    slug = f"{number:03d}-{slugify(title)}"[:60].rstrip("-")
+    path = folder / f"{slug}.md"
+    if path.exists():
+        raise UsageError(f"{display_path(path, root)} already exists; choose another title")
+
+    when = (date or datetime.now().astimezone()).replace(microsecond=0)
+    if when.tzinfo is None:
+        when = when.astimezone()  # a date typed without an offset means local time
+    if audio is None:
+        audio_ref = f"{slug}.wav"
+    else:
+        audio_ref = Path(os.path.relpath(audio.resolve(), folder.resolve())).as_posix()
+    guid = str(uuid.uuid4())
+    front = {"title": title, "guid": guid, "date": "__DATE__", "number": number, "audio": audio_ref}
+    if chapters:
+        front["chapters"] = chapters
+    text = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100)
+    text = text.replace("date: __DATE__", f"date: {when.isoformat()}")
+    body = notes or "Show notes in Markdown: what the episode covers, guests, links.\n"
+    write_text_atomic(path, f"---\n{text}---\n\n{body}")
+    return NewEpisode(path=path, guid=guid, number=number)
+
+
+def slugify(title: str) -> str:
+    """A file-name slug from a title.
+
+    >>> slugify("Social Media & the Service Desk!")
+    'social-media-the-service-desk'
+    >>> slugify("Ça va? Über-cool")
+    'ca-va-uber-cool'
+    """
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    return slug or "episode"
+
+
+def _declared_shows(root: Path) -> set[str]:
+    # Read leniently: `new` must work even while other files of the network have problems.
+    toml_path = root / NETWORK_FILE
+    try:
+        return set(tomllib.loads(toml_path.read_text(encoding="utf-8")).get("shows", {}))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{toml_path}: cannot read it ({exc}); run `podcast validate`") from exc
+
+
+def _next_number(folder: Path) -> int:
+    highest = 0
+    for path in folder.glob("*.md"):
+        front = _front_matter_leniently(path)
+        number = front.get("number")
+        if isinstance(number, int):
+            highest = max(highest, number)
+        else:
+            match = re.match(r"^(\d+)-", path.stem)
+            if match:
+                highest = max(highest, int(match.group(1)))
+    return highest + 1
+
+
+def _front_matter_leniently(path: Path) -> dict:
+    try:
+        parts = path.read_text(encoding="utf-8").split("\n---", 1)
+        data = yaml.safe_load(parts[0].removeprefix("---")) if len(parts) == 2 else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _tone_wav(seconds: float, sample_rate: int = 44100) -> bytes:
+    """A short stereo WAV: a gentle two-note chime with quiet pauses (a stand-in recording)."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    pitch = np.where((t % 1.0) < 0.5, 440.0, 554.37)
+    envelope = np.clip(np.sin(np.pi * (t % 1.0) / 0.8), 0.0, None) * ((t % 1.0) < 0.8)
+    signal = 0.25 * envelope * np.sin(2 * np.pi * pitch * t)
+    pcm = (np.stack([signal, signal], axis=1) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+
+def _placeholder_artwork(size: int = 1400) -> bytes:
+    """A plain square PNG that meets Apple's artwork rules; replace it with the real cover."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (size, size), (32, 64, 128))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((size // 4, size // 4, 3 * size // 4, 3 * size // 4), fill=(240, 180, 40))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+__all__ = ["NewEpisode", "init_network", "new_episode", "slugify"]
