@@ -15,8 +15,8 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 
 from podcast_tools import __version__
-from podcast_tools.content import Network, find_root, load_network
-from podcast_tools.errors import ExitCode, PodcastToolsError, UsageError
+from podcast_tools.content import NETWORK_FILE, Network, find_root, load_network
+from podcast_tools.errors import NotANetworkError, PodcastToolsError, UsageError
 
 HELP = (
     "Take a podcast network from raw recordings to what listeners hear.\n\n"
@@ -42,7 +42,12 @@ class Options:
     debug: bool = False
 
     def network_root(self) -> Path:
-        return self.root.resolve() if self.root else find_root()
+        if self.root is None:
+            return find_root()
+        root = self.root.resolve()
+        if not (root / NETWORK_FILE).is_file():
+            raise NotANetworkError(f"--root {root}: holds no {NETWORK_FILE.as_posix()}")
+        return root
 
     def network(self) -> Network:
         return load_network(self.network_root())
@@ -71,7 +76,9 @@ def _global_options(
     ] = False,
     version: Annotated[
         bool,
-        typer.Option("--version", help="Print the version and exit.", callback=_show_version, is_eager=True),
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_show_version, is_eager=True
+        ),
     ] = False,
 ) -> None:
     ctx.obj = Options(root=root, debug=debug)
@@ -94,7 +101,9 @@ def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                 typer.echo(line, err=True)
             if len(lines) > 1:
                 files = len({line.split(": ", 1)[0] for line in lines})
-                typer.echo(f"{len(lines)} problems in {files} file(s); nothing was written.", err=True)
+                typer.echo(
+                    f"{len(lines)} problems in {files} file(s); nothing was written.", err=True
+                )
             raise typer.Exit(int(exc.exit_code)) from None
 
     return wrapper
@@ -142,7 +151,9 @@ def shows(
         typer.echo(f"  episodes  {len(network.episodes_of(show_id))}")
         values = {
             key: str(value)
-            for key, value in _flatten(show.model_dump(mode="json", exclude={"id", "extends"})).items()
+            for key, value in _flatten(
+                show.model_dump(mode="json", exclude={"id", "extends"})
+            ).items()
         }
         key_width = max(map(len, values))
         value_width = min(48, max(map(len, values.values())))
@@ -162,7 +173,9 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     for key, value in data.items():
         name = f"{prefix}{key}"
         if key == "category" and isinstance(value, dict):
-            flat[name] = value["name"] + (f" > {value['subcategory']}" if value.get("subcategory") else "")
+            flat[name] = value["name"] + (
+                f" > {value['subcategory']}" if value.get("subcategory") else ""
+            )
         elif isinstance(value, dict):
             flat.update(_flatten(value, f"{name}."))
         elif value is not None:
@@ -174,7 +187,9 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 @_reports_errors
 def init(
     ctx: typer.Context,
-    directory: Annotated[Path, typer.Argument(help="Folder for the new network (created if needed).")],
+    directory: Annotated[
+        Path, typer.Argument(help="Folder for the new network (created if needed).")
+    ],
 ) -> None:
     """Create a new network: one show, a regional spin-off, one episode and templates."""
     from podcast_tools.scaffold import init_network
@@ -192,11 +207,19 @@ def new(
     title: Annotated[str, typer.Option("--title", help="The episode's title.")],
     audio: Annotated[
         Optional[Path],
-        typer.Option("--audio", help="The master recording (stored as a path relative to the episode).", exists=True, dir_okay=False),
+        typer.Option(
+            "--audio",
+            help="The master recording (stored as a path relative to the episode).",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = None,
     date: Annotated[
         Optional[str],
-        typer.Option("--date", help="Publish date and time, e.g. 2026-12-01T09:00:00+01:00 (default: now; no offset means local time)."),
+        typer.Option(
+            "--date",
+            help="Publish date and time, e.g. 2026-12-01T09:00:00+01:00 (default: now; no offset means local time).",
+        ),
     ] = None,
 ) -> None:
     """Write a new episode file with a fresh guid, the next number and today's date; print its path."""
@@ -207,7 +230,9 @@ def new(
         try:
             when = datetime.fromisoformat(date)
         except ValueError:
-            raise UsageError(f'--date: "{date}" is not a date, e.g. 2026-12-01T09:00:00+01:00') from None
+            raise UsageError(
+                f'--date: "{date}" is not a date, e.g. 2026-12-01T09:00:00+01:00'
+            ) from None
     root = _options(ctx).network_root()
     created = new_episode(root, show, title=title, audio=audio, date=when)
     typer.echo(str(created.path))

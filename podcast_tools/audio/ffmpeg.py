@@ -64,7 +64,9 @@ def run(
         raise ToolError(f"cannot run ffmpeg ({exc})", file=about) from exc
     if check and result.returncode != 0:
         raise ToolError(
-            f"ffmpeg failed (exit {result.returncode})", file=about, stderr_tail=stderr_tail(result.stderr)
+            f"ffmpeg failed (exit {result.returncode})",
+            file=about,
+            stderr_tail=stderr_tail(result.stderr),
         )
     return result
 

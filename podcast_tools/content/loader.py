@@ -185,7 +185,9 @@ class _Loader:
         if not raw_shows:
             self.problem(toml_path, "shows", "no shows; add a [shows.<id>] table")
         for key in sorted(PER_SHOW_FIELDS & network_file.defaults.keys()):
-            self.problem(toml_path, f"defaults.{key}", "belongs to one show; set it in [shows.<id>]")
+            self.problem(
+                toml_path, f"defaults.{key}", "belongs to one show; set it in [shows.<id>]"
+            )
 
         built_in = _model_defaults(Show)
         shows: dict[str, Show] = {}
@@ -204,7 +206,9 @@ class _Loader:
             merged: dict[str, Any] = {}
             provenance: dict[tuple[str, ...], str] = {}
             _merge_into(merged, provenance, built_in, BUILT_IN)
-            inheritable = {k: v for k, v in network_file.defaults.items() if k not in PER_SHOW_FIELDS}
+            inheritable = {
+                k: v for k, v in network_file.defaults.items() if k not in PER_SHOW_FIELDS
+            }
             _merge_into(merged, provenance, inheritable, DEFAULTS)
             for ancestor in reversed(chain[1:]):
                 parent = {k: v for k, v in raw_shows[ancestor].items() if k not in PER_SHOW_FIELDS}
@@ -352,7 +356,9 @@ class _Loader:
             return None
         data = {**front, "slug": path.stem, "show": show_id, "path": path, "notes": notes}
         try:
-            return Episode.model_validate(data, context=self.context(path.parent, "the episode file"))
+            return Episode.model_validate(
+                data, context=self.context(path.parent, "the episode file")
+            )
         except ValidationError as exc:
             self.add_validation_problems(path, exc, FrontMatter)
             return None
@@ -366,12 +372,16 @@ class _Loader:
         lines = text.splitlines(keepends=True)
         if not lines or lines[0].strip() != "---":
             self.problem(
-                path, "", "has no front matter; start it with a line '---', the YAML keys, then '---'"
+                path,
+                "",
+                "has no front matter; start it with a line '---', the YAML keys, then '---'",
             )
             return None
         closing = next((i for i, line in enumerate(lines[1:], 1) if line.strip() == "---"), None)
         if closing is None:
-            self.problem(path, "", "front matter is not closed; end the YAML keys with a line '---'")
+            self.problem(
+                path, "", "front matter is not closed; end the YAML keys with a line '---'"
+            )
             return None
         try:
             front = yaml.safe_load("".join(lines[1:closing]))
@@ -379,6 +389,9 @@ class _Loader:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 2}" if mark is not None else "front matter"
             reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            context = getattr(exc, "context_mark", None)
+            if context is not None and mark is not None and context.line != mark.line:
+                reason += f" (in the {exc.context.removeprefix('while parsing a ')} begun on line {context.line + 2})"
             self.problem(path, where, f"cannot parse YAML: {reason}")
             return None
         if not isinstance(front, dict):
@@ -429,12 +442,18 @@ class _Loader:
         keep_end = episode.trim.end if episode.trim.end is not None else duration
         for name, value in (("trim.start", episode.trim.start), ("trim.end", episode.trim.end)):
             if value is not None and value > limit:
-                self.problem(path, name, f"{_t(value)} is past the end of the recording ({_t(duration)})")
+                self.problem(
+                    path, name, f"{_t(value)} is past the end of the recording ({_t(duration)})"
+                )
 
         previous_end = None
         for index, cut in sorted(enumerate(episode.cuts, 1), key=lambda item: item[1].start):
             if cut.end > limit:
-                self.problem(path, f"cuts[{index}].end", f"{_t(cut.end)} is past the end of the recording ({_t(duration)})")
+                self.problem(
+                    path,
+                    f"cuts[{index}].end",
+                    f"{_t(cut.end)} is past the end of the recording ({_t(duration)})",
+                )
             if cut.start < keep_start or cut.end > keep_end + END_TOLERANCE_S:
                 self.problem(
                     path,
@@ -520,7 +539,9 @@ def _model_defaults(model: type[BaseModel]) -> dict[str, Any]:
         if info.is_required() or info.default is None:
             continue
         value = info.default
-        defaults[name] = value.model_dump(exclude_none=True) if isinstance(value, BaseModel) else value
+        defaults[name] = (
+            value.model_dump(exclude_none=True) if isinstance(value, BaseModel) else value
+        )
     return defaults
 
 
@@ -580,7 +601,8 @@ def _error_message(error: dict[str, Any], model: type[BaseModel]) -> str:
         return "missing; add it"
     if kind == "extra_forbidden":
         known = _known_keys(model, loc[:-1])
-        return f"unknown key{did_you_mean(str(loc[-1]), known)}; known keys: {', '.join(known)}"
+        hint = did_you_mean(str(loc[-1]), known)
+        return f"unknown key{hint}" if hint else f"unknown key; known keys: {', '.join(known)}"
     message = error["msg"]
     if kind in ("value_error", "assertion_error"):
         return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
@@ -596,14 +618,18 @@ def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Field names of the (nested) model that `loc` points into."""
     current: Any = model
     for part in loc:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+        if isinstance(part, int) or not (
+            isinstance(current, type) and issubclass(current, BaseModel)
+        ):
             continue
         info = current.model_fields.get(part)
         if info is None:
             return []
         current = _model_in(info.annotation)
     if isinstance(current, type) and issubclass(current, BaseModel):
-        return [name for name in current.model_fields if name not in ("slug", "show", "path", "notes")]
+        return [
+            name for name in current.model_fields if name not in ("slug", "show", "path", "notes")
+        ]
     return []
 
 

@@ -97,7 +97,9 @@ def _existing_path(value: str, info: ValidationInfo) -> str:
     context = info.context or {}
     base: Path | None = context.get("base")
     if Path(value).is_absolute():
-        raise ValueError(f'"{value}" must be a path relative to {context.get("base_label", "its file")}')
+        raise ValueError(
+            f'"{value}" must be a path relative to {context.get("base_label", "its file")}'
+        )
     if base is not None and not (base / value).is_file():
         shown = context.get("display", lambda p: p)(base / value)
         raise ValueError(f"file not found: {shown}")

@@ -64,6 +64,4 @@ def format_timecode(seconds: float, *, millis: bool = True) -> str:
 
 def _hint(value: object) -> str:
     shown = f'"{value}"' if isinstance(value, str) else repr(value)
-    return (
-        f"{shown} is not a time; write seconds (e.g. 95.5) or HH:MM:SS(.mmm) (e.g. 00:01:35.500)"
-    )
+    return f"{shown} is not a time; write seconds (e.g. 95.5) or HH:MM:SS(.mmm) (e.g. 00:01:35.500)"

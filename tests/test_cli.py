@@ -1,0 +1,201 @@
+"""The `podcast` command, in-process through typer's CliRunner: exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from podcast_tools import __version__
+from podcast_tools.cli import app
+from podcast_tools.content import load_network
+from tests.conftest import edit
+
+runner = CliRunner()
+
+
+def podcast(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_version():
+    result = podcast("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"podcast_tools {__version__}"
+
+
+def test_help_explains_workflow_and_exit_codes():
+    result = podcast("--help")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "episodes/network.toml" in text and "podcast validate" in text
+    assert "Exit codes: 0 done" in text and "2 usage" in text
+
+
+def test_python_dash_m_works(sample: Path):
+    done = subprocess.run(
+        [sys.executable, "-m", "podcast_tools", "--root", str(sample), "validate"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "3 shows, 7 episodes" in done.stdout
+
+
+def test_validate_ok(sample: Path):
+    result = podcast("--root", str(sample), "validate")
+    assert result.exit_code == 0
+    assert "no problems found" in result.stdout
+
+
+def test_validate_finds_the_network_upwards(sample: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(sample / "episodes" / "itsmwp")
+    result = podcast("validate")
+    assert result.exit_code == 0, result.output
+
+
+def test_validate_problems_one_line_each_exit_1(sample: Path):
+    edit(sample / "episodes/itsmwp/001-incident-vs-problem.md", "summary:", "sumary:")
+    edit(sample / "episodes/network.toml", 'language = "en-au"', 'language = "english"')
+    result = podcast("--root", str(sample), "validate")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert (
+        lines[0]
+        == 'episodes/itsmwp/001-incident-vs-problem.md: sumary: unknown key; did you mean "summary"?'
+    )
+    assert lines[1].startswith("episodes/network.toml: shows.itsmwp-anz.language: ")
+    assert lines[2] == "2 problems in 2 file(s); nothing was written."
+    assert "Traceback" not in result.output
+
+
+def test_debug_adds_the_traceback(sample: Path):
+    edit(sample / "episodes/itsmwp/001-incident-vs-problem.md", "summary:", "sumary:")
+    result = podcast("--debug", "--root", str(sample), "validate")
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr and "ContentError" in result.stderr
+
+
+def test_no_network_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    result = podcast("validate")
+    assert result.exit_code == 2
+    assert "no episodes/network.toml" in result.stderr and "podcast init" in result.stderr
+    result = podcast("--root", str(tmp_path), "shows")
+    assert result.exit_code == 2
+
+
+def test_unknown_command_is_a_usage_error():
+    assert podcast("frobnicate").exit_code == 2
+
+
+def test_shows_lists_inheritance(sample: Path):
+    result = podcast("--root", str(sample), "shows")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert (
+        "itsmwp-anz (extends itsmwp): IT Service Management Weekly: Australia & New Zealand" in out
+    )
+    row = out.split("itsmwp-row (extends itsmwp)")[1]
+    intro_line = next(line for line in row.splitlines() if line.strip().startswith("intro "))
+    assert intro_line.split() == ["intro", "art/intro.mp3", "←", "from", "itsmwp"]
+    assert "feed      https://media.itsmweekly.example/itsmwp-row/feed.xml" in row
+
+
+def test_shows_json(sample: Path):
+    result = podcast("--root", str(sample), "shows", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["itsmwp-anz"]["origins"]["owner.name"] == "[defaults]"
+    assert data["itsmwp-anz"]["settings"]["language"] == "en-au"
+    assert data["itsmwp-anz"]["episodes"] == 3
+
+
+def test_init_creates_a_network_that_validates(tmp_path: Path):
+    target = tmp_path / "my-network"
+    result = podcast("init", str(target))
+    assert result.exit_code == 0, result.output
+    assert podcast("--root", str(target), "validate").exit_code == 0
+    network = load_network(target)
+    assert set(network.shows) == {"main", "main-regional"}
+    assert network.shows["main-regional"].extends == "main"
+    assert len(network.episodes) == 1 and network.episodes[0].chapters
+    assert (target / "templates" / "episode.html.j2").is_file()
+
+
+def test_init_refuses_an_existing_network(sample: Path):
+    before = (sample / "episodes/network.toml").read_bytes()
+    result = podcast("init", str(sample))
+    assert result.exit_code == 2
+    assert "already exists" in result.stderr
+    assert (sample / "episodes/network.toml").read_bytes() == before
+
+
+def test_new_writes_an_episode_with_fresh_guid_and_next_number(sample: Path):
+    audio = sample / "episodes/itsmwp/001-incident-vs-problem.flac"
+    first = podcast(
+        "--root",
+        str(sample),
+        "new",
+        "itsmwp",
+        "--title",
+        "Shift-Left: Myths & Facts",
+        "--audio",
+        str(audio),
+    )
+    second = podcast(
+        "--root",
+        str(sample),
+        "new",
+        "itsmwp",
+        "--title",
+        "Another One",
+        "--audio",
+        str(audio),
+        "--date",
+        "2026-12-01T09:00:00+01:00",
+    )
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    first_path, second_path = Path(first.stdout.strip()), Path(second.stdout.strip())
+    assert first_path.name == "004-shift-left-myths-facts.md"
+    assert second_path.name == "005-another-one.md"
+    front = [yaml.safe_load(p.read_text().split("---")[1]) for p in (first_path, second_path)]
+    assert front[0]["guid"] != front[1]["guid"]
+    assert front[0]["title"] == "Shift-Left: Myths & Facts"
+    assert front[1]["date"].isoformat() == "2026-12-01T09:00:00+01:00"
+    assert front[0]["date"].tzinfo is not None
+    assert front[0]["audio"] == "001-incident-vs-problem.flac"
+    network = load_network(sample)  # both validate
+    assert {e.number for e in network.episodes_of("itsmwp")} == {1, 2, 3, 4, 5}
+
+
+def test_new_without_audio_points_at_where_the_master_goes(sample: Path):
+    result = podcast("--root", str(sample), "new", "itsmwp-row", "--title", "Draft")
+    assert result.exit_code == 0
+    assert Path(result.stdout.strip()).name == "003-draft.md"
+    check = podcast("--root", str(sample), "validate")
+    assert check.exit_code == 1
+    assert (
+        "episodes/itsmwp-row/003-draft.md: audio: file not found: episodes/itsmwp-row/003-draft.wav"
+        in check.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["new", "nope", "--title", "X"], 'unknown show "nope"'),
+        (["new", "itsmwp", "--title", "X", "--date", "next tuesday"], "--date"),
+    ],
+)
+def test_new_usage_errors(sample: Path, args, words):
+    result = podcast("--root", str(sample), *args)
+    assert result.exit_code == 2
+    assert words in result.stderr
+    assert sorted(p.name for p in (sample / "episodes/itsmwp").glob("*.md"))[-1].startswith("003")
