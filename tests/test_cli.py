@@ -127,6 +127,7 @@ def test_init_creates_a_network_that_validates(tmp_path: Path):
     assert network.shows["main-regional"].extends == "main"
     assert len(network.episodes) == 1 and network.episodes[0].chapters
     assert (target / "templates" / "episode.html.j2").is_file()
+    assert "{{ notes_html }}" in (target / "templates" / "episode.html.j2").read_text()
 
 
 def test_init_refuses_an_existing_network(sample: Path):
