@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import functools
 import os
+import queue
 import shutil
 import subprocess
-from collections.abc import Sequence
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from podcast_tools.errors import ToolError
+import numpy as np
+
+from podcast_tools.errors import AudioInputError, ToolError
 
 DEFAULT_TIMEOUT_S = 600.0
 
@@ -75,3 +80,195 @@ def stderr_tail(stderr: bytes, lines: int = 3) -> str:
     """The last few meaningful lines of ffmpeg's stderr, joined on one line."""
     text = stderr.decode("utf-8", "replace").strip().splitlines()
     return " | ".join(line.strip() for line in text[-lines:] if line.strip())
+
+
+class _Process:
+    """A running ffmpeg with stderr collected in a temp file and a deadline that kills it."""
+
+    def __init__(self, args: Sequence[str], *, about: Path | str, timeout_s: float, stdin: bool):
+        self.about = about
+        self._stderr = tempfile.TemporaryFile()
+        command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", *args]
+        if stdin:  # -nostdin only stops ffmpeg reading the terminal; pipe:0 input still works
+            command.remove("-nostdin")
+        try:
+            self.proc = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                stdout=subprocess.PIPE if not stdin else subprocess.DEVNULL,
+                stderr=self._stderr,
+            )
+        except OSError as exc:
+            self._stderr.close()
+            raise ToolError(f"cannot run ffmpeg ({exc})", file=about) from exc
+        self.timed_out = False
+        self._timer = threading.Timer(timeout_s, self._kill_for_time)
+        self._timer.daemon = True
+        self._timer.start()
+        self.timeout_s = timeout_s
+
+    def _kill_for_time(self) -> None:
+        self.timed_out = True
+        self.proc.kill()
+
+    def stderr_tail(self) -> str:
+        self._stderr.seek(0)
+        return stderr_tail(self._stderr.read()[-4000:])
+
+    def finish(self) -> int:
+        """Wait for the exit code; always cleans up."""
+        try:
+            return self.proc.wait()
+        finally:
+            self._timer.cancel()
+
+    def kill(self) -> None:
+        self._timer.cancel()
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def close(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        self._stderr.close()
+
+
+def decode_pcm(
+    path: Path,
+    *,
+    sample_rate: int,
+    channels: int,
+    chunk_frames: int = 1 << 16,
+    timeout_s: float = DEFAULT_TIMEOUT_S * 6,
+    sixteen_bit: bool = False,
+) -> Iterator[np.ndarray]:
+    """Decode any audio file to float32 PCM (frames × channels) at `sample_rate`, chunk by chunk.
+
+    ffmpeg resamples and up/down-mixes; nothing but one chunk is held in memory. With
+    `sixteen_bit` the pipe carries 16-bit samples (half the bytes; enough for measuring).
+    Raises AudioInputError naming `path` when ffmpeg cannot decode it, ToolError when ffmpeg
+    fails otherwise.
+    """
+    sample_format, dtype, width = ("s16le", "<i2", 2) if sixteen_bit else ("f32le", "<f4", 4)
+    args = ["-i", input_url(path), "-vn", "-sn", "-dn", "-map", "0:a:0",
+            "-f", sample_format, "-ac", str(channels), "-ar", str(sample_rate), "pipe:1"]
+    process = _Process(args, about=path, timeout_s=timeout_s, stdin=False)
+    bytes_per_chunk = chunk_frames * channels * width
+    frame_bytes = channels * width
+    leftover = b""
+    completed = False
+    try:
+        assert process.proc.stdout is not None
+        while True:
+            data = process.proc.stdout.read(bytes_per_chunk)
+            if not data:
+                break
+            data = leftover + data
+            usable = len(data) // frame_bytes * frame_bytes
+            leftover = data[usable:]
+            if usable:
+                samples = np.frombuffer(data[:usable], dtype=dtype).reshape(-1, channels)
+                yield samples * np.float32(1 / 32768) if sixteen_bit else samples
+        completed = True
+    finally:
+        if not completed:
+            process.kill()
+        code = process.finish()
+        tail = process.stderr_tail()
+        process.close()
+    if process.timed_out:
+        raise ToolError(f"decoding took longer than {process.timeout_s:g} s", file=path)
+    if code != 0:
+        raise AudioInputError(f"cannot be decoded as audio (ffmpeg said: {tail or f'exit {code}'})", file=path)
+
+
+def decode_clip(path: Path, *, sample_rate: int, channels: int) -> np.ndarray:
+    """Decode a short clip (a jingle) whole."""
+    chunks = list(decode_pcm(path, sample_rate=sample_rate, channels=channels))
+    if not chunks:
+        raise AudioInputError("holds no audio", file=path)
+    return np.concatenate(chunks)
+
+
+class Mp3Encoder:
+    """Pipe float32 PCM into ffmpeg's libmp3lame (CBR); the MP3 goes to `output`.
+
+    A writer thread feeds the encoder so that the caller can render the next chunk while the
+    encoder works on this one (a pipe holds only 64 KiB). Use as a context manager: leaving the
+    block normally finishes the file; an exception kills the encoder (the caller removes the
+    partial file).
+    """
+
+    _QUEUE_CHUNKS = 8
+
+    def __init__(
+        self,
+        output: Path,
+        *,
+        sample_rate: int,
+        channels: int,
+        bitrate_kbps: int,
+        timeout_s: float = DEFAULT_TIMEOUT_S * 6,
+    ):
+        self.output = output
+        args = ["-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
+                "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-id3v2_version", "0",
+                "-write_xing", "1", "-f", "mp3", "-y", input_url(output)]
+        self._process = _Process(args, about=output, timeout_s=timeout_s, stdin=True)
+        self._queue: queue.Queue[bytes | None] = queue.Queue(self._QUEUE_CHUNKS)
+        self._failed = threading.Event()
+        self._writer = threading.Thread(target=self._write_loop, name="mp3-encoder-feed", daemon=True)
+        self._writer.start()
+
+    def _write_loop(self) -> None:
+        stdin = self._process.proc.stdin
+        assert stdin is not None
+        while (data := self._queue.get()) is not None:
+            if self._failed.is_set():
+                continue  # drain so the producer never blocks
+            try:
+                stdin.write(data)
+            except (BrokenPipeError, OSError):
+                self._failed.set()
+        try:
+            stdin.close()
+        except OSError:
+            pass
+
+    def write(self, pcm: np.ndarray) -> None:
+        if self._failed.is_set():
+            self._raise_stopped()
+        if pcm.shape[0]:
+            self._queue.put(np.ascontiguousarray(pcm, dtype="<f4").tobytes())
+
+    def _raise_stopped(self) -> None:
+        self._process.kill()
+        tail = self._process.stderr_tail()
+        raise ToolError("the MP3 encoder stopped", file=self.output, stderr_tail=tail)
+
+    def __enter__(self) -> Mp3Encoder:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        process = self._process
+        if exc_type is not None:
+            self._failed.set()
+            process.kill()
+            self._queue.put(None)
+            self._writer.join()
+            process.close()
+            return
+        self._queue.put(None)
+        self._writer.join()
+        code = process.finish()
+        tail = process.stderr_tail()
+        process.close()
+        if process.timed_out:
+            raise ToolError(f"encoding took longer than {process.timeout_s:g} s", file=self.output)
+        if code != 0 or self._failed.is_set():
+            raise ToolError(f"the MP3 encoder failed (exit {code})", file=self.output, stderr_tail=tail)

@@ -1,0 +1,182 @@
+"""Linear gain plus a true-peak lookahead limiter, streaming.
+
+The gain is one number for the whole programme (the loudness range is preserved); the limiter only
+touches the moments whose true peak would pass the ceiling. It works on blocks of 32 samples:
+
+* each block's required gain ``r = min(1, ceiling / (gain × true peak of the block))``;
+* attack: the gain ramps down linearly over ``attack_s`` *before* a peak (lookahead), so the peak
+  itself is already attenuated: ``a_k = min over d in 0..A of (r_{k+d} + d / A)``;
+* release: the gain reduction then decays exponentially with ``release_s``;
+* inside a block the gain moves linearly between the block edges, where it is the lower of the two
+  neighbouring blocks' gains — so every sample's gain is at most its block's ``r``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from podcast_tools.audio.meter import TruePeakDetector
+
+BLOCK = 32
+
+
+@dataclass
+class LimiterStats:
+    """What the limiter did, for the report."""
+
+    blocks: int = 0
+    limited_blocks: int = 0
+    min_gain: float = 1.0
+    input_peak: float = 0.0  # true peak before gain and limiting
+    output_peak_bound: float = 0.0  # upper bound of the true peak after gain and limiting
+
+    @property
+    def max_reduction_db(self) -> float:
+        return -20.0 * math.log10(self.min_gain) if self.min_gain > 0 else math.inf
+
+    @property
+    def limited_fraction(self) -> float:
+        return self.limited_blocks / self.blocks if self.blocks else 0.0
+
+
+@dataclass
+class TruePeakLimiter:
+    """Apply `gain` and keep true peaks at or under `ceiling` (both linear)."""
+
+    gain: float
+    ceiling: float
+    sample_rate: int
+    channels: int
+    attack_s: float = 0.002
+    release_s: float = 0.080
+    stats: LimiterStats = field(default_factory=LimiterStats)
+
+    def __post_init__(self) -> None:
+        self._detector = TruePeakDetector(self.channels)
+        self._attack_blocks = max(1, math.ceil(self.attack_s * self.sample_rate / BLOCK))
+        self._release_c = BLOCK / (self.release_s * self.sample_rate)  # −ln(decay per block)
+        self._unpeaked: list[np.ndarray] = []  # samples fed, their true peaks not known yet
+        self._unpeaked_len = 0
+        self._held = np.zeros((0, self.channels), dtype=np.float32)  # peaked, < one block
+        self._held_peaks = np.zeros(0, dtype=np.float32)
+        self._block_samples: list[np.ndarray] = []  # whole blocks not yet output
+        self._block_peaks: list[np.ndarray] = []
+        self._required = np.zeros(0)  # r of blocks whose final gain is not known yet
+        self._final_gains = np.zeros(0)  # final gains of blocks not yet output
+        self._gain_before = 1.0  # final gain of the last block output
+        self._depth = 0.0  # release state: 1 − gain of the last finalised block
+        self._padding = 0
+
+    def process(self, pcm: np.ndarray) -> np.ndarray:
+        """Feed programme samples; return the limited samples that are ready (with a short delay)."""
+        if pcm.shape[0]:
+            self._unpeaked.append(pcm)
+            self._unpeaked_len += pcm.shape[0]
+            self._take_peaks(self._detector.feed(pcm))
+        return self._emit(final=False)
+
+    def flush(self) -> np.ndarray:
+        """Return the rest of the samples."""
+        self._take_peaks(self._detector.flush())
+        held = self._held.shape[0]
+        if held:
+            self._padding = (-held) % BLOCK
+            self._held = np.concatenate([self._held, np.zeros((self._padding, self.channels), np.float32)])
+            self._held_peaks = np.concatenate([self._held_peaks, np.zeros(self._padding, np.float32)])
+            self._take_peaks(np.zeros(0, np.float32))
+        out = self._emit(final=True)
+        return out[: out.shape[0] - self._padding] if self._padding else out
+
+    def _take_peaks(self, peaks: np.ndarray) -> None:
+        count = peaks.shape[0]
+        if count:
+            samples = np.concatenate(self._unpeaked) if len(self._unpeaked) > 1 else self._unpeaked[0]
+            ready, rest = samples[:count], samples[count:]
+            self._unpeaked = [rest] if rest.shape[0] else []
+            self._unpeaked_len = rest.shape[0]
+            self._held = np.concatenate([self._held, ready])
+            self._held_peaks = np.concatenate([self._held_peaks, peaks])
+        whole = self._held.shape[0] // BLOCK * BLOCK
+        if not whole:
+            return
+        block_peaks = self._held_peaks[:whole].reshape(-1, BLOCK).max(axis=1)
+        self.stats.input_peak = max(self.stats.input_peak, float(block_peaks.max()))
+        with np.errstate(divide="ignore"):
+            required = np.minimum(1.0, self.ceiling / (self.gain * block_peaks.astype(np.float64)))
+        self._required = np.concatenate([self._required, required])
+        self._block_samples.append(self._held[:whole])
+        self._block_peaks.append(block_peaks)
+        self._held, self._held_peaks = self._held[whole:], self._held_peaks[whole:]
+
+    def _finalise(self, final: bool) -> None:
+        """Turn required gains into final gains for every block whose lookahead is known."""
+        required = self._required
+        count = required.size if final else required.size - self._attack_blocks
+        if count <= 0:
+            return
+        lookahead = required[count : count + self._attack_blocks]
+        gains, self._depth = smooth_gains(
+            required[:count], lookahead, self._attack_blocks, self._release_c, self._depth
+        )
+        self._final_gains = np.concatenate([self._final_gains, gains])
+        self._required = required[count:]
+
+    def _emit(self, final: bool) -> np.ndarray:
+        self._finalise(final)
+        gains = self._final_gains
+        count = gains.size if final else gains.size - 1  # a block needs its right neighbour's gain
+        if count <= 0:
+            return np.zeros((0, self.channels), dtype=np.float32)
+        right_neighbour = np.concatenate([gains[1:], gains[-1:]])[:count]
+        left = np.minimum(np.concatenate([[self._gain_before], gains[: count - 1]]), gains[:count])
+        right = np.minimum(gains[:count], right_neighbour)
+        ramp = np.arange(BLOCK, dtype=np.float64) / BLOCK
+        per_sample = (left[:, None] + (right - left)[:, None] * ramp[None, :]).reshape(-1)
+
+        samples = np.concatenate(self._block_samples) if len(self._block_samples) > 1 else self._block_samples[0]
+        peaks = np.concatenate(self._block_peaks) if len(self._block_peaks) > 1 else self._block_peaks[0]
+        out = samples[: count * BLOCK] * (self.gain * per_sample).astype(np.float32)[:, None]
+        self._block_samples = [samples[count * BLOCK :]] if samples.shape[0] > count * BLOCK else []
+        self._block_peaks = [peaks[count:]] if peaks.shape[0] > count else []
+
+        used = gains[:count]
+        self.stats.blocks += count
+        self.stats.limited_blocks += int(np.count_nonzero(used < 1.0 - 1e-9))
+        self.stats.min_gain = min(self.stats.min_gain, float(used.min()))
+        bound = float((np.maximum(left, right) * peaks[:count]).max()) * self.gain
+        self.stats.output_peak_bound = max(self.stats.output_peak_bound, bound)
+        self._gain_before = float(gains[count - 1])
+        self._final_gains = gains[count:]
+        return out
+
+
+def smooth_gains(
+    required: np.ndarray,
+    lookahead: np.ndarray,
+    attack_blocks: int,
+    release_c: float,
+    depth: float = 0.0,
+) -> tuple[np.ndarray, float]:
+    """Limiter gains per block from the gains each block requires.
+
+    Attack: a linear ramp over `attack_blocks` before each reduction (`lookahead` holds the
+    required gains of the blocks that follow). Release: the reduction decays by e^−`release_c`
+    per block. Returns the gains (never above `required`) and the release state to carry on.
+    """
+    count = required.size
+    padded = np.concatenate([required, lookahead, np.ones(attack_blocks - lookahead.size)])
+    attacked = required.astype(np.float64, copy=True)
+    for d in range(1, attack_blocks + 1):
+        np.minimum(attacked, padded[d : d + count] + d / attack_blocks, out=attacked)
+    np.minimum(attacked, 1.0, out=attacked)
+    # Release: depth_k = max(1 − a_k, depth_{k−1}·e^−c), solved with a running max in logs.
+    index = np.arange(count)
+    with np.errstate(divide="ignore"):
+        logs = np.log(1.0 - attacked) + index * release_c
+        start = math.log(depth) - release_c if depth > 0 else -math.inf
+    running = np.maximum.accumulate(np.concatenate([[start], logs]))[1:]
+    depths = np.exp(running - index * release_c)
+    return 1.0 - depths, float(depths[-1])

@@ -1,0 +1,462 @@
+"""Master one episode: analyse (one streaming pass), plan, render + encode (a second streaming pass).
+
+Memory stays flat whatever the master's length: passes hold one chunk of PCM at a time, and the
+analysis keeps two numbers per 10 ms (loudness energy and sample peak). The second pass runs
+Python's render and ffmpeg's MP3 encoder side by side, so the encoder sets the pace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from podcast_tools.audio import ffmpeg
+from podcast_tools.audio.limiter import TruePeakLimiter, smooth_gains
+from podcast_tools.audio.meter import (
+    LoudnessFigures,
+    LoudnessMeter,
+    db,
+    frame_length,
+    integrated_loudness,
+    loudness_range,
+)
+from podcast_tools.audio.plan import ChapterMark, EditPlan, PlanError, place_chapters, plan_edits
+from podcast_tools.audio.probe import probe_duration
+from podcast_tools.errors import AudioInputError
+from podcast_tools.fsutil import atomic_path
+
+#: Called as progress(stage, done_seconds, total_seconds); stage is "analyse" or "render".
+Progress = Callable[[str, float, float], None]
+
+MIN_MASTER_S = 1.0
+
+
+@dataclass(frozen=True)
+class MasteringSettings:
+    """How a show wants its audio (defaults: Apple's podcast guidance)."""
+
+    target_lufs: float = -16.0
+    true_peak_dbtp: float = -1.0
+    sample_rate: int = 44100
+    channels: int = 2
+    bitrate_kbps: int = 128
+    silence_pad_s: float = 0.5
+    silence_threshold_lu: float = 25.0
+    crossfade_s: float = 0.5
+    #: Lossy encoding raises true peaks; the limiter aims this far under the ceiling.
+    encoder_headroom_db: float = 0.5
+
+
+@dataclass(frozen=True)
+class EditDecisions:
+    """What the producer asked for, in master time."""
+
+    trim_start_s: float | None = None
+    trim_end_s: float | None = None
+    cuts_s: tuple[tuple[float, float], ...] = ()
+    chapters: tuple[tuple[float, str], ...] = ()
+    intro: Path | None = None
+    outro: Path | None = None
+
+
+@dataclass
+class MasteringReport:
+    source: Path
+    output: Path
+    duration_s: float
+    bytes: int
+    sha256: str
+    settings: MasteringSettings
+    source_loudness: LoudnessFigures
+    before: LoudnessFigures  # the assembled programme before gain
+    after: LoudnessFigures  # the rendered programme fed to the encoder
+    gain_db: float
+    limiter_max_reduction_db: float
+    limiter_active_percent: float
+    plan: EditPlan
+    chapters: list[ChapterMark]
+    intro_s: float
+    outro_s: float
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = self.plan.sample_rate
+        return {
+            "source": str(self.source),
+            "output": str(self.output),
+            "duration_s": round(self.duration_s, 3),
+            "bytes": self.bytes,
+            "sha256": self.sha256,
+            "mp3": {
+                "bitrate_kbps": self.settings.bitrate_kbps,
+                "channels": self.settings.channels,
+                "sample_rate": self.settings.sample_rate,
+            },
+            "loudness": {
+                "target_lufs": self.settings.target_lufs,
+                "true_peak_ceiling_dbtp": self.settings.true_peak_dbtp,
+                "source": self.source_loudness.as_dict(),
+                "before": self.before.as_dict(),
+                "after": self.after.as_dict(),
+                "gain_db": round(self.gain_db, 2),
+                "limiter_max_reduction_db": round(self.limiter_max_reduction_db, 2),
+                "limiter_active_percent": round(self.limiter_active_percent, 3),
+            },
+            "edits": {
+                "master_s": round(self.plan.master_frames / rate, 3),
+                "head_trimmed_s": round(self.plan.head_trimmed_s, 3),
+                "tail_trimmed_s": round(self.plan.tail_trimmed_s, 3),
+                "cuts": [
+                    {"start_s": round(c.start / rate, 3), "end_s": round(c.end / rate, 3)}
+                    for c in self.plan.cuts
+                ],
+                "kept": [
+                    {"start_s": round(s.start / rate, 3), "end_s": round(s.end / rate, 3)}
+                    for s in self.plan.segments
+                ],
+                "intro_s": round(self.intro_s, 3),
+                "outro_s": round(self.outro_s, 3),
+                "crossfade_in_s": round(self.plan.intro_overlap / rate, 3),
+                "crossfade_out_s": round(self.plan.outro_overlap / rate, 3),
+            },
+            "chapters": [
+                {"title": c.title, "source_start_s": round(c.source_s, 3), "start_s": round(c.output_s, 3)}
+                for c in self.chapters
+            ],
+            "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
+        }
+
+
+class _Excerpts:
+    """Evenly spaced chunks of the master, at most `limit` of them (the spacing doubles as the
+    master grows), to find out how much loudness the MP3 encoder takes away."""
+
+    def __init__(self, limit: int = 16):
+        self.limit = limit
+        self.stride = 1
+        self.index = 0
+        self.chunks: list[np.ndarray] = []
+
+    def feed(self, chunk: np.ndarray) -> None:
+        if self.index % self.stride == 0:
+            self.chunks.append(chunk.copy())
+            if len(self.chunks) > self.limit:
+                self.chunks = self.chunks[::2]
+                self.stride *= 2
+        self.index += 1
+
+
+def master(
+    source: Path,
+    output: Path,
+    settings: MasteringSettings = MasteringSettings(),
+    edits: EditDecisions = EditDecisions(),
+    *,
+    progress: Progress | None = None,
+) -> MasteringReport:
+    """Turn `source` into a publish-ready MP3 at `output` (written to a temp file, then renamed).
+
+    Raises AudioInputError (bad master or jingle), PlanError (an edit that cannot be done) or
+    ToolError (ffmpeg). On any error nothing is left at `output`.
+    """
+    for path in (source, edits.intro, edits.outro):
+        if path is not None and not Path(path).is_file():
+            raise AudioInputError("file not found", file=path)
+    rate, channels = settings.sample_rate, settings.channels
+    frame_len = frame_length(rate)
+    report_progress = progress or (lambda stage, done, total: None)
+    timings: dict[str, float] = {}
+    expected_s = _header_duration(source)
+
+    # Pass 1: one streaming read of the master (16-bit is plenty for measuring).
+    started = time.perf_counter()
+    meter, excerpts = LoudnessMeter(rate, channels, track_peaks=True), _Excerpts()
+    for chunk in ffmpeg.decode_pcm(source, sample_rate=rate, channels=channels, sixteen_bit=True):
+        meter.feed(chunk)
+        excerpts.feed(chunk)
+        report_progress("analyse", meter.samples / rate, expected_s or 0.0)
+    master_frames = meter.samples
+    _check_master(source, master_frames / rate, expected_s)
+    energy = meter.frame_energies()
+    source_figures = LoudnessFigures(
+        integrated_loudness(energy, frame_len), math.nan, loudness_range(energy, frame_len)
+    )
+    if not math.isfinite(source_figures.integrated_lufs):
+        raise AudioInputError("is silent (nothing above −70 LUFS)", file=source)
+    frame_peaks = meter.frame_peaks()
+    timings["analyse"] = time.perf_counter() - started
+
+    overlap_ms = round(settings.crossfade_s * 1000)
+    intro = _load_jingle(edits.intro, rate, channels, fade_out_ms=overlap_ms)
+    outro = _load_jingle(edits.outro, rate, channels, fade_in_ms=overlap_ms)
+    plan = plan_edits(
+        sample_rate=rate,
+        master_frames=master_frames,
+        frame_energy=energy,
+        frame_len=frame_len,
+        trim_start_s=edits.trim_start_s,
+        trim_end_s=edits.trim_end_s,
+        cuts_s=list(edits.cuts_s),
+        silence_pad_s=settings.silence_pad_s,
+        silence_threshold_lu=settings.silence_threshold_lu,
+        intro_frames=0 if intro is None else intro.shape[0],
+        outro_frames=0 if outro is None else outro.shape[0],
+        crossfade_s=settings.crossfade_s,
+    )
+    chapters = place_chapters(plan, list(edits.chapters))
+
+    programme_energy, programme_peaks = _programme_frames(plan, energy, frame_peaks, frame_len, intro, outro)
+    before_lufs = integrated_loudness(programme_energy, frame_len)
+    ceiling = 10.0 ** ((settings.true_peak_dbtp - settings.encoder_headroom_db) / 20.0)
+    gain_db = solve_gain(programme_energy, programme_peaks, frame_len, rate, settings.target_lufs, ceiling)
+    codec_loss = codec_loudness_loss(excerpts.chunks, gain_db, ceiling, settings)
+    gain_db += codec_loss
+    timings["plan"] = time.perf_counter() - started - timings["analyse"]
+
+    # Pass 2: render and encode side by side; the MP3 appears at `output` only when complete.
+    started = time.perf_counter()
+    limiter = TruePeakLimiter(10.0 ** (gain_db / 20.0), ceiling, rate, channels)
+    after = LoudnessMeter(rate, channels)
+    total_s = plan.total_frames / rate
+    with atomic_path(output) as temp:
+        with ffmpeg.Mp3Encoder(temp, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps) as encoder:
+            with closing(ffmpeg.decode_pcm(source, sample_rate=rate, channels=channels)) as chunks:
+                for piece in assemble(chunks, plan, intro, outro, source):
+                    rendered = limiter.process(piece)
+                    after.feed(rendered)
+                    encoder.write(rendered)
+                    report_progress("render", after.samples / rate, total_s)
+            rendered = limiter.flush()
+            after.feed(rendered)
+            encoder.write(rendered)
+        size, digest = _size_and_sha256(temp)
+    timings["render_encode"] = time.perf_counter() - started
+    report_progress("render", total_s, total_s)
+
+    stats = limiter.stats
+    return MasteringReport(
+        source=source,
+        output=output,
+        duration_s=after.samples / rate,
+        bytes=size,
+        sha256=digest,
+        settings=settings,
+        source_loudness=source_figures,
+        before=LoudnessFigures(before_lufs, db(stats.input_peak), loudness_range(programme_energy, frame_len)),
+        after=LoudnessFigures(after.integrated_lufs(), db(stats.output_peak_bound), after.loudness_range_lu()),
+        gain_db=gain_db,
+        limiter_max_reduction_db=stats.max_reduction_db,
+        limiter_active_percent=100.0 * stats.limited_fraction,
+        plan=plan,
+        chapters=chapters,
+        intro_s=0.0 if intro is None else intro.shape[0] / rate,
+        outro_s=0.0 if outro is None else outro.shape[0] / rate,
+        seconds=timings,
+    )
+
+
+def solve_gain(
+    energy: np.ndarray,
+    peaks: np.ndarray,
+    frame_len: int,
+    sample_rate: int,
+    target_lufs: float,
+    ceiling: float,
+) -> float:
+    """The linear gain (dB) that brings the programme to `target_lufs` *after* limiting.
+
+    The limiter takes a little loudness off the loudest moments. This runs the same attack and
+    release on the 10 ms peak envelope to estimate how much, and raises the gain to make up for
+    it, a few times over until it settles.
+    """
+    base = integrated_loudness(energy, frame_len)
+    gain_db = target_lufs - base
+    safe_peaks = np.maximum(peaks.astype(np.float64), 1e-12)
+    release_c = frame_len / (TruePeakLimiter.release_s * sample_rate)
+    for _ in range(5):
+        gain = 10.0 ** (gain_db / 20.0)
+        required = np.minimum(1.0, ceiling / (gain * safe_peaks))
+        gains, _ = smooth_gains(required, np.zeros(0), 1, release_c)
+        estimate = integrated_loudness(energy * gains**2, frame_len) + gain_db
+        gain_db += target_lufs - estimate
+    return gain_db
+
+
+def codec_loudness_loss(
+    excerpts: list[np.ndarray], gain_db: float, ceiling: float, settings: MasteringSettings
+) -> float:
+    """How much integrated loudness (LU) the MP3 encoder takes away at these settings.
+
+    MP3 at podcast bitrates measures a few tenths of a LU quieter than what went in (LAME's
+    psychoacoustic model drops masked detail). Encoding a few seconds of the programme, at its
+    final level, tells how much to add so that the *MP3* lands on the target.
+    """
+    if not excerpts:
+        return 0.0
+    rate, channels = settings.sample_rate, settings.channels
+    fade = np.linspace(0.0, 1.0, min(rate // 100, excerpts[0].shape[0] // 2), dtype=np.float32)[:, None]
+    shaped = []
+    for chunk in excerpts:  # fade the joins so they add no clicks
+        chunk = chunk.copy()
+        chunk[: fade.shape[0]] *= fade
+        chunk[chunk.shape[0] - fade.shape[0] :] *= fade[::-1]
+        shaped.append(chunk)
+    limiter = TruePeakLimiter(10.0 ** (gain_db / 20.0), ceiling, rate, channels)
+    programme = np.concatenate([limiter.process(np.concatenate(shaped)), limiter.flush()])
+    before = LoudnessMeter(rate, channels)
+    before.feed(programme)
+    with tempfile.TemporaryDirectory(prefix="podcast-codec-") as folder:
+        probe = Path(folder) / "probe.mp3"
+        with ffmpeg.Mp3Encoder(probe, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps) as encoder:
+            encoder.write(programme)
+        after = LoudnessMeter(rate, channels)
+        for chunk in ffmpeg.decode_pcm(probe, sample_rate=rate, channels=channels):
+            after.feed(chunk)
+    loss = before.integrated_lufs() - after.integrated_lufs()
+    return float(np.clip(loss, -1.0, 1.0)) if math.isfinite(loss) else 0.0
+
+
+def assemble(
+    master_chunks: Iterator[np.ndarray],
+    plan: EditPlan,
+    intro: np.ndarray | None,
+    outro: np.ndarray | None,
+    source: Path,
+) -> Iterator[np.ndarray]:
+    """Yield the programme in order: intro, the kept master segments (crossfaded), outro."""
+    if intro is not None and plan.speech_start:
+        yield intro[: plan.speech_start]
+    segments = list(plan.segments)
+    index, position, out = 0, 0, plan.speech_start
+    for chunk in master_chunks:
+        chunk_start, position = position, position + chunk.shape[0]
+        while index < len(segments) and segments[index].start < position:
+            segment = segments[index]
+            lo, hi = max(segment.start, chunk_start), min(segment.end, position)
+            if hi > lo:
+                piece = chunk[lo - chunk_start : hi - chunk_start]
+                piece = _mix(piece, out, plan, intro, outro)
+                yield piece
+                out += piece.shape[0]
+            if segment.end <= position:
+                index += 1
+            else:
+                break
+        if index >= len(segments):
+            break  # the rest of the master was trimmed away: stop decoding
+    if out != plan.speech_end:
+        raise AudioInputError(
+            f"is shorter than its first reading ({out / plan.sample_rate:.2f} s of "
+            f"{plan.speech_end / plan.sample_rate:.2f} s); is it truncated or damaged?",
+            file=source,
+        )
+    if outro is not None:
+        yield outro[plan.speech_end - plan.outro_start :]
+
+
+def _mix(piece: np.ndarray, out: int, plan: EditPlan, intro, outro) -> np.ndarray:
+    length = piece.shape[0]
+    envelope = plan.speech_envelope(out, length)
+    mixed = piece * envelope[:, None] if envelope is not None else piece.copy()
+    for clip, clip_start, lo_limit, hi_limit in (
+        (intro, 0, plan.speech_start, plan.intro_frames),
+        (outro, plan.outro_start, plan.outro_start, plan.speech_end),
+    ):
+        if clip is None:
+            continue
+        lo, hi = max(out, lo_limit), min(out + length, hi_limit)
+        if lo < hi:
+            mixed[lo - out : hi - out] += clip[lo - clip_start : hi - clip_start]
+    return mixed
+
+
+def _programme_frames(plan, energy, frame_peaks, frame_len, intro, outro):
+    """10 ms energies and peaks of the programme as it will be assembled (before gain)."""
+    parts_energy, parts_peaks = [], []
+    if intro is not None:
+        clip = _clip_meter(intro, plan.sample_rate)
+        parts_energy.append(clip.frame_energies())
+        parts_peaks.append(clip.frame_peaks())
+    for segment in plan.segments:
+        first, last = math.ceil(segment.start / frame_len), segment.end // frame_len
+        parts_energy.append(energy[first:last])
+        parts_peaks.append(frame_peaks[first:last])
+    if outro is not None:
+        clip = _clip_meter(outro, plan.sample_rate)
+        parts_energy.append(clip.frame_energies())
+        parts_peaks.append(clip.frame_peaks())
+    return np.concatenate(parts_energy), np.concatenate(parts_peaks)
+
+
+def _clip_meter(clip: np.ndarray, rate: int) -> LoudnessMeter:
+    meter = LoudnessMeter(rate, clip.shape[1], track_peaks=True)
+    meter.feed(clip)
+    return meter
+
+
+def _load_jingle(path: Path | None, rate: int, channels: int, *, fade_in_ms: int = 0, fade_out_ms: int = 0):
+    """Decode a jingle and shape its crossfade with pydub (short clips are what pydub is for)."""
+    if path is None:
+        return None
+    with warnings.catch_warnings():  # pydub warns at import when ffmpeg is not on PATH; we don't use it
+        warnings.simplefilter("ignore", RuntimeWarning)
+        from pydub import AudioSegment
+
+    pcm = ffmpeg.decode_clip(path, sample_rate=rate, channels=channels)
+    if pcm.shape[0] < rate // 10:
+        raise AudioInputError("is shorter than 0.1 s; is it the right file?", file=path)
+    full_scale = 2**31 - 1
+    clip = AudioSegment(
+        data=(np.clip(pcm, -1.0, 1.0) * full_scale).astype("<i4").tobytes(),
+        sample_width=4,
+        frame_rate=rate,
+        channels=channels,
+    )
+    if fade_out_ms:
+        clip = clip.fade_out(min(fade_out_ms, len(clip)))
+    if fade_in_ms:
+        clip = clip.fade_in(min(fade_in_ms, len(clip)))
+    samples = np.frombuffer(clip.raw_data, dtype="<i4").reshape(-1, channels)
+    return (samples / float(full_scale)).astype(np.float32)
+
+
+def _header_duration(source: Path) -> float | None:
+    try:
+        return probe_duration(source)
+    except AudioInputError:
+        return None  # the decoder will say what is wrong, in more detail
+
+
+def _check_master(source: Path, decoded_s: float, expected_s: float | None) -> None:
+    if decoded_s == 0:
+        raise AudioInputError("holds no audio", file=source)
+    if decoded_s < MIN_MASTER_S:
+        raise AudioInputError(f"is only {decoded_s:.2f} s long; a master needs at least {MIN_MASTER_S:g} s", file=source)
+    if expected_s and decoded_s < 0.98 * expected_s - 0.1:
+        raise AudioInputError(
+            f"is truncated: its header says {expected_s:.2f} s but only {decoded_s:.2f} s decodes",
+            file=source,
+        )
+
+
+def _size_and_sha256(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
+
+
+__all__ = ["EditDecisions", "MasteringReport", "MasteringSettings", "PlanError", "master", "solve_gain"]
