@@ -7,6 +7,7 @@ import functools
 import json
 import sys
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -236,6 +237,108 @@ def new(
     root = _options(ctx).network_root()
     created = new_episode(root, show, title=title, audio=audio, date=when)
     typer.echo(str(created.path))
+
+
+@app.command()
+@_reports_errors
+def process(
+    ctx: typer.Context,
+    episode_file: Annotated[Path, typer.Argument(help="The episode's .md file.", dir_okay=False)],
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", help="Folder for the MP3 and its JSON report (default: build/<show>/).", file_okay=False),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Decode the finished MP3 and measure it (one more pass).")
+    ] = False,
+) -> None:
+    """Master one episode: trim silence, apply cuts, add jingles, normalise loudness with a
+    true-peak limiter, encode the MP3; write it with a JSON report."""
+    from podcast_tools.audio.episode import process_episode
+
+    options = _options(ctx)
+    root = options.network_root() if options.root else find_root(episode_file.resolve().parent)
+    network = load_network(root)
+    episode = _find_episode(network, episode_file)
+    out_dir = out.resolve() if out else root / "build" / episode.show
+    with _progress_bar(enabled=not as_json) as progress:
+        report = process_episode(network, episode, out_dir, progress=progress)
+    measured = None
+    if verify:
+        from podcast_tools.audio.master import measure_file
+
+        measured = measure_file(report.output, sample_rate=report.settings.sample_rate, channels=report.settings.channels)
+    if as_json:
+        payload = report.as_dict()
+        payload["episode"] = network.display(episode.path)
+        if measured is not None:
+            payload["loudness"]["mp3_measured"] = measured.as_dict()
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    typer.echo(_summary(network, episode, report))
+    if measured is not None:
+        figures = measured.as_dict()
+        typer.echo(
+            f"  measured in the MP3: {figures['integrated_lufs']} LUFS, true peak "
+            f"{figures['true_peak_dbtp']} dBTP, LRA {figures['loudness_range_lu']} LU"
+        )
+
+
+def _find_episode(network: Network, episode_file: Path):
+    wanted = episode_file.resolve()
+    for episode in network.episodes:
+        if episode.path.resolve() == wanted:
+            return episode
+    raise UsageError(
+        f"{episode_file}: not an episode of the network in {network.root} "
+        "(episodes are episodes/<show>/<slug>.md)"
+    )
+
+
+def _summary(network: Network, episode, report) -> str:
+    data = report.as_dict()
+    loud, edits = data["loudness"], data["edits"]
+    after = loud["after"]
+    lines = [
+        f"{network.display(episode.path)} → {report.output}",
+        f"  {report.duration_s:.1f} s, {report.bytes / 1e6:.2f} MB, "
+        f"{report.settings.bitrate_kbps} kbps {'stereo' if report.settings.channels == 2 else 'mono'}",
+        f"  loudness ≈ {loud['expected_mp3_lufs']} LUFS in the MP3 (target {loud['target_lufs']:g}), "
+        f"true peak ≤ {after['true_peak_dbtp']} dBTP before encoding (ceiling {loud['true_peak_ceiling_dbtp']:g}), "
+        f"LRA {after['loudness_range_lu']} LU (was {loud['before']['loudness_range_lu']})",
+        f"  gain {loud['gain_db']:+.1f} dB, limiter up to {abs(loud['limiter_max_reduction_db']):.1f} dB "
+        f"on {loud['limiter_active_percent']:.1f} % of the time",
+        f"  trimmed {edits['head_trimmed_s']:.2f} s at the start and {edits['tail_trimmed_s']:.2f} s "
+        f"at the end; {len(edits['cuts'])} cut(s); intro {edits['intro_s']:.1f} s, outro {edits['outro_s']:.1f} s",
+    ]
+    if report.chapters:
+        lines.append("  chapters: " + ", ".join(
+            f"{c.output_s:.1f} s {c.title}" for c in report.chapters))
+    return "\n".join(lines)
+
+
+@contextmanager
+def _progress_bar(enabled: bool):
+    """A progress bar on stderr for the two passes (silent when not a terminal)."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("{task.description:<9}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: float, total: float) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
+
+        yield update
 
 
 def main() -> None:

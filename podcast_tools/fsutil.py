@@ -20,6 +20,7 @@ def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
     temp = Path(name)
     try:
         yield temp
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; published files are readable
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
@@ -32,3 +33,9 @@ def write_bytes_atomic(target: Path, data: bytes) -> None:
 
 def write_text_atomic(target: Path, text: str) -> None:
     write_bytes_atomic(target, text.encode("utf-8"))
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -145,21 +145,17 @@ def decode_pcm(
     channels: int,
     chunk_frames: int = 1 << 16,
     timeout_s: float = DEFAULT_TIMEOUT_S * 6,
-    sixteen_bit: bool = False,
 ) -> Iterator[np.ndarray]:
     """Decode any audio file to float32 PCM (frames × channels) at `sample_rate`, chunk by chunk.
 
-    ffmpeg resamples and up/down-mixes; nothing but one chunk is held in memory. With
-    `sixteen_bit` the pipe carries 16-bit samples (half the bytes; enough for measuring).
-    Raises AudioInputError naming `path` when ffmpeg cannot decode it, ToolError when ffmpeg
+    ffmpeg resamples and up/down-mixes; nothing but one chunk is held in memory. Raises AudioInputError naming `path` when ffmpeg cannot decode it, ToolError when ffmpeg
     fails otherwise.
     """
-    sample_format, dtype, width = ("s16le", "<i2", 2) if sixteen_bit else ("f32le", "<f4", 4)
     args = ["-i", input_url(path), "-vn", "-sn", "-dn", "-map", "0:a:0",
-            "-f", sample_format, "-ac", str(channels), "-ar", str(sample_rate), "pipe:1"]
+            "-f", "f32le", "-ac", str(channels), "-ar", str(sample_rate), "pipe:1"]
     process = _Process(args, about=path, timeout_s=timeout_s, stdin=False)
-    bytes_per_chunk = chunk_frames * channels * width
-    frame_bytes = channels * width
+    bytes_per_chunk = chunk_frames * channels * 4
+    frame_bytes = channels * 4
     leftover = b""
     completed = False
     try:
@@ -172,8 +168,7 @@ def decode_pcm(
             usable = len(data) // frame_bytes * frame_bytes
             leftover = data[usable:]
             if usable:
-                samples = np.frombuffer(data[:usable], dtype=dtype).reshape(-1, channels)
-                yield samples * np.float32(1 / 32768) if sixteen_bit else samples
+                yield np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels)
         completed = True
     finally:
         if not completed:
@@ -204,7 +199,7 @@ class Mp3Encoder:
     partial file).
     """
 
-    _QUEUE_CHUNKS = 8
+    _QUEUE_CHUNKS = 32
 
     def __init__(
         self,

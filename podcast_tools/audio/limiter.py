@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from podcast_tools.audio.meter import TruePeakDetector
+from podcast_tools.audio.meter import TRUE_PEAK_CONTEXT, block_true_peaks
 
 BLOCK = 32
 
@@ -55,13 +55,11 @@ class TruePeakLimiter:
     stats: LimiterStats = field(default_factory=LimiterStats)
 
     def __post_init__(self) -> None:
-        self._detector = TruePeakDetector(self.channels)
         self._attack_blocks = max(1, math.ceil(self.attack_s * self.sample_rate / BLOCK))
         self._release_c = BLOCK / (self.release_s * self.sample_rate)  # −ln(decay per block)
-        self._unpeaked: list[np.ndarray] = []  # samples fed, their true peaks not known yet
-        self._unpeaked_len = 0
-        self._held = np.zeros((0, self.channels), dtype=np.float32)  # peaked, < one block
-        self._held_peaks = np.zeros(0, dtype=np.float32)
+        # Samples not yet in a block, after TRUE_PEAK_CONTEXT samples of history.
+        self._pending = np.zeros((TRUE_PEAK_CONTEXT, self.channels), dtype=np.float32)
+        self._history_is_padding = True
         self._block_samples: list[np.ndarray] = []  # whole blocks not yet output
         self._block_peaks: list[np.ndarray] = []
         self._required = np.zeros(0)  # r of blocks whose final gain is not known yet
@@ -73,43 +71,40 @@ class TruePeakLimiter:
     def process(self, pcm: np.ndarray) -> np.ndarray:
         """Feed programme samples; return the limited samples that are ready (with a short delay)."""
         if pcm.shape[0]:
-            self._unpeaked.append(pcm)
-            self._unpeaked_len += pcm.shape[0]
-            self._take_peaks(self._detector.feed(pcm))
+            self._pending = np.concatenate([self._pending, pcm.astype(np.float32, copy=False)])
+            self._make_blocks()
         return self._emit(final=False)
 
     def flush(self) -> np.ndarray:
         """Return the rest of the samples."""
-        self._take_peaks(self._detector.flush())
-        held = self._held.shape[0]
-        if held:
-            self._padding = (-held) % BLOCK
-            self._held = np.concatenate([self._held, np.zeros((self._padding, self.channels), np.float32)])
-            self._held_peaks = np.concatenate([self._held_peaks, np.zeros(self._padding, np.float32)])
-            self._take_peaks(np.zeros(0, np.float32))
+        waiting = self._pending.shape[0] - TRUE_PEAK_CONTEXT
+        if waiting > 0:
+            self._padding = (-waiting) % BLOCK
+            silence = np.zeros((self._padding + TRUE_PEAK_CONTEXT, self.channels), dtype=np.float32)
+            self._pending = np.concatenate([self._pending, silence])
+            self._make_blocks()
         out = self._emit(final=True)
         return out[: out.shape[0] - self._padding] if self._padding else out
 
-    def _take_peaks(self, peaks: np.ndarray) -> None:
-        count = peaks.shape[0]
-        if count:
-            samples = np.concatenate(self._unpeaked) if len(self._unpeaked) > 1 else self._unpeaked[0]
-            ready, rest = samples[:count], samples[count:]
-            self._unpeaked = [rest] if rest.shape[0] else []
-            self._unpeaked_len = rest.shape[0]
-            self._held = np.concatenate([self._held, ready])
-            self._held_peaks = np.concatenate([self._held_peaks, peaks])
-        whole = self._held.shape[0] // BLOCK * BLOCK
-        if not whole:
+    def _make_blocks(self) -> None:
+        """Measure every whole block that has its right-hand context."""
+        context = TRUE_PEAK_CONTEXT
+        count = (self._pending.shape[0] - 2 * context) // BLOCK
+        if count <= 0:
             return
-        block_peaks = self._held_peaks[:whole].reshape(-1, BLOCK).max(axis=1)
+        span = self._pending[: count * BLOCK + 2 * context]
+        body = span[context : context + count * BLOCK]
+        sample_peaks = np.abs(body).reshape(count, -1).max(axis=1)
+        # Only blocks within 6 dB of the ceiling can need limiting: oversample just those.
+        candidates = sample_peaks * (self.gain * 2.0) > self.ceiling
+        block_peaks = block_true_peaks(span, BLOCK, candidates)
         self.stats.input_peak = max(self.stats.input_peak, float(block_peaks.max()))
         with np.errstate(divide="ignore"):
             required = np.minimum(1.0, self.ceiling / (self.gain * block_peaks.astype(np.float64)))
         self._required = np.concatenate([self._required, required])
-        self._block_samples.append(self._held[:whole])
+        self._block_samples.append(body)
         self._block_peaks.append(block_peaks)
-        self._held, self._held_peaks = self._held[whole:], self._held_peaks[whole:]
+        self._pending = self._pending[count * BLOCK :]
 
     def _finalise(self, final: bool) -> None:
         """Turn required gains into final gains for every block whose lookahead is known."""

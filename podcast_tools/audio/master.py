@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -23,7 +26,9 @@ import numpy as np
 from podcast_tools.audio import ffmpeg
 from podcast_tools.audio.limiter import TruePeakLimiter, smooth_gains
 from podcast_tools.audio.meter import (
+    TRUE_PEAK_CONTEXT,
     LoudnessFigures,
+    block_true_peaks,
     LoudnessMeter,
     db,
     frame_length,
@@ -39,6 +44,8 @@ from podcast_tools.fsutil import atomic_path
 Progress = Callable[[str, float, float], None]
 
 MIN_MASTER_S = 1.0
+#: How far the render thread steps back from the encoder (a nice value, 0–19).
+RENDER_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -79,14 +86,17 @@ class MasteringReport:
     settings: MasteringSettings
     source_loudness: LoudnessFigures
     before: LoudnessFigures  # the assembled programme before gain
-    after: LoudnessFigures  # the rendered programme fed to the encoder
+    after: LoudnessFigures  # the rendered programme fed to the encoder (its true peak: a bound)
     gain_db: float
+    codec_loss_lu: float
     limiter_max_reduction_db: float
     limiter_active_percent: float
     plan: EditPlan
     chapters: list[ChapterMark]
     intro_s: float
     outro_s: float
+    intro_gain_db: float = 0.0
+    outro_gain_db: float = 0.0
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -108,6 +118,8 @@ class MasteringReport:
                 "source": self.source_loudness.as_dict(),
                 "before": self.before.as_dict(),
                 "after": self.after.as_dict(),
+                "expected_mp3_lufs": round(self.after.integrated_lufs - self.codec_loss_lu, 2),
+                "codec_loss_lu": round(self.codec_loss_lu, 2),
                 "gain_db": round(self.gain_db, 2),
                 "limiter_max_reduction_db": round(self.limiter_max_reduction_db, 2),
                 "limiter_active_percent": round(self.limiter_active_percent, 3),
@@ -126,6 +138,8 @@ class MasteringReport:
                 ],
                 "intro_s": round(self.intro_s, 3),
                 "outro_s": round(self.outro_s, 3),
+                "intro_matched_db": round(self.intro_gain_db, 2),
+                "outro_matched_db": round(self.outro_gain_db, 2),
                 "crossfade_in_s": round(self.plan.intro_overlap / rate, 3),
                 "crossfade_out_s": round(self.plan.outro_overlap / rate, 3),
             },
@@ -178,10 +192,10 @@ def master(
     timings: dict[str, float] = {}
     expected_s = _header_duration(source)
 
-    # Pass 1: one streaming read of the master (16-bit is plenty for measuring).
+    # Pass 1: one streaming read of the master.
     started = time.perf_counter()
     meter, excerpts = LoudnessMeter(rate, channels, track_peaks=True), _Excerpts()
-    for chunk in ffmpeg.decode_pcm(source, sample_rate=rate, channels=channels, sixteen_bit=True):
+    for chunk in ffmpeg.decode_pcm(source, sample_rate=rate, channels=channels):
         meter.feed(chunk)
         excerpts.feed(chunk)
         report_progress("analyse", meter.samples / rate, expected_s or 0.0)
@@ -214,32 +228,44 @@ def master(
         crossfade_s=settings.crossfade_s,
     )
     chapters = place_chapters(plan, list(edits.chapters))
+    intro, intro_gain_db = _match_jingle(intro, plan, energy, frame_len)
+    outro, outro_gain_db = _match_jingle(outro, plan, energy, frame_len)
 
     programme_energy, programme_peaks = _programme_frames(plan, energy, frame_peaks, frame_len, intro, outro)
     before_lufs = integrated_loudness(programme_energy, frame_len)
     ceiling = 10.0 ** ((settings.true_peak_dbtp - settings.encoder_headroom_db) / 20.0)
     gain_db = solve_gain(programme_energy, programme_peaks, frame_len, rate, settings.target_lufs, ceiling)
+    # Aim the rendered PCM a little louder by what the encoder will take away.
     codec_loss = codec_loudness_loss(excerpts.chunks, gain_db, ceiling, settings)
-    gain_db += codec_loss
+    gain_db = solve_gain(
+        programme_energy, programme_peaks, frame_len, rate, settings.target_lufs + codec_loss, ceiling
+    )
     timings["plan"] = time.perf_counter() - started - timings["analyse"]
 
     # Pass 2: render and encode side by side; the MP3 appears at `output` only when complete.
     started = time.perf_counter()
     limiter = TruePeakLimiter(10.0 ** (gain_db / 20.0), ceiling, rate, channels)
-    after = LoudnessMeter(rate, channels)
     total_s = plan.total_frames / rate
+
+    def render(encoder: ffmpeg.Mp3Encoder) -> LoudnessMeter:
+        after = LoudnessMeter(rate, channels)  # its worker threads inherit the low priority
+        with closing(ffmpeg.decode_pcm(source, sample_rate=rate, channels=channels)) as chunks:
+            for piece in assemble(chunks, plan, intro, outro, source):
+                rendered = limiter.process(piece)
+                after.feed(rendered)
+                encoder.write(rendered)
+                report_progress("render", after.samples / rate, total_s)
+        rendered = limiter.flush()
+        after.feed(rendered)
+        encoder.write(rendered)
+        after.frame_energies()
+        return after
+
     with atomic_path(output) as temp:
         with ffmpeg.Mp3Encoder(temp, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps) as encoder:
-            with closing(ffmpeg.decode_pcm(source, sample_rate=rate, channels=channels)) as chunks:
-                for piece in assemble(chunks, plan, intro, outro, source):
-                    rendered = limiter.process(piece)
-                    after.feed(rendered)
-                    encoder.write(rendered)
-                    report_progress("render", after.samples / rate, total_s)
-            rendered = limiter.flush()
-            after.feed(rendered)
-            encoder.write(rendered)
+            after = run_yielding_to_encoder(render, encoder)
         size, digest = _size_and_sha256(temp)
+    after.close()
     timings["render_encode"] = time.perf_counter() - started
     report_progress("render", total_s, total_s)
 
@@ -255,12 +281,15 @@ def master(
         before=LoudnessFigures(before_lufs, db(stats.input_peak), loudness_range(programme_energy, frame_len)),
         after=LoudnessFigures(after.integrated_lufs(), db(stats.output_peak_bound), after.loudness_range_lu()),
         gain_db=gain_db,
+        codec_loss_lu=codec_loss,
         limiter_max_reduction_db=stats.max_reduction_db,
         limiter_active_percent=100.0 * stats.limited_fraction,
         plan=plan,
         chapters=chapters,
         intro_s=0.0 if intro is None else intro.shape[0] / rate,
         outro_s=0.0 if outro is None else outro.shape[0] / rate,
+        intro_gain_db=intro_gain_db,
+        outro_gain_db=outro_gain_db,
         seconds=timings,
     )
 
@@ -290,6 +319,35 @@ def solve_gain(
         estimate = integrated_loudness(energy * gains**2, frame_len) + gain_db
         gain_db += target_lufs - estimate
     return gain_db
+
+
+def run_yielding_to_encoder(work: Callable[[Any], Any], *args: Any) -> Any:
+    """Run `work` on a thread of lower CPU priority and wait for it.
+
+    The MP3 encoder is the floor of the whole job; the render feeding it needs far less CPU.
+    On two cores the two compete for the scheduler (ffmpeg's encoder runs several threads), so
+    the render steps aside: on Linux its thread — and the decoder it starts, and the meter
+    threads it creates — get a higher nice value; the encoder keeps the priority it had.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        if sys.platform.startswith("linux"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), RENDER_NICENESS)
+            except OSError:
+                pass  # not allowed here: run at the same priority
+        try:
+            outcome["result"] = work(*args)
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="render")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 def codec_loudness_loss(
@@ -396,6 +454,49 @@ def _programme_frames(plan, energy, frame_peaks, frame_len, intro, outro):
         parts_energy.append(clip.frame_energies())
         parts_peaks.append(clip.frame_peaks())
     return np.concatenate(parts_energy), np.concatenate(parts_peaks)
+
+
+def measure_file(path: Path, *, sample_rate: int, channels: int) -> LoudnessFigures:
+    """Integrated loudness, true peak and loudness range of an audio file (one streaming read)."""
+    context = TRUE_PEAK_CONTEXT
+    meter = LoudnessMeter(sample_rate, channels)
+    peak, tail = 0.0, np.zeros((2 * context, channels), dtype=np.float32)
+    for chunk in ffmpeg.decode_pcm(path, sample_rate=sample_rate, channels=channels):
+        meter.feed(chunk)
+        span = np.concatenate([tail, chunk])
+        usable = (span.shape[0] - 2 * context) // 1024 * 1024
+        if usable:
+            peak = max(peak, float(block_true_peaks(span[: usable + 2 * context], 1024).max()))
+            tail = span[usable:]
+        else:
+            tail = span
+    closing_span = np.concatenate([tail, np.zeros((1024 + context, channels), dtype=np.float32)])
+    usable = (closing_span.shape[0] - 2 * context) // 1024 * 1024
+    if usable:
+        peak = max(peak, float(block_true_peaks(closing_span[: usable + 2 * context], 1024).max()))
+    with meter:
+        return LoudnessFigures(meter.integrated_lufs(), db(peak), meter.loudness_range_lu())
+
+
+def _match_jingle(
+    clip: np.ndarray | None, plan: EditPlan, energy: np.ndarray, frame_len: int
+) -> tuple[np.ndarray | None, float]:
+    """Bring a jingle to the loudness of the speech it frames (one linear gain for the clip).
+
+    Jingles arrive mastered at any level; left as they are, a hot jingle would set the gain of
+    the whole programme and leave the voice too quiet. Returns the clip and the gain applied.
+    """
+    if clip is None:
+        return None, 0.0
+    speech = np.concatenate(
+        [energy[math.ceil(s.start / frame_len) : s.end // frame_len] for s in plan.segments]
+    )
+    speech_lufs = integrated_loudness(speech, frame_len)
+    clip_lufs = _clip_meter(clip, plan.sample_rate).integrated_lufs()
+    if not (math.isfinite(speech_lufs) and math.isfinite(clip_lufs)):
+        return clip, 0.0  # too short or silent to measure: leave it as it is
+    gain_db = speech_lufs - clip_lufs
+    return clip * np.float32(10.0 ** (gain_db / 20.0)), gain_db
 
 
 def _clip_meter(clip: np.ndarray, rate: int) -> LoudnessMeter:

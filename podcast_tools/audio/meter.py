@@ -12,6 +12,8 @@ without decoding again.
 from __future__ import annotations
 
 import math
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,19 +65,59 @@ def frame_length(sample_rate: int) -> int:
     return round(sample_rate / 100)
 
 
+class _ChannelWeighting:
+    """K-weighting and 10 ms sums of squares for one channel, on a worker thread of its own.
+
+    scipy's ``sosfilt`` lets go of the GIL, so the channels filter in parallel while the caller
+    reads the next chunk; jobs of one channel run in order, carrying the filter state.
+    """
+
+    def __init__(self, sos: np.ndarray, frame_len: int):
+        # Second-order sections in float32: within 0.001 dB of float64 (a single 4th-order
+        # section in float32 is not: its 38 Hz poles sit too close to the unit circle).
+        self._sos = sos.astype(np.float32)
+        self._state = np.zeros((sos.shape[0], 2), dtype=np.float32)
+        self._frame_len = frame_len
+        self._partial = np.zeros(0, dtype=np.float32)
+        self.frames: list[np.ndarray] = []
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="k-weighting")
+        self._pending: deque[Future] = deque()
+
+    def submit(self, samples: np.ndarray) -> None:
+        while len(self._pending) >= 4:  # bounded: memory stays flat if the filter falls behind
+            self._pending.popleft().result()
+        self._pending.append(self._worker.submit(self._feed, samples))
+
+    def _feed(self, samples: np.ndarray) -> None:
+        samples, self._state = signal.sosfilt(self._sos, samples, zi=self._state)
+        if self._partial.size:
+            samples = np.concatenate([self._partial, samples])
+        whole = samples.size // self._frame_len * self._frame_len
+        if whole:
+            framed = samples[:whole].reshape(-1, self._frame_len)
+            self.frames.append(np.einsum("ij,ij->i", framed, framed, dtype=np.float64))
+        self._partial = samples[whole:]
+
+    def finish(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True)
+
+
 class LoudnessMeter:
     """Feed PCM chunks in order; read per-10 ms frame energies and loudness figures."""
 
     def __init__(self, sample_rate: int, channels: int, *, track_peaks: bool = False):
         self.sample_rate = sample_rate
-        self.track_peaks = track_peaks
         self.channels = channels
+        self.track_peaks = track_peaks
         self.frame_len = frame_length(sample_rate)
-        self._sos = k_weighting_sos(sample_rate).astype(np.float32)
-        self._state = np.zeros((self._sos.shape[0], channels, 2), dtype=np.float32)
-        self._weights = channel_weights(channels).astype(np.float32)
-        self._partial = np.zeros(0, dtype=np.float64)
-        self._frames: list[np.ndarray] = []
+        sos = k_weighting_sos(sample_rate)
+        self._weighting = [_ChannelWeighting(sos, self.frame_len) for _ in range(channels)]
+        self._weights = channel_weights(channels)
+        self._energies: np.ndarray | None = None
         self._partial_peak = np.zeros(0, dtype=np.float32)
         self._peaks: list[np.ndarray] = []
         self.samples = 0
@@ -85,16 +127,11 @@ class LoudnessMeter:
         if pcm.shape[0] == 0:
             return
         planar = np.ascontiguousarray(pcm.T, dtype=np.float32)
+        for channel, weighting in zip(planar, self._weighting):
+            weighting.submit(channel)
         if self.track_peaks:
             self._feed_peaks(planar)
-        weighted, self._state = signal.sosfilt(self._sos, planar, axis=-1, zi=self._state)
-        squared = np.einsum("c,cn,cn->n", self._weights, weighted, weighted, dtype=np.float64)
-        if self._partial.size:
-            squared = np.concatenate([self._partial, squared])
-        whole = squared.size // self.frame_len * self.frame_len
-        if whole:
-            self._frames.append(squared[:whole].reshape(-1, self.frame_len).sum(axis=1))
-        self._partial = squared[whole:]
+        self._energies = None
         self.samples += pcm.shape[0]
 
     def _feed_peaks(self, planar: np.ndarray) -> None:
@@ -117,9 +154,27 @@ class LoudnessMeter:
     def frame_energies(self) -> np.ndarray:
         """Per 10 ms: the channel-weighted sum of squared K-weighted samples (a trailing partial
         frame is left out, as BS.1770 leaves out an incomplete gating block)."""
-        if len(self._frames) > 1:
-            self._frames = [np.concatenate(self._frames)]
-        return self._frames[0] if self._frames else np.zeros(0)
+        if self._energies is None:
+            total = np.zeros(0)
+            for weight, weighting in zip(self._weights, self._weighting):
+                weighting.finish()
+                if len(weighting.frames) > 1:
+                    weighting.frames = [np.concatenate(weighting.frames)]
+                channel = weighting.frames[0] if weighting.frames else np.zeros(0)
+                total = weight * channel if total.size == 0 else total + weight * channel
+            self._energies = total
+        return self._energies
+
+    def close(self) -> None:
+        """Stop the worker threads (also done when the meter is garbage collected)."""
+        for weighting in self._weighting:
+            weighting.close()
+
+    def __enter__(self) -> LoudnessMeter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def integrated_lufs(self) -> float:
         return integrated_loudness(self.frame_energies(), self.frame_len)
@@ -189,52 +244,47 @@ def _interpolator() -> np.ndarray:
     return signal.firwin(taps, 1.0 / OVERSAMPLING, window=("kaiser", 7.0)).astype(np.float32) * OVERSAMPLING
 
 
-class TruePeakDetector:
-    """Per-sample true-peak magnitude (BS.1770-4 Annex 2, 4× oversampling), streaming.
+_INTERPOLATOR = _interpolator()
 
-    ``feed`` returns, for each input sample, the largest magnitude of the signal between that
-    sample and the next across all channels. Results lag the input by 8 samples (the interpolator's
-    reach); ``flush`` returns the last 8.
+
+#: Samples of context the interpolator needs on each side of a block.
+TRUE_PEAK_CONTEXT = _TP_HALF_TAPS
+
+
+def block_true_peaks(context: np.ndarray, block: int, only: np.ndarray | None = None) -> np.ndarray:
+    """True peak (BS.1770-4 Annex 2: 4× oversampling) of consecutive blocks of samples.
+
+    `context` is ``(8 + n × block + 8, channels)``: the blocks with 8 samples of context on each
+    side. Returns each block's largest magnitude over all channels, on and between its samples.
+    With `only` (a boolean mask of blocks), the others get their sample peak instead: callers
+    that only care about loud blocks skip most of the oversampling work.
     """
-
-    def __init__(self, channels: int):
-        self._filter = _interpolator()
-        self._carry = np.zeros((_TP_HALF_TAPS, channels), dtype=np.float32)
-        self.peak = 0.0
-
-    def feed(self, pcm: np.ndarray) -> np.ndarray:
-        extended = np.concatenate([self._carry, pcm.astype(np.float32, copy=False)])
-        self._carry = extended[-2 * _TP_HALF_TAPS :] if extended.shape[0] >= 2 * _TP_HALF_TAPS else extended
-        return self._peaks(extended)
-
-    def flush(self) -> np.ndarray:
-        tail = np.zeros((_TP_HALF_TAPS, self._carry.shape[1]), dtype=np.float32)
-        return self._peaks(np.concatenate([self._carry, tail]))
-
-    def _peaks(self, extended: np.ndarray) -> np.ndarray:
-        count = extended.shape[0] - 2 * _TP_HALF_TAPS
-        if count <= 0:
-            return np.zeros(0, dtype=np.float32)
-        delay = _TP_HALF_TAPS * OVERSAMPLING  # the filter's group delay, in oversampled samples
-        start = OVERSAMPLING * _TP_HALF_TAPS + delay
-        peaks = np.zeros(count, dtype=np.float32)
-        for channel in range(extended.shape[1]):
-            upsampled = signal.upfirdn(self._filter, extended[:, channel], up=OVERSAMPLING)
-            window = np.abs(upsampled[start : start + OVERSAMPLING * count])
-            # the largest of each sample's 4 oversampled points (strided maxima beat a reduce)
-            np.maximum(peaks, np.maximum(window[0::4], window[1::4]), out=peaks)
-            np.maximum(peaks, np.maximum(window[2::4], window[3::4]), out=peaks)
-        if count:
-            self.peak = max(self.peak, float(peaks.max()))
+    half = TRUE_PEAK_CONTEXT
+    count = (context.shape[0] - 2 * half) // block
+    inner = context[half : half + count * block]
+    peaks = np.abs(inner).reshape(count, block * context.shape[1]).max(axis=1)
+    chosen = np.arange(count) if only is None else np.flatnonzero(only[:count])
+    if chosen.size == 0:
         return peaks
+    windows = np.lib.stride_tricks.sliding_window_view(context, block + 2 * half, axis=0)[chosen * block]
+    # windows: (blocks, channels, block + 16); oversample each along its last axis
+    upsampled = signal.upfirdn(_INTERPOLATOR, windows, up=OVERSAMPLING, axis=-1)
+    start = OVERSAMPLING * half + half * OVERSAMPLING  # skip the left context and the filter delay
+    body = np.abs(upsampled[..., start : start + OVERSAMPLING * block])
+    peaks[chosen] = np.maximum(peaks[chosen], body.reshape(chosen.size, -1).max(axis=1))
+    return peaks
 
 
 def true_peak(pcm: np.ndarray) -> float:
     """The true peak (linear, 4× oversampled) of a whole array."""
-    detector = TruePeakDetector(pcm.shape[1])
-    detector.feed(pcm)
-    detector.flush()
-    return detector.peak
+    if pcm.shape[0] == 0:
+        return 0.0
+    half = TRUE_PEAK_CONTEXT
+    block = 4096
+    padded_len = -(-pcm.shape[0] // block) * block
+    context = np.zeros((padded_len + 2 * half, pcm.shape[1]), dtype=np.float32)
+    context[half : half + pcm.shape[0]] = pcm
+    return float(block_true_peaks(context, block).max())
 
 
 def db(linear: float) -> float:

@@ -193,6 +193,16 @@ class Mp3Settings(_Strict):
         return 128 if self.channels == 2 else 64
 
 
+class Mastering(_Strict):
+    """How episodes are edited before encoding."""
+
+    silence_pad_s: float = Field(0.5, ge=0.0, le=10.0, description="silence kept at each end")
+    silence_threshold_lu: float = Field(
+        25.0, ge=6.0, le=60.0, description="quieter than the programme by this much is silence"
+    )
+    crossfade_s: float = Field(0.5, ge=0.0, le=10.0, description="jingle/speech overlap")
+
+
 class Category(_Strict):
     name: str
     subcategory: str | None = None
@@ -238,6 +248,7 @@ class Show(_Strict):
     copyright: CleanText | None = None
     loudness: Loudness = Loudness()
     mp3: Mp3Settings = Mp3Settings()
+    mastering: Mastering = Mastering()
     intro: OptionalClip = None
     outro: OptionalClip = None
     extends: Identifier | None = None

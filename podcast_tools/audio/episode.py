@@ -1,0 +1,84 @@
+"""From an episode of the network to a mastered MP3: the bridge between content and audio."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from podcast_tools.audio.master import (
+    EditDecisions,
+    MasteringReport,
+    MasteringSettings,
+    Progress,
+    master,
+)
+from podcast_tools.audio.plan import PlanError
+from podcast_tools.content import Episode, Network, Show
+from podcast_tools.errors import ContentError, Problem
+from podcast_tools.fsutil import write_text_atomic
+
+
+def mastering_settings(show: Show) -> MasteringSettings:
+    """The show's loudness, MP3 and editing settings (inherited values already resolved)."""
+    return MasteringSettings(
+        target_lufs=show.loudness.target_lufs,
+        true_peak_dbtp=show.loudness.true_peak_dbtp,
+        sample_rate=show.mp3.sample_rate,
+        channels=show.mp3.channels,
+        bitrate_kbps=show.mp3.bitrate_kbps,
+        silence_pad_s=show.mastering.silence_pad_s,
+        silence_threshold_lu=show.mastering.silence_threshold_lu,
+        crossfade_s=show.mastering.crossfade_s,
+    )
+
+
+def edit_decisions(network: Network, episode: Episode) -> EditDecisions:
+    """The producer's trim, cuts and chapters, and the jingles (episode's own, else its show's)."""
+    show = network.shows[episode.show]
+
+    def jingle(own: str | bool | None, inherited: str | None) -> Path | None:
+        if own is False:
+            return None
+        if isinstance(own, str):
+            return episode.resolve(own)
+        return network.show_path(inherited) if inherited else None
+
+    return EditDecisions(
+        trim_start_s=episode.trim.start,
+        trim_end_s=episode.trim.end,
+        cuts_s=tuple((cut.start, cut.end) for cut in episode.cuts),
+        chapters=tuple((chapter.start, chapter.title) for chapter in episode.chapters),
+        intro=jingle(episode.intro, show.intro),
+        outro=jingle(episode.outro, show.outro),
+    )
+
+
+def output_paths(out_dir: Path, episode: Episode) -> tuple[Path, Path]:
+    """Where the MP3 and its JSON report go."""
+    return out_dir / f"{episode.slug}.mp3", out_dir / f"{episode.slug}.json"
+
+
+def process_episode(
+    network: Network, episode: Episode, out_dir: Path, *, progress: Progress | None = None
+) -> MasteringReport:
+    """Master one episode with its home show's settings; write the MP3 and the JSON report.
+
+    Raises ContentError (naming the episode file and field) when an edit cannot be done.
+    """
+    mp3_path, report_path = output_paths(out_dir, episode)
+    show = network.shows[episode.show]
+    try:
+        report = master(
+            episode.resolve(episode.audio),
+            mp3_path,
+            mastering_settings(show),
+            edit_decisions(network, episode),
+            progress=progress,
+        )
+    except PlanError as exc:
+        raise ContentError([Problem(network.display(episode.path), exc.field, str(exc))]) from exc
+    payload = {"episode": network.display(episode.path), "guid": episode.guid, **report.as_dict()}
+    payload["source"] = network.display(report.source)
+    payload["output"] = str(report.output)
+    write_text_atomic(report_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    return report
