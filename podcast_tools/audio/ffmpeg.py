@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import os
-import queue
 import shutil
+import sys
 import subprocess
 import tempfile
 import threading
@@ -193,13 +193,13 @@ def decode_clip(path: Path, *, sample_rate: int, channels: int) -> np.ndarray:
 class Mp3Encoder:
     """Pipe float32 PCM into ffmpeg's libmp3lame (CBR); the MP3 goes to `output`.
 
-    A writer thread feeds the encoder so that the caller can render the next chunk while the
-    encoder works on this one (a pipe holds only 64 KiB). Use as a context manager: leaving the
-    block normally finishes the file; an exception kills the encoder (the caller removes the
-    partial file).
+    The pipe is widened to 1 MiB (Linux), about 3 s of audio, so the caller renders ahead while
+    the encoder works; writes block only when the encoder is that far behind. Use as a context
+    manager: leaving the block normally finishes the file; an exception kills the encoder (the
+    caller removes the partial file).
     """
 
-    _QUEUE_CHUNKS = 32
+    PIPE_BYTES = 1 << 20
 
     def __init__(
         self,
@@ -215,36 +215,19 @@ class Mp3Encoder:
                 "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-id3v2_version", "0",
                 "-write_xing", "1", "-f", "mp3", "-y", input_url(output)]
         self._process = _Process(args, about=output, timeout_s=timeout_s, stdin=True)
-        self._queue: queue.Queue[bytes | None] = queue.Queue(self._QUEUE_CHUNKS)
-        self._failed = threading.Event()
-        self._writer = threading.Thread(target=self._write_loop, name="mp3-encoder-feed", daemon=True)
-        self._writer.start()
-
-    def _write_loop(self) -> None:
-        stdin = self._process.proc.stdin
-        assert stdin is not None
-        while (data := self._queue.get()) is not None:
-            if self._failed.is_set():
-                continue  # drain so the producer never blocks
-            try:
-                stdin.write(data)
-            except (BrokenPipeError, OSError):
-                self._failed.set()
-        try:
-            stdin.close()
-        except OSError:
-            pass
+        _widen_pipe(self._process.proc.stdin, self.PIPE_BYTES)
 
     def write(self, pcm: np.ndarray) -> None:
-        if self._failed.is_set():
-            self._raise_stopped()
-        if pcm.shape[0]:
-            self._queue.put(np.ascontiguousarray(pcm, dtype="<f4").tobytes())
-
-    def _raise_stopped(self) -> None:
-        self._process.kill()
-        tail = self._process.stderr_tail()
-        raise ToolError("the MP3 encoder stopped", file=self.output, stderr_tail=tail)
+        if not pcm.shape[0]:
+            return
+        stdin = self._process.proc.stdin
+        assert stdin is not None
+        try:
+            stdin.write(np.ascontiguousarray(pcm, dtype="<f4").data)
+        except (BrokenPipeError, OSError):
+            self._process.kill()
+            tail = self._process.stderr_tail()
+            raise ToolError("the MP3 encoder stopped", file=self.output, stderr_tail=tail) from None
 
     def __enter__(self) -> Mp3Encoder:
         return self
@@ -252,18 +235,30 @@ class Mp3Encoder:
     def __exit__(self, exc_type, exc, tb) -> None:
         process = self._process
         if exc_type is not None:
-            self._failed.set()
             process.kill()
-            self._queue.put(None)
-            self._writer.join()
             process.close()
             return
-        self._queue.put(None)
-        self._writer.join()
+        try:
+            assert process.proc.stdin is not None
+            process.proc.stdin.close()
+        except OSError:
+            pass
         code = process.finish()
         tail = process.stderr_tail()
         process.close()
         if process.timed_out:
             raise ToolError(f"encoding took longer than {process.timeout_s:g} s", file=self.output)
-        if code != 0 or self._failed.is_set():
+        if code != 0:
             raise ToolError(f"the MP3 encoder failed (exit {code})", file=self.output, stderr_tail=tail)
+
+
+def _widen_pipe(stream, size: int) -> None:
+    """Ask Linux for a bigger pipe buffer (F_SETPIPE_SZ); elsewhere keep the default."""
+    if stream is None or not sys.platform.startswith("linux"):
+        return
+    try:
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), 1031, size)  # F_SETPIPE_SZ
+    except OSError:
+        pass

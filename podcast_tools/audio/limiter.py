@@ -21,6 +21,8 @@ import numpy as np
 from podcast_tools.audio.meter import TRUE_PEAK_CONTEXT, block_true_peaks
 
 BLOCK = 32
+#: How far above its sample peak a block's true peak is assumed able to reach (+3 dB).
+ISP_ALLOWANCE = 10 ** (3.0 / 20)
 
 
 @dataclass
@@ -52,6 +54,8 @@ class TruePeakLimiter:
     channels: int
     attack_s: float = 0.002
     release_s: float = 0.080
+    #: When set, the mean square gain is kept per frame of this many samples (see frame_gain_squares).
+    frame_len: int | None = None
     stats: LimiterStats = field(default_factory=LimiterStats)
 
     def __post_init__(self) -> None:
@@ -67,6 +71,34 @@ class TruePeakLimiter:
         self._gain_before = 1.0  # final gain of the last block output
         self._depth = 0.0  # release state: 1 − gain of the last finalised block
         self._padding = 0
+        self._emitted_blocks = 0
+        self._frame_sums = np.zeros(0)
+        self._frame_counts = np.zeros(0)
+
+    def frame_gain_squares(self) -> np.ndarray:
+        """Mean squared gain (the linear gain included) per frame of `frame_len` samples."""
+        used = int(np.flatnonzero(self._frame_counts)[-1]) + 1 if self._frame_counts.any() else 0
+        sums, counts = self._frame_sums[:used], self._frame_counts[:used]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts > 0, sums / counts, 1.0) * self.gain**2
+
+    def _record_frames(self, left: np.ndarray, right: np.ndarray) -> None:
+        if self.frame_len is None or left.size == 0:
+            return
+        # mean of the squared linear ramp from left to right over each block
+        block_squares = (left * left + left * right + right * right) / 3.0
+        centres = (self._emitted_blocks + np.arange(left.size)) * BLOCK + BLOCK // 2
+        frames = centres // self.frame_len
+        first = int(frames[0])
+        sums = np.bincount(frames - first, weights=block_squares)
+        counts = np.bincount(frames - first)
+        end = first + sums.size
+        if end > self._frame_sums.size:  # grow by doubling: amortised O(1) per frame
+            size = max(end, 2 * self._frame_sums.size)
+            self._frame_sums = np.concatenate([self._frame_sums, np.zeros(size - self._frame_sums.size)])
+            self._frame_counts = np.concatenate([self._frame_counts, np.zeros(size - self._frame_counts.size)])
+        self._frame_sums[first:end] += sums
+        self._frame_counts[first:end] += counts
 
     def process(self, pcm: np.ndarray) -> np.ndarray:
         """Feed programme samples; return the limited samples that are ready (with a short delay)."""
@@ -95,8 +127,10 @@ class TruePeakLimiter:
         span = self._pending[: count * BLOCK + 2 * context]
         body = span[context : context + count * BLOCK]
         sample_peaks = np.abs(body).reshape(count, -1).max(axis=1)
-        # Only blocks within 6 dB of the ceiling can need limiting: oversample just those.
-        candidates = sample_peaks * (self.gain * 2.0) > self.ceiling
+        # Only blocks whose sample peak comes within ISP_ALLOWANCE of the ceiling can need
+        # limiting: oversample just those (inter-sample peaks of real programme material stay
+        # well under 3 dB above the sample peak; the encoder headroom covers the rest).
+        candidates = sample_peaks * (self.gain * ISP_ALLOWANCE) > self.ceiling
         block_peaks = block_true_peaks(span, BLOCK, candidates)
         self.stats.input_peak = max(self.stats.input_peak, float(block_peaks.max()))
         with np.errstate(divide="ignore"):
@@ -128,15 +162,18 @@ class TruePeakLimiter:
         right_neighbour = np.concatenate([gains[1:], gains[-1:]])[:count]
         left = np.minimum(np.concatenate([[self._gain_before], gains[: count - 1]]), gains[:count])
         right = np.minimum(gains[:count], right_neighbour)
-        ramp = np.arange(BLOCK, dtype=np.float64) / BLOCK
-        per_sample = (left[:, None] + (right - left)[:, None] * ramp[None, :]).reshape(-1)
+        ramp = np.arange(BLOCK, dtype=np.float32) / BLOCK
+        left32, right32 = (left * self.gain).astype(np.float32), (right * self.gain).astype(np.float32)
+        per_sample = (left32[:, None] + (right32 - left32)[:, None] * ramp[None, :]).reshape(-1)
 
         samples = np.concatenate(self._block_samples) if len(self._block_samples) > 1 else self._block_samples[0]
         peaks = np.concatenate(self._block_peaks) if len(self._block_peaks) > 1 else self._block_peaks[0]
-        out = samples[: count * BLOCK] * (self.gain * per_sample).astype(np.float32)[:, None]
+        out = samples[: count * BLOCK] * per_sample[:, None]
         self._block_samples = [samples[count * BLOCK :]] if samples.shape[0] > count * BLOCK else []
         self._block_peaks = [peaks[count:]] if peaks.shape[0] > count else []
 
+        self._record_frames(left, right)
+        self._emitted_blocks += count
         used = gains[:count]
         self.stats.blocks += count
         self.stats.limited_blocks += int(np.count_nonzero(used < 1.0 - 1e-9))

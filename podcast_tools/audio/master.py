@@ -155,7 +155,7 @@ class _Excerpts:
     """Evenly spaced chunks of the master, at most `limit` of them (the spacing doubles as the
     master grows), to find out how much loudness the MP3 encoder takes away."""
 
-    def __init__(self, limit: int = 16):
+    def __init__(self, limit: int = 8):
         self.limit = limit
         self.stride = 1
         self.index = 0
@@ -208,6 +208,7 @@ def master(
     if not math.isfinite(source_figures.integrated_lufs):
         raise AudioInputError("is silent (nothing above −70 LUFS)", file=source)
     frame_peaks = meter.frame_peaks()
+    meter.close()
     timings["analyse"] = time.perf_counter() - started
 
     overlap_ms = round(settings.crossfade_s * 1000)
@@ -244,42 +245,48 @@ def master(
 
     # Pass 2: render and encode side by side; the MP3 appears at `output` only when complete.
     started = time.perf_counter()
-    limiter = TruePeakLimiter(10.0 ** (gain_db / 20.0), ceiling, rate, channels)
+    limiter = TruePeakLimiter(10.0 ** (gain_db / 20.0), ceiling, rate, channels, frame_len=frame_len)
     total_s = plan.total_frames / rate
 
-    def render(encoder: ffmpeg.Mp3Encoder) -> LoudnessMeter:
-        after = LoudnessMeter(rate, channels)  # its worker threads inherit the low priority
+    def render(encoder: ffmpeg.Mp3Encoder) -> int:
+        written = 0
         with closing(ffmpeg.decode_pcm(source, sample_rate=rate, channels=channels)) as chunks:
             for piece in assemble(chunks, plan, intro, outro, source):
                 rendered = limiter.process(piece)
-                after.feed(rendered)
                 encoder.write(rendered)
-                report_progress("render", after.samples / rate, total_s)
+                written += rendered.shape[0]
+                report_progress("render", written / rate, total_s)
         rendered = limiter.flush()
-        after.feed(rendered)
         encoder.write(rendered)
-        after.frame_energies()
-        return after
+        return written + rendered.shape[0]
 
     with atomic_path(output) as temp:
         with ffmpeg.Mp3Encoder(temp, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps) as encoder:
-            after = run_yielding_to_encoder(render, encoder)
+            rendered_frames = run_yielding_to_encoder(render, encoder)
         size, digest = _size_and_sha256(temp)
-    after.close()
     timings["render_encode"] = time.perf_counter() - started
+    # The rendered programme's loudness, from the analysis and the gain the limiter applied to
+    # each 10 ms (measuring the render again would cost the encoder CPU; --verify measures the MP3).
+    gain_squares = limiter.frame_gain_squares()
+    count = min(gain_squares.size, programme_energy.size)
+    after_energy = programme_energy[:count] * gain_squares[:count]
     report_progress("render", total_s, total_s)
 
     stats = limiter.stats
     return MasteringReport(
         source=source,
         output=output,
-        duration_s=after.samples / rate,
+        duration_s=rendered_frames / rate,
         bytes=size,
         sha256=digest,
         settings=settings,
         source_loudness=source_figures,
         before=LoudnessFigures(before_lufs, db(stats.input_peak), loudness_range(programme_energy, frame_len)),
-        after=LoudnessFigures(after.integrated_lufs(), db(stats.output_peak_bound), after.loudness_range_lu()),
+        after=LoudnessFigures(
+            integrated_loudness(after_energy, frame_len),
+            db(stats.output_peak_bound),
+            loudness_range(after_energy, frame_len),
+        ),
         gain_db=gain_db,
         codec_loss_lu=codec_loss,
         limiter_max_reduction_db=stats.max_reduction_db,
@@ -362,25 +369,25 @@ def codec_loudness_loss(
     if not excerpts:
         return 0.0
     rate, channels = settings.sample_rate, settings.channels
-    fade = np.linspace(0.0, 1.0, min(rate // 100, excerpts[0].shape[0] // 2), dtype=np.float32)[:, None]
-    shaped = []
-    for chunk in excerpts:  # fade the joins so they add no clicks
-        chunk = chunk.copy()
-        chunk[: fade.shape[0]] *= fade
-        chunk[chunk.shape[0] - fade.shape[0] :] *= fade[::-1]
-        shaped.append(chunk)
     limiter = TruePeakLimiter(10.0 ** (gain_db / 20.0), ceiling, rate, channels)
-    programme = np.concatenate([limiter.process(np.concatenate(shaped)), limiter.flush()])
-    before = LoudnessMeter(rate, channels)
-    before.feed(programme)
     with tempfile.TemporaryDirectory(prefix="podcast-codec-") as folder:
         probe = Path(folder) / "probe.mp3"
-        with ffmpeg.Mp3Encoder(probe, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps) as encoder:
-            encoder.write(programme)
-        after = LoudnessMeter(rate, channels)
-        for chunk in ffmpeg.decode_pcm(probe, sample_rate=rate, channels=channels):
-            after.feed(chunk)
-    loss = before.integrated_lufs() - after.integrated_lufs()
+        with LoudnessMeter(rate, channels) as before, LoudnessMeter(rate, channels) as after:
+            with ffmpeg.Mp3Encoder(probe, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps) as encoder:
+                for chunk in excerpts:
+                    fade = np.linspace(0.0, 1.0, min(rate // 100, chunk.shape[0] // 2), dtype=np.float32)[:, None]
+                    chunk = chunk.copy()  # fade the joins so they add no clicks
+                    chunk[: fade.shape[0]] *= fade
+                    chunk[chunk.shape[0] - fade.shape[0] :] *= fade[::-1]
+                    rendered = limiter.process(chunk)
+                    before.feed(rendered)
+                    encoder.write(rendered)
+                rendered = limiter.flush()
+                before.feed(rendered)
+                encoder.write(rendered)
+            for chunk in ffmpeg.decode_pcm(probe, sample_rate=rate, channels=channels):
+                after.feed(chunk)
+            loss = before.integrated_lufs() - after.integrated_lufs()
     return float(np.clip(loss, -1.0, 1.0)) if math.isfinite(loss) else 0.0
 
 
@@ -439,21 +446,30 @@ def _mix(piece: np.ndarray, out: int, plan: EditPlan, intro, outro) -> np.ndarra
 
 
 def _programme_frames(plan, energy, frame_peaks, frame_len, intro, outro):
-    """10 ms energies and peaks of the programme as it will be assembled (before gain)."""
-    parts_energy, parts_peaks = [], []
+    """10 ms energies and peaks of the programme as it will be assembled (before gain), on the
+    output's frame grid: jingles and kept master frames placed where they will be heard."""
+    frames = -(-plan.total_frames // frame_len)
+    programme_energy = np.zeros(frames)
+    programme_peaks = np.zeros(frames, dtype=np.float32)
+
+    def place(first_output_sample: int, clip_energy: np.ndarray, clip_peaks: np.ndarray) -> None:
+        index = (first_output_sample + np.arange(clip_energy.size) * frame_len) // frame_len
+        keep = index < frames
+        np.add.at(programme_energy, index[keep], clip_energy[keep])
+        np.maximum.at(programme_peaks, index[keep], clip_peaks[keep])
+
     if intro is not None:
-        clip = _clip_meter(intro, plan.sample_rate)
-        parts_energy.append(clip.frame_energies())
-        parts_peaks.append(clip.frame_peaks())
+        meter = _clip_meter(intro, plan.sample_rate)
+        place(0, meter.frame_energies(), meter.frame_peaks())
+    position = plan.speech_start
     for segment in plan.segments:
         first, last = math.ceil(segment.start / frame_len), segment.end // frame_len
-        parts_energy.append(energy[first:last])
-        parts_peaks.append(frame_peaks[first:last])
+        place(position + first * frame_len - segment.start, energy[first:last], frame_peaks[first:last])
+        position += segment.length
     if outro is not None:
-        clip = _clip_meter(outro, plan.sample_rate)
-        parts_energy.append(clip.frame_energies())
-        parts_peaks.append(clip.frame_peaks())
-    return np.concatenate(parts_energy), np.concatenate(parts_peaks)
+        meter = _clip_meter(outro, plan.sample_rate)
+        place(plan.outro_start, meter.frame_energies(), meter.frame_peaks())
+    return programme_energy, programme_peaks
 
 
 def measure_file(path: Path, *, sample_rate: int, channels: int) -> LoudnessFigures:
