@@ -54,10 +54,14 @@ def tree_rss_bytes(pid: int) -> int:
     return total
 
 
-def timed(command: list[str], *, env: dict | None = None, cwd: Path | None = None) -> tuple[float, int]:
+def timed(
+    command: list[str], *, env: dict | None = None, cwd: Path | None = None
+) -> tuple[float, int]:
     """Run a command; return its wall time and the peak RSS of its process tree (sampled)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     peak = 0
     stop = threading.Event()
 
@@ -80,11 +84,24 @@ def timed(command: list[str], *, env: dict | None = None, cwd: Path | None = Non
 
 def ebur128(path: Path) -> dict[str, float]:
     result = subprocess.run(
-        [ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-i", str(path),
-         "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
+        [
+            ffmpeg_exe(),
+            "-nostdin",
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            "ebur128=peak=true:framelog=quiet",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    summary = result.stderr[result.stderr.rfind("Summary:"):]
+    summary = result.stderr[result.stderr.rfind("Summary:") :]
     grab = lambda key: float(re.search(rf"{key}:\s+(-?[\d.]+|-inf)", summary).group(1))  # noqa: E731
     return {"I": grab("I"), "LRA": grab("LRA"), "TP": grab("Peak")}
 
@@ -92,9 +109,22 @@ def ebur128(path: Path) -> dict[str, float]:
 def edge_silence(path: Path, threshold_db: float = -50.0) -> tuple[float, float]:
     """Seconds of silence (below `threshold_db`) at the start and at the end of a file."""
     result = subprocess.run(
-        [ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-i", str(path),
-         "-af", f"silencedetect=n={threshold_db}dB:d=0.02", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
+        [
+            ffmpeg_exe(),
+            "-nostdin",
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            f"silencedetect=n={threshold_db}dB:d=0.02",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     text = result.stderr
     duration = None
@@ -106,7 +136,9 @@ def edge_silence(path: Path, threshold_db: float = -50.0) -> tuple[float, float]
     ends = [float(x) for x in re.findall(r"silence_end: ([\d.]+)", text)]
     head = ends[0] if starts and abs(starts[0]) < 0.05 and ends else 0.0
     tail = 0.0
-    if starts and (len(starts) > len(ends) or (duration and ends and abs(ends[-1] - duration) < 0.1)):
+    if starts and (
+        len(starts) > len(ends) or (duration and ends and abs(ends[-1] - duration) < 0.1)
+    ):
         tail = (duration or 0.0) - starts[-1]
     return head, tail
 
@@ -118,7 +150,8 @@ def make_network(folder: Path, master_path: Path) -> Path:
 
     (folder / "episodes" / "bench" / "art" / "cover.png").write_bytes(_placeholder_artwork())
     guid = podcast_guid_for(feed_url("https://example.com/", "bench"))
-    (folder / "episodes" / "network.toml").write_text(textwrap.dedent(f"""\
+    (folder / "episodes" / "network.toml").write_text(
+        textwrap.dedent(f"""\
         [network]
         name = "Benchmark"
         base_url = "https://example.com/"
@@ -135,9 +168,11 @@ def make_network(folder: Path, master_path: Path) -> Path:
         podcast_guid = "{guid}"
         loudness = {{ target_lufs = {TARGET_LUFS}, true_peak_dbtp = {CEILING_DBTP} }}
         mp3 = {{ bitrate = 128, channels = 2, sample_rate = 44100 }}
-        """))
+        """)
+    )
     episode = folder / "episodes" / "bench" / "001-long.md"
-    episode.write_text(textwrap.dedent(f"""\
+    episode.write_text(
+        textwrap.dedent(f"""\
         ---
         title: Long
         guid: 7c2d1d9e-2d0b-4a0e-9f3e-4b8f2f5f0001
@@ -145,13 +180,23 @@ def make_network(folder: Path, master_path: Path) -> Path:
         audio: {os.path.relpath(master_path, episode.parent)}
         ---
         Benchmark.
-        """))
+        """)
+    )
     return episode
 
 
 def run_process(episode: Path, out: Path) -> tuple[float, int]:
-    command = [sys.executable, "-m", "podcast_tools", "--root", str(episode.parents[2]), "process",
-               str(episode), "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "podcast_tools",
+        "--root",
+        str(episode.parents[2]),
+        "process",
+        str(episode),
+        "--out",
+        str(out),
+    ]
     return timed(command)
 
 
@@ -164,7 +209,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60)
     parser.add_argument("--long-minutes", type=float, default=180)
-    parser.add_argument("--skip-normalize", action="store_true", help="skip ffmpeg-normalize (slow)")
+    parser.add_argument(
+        "--skip-normalize", action="store_true", help="skip ffmpeg-normalize (slow)"
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
 
@@ -178,34 +225,91 @@ def main() -> None:
         episode = make_network(work / "net", master_path)
         source = ebur128(master_path)
 
-        plain_s, _ = timed([ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(master_path),
-                            "-c:a", "libmp3lame", "-b:a", "128k", str(work / "plain.mp3")])
+        plain_s, _ = timed(
+            [
+                ffmpeg,
+                "-nostdin",
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(master_path),
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                "128k",
+                str(work / "plain.mp3"),
+            ]
+        )
         ours_s, ours_rss = run_process(episode, work / "out")
         ours_mp3 = work / "out" / "001-long.mp3"
         result = ebur128(ours_mp3)
         head, tail = edge_silence(ours_mp3)
 
-        print(f"\n{args.minutes:g}-minute master, stereo 44.1 kHz 16-bit; source {source['I']} LUFS, "
-              f"LRA {source['LRA']} LU, true peak {source['TP']} dBTP")
+        print(
+            f"\n{args.minutes:g}-minute master, stereo 44.1 kHz 16-bit; source {source['I']} LUFS, "
+            f"LRA {source['LRA']} LU, true peak {source['TP']} dBTP"
+        )
         line("plain ffmpeg libmp3lame 128k wall time", f"{plain_s:.1f} s", "(baseline)", None)
         line("podcast process wall time", f"{ours_s:.1f} s", "", None)
         ratio = ours_s / plain_s
         line("ours ÷ plain ffmpeg", f"{ratio:.3f}", "≤ 1.10", ratio <= 1.10)
         if not args.skip_normalize:
             env = {**os.environ, "FFMPEG_PATH": ffmpeg}
-            normalize = shutil.which("ffmpeg-normalize", path=str(Path(sys.executable).parent)) or "ffmpeg-normalize"
-            norm_s, _ = timed([normalize, str(master_path), "-t", str(TARGET_LUFS), "-tp", str(CEILING_DBTP),
-                               "-c:a", "libmp3lame", "-b:a", "128k", "-o", str(work / "normalized.mp3"), "-f"], env=env)
+            normalize = (
+                shutil.which("ffmpeg-normalize", path=str(Path(sys.executable).parent))
+                or "ffmpeg-normalize"
+            )
+            norm_s, _ = timed(
+                [
+                    normalize,
+                    str(master_path),
+                    "-t",
+                    str(TARGET_LUFS),
+                    "-tp",
+                    str(CEILING_DBTP),
+                    "-c:a",
+                    "libmp3lame",
+                    "-b:a",
+                    "128k",
+                    "-o",
+                    str(work / "normalized.mp3"),
+                    "-f",
+                ],
+                env=env,
+            )
             line("ffmpeg-normalize wall time", f"{norm_s:.1f} s", "", None)
             line("ffmpeg-normalize ÷ ours", f"{norm_s / ours_s:.2f}", "≥ 5", norm_s / ours_s >= 5)
-        line("peak RSS, process tree", f"{ours_rss / 2**20:.0f} MB", "≤ 200 MB", ours_rss <= 200 * 2**20)
-        line("integrated loudness (ffmpeg ebur128)", f"{result['I']:.1f} LUFS",
-             f"{TARGET_LUFS:g} ± 0.3", abs(result["I"] - TARGET_LUFS) <= 0.3)
-        line("true peak (ffmpeg ebur128)", f"{result['TP']:.1f} dBTP", f"≤ {CEILING_DBTP:g}", result["TP"] <= CEILING_DBTP)
-        line("loudness range: ours vs source", f"{result['LRA']:.1f} vs {source['LRA']:.1f} LU",
-             "within 1 LU", abs(result["LRA"] - source["LRA"]) <= 1.0)
-        line("silence left at the start / end", f"{head:.2f} / {tail:.2f} s", f"≤ {PAD_S + 0.1:g} s",
-             head <= PAD_S + 0.1 and tail <= PAD_S + 0.1)
+        line(
+            "peak RSS, process tree",
+            f"{ours_rss / 2**20:.0f} MB",
+            "≤ 200 MB",
+            ours_rss <= 200 * 2**20,
+        )
+        line(
+            "integrated loudness (ffmpeg ebur128)",
+            f"{result['I']:.1f} LUFS",
+            f"{TARGET_LUFS:g} ± 0.3",
+            abs(result["I"] - TARGET_LUFS) <= 0.3,
+        )
+        line(
+            "true peak (ffmpeg ebur128)",
+            f"{result['TP']:.1f} dBTP",
+            f"≤ {CEILING_DBTP:g}",
+            result["TP"] <= CEILING_DBTP,
+        )
+        line(
+            "loudness range: ours vs source",
+            f"{result['LRA']:.1f} vs {source['LRA']:.1f} LU",
+            "within 1 LU",
+            abs(result["LRA"] - source["LRA"]) <= 1.0,
+        )
+        line(
+            "silence left at the start / end",
+            f"{head:.2f} / {tail:.2f} s",
+            f"≤ {PAD_S + 0.1:g} s",
+            head <= PAD_S + 0.1 and tail <= PAD_S + 0.1,
+        )
 
         if args.long_minutes:
             long_master = work / "long.wav"
@@ -215,8 +319,12 @@ def main() -> None:
             long_episode = make_network(work / "net-long", long_master)
             long_s, long_rss = run_process(long_episode, work / "out-long")
             line(f"{args.long_minutes:g}-minute master: wall time", f"{long_s:.1f} s", "", None)
-            line(f"{args.long_minutes:g}-minute master: peak RSS, process tree", f"{long_rss / 2**20:.0f} MB",
-                 "≤ 200 MB, flat", long_rss <= 200 * 2**20)
+            line(
+                f"{args.long_minutes:g}-minute master: peak RSS, process tree",
+                f"{long_rss / 2**20:.0f} MB",
+                "≤ 200 MB, flat",
+                long_rss <= 200 * 2**20,
+            )
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

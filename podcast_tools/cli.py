@@ -246,11 +246,16 @@ def process(
     episode_file: Annotated[Path, typer.Argument(help="The episode's .md file.", dir_okay=False)],
     out: Annotated[
         Optional[Path],
-        typer.Option("--out", help="Folder for the MP3 and its JSON report (default: build/<show>/).", file_okay=False),
+        typer.Option(
+            "--out",
+            help="Folder for the MP3 and its JSON report (default: build/<show>/).",
+            file_okay=False,
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
     verify: Annotated[
-        bool, typer.Option("--verify", help="Decode the finished MP3 and measure it (one more pass).")
+        bool,
+        typer.Option("--verify", help="Decode the finished MP3 and measure it (one more pass)."),
     ] = False,
 ) -> None:
     """Master one episode: trim silence, apply cuts, add jingles, normalise loudness with a
@@ -268,7 +273,11 @@ def process(
     if verify:
         from podcast_tools.audio.master import measure_file
 
-        measured = measure_file(report.output, sample_rate=report.settings.sample_rate, channels=report.settings.channels)
+        measured = measure_file(
+            report.output,
+            sample_rate=report.settings.sample_rate,
+            channels=report.settings.channels,
+        )
     if as_json:
         payload = report.as_dict()
         payload["episode"] = network.display(episode.path)
@@ -313,8 +322,9 @@ def _summary(network: Network, episode, report) -> str:
         f"at the end; {len(edits['cuts'])} cut(s); intro {edits['intro_s']:.1f} s, outro {edits['outro_s']:.1f} s",
     ]
     if report.chapters:
-        lines.append("  chapters: " + ", ".join(
-            f"{c.output_s:.1f} s {c.title}" for c in report.chapters))
+        lines.append(
+            "  chapters: " + ", ".join(f"{c.output_s:.1f} s {c.title}" for c in report.chapters)
+        )
     return "\n".join(lines)
 
 
@@ -328,8 +338,12 @@ def _progress_bar(enabled: bool):
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(
-        TextColumn("{task.description:<9}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+        TextColumn("{task.description:<9}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
     ) as bar:
         tasks: dict[str, Any] = {}
 

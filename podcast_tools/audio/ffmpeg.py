@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import sys
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -151,8 +151,22 @@ def decode_pcm(
     ffmpeg resamples and up/down-mixes; nothing but one chunk is held in memory. Raises AudioInputError naming `path` when ffmpeg cannot decode it, ToolError when ffmpeg
     fails otherwise.
     """
-    args = ["-i", input_url(path), "-vn", "-sn", "-dn", "-map", "0:a:0",
-            "-f", "f32le", "-ac", str(channels), "-ar", str(sample_rate), "pipe:1"]
+    args = [
+        "-i",
+        input_url(path),
+        "-vn",
+        "-sn",
+        "-dn",
+        "-map",
+        "0:a:0",
+        "-f",
+        "f32le",
+        "-ac",
+        str(channels),
+        "-ar",
+        str(sample_rate),
+        "pipe:1",
+    ]
     process = _Process(args, about=path, timeout_s=timeout_s, stdin=False)
     bytes_per_chunk = chunk_frames * channels * 4
     frame_bytes = channels * 4
@@ -179,7 +193,9 @@ def decode_pcm(
     if process.timed_out:
         raise ToolError(f"decoding took longer than {process.timeout_s:g} s", file=path)
     if code != 0:
-        raise AudioInputError(f"cannot be decoded as audio (ffmpeg said: {tail or f'exit {code}'})", file=path)
+        raise AudioInputError(
+            f"cannot be decoded as audio (ffmpeg said: {tail or f'exit {code}'})", file=path
+        )
 
 
 def decode_clip(path: Path, *, sample_rate: int, channels: int) -> np.ndarray:
@@ -211,9 +227,28 @@ class Mp3Encoder:
         timeout_s: float = DEFAULT_TIMEOUT_S * 6,
     ):
         self.output = output
-        args = ["-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
-                "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-id3v2_version", "0",
-                "-write_xing", "1", "-f", "mp3", "-y", input_url(output)]
+        args = [
+            "-f",
+            "f32le",
+            "-ar",
+            str(sample_rate),
+            "-ac",
+            str(channels),
+            "-i",
+            "pipe:0",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            f"{bitrate_kbps}k",
+            "-id3v2_version",
+            "0",
+            "-write_xing",
+            "1",
+            "-f",
+            "mp3",
+            "-y",
+            input_url(output),
+        ]
         self._process = _Process(args, about=output, timeout_s=timeout_s, stdin=True)
         _widen_pipe(self._process.proc.stdin, self.PIPE_BYTES)
 
@@ -249,7 +284,9 @@ class Mp3Encoder:
         if process.timed_out:
             raise ToolError(f"encoding took longer than {process.timeout_s:g} s", file=self.output)
         if code != 0:
-            raise ToolError(f"the MP3 encoder failed (exit {code})", file=self.output, stderr_tail=tail)
+            raise ToolError(
+                f"the MP3 encoder failed (exit {code})", file=self.output, stderr_tail=tail
+            )
 
 
 def _widen_pipe(stream, size: int) -> None:

@@ -21,8 +21,8 @@ import numpy as np
 from podcast_tools.audio.meter import TRUE_PEAK_CONTEXT, block_true_peaks
 
 BLOCK = 32
-#: How far above its sample peak a block's true peak is assumed able to reach (+3 dB).
-ISP_ALLOWANCE = 10 ** (3.0 / 20)
+#: How far above its sample peak a block's true peak is taken to be able to reach (+6 dB).
+ISP_ALLOWANCE = 2.0
 
 
 @dataclass
@@ -53,7 +53,7 @@ class TruePeakLimiter:
     sample_rate: int
     channels: int
     attack_s: float = 0.002
-    release_s: float = 0.080
+    release_s: float = 0.04
     #: When set, the mean square gain is kept per frame of this many samples (see frame_gain_squares).
     frame_len: int | None = None
     stats: LimiterStats = field(default_factory=LimiterStats)
@@ -95,8 +95,12 @@ class TruePeakLimiter:
         end = first + sums.size
         if end > self._frame_sums.size:  # grow by doubling: amortised O(1) per frame
             size = max(end, 2 * self._frame_sums.size)
-            self._frame_sums = np.concatenate([self._frame_sums, np.zeros(size - self._frame_sums.size)])
-            self._frame_counts = np.concatenate([self._frame_counts, np.zeros(size - self._frame_counts.size)])
+            self._frame_sums = np.concatenate(
+                [self._frame_sums, np.zeros(size - self._frame_sums.size)]
+            )
+            self._frame_counts = np.concatenate(
+                [self._frame_counts, np.zeros(size - self._frame_counts.size)]
+            )
         self._frame_sums[first:end] += sums
         self._frame_counts[first:end] += counts
 
@@ -128,10 +132,10 @@ class TruePeakLimiter:
         body = span[context : context + count * BLOCK]
         sample_peaks = np.abs(body).reshape(count, -1).max(axis=1)
         # Only blocks whose sample peak comes within ISP_ALLOWANCE of the ceiling can need
-        # limiting: oversample just those (inter-sample peaks of real programme material stay
-        # well under 3 dB above the sample peak; the encoder headroom covers the rest).
+        # limiting, so only those are oversampled (inter-sample peaks of programme material stay
+        # far under 6 dB above the sample peak).
         candidates = sample_peaks * (self.gain * ISP_ALLOWANCE) > self.ceiling
-        block_peaks = block_true_peaks(span, BLOCK, candidates)
+        block_peaks = block_true_peaks(span, BLOCK, candidates, sample_peaks)
         self.stats.input_peak = max(self.stats.input_peak, float(block_peaks.max()))
         with np.errstate(divide="ignore"):
             required = np.minimum(1.0, self.ceiling / (self.gain * block_peaks.astype(np.float64)))
@@ -162,13 +166,27 @@ class TruePeakLimiter:
         right_neighbour = np.concatenate([gains[1:], gains[-1:]])[:count]
         left = np.minimum(np.concatenate([[self._gain_before], gains[: count - 1]]), gains[:count])
         right = np.minimum(gains[:count], right_neighbour)
-        ramp = np.arange(BLOCK, dtype=np.float32) / BLOCK
-        left32, right32 = (left * self.gain).astype(np.float32), (right * self.gain).astype(np.float32)
-        per_sample = (left32[:, None] + (right32 - left32)[:, None] * ramp[None, :]).reshape(-1)
-
-        samples = np.concatenate(self._block_samples) if len(self._block_samples) > 1 else self._block_samples[0]
-        peaks = np.concatenate(self._block_peaks) if len(self._block_peaks) > 1 else self._block_peaks[0]
-        out = samples[: count * BLOCK] * per_sample[:, None]
+        samples = (
+            np.concatenate(self._block_samples)
+            if len(self._block_samples) > 1
+            else self._block_samples[0]
+        )
+        peaks = (
+            np.concatenate(self._block_peaks)
+            if len(self._block_peaks) > 1
+            else self._block_peaks[0]
+        )
+        ready = samples[: count * BLOCK]
+        if left.min() >= 1.0 and right.min() >= 1.0:  # nothing to limit here: plain gain
+            out = ready * np.float32(self.gain)
+        else:
+            ramp = np.arange(BLOCK, dtype=np.float32) / BLOCK
+            left32 = (left * self.gain).astype(np.float32)
+            right32 = (right * self.gain).astype(np.float32)
+            per_sample = (left32[:, None] + (right32 - left32)[:, None] * ramp[None, :]).reshape(-1)
+            out = np.empty_like(ready)
+            for channel in range(self.channels):  # column by column beats broadcasting (n, C)
+                np.multiply(ready[:, channel], per_sample, out=out[:, channel])
         self._block_samples = [samples[count * BLOCK :]] if samples.shape[0] > count * BLOCK else []
         self._block_peaks = [peaks[count:]] if peaks.shape[0] > count else []
 
@@ -211,4 +229,5 @@ def smooth_gains(
         start = math.log(depth) - release_c if depth > 0 else -math.inf
     running = np.maximum.accumulate(np.concatenate([[start], logs]))[1:]
     depths = np.exp(running - index * release_c)
+    depths[depths < 1e-6] = 0.0  # a reduction decayed below 0.00001 dB is over: gain exactly 1
     return 1.0 - depths, float(depths[-1])

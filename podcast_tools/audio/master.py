@@ -28,13 +28,14 @@ from podcast_tools.audio.limiter import TruePeakLimiter, smooth_gains
 from podcast_tools.audio.meter import (
     TRUE_PEAK_CONTEXT,
     LoudnessFigures,
-    block_true_peaks,
     LoudnessMeter,
+    block_true_peaks,
     db,
     frame_length,
     integrated_loudness,
     loudness_range,
 )
+from podcast_tools.audio.pcm import pcm_chunks
 from podcast_tools.audio.plan import ChapterMark, EditPlan, PlanError, place_chapters, plan_edits
 from podcast_tools.audio.probe import probe_duration
 from podcast_tools.errors import AudioInputError
@@ -144,7 +145,11 @@ class MasteringReport:
                 "crossfade_out_s": round(self.plan.outro_overlap / rate, 3),
             },
             "chapters": [
-                {"title": c.title, "source_start_s": round(c.source_s, 3), "start_s": round(c.output_s, 3)}
+                {
+                    "title": c.title,
+                    "source_start_s": round(c.source_s, 3),
+                    "start_s": round(c.output_s, 3),
+                }
                 for c in self.chapters
             ],
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
@@ -195,7 +200,7 @@ def master(
     # Pass 1: one streaming read of the master.
     started = time.perf_counter()
     meter, excerpts = LoudnessMeter(rate, channels, track_peaks=True), _Excerpts()
-    for chunk in ffmpeg.decode_pcm(source, sample_rate=rate, channels=channels):
+    for chunk in pcm_chunks(source, sample_rate=rate, channels=channels):
         meter.feed(chunk)
         excerpts.feed(chunk)
         report_progress("analyse", meter.samples / rate, expected_s or 0.0)
@@ -232,25 +237,36 @@ def master(
     intro, intro_gain_db = _match_jingle(intro, plan, energy, frame_len)
     outro, outro_gain_db = _match_jingle(outro, plan, energy, frame_len)
 
-    programme_energy, programme_peaks = _programme_frames(plan, energy, frame_peaks, frame_len, intro, outro)
+    programme_energy, programme_peaks = _programme_frames(
+        plan, energy, frame_peaks, frame_len, intro, outro
+    )
     before_lufs = integrated_loudness(programme_energy, frame_len)
     ceiling = 10.0 ** ((settings.true_peak_dbtp - settings.encoder_headroom_db) / 20.0)
-    gain_db = solve_gain(programme_energy, programme_peaks, frame_len, rate, settings.target_lufs, ceiling)
+    gain_db = solve_gain(
+        programme_energy, programme_peaks, frame_len, rate, settings.target_lufs, ceiling
+    )
     # Aim the rendered PCM a little louder by what the encoder will take away.
     codec_loss = codec_loudness_loss(excerpts.chunks, gain_db, ceiling, settings)
     gain_db = solve_gain(
-        programme_energy, programme_peaks, frame_len, rate, settings.target_lufs + codec_loss, ceiling
+        programme_energy,
+        programme_peaks,
+        frame_len,
+        rate,
+        settings.target_lufs + codec_loss,
+        ceiling,
     )
     timings["plan"] = time.perf_counter() - started - timings["analyse"]
 
     # Pass 2: render and encode side by side; the MP3 appears at `output` only when complete.
     started = time.perf_counter()
-    limiter = TruePeakLimiter(10.0 ** (gain_db / 20.0), ceiling, rate, channels, frame_len=frame_len)
+    limiter = TruePeakLimiter(
+        10.0 ** (gain_db / 20.0), ceiling, rate, channels, frame_len=frame_len
+    )
     total_s = plan.total_frames / rate
 
     def render(encoder: ffmpeg.Mp3Encoder) -> int:
         written = 0
-        with closing(ffmpeg.decode_pcm(source, sample_rate=rate, channels=channels)) as chunks:
+        with closing(pcm_chunks(source, sample_rate=rate, channels=channels)) as chunks:
             for piece in assemble(chunks, plan, intro, outro, source):
                 rendered = limiter.process(piece)
                 encoder.write(rendered)
@@ -261,7 +277,9 @@ def master(
         return written + rendered.shape[0]
 
     with atomic_path(output) as temp:
-        with ffmpeg.Mp3Encoder(temp, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps) as encoder:
+        with ffmpeg.Mp3Encoder(
+            temp, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps
+        ) as encoder:
             rendered_frames = run_yielding_to_encoder(render, encoder)
         size, digest = _size_and_sha256(temp)
     timings["render_encode"] = time.perf_counter() - started
@@ -281,7 +299,9 @@ def master(
         sha256=digest,
         settings=settings,
         source_loudness=source_figures,
-        before=LoudnessFigures(before_lufs, db(stats.input_peak), loudness_range(programme_energy, frame_len)),
+        before=LoudnessFigures(
+            before_lufs, db(stats.input_peak), loudness_range(programme_energy, frame_len)
+        ),
         after=LoudnessFigures(
             integrated_loudness(after_energy, frame_len),
             db(stats.output_peak_bound),
@@ -373,9 +393,13 @@ def codec_loudness_loss(
     with tempfile.TemporaryDirectory(prefix="podcast-codec-") as folder:
         probe = Path(folder) / "probe.mp3"
         with LoudnessMeter(rate, channels) as before, LoudnessMeter(rate, channels) as after:
-            with ffmpeg.Mp3Encoder(probe, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps) as encoder:
+            with ffmpeg.Mp3Encoder(
+                probe, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps
+            ) as encoder:
                 for chunk in excerpts:
-                    fade = np.linspace(0.0, 1.0, min(rate // 100, chunk.shape[0] // 2), dtype=np.float32)[:, None]
+                    fade = np.linspace(
+                        0.0, 1.0, min(rate // 100, chunk.shape[0] // 2), dtype=np.float32
+                    )[:, None]
                     chunk = chunk.copy()  # fade the joins so they add no clicks
                     chunk[: fade.shape[0]] *= fade
                     chunk[chunk.shape[0] - fade.shape[0] :] *= fade[::-1]
@@ -464,7 +488,11 @@ def _programme_frames(plan, energy, frame_peaks, frame_len, intro, outro):
     position = plan.speech_start
     for segment in plan.segments:
         first, last = math.ceil(segment.start / frame_len), segment.end // frame_len
-        place(position + first * frame_len - segment.start, energy[first:last], frame_peaks[first:last])
+        place(
+            position + first * frame_len - segment.start,
+            energy[first:last],
+            frame_peaks[first:last],
+        )
         position += segment.length
     if outro is not None:
         meter = _clip_meter(outro, plan.sample_rate)
@@ -521,12 +549,15 @@ def _clip_meter(clip: np.ndarray, rate: int) -> LoudnessMeter:
     return meter
 
 
-def _load_jingle(path: Path | None, rate: int, channels: int, *, fade_in_ms: int = 0, fade_out_ms: int = 0):
+def _load_jingle(
+    path: Path | None, rate: int, channels: int, *, fade_in_ms: int = 0, fade_out_ms: int = 0
+):
     """Decode a jingle and shape its crossfade with pydub (short clips are what pydub is for)."""
     if path is None:
         return None
-    with warnings.catch_warnings():  # pydub warns at import when ffmpeg is not on PATH; we don't use it
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with warnings.catch_warnings():  # pydub warns at import about ffmpeg on PATH (we don't use
+        warnings.simplefilter("ignore", RuntimeWarning)  # it) and, on 3.12, about audioop
+        warnings.simplefilter("ignore", DeprecationWarning)
         from pydub import AudioSegment
 
     pcm = ffmpeg.decode_clip(path, sample_rate=rate, channels=channels)
@@ -558,7 +589,10 @@ def _check_master(source: Path, decoded_s: float, expected_s: float | None) -> N
     if decoded_s == 0:
         raise AudioInputError("holds no audio", file=source)
     if decoded_s < MIN_MASTER_S:
-        raise AudioInputError(f"is only {decoded_s:.2f} s long; a master needs at least {MIN_MASTER_S:g} s", file=source)
+        raise AudioInputError(
+            f"is only {decoded_s:.2f} s long; a master needs at least {MIN_MASTER_S:g} s",
+            file=source,
+        )
     if expected_s and decoded_s < 0.98 * expected_s - 0.1:
         raise AudioInputError(
             f"is truncated: its header says {expected_s:.2f} s but only {decoded_s:.2f} s decodes",
@@ -576,4 +610,11 @@ def _size_and_sha256(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-__all__ = ["EditDecisions", "MasteringReport", "MasteringSettings", "PlanError", "master", "solve_gain"]
+__all__ = [
+    "EditDecisions",
+    "MasteringReport",
+    "MasteringSettings",
+    "PlanError",
+    "master",
+    "solve_gain",
+]

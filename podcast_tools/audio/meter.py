@@ -42,7 +42,11 @@ def k_weighting_sos(sample_rate: int) -> np.ndarray:
     vh = 10.0 ** (gain_db / 20.0)
     vb = vh**0.4996667741545416
     a0 = 1.0 + k / q + k * k
-    shelf_b = [(vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0]
+    shelf_b = [
+        (vh + vb * k / q + k * k) / a0,
+        2.0 * (k * k - vh) / a0,
+        (vh - vb * k / q + k * k) / a0,
+    ]
     shelf_a = [1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0]
     # Stage 2: RLB weighting, a high-pass at ~38 Hz.
     f0, q = 38.13547087602444, 0.5003270373238773
@@ -96,7 +100,9 @@ class _ChannelWeighting:
         if whole:
             framed = samples[:whole].reshape(-1, self._frame_len)
             # summed in float64, kept in float32: 4 bytes per 10 ms keeps memory flat
-            self.frames.append(np.einsum("ij,ij->i", framed, framed, dtype=np.float64).astype(np.float32))
+            self.frames.append(
+                np.einsum("ij,ij->i", framed, framed, dtype=np.float64).astype(np.float32)
+            )
         self._partial = samples[whole:]
 
     def finish(self) -> None:
@@ -243,37 +249,54 @@ def short_window_lufs(frame_energy: np.ndarray, frame_len: int, window_frames: i
 def _interpolator() -> np.ndarray:
     """A 4× interpolation filter: Kaiser-windowed sinc, 65 taps (8 input samples each side)."""
     taps = 2 * _TP_HALF_TAPS * OVERSAMPLING + 1
-    return signal.firwin(taps, 1.0 / OVERSAMPLING, window=("kaiser", 7.0)).astype(np.float32) * OVERSAMPLING
+    return (
+        signal.firwin(taps, 1.0 / OVERSAMPLING, window=("kaiser", 7.0)).astype(np.float32)
+        * OVERSAMPLING
+    )
 
 
 _INTERPOLATOR = _interpolator()
+#: The interpolator's three in-between phases as a (16 taps × 3) matrix.
+_PHASES = np.stack([_INTERPOLATOR[phase::OVERSAMPLING][::-1] for phase in (1, 2, 3)], axis=1).copy()
 
 
 #: Samples of context the interpolator needs on each side of a block.
 TRUE_PEAK_CONTEXT = _TP_HALF_TAPS
 
 
-def block_true_peaks(context: np.ndarray, block: int, only: np.ndarray | None = None) -> np.ndarray:
+def block_true_peaks(
+    context: np.ndarray,
+    block: int,
+    only: np.ndarray | None = None,
+    sample_peaks: np.ndarray | None = None,
+) -> np.ndarray:
     """True peak (BS.1770-4 Annex 2: 4× oversampling) of consecutive blocks of samples.
 
     `context` is ``(8 + n × block + 8, channels)``: the blocks with 8 samples of context on each
-    side. Returns each block's largest magnitude over all channels, on and between its samples.
-    With `only` (a boolean mask of blocks), the others get their sample peak instead: callers
-    that only care about loud blocks skip most of the oversampling work.
+    side. Returns each block's largest magnitude over all channels, on its samples and at the
+    three points the interpolator places between each sample and the next (a matrix product of
+    sliding 16-sample windows with the filter's three phases). With `only` (a boolean mask of
+    blocks) the other blocks get their sample peak: callers that care only about loud blocks skip
+    most of the work. `sample_peaks`, when the caller has them, saves computing them again.
     """
     half = TRUE_PEAK_CONTEXT
     count = (context.shape[0] - 2 * half) // block
-    inner = context[half : half + count * block]
-    peaks = np.abs(inner).reshape(count, block * context.shape[1]).max(axis=1)
+    channels = context.shape[1]
+    if sample_peaks is None:
+        inner = context[half : half + count * block]
+        sample_peaks = np.abs(inner).reshape(count, block * channels).max(axis=1)
+    peaks = sample_peaks[:count].astype(np.float32, copy=True)
     chosen = np.arange(count) if only is None else np.flatnonzero(only[:count])
     if chosen.size == 0:
         return peaks
-    windows = np.lib.stride_tricks.sliding_window_view(context, block + 2 * half, axis=0)[chosen * block]
-    # windows: (blocks, channels, block + 16); oversample each along its last axis
-    upsampled = signal.upfirdn(_INTERPOLATOR, windows, up=OVERSAMPLING, axis=-1)
-    start = OVERSAMPLING * half + half * OVERSAMPLING  # skip the left context and the filter delay
-    body = np.abs(upsampled[..., start : start + OVERSAMPLING * block])
-    peaks[chosen] = np.maximum(peaks[chosen], body.reshape(chosen.size, -1).max(axis=1))
+    planar = np.ascontiguousarray(context[: count * block + 2 * half].T)
+    spans = np.lib.stride_tricks.sliding_window_view(planar, block + 2 * half, axis=1)[
+        :, chosen * block
+    ]
+    # a window starting at s covers samples s … s+15 and gives the points between s+7 and s+8
+    windows = np.lib.stride_tricks.sliding_window_view(spans, 2 * half, axis=2)[:, :, 1 : 1 + block]
+    between = np.abs(windows @ _PHASES).reshape(channels, chosen.size, block * 3).max(axis=(0, 2))
+    peaks[chosen] = np.maximum(peaks[chosen], between)
     return peaks
 
 

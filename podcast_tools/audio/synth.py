@@ -27,7 +27,7 @@ def speech_like_master(
     end = seconds - silence_s
     envelope = (
         f"(between(t,{silence_s},{end})*if(mod(floor(t/7),2),0.35,1)*gt(mod(t,7),0.7)"
-        f"*(0.15+0.85*pow(abs(sin(PI*t*3.7)),3))*(0.7+0.3*sin(2*PI*t*0.13))+0.002)"
+        f"*(0.2+0.8*pow(abs(sin(PI*t*3.7)),2))*(0.7+0.3*sin(2*PI*t*0.13))+0.002)"
         f"*{10 ** ((level_db + 13) / 20):.6f}"  # level_db 0 gives about −24 LUFS
     )
     layout = "pan=stereo|c0=c0|c1=0.9*c0," if channels == 2 else ""
@@ -38,5 +38,9 @@ def speech_like_master(
         f"volume=eval=frame:volume='{envelope}',{layout}aformat=channel_layouts="
         f"{'stereo' if channels == 2 else 'mono'}[out]"
     )
-    ffmpeg.run(["-filter_complex", graph, "-map", "[out]", *codec_args, "-y", ffmpeg.input_url(path)], about=path, timeout_s=3600)
+    ffmpeg.run(
+        ["-filter_complex", graph, "-map", "[out]", *codec_args, "-y", ffmpeg.input_url(path)],
+        about=path,
+        timeout_s=3600,
+    )
     return path

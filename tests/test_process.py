@@ -1,0 +1,174 @@
+"""Mastering end to end on short generated masters, measured by ffmpeg's own meter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from podcast_tools.audio.master import EditDecisions, MasteringSettings, master
+from podcast_tools.audio.synth import speech_like_master
+from podcast_tools.cli import app
+from podcast_tools.errors import AudioInputError
+from tests.audio_tools import decode, ffmpeg_loudness, synth
+from tests.conftest import edit
+
+STEREO = MasteringSettings()
+MONO = MasteringSettings(target_lufs=-19.0, channels=1, bitrate_kbps=64)
+
+
+@pytest.mark.parametrize(
+    ("settings", "rate", "channels", "level_db"),
+    [
+        pytest.param(STEREO, 44100, 2, 6.0, id="stereo-44k-loud-peaks-need-limiting"),
+        pytest.param(STEREO, 48000, 2, -14.0, id="stereo-48k-quiet"),
+        pytest.param(MONO, 48000, 1, 0.0, id="mono-48k-to-mono"),
+        pytest.param(MONO, 44100, 2, -6.0, id="stereo-44k-to-mono"),
+    ],
+)
+def test_output_meets_loudness_and_true_peak_targets(
+    tmp_path: Path, settings, rate, channels, level_db
+):
+    source = speech_like_master(
+        tmp_path / "master.wav",
+        40,
+        sample_rate=rate,
+        channels=channels,
+        level_db=level_db,
+        silence_s=3,
+    )
+    out = tmp_path / "out.mp3"
+    report = master(source, out, settings)
+    measured = ffmpeg_loudness(out)
+    assert measured["I"] == pytest.approx(settings.target_lufs, abs=0.3)
+    assert measured["TP"] <= settings.true_peak_dbtp
+    assert measured["LRA"] == pytest.approx(ffmpeg_loudness(source)["LRA"], abs=1.0)
+    assert report.after.true_peak_dbtp <= settings.true_peak_dbtp
+    assert report.bytes == out.stat().st_size
+    # silence trimmed down to the pad at both ends
+    assert report.plan.head_trimmed_s == pytest.approx(3 - 0.5, abs=0.15)
+    assert report.plan.tail_trimmed_s == pytest.approx(3 - 0.5, abs=0.15)
+    if level_db > 0:
+        assert report.limiter_max_reduction_db > 1.0  # the loud one needed the limiter
+
+
+def test_trims_cuts_and_jingles_give_the_expected_duration(tmp_path: Path):
+    source = speech_like_master(
+        tmp_path / "master.flac", 30, silence_s=2, codec_args=("-c:a", "flac")
+    )
+    intro = synth(
+        tmp_path / "intro.mp3",
+        "0.3*sin(2*PI*440*t)|0.3*sin(2*PI*660*t)",
+        seconds=3,
+        codec=("-c:a", "libmp3lame"),
+    )
+    outro = synth(
+        tmp_path / "outro.ogg", "0.3*sin(2*PI*330*t)", seconds=2, codec=("-c:a", "libopus")
+    )
+    edits = EditDecisions(
+        trim_start_s=1.0,
+        trim_end_s=27.0,
+        cuts_s=((10.0, 12.0), (20.0, 20.5)),
+        intro=intro,
+        outro=outro,
+    )
+    out = tmp_path / "out.mp3"
+    report = master(source, out, MasteringSettings(crossfade_s=0.5), edits)
+    # speech: 2 s of silence at the start, trimmed to the pad: keep 1.5 … 27, minus 2.5 s of cuts
+    speech = (27.0 - 1.5) - 2.5
+    expected = 3.0 + speech + 2.0 - 0.5 - 0.5
+    assert report.duration_s == pytest.approx(expected, abs=0.02)
+    assert decode(out).shape[0] / 44100 == pytest.approx(expected, abs=0.02)
+
+
+def test_chapters_stay_on_the_right_words(tmp_path: Path):
+    # A 2 kHz beep at 12 s of the master marks "the words"; the chapter must land on it.
+    noise = "0.05*sin(2*PI*150*t)*between(t,2,22)"
+    beep = "0.5*sin(2*PI*2000*t)*between(t,12,12.1)"
+    source = synth(
+        tmp_path / "master.wav", f"{noise}+{beep}|{noise}+{beep}", seconds=24, rate=44100
+    )
+    intro = synth(
+        tmp_path / "intro.wav", "0.2*sin(2*PI*440*t)|0.2*sin(2*PI*440*t)", seconds=3, rate=44100
+    )
+    edits = EditDecisions(
+        cuts_s=((5.0, 8.0),), chapters=((0.0, "Start"), (12.0, "Beep")), intro=intro
+    )
+    out = tmp_path / "out.mp3"
+    report = master(source, out, MasteringSettings(crossfade_s=0.5), edits)
+    chapter = report.chapters[1].output_s
+    kept_from = report.plan.head_trimmed_s  # about 2 s of silence − 0.5 s pad
+    assert kept_from == pytest.approx(1.5, abs=0.03)
+    assert chapter == pytest.approx(3.0 - 0.5 + (12.0 - kept_from) - 3.0, abs=0.001)
+    pcm = decode(out)[:, 0]
+    spectrum_window = 441
+    frames = pcm[: pcm.size // spectrum_window * spectrum_window].reshape(-1, spectrum_window)
+    tone = np.sin(2 * np.pi * 2000 * np.arange(spectrum_window) / 44100)
+    beep_energy = np.abs(frames @ tone)
+    onset = np.flatnonzero(beep_energy > beep_energy.max() / 2)[0] * spectrum_window / 44100
+    assert onset == pytest.approx(chapter, abs=0.02)
+    assert report.chapters[0].output_s == 0.0
+
+
+def bad_inputs(tmp_path: Path):
+    cases = {}
+    (tmp_path / "empty.wav").write_bytes(b"")
+    cases["empty"] = (tmp_path / "empty.wav", None, "empty")
+    full = speech_like_master(tmp_path / "full.wav", 10, silence_s=1)
+    data = full.read_bytes()
+    (tmp_path / "truncated.wav").write_bytes(data[: len(data) // 3])
+    cases["truncated"] = (tmp_path / "truncated.wav", None, "truncated")
+    (tmp_path / "text.wav").write_text("this is not audio\n" * 100)
+    cases["text-named-wav"] = (tmp_path / "text.wav", None, "audio")
+    silent = synth(tmp_path / "silent.wav", "0", seconds=5)
+    cases["pure-silence"] = (silent, None, "silent")
+    short = synth(tmp_path / "short.wav", "0.3*sin(2*PI*440*t)", seconds=0.5)
+    cases["shorter-than-1s"] = (short, None, "at least 1 s")
+    cases["missing-intro"] = (full, tmp_path / "no-such-intro.wav", "not found")
+    return cases
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["empty", "truncated", "text-named-wav", "pure-silence", "shorter-than-1s", "missing-intro"],
+)
+def test_bad_input_is_one_clear_error_and_no_output(tmp_path: Path, case: str):
+    source, intro, words = bad_inputs(tmp_path)[case]
+    out = tmp_path / "out" / "episode.mp3"
+    with pytest.raises(AudioInputError) as caught:
+        master(source, out, STEREO, EditDecisions(intro=intro))
+    blamed = intro if case == "missing-intro" else source
+    assert caught.value.file == str(blamed)
+    assert words in str(caught.value)
+    assert not out.exists()
+    assert not list(out.parent.glob("*")) if out.parent.exists() else True
+
+
+def test_process_command_on_the_sample_network(sample: Path):
+    runner = CliRunner()
+    episode = sample / "episodes/itsmwp/002-change-advisory-boards.md"
+    result = runner.invoke(app, ["--root", str(sample), "process", str(episode), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    mp3 = sample / "build/itsmwp/002-change-advisory-boards.mp3"
+    assert Path(report["output"]) == mp3 and mp3.is_file()
+    saved = json.loads((sample / "build/itsmwp/002-change-advisory-boards.json").read_text())
+    assert saved["sha256"] == report["sha256"]
+    assert saved["guid"] == "96437e99-b727-4e6c-99f1-172d9e7e5d4a"
+    assert report["edits"]["cuts"] and report["edits"]["intro_s"] == pytest.approx(3.0, abs=0.05)
+    assert [c["title"] for c in report["chapters"]][0] == "Introduction"
+    assert ffmpeg_loudness(mp3)["I"] == pytest.approx(-16.0, abs=0.3)
+
+
+def test_process_command_reports_a_bad_master_in_one_line(sample: Path):
+    episode = sample / "episodes/itsmwp/001-incident-vs-problem.md"
+    (sample / "episodes/itsmwp/broken.wav").write_bytes(b"RIFF" + b"\0" * 400)
+    edit(episode, "audio: 001-incident-vs-problem.flac", "audio: broken.wav")
+    result = CliRunner().invoke(app, ["--root", str(sample), "process", str(episode)])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "episodes/itsmwp/broken.wav" in result.stderr or "broken.wav" in result.stderr
+    assert not (sample / "build/itsmwp/001-incident-vs-problem.mp3").exists()
