@@ -113,6 +113,18 @@ def test_chapters_stay_on_the_right_words(tmp_path: Path):
     assert report.chapters[0].output_s == 0.0
 
 
+def test_file_names_that_look_like_options_or_urls(tmp_path: Path):
+    folder = tmp_path / "odd:folder"
+    folder.mkdir()
+    source = speech_like_master(folder / "-master:1.wav", 6, silence_s=1)
+    intro = synth(
+        folder / "-i intro.wav", "0.2*sin(2*PI*440*t)|0.2*sin(2*PI*440*t)", seconds=2, rate=44100
+    )
+    out = folder / "-out:put.mp3"
+    report = master(source, out, STEREO, EditDecisions(intro=intro))
+    assert out.is_file() and report.intro_s == pytest.approx(2.0, abs=0.01)
+
+
 def bad_inputs(tmp_path: Path):
     cases = {}
     (tmp_path / "empty.wav").write_bytes(b"")

@@ -88,9 +88,8 @@ class _Process:
     def __init__(self, args: Sequence[str], *, about: Path | str, timeout_s: float, stdin: bool):
         self.about = about
         self._stderr = tempfile.TemporaryFile()
+        # -nostdin only stops ffmpeg reading keyboard commands; a pipe:0 input still works
         command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", *args]
-        if stdin:  # -nostdin only stops ffmpeg reading the terminal; pipe:0 input still works
-            command.remove("-nostdin")
         try:
             self.proc = subprocess.Popen(
                 command,

@@ -56,6 +56,8 @@ class TruePeakLimiter:
     release_s: float = 0.04
     #: When set, the mean square gain is kept per frame of this many samples (see frame_gain_squares).
     frame_len: int | None = None
+    #: How many such frames to expect (sizes the record once; it grows if the guess is short).
+    frame_count: int = 0
     stats: LimiterStats = field(default_factory=LimiterStats)
 
     def __post_init__(self) -> None:
@@ -72,15 +74,16 @@ class TruePeakLimiter:
         self._depth = 0.0  # release state: 1 − gain of the last finalised block
         self._padding = 0
         self._emitted_blocks = 0
-        self._frame_sums = np.zeros(0)
-        self._frame_counts = np.zeros(0)
+        self._frame_sums = np.zeros(self.frame_count + 1, dtype=np.float32)
+        self._frame_counts = np.zeros(self.frame_count + 1, dtype=np.uint16)
 
     def frame_gain_squares(self) -> np.ndarray:
         """Mean squared gain (the linear gain included) per frame of `frame_len` samples."""
         used = int(np.flatnonzero(self._frame_counts)[-1]) + 1 if self._frame_counts.any() else 0
         sums, counts = self._frame_sums[:used], self._frame_counts[:used]
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(counts > 0, sums / counts, 1.0) * self.gain**2
+            squares = np.where(counts > 0, sums / np.maximum(counts, 1), np.float32(1.0))
+        return squares.astype(np.float32) * np.float32(self.gain**2)
 
     def _record_frames(self, left: np.ndarray, right: np.ndarray) -> None:
         if self.frame_len is None or left.size == 0:
@@ -90,17 +93,13 @@ class TruePeakLimiter:
         centres = (self._emitted_blocks + np.arange(left.size)) * BLOCK + BLOCK // 2
         frames = centres // self.frame_len
         first = int(frames[0])
-        sums = np.bincount(frames - first, weights=block_squares)
-        counts = np.bincount(frames - first)
+        sums = np.bincount(frames - first, weights=block_squares).astype(np.float32)
+        counts = np.bincount(frames - first).astype(np.uint16)
         end = first + sums.size
-        if end > self._frame_sums.size:  # grow by doubling: amortised O(1) per frame
-            size = max(end, 2 * self._frame_sums.size)
-            self._frame_sums = np.concatenate(
-                [self._frame_sums, np.zeros(size - self._frame_sums.size)]
-            )
-            self._frame_counts = np.concatenate(
-                [self._frame_counts, np.zeros(size - self._frame_counts.size)]
-            )
+        if end > self._frame_sums.size:  # longer than announced: grow by doubling
+            grow = max(end, 2 * self._frame_sums.size) - self._frame_sums.size
+            self._frame_sums = np.concatenate([self._frame_sums, np.zeros(grow, np.float32)])
+            self._frame_counts = np.concatenate([self._frame_counts, np.zeros(grow, np.uint16)])
         self._frame_sums[first:end] += sums
         self._frame_counts[first:end] += counts
 

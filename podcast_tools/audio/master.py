@@ -62,7 +62,7 @@ class MasteringSettings:
     silence_threshold_lu: float = 25.0
     crossfade_s: float = 0.5
     #: Lossy encoding raises true peaks; the limiter aims this far under the ceiling.
-    encoder_headroom_db: float = 0.5
+    encoder_headroom_db: float = 0.7
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,12 @@ def master(
     # Pass 2: render and encode side by side; the MP3 appears at `output` only when complete.
     started = time.perf_counter()
     limiter = TruePeakLimiter(
-        10.0 ** (gain_db / 20.0), ceiling, rate, channels, frame_len=frame_len
+        10.0 ** (gain_db / 20.0),
+        ceiling,
+        rate,
+        channels,
+        frame_len=frame_len,
+        frame_count=programme_energy.size,
     )
     total_s = plan.total_frames / rate
 
@@ -333,17 +338,22 @@ def solve_gain(
 
     The limiter takes a little loudness off the loudest moments. This runs the same attack and
     release on the 10 ms peak envelope to estimate how much, and raises the gain to make up for
-    it, a few times over until it settles.
+    it, a few times over until it settles. Works through the frames a slice at a time, so its
+    memory does not grow with the programme.
     """
     base = integrated_loudness(energy, frame_len)
     gain_db = target_lufs - base
-    safe_peaks = np.maximum(peaks.astype(np.float64), 1e-12)
     release_c = frame_len / (TruePeakLimiter.release_s * sample_rate)
+    slice_frames = 100_000  # a multiple of 10 frames: slices keep the 100 ms grid
     for _ in range(5):
         gain = 10.0 ** (gain_db / 20.0)
-        required = np.minimum(1.0, ceiling / (gain * safe_peaks))
-        gains, _ = smooth_gains(required, np.zeros(0), 1, release_c)
-        estimate = integrated_loudness(energy * gains**2, frame_len) + gain_db
+        depth, limited = 0.0, []
+        for start in range(0, energy.size, slice_frames):
+            part_peaks = np.maximum(peaks[start : start + slice_frames], np.float32(1e-12))
+            required = np.minimum(1.0, ceiling / (gain * part_peaks.astype(np.float64)))
+            gains, depth = smooth_gains(required, np.zeros(0), 1, release_c, depth)
+            limited.append((energy[start : start + slice_frames] * gains**2).astype(np.float32))
+        estimate = integrated_loudness(np.concatenate(limited), frame_len) + gain_db
         gain_db += target_lufs - estimate
     return gain_db
 
@@ -473,14 +483,18 @@ def _programme_frames(plan, energy, frame_peaks, frame_len, intro, outro):
     """10 ms energies and peaks of the programme as it will be assembled (before gain), on the
     output's frame grid: jingles and kept master frames placed where they will be heard."""
     frames = -(-plan.total_frames // frame_len)
-    programme_energy = np.zeros(frames)
+    programme_energy = np.zeros(frames, dtype=np.float32)
     programme_peaks = np.zeros(frames, dtype=np.float32)
 
-    def place(first_output_sample: int, clip_energy: np.ndarray, clip_peaks: np.ndarray) -> None:
-        index = (first_output_sample + np.arange(clip_energy.size) * frame_len) // frame_len
-        keep = index < frames
-        np.add.at(programme_energy, index[keep], clip_energy[keep])
-        np.maximum.at(programme_peaks, index[keep], clip_peaks[keep])
+    def place(first_output_sample: int, part_energy: np.ndarray, part_peaks: np.ndarray) -> None:
+        start = first_output_sample // frame_len  # consecutive frames land on consecutive frames
+        count = max(0, min(part_energy.size, frames - start))
+        programme_energy[start : start + count] += part_energy[:count]
+        np.maximum(
+            programme_peaks[start : start + count],
+            part_peaks[:count],
+            out=programme_peaks[start : start + count],
+        )
 
     if intro is not None:
         meter = _clip_meter(intro, plan.sample_rate)

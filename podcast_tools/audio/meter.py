@@ -159,18 +159,23 @@ class LoudnessMeter:
         return self._peaks[0] if self._peaks else np.zeros(0, dtype=np.float32)
 
     def frame_energies(self) -> np.ndarray:
-        """Per 10 ms: the channel-weighted sum of squared K-weighted samples (a trailing partial
-        frame is left out, as BS.1770 leaves out an incomplete gating block)."""
+        """Per 10 ms: the channel-weighted sum of squared K-weighted samples, float32 (a trailing
+        partial frame is left out, as BS.1770 leaves out an incomplete gating block)."""
         if self._energies is None:
-            total = np.zeros(0)
+            total: np.ndarray | None = None
             for weight, weighting in zip(self._weights, self._weighting):
                 weighting.finish()
-                if len(weighting.frames) > 1:
-                    weighting.frames = [np.concatenate(weighting.frames)]
-                channel = weighting.frames[0] if weighting.frames else np.zeros(0)
-                channel = channel.astype(np.float64)
-                total = weight * channel if total.size == 0 else total + weight * channel
-            self._energies = total
+                channel = (
+                    np.concatenate(weighting.frames)
+                    if weighting.frames
+                    else np.zeros(0, np.float32)
+                )
+                weighting.frames = [channel]
+                if total is None:
+                    total = channel * np.float32(weight)
+                else:
+                    total += channel * np.float32(weight)
+            self._energies = total if total is not None else np.zeros(0, np.float32)
         return self._energies
 
     def close(self) -> None:
@@ -196,7 +201,9 @@ def _block_mean_squares(frame_energy: np.ndarray, frame_len: int, block_frames: 
     groups = frame_energy.size // FRAMES_PER_100MS
     if groups * FRAMES_PER_100MS < block_frames:
         return np.zeros(0)
-    per_100ms = frame_energy[: groups * FRAMES_PER_100MS].reshape(groups, -1).sum(axis=1)
+    per_100ms = (
+        frame_energy[: groups * FRAMES_PER_100MS].reshape(groups, -1).sum(axis=1, dtype=np.float64)
+    )
     per_block = block_frames // FRAMES_PER_100MS
     cumulative = np.concatenate([[0.0], np.cumsum(per_100ms)])
     sums = cumulative[per_block:] - cumulative[:-per_block]
@@ -242,8 +249,8 @@ def loudness_range(frame_energy: np.ndarray, frame_len: int) -> float:
 
 def short_window_lufs(frame_energy: np.ndarray, frame_len: int, window_frames: int) -> np.ndarray:
     """Loudness of a window of `window_frames` 10 ms frames centred on each frame."""
-    kernel = np.ones(window_frames) / (window_frames * frame_len)
-    return _lufs(np.convolve(frame_energy, kernel, mode="same"))
+    kernel = np.full(window_frames, 1.0 / (window_frames * frame_len), dtype=np.float32)
+    return _lufs(np.convolve(frame_energy.astype(np.float32, copy=False), kernel, mode="same"))
 
 
 def _interpolator() -> np.ndarray:
