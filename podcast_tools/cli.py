@@ -116,13 +116,53 @@ def _options(ctx: typer.Context) -> Options:
 
 @app.command()
 @_reports_errors
-def validate(ctx: typer.Context) -> None:
+def validate(
+    ctx: typer.Context,
+    fix_artwork: Annotated[
+        bool,
+        typer.Option(
+            "--fix-artwork",
+            help="For artwork that is not RGB (e.g. CMYK) or larger than 3000 px, write a converted "
+            "copy beside it (<name>.fixed.<ext>) to point network.toml or the episode at.",
+        ),
+    ] = False,
+) -> None:
     """Check every file of the network and list all problems at once (exit 1 if any)."""
-    network = _options(ctx).network()
+    options = _options(ctx)
+    if fix_artwork:
+        _fix_artwork(options.network_root())
+    network = options.network()
     typer.echo(
         f"OK: {network.settings.name}: {len(network.shows)} shows, "
         f"{len(network.episodes)} episodes; no problems found."
     )
+
+
+def _fix_artwork(root: Path) -> None:
+    from podcast_tools.artwork import artwork_problems, fixed_copy
+    from podcast_tools.errors import ContentError
+
+    try:
+        load_network(root)
+        return
+    except ContentError as exc:
+        images = sorted(
+            {p.file for p in exc.problems if p.file.lower().endswith((".png", ".jpg", ".jpeg"))}
+        )
+    for name in images:
+        path = root / name
+        if not artwork_problems(path):
+            continue
+        copy = fixed_copy(path)
+        if copy is None:
+            typer.echo(
+                f"{name}: cannot be fixed by converting or shrinking; it needs new art", err=True
+            )
+        else:
+            fixed = copy.relative_to(root).as_posix()
+            typer.echo(
+                f"{name}: wrote {fixed}; point the artwork (or image) setting at it", err=True
+            )
 
 
 @app.command()
@@ -257,6 +297,12 @@ def process(
         bool,
         typer.Option("--verify", help="Decode the finished MP3 and measure it (one more pass)."),
     ] = False,
+    id3v24: Annotated[
+        bool,
+        typer.Option(
+            "--id3v24", help="Write ID3v2.4 tags (default: ID3v2.3, which more players read)."
+        ),
+    ] = False,
 ) -> None:
     """Master one episode: trim silence, apply cuts, add jingles, normalise loudness with a
     true-peak limiter, encode the MP3; write it with a JSON report."""
@@ -268,7 +314,9 @@ def process(
     episode = _find_episode(network, episode_file)
     out_dir = out.resolve() if out else root / "build" / episode.show
     with _progress_bar(enabled=not as_json) as progress:
-        report = process_episode(network, episode, out_dir, progress=progress)
+        report = process_episode(
+            network, episode, out_dir, progress=progress, id3_version=4 if id3v24 else 3
+        )
     measured = None
     if verify:
         from podcast_tools.audio.master import measure_file
@@ -292,6 +340,43 @@ def process(
             f"  measured in the MP3: {figures['integrated_lufs']} LUFS, true peak "
             f"{figures['true_peak_dbtp']} dBTP, LRA {figures['loudness_range_lu']} LU"
         )
+
+
+@app.command()
+@_reports_errors
+def notes(
+    ctx: typer.Context,
+    episode_file: Annotated[Path, typer.Argument(help="The episode's .md file.", dir_okay=False)],
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out", help="Folder for the rendered notes (default: build/<show>/).", file_okay=False
+        ),
+    ] = None,
+) -> None:
+    """Render an episode's show notes (HTML, text, web page), chapters JSON and transcript, to preview."""
+    from podcast_tools.notes import ChapterNote, write_notes
+
+    options = _options(ctx)
+    root = options.network_root() if options.root else find_root(episode_file.resolve().parent)
+    network = load_network(root)
+    episode = _find_episode(network, episode_file)
+    out_dir = out.resolve() if out else root / "build" / episode.show
+    report_file = root / "build" / episode.show / f"{episode.slug}.json"
+    heard: dict[str, float] = {}
+    if report_file.is_file():
+        processed = json.loads(report_file.read_text(encoding="utf-8"))
+        heard = {c["title"]: c["start_s"] for c in processed.get("chapters", [])}
+    elif episode.chapters:
+        typer.echo(
+            "note: chapter times are the master's; run `podcast process` first for the times as heard",
+            err=True,
+        )
+    chapters = [ChapterNote(heard.get(c.title, c.start), c.title, c.url) for c in episode.chapters]
+    files = write_notes(network, episode, chapters, out_dir)
+    for path in (files.html, files.text, files.page, files.chapters, files.transcript):
+        if path is not None:
+            typer.echo(str(path))
 
 
 def _find_episode(network: Network, episode_file: Path):

@@ -184,3 +184,48 @@ def test_process_command_reports_a_bad_master_in_one_line(sample: Path):
     assert result.stderr.count("\n") == 1
     assert "episodes/itsmwp/broken.wav" in result.stderr or "broken.wav" in result.stderr
     assert not (sample / "build/itsmwp/001-incident-vs-problem.mp3").exists()
+
+
+def test_processed_episode_is_tagged_with_notes_beside_it(sample: Path):
+    from podcast_tools.tags import read_tags
+
+    episode = sample / "episodes/itsmwp/001-incident-vs-problem.md"
+    result = CliRunner().invoke(app, ["--root", str(sample), "process", str(episode)])
+    assert result.exit_code == 0, result.output
+    build = sample / "build/itsmwp"
+    tags = read_tags(build / "001-incident-vs-problem.mp3")
+    assert tags.version[:2] == (2, 3)
+    assert tags.fields["title"] == "Incident vs. Problem Management"
+    assert tags.fields["album"] == "IT Service Management Weekly Podcast"
+    assert tags.fields["artist"] == "Alex Host"  # the episode's host
+    assert tags.fields["guid"] == "ac4558b4-65d3-4301-a7a3-5754683e9fdf"
+    assert tags.fields["feed_url"] == "https://media.itsmweekly.example/itsmwp/feed.xml"
+    assert tags.fields["cover"].mime == "image/png"  # the show's artwork
+    report = json.loads((build / "001-incident-vs-problem.json").read_text())
+    assert [c.start_ms for c in tags.chapters] == [
+        round(c["start_s"] * 1000) for c in report["chapters"]
+    ]
+    assert (
+        tags.chapters[-1].end_ms == tags.fields["length_ms"] == round(report["duration_s"] * 1000)
+    )
+    assert report["bytes"] == (build / "001-incident-vs-problem.mp3").stat().st_size  # tagged file
+    for suffix in (".html", ".txt", ".md", ".chapters.json"):
+        assert (build / f"001-incident-vs-problem{suffix}").is_file()
+    chapters = json.loads((build / "001-incident-vs-problem.chapters.json").read_text())
+    assert [c["startTime"] for c in chapters["chapters"]] == [
+        c["start_s"] for c in report["chapters"]
+    ]
+
+
+def test_notes_command_previews(sample: Path):
+    episode = sample / "episodes/itsmwp/003-service-desk-metrics.md"
+    result = CliRunner().invoke(
+        app, ["--root", str(sample), "notes", str(episode), "--out", str(sample / "preview")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "times are the master's" in result.stderr
+    assert (
+        (sample / "preview/003-service-desk-metrics.html")
+        .read_text()
+        .startswith("<p>First contact")
+    )

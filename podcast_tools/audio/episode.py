@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from podcast_tools.artwork import inspect
 from podcast_tools.audio.master import (
     EditDecisions,
     MasteringReport,
@@ -16,6 +17,8 @@ from podcast_tools.audio.plan import PlanError
 from podcast_tools.content import Episode, Network, Show
 from podcast_tools.errors import ContentError, Problem
 from podcast_tools.fsutil import write_text_atomic
+from podcast_tools.notes import ChapterNote, render_notes, write_notes
+from podcast_tools.tags import EpisodeTags, Picture, contiguous_chapters, write_tags
 
 
 def mastering_settings(show: Show) -> MasteringSettings:
@@ -58,15 +61,82 @@ def output_paths(out_dir: Path, episode: Episode) -> tuple[Path, Path]:
     return out_dir / f"{episode.slug}.mp3", out_dir / f"{episode.slug}.json"
 
 
+def chapter_notes(episode: Episode, report: MasteringReport) -> list[ChapterNote]:
+    """The episode's chapters at the times they are heard in the output."""
+    return [
+        ChapterNote(mark.output_s, mark.title, chapter.url)
+        for mark, chapter in zip(report.chapters, episode.chapters)
+    ]
+
+
+def _picture(path: Path) -> Picture:
+    return Picture(path.read_bytes(), inspect(path).mime)
+
+
+def episode_tags(
+    network: Network, episode: Episode, report: MasteringReport, summary: str
+) -> EpisodeTags:
+    """The ID3 tag of an episode's MP3: the episode, its home show and the network."""
+    show = network.shows[episode.show]
+    hosts = [person.name for person in episode.persons if person.role.lower() == "host"]
+    length_ms = round(report.duration_s * 1000)
+    cover = episode.resolve(episode.image) if episode.image else network.show_path(show.artwork)
+    chapters = contiguous_chapters(
+        [
+            (
+                mark.output_s,
+                mark.title,
+                chapter.url,
+                _picture(episode.resolve(chapter.image)) if chapter.image else None,
+            )
+            for mark, chapter in zip(report.chapters, episode.chapters)
+        ],
+        length_ms,
+    )
+    return EpisodeTags(
+        title=episode.title,
+        artist=", ".join(hosts) or show.author,
+        album=show.title,
+        album_artist=network.settings.name,
+        date=episode.date,
+        language=show.language,
+        guid=episode.guid,
+        feed_url=network.feed_url(show.id),
+        length_ms=length_ms,
+        track=episode.number,
+        season=episode.season,
+        copyright=show.copyright,
+        summary=summary or None,
+        link=show.link,
+        cover=_picture(cover),
+        chapters=chapters,
+    )
+
+
 def process_episode(
-    network: Network, episode: Episode, out_dir: Path, *, progress: Progress | None = None
+    network: Network,
+    episode: Episode,
+    out_dir: Path,
+    *,
+    progress: Progress | None = None,
+    id3_version: int = 3,
 ) -> MasteringReport:
-    """Master one episode with its home show's settings; write the MP3 and the JSON report.
+    """Master one episode with its home show's settings, tag it (inside the temp file, before the
+    rename) and write its show notes, chapters JSON, transcript and JSON report beside it.
 
     Raises ContentError (naming the episode file and field) when an edit cannot be done.
     """
     mp3_path, report_path = output_paths(out_dir, episode)
     show = network.shows[episode.show]
+
+    def tag(temp: Path, report: MasteringReport) -> None:
+        summary = render_notes(network, episode, chapter_notes(episode, report)).text
+        write_tags(
+            temp,
+            episode_tags(network, episode, report, episode.summary or summary),
+            version=id3_version,
+        )
+
     try:
         report = master(
             episode.resolve(episode.audio),
@@ -74,11 +144,14 @@ def process_episode(
             mastering_settings(show),
             edit_decisions(network, episode),
             progress=progress,
+            finish=tag,
         )
     except PlanError as exc:
         raise ContentError([Problem(network.display(episode.path), exc.field, str(exc))]) from exc
+    write_notes(network, episode, chapter_notes(episode, report), out_dir)
     payload = {"episode": network.display(episode.path), "guid": episode.guid, **report.as_dict()}
     payload["source"] = network.display(report.source)
     payload["output"] = str(report.output)
+    payload["id3_version"] = f"2.{id3_version}"
     write_text_atomic(report_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     return report

@@ -34,6 +34,7 @@ from podcast_tools.audio.meter import (
     frame_length,
     integrated_loudness,
     loudness_range,
+    per_100ms,
 )
 from podcast_tools.audio.pcm import pcm_chunks
 from podcast_tools.audio.plan import ChapterMark, EditPlan, PlanError, place_chapters, plan_edits
@@ -182,11 +183,15 @@ def master(
     edits: EditDecisions = EditDecisions(),
     *,
     progress: Progress | None = None,
+    finish: Callable[[Path, MasteringReport], None] | None = None,
 ) -> MasteringReport:
     """Turn `source` into a publish-ready MP3 at `output` (written to a temp file, then renamed).
 
-    Raises AudioInputError (bad master or jingle), PlanError (an edit that cannot be done) or
-    ToolError (ffmpeg). On any error nothing is left at `output`.
+    `finish(temp_path, report)` runs on the finished temp file before the rename (that is where
+    tags go), so `output` only ever holds a complete, tagged file; the report's size and sha256
+    are of that final file. Raises AudioInputError (bad master or jingle), PlanError (an edit
+    that cannot be done), ToolError (ffmpeg) or whatever `finish` raises; on any error nothing is
+    left at `output`.
     """
     for path in (source, edits.intro, edits.outro):
         if path is not None and not Path(path).is_file():
@@ -234,12 +239,16 @@ def master(
         crossfade_s=settings.crossfade_s,
     )
     chapters = place_chapters(plan, list(edits.chapters))
-    intro, intro_gain_db = _match_jingle(intro, plan, energy, frame_len)
-    outro, outro_gain_db = _match_jingle(outro, plan, energy, frame_len)
-
-    programme_energy, programme_peaks = _programme_frames(
-        plan, energy, frame_peaks, frame_len, intro, outro
-    )
+    # The programme's 10 ms energies and peaks on the output's frame grid: speech first (its
+    # loudness sets the jingles' level), then the jingles; the master's own frames go after.
+    programme_energy, programme_peaks = _speech_frames(plan, energy, frame_peaks, frame_len)
+    del energy, frame_peaks, meter  # memory stays flat: only the programme's frames are kept
+    speech_lufs = integrated_loudness(programme_energy, frame_len)
+    intro, intro_gain_db = _match_jingle(intro, speech_lufs, rate)
+    outro, outro_gain_db = _match_jingle(outro, speech_lufs, rate)
+    for clip, first_sample in ((intro, 0), (outro, plan.outro_start)):
+        if clip is not None:
+            _add_clip(programme_energy, programme_peaks, clip, first_sample, rate, frame_len)
     before_lufs = integrated_loudness(programme_energy, frame_len)
     ceiling = 10.0 ** ((settings.true_peak_dbtp - settings.encoder_headroom_db) / 20.0)
     gain_db = solve_gain(
@@ -286,44 +295,47 @@ def master(
             temp, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps
         ) as encoder:
             rendered_frames = run_yielding_to_encoder(render, encoder)
-        size, digest = _size_and_sha256(temp)
-    timings["render_encode"] = time.perf_counter() - started
-    # The rendered programme's loudness, from the analysis and the gain the limiter applied to
-    # each 10 ms (measuring the render again would cost the encoder CPU; --verify measures the MP3).
-    gain_squares = limiter.frame_gain_squares()
-    count = min(gain_squares.size, programme_energy.size)
-    after_energy = programme_energy[:count] * gain_squares[:count]
+        timings["render_encode"] = time.perf_counter() - started
+        # The rendered programme's loudness, from the analysis and the gain the limiter applied
+        # to each 10 ms (measuring the render again would cost the encoder CPU; --verify
+        # measures the MP3 itself).
+        gain_squares = limiter.frame_gain_squares()
+        count = min(gain_squares.size, programme_energy.size)
+        after_energy = programme_energy[:count] * gain_squares[:count]
+        stats = limiter.stats
+        report = MasteringReport(
+            source=source,
+            output=output,
+            duration_s=rendered_frames / rate,
+            bytes=0,
+            sha256="",
+            settings=settings,
+            source_loudness=source_figures,
+            before=LoudnessFigures(
+                before_lufs, db(stats.input_peak), loudness_range(programme_energy, frame_len)
+            ),
+            after=LoudnessFigures(
+                integrated_loudness(after_energy, frame_len),
+                db(stats.output_peak_bound),
+                loudness_range(after_energy, frame_len),
+            ),
+            gain_db=gain_db,
+            codec_loss_lu=codec_loss,
+            limiter_max_reduction_db=stats.max_reduction_db,
+            limiter_active_percent=100.0 * stats.limited_fraction,
+            plan=plan,
+            chapters=chapters,
+            intro_s=0.0 if intro is None else intro.shape[0] / rate,
+            outro_s=0.0 if outro is None else outro.shape[0] / rate,
+            intro_gain_db=intro_gain_db,
+            outro_gain_db=outro_gain_db,
+            seconds=timings,
+        )
+        if finish is not None:
+            finish(temp, report)
+        report.bytes, report.sha256 = _size_and_sha256(temp)
     report_progress("render", total_s, total_s)
-
-    stats = limiter.stats
-    return MasteringReport(
-        source=source,
-        output=output,
-        duration_s=rendered_frames / rate,
-        bytes=size,
-        sha256=digest,
-        settings=settings,
-        source_loudness=source_figures,
-        before=LoudnessFigures(
-            before_lufs, db(stats.input_peak), loudness_range(programme_energy, frame_len)
-        ),
-        after=LoudnessFigures(
-            integrated_loudness(after_energy, frame_len),
-            db(stats.output_peak_bound),
-            loudness_range(after_energy, frame_len),
-        ),
-        gain_db=gain_db,
-        codec_loss_lu=codec_loss,
-        limiter_max_reduction_db=stats.max_reduction_db,
-        limiter_active_percent=100.0 * stats.limited_fraction,
-        plan=plan,
-        chapters=chapters,
-        intro_s=0.0 if intro is None else intro.shape[0] / rate,
-        outro_s=0.0 if outro is None else outro.shape[0] / rate,
-        intro_gain_db=intro_gain_db,
-        outro_gain_db=outro_gain_db,
-        seconds=timings,
-    )
+    return report
 
 
 def solve_gain(
@@ -352,8 +364,8 @@ def solve_gain(
             part_peaks = np.maximum(peaks[start : start + slice_frames], np.float32(1e-12))
             required = np.minimum(1.0, ceiling / (gain * part_peaks.astype(np.float64)))
             gains, depth = smooth_gains(required, np.zeros(0), 1, release_c, depth)
-            limited.append((energy[start : start + slice_frames] * gains**2).astype(np.float32))
-        estimate = integrated_loudness(np.concatenate(limited), frame_len) + gain_db
+            limited.append(per_100ms(energy[start : start + slice_frames] * gains**2))
+        estimate = integrated_loudness(np.concatenate(limited), frame_len, grouped=True) + gain_db
         gain_db += target_lufs - estimate
     return gain_db
 
@@ -479,39 +491,38 @@ def _mix(piece: np.ndarray, out: int, plan: EditPlan, intro, outro) -> np.ndarra
     return mixed
 
 
-def _programme_frames(plan, energy, frame_peaks, frame_len, intro, outro):
-    """10 ms energies and peaks of the programme as it will be assembled (before gain), on the
-    output's frame grid: jingles and kept master frames placed where they will be heard."""
+def _speech_frames(plan: EditPlan, energy: np.ndarray, frame_peaks: np.ndarray, frame_len: int):
+    """10 ms energies and peaks of the kept master segments, placed on the output's frame grid."""
     frames = -(-plan.total_frames // frame_len)
     programme_energy = np.zeros(frames, dtype=np.float32)
     programme_peaks = np.zeros(frames, dtype=np.float32)
-
-    def place(first_output_sample: int, part_energy: np.ndarray, part_peaks: np.ndarray) -> None:
-        start = first_output_sample // frame_len  # consecutive frames land on consecutive frames
-        count = max(0, min(part_energy.size, frames - start))
-        programme_energy[start : start + count] += part_energy[:count]
-        np.maximum(
-            programme_peaks[start : start + count],
-            part_peaks[:count],
-            out=programme_peaks[start : start + count],
-        )
-
-    if intro is not None:
-        meter = _clip_meter(intro, plan.sample_rate)
-        place(0, meter.frame_energies(), meter.frame_peaks())
     position = plan.speech_start
     for segment in plan.segments:
         first, last = math.ceil(segment.start / frame_len), segment.end // frame_len
-        place(
-            position + first * frame_len - segment.start,
-            energy[first:last],
-            frame_peaks[first:last],
-        )
+        start = (position + first * frame_len - segment.start) // frame_len
+        count = max(0, min(last - first, frames - start))  # consecutive frames stay consecutive
+        programme_energy[start : start + count] += energy[first : first + count]
+        programme_peaks[start : start + count] = frame_peaks[first : first + count]
         position += segment.length
-    if outro is not None:
-        meter = _clip_meter(outro, plan.sample_rate)
-        place(plan.outro_start, meter.frame_energies(), meter.frame_peaks())
     return programme_energy, programme_peaks
+
+
+def _add_clip(
+    energy: np.ndarray,
+    peaks: np.ndarray,
+    clip: np.ndarray,
+    first_sample: int,
+    rate: int,
+    frame_len: int,
+) -> None:
+    """Add a jingle's frames where it will be heard (overlaps add their energies)."""
+    meter = _clip_meter(clip, rate)
+    clip_energy, clip_peaks = meter.frame_energies(), meter.frame_peaks()
+    meter.close()
+    start = first_sample // frame_len
+    count = max(0, min(clip_energy.size, energy.size - start))
+    energy[start : start + count] += clip_energy[:count]
+    np.maximum(peaks[start : start + count], clip_peaks[:count], out=peaks[start : start + count])
 
 
 def measure_file(path: Path, *, sample_rate: int, channels: int) -> LoudnessFigures:
@@ -537,7 +548,7 @@ def measure_file(path: Path, *, sample_rate: int, channels: int) -> LoudnessFigu
 
 
 def _match_jingle(
-    clip: np.ndarray | None, plan: EditPlan, energy: np.ndarray, frame_len: int
+    clip: np.ndarray | None, speech_lufs: float, rate: int
 ) -> tuple[np.ndarray | None, float]:
     """Bring a jingle to the loudness of the speech it frames (one linear gain for the clip).
 
@@ -546,11 +557,9 @@ def _match_jingle(
     """
     if clip is None:
         return None, 0.0
-    speech = np.concatenate(
-        [energy[math.ceil(s.start / frame_len) : s.end // frame_len] for s in plan.segments]
-    )
-    speech_lufs = integrated_loudness(speech, frame_len)
-    clip_lufs = _clip_meter(clip, plan.sample_rate).integrated_lufs()
+    meter = _clip_meter(clip, rate)
+    clip_lufs = meter.integrated_lufs()
+    meter.close()
     if not (math.isfinite(speech_lufs) and math.isfinite(clip_lufs)):
         return clip, 0.0  # too short or silent to measure: leave it as it is
     gain_db = speech_lufs - clip_lufs

@@ -170,7 +170,7 @@ class LoudnessMeter:
                     if weighting.frames
                     else np.zeros(0, np.float32)
                 )
-                weighting.frames = [channel]
+                weighting.frames = []  # the weighted total is all that is kept
                 if total is None:
                     total = channel * np.float32(weight)
                 else:
@@ -196,16 +196,24 @@ class LoudnessMeter:
         return loudness_range(self.frame_energies(), self.frame_len)
 
 
-def _block_mean_squares(frame_energy: np.ndarray, frame_len: int, block_frames: int) -> np.ndarray:
-    """Mean square of sliding blocks of `block_frames` 10 ms frames, hop 100 ms."""
+def per_100ms(frame_energy: np.ndarray) -> np.ndarray:
+    """Sum 10 ms frame energies into 100 ms groups (float64; a trailing partial group is dropped)."""
     groups = frame_energy.size // FRAMES_PER_100MS
-    if groups * FRAMES_PER_100MS < block_frames:
-        return np.zeros(0)
-    per_100ms = (
+    return (
         frame_energy[: groups * FRAMES_PER_100MS].reshape(groups, -1).sum(axis=1, dtype=np.float64)
     )
+
+
+def _block_mean_squares(
+    frame_energy: np.ndarray, frame_len: int, block_frames: int, *, grouped: bool = False
+) -> np.ndarray:
+    """Mean square of sliding blocks of `block_frames` 10 ms frames, hop 100 ms. With `grouped`,
+    `frame_energy` already holds 100 ms sums (see per_100ms)."""
+    energy_100ms = frame_energy if grouped else per_100ms(frame_energy)
+    if energy_100ms.size * FRAMES_PER_100MS < block_frames:
+        return np.zeros(0)
     per_block = block_frames // FRAMES_PER_100MS
-    cumulative = np.concatenate([[0.0], np.cumsum(per_100ms)])
+    cumulative = np.concatenate([[0.0], np.cumsum(energy_100ms)])
     sums = cumulative[per_block:] - cumulative[:-per_block]
     return sums / (block_frames * frame_len)
 
@@ -215,10 +223,13 @@ def _lufs(mean_square: np.ndarray | float) -> np.ndarray | float:
         return -0.691 + 10.0 * np.log10(mean_square)
 
 
-def integrated_loudness(frame_energy: np.ndarray, frame_len: int) -> float:
+def integrated_loudness(
+    frame_energy: np.ndarray, frame_len: int, *, grouped: bool = False
+) -> float:
     """Gated integrated loudness in LUFS (BS.1770-4 §2.8: 400 ms blocks, 75 % overlap, absolute
-    gate −70 LUFS, relative gate −10 LU). −inf when nothing passes the gates."""
-    blocks = _block_mean_squares(frame_energy, frame_len, 40)
+    gate −70 LUFS, relative gate −10 LU). −inf when nothing passes the gates. With `grouped`,
+    `frame_energy` holds 100 ms sums instead of 10 ms frames."""
+    blocks = _block_mean_squares(frame_energy, frame_len, 40, grouped=grouped)
     if blocks.size == 0:
         return -math.inf
     loud = blocks[_lufs(blocks) > ABSOLUTE_GATE_LUFS]

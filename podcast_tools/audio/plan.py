@@ -196,19 +196,37 @@ def find_content(
     threshold_lu: float,
 ) -> tuple[int, int] | None:
     """First and last sample frame of programme between `start_frame` and `end_frame`: 50 ms
-    windows louder than (the span's integrated loudness − `threshold_lu`). None if all silent."""
+    windows louder than (the span's integrated loudness − `threshold_lu`). None if all silent.
+    Looks from each end inwards a minute at a time, so it never copies the whole span."""
     first, last = start_frame // frame_len, math.ceil(end_frame / frame_len)
-    span = frame_energy[first:last]
-    loudness = integrated_loudness(span, frame_len)
+    loudness = integrated_loudness(frame_energy[first:last], frame_len)
     if not math.isfinite(loudness):
         return None
-    levels = short_window_lufs(span, frame_len, _CONTENT_WINDOW_FRAMES)
-    loud = np.flatnonzero(levels > loudness - threshold_lu)
-    if loud.size == 0:
+    threshold = loudness - threshold_lu
+    step, reach = 6000, _CONTENT_WINDOW_FRAMES  # a minute of 10 ms frames; window overlap
+
+    def loud_frames(lo: int, hi: int) -> tuple[int, np.ndarray]:
+        origin = max(first, lo - reach)
+        window = frame_energy[origin : min(last, hi + reach)]
+        levels = short_window_lufs(window, frame_len, _CONTENT_WINDOW_FRAMES)
+        inside = np.arange(window.size) + origin
+        return origin, np.flatnonzero((levels > threshold) & (inside >= lo) & (inside < hi))
+
+    begin = None
+    for lo in range(first, last, step):
+        origin, loud = loud_frames(lo, min(last, lo + step))
+        if loud.size:
+            begin = origin + int(loud[0])
+            break
+    if begin is None:
         return None
-    begin = (first + int(loud[0])) * frame_len
-    end = (first + int(loud[-1]) + 1) * frame_len
-    return max(begin, start_frame), min(end, end_frame)
+    end = begin
+    for hi in range(last, begin, -step):
+        origin, loud = loud_frames(max(begin, hi - step), hi)
+        if loud.size:
+            end = origin + int(loud[-1])
+            break
+    return max(begin * frame_len, start_frame), min((end + 1) * frame_len, end_frame)
 
 
 def place_chapters(plan: EditPlan, chapters: list[tuple[float, str]]) -> list[ChapterMark]:

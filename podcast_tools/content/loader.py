@@ -18,6 +18,7 @@ from typing import Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from podcast_tools.artwork import artwork_problems
 from podcast_tools.audio.probe import probe_duration
 from podcast_tools.content.hints import did_you_mean
 from podcast_tools.content.models import (
@@ -231,7 +232,14 @@ class _Loader:
                 if leaf != ("id",)
             }
         self.check_unique_podcast_guids(toml_path, shows)
+        for path in sorted({self.episodes_dir / show.artwork for show in shows.values()}):
+            self.check_artwork(path)
         return shows, origins
+
+    def check_artwork(self, path: Path) -> None:
+        """Apple's artwork rules, reported against the image file itself."""
+        for message in artwork_problems(path):
+            self.problem(path, "", message)
 
     def extends_chain(
         self, toml_path: Path, show_id: str, raw_shows: dict[str, dict[str, Any]]
@@ -331,6 +339,8 @@ class _Loader:
                         "shows",
                         f'unknown show "{extra}"{did_you_mean(extra, declared)}',
                     )
+            if episode.image:
+                self.check_artwork(episode.resolve(episode.image))
             duration = self.check_timing(episode)
             if duration is not None:
                 durations[episode.guid] = duration

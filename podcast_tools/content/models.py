@@ -35,6 +35,7 @@ _XML_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LAME_CBR_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 TIMEZONE_EXAMPLE = "2011-04-22T09:00:00+01:00"
+TRANSCRIPT_SUFFIXES = (".srt", ".vtt", ".html", ".json")
 
 
 # --- field types ------------------------------------------------------------------------------
@@ -353,6 +354,16 @@ class FrontMatter(_Strict):
     image: ExistingPath | None = None
     transcript: ExistingPath | None = None
     persons: list[Person] = []
+
+    @field_validator("transcript")
+    @classmethod
+    def _transcript_format(cls, value: str | None) -> str | None:
+        if value is not None and Path(value).suffix.lower() not in TRANSCRIPT_SUFFIXES:
+            raise ValueError(
+                f'"{value}" is not a transcript format apps read; use .srt, .vtt, .html or .json'
+            )
+        return value
+
     # None: the show's jingle; false: none for this episode; a path: this episode's own.
     intro: ExistingPath | Literal[False] | None = None
     outro: ExistingPath | Literal[False] | None = None

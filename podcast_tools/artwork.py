@@ -1,0 +1,88 @@
+"""Artwork checks (Apple's rules) and, on request, fixed copies.
+
+Apple Podcasts wants show and episode art as JPEG or PNG (matching the file's extension), RGB,
+square, 1400 to 3000 pixels a side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+MIN_PX, MAX_PX = 1400, 3000
+_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
+_MIME = {"JPEG": "image/jpeg", "PNG": "image/png"}
+
+
+@dataclass(frozen=True)
+class ArtworkFacts:
+    format: str  # JPEG or PNG, as Pillow reads the content
+    mode: str  # RGB, RGBA, CMYK, L, P …
+    width: int
+    height: int
+
+    @property
+    def mime(self) -> str:
+        return _MIME.get(self.format, "application/octet-stream")
+
+
+def inspect(path: Path) -> ArtworkFacts:
+    """What the image really is; ValueError when it is not an image Pillow can read."""
+    try:
+        with Image.open(path) as image:
+            return ArtworkFacts(image.format or "?", image.mode, image.width, image.height)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError("is not a JPEG or PNG image") from exc
+
+
+def artwork_problems(path: Path) -> list[str]:
+    """Everything Apple would object to in this artwork file, as messages (empty when fine)."""
+    try:
+        facts = inspect(path)
+    except ValueError as exc:
+        return [str(exc)]
+    problems = []
+    expected = _FORMATS.get(path.suffix.lower())
+    if expected is None:
+        problems.append(f'extension "{path.suffix}" is not .jpg, .jpeg or .png')
+    elif facts.format != expected:
+        problems.append(f"is {facts.format} data in a {path.suffix} file; the extension must match")
+    if facts.format not in ("JPEG", "PNG"):
+        problems.append(f"is {facts.format}; Apple needs JPEG or PNG")
+    if facts.mode != "RGB":
+        problems.append(
+            f"is {facts.mode}; Apple needs RGB (use --fix-artwork for a converted copy)"
+        )
+    size_ok = MIN_PX <= facts.width <= MAX_PX and MIN_PX <= facts.height <= MAX_PX
+    if facts.width != facts.height or not size_ok:
+        hint = (
+            " (use --fix-artwork for a resized copy)"
+            if facts.width == facts.height and facts.width > MAX_PX
+            else ""
+        )
+        problems.append(
+            f"{facts.width}×{facts.height} px; Apple needs {MIN_PX}–{MAX_PX} px square{hint}"
+        )
+    return problems
+
+
+def fixed_copy(path: Path) -> Path | None:
+    """Write an RGB, at most 3000 px square copy beside `path` (``<name>.fixed<ext>``) when
+    converting or shrinking fixes it; None when it cannot be fixed that way (too small, not
+    square). The original is left as it is."""
+    facts = inspect(path)
+    if facts.width != facts.height or facts.width < MIN_PX:
+        return None
+    target = path.with_name(f"{path.stem}.fixed{path.suffix.lower()}")
+    fmt = _FORMATS.get(path.suffix.lower(), "PNG")
+    with Image.open(path) as image:
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        if image.width > MAX_PX:
+            image = image.resize((MAX_PX, MAX_PX), Image.Resampling.LANCZOS)
+        temp = target.with_name(f".{target.name}.tmp")
+        image.save(temp, fmt, **({"quality": 92} if fmt == "JPEG" else {"optimize": True}))
+        temp.replace(target)
+    return target

@@ -1,0 +1,92 @@
+"""Artwork rules (JPEG/PNG matching the extension, RGB, square, 1400–3000 px) and --fix-artwork."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from podcast_tools.artwork import artwork_problems, fixed_copy
+from podcast_tools.cli import app
+from tests.conftest import find_problem, problems_of
+
+TOML = "episodes/network.toml"
+
+
+def image(path: Path, size: tuple[int, int], mode: str = "RGB", fmt: str | None = None) -> Path:
+    colour = {
+        "RGB": (10, 120, 200),
+        "RGBA": (10, 120, 200, 255),
+        "CMYK": (0, 50, 100, 0),
+        "L": 128,
+    }[mode]
+    Image.new(mode, size, colour).save(path, fmt or ("PNG" if path.suffix == ".png" else "JPEG"))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "mode", "fmt", "words"),
+    [
+        ("small.png", (1200, 1200), "RGB", None, "1200×1200 px; Apple needs 1400–3000 px square"),
+        ("wide.jpg", (2000, 1500), "RGB", None, "2000×1500 px"),
+        ("huge.png", (3200, 3200), "RGB", None, "use --fix-artwork"),
+        ("cmyk.jpg", (1400, 1400), "CMYK", None, "is CMYK; Apple needs RGB"),
+        ("alpha.png", (1400, 1400), "RGBA", None, "is RGBA"),
+        ("liar.png", (1400, 1400), "RGB", "JPEG", "JPEG data in a .png file"),
+    ],
+)
+def test_each_rule(tmp_path: Path, name, size, mode, fmt, words):
+    problems = artwork_problems(image(tmp_path / name, size, mode, fmt))
+    assert any(words in p for p in problems), problems
+
+
+def test_good_art_has_no_problems(tmp_path: Path):
+    assert artwork_problems(image(tmp_path / "ok.jpg", (1400, 1400))) == []
+    assert artwork_problems(image(tmp_path / "ok.png", (3000, 3000))) == []
+
+
+def test_not_an_image(tmp_path: Path):
+    path = tmp_path / "cover.png"
+    path.write_text("no")
+    assert artwork_problems(path) == ["is not a JPEG or PNG image"]
+
+
+def test_validate_names_the_image_file(sample: Path):
+    image(sample / "episodes/itsmwp-anz/art/cover.jpg", (1200, 1200))
+    problem = find_problem(problems_of(sample), "episodes/itsmwp-anz/art/cover.jpg", "")
+    assert (
+        str(problem)
+        == "episodes/itsmwp-anz/art/cover.jpg: 1200×1200 px; Apple needs 1400–3000 px square"
+    )
+
+
+def test_episode_image_is_checked(sample: Path):
+    image(sample / "episodes/itsmwp/ep1.png", (1400, 1400), "L")
+    episode = sample / "episodes/itsmwp/001-incident-vs-problem.md"
+    episode.write_text(episode.read_text().replace("number: 1\n", "number: 1\nimage: ep1.png\n"))
+    assert (
+        "is L; Apple needs RGB"
+        in find_problem(problems_of(sample), "episodes/itsmwp/ep1.png", "").message
+    )
+
+
+def test_fix_artwork_writes_a_copy_never_touches_the_original(sample: Path):
+    original = image(sample / "episodes/itsmwp-anz/art/cover.jpg", (3200, 3200), "CMYK")
+    before = original.read_bytes()
+    result = CliRunner().invoke(app, ["--root", str(sample), "validate", "--fix-artwork"])
+    assert result.exit_code == 1  # still invalid until network.toml points at the copy
+    fixed = sample / "episodes/itsmwp-anz/art/cover.fixed.jpg"
+    assert "wrote episodes/itsmwp-anz/art/cover.fixed.jpg" in result.stderr
+    assert original.read_bytes() == before
+    assert artwork_problems(fixed) == []
+    toml = sample / TOML
+    toml.write_text(
+        toml.read_text().replace("itsmwp-anz/art/cover.jpg", "itsmwp-anz/art/cover.fixed.jpg")
+    )
+    assert CliRunner().invoke(app, ["--root", str(sample), "validate"]).exit_code == 0
+
+
+def test_small_art_cannot_be_fixed(tmp_path: Path):
+    assert fixed_copy(image(tmp_path / "small.png", (800, 800))) is None
