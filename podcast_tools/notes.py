@@ -1,7 +1,9 @@
 """Show notes: Markdown → sanitised HTML → the network's Jinja2 templates; chapters JSON.
 
 Templates are looked up per show: ``templates/<show>/``, then along the show's ``extends`` chain,
-then ``templates/``, then the built-in ones shipped with the package. HTML templates autoescape.
+then ``templates/``, then the built-in ones shipped with the package. HTML and Markdown templates
+autoescape (entities are valid Markdown); the page embeds the sanitised HTML of the notes, so raw
+HTML in an episode never reaches a web page either.
 The Markdown body is rendered with markdown-it-py and cleaned with nh3 to the tags podcast apps
 accept; scripts, styles, event handlers and ``javascript:`` links never survive.
 """
@@ -131,7 +133,7 @@ def template_environment(network: Network, show_id: str) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html.j2", "html", "xml"), default=False
+            enabled_extensions=("html.j2", "md.j2", "html", "xml"), default=False
         ),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

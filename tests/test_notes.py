@@ -144,3 +144,11 @@ def test_write_notes_files_and_chapters_json(sample: Path, tmp_path: Path):
     assert files.transcript.read_text().startswith("WEBVTT")
     assert files.html.read_text().startswith("<p>Plain <strong>bold</strong>")
     assert "Plain bold, emphasis, code and a link." in files.text.read_text()
+
+
+def test_web_page_never_carries_raw_html(sample: Path):
+    network, episode, chapters = golden_network(sample, "basic")
+    assert "The &lt;main&gt; part" in render_notes(network, episode, chapters).page
+    network, episode, chapters = golden_network(sample, "hostile")
+    page = render_notes(network, episode, chapters).page.lower()
+    assert "<script" not in page and "onclick" not in page and 'href="javascript' not in page
