@@ -379,6 +379,61 @@ def notes(
             typer.echo(str(path))
 
 
+@app.command()
+@_reports_errors
+def feed(
+    ctx: typer.Context,
+    show_ids: Annotated[
+        Optional[list[str]],
+        typer.Argument(metavar="[SHOW]...", help="Shows to build (default: all)."),
+    ] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out", help="Folder for <show>/feed.xml (default: build/feeds/).", file_okay=False
+        ),
+    ] = None,
+    include_scheduled: Annotated[
+        bool,
+        typer.Option(
+            "--include-scheduled", help="Also list episodes dated in the future (a preview)."
+        ),
+    ] = False,
+) -> None:
+    """Write each show's RSS feed from the content and the processed episodes in build/."""
+    from podcast_tools.errors import ContentError
+    from podcast_tools.feed import build_feed, write_feed
+    from podcast_tools.feed.local import inputs_from_build
+
+    root = _options(ctx).network_root()
+    network = load_network(root)
+    wanted = show_ids or list(network.shows)
+    unknown = [s for s in wanted if s not in network.shows]
+    if unknown:
+        raise UsageError(
+            f"unknown show(s): {', '.join(unknown)}; the shows are: {', '.join(network.shows)}"
+        )
+    inputs = inputs_from_build(network, root / "build")
+    built, problems = [], []
+    for show_id in wanted:  # check every feed before writing any
+        try:
+            built.append(build_feed(network, show_id, inputs, include_scheduled=include_scheduled))
+        except ContentError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ContentError(problems)
+    out_dir = out.resolve() if out else root / "build" / "feeds"
+    for result in built:
+        path = write_feed(result, out_dir)
+        notes = []
+        if result.scheduled:
+            notes.append(f"{len(result.scheduled)} scheduled for later")
+        if result.unprocessed:
+            notes.append(f"{len(result.unprocessed)} not processed yet (run `podcast process`)")
+        extra = f" ({'; '.join(notes)})" if notes else ""
+        typer.echo(f"{path}: {len(result.included)} episodes{extra}")
+
+
 def _find_episode(network: Network, episode_file: Path):
     wanted = episode_file.resolve()
     for episode in network.episodes:

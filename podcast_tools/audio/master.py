@@ -196,7 +196,6 @@ def master(
     for path in (source, edits.intro, edits.outro):
         if path is not None and not Path(path).is_file():
             raise AudioInputError("file not found", file=path)
-    _return_freed_memory()
     rate, channels = settings.sample_rate, settings.channels
     frame_len = frame_length(rate)
     report_progress = progress or (lambda stage, done, total: None)
@@ -337,23 +336,6 @@ def master(
         report.bytes, report.sha256 = _size_and_sha256(temp)
     report_progress("render", total_s, total_s)
     return report
-
-
-def _return_freed_memory() -> None:
-    """Ask glibc to hand big freed arrays back to the system at once (a fixed mmap threshold).
-
-    By default glibc raises its mmap threshold after the first big free, and later arrays of that
-    size come from the heap, which keeps its high-water mark: memory would grow with the length
-    of the master. Best effort; elsewhere nothing changes.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
 
 
 def solve_gain(

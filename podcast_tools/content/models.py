@@ -231,6 +231,19 @@ class Category(_Strict):
         return f"{self.name} > {self.subcategory}" if self.subcategory else self.name
 
 
+class Person(_Strict):
+    name: CleanText
+    role: str = "host"
+    group: str = "cast"
+    href: HttpUrl | None = None
+    img: HttpUrl | None = None
+
+
+class Funding(_Strict):
+    url: HttpUrl
+    text: CleanText = "Support the show"
+
+
 class Show(_Strict):
     """One show after inheritance from [defaults] and its `extends` chain is resolved."""
 
@@ -253,6 +266,18 @@ class Show(_Strict):
     intro: OptionalClip = None
     outro: OptionalClip = None
     extends: Identifier | None = None
+    # Feed settings
+    new_feed_url: HttpUrl | None = Field(
+        None, description="where the feed moved to (itunes:new-feed-url)"
+    )
+    block: bool = Field(False, description="itunes:block: keep the show out of Apple's directory")
+    complete: bool = Field(False, description="itunes:complete: no more episodes will come")
+    locked: bool = Field(True, description="podcast:locked: other hosts may not import the feed")
+    medium: Literal["podcast", "music", "video", "film", "audiobook", "newsletter", "blog"] = (
+        "podcast"
+    )
+    funding: list[Funding] = []
+    persons: list[Person] = []
 
     @field_validator("description")
     @classmethod
@@ -264,7 +289,7 @@ class Show(_Strict):
 
 
 #: Show fields that belong to one show and are never inherited from [defaults] or a parent.
-PER_SHOW_FIELDS = frozenset({"id", "podcast_guid", "extends"})
+PER_SHOW_FIELDS = frozenset({"id", "podcast_guid", "extends", "new_feed_url"})
 
 
 class NetworkFile(_Strict):
@@ -325,14 +350,6 @@ class Cut(_Strict):
         if self.start >= self.end:
             raise ValueError(f"start ({self.start:g} s) must come before end ({self.end:g} s)")
         return self
-
-
-class Person(_Strict):
-    name: CleanText
-    role: str = "host"
-    group: str = "cast"
-    href: HttpUrl | None = None
-    img: HttpUrl | None = None
 
 
 class FrontMatter(_Strict):

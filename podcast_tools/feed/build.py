@@ -1,0 +1,287 @@
+"""One RSS feed per show (iTunes + Podcasting 2.0), built from content plus the facts of each
+episode's processed media; checked against Apple's rules before anything is written.
+
+Deterministic: the same inputs give the same bytes (stable order, ``lastBuildDate`` = the newest
+included episode's date, never "now"), so an unchanged feed is never uploaded again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from feedgen.feed import FeedGenerator
+
+from podcast_tools.content import Episode, Network, Show
+from podcast_tools.errors import ContentError, Problem
+from podcast_tools.feed.extension import (
+    NAMESPACE,
+    PersonTag,
+    PodcastIndexEntryExtension,
+    PodcastIndexExtension,
+)
+from podcast_tools.fsutil import write_bytes_atomic
+from podcast_tools.layout import feed_key
+
+GENERATOR = "podcast_tools"
+DESCRIPTION_LIMIT = 4000
+AUDIO_TYPES = {
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/x-m4a",
+    ".mp4": "audio/mp4",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+}
+_XML_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class EpisodeMedia:
+    """What a feed item needs from the episode's processed (and published) files."""
+
+    url: str
+    bytes: int
+    duration_s: float
+    mime: str = "audio/mpeg"
+    html: str = ""  # rendered, sanitised show notes
+    summary: str = ""  # plain text
+    chapters_url: str | None = None
+    transcript_url: str | None = None
+    transcript_type: str | None = None
+    image_url: str | None = None
+
+
+@dataclass
+class FeedInputs:
+    """Everything about published media the feeds need, keyed by episode guid and show id."""
+
+    episodes: dict[str, EpisodeMedia] = field(default_factory=dict)
+    artwork_urls: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BuiltFeed:
+    show_id: str
+    xml: bytes
+    included: tuple[str, ...]  # guids, newest first
+    scheduled: tuple[str, ...]  # guids left out because their date is still to come
+    unprocessed: tuple[str, ...]  # guids left out because there is no media for them yet
+
+
+def _clean(text: str) -> str:
+    return _XML_CONTROL.sub("", text)
+
+
+def _is_web_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def select_episodes(
+    network: Network, show_id: str, inputs: FeedInputs, *, now: datetime, include_scheduled: bool
+) -> tuple[list[Episode], list[Episode], list[Episode]]:
+    """(included newest first, scheduled for later, not yet processed) episodes of a show."""
+    included, scheduled, unprocessed = [], [], []
+    for episode in network.episodes_of(show_id):
+        if episode.date > now and not include_scheduled:
+            scheduled.append(episode)
+        elif episode.guid not in inputs.episodes:
+            unprocessed.append(episode)
+        else:
+            included.append(episode)
+    included.sort(key=lambda e: (e.date, e.guid), reverse=True)
+    return included, scheduled, unprocessed
+
+
+def check_feed(
+    network: Network, show: Show, episodes: list[Episode], inputs: FeedInputs
+) -> list[Problem]:
+    """Apple's and the namespace's rules for one feed; each problem names file and field."""
+    toml = network.display(network.root / "episodes" / "network.toml")
+    problems: list[Problem] = []
+    where = f"shows.{show.id}"
+    artwork = inputs.artwork_urls.get(show.id)
+    if not artwork:
+        problems.append(
+            Problem(
+                toml, f"{where}.artwork", "has no published URL; process or publish the artwork"
+            )
+        )
+    channel_urls = {"link": show.link, "artwork": artwork, "new_feed_url": show.new_feed_url}
+    channel_urls.update({f"funding[{i}].url": f.url for i, f in enumerate(show.funding, 1)})
+    for name, url in channel_urls.items():
+        if url and not _is_web_url(url):
+            problems.append(
+                Problem(toml, f"{where}.{name}", f'"{url}" is not an absolute http(s) URL')
+            )
+    if len(show.description.encode()) > DESCRIPTION_LIMIT:
+        problems.append(Problem(toml, f"{where}.description", f"is over {DESCRIPTION_LIMIT} bytes"))
+    seen: dict[str, Episode] = {}
+    for episode in episodes:
+        media = inputs.episodes[episode.guid]
+        file = network.display(episode.path)
+        if episode.guid in seen:
+            problems.append(
+                Problem(
+                    file,
+                    "guid",
+                    f"is also used by {network.display(seen[episode.guid].path)} in this feed",
+                )
+            )
+        seen[episode.guid] = episode
+        if media.bytes <= 0:
+            problems.append(
+                Problem(file, "audio", "its published file has no bytes; process it again")
+            )
+        suffix = Path(urlsplit(media.url).path).suffix.lower()
+        if AUDIO_TYPES.get(suffix) != media.mime:
+            problems.append(
+                Problem(
+                    file,
+                    "audio",
+                    f'enclosure type "{media.mime}" does not match its {suffix or "unknown"} file',
+                )
+            )
+        for name, url in (
+            ("audio", media.url),
+            ("chapters", media.chapters_url),
+            ("transcript", media.transcript_url),
+            ("image", media.image_url),
+        ):
+            if url and not _is_web_url(url):
+                problems.append(
+                    Problem(file, name, f'published URL "{url}" is not absolute http(s)')
+                )
+        if show.type == "serial" and episode.number is None:
+            problems.append(Problem(file, "number", f'is needed: "{show.id}" is a serial show'))
+        if len((media.html or episode.title).encode()) > DESCRIPTION_LIMIT:
+            problems.append(
+                Problem(
+                    file,
+                    "notes",
+                    f"the rendered show notes are over {DESCRIPTION_LIMIT} bytes; shorten them",
+                )
+            )
+    return problems
+
+
+def build_feed(
+    network: Network,
+    show_id: str,
+    inputs: FeedInputs,
+    *,
+    now: datetime | None = None,
+    include_scheduled: bool = False,
+) -> BuiltFeed:
+    """The RSS of one show; raises ContentError (nothing built) when a rule is broken."""
+    show = network.shows[show_id]
+    moment = now or datetime.now(timezone.utc)
+    included, scheduled, unprocessed = select_episodes(
+        network, show_id, inputs, now=moment, include_scheduled=include_scheduled
+    )
+    problems = check_feed(network, show, included, inputs)
+    if problems:
+        raise ContentError(problems)
+
+    generator = FeedGenerator()
+    generator.load_extension("podcast")
+    generator.register_extension(NAMESPACE, PodcastIndexExtension, PodcastIndexEntryExtension)
+    feed_url = network.feed_url(show_id)
+    generator.title(_clean(show.title))
+    generator.link(href=show.link or feed_url, rel="alternate")
+    generator.link(href=feed_url, rel="self", type="application/rss+xml")
+    generator.description(_clean(show.description))
+    generator.language(show.language)
+    if show.copyright:
+        generator.copyright(_clean(show.copyright))
+    generator.generator(GENERATOR)
+    newest = max((e.date for e in included), default=None)
+    generator.lastBuildDate(newest or datetime(1970, 1, 1, tzinfo=timezone.utc))
+
+    itunes = generator.podcast
+    itunes.itunes_author(_clean(show.author))
+    itunes.itunes_owner(name=_clean(show.owner.name), email=show.owner.email)
+    itunes.itunes_image(inputs.artwork_urls[show_id])
+    category = {"cat": show.category.name}
+    if show.category.subcategory:
+        category["sub"] = show.category.subcategory
+    itunes.itunes_category(category)
+    itunes.itunes_type(show.type)
+    if show.new_feed_url:
+        itunes.itunes_new_feed_url(show.new_feed_url)
+    if show.block:
+        itunes.itunes_block(True)
+    if show.complete:
+        itunes.itunes_complete(True)
+
+    namespace: PodcastIndexExtension = getattr(generator, NAMESPACE)
+    namespace.explicit(show.explicit)
+    namespace.guid(show.podcast_guid)
+    namespace.locked(show.locked, show.owner.email)
+    for funding in show.funding:
+        namespace.funding(funding.url, _clean(funding.text))
+    for person in show.persons:
+        namespace.person(PersonTag(person.name, person.role, person.group, person.href, person.img))
+    namespace.medium(show.medium)
+    siblings = sorted(other.podcast_guid for other in network.shows.values() if other.id != show_id)
+    if siblings:
+        namespace.podroll(siblings)
+
+    # feedgen puts each new entry first: add oldest first so the newest leads the feed
+    for episode in reversed(included):
+        _add_item(generator, network, show, episode, inputs.episodes[episode.guid])
+
+    xml = generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return BuiltFeed(
+        show_id=show_id,
+        xml=xml,
+        included=tuple(e.guid for e in included),
+        scheduled=tuple(e.guid for e in scheduled),
+        unprocessed=tuple(e.guid for e in unprocessed),
+    )
+
+
+def _add_item(
+    generator: FeedGenerator, network: Network, show: Show, episode: Episode, media: EpisodeMedia
+) -> None:
+    entry = generator.add_entry()
+    entry.title(_clean(episode.title))
+    entry.guid(episode.guid, permalink=False)
+    entry.pubDate(episode.date)
+    entry.enclosure(media.url, str(media.bytes), media.mime)
+    description = _clean(media.html) or _clean(episode.summary or episode.title)
+    entry.description(description)
+    entry.content(description, type="html")
+    podcast = entry.podcast
+    podcast.itunes_duration(int(round(media.duration_s)))
+    if episode.number is not None:
+        podcast.itunes_episode(episode.number)
+    if episode.season is not None:
+        podcast.itunes_season(episode.season)
+    podcast.itunes_episode_type(episode.type)
+    if media.image_url:
+        podcast.itunes_image(media.image_url)
+    if media.summary:
+        podcast.itunes_summary(_clean(media.summary))
+    extension: PodcastIndexEntryExtension = getattr(entry, NAMESPACE)
+    extension.explicit(show.explicit if episode.explicit is None else episode.explicit)
+    if media.chapters_url:
+        extension.chapters(media.chapters_url)
+    if media.transcript_url and media.transcript_type:
+        extension.transcript(media.transcript_url, media.transcript_type)
+    for person in episode.persons:
+        extension.person(PersonTag(person.name, person.role, person.group, person.href, person.img))
+    if episode.season is not None:
+        extension.season(episode.season)
+    if episode.number is not None:
+        extension.episode(episode.number)
+
+
+def write_feed(feed: BuiltFeed, out_dir: Path) -> Path:
+    """Write `<out>/<show>/feed.xml` (temp file + rename), as laid out in storage."""
+    path = out_dir / feed_key(feed.show_id)
+    write_bytes_atomic(path, feed.xml)
+    return path

@@ -1,0 +1,162 @@
+"""A feedgen extension for the Podcasting 2.0 namespace, and Apple's current itunes:explicit.
+
+feedgen ships an iTunes extension but nothing for ``podcast:`` tags, and its ``itunes:explicit``
+only knows yes/no/clean where Apple now wants true/false. Both are added here through feedgen's
+own extension hooks (``extend_ns`` / ``extend_rss``), never by editing XML text afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from lxml import etree
+
+PODCAST_NS = "https://podcastindex.org/namespace/1.0"
+ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+NAMESPACE = "podcastindex"  # the attribute feedgen gives the extension: fg.podcastindex
+
+
+@dataclass(frozen=True)
+class PersonTag:
+    name: str
+    role: str = "host"
+    group: str = "cast"
+    href: str | None = None
+    img: str | None = None
+
+
+def _element(parent: Any, tag: str, text: str | None = None, **attributes: str | None) -> Any:
+    element = etree.SubElement(parent, f"{{{PODCAST_NS}}}{tag}")
+    for key, value in attributes.items():
+        if value is not None:
+            element.set(key, value)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _explicit(parent: Any, value: bool | None) -> None:
+    if value is not None:
+        etree.SubElement(parent, f"{{{ITUNES_NS}}}explicit").text = "true" if value else "false"
+
+
+def _persons(parent: Any, persons: list[PersonTag]) -> None:
+    for person in persons:
+        _element(
+            parent,
+            "person",
+            person.name,
+            role=person.role,
+            group=person.group,
+            href=person.href,
+            img=person.img,
+        )
+
+
+class PodcastIndexExtension(BaseExtension):
+    """Channel level: podcast:guid, locked, funding, person, medium, podroll; itunes:explicit."""
+
+    def __init__(self) -> None:
+        self._guid: str | None = None
+        self._locked: tuple[bool, str] | None = None
+        self._funding: list[tuple[str, str]] = []
+        self._persons: list[PersonTag] = []
+        self._medium: str | None = None
+        self._podroll: list[str] = []
+        self._explicit: bool | None = None
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"podcast": PODCAST_NS}
+
+    def extend_rss(self, rss_feed: Any) -> Any:
+        channel = rss_feed[0]
+        _explicit(channel, self._explicit)
+        if self._guid:
+            _element(channel, "guid", self._guid)
+        if self._locked is not None:
+            locked, owner = self._locked
+            _element(channel, "locked", "yes" if locked else "no", owner=owner)
+        for url, text in self._funding:
+            _element(channel, "funding", text, url=url)
+        _persons(channel, self._persons)
+        if self._medium:
+            _element(channel, "medium", self._medium)
+        if self._podroll:
+            podroll = _element(channel, "podroll")
+            for feed_guid in self._podroll:
+                _element(podroll, "remoteItem", feedGuid=feed_guid)
+        return rss_feed
+
+    def extend_atom(self, atom_feed: Any) -> Any:
+        return atom_feed
+
+    # setters -----------------------------------------------------------------------------------
+    def guid(self, value: str) -> None:
+        self._guid = value
+
+    def locked(self, locked: bool, owner: str) -> None:
+        self._locked = (locked, owner)
+
+    def funding(self, url: str, text: str) -> None:
+        self._funding.append((url, text))
+
+    def person(self, person: PersonTag) -> None:
+        self._persons.append(person)
+
+    def medium(self, value: str) -> None:
+        self._medium = value
+
+    def podroll(self, feed_guids: list[str]) -> None:
+        self._podroll = list(feed_guids)
+
+    def explicit(self, value: bool) -> None:
+        """Apple's itunes:explicit as true/false (feedgen's own setter writes yes/no)."""
+        self._explicit = value
+
+
+class PodcastIndexEntryExtension(BaseEntryExtension):
+    """Item level: podcast:chapters, transcript, person, season, episode; itunes:explicit."""
+
+    def __init__(self) -> None:
+        self._chapters: str | None = None
+        self._transcripts: list[tuple[str, str]] = []
+        self._persons: list[PersonTag] = []
+        self._season: int | None = None
+        self._episode: int | None = None
+        self._explicit: bool | None = None
+
+    def extend_rss(self, item: Any) -> Any:
+        _explicit(item, self._explicit)
+        if self._chapters:
+            _element(item, "chapters", url=self._chapters, type="application/json+chapters")
+        for url, mime in self._transcripts:
+            _element(item, "transcript", url=url, type=mime)
+        _persons(item, self._persons)
+        if self._season is not None:  # the 2021 XSD requires the name attribute
+            _element(item, "season", str(self._season), name=f"Season {self._season}")
+        if self._episode is not None:
+            _element(item, "episode", str(self._episode))
+        return item
+
+    def extend_atom(self, entry: Any) -> Any:
+        return entry
+
+    def chapters(self, url: str) -> None:
+        self._chapters = url
+
+    def transcript(self, url: str, mime: str) -> None:
+        self._transcripts.append((url, mime))
+
+    def person(self, person: PersonTag) -> None:
+        self._persons.append(person)
+
+    def season(self, number: int) -> None:
+        self._season = number
+
+    def episode(self, number: int) -> None:
+        self._episode = number
+
+    def explicit(self, value: bool) -> None:
+        self._explicit = value

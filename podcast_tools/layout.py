@@ -1,0 +1,46 @@
+"""Where published files live: object keys under the storage prefix, and their public URLs.
+
+Media keys carry a hash of their content, so a changed file gets a new URL (caches and apps never
+serve stale audio; Apple ignores an item whose enclosure URL repeats another's). Feeds keep one
+stable key per show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+HASH_CHARS = 12
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def audio_key(show_id: str, slug: str, sha256: str) -> str:
+    return f"{show_id}/episodes/{slug}-{sha256[:HASH_CHARS]}.mp3"
+
+
+def episode_file_key(show_id: str, slug: str, kind: str, sha256: str, suffix: str) -> str:
+    """Chapters JSON, transcript or image of an episode (kind: chapters, transcript, image)."""
+    return f"{show_id}/episodes/{slug}-{kind}-{sha256[:HASH_CHARS]}{suffix}"
+
+
+def artwork_key(show_id: str, sha256: str, suffix: str) -> str:
+    return f"{show_id}/art/cover-{sha256[:HASH_CHARS]}{suffix.lower()}"
+
+
+def feed_key(show_id: str) -> str:
+    return f"{show_id}/feed.xml"
+
+
+def public_url(base_url: str, key: str) -> str:
+    return base_url.rstrip("/") + "/" + key

@@ -1,0 +1,329 @@
+"""Feeds: parsed by real podcast-client parsers, checked by XPath and the namespace's XSD."""
+
+from __future__ import annotations
+
+import copy
+import io
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import feedparser
+import podcastparser
+import pytest
+from lxml import etree
+from typer.testing import CliRunner
+
+from podcast_tools.cli import app
+from podcast_tools.content import load_network
+from podcast_tools.errors import ContentError
+from podcast_tools.feed import EpisodeMedia, FeedInputs, build_feed, check_feed
+from tests.conftest import edit
+
+NS = {
+    "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "podcast": "https://podcastindex.org/namespace/1.0",
+    "atom": "http://www.w3.org/2005/Atom",
+    "content": "http://purl.org/rss/1.0/modules/content/",
+}
+XSD_DIR = Path(__file__).resolve().parents[2] / "shared" / "podcast-namespace"
+NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
+BASE = "https://media.itsmweekly.example/"
+
+
+def media_for(network) -> FeedInputs:
+    """Facts as publishing would give them, one per episode (sizes and times made up)."""
+    inputs = FeedInputs(artwork_urls={s: f"{BASE}{s}/art/cover-abc.png" for s in network.shows})
+    for index, episode in enumerate(sorted(network.episodes, key=lambda e: e.guid), 1):
+        inputs.episodes[episode.guid] = EpisodeMedia(
+            url=f"{BASE}{episode.show}/episodes/{episode.slug}-{index:012d}.mp3",
+            bytes=100_000 + index,
+            duration_s=60.0 * index + 0.4,
+            html=f"<p>Notes for <strong>{episode.title}</strong> &amp; more ]]&gt; end</p>",
+            summary=f"Summary of {episode.title}",
+            chapters_url=f"{BASE}{episode.show}/episodes/{episode.slug}-chapters-{index:012d}.json",
+            transcript_url=f"{BASE}{episode.show}/episodes/{episode.slug}-transcript-{index:012d}.vtt",
+            transcript_type="text/vtt",
+        )
+    return inputs
+
+
+def parse_xml(xml: bytes):
+    return etree.fromstring(xml)
+
+
+@pytest.fixture
+def network(sample: Path):
+    return load_network(sample)
+
+
+def test_every_client_parser_reads_every_episode(network):
+    inputs = media_for(network)
+    for show_id in network.shows:
+        feed = build_feed(network, show_id, inputs, now=NOW)
+        expected = network.episodes_of(show_id)
+        parsed = podcastparser.parse(f"{BASE}{show_id}/feed.xml", io.BytesIO(feed.xml))
+        by_guid = {item["guid"]: item for item in parsed["episodes"]}
+        assert set(by_guid) == {e.guid for e in expected}
+        other = feedparser.parse(feed.xml)
+        assert not other.bozo, other.bozo_exception
+        other_by_guid = {entry.id: entry for entry in other.entries}
+        tree = parse_xml(feed.xml)
+        for episode in expected:
+            media = inputs.episodes[episode.guid]
+            item = by_guid[episode.guid]
+            assert item["title"] == episode.title
+            assert item["enclosures"][0]["url"] == media.url
+            assert item["enclosures"][0]["file_size"] == media.bytes
+            assert item["enclosures"][0]["mime_type"] == "audio/mpeg"
+            assert item["total_time"] == round(media.duration_s)
+            assert item["published"] == int(episode.date.timestamp())
+            entry = other_by_guid[episode.guid]
+            assert entry.title == episode.title
+            assert (
+                entry.enclosures[0].href == media.url
+                and int(entry.enclosures[0].length) == media.bytes
+            )
+            assert parsedate_to_datetime(entry.published) == episode.date
+            node = tree.xpath(f"//item[guid='{episode.guid}']")[0]
+            assert node.find("guid").get("isPermaLink") == "false"
+            assert node.xpath("podcast:chapters/@url", namespaces=NS) == [media.chapters_url]
+            assert node.xpath("podcast:chapters/@type", namespaces=NS) == [
+                "application/json+chapters"
+            ]
+            assert node.xpath("podcast:transcript/@url", namespaces=NS) == [media.transcript_url]
+            assert node.xpath("itunes:duration/text()", namespaces=NS) == [
+                str(round(media.duration_s))
+            ]
+            assert node.xpath("itunes:episodeType/text()", namespaces=NS) == [episode.type]
+            if episode.number:
+                assert node.xpath("itunes:episode/text()", namespaces=NS) == [str(episode.number)]
+                assert node.xpath("podcast:episode/text()", namespaces=NS) == [str(episode.number)]
+            assert "Notes for" in node.xpath("content:encoded/text()", namespaces=NS)[0]
+
+
+def test_channel_tags(network):
+    feed = build_feed(network, "itsmwp", media_for(network), now=NOW)
+    channel = parse_xml(feed.xml).find("channel")
+    text = lambda path: channel.xpath(path, namespaces=NS)  # noqa: E731
+    assert text("title/text()") == ["IT Service Management Weekly Podcast"]
+    assert text("language/text()") == ["en"]
+    assert text("itunes:explicit/text()") == ["false"]  # Apple's true/false, not feedgen's yes/no
+    assert text("itunes:type/text()") == ["episodic"]
+    assert text("itunes:author/text()") == ["IT Service Management Weekly"]
+    assert text("itunes:owner/itunes:email/text()") == ["producers@itsmweekly.example"]
+    assert text("itunes:image/@href") == [f"{BASE}itsmwp/art/cover-abc.png"]
+    assert text("itunes:category/@text") == ["Business"]
+    assert text("itunes:category/itunes:category/@text") == ["Management"]
+    assert text("atom:link[@rel='self']/@href") == [f"{BASE}itsmwp/feed.xml"]
+    assert text("podcast:guid/text()") == ["be037f49-f9a9-505e-a9e1-a2813013e622"]
+    assert text("podcast:locked/text()") == ["yes"]
+    assert text("podcast:locked/@owner") == ["producers@itsmweekly.example"]
+    assert text("podcast:medium/text()") == ["podcast"]
+    assert sorted(text("podcast:podroll/podcast:remoteItem/@feedGuid")) == sorted(
+        [network.shows["itsmwp-anz"].podcast_guid, network.shows["itsmwp-row"].podcast_guid]
+    )
+    assert (
+        text("itunes:new-feed-url") == []
+        and text("itunes:block") == []
+        and text("itunes:complete") == []
+    )
+    newest = max(e.date for e in network.episodes_of("itsmwp"))
+    assert parsedate_to_datetime(text("lastBuildDate/text()")[0]) == newest
+
+
+def test_optional_channel_tags(sample: Path):
+    toml = sample / "episodes/network.toml"
+    edit(
+        toml,
+        'link = "https://itsmweekly.example/row/"',
+        'link = "https://itsmweekly.example/row/"\n'
+        'new_feed_url = "https://feeds.example.com/row.xml"\nblock = true\ncomplete = true\nexplicit = true\n'
+        'funding = [{ url = "https://example.com/donate", text = "Buy us a coffee" }]\n'
+        'persons = [{ name = "Robin Row", role = "host", href = "https://example.com/robin" }]',
+    )
+    network = load_network(sample)
+    channel = parse_xml(build_feed(network, "itsmwp-row", media_for(network), now=NOW).xml).find(
+        "channel"
+    )
+    text = lambda path: channel.xpath(path, namespaces=NS)  # noqa: E731
+    assert text("itunes:new-feed-url/text()") == ["https://feeds.example.com/row.xml"]
+    assert text("itunes:block/text()") == ["yes"] and text("itunes:complete/text()") == ["yes"]
+    assert text("itunes:explicit/text()") == ["true"]
+    assert text("podcast:funding/@url") == ["https://example.com/donate"]
+    assert text("podcast:funding/text()") == ["Buy us a coffee"]
+    assert text("podcast:person/text()") == ["Robin Row"]
+    items = channel.findall("item")
+    assert all(item.xpath("itunes:explicit/text()", namespaces=NS) == ["true"] for item in items)
+
+
+@pytest.mark.skipif(
+    not (XSD_DIR / "podcast-wrapper.xsd").is_file(), reason="the namespace XSD lives in ../shared/"
+)
+def test_podcast_elements_validate_against_the_namespace_xsd(sample: Path):
+    toml = sample / "episodes/network.toml"
+    edit(
+        toml,
+        'link = "https://itsmweekly.example/row/"',
+        'link = "https://itsmweekly.example/row/"\n'
+        'funding = [{ url = "https://example.com/donate", text = "Support" }]\n'
+        'persons = [{ name = "Robin Row", href = "https://example.com/robin" }]',
+    )
+    network = load_network(sample)
+    schema = etree.XMLSchema(etree.parse(str(XSD_DIR / "podcast-wrapper.xsd")))
+    covered = {"transcript", "locked", "funding", "chapters", "person", "season", "episode"}
+    checked = set()
+    for show_id in network.shows:
+        tree = parse_xml(build_feed(network, show_id, media_for(network), now=NOW).xml)
+        wrapper = etree.Element(f"{{{NS['podcast']}}}test-wrapper", nsmap={None: NS["podcast"]})
+        for element in tree.iter(f"{{{NS['podcast']}}}*"):
+            name = etree.QName(element).localname
+            if name in covered:
+                wrapper.append(copy.deepcopy(element))
+                checked.add(name)
+        assert schema.validate(wrapper), schema.error_log
+    assert checked == covered
+
+
+def test_same_inputs_same_bytes(network):
+    inputs = media_for(network)
+    first = build_feed(network, "itsmwp-anz", inputs, now=NOW).xml
+    second = build_feed(
+        network, "itsmwp-anz", media_for(load_network(network.root)), now=NOW + timedelta(days=3)
+    ).xml
+    assert first == second
+
+
+def test_scheduled_episodes_wait_for_their_time(sample: Path):
+    episode = sample / "episodes/itsmwp/003-service-desk-metrics.md"
+    edit(episode, "date: 2026-10-21T09:00:00+01:00", "date: 2026-12-01T09:00:00+01:00")
+    network = load_network(sample)
+    inputs = media_for(network)
+    scheduled_guid = "04bab1e0-bca4-48be-9c8b-6e3eff69f280"
+    now = build_feed(network, "itsmwp", inputs, now=NOW)
+    assert scheduled_guid not in now.included and scheduled_guid in now.scheduled
+    assert scheduled_guid.encode() not in now.xml
+    later = build_feed(network, "itsmwp", inputs, now=datetime(2026, 12, 2, tzinfo=timezone.utc))
+    assert scheduled_guid in later.included
+    preview = build_feed(network, "itsmwp", inputs, now=NOW, include_scheduled=True)
+    assert scheduled_guid in preview.included
+
+
+def test_spin_off_inheritance_and_cross_posting(network):
+    inputs = media_for(network)
+    anz = parse_xml(build_feed(network, "itsmwp-anz", inputs, now=NOW).xml).find("channel")
+    main = parse_xml(build_feed(network, "itsmwp", inputs, now=NOW).xml).find("channel")
+    assert anz.findtext("language") == "en-au"  # its own
+    assert anz.xpath("itunes:author/text()", namespaces=NS) == [
+        "IT Service Management Weekly"
+    ]  # inherited
+    assert anz.xpath("itunes:owner/itunes:email/text()", namespaces=NS) == [
+        "anz@itsmweekly.example"
+    ]
+    assert anz.xpath("itunes:category/itunes:category/@text", namespaces=NS) == ["Management"]
+    cross = "96437e99-b727-4e6c-99f1-172d9e7e5d4a"
+    in_anz = anz.xpath(f"item[guid='{cross}']/enclosure/@url")
+    in_main = main.xpath(f"item[guid='{cross}']/enclosure/@url")
+    assert in_anz == in_main and len(in_anz) == 1
+
+
+def test_hostile_text_round_trips_safely(sample: Path):
+    episode = sample / "episodes/itsmwp/001-incident-vs-problem.md"
+    edit(
+        episode,
+        "title: Incident vs. Problem Management",
+        "title: '<b>Incidents</b> & ]]> \"problems\"'",
+    )
+    network = load_network(sample)
+    inputs = media_for(network)
+    guid = "ac4558b4-65d3-4301-a7a3-5754683e9fdf"
+    old = inputs.episodes[guid]
+    inputs.episodes[guid] = EpisodeMedia(
+        **{**old.__dict__, "html": "<p>bell\x07 and ]]&gt; and <em>ok</em></p>"}
+    )
+    xml = build_feed(network, "itsmwp", inputs, now=NOW).xml
+    assert b"\x07" not in xml
+    parsed = podcastparser.parse(f"{BASE}itsmwp/feed.xml", io.BytesIO(xml))
+    titles = [e["title"] for e in parsed["episodes"]]
+    assert '<b>Incidents</b> & ]]> "problems"' in titles
+    assert feedparser.parse(xml).bozo == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (lambda m: {"bytes": 0}, "audio", "no bytes"),
+        (lambda m: {"mime": "audio/x-m4a"}, "audio", "does not match"),
+        (lambda m: {"url": "ftp://example.com/a.mp3"}, "audio", "not absolute http(s)"),
+        (lambda m: {"html": "<p>" + "x" * 4100 + "</p>"}, "notes", "over 4000 bytes"),
+    ],
+)
+def test_rules_are_checked_before_anything_is_built(network, change, field, words):
+    inputs = media_for(network)
+    guid = "ac4558b4-65d3-4301-a7a3-5754683e9fdf"
+    inputs.episodes[guid] = EpisodeMedia(
+        **{**inputs.episodes[guid].__dict__, **change(inputs.episodes[guid])}
+    )
+    with pytest.raises(ContentError) as caught:
+        build_feed(network, "itsmwp", inputs, now=NOW)
+    problem = next(p for p in caught.value.problems if p.field == field)
+    assert problem.file == "episodes/itsmwp/001-incident-vs-problem.md" and words in problem.message
+
+
+def test_serial_show_needs_episode_numbers(sample: Path):
+    edit(
+        sample / "episodes/network.toml",
+        'title = "IT Service Management Weekly Podcast"',
+        'title = "IT Service Management Weekly Podcast"\ntype = "serial"',
+    )
+    edit(sample / "episodes/itsmwp/003-service-desk-metrics.md", "number: 3\n", "")
+    network = load_network(sample)
+    with pytest.raises(ContentError) as caught:
+        build_feed(network, "itsmwp", media_for(network), now=NOW)
+    assert any(p.field == "number" and "serial" in p.message for p in caught.value.problems)
+
+
+def test_guids_unique_within_a_feed(network):
+    inputs = media_for(network)
+    episode = network.episodes_of("itsmwp")[0]
+    problems = check_feed(network, network.shows["itsmwp"], [episode, episode], inputs)
+    assert any(p.field == "guid" and "also used" in p.message for p in problems)
+
+
+def test_bad_artwork_url_is_an_error(network):
+    inputs = media_for(network)
+    inputs.artwork_urls["itsmwp"] = "cover.png"
+    with pytest.raises(ContentError) as caught:
+        build_feed(network, "itsmwp", inputs, now=NOW)
+    assert caught.value.problems[0].field == "shows.itsmwp.artwork"
+
+
+def test_feed_command_from_local_build(sample: Path):
+    runner = CliRunner()
+    episode = sample / "episodes/itsmwp/002-change-advisory-boards.md"
+    assert runner.invoke(app, ["--root", str(sample), "process", str(episode)]).exit_code == 0
+    result = runner.invoke(app, ["--root", str(sample), "feed", "itsmwp", "itsmwp-anz"])
+    assert result.exit_code == 0, result.output
+    assert "not processed yet" in result.stdout
+    feeds = sample / "build/feeds"
+    anz = parse_xml((feeds / "itsmwp-anz/feed.xml").read_bytes())
+    assert anz.xpath("//item/guid/text()") == ["96437e99-b727-4e6c-99f1-172d9e7e5d4a"]
+    mp3 = sample / "build/itsmwp/002-change-advisory-boards.mp3"
+    assert anz.xpath("//item/enclosure/@length") == [str(mp3.stat().st_size)]
+    assert not (feeds / "itsmwp-row").exists()  # only the shows asked for
+
+
+def test_feed_command_writes_nothing_when_a_rule_fails(sample: Path):
+    runner = CliRunner()
+    episode = sample / "episodes/itsmwp/002-change-advisory-boards.md"
+    assert runner.invoke(app, ["--root", str(sample), "process", str(episode)]).exit_code == 0
+    edit(
+        sample / "episodes/network.toml",
+        'title = "IT Service Management Weekly Podcast"',
+        'title = "IT Service Management Weekly Podcast"\ntype = "serial"',
+    )
+    edit(episode, "number: 2\n", "")
+    result = runner.invoke(app, ["--root", str(sample), "feed"])
+    assert result.exit_code == 1
+    assert "episodes/itsmwp/002-change-advisory-boards.md: number:" in result.stderr
+    assert not (sample / "build/feeds").exists()
