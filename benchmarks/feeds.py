@@ -1,0 +1,98 @@
+"""Benchmark: build every feed of a generated network of 10 shows × 1,000 episodes (target ≤ 2 s).
+
+The network is written to a temp folder (network.toml, one Markdown file per episode, a short
+shared master and artwork); media facts are made up as publishing would record them. Measured:
+loading and validating the network (for reference) and building all ten feeds, in the same run.
+
+Usage: python benchmarks/feeds.py [--shows 10] [--episodes 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from podcast_tools.audio.synth import speech_like_master  # noqa: E402
+from podcast_tools.content import feed_url, load_network, podcast_guid_for  # noqa: E402
+from podcast_tools.feed import EpisodeMedia, FeedInputs, build_feed  # noqa: E402
+from podcast_tools.scaffold import _placeholder_artwork  # noqa: E402
+
+BASE = "https://media.example.com/"
+
+
+def make_network(root: Path, shows: int, episodes: int) -> None:
+    (root / "episodes" / "art").mkdir(parents=True)
+    (root / "episodes" / "art" / "cover.png").write_bytes(_placeholder_artwork())
+    speech_like_master(root / "episodes" / "art" / "master.mp3", 3, silence_s=0.5, codec_args=("-c:a", "libmp3lame"))
+    lines = [
+        '[network]\nname = "Bench"\nbase_url = "https://media.example.com/"\nstorage = "file://public"\n',
+        '[defaults]\nauthor = "Bench"\nowner = { name = "Bench", email = "bench@example.com" }\n'
+        'language = "en"\ncategory = ["Technology"]\nartwork = "art/cover.png"\n',
+    ]
+    start = datetime(2020, 1, 6, 9, tzinfo=timezone.utc)
+    for index in range(shows):
+        show = f"show-{index:02d}"
+        parent = '\nextends = "show-00"' if index else ""
+        guid = podcast_guid_for(feed_url(BASE, show))
+        lines.append(f'[shows.{show}]{parent}\ntitle = "Show {index}"\ndescription = "Show {index} of the bench."\n'
+                     f'podcast_guid = "{guid}"\n')
+        folder = root / "episodes" / show
+        folder.mkdir()
+        for number in range(1, episodes + 1):
+            (folder / f"{number:04d}-episode.md").write_text(
+                f"---\ntitle: Episode {number} of show {index}\nguid: {uuid.uuid4()}\n"
+                f"date: {(start + timedelta(days=number)).isoformat()}\nnumber: {number}\n"
+                f"audio: ../art/master.mp3\nchapters:\n  - start: 0\n    title: Start\n---\n\n"
+                f"Notes for episode {number}: **bold**, [a link](https://example.com/{number}).\n"
+            )
+    (root / "episodes" / "network.toml").write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shows", type=int, default=10)
+    parser.add_argument("--episodes", type=int, default=1000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="podcast-feeds-"))
+    try:
+        make_network(work, args.shows, args.episodes)
+        started = time.perf_counter()
+        network = load_network(work)
+        load_s = time.perf_counter() - started
+
+        inputs = FeedInputs(artwork_urls={s: f"{BASE}{s}/art/cover-0123456789ab.png" for s in network.shows})
+        for index, episode in enumerate(network.episodes):
+            inputs.episodes[episode.guid] = EpisodeMedia(
+                url=f"{BASE}{episode.show}/episodes/{episode.slug}-{index:012x}.mp3",
+                bytes=30_000_000 + index,
+                duration_s=1800.0 + index,
+                html=f"<p>Notes for {episode.title}: <strong>bold</strong>, "
+                f'<a href="https://example.com/{index}">a link</a>.</p>',
+                summary=f"Notes for {episode.title}.",
+                chapters_url=f"{BASE}{episode.show}/episodes/{episode.slug}-chapters-{index:012x}.json",
+            )
+        now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+        started = time.perf_counter()
+        feeds = [build_feed(network, show_id, inputs, now=now) for show_id in network.shows]
+        build_s = time.perf_counter() - started
+        total_items = sum(len(feed.included) for feed in feeds)
+        size = sum(len(feed.xml) for feed in feeds)
+        print(f"network: {len(network.shows)} shows × {args.episodes} episodes ({len(network.episodes)} files)")
+        print(f"{'load + validate the network (reference)':<44} {load_s:8.2f} s")
+        ok = "ok" if build_s <= 2.0 else "MISSED"
+        print(f"{'build all feeds':<44} {build_s:8.2f} s   target ≤ 2 s  {ok}")
+        print(f"{'items written':<44} {total_items:8d}   ({size / 1e6:.1f} MB of XML)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
