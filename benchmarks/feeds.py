@@ -31,7 +31,12 @@ BASE = "https://media.example.com/"
 def make_network(root: Path, shows: int, episodes: int) -> None:
     (root / "episodes" / "art").mkdir(parents=True)
     (root / "episodes" / "art" / "cover.png").write_bytes(_placeholder_artwork())
-    speech_like_master(root / "episodes" / "art" / "master.mp3", 3, silence_s=0.5, codec_args=("-c:a", "libmp3lame"))
+    speech_like_master(
+        root / "episodes" / "art" / "master.mp3",
+        3,
+        silence_s=0.5,
+        codec_args=("-c:a", "libmp3lame"),
+    )
     lines = [
         '[network]\nname = "Bench"\nbase_url = "https://media.example.com/"\nstorage = "file://public"\n',
         '[defaults]\nauthor = "Bench"\nowner = { name = "Bench", email = "bench@example.com" }\n'
@@ -42,8 +47,10 @@ def make_network(root: Path, shows: int, episodes: int) -> None:
         show = f"show-{index:02d}"
         parent = '\nextends = "show-00"' if index else ""
         guid = podcast_guid_for(feed_url(BASE, show))
-        lines.append(f'[shows.{show}]{parent}\ntitle = "Show {index}"\ndescription = "Show {index} of the bench."\n'
-                     f'podcast_guid = "{guid}"\n')
+        lines.append(
+            f'[shows.{show}]{parent}\ntitle = "Show {index}"\ndescription = "Show {index} of the bench."\n'
+            f'podcast_guid = "{guid}"\n'
+        )
         folder = root / "episodes" / show
         folder.mkdir()
         for number in range(1, episodes + 1):
@@ -68,7 +75,9 @@ def main() -> None:
         network = load_network(work)
         load_s = time.perf_counter() - started
 
-        inputs = FeedInputs(artwork_urls={s: f"{BASE}{s}/art/cover-0123456789ab.png" for s in network.shows})
+        inputs = FeedInputs(
+            artwork_urls={s: f"{BASE}{s}/art/cover-0123456789ab.png" for s in network.shows}
+        )
         for index, episode in enumerate(network.episodes):
             inputs.episodes[episode.guid] = EpisodeMedia(
                 url=f"{BASE}{episode.show}/episodes/{episode.slug}-{index:012x}.mp3",
@@ -85,7 +94,9 @@ def main() -> None:
         build_s = time.perf_counter() - started
         total_items = sum(len(feed.included) for feed in feeds)
         size = sum(len(feed.xml) for feed in feeds)
-        print(f"network: {len(network.shows)} shows × {args.episodes} episodes ({len(network.episodes)} files)")
+        print(
+            f"network: {len(network.shows)} shows × {args.episodes} episodes ({len(network.episodes)} files)"
+        )
         print(f"{'load + validate the network (reference)':<44} {load_s:8.2f} s")
         ok = "ok" if build_s <= 2.0 else "MISSED"
         print(f"{'build all feeds':<44} {build_s:8.2f} s   target ≤ 2 s  {ok}")

@@ -434,6 +434,77 @@ def feed(
         typer.echo(f"{path}: {len(result.included)} episodes{extra}")
 
 
+@app.command()
+@_reports_errors
+def publish(
+    ctx: typer.Context,
+    episode_files: Annotated[
+        Optional[list[Path]],
+        typer.Argument(metavar="[EPISODE_FILE]...", help="Only these episodes (default: all)."),
+    ] = None,
+    all_episodes: Annotated[
+        bool, typer.Option("--all", help="Every episode (the default when none are named).")
+    ] = False,
+    changed_since: Annotated[
+        Optional[str],
+        typer.Option(
+            "--changed-since",
+            metavar="GIT_REV",
+            help="Only episodes whose files changed since this git revision.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan; upload nothing.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a machine-readable summary (for CI).")
+    ] = False,
+    storage_url: Annotated[
+        Optional[str],
+        typer.Option(
+            "--storage",
+            metavar="URL",
+            help="Override network.toml's storage for this run (s3://bucket/prefix, file://dir).",
+        ),
+    ] = None,
+) -> None:
+    """Process what changed, upload and verify media, update the manifest, then the feeds.
+
+    Exit codes: 0 done, 1 content errors (nothing uploaded), 2 usage, 3 storage/network failure."""
+    from podcast_tools.publish import Publisher, open_storage, select
+
+    if episode_files and (all_episodes or changed_since):
+        raise UsageError("name episode files, or use --all or --changed-since, not both")
+    root = _options(ctx).network_root()
+    network = load_network(root)  # everything is validated before anything is uploaded
+    settings = network.settings
+    storage = open_storage(
+        storage_url or settings.storage,
+        root,
+        endpoint_url=settings.endpoint_url,
+        region=settings.region,
+    )
+    episodes = select(
+        network, list(episode_files or []), changed_since=None if all_episodes else changed_since
+    )
+    say = (lambda message: typer.echo(message, err=True)) if not as_json else None
+    result = Publisher(network, storage, say=say).run(episodes, dry_run=dry_run)
+    if as_json:
+        typer.echo(json.dumps({"storage": storage.description, **result.as_dict()}, indent=2))
+        return
+    if dry_run:
+        return
+    if result.uploaded_nothing:
+        typer.echo(f"{storage.description}: nothing changed; nothing uploaded.")
+        return
+    size = sum(u.bytes for u in result.uploads) / 1e6
+    typer.echo(
+        f"{storage.description}: processed {len(result.processed)}, unchanged {len(result.skipped)}; "
+        f"uploaded {len(result.uploads)} object(s), {size:.1f} MB; feeds written: {len(result.feeds)}"
+        + (f" ({', '.join(result.feeds)})" if result.feeds else "")
+    )
+
+
 def _find_episode(network: Network, episode_file: Path):
     wanted = episode_file.resolve()
     for episode in network.episodes:

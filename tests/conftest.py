@@ -40,3 +40,35 @@ def find_problem(problems: list[Problem], file: str, field: str) -> Problem:
             return problem
     listed = "\n".join(str(p) for p in problems)
     raise AssertionError(f"no problem for {file}: {field}; got:\n{listed}")
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """One SeaweedFS for the test session (each test uses its own bucket)."""
+    from tests import s3server
+
+    folder = tmp_path_factory.mktemp("seaweedfs")
+    server = s3server.start(folder / "data", folder / "weed.log")
+    yield server
+    s3server.stop(server)
+
+
+@pytest.fixture
+def bucket(s3_server, monkeypatch, request):
+    """A fresh bucket, with the standard AWS variables pointing boto3 at the test server."""
+    import re
+    import uuid
+
+    from tests import s3server
+
+    name = re.sub(r"[^a-z0-9-]", "-", f"t-{uuid.uuid4().hex[:8]}-{request.node.name.lower()}")[
+        :63
+    ].rstrip("-")
+    s3_server.client().create_bucket(Bucket=name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3server.ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3server.SECRET_KEY)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    return name

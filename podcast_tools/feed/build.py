@@ -81,11 +81,18 @@ def _is_web_url(url: str) -> bool:
 
 
 def select_episodes(
-    network: Network, show_id: str, inputs: FeedInputs, *, now: datetime, include_scheduled: bool
+    network: Network,
+    show_id: str,
+    inputs: FeedInputs,
+    *,
+    now: datetime,
+    include_scheduled: bool,
+    candidates: list[Episode] | None = None,
 ) -> tuple[list[Episode], list[Episode], list[Episode]]:
-    """(included newest first, scheduled for later, not yet processed) episodes of a show."""
+    """(included newest first, scheduled for later, not yet processed) episodes of a show, from
+    `candidates` (default: the show's episodes in the content)."""
     included, scheduled, unprocessed = [], [], []
-    for episode in network.episodes_of(show_id):
+    for episode in network.episodes_of(show_id) if candidates is None else candidates:
         if episode.date > now and not include_scheduled:
             scheduled.append(episode)
         elif episode.guid not in inputs.episodes:
@@ -175,12 +182,21 @@ def build_feed(
     *,
     now: datetime | None = None,
     include_scheduled: bool = False,
+    candidates: list[Episode] | None = None,
 ) -> BuiltFeed:
-    """The RSS of one show; raises ContentError (nothing built) when a rule is broken."""
+    """The RSS of one show; raises ContentError (nothing built) when a rule is broken.
+
+    `candidates` are the episodes to consider (default: the show's episodes in the content;
+    publishing passes everything the manifest holds for the show)."""
     show = network.shows[show_id]
     moment = now or datetime.now(timezone.utc)
     included, scheduled, unprocessed = select_episodes(
-        network, show_id, inputs, now=moment, include_scheduled=include_scheduled
+        network,
+        show_id,
+        inputs,
+        now=moment,
+        include_scheduled=include_scheduled,
+        candidates=candidates,
     )
     problems = check_feed(network, show, included, inputs)
     if problems:

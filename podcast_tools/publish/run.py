@@ -1,0 +1,455 @@
+"""`publish`: validate, process what changed, upload and verify media, update the manifest, and
+write the feeds last — in that order, so a listener never sees a broken episode.
+
+Many publishers may run at once against one store: the manifest and every feed are written with
+conditional writes (If-Match on the ETag read, or only-if-absent); a publisher that loses re-reads,
+merges and tries again. A run killed anywhere leaves the previous feeds intact, and running it
+again completes the job (media keys are content-addressed, guids never change).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from podcast_tools import __version__
+from podcast_tools.audio.episode import edit_decisions, mastering_settings, process_episode
+from podcast_tools.content import Episode, Network
+from podcast_tools.errors import ContentError, UsageError
+from podcast_tools.feed.build import AUDIO_TYPES, EpisodeMedia, FeedInputs, build_feed
+from podcast_tools.layout import (
+    artwork_key,
+    audio_key,
+    content_hash,
+    episode_file_key,
+    feed_key,
+    file_hash,
+    public_url,
+)
+from podcast_tools.notes import TRANSCRIPT_TYPES, ChapterNote, chapters_json, render_notes
+from podcast_tools.publish.manifest import (
+    MANIFEST_KEY,
+    Manifest,
+    episode_from_entry,
+    episode_metadata,
+    read_manifest,
+)
+from podcast_tools.publish.storage import PreconditionFailed, Storage, StorageError
+
+MEDIA_CACHE = "public, max-age=31536000, immutable"  # content-addressed: never changes
+FEED_CACHE = "public, max-age=300"  # feeds change: apps see a new episode within 5 minutes
+MANIFEST_CACHE = "no-cache"
+CONFLICT_RETRIES = 8
+_IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Upload:
+    key: str
+    bytes: int
+
+
+@dataclass
+class PublishResult:
+    processed: list[str] = field(default_factory=list)  # episode files
+    skipped: list[str] = field(default_factory=list)  # unchanged audio
+    uploads: list[Upload] = field(default_factory=list)
+    feeds: list[str] = field(default_factory=list)  # keys written
+    feeds_unchanged: list[str] = field(default_factory=list)
+    manifest_written: bool = False
+    dry_run: bool = False
+
+    @property
+    def uploaded_nothing(self) -> bool:
+        return not self.uploads and not self.feeds and not self.manifest_written
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "episodes_processed": self.processed,
+            "episodes_skipped": self.skipped,
+            "objects_uploaded": [{"key": u.key, "bytes": u.bytes} for u in self.uploads],
+            "bytes_uploaded": sum(u.bytes for u in self.uploads),
+            "manifest_written": self.manifest_written,
+            "feeds_written": self.feeds,
+            "feeds_unchanged": self.feeds_unchanged,
+        }
+
+
+def fingerprint(network: Network, episode: Episode) -> str:
+    """What the published MP3 depends on: the master, the jingles, the show's audio settings, the
+    edit decisions and chapters (they are in the tags), and the tool's version."""
+    edits = edit_decisions(network, episode)
+    settings = mastering_settings(network.shows[episode.show])
+    parts = {
+        "tool": __version__,
+        "master": file_hash(episode.resolve(episode.audio)),
+        "intro": file_hash(edits.intro) if edits.intro else None,
+        "outro": file_hash(edits.outro) if edits.outro else None,
+        "settings": settings.__dict__,
+        "trim": [edits.trim_start_s, edits.trim_end_s],
+        "cuts": edits.cuts_s,
+        "chapters": [
+            (c.start, c.title, c.url, file_hash(episode.resolve(c.image)) if c.image else None)
+            for c in episode.chapters
+        ],
+        "image": file_hash(episode.resolve(episode.image)) if episode.image else None,
+    }
+    return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
+
+
+def changed_episodes(network: Network, revision: str) -> list[Episode]:
+    """Episodes whose files changed since a git revision (all of them if network.toml or a
+    template changed: settings and notes reach every episode)."""
+    try:
+        listing = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(network.root),
+                "diff",
+                "--name-only",
+                "--no-renames",
+                revision,
+                "--",
+                "episodes",
+                "templates",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.split()
+        top = subprocess.run(
+            ["git", "-C", str(network.root), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        raise UsageError(
+            f"--changed-since {revision}: git cannot compare ({detail.strip()})"
+        ) from None
+    changed = {(Path(top) / name).resolve() for name in listing}
+    if any(
+        path.name == "network.toml"
+        or "templates" in path.relative_to(Path(top).resolve()).parts[:2]
+        for path in changed
+    ):
+        return list(network.episodes)
+    selected = []
+    for episode in network.episodes:
+        files = {episode.path, episode.resolve(episode.audio)}
+        for extra in (episode.image, episode.transcript):
+            if extra:
+                files.add(episode.resolve(extra))
+        if any(path.resolve() in changed for path in files):
+            selected.append(episode)
+    return selected
+
+
+class Publisher:
+    def __init__(
+        self,
+        network: Network,
+        storage: Storage,
+        *,
+        say: Say | None = None,
+        workers: int | None = None,
+    ):
+        self.network = network
+        self.storage = storage
+        self.say = say or (lambda message: None)
+        self.workers = workers or max(1, min(os.cpu_count() or 1, 4))
+        self.base = network.settings.base_url
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def run(
+        self, episodes: list[Episode], *, dry_run: bool = False, now: datetime | None = None
+    ) -> PublishResult:
+        result = PublishResult(dry_run=dry_run)
+        manifest = read_manifest(self.storage)
+        to_process, metadata_only = [], []
+        for episode in episodes:
+            entry = manifest.episodes.get(episode.guid)
+            if entry is None or entry.get("fingerprint") != fingerprint(self.network, episode):
+                to_process.append(episode)
+            else:
+                metadata_only.append(episode)
+        result.skipped = [self.network.display(e.path) for e in metadata_only]
+        if dry_run:
+            result.processed = [self.network.display(e.path) for e in to_process]
+            self.say(self._plan_text(to_process, metadata_only))
+            return result
+
+        with tempfile.TemporaryDirectory(prefix="podcast-publish-") as build:
+            reports = self._process(to_process, Path(build))
+            result.processed = [self.network.display(e.path) for e in to_process]
+            mine: dict[str, dict[str, Any]] = {}
+            for episode in episodes:
+                report = reports.get(episode.guid)
+                mine[episode.guid] = self._entry(
+                    episode, report, manifest.episodes.get(episode.guid), Path(build), result
+                )
+        artwork = self._artwork(manifest, result)
+
+        updated = Manifest(
+            episodes={**manifest.episodes, **mine},
+            artwork={**manifest.artwork, **artwork},
+            etag=manifest.etag,
+        )
+        if updated.to_bytes() != Manifest(manifest.episodes, manifest.artwork).to_bytes():
+            updated = self._write_manifest(updated, set(mine), set(artwork))
+            result.manifest_written = True
+        affected = {show for entry in mine.values() for show in entry["shows"]} | set(artwork)
+        self._write_feeds(
+            updated,
+            sorted(affected | set(self.network.shows)),
+            result,
+            now,
+            set(mine),
+            set(artwork),
+        )
+        return result
+
+    def _plan_text(self, to_process: list[Episode], metadata_only: list[Episode]) -> str:
+        lines = [f"would process and upload {len(to_process)} episode(s):"]
+        lines += [f"  {self.network.display(e.path)}" for e in to_process]
+        lines.append(
+            f"unchanged audio, metadata and feeds refreshed: {len(metadata_only)} episode(s)"
+        )
+        shows = sorted({s for e in to_process + metadata_only for s in e.all_shows})
+        lines.append("feeds that may change: " + (", ".join(shows) or "none"))
+        return "\n".join(lines)
+
+    # -- steps ------------------------------------------------------------------------------------
+
+    def _process(self, episodes: list[Episode], build: Path) -> dict[str, Any]:
+        def one(episode: Episode):
+            self.say(f"processing {self.network.display(episode.path)}")
+            return episode.guid, process_episode(self.network, episode, build / episode.show)
+
+        if not episodes:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(episodes))) as pool:
+            return dict(pool.map(one, episodes))
+
+    def _upload(self, key: str, path: Path, content_type: str, result: PublishResult) -> None:
+        """Upload unless the same content is already there; then verify size and sha256."""
+        sha256 = file_hash(path)
+        size = path.stat().st_size
+        existing = self.storage.head(key)
+        if existing is not None and existing.size == size and existing.sha256 == sha256:
+            return
+        self.say(f"uploading {key} ({size / 1e6:.1f} MB)")
+        self.storage.put_file(
+            key, path, content_type=content_type, cache_control=MEDIA_CACHE, sha256=sha256
+        )
+        check = self.storage.head(key)
+        if check is None or check.size != size or check.sha256 != sha256:
+            raise StorageError(
+                f"{self.storage.description}/{key}: verification failed after upload "
+                f"(stored {check.size if check else 'nothing'} bytes, expected {size})"
+            )
+        result.uploads.append(Upload(key, size))
+
+    def _upload_bytes(
+        self, key: str, data: bytes, content_type: str, result: PublishResult, scratch: Path
+    ) -> None:
+        path = scratch / key.replace("/", "_")
+        path.write_bytes(data)
+        self._upload(key, path, content_type, result)
+
+    def _entry(
+        self, episode: Episode, report, previous: dict | None, build: Path, result: PublishResult
+    ) -> dict[str, Any]:
+        """Upload what the episode needs and return its manifest entry."""
+        show, slug = episode.show, episode.slug
+        if report is not None:
+            mp3 = report.output
+            sha256 = file_hash(mp3)
+            audio = {
+                "key": audio_key(show, slug, sha256),
+                "bytes": mp3.stat().st_size,
+                "sha256": sha256,
+                "duration_s": round(report.duration_s, 3),
+            }
+            self._upload(audio["key"], mp3, AUDIO_TYPES[".mp3"], result)
+            chapter_times = [round(mark.output_s, 3) for mark in report.chapters]
+            fingerprint_value = fingerprint(self.network, episode)
+        else:
+            audio, chapter_times, fingerprint_value = (
+                previous["audio"],
+                previous["chapter_times"],
+                previous["fingerprint"],
+            )
+        chapters = [ChapterNote(t, c.title, c.url) for t, c in zip(chapter_times, episode.chapters)]
+        notes = render_notes(self.network, episode, chapters)
+        entry: dict[str, Any] = {
+            "show": show,
+            "shows": episode.all_shows,
+            "slug": slug,
+            "fingerprint": fingerprint_value,
+            "audio": audio,
+            "chapter_times": chapter_times,
+            "meta": episode_metadata(episode),
+            "html": notes.html,
+            "text": notes.text,
+            "chapters": None,
+            "transcript": None,
+            "image": None,
+        }
+        scratch = build / "_upload"
+        scratch.mkdir(parents=True, exist_ok=True)
+        if chapters:
+            data = chapters_json(episode, chapters).encode()
+            key = episode_file_key(show, slug, "chapters", content_hash(data), ".json")
+            self._upload_bytes(key, data, "application/json+chapters", result, scratch)
+            entry["chapters"] = {"key": key}
+        if episode.transcript:
+            source = episode.resolve(episode.transcript)
+            suffix = source.suffix.lower()
+            key = episode_file_key(show, slug, "transcript", file_hash(source), suffix)
+            self._upload(key, source, TRANSCRIPT_TYPES[suffix], result)
+            entry["transcript"] = {"key": key, "type": TRANSCRIPT_TYPES[suffix]}
+        if episode.image:
+            source = episode.resolve(episode.image)
+            key = episode_file_key(show, slug, "image", file_hash(source), source.suffix.lower())
+            self._upload(key, source, _IMAGE_TYPES[source.suffix.lower()], result)
+            entry["image"] = {"key": key}
+        return entry
+
+    def _artwork(self, manifest: Manifest, result: PublishResult) -> dict[str, dict[str, Any]]:
+        changed = {}
+        for show in self.network.shows.values():
+            path = self.network.show_path(show.artwork)
+            sha256 = file_hash(path)
+            key = artwork_key(show.id, sha256, path.suffix)
+            self._upload(key, path, _IMAGE_TYPES[path.suffix.lower()], result)
+            if manifest.artwork.get(show.id, {}).get("key") != key:
+                changed[show.id] = {"key": key, "sha256": sha256}
+        return changed
+
+    def _write_manifest(self, manifest: Manifest, mine: set[str], my_artwork: set[str]) -> Manifest:
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                etag = self.storage.put_bytes(
+                    MANIFEST_KEY,
+                    manifest.to_bytes(),
+                    content_type="application/json",
+                    cache_control=MANIFEST_CACHE,
+                    if_match=manifest.etag,
+                    if_absent=manifest.etag is None,
+                )
+                manifest.etag = etag
+                return manifest
+            except PreconditionFailed:
+                self.say("the manifest changed meanwhile (another publisher): merging and retrying")
+                manifest = manifest.merged_into(read_manifest(self.storage), mine, my_artwork)
+        raise StorageError(
+            f"{self.storage.description}/{MANIFEST_KEY}: still changing after {CONFLICT_RETRIES} tries"
+        )
+
+    def _inputs(self, manifest: Manifest) -> FeedInputs:
+        inputs = FeedInputs(
+            artwork_urls={
+                show: public_url(self.base, art["key"]) for show, art in manifest.artwork.items()
+            }
+        )
+        for guid, entry in manifest.episodes.items():
+            url = lambda part: (
+                public_url(self.base, entry[part]["key"]) if entry.get(part) else None
+            )  # noqa: E731
+            inputs.episodes[guid] = EpisodeMedia(
+                url=public_url(self.base, entry["audio"]["key"]),
+                bytes=entry["audio"]["bytes"],
+                duration_s=entry["audio"]["duration_s"],
+                html=entry["html"],
+                summary=entry["text"],
+                chapters_url=url("chapters"),
+                transcript_url=url("transcript"),
+                transcript_type=(entry.get("transcript") or {}).get("type"),
+                image_url=url("image"),
+            )
+        return inputs
+
+    def _candidates(self, manifest: Manifest, show_id: str) -> list[Episode]:
+        local = {episode.guid: episode for episode in self.network.episodes}
+        return [
+            local.get(guid) or episode_from_entry(guid, entry)
+            for guid, entry in sorted(manifest.episodes.items())
+            if show_id in entry["shows"]
+        ]
+
+    def _write_feeds(
+        self, manifest: Manifest, shows: list[str], result: PublishResult, now, mine, my_artwork
+    ) -> None:
+        moment = now or datetime.now(timezone.utc)
+        for show_id in shows:
+            if show_id not in self.network.shows:
+                continue
+            key = feed_key(show_id)
+            for _ in range(CONFLICT_RETRIES):
+                # Read the stored feed first, then the manifest: any publisher that wrote this feed
+                # wrote its manifest before, so what we build now includes its episodes; if anyone
+                # writes the feed after our read, our conditional write fails and we go round again.
+                stored = self.storage.get(key)
+                manifest = manifest.merged_into(read_manifest(self.storage), mine, my_artwork)
+                inputs = self._inputs(manifest)
+                feed = build_feed(
+                    self.network,
+                    show_id,
+                    inputs,
+                    now=moment,
+                    candidates=self._candidates(manifest, show_id),
+                )
+                if stored is not None and stored[0] == feed.xml:
+                    result.feeds_unchanged.append(key)
+                    break
+                try:
+                    self.storage.put_bytes(
+                        key,
+                        feed.xml,
+                        content_type="application/rss+xml; charset=utf-8",
+                        cache_control=FEED_CACHE,
+                        if_match=stored[1] if stored else None,
+                        if_absent=stored is None,
+                    )
+                    result.feeds.append(key)
+                    self.say(f"feed {key}: {len(feed.included)} episodes")
+                    break
+                except PreconditionFailed:
+                    self.say(f"feed {key} changed meanwhile (another publisher): rebuilding")
+            else:
+                raise StorageError(
+                    f"{self.storage.description}/{key}: still changing after {CONFLICT_RETRIES} tries"
+                )
+
+
+def select(network: Network, files: list[Path], *, changed_since: str | None) -> list[Episode]:
+    """The episodes a publish run looks at: named files, the changed ones, or all."""
+    if files:
+        by_path = {episode.path.resolve(): episode for episode in network.episodes}
+        missing = [str(f) for f in files if f.resolve() not in by_path]
+        if missing:
+            raise UsageError(f"not episodes of the network: {', '.join(missing)}")
+        return [by_path[f.resolve()] for f in files]
+    if changed_since:
+        return changed_episodes(network, changed_since)
+    return list(network.episodes)
+
+
+__all__ = ["PublishResult", "Publisher", "fingerprint", "select", "ContentError"]
