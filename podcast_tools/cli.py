@@ -488,7 +488,10 @@ def publish(
         network, list(episode_files or []), changed_since=None if all_episodes else changed_since
     )
     say = (lambda message: typer.echo(message, err=True)) if not as_json else None
-    result = Publisher(network, storage, say=say).run(episodes, dry_run=dry_run)
+    with _progress_bar(enabled=not as_json) as progress:
+        result = Publisher(network, storage, say=say, progress=progress).run(
+            episodes, dry_run=dry_run
+        )
     if as_json:
         typer.echo(json.dumps({"storage": storage.description, **result.as_dict()}, indent=2))
         return
