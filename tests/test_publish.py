@@ -207,9 +207,9 @@ def test_two_publishers_at_once_both_land(sample: Path, s3_server, bucket: str):
 
 
 def test_changed_since_picks_exactly_the_changed_episodes(sample: Path):
-    git = lambda *args: subprocess.run(
-        ["git", "-C", str(sample), *args], check=True, capture_output=True
-    )  # noqa: E731
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(sample), *args], check=True, capture_output=True)
+
     git("init", "-q")
     git("-c", "user.name=t", "-c", "user.email=t@e", "add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "start")

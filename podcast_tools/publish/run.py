@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -168,10 +169,12 @@ class Publisher:
         *,
         say: Say | None = None,
         workers: int | None = None,
+        progress: Callable[[str, float, float], None] | None = None,
     ):
         self.network = network
         self.storage = storage
         self.say = say or (lambda message: None)
+        self.progress = progress  # progress(label, done_bytes, total_bytes) during uploads
         self.workers = workers or max(1, min(os.cpu_count() or 1, 4))
         self.base = network.settings.base_url
 
@@ -255,8 +258,20 @@ class Publisher:
         if existing is not None and existing.size == size and existing.sha256 == sha256:
             return
         self.say(f"uploading {key} ({size / 1e6:.1f} MB)")
+        sent = [0]
+
+        def advance(count: int) -> None:
+            sent[0] += count
+            if self.progress is not None:
+                self.progress(f"upload {Path(key).name}", float(sent[0]), float(size))
+
         self.storage.put_file(
-            key, path, content_type=content_type, cache_control=MEDIA_CACHE, sha256=sha256
+            key,
+            path,
+            content_type=content_type,
+            cache_control=MEDIA_CACHE,
+            sha256=sha256,
+            progress=advance,
         )
         check = self.storage.head(key)
         if check is None or check.size != size or check.sha256 != sha256:
@@ -370,9 +385,7 @@ class Publisher:
             }
         )
         for guid, entry in manifest.episodes.items():
-            url = lambda part: (
-                public_url(self.base, entry[part]["key"]) if entry.get(part) else None
-            )  # noqa: E731
+            url = partial(_entry_url, self.base, entry)
             inputs.episodes[guid] = EpisodeMedia(
                 url=public_url(self.base, entry["audio"]["key"]),
                 bytes=entry["audio"]["bytes"],
@@ -437,6 +450,10 @@ class Publisher:
                 raise StorageError(
                     f"{self.storage.description}/{key}: still changing after {CONFLICT_RETRIES} tries"
                 )
+
+
+def _entry_url(base: str, entry: dict[str, Any], part: str) -> str | None:
+    return public_url(base, entry[part]["key"]) if entry.get(part) else None
 
 
 def select(network: Network, files: list[Path], *, changed_since: str | None) -> list[Episode]:
