@@ -308,10 +308,7 @@ def process(
     true-peak limiter, encode the MP3; write it with a JSON report."""
     from podcast_tools.audio.episode import process_episode
 
-    options = _options(ctx)
-    root = options.network_root() if options.root else find_root(episode_file.resolve().parent)
-    network = load_network(root)
-    episode = _find_episode(network, episode_file)
+    root, network, episode = _load_episode(ctx, episode_file)
     out_dir = out.resolve() if out else root / "build" / episode.show
     with _progress_bar(enabled=not as_json) as progress:
         report = process_episode(
@@ -357,10 +354,7 @@ def notes(
     """Render an episode's show notes (HTML, text, web page), chapters JSON and transcript, to preview."""
     from podcast_tools.notes import ChapterNote, write_notes
 
-    options = _options(ctx)
-    root = options.network_root() if options.root else find_root(episode_file.resolve().parent)
-    network = load_network(root)
-    episode = _find_episode(network, episode_file)
+    root, network, episode = _load_episode(ctx, episode_file)
     out_dir = out.resolve() if out else root / "build" / episode.show
     report_file = root / "build" / episode.show / f"{episode.slug}.json"
     heard: dict[str, float] = {}
@@ -506,6 +500,14 @@ def publish(
         f"uploaded {len(result.uploads)} object(s), {size:.1f} MB; feeds written: {len(result.feeds)}"
         + (f" ({', '.join(result.feeds)})" if result.feeds else "")
     )
+
+
+def _load_episode(ctx: typer.Context, episode_file: Path):
+    """The network (found from the episode file unless --root says) and the episode in it."""
+    options = _options(ctx)
+    root = options.network_root() if options.root else find_root(episode_file.resolve().parent)
+    network = load_network(root)
+    return root, network, _find_episode(network, episode_file)
 
 
 def _find_episode(network: Network, episode_file: Path):

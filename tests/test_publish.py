@@ -180,6 +180,11 @@ def test_wrong_credentials_one_clear_error_exit_3(sample: Path, bucket: str, mon
     assert "SignatureDoesNotMatch" in result.stderr or "InvalidAccessKeyId" in result.stderr
     for secret in ("definitely-wrong-secret", s3server.SECRET_KEY):
         assert secret not in result.output and secret not in result.stderr
+    plain = CliRunner().invoke(
+        app, ["--root", str(sample), "publish", "--storage", f"s3://{bucket}/net"]
+    )
+    assert plain.exit_code == 3
+    assert len(plain.stderr.strip().splitlines()) == 1  # one clear line without --debug
 
 
 def test_two_publishers_at_once_both_land(sample: Path, s3_server, bucket: str):

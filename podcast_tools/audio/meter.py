@@ -69,6 +69,27 @@ def frame_length(sample_rate: int) -> int:
     return round(sample_rate / 100)
 
 
+class _Growing:
+    """A float32 array that grows by doubling: a few large allocations instead of thousands of
+    small ones, so a long master does not fragment the heap (memory stays flat)."""
+
+    def __init__(self) -> None:
+        self._data = np.zeros(4096, dtype=np.float32)
+        self.size = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        end = self.size + values.size
+        if end > self._data.size:
+            grown = np.zeros(max(end, 2 * self._data.size), dtype=np.float32)
+            grown[: self.size] = self._data[: self.size]
+            self._data = grown
+        self._data[self.size : end] = values
+        self.size = end
+
+    def values(self) -> np.ndarray:
+        return self._data[: self.size]
+
+
 class _ChannelWeighting:
     """K-weighting and 10 ms sums of squares for one channel, on a worker thread of its own.
 
@@ -83,7 +104,7 @@ class _ChannelWeighting:
         self._state = np.zeros((sos.shape[0], 2), dtype=np.float32)
         self._frame_len = frame_len
         self._partial = np.zeros(0, dtype=np.float32)
-        self.frames: list[np.ndarray] = []
+        self.frames = _Growing()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="k-weighting")
         self._pending: deque[Future] = deque()
 
@@ -100,9 +121,7 @@ class _ChannelWeighting:
         if whole:
             framed = samples[:whole].reshape(-1, self._frame_len)
             # summed in float64, kept in float32: 4 bytes per 10 ms keeps memory flat
-            self.frames.append(
-                np.einsum("ij,ij->i", framed, framed, dtype=np.float64).astype(np.float32)
-            )
+            self.frames.extend(np.einsum("ij,ij->i", framed, framed, dtype=np.float64))
         self._partial = samples[whole:]
 
     def finish(self) -> None:
@@ -126,7 +145,7 @@ class LoudnessMeter:
         self._weights = channel_weights(channels)
         self._energies: np.ndarray | None = None
         self._partial_peak = np.zeros(0, dtype=np.float32)
-        self._peaks: list[np.ndarray] = []
+        self._peaks = _Growing()
         self.samples = 0
 
     def feed(self, pcm: np.ndarray) -> None:
@@ -149,14 +168,12 @@ class LoudnessMeter:
             magnitude = np.concatenate([self._partial_peak, magnitude])
         whole = magnitude.size // self.frame_len * self.frame_len
         if whole:
-            self._peaks.append(magnitude[:whole].reshape(-1, self.frame_len).max(axis=1))
+            self._peaks.extend(magnitude[:whole].reshape(-1, self.frame_len).max(axis=1))
         self._partial_peak = magnitude[whole:]
 
     def frame_peaks(self) -> np.ndarray:
         """Per 10 ms: the largest sample magnitude across channels (with ``track_peaks``)."""
-        if len(self._peaks) > 1:
-            self._peaks = [np.concatenate(self._peaks)]
-        return self._peaks[0] if self._peaks else np.zeros(0, dtype=np.float32)
+        return self._peaks.values()
 
     def frame_energies(self) -> np.ndarray:
         """Per 10 ms: the channel-weighted sum of squared K-weighted samples, float32 (a trailing
@@ -165,16 +182,12 @@ class LoudnessMeter:
             total: np.ndarray | None = None
             for weight, weighting in zip(self._weights, self._weighting):
                 weighting.finish()
-                channel = (
-                    np.concatenate(weighting.frames)
-                    if weighting.frames
-                    else np.zeros(0, np.float32)
-                )
-                weighting.frames = []  # the weighted total is all that is kept
+                channel = weighting.frames.values()
                 if total is None:
                     total = channel * np.float32(weight)
                 else:
                     total += channel * np.float32(weight)
+                weighting.frames = _Growing()  # the weighted total is all that is kept
             self._energies = total if total is not None else np.zeros(0, np.float32)
         return self._energies
 

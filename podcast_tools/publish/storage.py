@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from podcast_tools.errors import ExitCode, PodcastToolsError
 from podcast_tools.fsutil import atomic_path
+from podcast_tools.layout import file_hash
 
 #: Called with the number of bytes sent since the last call.
 Progress = Callable[[int], None]
@@ -129,7 +130,7 @@ class LocalStorage(Storage):
             meta = json.loads(self._meta_path(key).read_text())
         return ObjectInfo(
             size=path.stat().st_size,
-            etag=_sha256_file(path),
+            etag=file_hash(path),
             sha256=meta.get("sha256"),
             content_type=meta.get("content_type"),
             cache_control=meta.get("cache_control"),
@@ -194,14 +195,6 @@ class LocalStorage(Storage):
         meta = {"sha256": sha256, "content_type": content_type, "cache_control": cache_control}
         with atomic_path(self._meta_path(key)) as temp:
             temp.write_text(json.dumps(meta))
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- S3 -----------------------------------------------------------------------------------------
