@@ -240,7 +240,7 @@ def master(
     )
     chapters = place_chapters(plan, list(edits.chapters))
     # The programme's 10 ms energies and peaks on the output's frame grid: speech first (its
-    # loudness sets the jingles' level), then the jingles; the master's own frames go after.
+    # loudness sets the jingles' level), then the jingles; the master's own records are dropped.
     programme_energy, programme_peaks = _speech_frames(plan, energy, frame_peaks, frame_len)
     del energy, frame_peaks, meter  # memory stays flat: only the programme's frames are kept
     speech_lufs = integrated_loudness(programme_energy, frame_len)

@@ -2,7 +2,7 @@
 
 Two "speakers" (speech bandwidth: nothing much above 7 kHz) take turns every 7 s with a pause between turns, the second 9 dB quieter; each is
 band-passed pink noise plus a voiced tone, shaped into ~4 syllables a second and slower phrases.
-The first and last `silence_s` seconds are near-silence (a −54 dB noise floor).
+The first and last `silence_s` seconds are near-silence (a noise floor about 50 dB down).
 """
 
 from __future__ import annotations
