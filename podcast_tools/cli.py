@@ -467,8 +467,8 @@ def publish(
     Exit codes: 0 done, 1 content errors (nothing uploaded), 2 usage, 3 storage/network failure."""
     from podcast_tools.publish import Publisher, open_storage, select
 
-    if episode_files and (all_episodes or changed_since):
-        raise UsageError("name episode files, or use --all or --changed-since, not both")
+    if sum(bool(x) for x in (episode_files, all_episodes, changed_since)) > 1:
+        raise UsageError("choose one of: episode files, --all, --changed-since")
     root = _options(ctx).network_root()
     network = load_network(root)  # everything is validated before anything is uploaded
     settings = network.settings
@@ -478,9 +478,11 @@ def publish(
         endpoint_url=settings.endpoint_url,
         region=settings.region,
     )
-    episodes = select(
-        network, list(episode_files or []), changed_since=None if all_episodes else changed_since
-    )
+    if storage_url and storage_url != settings.storage and not as_json:
+        typer.echo(
+            f"note: feeds still point at {settings.base_url} (network.toml's base_url)", err=True
+        )
+    episodes = select(network, list(episode_files or []), changed_since=changed_since)
     say = (lambda message: typer.echo(message, err=True)) if not as_json else None
     with _progress_bar(enabled=not as_json) as progress:
         result = Publisher(network, storage, say=say, progress=progress).run(

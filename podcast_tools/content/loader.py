@@ -134,6 +134,7 @@ class _Loader:
         self.episodes_dir = root / "episodes"
         self.duration_of = duration_of
         self.problems: list[Problem] = []
+        self.show_types: dict[str, str] = {}
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -226,6 +227,7 @@ class _Loader:
                 self.add_show_problems(toml_path, show_id, exc, provenance, network_file)
                 continue
             shows[show_id] = show
+            self.show_types[show_id] = show.type
             origins[show_id] = {
                 ".".join(leaf): ("own" if source == show_id else source)
                 for leaf, source in sorted(provenance.items())
@@ -330,6 +332,14 @@ class _Loader:
 
         self.check_guids(episodes)
         self.check_numbers(episodes)
+        for episode in episodes:
+            serial = [s for s in episode.all_shows if self.show_types.get(s) == "serial"]
+            if serial and episode.number is None:
+                self.problem(
+                    episode.path,
+                    "number",
+                    f'is needed: "{serial[0]}" is a serial show (Apple requires episode numbers)',
+                )
         durations: dict[str, float] = {}
         for episode in episodes:
             for extra in episode.shows:

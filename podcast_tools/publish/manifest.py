@@ -15,7 +15,7 @@ from typing import Any
 
 from podcast_tools.content import Episode
 from podcast_tools.content.models import Person
-from podcast_tools.publish.storage import Storage
+from podcast_tools.publish.storage import Storage, StorageError
 
 MANIFEST_KEY = "manifest.json"
 VERSION = 1
@@ -52,7 +52,18 @@ def read_manifest(storage: Storage) -> Manifest:
     if found is None:
         return Manifest()
     data, etag = found
-    return Manifest.from_bytes(data, etag)
+    try:
+        manifest = Manifest.from_bytes(data, etag)
+        version = json.loads(data).get("version", 1)
+    except (ValueError, AttributeError) as exc:
+        raise StorageError(
+            f"{storage.description}/{MANIFEST_KEY}: is damaged ({exc}); restore it from a backup"
+        ) from exc
+    if not isinstance(version, int) or version > VERSION:
+        raise StorageError(
+            f"{storage.description}/{MANIFEST_KEY}: was written by a newer podcast_tools (format {version}); upgrade"
+        )
+    return manifest
 
 
 def episode_metadata(episode: Episode) -> dict[str, Any]:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,8 +26,14 @@ from typing import Any
 from podcast_tools import __version__
 from podcast_tools.audio.episode import edit_decisions, mastering_settings, process_episode
 from podcast_tools.content import Episode, Network
-from podcast_tools.errors import ContentError, UsageError
-from podcast_tools.feed.build import AUDIO_TYPES, EpisodeMedia, FeedInputs, build_feed
+from podcast_tools.errors import ContentError, Problem, UsageError
+from podcast_tools.feed.build import (
+    AUDIO_TYPES,
+    DESCRIPTION_LIMIT,
+    EpisodeMedia,
+    FeedInputs,
+    build_feed,
+)
 from podcast_tools.layout import (
     artwork_key,
     audio_key,
@@ -91,7 +99,8 @@ def fingerprint(network: Network, episode: Episode) -> str:
     """What the published MP3 depends on: the master, the jingles, the show's audio settings, the
     edit decisions and chapters (they are in the tags), and the tool's version."""
     edits = edit_decisions(network, episode)
-    settings = mastering_settings(network.shows[episode.show])
+    show = network.shows[episode.show]
+    settings = mastering_settings(show)
     parts = {
         "tool": __version__,
         "master": file_hash(episode.resolve(episode.audio)),
@@ -105,58 +114,67 @@ def fingerprint(network: Network, episode: Episode) -> str:
             for c in episode.chapters
         ],
         "image": file_hash(episode.resolve(episode.image)) if episode.image else None,
+        # what the ID3 tag says (the notes body reaches feeds without touching the audio)
+        "tags": {
+            "episode": [
+                episode.title,
+                episode.date.isoformat(),
+                episode.number,
+                episode.season,
+                episode.summary,
+                [p.name for p in episode.persons if p.role.lower() == "host"],
+            ],
+            "show": [
+                show.title,
+                show.author,
+                show.copyright,
+                show.link,
+                show.language,
+                network.settings.name,
+                network.feed_url(show.id),
+                file_hash(network.show_path(show.artwork)),
+            ],
+        },
     }
     return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
 
 
 def changed_episodes(network: Network, revision: str) -> list[Episode]:
-    """Episodes whose files changed since a git revision (all of them if network.toml or a
-    template changed: settings and notes reach every episode)."""
+    """Episodes any of whose input files changed since a git revision: the episode file, its
+    master, jingles, images and transcript (all of them if network.toml or a template changed:
+    settings and notes reach every episode)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(network.root), *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+
     try:
-        listing = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(network.root),
-                "diff",
-                "--name-only",
-                "--no-renames",
-                revision,
-                "--",
-                "episodes",
-                "templates",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout.split()
-        top = subprocess.run(
-            ["git", "-C", str(network.root), "rev-parse", "--show-toplevel"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout.strip()
+        top = Path(git("rev-parse", "--show-toplevel").strip()).resolve()
+        listing = git(
+            "diff", "--name-only", "-z", "--no-renames", "--end-of-options", revision, "--"
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         detail = getattr(exc, "stderr", "") or str(exc)
         raise UsageError(
             f"--changed-since {revision}: git cannot compare ({detail.strip()})"
         ) from None
-    changed = {(Path(top) / name).resolve() for name in listing}
-    if any(
-        path.name == "network.toml"
-        or "templates" in path.relative_to(Path(top).resolve()).parts[:2]
-        for path in changed
-    ):
+    changed = {(top / name).resolve() for name in listing.split("\0") if name}
+    settings = {(network.root / "episodes" / "network.toml").resolve()}
+    templates = network.templates_dir.resolve()
+    if changed & settings or any(templates in path.parents for path in changed):
         return list(network.episodes)
     selected = []
     for episode in network.episodes:
-        files = {episode.path, episode.resolve(episode.audio)}
-        for extra in (episode.image, episode.transcript):
-            if extra:
-                files.add(episode.resolve(extra))
-        if any(path.resolve() in changed for path in files):
+        edits = edit_decisions(network, episode)
+        files = {episode.path, episode.resolve(episode.audio), edits.intro, edits.outro}
+        files |= {episode.resolve(c.image) for c in episode.chapters if c.image}
+        files |= {episode.resolve(extra) for extra in (episode.image, episode.transcript) if extra}
+        if any(path is not None and Path(path).resolve() in changed for path in files):
             selected.append(episode)
     return selected
 
@@ -185,10 +203,11 @@ class Publisher:
     ) -> PublishResult:
         result = PublishResult(dry_run=dry_run)
         manifest = read_manifest(self.storage)
+        self._check_notes(episodes, manifest)  # content rules first: nothing is uploaded on error
         to_process, metadata_only = [], []
         for episode in episodes:
             entry = manifest.episodes.get(episode.guid)
-            if entry is None or entry.get("fingerprint") != fingerprint(self.network, episode):
+            if not self._still_published(entry, fingerprint(self.network, episode)):
                 to_process.append(episode)
             else:
                 metadata_only.append(episode)
@@ -201,23 +220,28 @@ class Publisher:
         with tempfile.TemporaryDirectory(prefix="podcast-publish-") as build:
             reports = self._process(to_process, Path(build))
             result.processed = [self.network.display(e.path) for e in to_process]
-            mine: dict[str, dict[str, Any]] = {}
+            entries: dict[str, dict[str, Any]] = {}
             for episode in episodes:
                 report = reports.get(episode.guid)
-                mine[episode.guid] = self._entry(
+                entries[episode.guid] = self._entry(
                     episode, report, manifest.episodes.get(episode.guid), Path(build), result
                 )
         artwork = self._artwork(manifest, result)
+        # Only what this run changed is laid over newer manifests when publishers race: an
+        # entry merely copied from our first read must not undo another publisher's update.
+        mine = {
+            guid: entry for guid, entry in entries.items() if entry != manifest.episodes.get(guid)
+        }
 
         updated = Manifest(
             episodes={**manifest.episodes, **mine},
             artwork={**manifest.artwork, **artwork},
             etag=manifest.etag,
         )
-        if updated.to_bytes() != Manifest(manifest.episodes, manifest.artwork).to_bytes():
+        if mine or artwork:
             updated = self._write_manifest(updated, set(mine), set(artwork))
             result.manifest_written = True
-        affected = {show for entry in mine.values() for show in entry["shows"]} | set(artwork)
+        affected = {show for entry in entries.values() for show in entry["shows"]} | set(artwork)
         self._write_feeds(
             updated,
             sorted(affected | set(self.network.shows)),
@@ -227,6 +251,50 @@ class Publisher:
             set(artwork),
         )
         return result
+
+    REQUIRED = (
+        "audio",
+        "chapter_times",
+        "fingerprint",
+        "meta",
+        "html",
+        "text",
+        "shows",
+        "show",
+        "slug",
+    )
+
+    def _still_published(self, entry: dict[str, Any] | None, wanted: str) -> bool:
+        """The manifest entry is complete, current, and its audio is really in storage."""
+        if entry is None or any(key not in entry for key in self.REQUIRED):
+            return False
+        if entry["fingerprint"] != wanted:
+            return False
+        stored = self.storage.head(entry["audio"]["key"])
+        return stored is not None and stored.size == entry["audio"]["bytes"]
+
+    def _check_notes(self, episodes: list[Episode], manifest: Manifest) -> None:
+        """Feed rules that depend only on content, checked before anything is processed."""
+        problems = []
+        for episode in episodes:
+            times = (manifest.episodes.get(episode.guid) or {}).get("chapter_times")
+            starts = (
+                times
+                if times and len(times) == len(episode.chapters)
+                else [c.start for c in episode.chapters]
+            )
+            chapters = [ChapterNote(t, c.title, c.url) for t, c in zip(starts, episode.chapters)]
+            size = len(render_notes(self.network, episode, chapters).html.encode())
+            if size > DESCRIPTION_LIMIT:
+                problems.append(
+                    Problem(
+                        self.network.display(episode.path),
+                        "notes",
+                        f"the rendered show notes are {size} bytes; feeds allow {DESCRIPTION_LIMIT}",
+                    )
+                )
+        if problems:
+            raise ContentError(problems)
 
     def _plan_text(self, to_process: list[Episode], metadata_only: list[Episode]) -> str:
         lines = [f"would process and upload {len(to_process)} episode(s):"]
@@ -359,7 +427,7 @@ class Publisher:
         return changed
 
     def _write_manifest(self, manifest: Manifest, mine: set[str], my_artwork: set[str]) -> Manifest:
-        for _ in range(CONFLICT_RETRIES):
+        for attempt in range(CONFLICT_RETRIES):
             try:
                 etag = self.storage.put_bytes(
                     MANIFEST_KEY,
@@ -373,6 +441,7 @@ class Publisher:
                 return manifest
             except PreconditionFailed:
                 self.say("the manifest changed meanwhile (another publisher): merging and retrying")
+                _back_off(attempt)
                 manifest = manifest.merged_into(read_manifest(self.storage), mine, my_artwork)
         raise StorageError(
             f"{self.storage.description}/{MANIFEST_KEY}: still changing after {CONFLICT_RETRIES} tries"
@@ -400,9 +469,10 @@ class Publisher:
         return inputs
 
     def _candidates(self, manifest: Manifest, show_id: str) -> list[Episode]:
-        local = {episode.guid: episode for episode in self.network.episodes}
+        """Every published episode of the show, as the manifest records it (one source of truth:
+        two checkouts never fight over a feed)."""
         return [
-            local.get(guid) or episode_from_entry(guid, entry)
+            episode_from_entry(guid, entry)
             for guid, entry in sorted(manifest.episodes.items())
             if show_id in entry["shows"]
         ]
@@ -415,7 +485,7 @@ class Publisher:
             if show_id not in self.network.shows:
                 continue
             key = feed_key(show_id)
-            for _ in range(CONFLICT_RETRIES):
+            for attempt in range(CONFLICT_RETRIES):
                 # Read the stored feed first, then the manifest: any publisher that wrote this feed
                 # wrote its manifest before, so what we build now includes its episodes; if anyone
                 # writes the feed after our read, our conditional write fails and we go round again.
@@ -446,10 +516,16 @@ class Publisher:
                     break
                 except PreconditionFailed:
                     self.say(f"feed {key} changed meanwhile (another publisher): rebuilding")
+                    _back_off(attempt)
             else:
                 raise StorageError(
                     f"{self.storage.description}/{key}: still changing after {CONFLICT_RETRIES} tries"
                 )
+
+
+def _back_off(attempt: int) -> None:
+    """Jittered exponential wait before trying a conditional write again."""
+    time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
 
 
 def _entry_url(base: str, entry: dict[str, Any], part: str) -> str | None:

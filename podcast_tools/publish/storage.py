@@ -125,13 +125,19 @@ class LocalStorage(Storage):
         path = self._path(key)
         if not path.is_file():
             return None
-        meta = {}
-        if self._meta_path(key).is_file():
-            meta = json.loads(self._meta_path(key).read_text())
+        try:
+            meta = (
+                json.loads(self._meta_path(key).read_text())
+                if self._meta_path(key).is_file()
+                else {}
+            )
+            actual = file_hash(path)
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"{self.description}/{key}: cannot read ({exc})") from exc
         return ObjectInfo(
             size=path.stat().st_size,
-            etag=file_hash(path),
-            sha256=meta.get("sha256"),
+            etag=actual,
+            sha256=actual,  # what is really on disk, so verification proves something
             content_type=meta.get("content_type"),
             cache_control=meta.get("cache_control"),
         )
@@ -145,8 +151,14 @@ class LocalStorage(Storage):
 
     @contextmanager
     def _locked(self):
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with self._thread_lock, open(self.folder / ".lock", "a+") as handle:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle = open(self.folder / ".lock", "a+")
+        except OSError as exc:
+            raise StorageError(
+                f"{self.description}: cannot use the folder ({exc.strerror})"
+            ) from exc
+        with self._thread_lock, handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -228,14 +240,21 @@ class S3Storage(Storage):
             connect_timeout=10,
             read_timeout=60,
         )
-        session = boto3.session.Session(region_name=region) if region else boto3.session.Session()
-        self._client = session.client(
-            "s3",
-            endpoint_url=endpoint_url
-            or os.environ.get("AWS_ENDPOINT_URL_S3")
-            or os.environ.get("AWS_ENDPOINT_URL"),
-            config=config,
-        )
+        try:
+            session = (
+                boto3.session.Session(region_name=region) if region else boto3.session.Session()
+            )
+            self._client = session.client(
+                "s3",
+                endpoint_url=endpoint_url
+                or os.environ.get("AWS_ENDPOINT_URL_S3")
+                or os.environ.get("AWS_ENDPOINT_URL"),
+                config=config,
+            )
+        except Exception as exc:  # unknown profile, malformed endpoint …: say which, not how
+            raise StorageError(
+                f"{self.description}: cannot set up the S3 client ({type(exc).__name__}: {exc})"
+            ) from None
         self._transfer = TransferConfig(
             multipart_threshold=self.MULTIPART_BYTES,
             multipart_chunksize=self.MULTIPART_BYTES,
@@ -255,7 +274,7 @@ class S3Storage(Storage):
         if isinstance(exc, ClientError):
             error = exc.response.get("Error", {})
             code = error.get("Code", "?")
-            if code in ("PreconditionFailed", "412"):
+            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
                 return PreconditionFailed(
                     f"{self.description}/{key}: changed by someone else first"
                 )
