@@ -289,17 +289,23 @@ class S3Storage(Storage):
             f"{self.description}/{key}: cannot {action}: {type(exc).__name__}: {exc}"
         )
 
-    def head(self, key: str) -> ObjectInfo | None:
+    def _read(self, call: Callable[..., dict], key: str) -> dict | None:
+        """One read request; None when the object is absent, StorageError on any failure."""
         from botocore.exceptions import ClientError
 
         try:
-            response = self._client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return call(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise self._fail("read", key, exc) from None
         except Exception as exc:
             raise self._fail("read", key, exc) from None
+
+    def head(self, key: str) -> ObjectInfo | None:
+        response = self._read(self._client.head_object, key)
+        if response is None:
+            return None
         return ObjectInfo(
             size=int(response["ContentLength"]),
             etag=response["ETag"],
@@ -309,16 +315,12 @@ class S3Storage(Storage):
         )
 
     def get(self, key: str) -> tuple[bytes, str] | None:
-        from botocore.exceptions import ClientError
-
+        response = self._read(self._client.get_object, key)
+        if response is None:
+            return None
         try:
-            response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
             return response["Body"].read(), response["ETag"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise self._fail("read", key, exc) from None
-        except Exception as exc:
+        except Exception as exc:  # the connection dropped while reading the body
             raise self._fail("read", key, exc) from None
 
     def put_bytes(
