@@ -82,51 +82,34 @@ def timed(
     return elapsed, peak
 
 
+def filter_log(path: Path, audio_filter: str) -> str:
+    """What ffmpeg prints while running `audio_filter` over a file (its measurements)."""
+    command = [
+        ffmpeg_exe(),
+        "-nostdin",
+        "-hide_banner",
+        "-nostats",
+        "-i",
+        str(path),
+        "-af",
+        audio_filter,
+        "-f",
+        "null",
+        "-",
+    ]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stderr
+
+
 def ebur128(path: Path) -> dict[str, float]:
-    result = subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-nostdin",
-            "-hide_banner",
-            "-nostats",
-            "-i",
-            str(path),
-            "-af",
-            "ebur128=peak=true:framelog=quiet",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    summary = result.stderr[result.stderr.rfind("Summary:") :]
+    log = filter_log(path, "ebur128=peak=true:framelog=quiet")
+    summary = log[log.rfind("Summary:") :]
     grab = lambda key: float(re.search(rf"{key}:\s+(-?[\d.]+|-inf)", summary).group(1))  # noqa: E731
     return {"I": grab("I"), "LRA": grab("LRA"), "TP": grab("Peak")}
 
 
 def edge_silence(path: Path, threshold_db: float = -50.0) -> tuple[float, float]:
     """Seconds of silence (below `threshold_db`) at the start and at the end of a file."""
-    result = subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-nostdin",
-            "-hide_banner",
-            "-nostats",
-            "-i",
-            str(path),
-            "-af",
-            f"silencedetect=n={threshold_db}dB:d=0.02",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    text = result.stderr
+    text = filter_log(path, f"silencedetect=n={threshold_db}dB:d=0.02")
     duration = None
     match = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text)
     if match:
