@@ -77,6 +77,12 @@ def start(data_dir: Path, log: Path, timeout_s: float = 60.0) -> S3Server:
         "-ip=127.0.0.1",
         "-ip.bind=127.0.0.1",
         "-admin.ui=false",
+        # Never call out: SeaweedFS reports cluster statistics to its project's server by default.
+        "-master.telemetry=false",
+        # Servers we do not use stay off instead of taking fixed ports (Iceberg 8181, Lance 9101).
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-webdav=false",
     ]
     args += [f"-{name}={port}" for name, port in ports.items()]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
