@@ -132,9 +132,12 @@ def validate(
     if fix_artwork:
         _fix_artwork(options.network_root())
     network = options.network()
+    drafts = len(network.drafts)
     typer.echo(
         f"OK: {network.settings.name}: {len(network.shows)} shows, "
-        f"{len(network.episodes)} episodes; no problems found."
+        f"{len(network.episodes)} episodes"
+        + (f" ({drafts} draft{'s' if drafts != 1 else ''})" if drafts else "")
+        + "; no problems found."
     )
 
 
@@ -250,11 +253,20 @@ def new(
         Optional[Path],
         typer.Option(
             "--audio",
-            help="The master recording (stored as a path relative to the episode).",
+            help="The master recording: copied next to the episode as <NNN>-<slug>.<ext>. "
+            "Without it the episode is a draft (draft: true) until its recording is in place.",
             exists=True,
             dir_okay=False,
         ),
     ] = None,
+    link: Annotated[
+        bool,
+        typer.Option(
+            "--link",
+            help="Reference the --audio file where it is instead of copying it "
+            "(it must lie inside the network folder).",
+        ),
+    ] = False,
     date: Annotated[
         Optional[str],
         typer.Option(
@@ -263,7 +275,10 @@ def new(
         ),
     ] = None,
 ) -> None:
-    """Write a new episode file with a fresh guid, the next number and today's date; print its path."""
+    """Write a new episode file with a fresh guid, the next number and today's date; print its path.
+
+    Without --audio the episode is a draft: validated, but not processed or published until its
+    recording is in place and the `draft: true` line is removed."""
     from podcast_tools.scaffold import new_episode
 
     when = None
@@ -275,8 +290,15 @@ def new(
                 f'--date: "{date}" is not a date, e.g. 2026-12-01T09:00:00+01:00'
             ) from None
     root = _options(ctx).network_root()
-    created = new_episode(root, show, title=title, audio=audio, date=when)
+    if link and audio is None:
+        raise UsageError("--link needs --audio PATH")
+    created = new_episode(root, show, title=title, audio=audio, link=link, date=when)
     typer.echo(str(created.path))
+    if created.draft:
+        typer.echo(
+            "a draft: put its recording at the `audio` path it names, then delete `draft: true`",
+            err=True,
+        )
 
 
 @app.command()
@@ -408,6 +430,7 @@ def feed(
             f"unknown show(s): {', '.join(unknown)}; the shows are: {', '.join(network.shows)}"
         )
     inputs = inputs_from_build(network, root / "build")
+    _say_drafts(network, [e for e in network.drafts if set(e.all_shows) & set(wanted)])
     built, problems = [], []
     for show_id in wanted:  # check every feed before writing any
         try:
@@ -502,6 +525,11 @@ def publish(
         f"uploaded {len(result.uploads)} object(s), {size:.1f} MB; feeds written: {len(result.feeds)}"
         + (f" ({', '.join(result.feeds)})" if result.feeds else "")
     )
+
+
+def _say_drafts(network: Network, drafts: list) -> None:
+    if drafts:
+        typer.echo(network.drafts_note(drafts), err=True)
 
 
 def _load_episode(ctx: typer.Context, episode_file: Path):

@@ -126,6 +126,17 @@ def process_episode(
 
     Raises ContentError (naming the episode file and field) when an edit cannot be done.
     """
+    if episode.draft:
+        raise ContentError(
+            [
+                Problem(
+                    network.display(episode.path),
+                    "draft",
+                    "the episode is a draft (draft: true); put its recording in place and delete "
+                    "that line to process it",
+                )
+            ]
+        )
     mp3_path, report_path = output_paths(out_dir, episode)
     show = network.shows[episode.show]
 

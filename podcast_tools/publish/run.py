@@ -72,6 +72,7 @@ class Upload:
 class PublishResult:
     processed: list[str] = field(default_factory=list)  # episode files
     skipped: list[str] = field(default_factory=list)  # unchanged audio
+    drafts: list[str] = field(default_factory=list)  # episode files marked draft: left out
     uploads: list[Upload] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)  # keys written
     feeds_unchanged: list[str] = field(default_factory=list)
@@ -87,6 +88,7 @@ class PublishResult:
             "dry_run": self.dry_run,
             "episodes_processed": self.processed,
             "episodes_skipped": self.skipped,
+            "episodes_drafts": self.drafts,
             "objects_uploaded": [{"key": u.key, "bytes": u.bytes} for u in self.uploads],
             "bytes_uploaded": sum(u.bytes for u in self.uploads),
             "manifest_written": self.manifest_written,
@@ -202,6 +204,11 @@ class Publisher:
         self, episodes: list[Episode], *, dry_run: bool = False, now: datetime | None = None
     ) -> PublishResult:
         result = PublishResult(dry_run=dry_run)
+        drafts = [e for e in episodes if e.draft]
+        if drafts:
+            result.drafts = [self.network.display(e.path) for e in drafts]
+            self.say(self.network.drafts_note(drafts))
+            episodes = [e for e in episodes if not e.draft]
         manifest = read_manifest(self.storage)
         self._check_notes(episodes, manifest)  # content rules first: nothing is uploaded on error
         to_process, metadata_only = [], []
