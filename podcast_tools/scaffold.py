@@ -59,7 +59,17 @@ podcast_guid = "{regional_guid}"
 """
 
 #: Audio masters are large binaries: Git LFS keeps them out of every clone's history.
-MASTER_PATTERNS = ("*.wav", "*.flac", "*.aif", "*.aiff", "*.m4a", "*.mp3", "*.ogg", "*.opus", "*.w64")
+MASTER_PATTERNS = (
+    "*.wav",
+    "*.flac",
+    "*.aif",
+    "*.aiff",
+    "*.m4a",
+    "*.mp3",
+    "*.ogg",
+    "*.opus",
+    "*.w64",
+)
 
 _GITATTRIBUTES = (
     "# Audio masters are stored with Git LFS (https://git-lfs.com): run `git lfs install` once,\n"

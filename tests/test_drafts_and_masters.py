@@ -76,7 +76,9 @@ def test_an_impossible_yaml_date_is_one_line_not_a_traceback(sample: Path):
 def test_a_finished_episode_still_needs_its_audio(sample: Path):
     path = sample / "episodes/itsmwp/003-service-desk-metrics.md"
     edit(path, "audio: 003-service-desk-metrics.opus", "audio: missing.wav")
-    problem = find_problem(problems_of(sample), "episodes/itsmwp/003-service-desk-metrics.md", "audio")
+    problem = find_problem(
+        problems_of(sample), "episodes/itsmwp/003-service-desk-metrics.md", "audio"
+    )
     assert "file not found" in problem.message
 
 
@@ -176,7 +178,9 @@ def test_validate_reports_paths_that_leave_the_network(sample: Path, tmp_path: P
     problems = problems_of(sample)
     audio = find_problem(problems, "episodes/itsmwp/001-incident-vs-problem.md", "audio")
     assert "outside the network" in audio.message and str(outside) in audio.message
-    transcript = find_problem(problems, "episodes/itsmwp/002-change-advisory-boards.md", "transcript")
+    transcript = find_problem(
+        problems, "episodes/itsmwp/002-change-advisory-boards.md", "transcript"
+    )
     assert "outside the network" in transcript.message and "/etc/hostname" in transcript.message
 
 
@@ -192,7 +196,9 @@ def test_validate_reports_a_jingle_outside_the_network(sample: Path, tmp_path: P
 def test_validate_explains_a_git_lfs_pointer(sample: Path):
     master = sample / "episodes/itsmwp/001-incident-vs-problem.flac"
     master.write_text(LFS_POINTER)
-    problem = find_problem(problems_of(sample), "episodes/itsmwp/001-incident-vs-problem.md", "audio")
+    problem = find_problem(
+        problems_of(sample), "episodes/itsmwp/001-incident-vs-problem.md", "audio"
+    )
     assert "Git LFS pointer" in problem.message
     assert "git lfs pull" in problem.message and "lfs: true" in problem.message
     (sample / "episodes/art/outro.mp3").write_text(LFS_POINTER)
