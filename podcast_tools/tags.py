@@ -35,12 +35,12 @@ from mutagen.id3 import (
     TPE2,
     TPOS,
     TRCK,
-    TextFrame,
     WOAR,
     WXXX,
     CTOCFlags,
     ID3NoHeaderError,
     PictureType,
+    TextFrame,
 )
 
 from podcast_tools.errors import PodcastToolsError
