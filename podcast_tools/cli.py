@@ -441,9 +441,18 @@ def feed(
             built.append(build_feed(network, show_id, inputs, include_scheduled=include_scheduled))
         except ContentError as exc:
             problems.extend(exc.problems)
+    publisher = None
+    if network.settings.podcast_guid:
+        from podcast_tools.feed.build import build_publisher_feed
+
+        publisher = build_publisher_feed(network, inputs.artwork_urls)
     if problems:
         raise ContentError(problems)
     out_dir = out.resolve() if out else root / "build" / "feeds"
+    if publisher is not None:
+        typer.echo(
+            f"{write_feed(publisher, out_dir)}: the publisher feed of {len(network.shows)} shows"
+        )
     for result in built:
         path = write_feed(result, out_dir)
         notes = []

@@ -44,3 +44,12 @@ def feed_key(show_id: str) -> str:
 
 def public_url(base_url: str, key: str) -> str:
     return base_url.rstrip("/") + "/" + key
+
+
+#: The network's publisher feed (Podcasting 2.0), beside the shows' folders.
+PUBLISHER_FEED_KEY = "publisher.xml"
+
+
+def show_folder_url(network, show_id: str) -> str:
+    """A show's folder under the base URL: its website when network.toml names no `link`."""
+    return public_url(network.settings.base_url, f"{show_id}/")

@@ -110,6 +110,32 @@ def sanitise(fragment: str) -> str:
     ).strip()
 
 
+#: The tags Apple lists for an item's <description> (Apple Podcasts' RSS requirements); the
+#: richer HTML stays in content:encoded.
+APPLE_DESCRIPTION_TAGS = frozenset({"p", "ol", "ul", "li", "a"})
+_BLOCKS_AS_PARAGRAPHS = re.compile(r"<(/?)(?:h[1-6]|blockquote|pre)>")
+_EMPTY_PARAGRAPH = re.compile(r"<p>\s*</p>")
+
+
+def apple_description(fragment: str) -> str:
+    """A sanitised fragment reduced to Apple's description tags: headings, quotes and code
+    blocks become paragraphs, inline markup keeps its text.
+
+    >>> apple_description("<h2>Links</h2><p><strong>Bold</strong> <a href='https://x.org/'>x</a></p>")
+    '<p>Links</p><p>Bold <a href="https://x.org/" rel="noopener">x</a></p>'
+    """
+    blocks = _BLOCKS_AS_PARAGRAPHS.sub(r"<\1p>", fragment)
+    cleaned = nh3.clean(
+        strip_control(blocks),
+        tags=set(APPLE_DESCRIPTION_TAGS),
+        attributes={"a": {"href"}},
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener",
+        strip_comments=True,
+    )
+    return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
+
+
 def html_to_text(fragment: str) -> str:
     """Plain text of a sanitised HTML fragment: one line per paragraph or list item."""
     with_breaks = _BLOCK_END.sub("\n", fragment)

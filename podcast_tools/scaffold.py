@@ -17,7 +17,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from podcast_tools.content.loader import NETWORK_FILE, display_path, feed_url, podcast_guid_for
+from podcast_tools.content.loader import (
+    NETWORK_FILE,
+    display_path,
+    feed_url,
+    podcast_guid_for,
+    publisher_feed_url,
+)
 from podcast_tools.errors import UsageError
 from podcast_tools.fsutil import copy_file_atomic, write_bytes_atomic, write_text_atomic
 
@@ -32,6 +38,7 @@ _NETWORK_TOML = """\
 name = "My Podcast Network"
 base_url = "{base_url}"     # public URL that published object keys are appended to
 storage = "file://public"   # or s3://bucket/prefix
+podcast_guid = "{network_guid}"  # the network's publisher feed; keep it for ever
 
 [defaults]                  # inherited by every show unless it sets its own
 author = "My Podcast Network"
@@ -114,6 +121,7 @@ def init_network(target: Path) -> list[Path]:
     toml = _NETWORK_TOML.format(
         base_url=SCAFFOLD_BASE_URL,
         year=datetime.now().year,
+        network_guid=podcast_guid_for(publisher_feed_url(SCAFFOLD_BASE_URL)),
         main_guid=podcast_guid_for(feed_url(SCAFFOLD_BASE_URL, "main")),
         regional_guid=podcast_guid_for(feed_url(SCAFFOLD_BASE_URL, "main-regional")),
     )

@@ -32,6 +32,7 @@ from podcast_tools.content.models import (
 )
 from podcast_tools.content.timecode import format_timecode
 from podcast_tools.errors import AudioInputError, ContentError, NotANetworkError, Problem
+from podcast_tools.layout import PUBLISHER_FEED_KEY, public_url
 
 NETWORK_FILE = Path("episodes") / "network.toml"
 #: Namespace for a show's podcast:guid (Podcasting 2.0 spec): UUIDv5 of the feed URL sans scheme.
@@ -89,8 +90,17 @@ class Network:
     def feed_url(self, show_id: str) -> str:
         return feed_url(self.settings.base_url, show_id)
 
+    @property
+    def publisher_feed_url(self) -> str:
+        return publisher_feed_url(self.settings.base_url)
+
     def display(self, path: Path) -> str:
         return display_path(path, self.root)
+
+
+def publisher_feed_url(base_url: str) -> str:
+    """The public URL of the network's publisher feed: ``<base_url>publisher.xml``."""
+    return public_url(base_url, PUBLISHER_FEED_KEY)
 
 
 def feed_url(base_url: str, show_id: str) -> str:
@@ -186,6 +196,14 @@ class _Loader:
             return None
 
         shows, origins = self.resolve_shows(toml_path, network_file)
+        if network_file.network.podcast_guid is None:
+            url = publisher_feed_url(network_file.network.base_url)
+            self.problem(
+                toml_path,
+                "network.podcast_guid",
+                f'missing; add podcast_guid = "{podcast_guid_for(url)}" to [network] (the '
+                f"network's publisher feed: UUIDv5 of its first URL {url}; keep it when it moves)",
+            )
         episodes, durations = self.load_episodes(set(network_file.shows))
         return Network(
             root=self.root,
@@ -349,13 +367,23 @@ class _Loader:
         self.check_guids(episodes)
         self.check_numbers(episodes)
         for episode in episodes:
-            serial = [s for s in episode.all_shows if self.show_types.get(s) == "serial"]
-            if serial and episode.number is None:
-                self.problem(
-                    episode.path,
-                    "number",
-                    f'is needed: "{serial[0]}" is a serial show (Apple requires episode numbers)',
-                )
+            for show_id in episode.all_shows:
+                if self.show_types.get(show_id) != "serial":
+                    continue
+                if episode.numbers_in(show_id)[0] is None:
+                    self.problem(
+                        episode.path,
+                        "number" if show_id == episode.show else f"numbers.{show_id}.number",
+                        f'is needed: "{show_id}" is a serial show (Apple requires episode numbers)',
+                    )
+            for show_id in episode.numbers:
+                if show_id not in episode.shows:
+                    self.problem(
+                        episode.path,
+                        f"numbers.{show_id}",
+                        f'the episode is not posted to "{show_id}"; add it to `shows` or remove '
+                        "these numbers",
+                    )
         durations: dict[str, float] = {}
         for episode in episodes:
             for extra in episode.shows:
@@ -455,20 +483,26 @@ class _Loader:
                 )
 
     def check_numbers(self, episodes: list[Episode]) -> None:
+        """Episode numbers are unique within each feed (per season): a show's own episodes and
+        the ones cross-posted to it with numbers for it."""
         seen: dict[tuple[str, int | None, int], Episode] = {}
         for episode in sorted(episodes, key=lambda e: (e.date, str(e.path))):
-            if episode.number is None:
-                continue
-            key = (episode.show, episode.season, episode.number)
-            if key in seen:
+            for show_id in episode.all_shows:
+                number, season = episode.numbers_in(show_id)
+                if number is None:
+                    continue
+                key = (show_id, season, number)
+                if key not in seen:
+                    seen[key] = episode
+                    continue
+                home = show_id == episode.show
                 self.problem(
                     episode.path,
-                    "number",
-                    f"{episode.number} is also the number of {self.display(seen[key].path)}"
-                    + (f" in season {episode.season}" if episode.season else ""),
+                    "number" if home else f"numbers.{show_id}.number",
+                    f"{number} is also the number of {self.display(seen[key].path)}"
+                    + (f" in season {season}" if season else "")
+                    + ("" if home else f' in the feed of "{show_id}"'),
                 )
-            else:
-                seen[key] = episode
 
     def check_timing(self, episode: Episode) -> float | None:
         """Check trims, cuts and chapters against the recording; return its duration."""

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from podcast_tools.content.apple import check_category
+from podcast_tools.content.taxonomy import check_group, check_role
 from podcast_tools.content.timecode import parse_timecode
 
 ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
@@ -148,8 +149,21 @@ def _false_means_none(value: Any) -> Any:
     return None if value is False or value == "" else value
 
 
+#: Apple Podcasts shows at most 255 characters of a show or episode title.
+TITLE_LIMIT = 255
+
+
+def _apple_title(value: str) -> str:
+    if len(value) > TITLE_LIMIT:
+        raise ValueError(
+            f"is {len(value)} characters; Apple Podcasts allows at most {TITLE_LIMIT}: shorten it"
+        )
+    return value
+
+
 Identifier = Annotated[str, AfterValidator(_identifier)]
 CleanText = Annotated[str, AfterValidator(_clean_text)]
+Title = Annotated[str, AfterValidator(_clean_text), AfterValidator(_apple_title)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 Language = Annotated[str, AfterValidator(_language)]
 Email = Annotated[str, AfterValidator(_email)]
@@ -174,6 +188,12 @@ class NetworkSettings(_Strict):
     storage: str = Field(description="s3://bucket/prefix, file://relative/dir or file:///abs/dir")
     endpoint_url: HttpUrl | None = None
     region: str | None = None
+    # The network as a publisher (Podcasting 2.0 publisher feed); `podcast validate` suggests it.
+    podcast_guid: Uuid | None = Field(
+        None, description="podcast:guid of the network's publisher feed (UUIDv5 of its URL)"
+    )
+    description: CleanText | None = Field(None, description="for the publisher feed")
+    link: HttpUrl | None = Field(None, description="the network's website")
 
     @field_validator("base_url")
     @classmethod
@@ -268,11 +288,27 @@ class Category(_Strict):
 
 
 class Person(_Strict):
+    """A podcast:person. `group` and `role` come from the Podcast Taxonomy (case-insensitive)."""
+
     name: CleanText
-    role: str = "host"
     group: str = "cast"
+    role: str = "host"
     href: HttpUrl | None = None
     img: HttpUrl | None = None
+
+    @field_validator("group")
+    @classmethod
+    def _taxonomy_group(cls, value: str) -> str:
+        check_group(value)
+        return value
+
+    @field_validator("role")
+    @classmethod
+    def _taxonomy_role(cls, value: str, info: ValidationInfo) -> str:
+        group = info.data.get("group")
+        if group is not None:  # a bad group is reported on its own
+            check_role(group, value)
+        return value
 
 
 class Funding(_Strict):
@@ -284,7 +320,7 @@ class Show(_Strict):
     """One show after inheritance from [defaults] and its `extends` chain is resolved."""
 
     id: Identifier
-    title: CleanText
+    title: Title
     description: CleanText
     author: CleanText
     owner: Owner
@@ -388,10 +424,17 @@ class Cut(_Strict):
         return self
 
 
+class ShowNumbers(_Strict):
+    """An episode's numbers in the feed of a show it is cross-posted to."""
+
+    number: int | None = Field(None, ge=1)
+    season: int | None = Field(None, ge=1)
+
+
 class FrontMatter(_Strict):
     """The YAML keys a producer writes at the top of an episode file."""
 
-    title: CleanText
+    title: Title
     guid: CleanText
     date: AwareDatetime
     audio: ExistingPath
@@ -404,6 +447,8 @@ class FrontMatter(_Strict):
     explicit: bool | None = None
     summary: CleanText | None = None
     shows: list[Identifier] = []
+    # numbers in the feeds of the shows in `shows` (without them a cross-post is unnumbered there)
+    numbers: dict[Identifier, ShowNumbers] = {}
     chapters: list[Chapter] = []
     trim: Trim = Trim()
     cuts: list[Cut] = []
@@ -432,6 +477,15 @@ class Episode(FrontMatter):
     show: Identifier = Field(description="the show whose folder holds the episode")
     path: Path = Field(description="the episode file")
     notes: str = Field("", description="the Markdown body: show notes")
+
+    def numbers_in(self, show_id: str) -> tuple[int | None, int | None]:
+        """(number, season) in the feed of `show_id`: the episode's own in its home show, the ones
+        given under `numbers` in a show it is cross-posted to, else none (a number of one show
+        would clash with another's)."""
+        if show_id == self.show:
+            return self.number, self.season
+        given = self.numbers.get(show_id)
+        return (given.number, given.season) if given is not None else (None, None)
 
     @property
     def all_shows(self) -> list[str]:

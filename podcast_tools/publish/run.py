@@ -37,8 +37,10 @@ from podcast_tools.feed.build import (
     EpisodeMedia,
     FeedInputs,
     build_feed,
+    build_publisher_feed,
 )
 from podcast_tools.layout import (
+    PUBLISHER_FEED_KEY,
     artwork_key,
     audio_key,
     content_hash,
@@ -504,38 +506,50 @@ class Publisher:
         self, manifest: Manifest, shows: list[str], result: PublishResult, now, mine, my_artwork
     ) -> None:
         moment = now or datetime.now(timezone.utc)
-        for show_id in shows:
-            if show_id not in self.network.shows:
-                continue
-            key = feed_key(show_id)
+
+        def show_feed(show_id: str, manifest: Manifest) -> tuple[bytes, str]:
+            feed = build_feed(
+                self.network,
+                show_id,
+                self._inputs(manifest),
+                now=moment,
+                candidates=self._candidates(manifest, show_id),
+            )
+            return feed.xml, f"{len(feed.included)} episodes"
+
+        def publisher_feed(manifest: Manifest) -> tuple[bytes, str]:
+            built = build_publisher_feed(self.network, self._inputs(manifest).artwork_urls)
+            return built.xml, f"the network's {len(self.network.shows)} shows"
+
+        feeds = [
+            (feed_key(show_id), partial(show_feed, show_id))
+            for show_id in shows
+            if show_id in self.network.shows
+        ]
+        if self.network.settings.podcast_guid:
+            feeds.append((PUBLISHER_FEED_KEY, publisher_feed))
+        for key, build in feeds:
             for attempt in range(CONFLICT_RETRIES):
                 # Read the stored feed first, then the manifest: any publisher that wrote this feed
                 # wrote its manifest before, so what we build now includes its episodes; if anyone
                 # writes the feed after our read, our conditional write fails and we go round again.
                 stored = self.storage.get(key)
                 manifest = manifest.merged_into(read_manifest(self.storage), mine, my_artwork)
-                inputs = self._inputs(manifest)
-                feed = build_feed(
-                    self.network,
-                    show_id,
-                    inputs,
-                    now=moment,
-                    candidates=self._candidates(manifest, show_id),
-                )
-                if stored is not None and stored[0] == feed.xml:
+                xml, what = build(manifest)
+                if stored is not None and stored[0] == xml:
                     result.feeds_unchanged.append(key)
                     break
                 try:
                     self.storage.put_bytes(
                         key,
-                        feed.xml,
+                        xml,
                         content_type="application/rss+xml; charset=utf-8",
                         cache_control=FEED_CACHE,
                         if_match=stored[1] if stored else None,
                         if_absent=stored is None,
                     )
                     result.feeds.append(key)
-                    self.say(f"feed {key}: {len(feed.included)} episodes")
+                    self.say(f"feed {key}: {what}")
                     break
                 except PreconditionFailed:
                     self.say(f"feed {key} changed meanwhile (another publisher): rebuilding")
