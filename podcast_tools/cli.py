@@ -378,7 +378,7 @@ def notes(
     ] = None,
 ) -> None:
     """Render an episode's show notes (HTML, text, web page), chapters JSON and transcript, to preview."""
-    from podcast_tools.notes import ChapterNote, write_notes
+    from podcast_tools.notes import chapter_notes, write_notes
 
     root, network, episode = _load_episode(ctx, episode_file)
     out_dir = out.resolve() if out else root / "build" / episode.show
@@ -392,7 +392,7 @@ def notes(
             "note: chapter times are the master's; run `podcast process` first for the times as heard",
             err=True,
         )
-    chapters = [ChapterNote(heard.get(c.title, c.start), c.title, c.url) for c in episode.chapters]
+    chapters = chapter_notes(network, episode, [heard.get(c.title, c.start) for c in episode.chapters])
     files = write_notes(network, episode, chapters, out_dir)
     for path in (files.html, files.text, files.page, files.chapters, files.transcript):
         if path is not None:

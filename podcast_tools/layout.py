@@ -34,6 +34,10 @@ def episode_file_key(show_id: str, slug: str, kind: str, sha256: str, suffix: st
     return f"{show_id}/episodes/{slug}-{kind}-{sha256[:HASH_CHARS]}{suffix}"
 
 
+def chapter_image_key(show_id: str, slug: str, sha256: str, suffix: str) -> str:
+    return episode_file_key(show_id, slug, "chapter-image", sha256, suffix.lower())
+
+
 def artwork_key(show_id: str, sha256: str, suffix: str) -> str:
     return f"{show_id}/art/cover-{sha256[:HASH_CHARS]}{suffix.lower()}"
 

@@ -25,6 +25,7 @@ from podcast_tools.content import Episode, Network
 from podcast_tools.content.timecode import format_timecode
 from podcast_tools.errors import PodcastToolsError
 from podcast_tools.fsutil import write_bytes_atomic, write_text_atomic
+from podcast_tools.layout import chapter_image_key, file_hash, public_url
 
 #: What Apple Podcasts and the common apps render in show notes.
 ALLOWED_TAGS = frozenset(
@@ -73,6 +74,7 @@ class ChapterNote:
     start_s: float
     title: str
     url: str | None = None
+    image_url: str | None = None  # where publishing puts the chapter's image
 
     @property
     def time(self) -> str:
@@ -196,11 +198,29 @@ def render_notes(network: Network, episode: Episode, chapters: list[ChapterNote]
     )
 
 
+def chapter_notes(network: Network, episode: Episode, starts: list[float]) -> list[ChapterNote]:
+    """The episode's chapters at `starts` (seconds as heard, one per chapter), each with its
+    link and the public URL its image is published at (content-addressed, like all media)."""
+    notes = []
+    for start, chapter in zip(starts, episode.chapters):
+        image_url = None
+        if chapter.image:
+            image = episode.resolve(chapter.image)
+            key = chapter_image_key(
+                episode.show, episode.slug, file_hash(image), image.suffix.lower()
+            )
+            image_url = public_url(network.settings.base_url, key)
+        notes.append(ChapterNote(start, chapter.title, chapter.url, image_url))
+    return notes
+
+
 def chapters_json(episode: Episode, chapters: list[ChapterNote]) -> str:
     """Podcasting 2.0 JSON chapters (version 1.2.0)."""
     entries = []
     for chapter in chapters:
         entry: dict = {"startTime": round(chapter.start_s, 3), "title": chapter.title}
+        if chapter.image_url:
+            entry["img"] = chapter.image_url
         if chapter.url:
             entry["url"] = chapter.url
         entries.append(entry)

@@ -183,3 +183,51 @@ def test_publisher_guid_is_suggested_when_missing(sample: Path):
     toml.write_text(text.replace(line + "\n", "", 1))
     problem = find_problem(problems_of(sample), "episodes/network.toml", "network.podcast_guid")
     assert "add podcast_guid" in problem.message
+
+
+def test_chapter_images_are_published_and_named_in_json_chapters(sample: Path, tmp_path: Path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from podcast_tools.cli import app
+
+    store = tmp_path / "store"
+    episode = "episodes/itsmwp/001-incident-vs-problem.md"
+    result = CliRunner().invoke(
+        app,
+        [
+            "--root",
+            str(sample),
+            "publish",
+            "--storage",
+            f"file://{store}",
+            "--json",
+            str(sample / episode),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    xml = (store / "itsmwp/feed.xml").read_bytes()
+    item = channel(xml).find("item")
+    chapters_url = item.find("podcast:chapters", NS).get("url")
+    document = json.loads((store / chapters_url.removeprefix(BASE)).read_text())
+    with_image = [c for c in document["chapters"] if "img" in c]
+    assert [c["title"] for c in with_image] == ["Root cause belongs to problem management"]
+    image_key = with_image[0]["img"].removeprefix(BASE)
+    source = sample / "episodes/itsmwp/art/001-root-cause.png"
+    assert (store / image_key).read_bytes() == source.read_bytes()
+    assert image_key.startswith("itsmwp/episodes/001-incident-vs-problem-chapter-image-")
+    assert document["chapters"][2]["url"] == "https://itsmweekly.example/notes/restore-first"
+
+
+def test_a_chapter_image_must_be_jpeg_or_png(sample: Path):
+    (sample / "episodes/itsmwp/art/x.gif").write_bytes(b"GIF89a")
+    edit(
+        sample / "episodes/itsmwp/001-incident-vs-problem.md",
+        "image: art/001-root-cause.png",
+        "image: art/x.gif",
+    )
+    problem = find_problem(
+        problems_of(sample), "episodes/itsmwp/001-incident-vs-problem.md", "chapters[2].image"
+    )
+    assert ".jpg or .png" in problem.message

@@ -20,7 +20,7 @@ from podcast_tools.content import Episode, Network, Show
 from podcast_tools.errors import ContentError, Problem
 from podcast_tools.fsutil import write_text_atomic
 from podcast_tools.layout import content_hash, file_hash
-from podcast_tools.notes import ChapterNote, render_notes, write_notes
+from podcast_tools.notes import ChapterNote, chapter_notes, render_notes, write_notes
 from podcast_tools.tags import EpisodeTags, Picture, contiguous_chapters, write_tags
 
 #: ID3v2.3 unless asked otherwise: more players read it (see tags.py).
@@ -171,12 +171,11 @@ def output_paths(out_dir: Path, episode: Episode) -> tuple[Path, Path]:
     return out_dir / f"{episode.slug}.mp3", out_dir / f"{episode.slug}.json"
 
 
-def chapter_notes(episode: Episode, report: MasteringReport) -> list[ChapterNote]:
+def heard_chapter_notes(
+    network: Network, episode: Episode, report: MasteringReport
+) -> list[ChapterNote]:
     """The episode's chapters at the times they are heard in the output."""
-    return [
-        ChapterNote(mark.output_s, mark.title, chapter.url)
-        for mark, chapter in zip(report.chapters, episode.chapters)
-    ]
+    return chapter_notes(network, episode, [mark.output_s for mark in report.chapters])
 
 
 def _picture(path: Path) -> Picture:
@@ -253,7 +252,7 @@ def process_episode(
     inputs = fingerprint_value or fingerprint(network, episode)  # before: the files may change
 
     def tag(temp: Path, report: MasteringReport) -> None:
-        summary = render_notes(network, episode, chapter_notes(episode, report)).text
+        summary = render_notes(network, episode, heard_chapter_notes(network, episode, report)).text
         write_tags(
             temp,
             episode_tags(network, episode, report, episode.summary or summary),
@@ -271,7 +270,7 @@ def process_episode(
         )
     except PlanError as exc:
         raise ContentError([Problem(network.display(episode.path), exc.field, str(exc))]) from exc
-    write_notes(network, episode, chapter_notes(episode, report), out_dir)
+    write_notes(network, episode, heard_chapter_notes(network, episode, report), out_dir)
     payload = {
         "episode": network.display(episode.path),
         "guid": episode.guid,

@@ -37,6 +37,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LAME_CBR_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 TIMEZONE_EXAMPLE = "2011-04-22T09:00:00+01:00"
 TRANSCRIPT_SUFFIXES = (".srt", ".vtt", ".html", ".json")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 # --- field types ------------------------------------------------------------------------------
@@ -396,6 +397,13 @@ class Chapter(_Strict):
     title: CleanText
     url: HttpUrl | None = None
     image: ExistingPath | None = None
+
+    @field_validator("image")
+    @classmethod
+    def _image_format(cls, value: str | None) -> str | None:
+        if value is not None and Path(value).suffix.lower() not in IMAGE_SUFFIXES:
+            raise ValueError(f'"{value}" is not an image apps show; use a .jpg or .png file')
+        return value
 
 
 class Trim(_Strict):

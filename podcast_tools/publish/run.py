@@ -43,13 +43,14 @@ from podcast_tools.layout import (
     PUBLISHER_FEED_KEY,
     artwork_key,
     audio_key,
+    chapter_image_key,
     content_hash,
     episode_file_key,
     feed_key,
     file_hash,
     public_url,
 )
-from podcast_tools.notes import TRANSCRIPT_TYPES, ChapterNote, chapters_json, render_notes
+from podcast_tools.notes import TRANSCRIPT_TYPES, chapter_notes, chapters_json, render_notes
 from podcast_tools.publish.manifest import (
     MANIFEST_KEY,
     Manifest,
@@ -272,7 +273,7 @@ class Publisher:
                 if times and len(times) == len(episode.chapters)
                 else [c.start for c in episode.chapters]
             )
-            chapters = [ChapterNote(t, c.title, c.url) for t, c in zip(starts, episode.chapters)]
+            chapters = chapter_notes(self.network, episode, starts)
             size = len(render_notes(self.network, episode, chapters).html.encode())
             if size > DESCRIPTION_LIMIT:
                 problems.append(
@@ -406,7 +407,7 @@ class Publisher:
                 previous["chapter_times"],
                 previous["fingerprint"],
             )
-        chapters = [ChapterNote(t, c.title, c.url) for t, c in zip(chapter_times, episode.chapters)]
+        chapters = chapter_notes(self.network, episode, chapter_times)
         notes = render_notes(self.network, episode, chapters)
         entry: dict[str, Any] = {
             "show": show,
@@ -422,6 +423,12 @@ class Publisher:
             "transcript": None,
             "image": None,
         }
+        for chapter in episode.chapters:  # before the chapters JSON that names them
+            if chapter.image:
+                source = episode.resolve(chapter.image)
+                suffix = source.suffix.lower()
+                key = chapter_image_key(show, slug, file_hash(source), suffix)
+                self._upload(key, source, _IMAGE_TYPES[suffix], result)
         if chapters:
             data = chapters_json(episode, chapters).encode()
             key = episode_file_key(show, slug, "chapters", content_hash(data), ".json")
