@@ -16,6 +16,7 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 
 from podcast_tools import __version__
+from podcast_tools.clihelp import Typer
 from podcast_tools.content import NETWORK_FILE, Network, find_root, load_network
 from podcast_tools.errors import NotANetworkError, PodcastToolsError, UsageError
 
@@ -28,10 +29,10 @@ HELP = (
     "4 ffmpeg missing or failed."
 )
 
-app = typer.Typer(
+app = Typer(
     help=HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -67,6 +68,7 @@ def _global_options(
         Optional[Path],
         typer.Option(
             "--root",
+            metavar="DIR",
             help="The network's folder (holding episodes/network.toml). "
             "Default: the nearest such folder at or above the current one.",
             file_okay=False,
@@ -245,11 +247,12 @@ def init(
 def new(
     ctx: typer.Context,
     show: Annotated[str, typer.Argument(help="The show id (see `podcast shows`).")],
-    title: Annotated[str, typer.Option("--title", help="The episode's title.")],
+    title: Annotated[str, typer.Option("--title", metavar="TEXT", help="The episode's title.")],
     audio: Annotated[
         Optional[Path],
         typer.Option(
             "--audio",
+            metavar="FILE",
             help="The master recording (stored as a path relative to the episode).",
             exists=True,
             dir_okay=False,
@@ -259,6 +262,7 @@ def new(
         Optional[str],
         typer.Option(
             "--date",
+            metavar="DATE",
             help="Publish date and time, e.g. 2026-12-01T09:00:00+01:00 (default: now; no offset means local time).",
         ),
     ] = None,
@@ -288,6 +292,7 @@ def process(
         Optional[Path],
         typer.Option(
             "--out",
+            metavar="DIR",
             help="Folder for the MP3 and its JSON report (default: build/<show>/).",
             file_okay=False,
         ),
@@ -347,7 +352,10 @@ def notes(
     out: Annotated[
         Optional[Path],
         typer.Option(
-            "--out", help="Folder for the rendered notes (default: build/<show>/).", file_okay=False
+            "--out",
+            metavar="DIR",
+            help="Folder for the rendered notes (default: build/<show>/).",
+            file_okay=False,
         ),
     ] = None,
 ) -> None:
@@ -379,12 +387,15 @@ def feed(
     ctx: typer.Context,
     show_ids: Annotated[
         Optional[list[str]],
-        typer.Argument(metavar="[SHOW]...", help="Shows to build (default: all)."),
+        typer.Argument(metavar="SHOW", help="Shows to build (default: all)."),
     ] = None,
     out: Annotated[
         Optional[Path],
         typer.Option(
-            "--out", help="Folder for <show>/feed.xml (default: build/feeds/).", file_okay=False
+            "--out",
+            metavar="DIR",
+            help="Folder for <show>/feed.xml (default: build/feeds/).",
+            file_okay=False,
         ),
     ] = None,
     include_scheduled: Annotated[
@@ -434,7 +445,7 @@ def publish(
     ctx: typer.Context,
     episode_files: Annotated[
         Optional[list[Path]],
-        typer.Argument(metavar="[EPISODE_FILE]...", help="Only these episodes (default: all)."),
+        typer.Argument(metavar="EPISODE_FILE", help="Only these episodes (default: all)."),
     ] = None,
     all_episodes: Annotated[
         bool, typer.Option("--all", help="Every episode (the default when none are named).")
