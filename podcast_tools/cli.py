@@ -19,6 +19,7 @@ from podcast_tools import __version__
 from podcast_tools.clihelp import Typer
 from podcast_tools.content import NETWORK_FILE, Network, find_root, load_network
 from podcast_tools.errors import NotANetworkError, PodcastToolsError, UsageError
+from podcast_tools.jsonout import dumps as json_document
 
 HELP = (
     "Take a podcast network from raw recordings to what listeners hear.\n\n"
@@ -185,7 +186,7 @@ def shows(
             }
             for show_id, show in network.shows.items()
         }
-        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        typer.echo(json_document("shows", {"shows": payload}))
         return
     for show_id, show in network.shows.items():
         parent = f" (extends {show.extends})" if show.extends else ""
@@ -333,7 +334,7 @@ def process(
         payload["episode"] = network.display(episode.path)
         if measured is not None:
             payload["loudness"]["mp3_measured"] = measured.as_dict()
-        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        typer.echo(json_document("process", payload))
         return
     typer.echo(_summary(network, episode, report))
     if measured is not None:
@@ -500,7 +501,7 @@ def publish(
             episodes, dry_run=dry_run
         )
     if as_json:
-        typer.echo(json.dumps({"storage": storage.description, **result.as_dict()}, indent=2))
+        typer.echo(json_document("publish", {"storage": storage.description, **result.as_dict()}))
         return
     if dry_run:
         return
