@@ -135,9 +135,12 @@ def validate(
     if fix_artwork:
         _fix_artwork(options.network_root())
     network = options.network()
+    drafts = len(network.drafts)
     typer.echo(
         f"OK: {network.settings.name}: {len(network.shows)} shows, "
-        f"{len(network.episodes)} episodes; no problems found."
+        f"{len(network.episodes)} episodes"
+        + (f" ({drafts} draft{'s' if drafts != 1 else ''})" if drafts else "")
+        + "; no problems found."
     )
 
 
@@ -254,11 +257,20 @@ def new(
         typer.Option(
             "--audio",
             metavar="FILE",
-            help="The master recording (stored as a path relative to the episode).",
+            help="The master recording: copied next to the episode as <NNN>-<slug>.<ext>. "
+            "Without it the episode is a draft (draft: true) until its recording is in place.",
             exists=True,
             dir_okay=False,
         ),
     ] = None,
+    link: Annotated[
+        bool,
+        typer.Option(
+            "--link",
+            help="Reference the --audio file where it is instead of copying it "
+            "(it must lie inside the network folder).",
+        ),
+    ] = False,
     date: Annotated[
         Optional[str],
         typer.Option(
@@ -268,7 +280,10 @@ def new(
         ),
     ] = None,
 ) -> None:
-    """Write a new episode file with a fresh guid, the next number and today's date; print its path."""
+    """Write a new episode file with a fresh guid, the next number and today's date; print its path.
+
+    Without --audio the episode is a draft: validated, but not processed or published until its
+    recording is in place and the `draft: true` line is removed."""
     from podcast_tools.scaffold import new_episode
 
     when = None
@@ -280,8 +295,15 @@ def new(
                 f'--date: "{date}" is not a date, e.g. 2026-12-01T09:00:00+01:00'
             ) from None
     root = _options(ctx).network_root()
-    created = new_episode(root, show, title=title, audio=audio, date=when)
+    if link and audio is None:
+        raise UsageError("--link needs --audio PATH")
+    created = new_episode(root, show, title=title, audio=audio, link=link, date=when)
     typer.echo(str(created.path))
+    if created.draft:
+        typer.echo(
+            "a draft: put its recording at the `audio` path it names, then delete `draft: true`",
+            err=True,
+        )
 
 
 @app.command()
@@ -316,9 +338,13 @@ def process(
 
     root, network, episode = _load_episode(ctx, episode_file)
     out_dir = out.resolve() if out else root / "build" / episode.show
-    with _progress_bar(enabled=not as_json) as progress:
+    with _display(enabled=not as_json) as display:
         report = process_episode(
-            network, episode, out_dir, progress=progress, id3_version=4 if id3v24 else 3
+            network,
+            episode,
+            out_dir,
+            progress=display.progress if display else None,
+            id3_version=4 if id3v24 else 3,
         )
     measured = None
     if verify:
@@ -420,6 +446,7 @@ def feed(
             f"unknown show(s): {', '.join(unknown)}; the shows are: {', '.join(network.shows)}"
         )
     inputs = inputs_from_build(network, root / "build")
+    _say_drafts(network, [e for e in network.drafts if set(e.all_shows) & set(wanted)])
     built, problems = [], []
     for show_id in wanted:  # check every feed before writing any
         try:
@@ -495,11 +522,13 @@ def publish(
             f"note: feeds still point at {settings.base_url} (network.toml's base_url)", err=True
         )
     episodes = select(network, list(episode_files or []), changed_since=changed_since)
-    say = (lambda message: typer.echo(message, err=True)) if not as_json else None
-    with _progress_bar(enabled=not as_json) as progress:
-        result = Publisher(network, storage, say=say, progress=progress).run(
-            episodes, dry_run=dry_run
-        )
+    with _display(enabled=not as_json) as display:
+        result = Publisher(
+            network,
+            storage,
+            say=display.say if display else None,
+            progress=display.progress if display else None,
+        ).run(episodes, dry_run=dry_run)
     if as_json:
         typer.echo(json_document("publish", {"storage": storage.description, **result.as_dict()}))
         return
@@ -514,6 +543,11 @@ def publish(
         f"uploaded {len(result.uploads)} object(s), {size:.1f} MB; feeds written: {len(result.feeds)}"
         + (f" ({', '.join(result.feeds)})" if result.feeds else "")
     )
+
+
+def _say_drafts(network: Network, drafts: list) -> None:
+    if drafts:
+        typer.echo(network.drafts_note(drafts), err=True)
 
 
 def _load_episode(ctx: typer.Context, episode_file: Path):
@@ -558,31 +592,80 @@ def _summary(network: Network, episode, report) -> str:
     return "\n".join(lines)
 
 
+class _Display:
+    """What a person sees on stderr while work goes on.
+
+    In a terminal (stdout and stderr both): one live rich display — a bar per running task
+    (mastering stages per episode, uploads in bytes) — with log lines printed above it, never
+    through it. Anywhere else (a pipe, a CI log): one plain line per step, no bars, no ANSI codes.
+    """
+
+    def __init__(self, live: Any | None):
+        self._live = live
+        self._tasks: dict[str, Any] = {}
+
+    def say(self, message: str) -> None:
+        if self._live is not None:
+            self._live.console.print(message, markup=False, highlight=False, soft_wrap=True)
+        else:
+            typer.echo(message, err=True)
+
+    def progress(self, label: str, done: float, total: float) -> None:
+        if self._live is None:
+            return
+        bytes_task = label.startswith("upload ")
+        detail = (
+            f"{done / 1e6:.1f}/{total / 1e6:.1f} MB"
+            if bytes_task
+            else f"{100 * done / total:3.0f}%"
+            if total
+            else ""
+        )
+        task = self._tasks.get(label)
+        if task is None:
+            # a new stage of the same work ("master <slug>: render") replaces the one before
+            owner = label.rsplit(": ", 1)[0]
+            for other in [t for t in self._tasks if t.rsplit(": ", 1)[0] == owner]:
+                self._live.remove_task(self._tasks.pop(other))
+            task = self._tasks[label] = self._live.add_task(
+                label, total=total or None, detail=detail
+            )
+        self._live.update(task, completed=done, total=total or None, detail=detail)
+        if total and done >= total:
+            self._live.remove_task(task)
+            del self._tasks[label]
+
+
+def _live_terminal() -> bool:
+    """A person watches: both output streams are a terminal that can draw."""
+    import os
+
+    return sys.stdout.isatty() and sys.stderr.isatty() and os.environ.get("TERM", "") != "dumb"
+
+
 @contextmanager
-def _progress_bar(enabled: bool):
-    """A progress bar on stderr for the two passes (silent when not a terminal)."""
-    if not enabled or not sys.stderr.isatty():
+def _display(enabled: bool = True):
+    """A _Display for the duration of a command; silent when `enabled` is false (--json)."""
+    if not enabled:
         yield None
+        return
+    if not _live_terminal():
+        yield _Display(None)
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(
-        TextColumn("{task.description:<9}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.description}", style="bold"),
+        BarColumn(bar_width=24),
+        TextColumn("{task.fields[detail]}"),
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(stage: str, done: float, total: float) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total or None)
-            bar.update(tasks[stage], completed=done, total=total or None)
-
-        yield update
+        redirect_stdout=False,
+        redirect_stderr=False,
+    ) as live:
+        yield _Display(live)
 
 
 def main() -> None:

@@ -144,6 +144,8 @@ def test_the_schemas_are_strict(sample: Path):
         "dry_run": True,
         "episodes_processed": [EPISODE],
         "episodes_skipped": [],
+        "episodes_reused": [],
+        "episodes_drafts": [],
         "objects_uploaded": [],
         "bytes_uploaded": 0,
         "manifest_written": False,
@@ -174,20 +176,25 @@ def test_process_json_matches_its_schema(sample: Path, verify: bool):
 
 
 def test_publish_dry_run_json_matches_its_schema(sample: Path, tmp_path: Path):
+    draft = CliRunner().invoke(app, ["--root", str(sample), "new", "itsmwp", "--title", "Later"])
+    assert draft.exit_code == 0, draft.output  # no --audio: a draft, which publish leaves out
     public = tmp_path / "public"
     doc = run_json(
         "--root", str(sample), "publish", "--dry-run", "--json", "--storage", public.as_uri()
     )
     assert_valid("publish", doc)
     assert doc["dry_run"] is True and len(doc["episodes_processed"]) == 7
+    assert doc["episodes_drafts"] == [Path(draft.stdout.strip()).relative_to(sample).as_posix()]
     assert not public.exists() or not any(public.iterdir())
 
 
 def test_publish_json_to_a_folder_then_a_run_with_nothing_to_do(sample: Path, tmp_path: Path):
     public = tmp_path / "public"
     publish = ("--root", str(sample), "publish", "--json", "--storage", public.as_uri())
+    run_json("--root", str(sample), "process", str(sample / EPISODE), "--json")
     first = run_json(*publish)
     assert_valid("publish", first)
+    assert first["episodes_reused"] == [EPISODE]  # built by `process` from the same inputs
     assert first["storage"] == public.as_uri() and first["manifest_written"] is True
     assert first["bytes_uploaded"] == sum(o["bytes"] for o in first["objects_uploaded"]) > 0
     for uploaded in first["objects_uploaded"]:

@@ -67,6 +67,16 @@ class Network:
     def templates_dir(self) -> Path:
         return self.root / "templates"
 
+    @property
+    def drafts(self) -> list[Episode]:
+        """Episodes marked `draft: true`: validated, never processed or published."""
+        return [e for e in self.episodes if e.draft]
+
+    def drafts_note(self, drafts: list[Episode]) -> str:
+        """The one line that says which drafts a command leaves out."""
+        files = ", ".join(self.display(e.path) for e in drafts)
+        return f"skipping {len(drafts)} draft(s), not ready to publish: {files}"
+
     def episodes_of(self, show_id: str) -> list[Episode]:
         """Episodes posted to a show (its own and cross-posted ones), oldest first."""
         posted = [e for e in self.episodes if show_id in e.all_shows]
@@ -144,8 +154,14 @@ class _Loader:
     def problem(self, path: Path, field: str, message: str) -> None:
         self.problems.append(Problem(self.display(path), field, message))
 
-    def context(self, base: Path, base_label: str) -> dict[str, Any]:
-        return {"base": base, "base_label": base_label, "display": self.display}
+    def context(self, base: Path, base_label: str, *, draft: bool = False) -> dict[str, Any]:
+        return {
+            "base": base,
+            "base_label": base_label,
+            "display": self.display,
+            "root": self.root,
+            "draft": draft,
+        }
 
     # -- network.toml ----------------------------------------------------------------------------
 
@@ -377,7 +393,10 @@ class _Loader:
         data = {**front, "slug": path.stem, "show": show_id, "path": path, "notes": notes}
         try:
             return Episode.model_validate(
-                data, context=self.context(path.parent, "the episode file")
+                data,
+                context=self.context(
+                    path.parent, "the episode file", draft=front.get("draft") is True
+                ),
             )
         except ValidationError as exc:
             self.add_validation_problems(path, exc, FrontMatter)
@@ -413,6 +432,9 @@ class _Loader:
             if context is not None and mark is not None and context.line != mark.line:
                 reason += f" (in the {exc.context.removeprefix('while parsing a ')} begun on line {context.line + 2})"
             self.problem(path, where, f"cannot parse YAML: {reason}")
+            return None
+        except ValueError as exc:  # a scalar YAML reads as a date but is none: 2026-13-45
+            self.problem(path, "front matter", f"cannot parse YAML: {exc}")
             return None
         if not isinstance(front, dict):
             self.problem(path, "", "front matter must be YAML keys and values (title: …, guid: …)")
@@ -451,6 +473,8 @@ class _Loader:
     def check_timing(self, episode: Episode) -> float | None:
         """Check trims, cuts and chapters against the recording; return its duration."""
         audio = episode.resolve(episode.audio)
+        if episode.draft and not audio.exists():
+            return None  # a draft may wait for its recording
         try:
             duration = self.duration_of(audio)
         except AudioInputError as exc:

@@ -93,17 +93,53 @@ def _timecode(value: Any) -> float:
     return parse_timecode(value)
 
 
+#: The first line of a Git LFS pointer file (what a checkout without `git lfs pull` holds).
+LFS_POINTER_START = b"version https://git-lfs.github.com/spec/"
+
+
+def is_lfs_pointer(path: Path) -> bool:
+    """True when `path` is a Git LFS pointer file instead of the content it stands for."""
+    try:
+        if path.stat().st_size > 1024:
+            return False
+        with path.open("rb") as handle:
+            return handle.read(len(LFS_POINTER_START)) == LFS_POINTER_START
+    except OSError:
+        return False
+
+
 def _existing_path(value: str, info: ValidationInfo) -> str:
-    """Check that a relative path exists under the context's ``base`` directory."""
+    """Check that a relative path names a file under the context's ``base`` directory that lies
+    inside the network folder (``root``; symlinks followed) and is not a Git LFS pointer.
+
+    A draft episode (context ``draft``) may name an `audio` file that does not exist yet."""
     context = info.context or {}
     base: Path | None = context.get("base")
     if Path(value).is_absolute():
         raise ValueError(
             f'"{value}" must be a path relative to {context.get("base_label", "its file")}'
         )
-    if base is not None and not (base / value).is_file():
-        shown = context.get("display", lambda p: p)(base / value)
+    if base is None:
+        return value
+    path = base / value
+    root: Path | None = context.get("root")
+    if root is not None:
+        target = path.resolve()
+        if not target.is_relative_to(root.resolve()):
+            raise ValueError(
+                f'"{value}" resolves to {target}, outside the network folder; '
+                "keep every file inside it (podcast new --audio copies a recording in)"
+            )
+    if not path.is_file():
+        if context.get("draft") and info.field_name == "audio" and not path.exists():
+            return value
+        shown = context.get("display", lambda p: p)(path)
         raise ValueError(f"file not found: {shown}")
+    if is_lfs_pointer(path):
+        raise ValueError(
+            f"{context.get('display', lambda p: p)(path)} is a Git LFS pointer, not the file; "
+            "run `git lfs pull` (in CI: `lfs: true` in the checkout step)"
+        )
     return value
 
 
@@ -359,6 +395,9 @@ class FrontMatter(_Strict):
     guid: CleanText
     date: AwareDatetime
     audio: ExistingPath
+    draft: bool = Field(
+        False, description="not ready: validated, but not processed or published; may lack audio"
+    )
     number: int | None = Field(None, ge=1)
     season: int | None = Field(None, ge=1)
     type: Literal["full", "trailer", "bonus"] = "full"

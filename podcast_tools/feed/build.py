@@ -93,6 +93,8 @@ def select_episodes(
     `candidates` (default: the show's episodes in the content)."""
     included, scheduled, unprocessed = [], [], []
     for episode in network.episodes_of(show_id) if candidates is None else candidates:
+        if episode.draft:
+            continue  # never listed; the caller says so once
         if episode.date > now and not include_scheduled:
             scheduled.append(episode)
         elif episode.guid not in inputs.episodes:
