@@ -16,8 +16,10 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 
 from podcast_tools import __version__
+from podcast_tools.clihelp import Typer
 from podcast_tools.content import NETWORK_FILE, Network, find_root, load_network
 from podcast_tools.errors import NotANetworkError, PodcastToolsError, UsageError
+from podcast_tools.jsonout import dumps as json_document
 
 HELP = (
     "Take a podcast network from raw recordings to what listeners hear.\n\n"
@@ -28,10 +30,10 @@ HELP = (
     "4 ffmpeg missing or failed."
 )
 
-app = typer.Typer(
+app = Typer(
     help=HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -67,6 +69,7 @@ def _global_options(
         Optional[Path],
         typer.Option(
             "--root",
+            metavar="DIR",
             help="The network's folder (holding episodes/network.toml). "
             "Default: the nearest such folder at or above the current one.",
             file_okay=False,
@@ -186,7 +189,7 @@ def shows(
             }
             for show_id, show in network.shows.items()
         }
-        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        typer.echo(json_document("shows", {"shows": payload}))
         return
     for show_id, show in network.shows.items():
         parent = f" (extends {show.extends})" if show.extends else ""
@@ -248,11 +251,12 @@ def init(
 def new(
     ctx: typer.Context,
     show: Annotated[str, typer.Argument(help="The show id (see `podcast shows`).")],
-    title: Annotated[str, typer.Option("--title", help="The episode's title.")],
+    title: Annotated[str, typer.Option("--title", metavar="TEXT", help="The episode's title.")],
     audio: Annotated[
         Optional[Path],
         typer.Option(
             "--audio",
+            metavar="FILE",
             help="The master recording: copied next to the episode as <NNN>-<slug>.<ext>. "
             "Without it the episode is a draft (draft: true) until its recording is in place.",
             exists=True,
@@ -271,6 +275,7 @@ def new(
         Optional[str],
         typer.Option(
             "--date",
+            metavar="DATE",
             help="Publish date and time, e.g. 2026-12-01T09:00:00+01:00 (default: now; no offset means local time).",
         ),
     ] = None,
@@ -310,6 +315,7 @@ def process(
         Optional[Path],
         typer.Option(
             "--out",
+            metavar="DIR",
             help="Folder for the MP3 and its JSON report (default: build/<show>/).",
             file_okay=False,
         ),
@@ -354,7 +360,7 @@ def process(
         payload["episode"] = network.display(episode.path)
         if measured is not None:
             payload["loudness"]["mp3_measured"] = measured.as_dict()
-        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        typer.echo(json_document("process", payload))
         return
     typer.echo(_summary(network, episode, report))
     if measured is not None:
@@ -373,7 +379,10 @@ def notes(
     out: Annotated[
         Optional[Path],
         typer.Option(
-            "--out", help="Folder for the rendered notes (default: build/<show>/).", file_okay=False
+            "--out",
+            metavar="DIR",
+            help="Folder for the rendered notes (default: build/<show>/).",
+            file_okay=False,
         ),
     ] = None,
 ) -> None:
@@ -405,12 +414,15 @@ def feed(
     ctx: typer.Context,
     show_ids: Annotated[
         Optional[list[str]],
-        typer.Argument(metavar="[SHOW]...", help="Shows to build (default: all)."),
+        typer.Argument(metavar="SHOW", help="Shows to build (default: all)."),
     ] = None,
     out: Annotated[
         Optional[Path],
         typer.Option(
-            "--out", help="Folder for <show>/feed.xml (default: build/feeds/).", file_okay=False
+            "--out",
+            metavar="DIR",
+            help="Folder for <show>/feed.xml (default: build/feeds/).",
+            file_okay=False,
         ),
     ] = None,
     include_scheduled: Annotated[
@@ -470,7 +482,7 @@ def publish(
     ctx: typer.Context,
     episode_files: Annotated[
         Optional[list[Path]],
-        typer.Argument(metavar="[EPISODE_FILE]...", help="Only these episodes (default: all)."),
+        typer.Argument(metavar="EPISODE_FILE", help="Only these episodes (default: all)."),
     ] = None,
     all_episodes: Annotated[
         bool, typer.Option("--all", help="Every episode (the default when none are named).")
@@ -527,7 +539,7 @@ def publish(
             progress=display.progress if display else None,
         ).run(episodes, dry_run=dry_run)
     if as_json:
-        typer.echo(json.dumps({"storage": storage.description, **result.as_dict()}, indent=2))
+        typer.echo(json_document("publish", {"storage": storage.description, **result.as_dict()}))
         return
     if dry_run:
         return

@@ -112,9 +112,11 @@ def test_shows_json(sample: Path):
     result = podcast("--root", str(sample), "shows", "--json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert data["itsmwp-anz"]["origins"]["owner.name"] == "[defaults]"
-    assert data["itsmwp-anz"]["settings"]["language"] == "en-au"
-    assert data["itsmwp-anz"]["episodes"] == 3
+    assert data["schema"] == "podcast_tools/shows/1" and data["version"] == __version__
+    shows = data["shows"]
+    assert shows["itsmwp-anz"]["origins"]["owner.name"] == "[defaults]"
+    assert shows["itsmwp-anz"]["settings"]["language"] == "en-au"
+    assert shows["itsmwp-anz"]["episodes"] == 3
 
 
 def test_init_creates_a_network_that_validates(tmp_path: Path):
