@@ -199,7 +199,9 @@ def test_publish_json_to_a_folder_then_a_run_with_nothing_to_do(sample: Path, tm
     assert first["bytes_uploaded"] == sum(o["bytes"] for o in first["objects_uploaded"]) > 0
     for uploaded in first["objects_uploaded"]:
         assert (public / uploaded["key"]).stat().st_size == uploaded["bytes"]
-    assert sorted(first["feeds_written"]) == sorted(f"{show}/feed.xml" for show in SHOWS)
+    assert sorted(first["feeds_written"]) == sorted(
+        [f"{show}/feed.xml" for show in SHOWS] + ["publisher.xml"]
+    )
 
     second = run_json(*publish)
     assert_valid("publish", second)
