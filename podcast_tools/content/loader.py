@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from podcast_tools.artwork import artwork_problems
 from podcast_tools.audio.probe import probe_duration
-from podcast_tools.content.hints import did_you_mean
+from podcast_tools.content.hints import did_you_mean, quote_cut
 from podcast_tools.content.models import (
     ID_PATTERN,
     PER_SHOW_FIELDS,
@@ -178,7 +178,7 @@ class _Loader:
     def load(self) -> Network | None:
         toml_path = self.root / NETWORK_FILE
         try:
-            raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+            raw = tomllib.loads(toml_path.read_text(encoding="utf-8").removeprefix("\ufeff"))
         except FileNotFoundError:
             self.problem(toml_path, "", "not found; create it with `podcast init DIR`")
             return None
@@ -187,6 +187,17 @@ class _Loader:
             return None
         except tomllib.TOMLDecodeError as exc:
             self.problem(toml_path, _toml_position(exc), f"cannot parse TOML: {_toml_reason(exc)}")
+            return None
+        except RecursionError:
+            self.problem(toml_path, "", "cannot parse TOML: arrays or tables nested too deeply")
+            return None
+        depth = _depth(raw)
+        if depth > MAX_NESTING:
+            self.problem(
+                toml_path,
+                "",
+                f"values nested {depth} levels deep; at most {MAX_NESTING} make sense",
+            )
             return None
 
         try:
@@ -432,7 +443,7 @@ class _Loader:
 
     def read_front_matter(self, path: Path) -> tuple[dict[str, Any], str] | None:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
         except UnicodeDecodeError as exc:
             self.problem(path, f"byte {exc.start}", "is not UTF-8 text; save it as UTF-8")
             return None
@@ -451,7 +462,7 @@ class _Loader:
             )
             return None
         try:
-            front = yaml.safe_load("".join(lines[1:closing]))
+            front = yaml.load("".join(lines[1:closing]), Loader=_ContentYamlLoader)  # noqa: S506
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 2}" if mark is not None else "front matter"
@@ -461,8 +472,8 @@ class _Loader:
                 reason += f" (in the {exc.context.removeprefix('while parsing a ')} begun on line {context.line + 2})"
             self.problem(path, where, f"cannot parse YAML: {reason}")
             return None
-        except ValueError as exc:  # a scalar YAML reads as a date but is none: 2026-13-45
-            self.problem(path, "front matter", f"cannot parse YAML: {exc}")
+        except (ValueError, TypeError, RecursionError) as exc:  # e.g. the date 2026-13-45
+            self.problem(path, "front matter", f"cannot parse YAML: {quote_cut(str(exc))}")
             return None
         if not isinstance(front, dict):
             self.problem(path, "", "front matter must be YAML keys and values (title: …, guid: …)")
@@ -588,6 +599,68 @@ class _Loader:
 
 # --- pure helpers --------------------------------------------------------------------------------
 
+#: Deeper than this, a producer's file is a mistake or an attack (the models nest 3 levels).
+MAX_NESTING = 16
+
+
+class _ContentYamlLoader(yaml.SafeLoader):
+    """YAML for producers' files: safe types only, no aliases (nine lines of them expand to
+    gigabytes), nesting bounded (deep nesting exhausts the parser's recursion), duplicate keys
+    refused (the later one would silently win)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "aliases (*name) are not allowed in podcast files; write the value out",
+                self.peek_event().start_mark,
+            )
+        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"lists or keys nested more than {MAX_NESTING} levels deep",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"duplicate key {quote_cut(str(key))} (first on line {seen[key] + 2}); "
+                        "keep one",
+                        key_node.start_mark,
+                    )
+                seen[key] = key_node.start_mark.line
+            except TypeError:  # an unhashable key: the constructor reports it
+                break
+        return super().construct_mapping(node, deep=deep)
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """How deep lists and tables nest in parsed TOML (stops counting past MAX_NESTING)."""
+    if level > MAX_NESTING or not isinstance(value, (dict, list)):
+        return level
+    children = value.values() if isinstance(value, dict) else value
+    return max((_depth(child, level + 1) for child in children), default=level + 1)
+
 
 def _t(seconds: float) -> str:
     return format_timecode(seconds)
@@ -685,7 +758,7 @@ def _error_message(error: dict[str, Any], model: type[BaseModel]) -> str:
     if kind in ("value_error", "assertion_error"):
         return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     got = error.get("input")
-    shown = f'"{got}"' if isinstance(got, str) else repr(got)
+    shown = quote_cut(got) if isinstance(got, str) else quote_cut(repr(got), quotes=False)
     message = message[0].lower() + message[1:]
     if kind == "string_type" and isinstance(got, (int, float, bool)):
         return f"{message}, got {shown}; put the text in quotes"

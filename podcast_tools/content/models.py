@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from podcast_tools.content.apple import check_category
+from podcast_tools.content.hints import quote_cut
 from podcast_tools.content.taxonomy import check_group, check_role
 from podcast_tools.content.timecode import parse_timecode
 
@@ -46,7 +47,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 def _identifier(value: str) -> str:
     if not ID_PATTERN.match(value):
         raise ValueError(
-            f'"{value}" may only use lowercase letters, digits and "-" (e.g. "itsmwp-anz")'
+            f'{quote_cut(value)} may only use lowercase letters, digits and "-" (e.g. "itsmwp-anz")'
         )
     return value
 
@@ -65,14 +66,16 @@ def _clean_text(value: str) -> str:
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f'"{value}" is not an absolute http(s) URL, e.g. "https://example.com/"')
+        raise ValueError(
+            f'{quote_cut(value)} is not an absolute http(s) URL, e.g. "https://example.com/"'
+        )
     return value
 
 
 def _language(value: str) -> str:
     if not langcodes.tag_is_valid(value):
         raise ValueError(
-            f'"{value}" is not a language code; use ISO 639 with an optional region, '
+            f"{quote_cut(value)} is not a language code; use ISO 639 with an optional region, "
             'e.g. "en", "en-au", "de-ch"'
         )
     return value.lower()
@@ -80,7 +83,7 @@ def _language(value: str) -> str:
 
 def _email(value: str) -> str:
     if not _EMAIL.match(value):
-        raise ValueError(f'"{value}" is not an email address')
+        raise ValueError(f"{quote_cut(value)} is not an email address")
     return value
 
 
@@ -88,7 +91,9 @@ def _uuid(value: str) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise ValueError(f'"{value}" is not a UUID, e.g. "9b024349-ccf0-5f69-a609-6b82873eab3c"')
+        raise ValueError(
+            f'{quote_cut(value)} is not a UUID, e.g. "9b024349-ccf0-5f69-a609-6b82873eab3c"'
+        )
 
 
 def _timecode(value: Any) -> float:
@@ -119,7 +124,7 @@ def _existing_path(value: str, info: ValidationInfo) -> str:
     base: Path | None = context.get("base")
     if Path(value).is_absolute():
         raise ValueError(
-            f'"{value}" must be a path relative to {context.get("base_label", "its file")}'
+            f"{quote_cut(value)} must be a path relative to {context.get('base_label', 'its file')}"
         )
     if base is None:
         return value
@@ -129,7 +134,7 @@ def _existing_path(value: str, info: ValidationInfo) -> str:
         target = path.resolve()
         if not target.is_relative_to(root.resolve()):
             raise ValueError(
-                f'"{value}" resolves to {target}, outside the network folder; '
+                f"{quote_cut(value)} resolves to {target}, outside the network folder; "
                 "keep every file inside it (podcast new --audio copies a recording in)"
             )
     if not path.is_file():
@@ -207,13 +212,15 @@ class NetworkSettings(_Strict):
         parts = urlsplit(value)
         if parts.scheme == "s3":
             if not parts.netloc:
-                raise ValueError(f'"{value}" names no bucket; write s3://bucket/prefix')
+                raise ValueError(f"{quote_cut(value)} names no bucket; write s3://bucket/prefix")
         elif parts.scheme == "file":
             if not (parts.netloc or parts.path):
-                raise ValueError(f'"{value}" names no directory; write file://relative/dir')
+                raise ValueError(
+                    f"{quote_cut(value)} names no directory; write file://relative/dir"
+                )
         else:
             raise ValueError(
-                f'"{value}" is not a storage URL; use s3://bucket/prefix or file://relative/dir'
+                f"{quote_cut(value)} is not a storage URL; use s3://bucket/prefix or file://relative/dir"
             )
         return value
 
@@ -379,7 +386,9 @@ def _aware_datetime(value: Any) -> Any:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise ValueError(f'"{value}" is not a date and time, e.g. {TIMEZONE_EXAMPLE}') from None
+            raise ValueError(
+                f"{quote_cut(value)} is not a date and time, e.g. {TIMEZONE_EXAMPLE}"
+            ) from None
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"needs a timezone, e.g. {TIMEZONE_EXAMPLE}")
@@ -402,7 +411,9 @@ class Chapter(_Strict):
     @classmethod
     def _image_format(cls, value: str | None) -> str | None:
         if value is not None and Path(value).suffix.lower() not in IMAGE_SUFFIXES:
-            raise ValueError(f'"{value}" is not an image apps show; use a .jpg or .png file')
+            raise ValueError(
+                f"{quote_cut(value)} is not an image apps show; use a .jpg or .png file"
+            )
         return value
 
 
@@ -469,7 +480,7 @@ class FrontMatter(_Strict):
     def _transcript_format(cls, value: str | None) -> str | None:
         if value is not None and Path(value).suffix.lower() not in TRANSCRIPT_SUFFIXES:
             raise ValueError(
-                f'"{value}" is not a transcript format apps read; use .srt, .vtt, .html or .json'
+                f"{quote_cut(value)} is not a transcript format apps read; use .srt, .vtt, .html or .json"
             )
         return value
 

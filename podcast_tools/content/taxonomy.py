@@ -13,7 +13,7 @@ import functools
 import json
 from importlib import resources
 
-from podcast_tools.content.hints import did_you_mean
+from podcast_tools.content.hints import did_you_mean, quote_cut
 
 TAXONOMY_FILE = "person-taxonomy.json"
 
@@ -43,7 +43,7 @@ def check_group(group: str) -> None:
     if group.lower() not in groups:
         hint = did_you_mean(group.lower(), groups)
         raise ValueError(
-            f'"{group}" is not a group of the Podcast Taxonomy{hint}; use one of: '
+            f"{quote_cut(group)} is not a group of the Podcast Taxonomy{hint}; use one of: "
             + ", ".join(groups)
         )
 
@@ -69,5 +69,5 @@ def check_role(group: str, role: str) -> None:
     else:
         detail = "; its roles are: " + ", ".join(roles)
     raise ValueError(
-        f'"{role}" is not a role of the group "{group}" in the Podcast Taxonomy{detail}'
+        f'{quote_cut(role)} is not a role of the group "{group}" in the Podcast Taxonomy{detail}'
     )
