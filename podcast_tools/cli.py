@@ -593,10 +593,10 @@ def check_public_command(
     from podcast_tools.publish.public import check_public
     from podcast_tools.publish.state import locate
 
-    network = _options(ctx).network()
-    locations = locate(network, storage_url=storage_url, state_url=state_url)
     if base_url is not None and not base_url.startswith(("http://", "https://")):
         raise UsageError(f'--base-url "{base_url}": not an http(s) URL')
+    network = _options(ctx).network()
+    locations = locate(network, storage_url=storage_url, state_url=state_url)
     findings = check_public(network, locations, base_url=base_url)
     for finding in findings:
         typer.echo(str(finding))
