@@ -533,20 +533,20 @@ def publish(
             progress=display.progress if display else None,
             state=state,
         ).run(episodes, dry_run=dry_run)
+    if not as_json and not dry_run:
+        _publish_summary(storage, result)
     findings = None
-    if check_public and not dry_run:
-        from podcast_tools.publish.public import check_public as ask_public
+    if check_public and not dry_run:  # after the feeds are written
+        from podcast_tools.publish.public import findings_or_unreachable
 
-        findings = ask_public(network, locations)
+        findings = findings_or_unreachable(network, locations)
     if as_json:
         payload = {"storage": storage.description, "state": state.description, **result.as_dict()}
         if findings is not None:
             payload["public_check"] = [finding.as_dict() for finding in findings]
         typer.echo(json.dumps(payload, indent=2))
-    elif not dry_run:
-        _publish_summary(storage, result)
-        for finding in findings or []:
-            typer.echo(str(finding), err=True)
+    for finding in [] if as_json else findings or []:
+        typer.echo(str(finding), err=True)
     if findings and not all(finding.ok for finding in findings):
         raise typer.Exit(3)
 

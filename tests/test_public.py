@@ -304,6 +304,15 @@ def test_check_public_says_in_one_line_when_base_url_does_not_answer(sample: Pat
     host = url.removesuffix("net/")
     assert len(lines) == 1 and lines[0].startswith(host) and "cannot connect" in lines[0], lines
 
+    # after a publish: the publish stands (its summary is printed), the check fails in one line
+    published = podcast(sample, "publish", "--check-public", ROW)
+    assert published.exit_code == 3
+    assert "feeds written: 3" in published.stdout
+    assert (sample / "public/itsmwp-row/feed.xml").is_file()
+    failed = [line for line in published.stderr.splitlines() if line.startswith("FAIL ")]
+    assert len(failed) == 1 and failed[0].startswith(f"FAIL request {host}")
+    assert "cannot connect" in failed[0]
+
 
 # --- scheduled episodes ---------------------------------------------------------------------------
 
@@ -454,7 +463,9 @@ def test_a_copy_killed_midway_leaves_nothing_in_the_public_folder(sample: Path, 
     assert half and half[0].stat().st_size > 0  # the half-copied MP3 lies in the state folder
     assert sorted(public.rglob("*")) == published  # listeners see exactly what they saw before
 
+    os.utime(half[0], (0, 0))  # long ago: the next run clears it away
     result = podcast(sample, "publish", ROW)
     assert result.exit_code == 0, result.output
     assert hidden_or_state(public) == []
     assert len(list(public.rglob("*.mp3"))) == 2
+    assert not half[0].exists()

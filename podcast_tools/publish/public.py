@@ -38,6 +38,10 @@ _FEED_BYTES = 64 * 1024 * 1024
 class UnreachableError(StorageError):
     """base_url (or a URL in a feed) did not answer at all."""
 
+    def __init__(self, url: str, reason: str):
+        self.url, self.reason = url, reason
+        super().__init__(f"{url}: {reason}")
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -68,7 +72,7 @@ def _ask(
 ) -> _Answer:
     """One unsigned request; HTTP errors are answers, connection failures raise."""
     if urlsplit(url).scheme not in ("http", "https"):
-        raise UnreachableError(f"{url}: not an http(s) URL; listeners cannot fetch it")
+        raise UnreachableError(url, "not an http(s) URL; listeners cannot fetch it")
     request = urllib.request.Request(
         url, method=method, headers={"User-Agent": "podcast_tools check-public", **(headers or {})}
     )
@@ -81,11 +85,11 @@ def _ask(
             return _Answer(exc.code, _lower(exc.headers), b"")
     except urllib.error.URLError as exc:
         reason = getattr(exc.reason, "strerror", None) or str(exc.reason)
-        raise UnreachableError(f"{url}: cannot connect ({reason})") from None
+        raise UnreachableError(url, f"cannot connect ({reason})") from None
     except TimeoutError:
-        raise UnreachableError(f"{url}: cannot connect (no answer in {TIMEOUT_S:g} s)") from None
+        raise UnreachableError(url, f"cannot connect (no answer in {TIMEOUT_S:g} s)") from None
     except (http.client.HTTPException, OSError) as exc:
-        raise UnreachableError(f"{url}: cannot connect ({type(exc).__name__}: {exc})") from None
+        raise UnreachableError(url, f"cannot connect ({type(exc).__name__}: {exc})") from None
 
 
 def _lower(headers) -> dict[str, str]:
@@ -111,7 +115,8 @@ def state_urls(network: Network, locations: Locations, base_url: str) -> list[st
 def check_public(
     network: Network, locations: Locations, *, base_url: str | None = None
 ) -> list[Finding]:
-    """Ask base_url what a listener can read; one finding per check."""
+    """Ask base_url what a listener can read; one finding per check (UnreachableError when a
+    URL does not answer at all)."""
     base = base_url or network.settings.base_url
     base = base if base.endswith("/") else base + "/"
     findings = [_state(url) for url in state_urls(network, locations, base)]
@@ -192,3 +197,14 @@ def _enclosure(url: str, enclosure: ElementTree.Element) -> Finding:
         url,
         f"HEAD 200 {content_type}, {length} bytes as the feed says; Range bytes=0-1 → 206",
     )
+
+
+def findings_or_unreachable(
+    network: Network, locations: Locations, *, base_url: str | None = None
+) -> list[Finding]:
+    """check_public, with a URL that does not answer as one failed finding (after a publish,
+    whose summary still stands)."""
+    try:
+        return check_public(network, locations, base_url=base_url)
+    except UnreachableError as exc:
+        return [Finding(False, "request", exc.url, exc.reason)]

@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,6 +35,8 @@ Progress = Callable[[int], None]
 
 #: The default state location is the storage location with this suffix, beside it.
 STATE_SUFFIX = ".state"
+#: A temp file untouched this long belongs to a copy that was killed.
+STALE_TEMP_S = 3600
 
 
 class StorageError(PodcastToolsError):
@@ -165,6 +167,7 @@ class LocalStorage(Storage):
             self.state_folder if self.state_folder == self.folder else self.state_folder / "objects"
         )
         self._thread_lock = threading.Lock()
+        self._swept = False
 
     def _path(self, key: str) -> Path:
         return self.folder / key
@@ -179,6 +182,13 @@ class LocalStorage(Storage):
         target = self._path(key)
         staging = self.private / ".tmp"
         staging.mkdir(parents=True, exist_ok=True)
+        if not self._swept:  # what killed copies left (none a running copy might still write)
+            self._swept = True
+            stale = time.time() - STALE_TEMP_S
+            for old in staging.iterdir():
+                with suppress(OSError):
+                    if old.stat().st_mtime < stale:
+                        old.unlink()
         fd, name = tempfile.mkstemp(prefix=f"{target.name}.", suffix=".tmp", dir=staging)
         os.close(fd)
         temp = Path(name)
@@ -316,7 +326,7 @@ class LocalStorage(Storage):
                 old_lock.unlink()
                 moved.append(".lock")
             if moved:  # a folder an older version wrote to: its temp files of killed copies too
-                stale = time.time() - 3600  # (not one a copy still running might be writing)
+                stale = time.time() - STALE_TEMP_S  # (not one a running copy might write)
                 temps = [
                     path
                     for path in self.folder.rglob(".*")
