@@ -802,3 +802,26 @@ def test_every_field_says_what_each_parser_does():
     # partytime, the Podcast Index's own parser, reads every field
     assert not [line for line in limitations if line.startswith("partytime")], limitations
     assert read > len(limitations)
+
+
+def test_the_partytime_script_reads_standard_input_too(clients, published):
+    path = published.feed_path("itsmwp")
+    from_file = tools.partytime(clients, path)
+    done = tools._run(
+        [clients.node, str(tools.PARTYTIME_SCRIPT)],
+        cwd=tools.CLIENTS_DIR,
+        timeout=120,
+        stdin=path.read_text(encoding="utf-8"),
+    )
+    assert done.returncode == 0, done.stderr
+    from_stdin = json.loads(done.stdout)
+    for result in (from_file, from_stdin):
+        result["feed"].pop("lastUpdate")  # partytime stamps the time of parsing
+    assert from_stdin == from_file and len(from_file["feed"]["items"]) == 3
+    broken = tools._run(
+        [clients.node, str(tools.PARTYTIME_SCRIPT)],
+        cwd=tools.CLIENTS_DIR,
+        timeout=120,
+        stdin="<rss><channel>",
+    )
+    assert broken.returncode == 1 and "could not parse" in broken.stderr

@@ -59,9 +59,24 @@ def stale_reason(folder: Path = CLIENTS_DIR) -> str | None:
     return None
 
 
-def _run(args: list[str], *, cwd: Path, timeout: float, env: dict[str, str] | None = None):
+def _run(
+    args: list[str],
+    *,
+    cwd: Path,
+    timeout: float,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+):
     return subprocess.run(
-        args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        args,
+        cwd=cwd,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
     )
 
 
