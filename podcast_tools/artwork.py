@@ -13,6 +13,7 @@ from PIL import Image, UnidentifiedImageError
 
 MIN_PX, MAX_PX = 1400, 3000
 _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
+IMAGE_FORMATS = _FORMATS  # what each image file extension must hold
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png"}
 
 

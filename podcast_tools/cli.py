@@ -18,6 +18,7 @@ import typer
 from podcast_tools import __version__
 from podcast_tools.clihelp import Typer
 from podcast_tools.content import NETWORK_FILE, Network, find_root, load_network
+from podcast_tools.content.hints import one_line
 from podcast_tools.errors import NotANetworkError, PodcastToolsError, UsageError
 from podcast_tools.jsonout import dumps as json_document
 
@@ -100,7 +101,7 @@ def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except PodcastToolsError as exc:
             if options.debug:
                 traceback.print_exc(file=sys.stderr)
-            lines = exc.lines()
+            lines = [one_line(line) for line in exc.lines()]
             for line in lines:
                 typer.echo(line, err=True)
             if len(lines) > 1:
@@ -404,7 +405,9 @@ def notes(
             "note: chapter times are the master's; run `podcast process` first for the times as heard",
             err=True,
         )
-    chapters = chapter_notes(network, episode, [heard.get(c.title, c.start) for c in episode.chapters])
+    chapters = chapter_notes(
+        network, episode, [heard.get(c.title, c.start) for c in episode.chapters]
+    )
     files = write_notes(network, episode, chapters, out_dir)
     for path in (files.html, files.text, files.page, files.chapters, files.transcript):
         if path is not None:
@@ -687,8 +690,12 @@ class _Display:
     """
 
     def __init__(self, live: Any | None):
+        import threading
+
         self._live = live
         self._tasks: dict[str, Any] = {}
+        # mastering workers and the uploader's threads report at once
+        self._lock = threading.Lock()
 
     def say(self, message: str) -> None:
         if self._live is not None:
@@ -699,6 +706,10 @@ class _Display:
     def progress(self, label: str, done: float, total: float) -> None:
         if self._live is None:
             return
+        with self._lock:
+            self._update(label, done, total)
+
+    def _update(self, label: str, done: float, total: float) -> None:
         bytes_task = label.startswith("upload ")
         detail = (
             f"{done / 1e6:.1f}/{total / 1e6:.1f} MB"

@@ -35,8 +35,18 @@ def test_channel_link_is_the_shows_website_not_the_feed(sample: Path):
         assert feedparser.parse(xml).feed.link == show.link
 
 
-def test_a_show_without_a_link_points_at_its_folder_not_its_feed(sample: Path):
-    edit(sample / "episodes/network.toml", 'link = "https://itsmweekly.example/"\n', "")
+def test_a_show_without_a_link_points_at_the_networks_site_else_its_folder(sample: Path):
+    toml = sample / "episodes/network.toml"
+    text = toml.read_text()
+    shows_part = text.index("[shows.itsmwp]")
+    toml.write_text(
+        text[:shows_part]
+        + text[shows_part:].replace('link = "https://itsmweekly.example/"\n', "", 1)
+    )
+    network = load_network(sample)
+    xml = build_feed(network, "itsmwp", media_for(network), now=NOW).xml
+    assert channel(xml).findtext("link") == network.settings.link  # the network's website
+    edit(toml, 'link = "https://itsmweekly.example/"            # the network\'s website\n', "")
     network = load_network(sample)
     xml = build_feed(network, "itsmwp", media_for(network), now=NOW).xml
     assert channel(xml).findtext("link") == f"{BASE}itsmwp/"
@@ -231,3 +241,25 @@ def test_a_chapter_image_must_be_jpeg_or_png(sample: Path):
         problems_of(sample), "episodes/itsmwp/001-incident-vs-problem.md", "chapters[2].image"
     )
     assert ".jpg or .png" in problem.message
+
+
+def test_a_chapter_image_must_hold_what_its_extension_says(sample: Path):
+    from PIL import Image
+
+    image = sample / "episodes/itsmwp/art/001-root-cause.png"
+    Image.new("RGB", (64, 64)).save(image, "WEBP")
+    problem = find_problem(
+        problems_of(sample), "episodes/itsmwp/001-incident-vs-problem.md", "chapters[2].image"
+    )
+    assert "WEBP data in a .png file" in problem.message
+
+
+def test_yaml_merge_of_an_inline_mapping_still_loads(sample: Path):
+    edit(
+        sample / CROSS_POSTED,
+        "shows: [itsmwp-anz]",
+        "shows: [itsmwp-anz]\nnumbers:\n  <<: { itsmwp-anz: { number: 7 } }",
+    )
+    network = load_network(sample)
+    episode = next(e for e in network.episodes if network.display(e.path) == CROSS_POSTED)
+    assert episode.numbers_in("itsmwp-anz") == (7, None)

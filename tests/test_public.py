@@ -299,10 +299,10 @@ def test_check_public_says_in_one_line_when_base_url_does_not_answer(sample: Pat
     edit(sample / "episodes/network.toml", SAMPLE_BASE, f'base_url = "{url}"')
     result = podcast(sample, "check-public")
     assert result.exit_code == 3
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
     host = url.removesuffix("net/")
-    assert len(lines) == 1 and lines[0].startswith(host) and "cannot connect" in lines[0], lines
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL ")]
+    assert len(failed) == 1, result.stdout  # the host is named once, not asked again
+    assert failed[0].startswith(f"FAIL request {host}") and "cannot connect" in failed[0]
 
     # after a publish: the publish stands (its summary is printed), the check fails in one line
     published = podcast(sample, "publish", "--check-public", ROW)
@@ -469,3 +469,17 @@ def test_a_copy_killed_midway_leaves_nothing_in_the_public_folder(sample: Path, 
     assert hidden_or_state(public) == []
     assert len(list(public.rglob("*.mp3"))) == 2
     assert not half[0].exists()
+
+
+def test_check_public_with_base_url_asks_only_that_address(sample: Path, s3_server, public_bucket):
+    """--base-url: the feeds name their files under network.toml's base_url (here the sample's
+    outside address, which must never be contacted); they are asked at the given address."""
+    toml = sample / "episodes/network.toml"
+    edit(toml, SAMPLE_STORAGE, f'storage = "s3://{public_bucket}/net"')
+    assert podcast(sample, "publish", ROW).exit_code == 0
+    base = f"{s3_server.endpoint}/{public_bucket}/net/"
+    result = podcast(sample, "check-public", "--base-url", base)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "media.itsmweekly.example" not in result.stdout
+    enclosures = [line for line in result.stdout.splitlines() if " enclosure " in line]
+    assert enclosures and all(line.startswith(f"ok   enclosure {base}") for line in enclosures)

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import mutagen
+from mutagen.mp3 import BitrateMode, MPEGInfo
 
 from podcast_tools.audio import ffmpeg
 from podcast_tools.errors import AudioInputError
@@ -27,9 +28,33 @@ def probe_duration(path: Path) -> float:
     if getattr(info, "channels", None) == 0:
         raise AudioInputError("has no audio channels", file=path)
     length = getattr(info, "length", None)
+    if isinstance(info, MPEGInfo) and info.bitrate_mode == BitrateMode.UNKNOWN:
+        # No Xing/VBRI/LAME header: mutagen (and ffmpeg's header probe) estimate the length from
+        # the first frame's bitrate, which is wrong for VBR. Count the packets instead.
+        return _duration_from_packets(path)
     if length:
         return float(length)
     return _duration_from_ffmpeg(path)
+
+
+_TIME = re.compile(rb"time=(\d+):(\d\d):(\d\d(?:\.\d+)?)")
+
+
+def _duration_from_packets(path: Path) -> float:
+    """The length of the audio stream by reading every packet (no decoding: fast)."""
+    result = ffmpeg.run(
+        ["-stats", "-i", ffmpeg.input_url(path), "-map", "0:a:0", "-c", "copy", "-f", "null", "-"],
+        about=path,
+        check=False,
+        timeout_s=600,
+    )
+    times = _TIME.findall(result.stderr)
+    if result.returncode != 0 or not times:
+        raise AudioInputError(
+            f"cannot be read as audio (ffmpeg said: {ffmpeg.stderr_tail(result.stderr)})", file=path
+        )
+    hours, minutes, seconds = times[-1]
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
 #: The end of a recording that must decode for it to count as whole.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 
@@ -24,6 +25,19 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f'; did you mean "{close[0]}"?' if close else ""
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """Text with line breaks and other control characters shown as escapes, so a message is one
+    line and never moves the terminal's cursor.
+
+    >>> one_line("bad\\nsecond \\x1b[2J")
+    'bad\\\\nsecond \\\\x1b[2J'
+    """
+    return _CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
+
+
 #: Values quoted in messages are cut to this many characters (a 20 MB title stays one line).
 QUOTE_LIMIT = 80
 
@@ -37,5 +51,5 @@ def quote_cut(value: str, *, quotes: bool = True, limit: int = QUOTE_LIMIT) -> s
     '"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…" (100 characters)'
     """
     text = value if len(value) <= limit else f"{value[:limit]}…"
-    shown = f'"{text}"' if quotes else text
+    shown = f'"{one_line(text)}"' if quotes else one_line(text)
     return shown if len(value) <= limit else f"{shown} ({len(value)} characters)"

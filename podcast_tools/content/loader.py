@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from podcast_tools.artwork import artwork_problems
+from podcast_tools.artwork import IMAGE_FORMATS
 from podcast_tools.artwork import inspect as inspect_image
 from podcast_tools.audio.probe import check_whole, probe_duration
 from podcast_tools.content.hints import did_you_mean, quote_cut
@@ -473,11 +474,21 @@ class _Loader:
                 self.check_artwork(episode.resolve(episode.image))
             for index, chapter in enumerate(episode.chapters, 1):
                 if chapter.image:
+                    image = episode.resolve(chapter.image)
                     try:
-                        inspect_image(episode.resolve(chapter.image))
+                        facts = inspect_image(image)
                     except ValueError as exc:
-                        shown = self.display(episode.resolve(chapter.image))
+                        shown = self.display(image)
                         self.problem(episode.path, f"chapters[{index}].image", f"{shown} {exc}")
+                        continue
+                    expected = IMAGE_FORMATS.get(image.suffix.lower())
+                    if facts.format != expected:
+                        self.problem(
+                            episode.path,
+                            f"chapters[{index}].image",
+                            f"{self.display(image)} is {facts.format} data in a "
+                            f"{image.suffix} file; save it as {expected}",
+                        )
             duration = self.check_timing(episode)
             if duration is not None:
                 durations[episode.guid] = duration
@@ -710,6 +721,8 @@ class _ContentYamlLoader(yaml.SafeLoader):
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: {…}` is merged, not a key
+                continue
             key = self.construct_object(key_node, deep=deep)
             try:
                 if key in seen:

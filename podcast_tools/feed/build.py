@@ -212,9 +212,10 @@ def build_feed(
     feed_url = network.feed_url(show_id)
     generator.title(_clean(show.title))
     # feedgen writes the last link() as the channel's <link>: self first, then the website (the
-    # show's link, else its folder under base_url — never the feed itself)
+    # show's link, else the network's, else its folder under base_url — never the feed itself)
+    website = show.link or network.settings.link or show_folder_url(network, show_id)
     generator.link(href=feed_url, rel="self", type="application/rss+xml")
-    generator.link(href=show.link or show_folder_url(network, show_id), rel="alternate")
+    generator.link(href=website, rel="alternate")
     generator.description(_clean(show.description))
     generator.language(show.language)
     if show.copyright:

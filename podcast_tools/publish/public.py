@@ -119,11 +119,34 @@ def check_public(
     URL does not answer at all)."""
     base = base_url or network.settings.base_url
     base = base if base.endswith("/") else base + "/"
-    findings = [_state(url) for url in state_urls(network, locations, base)]
-    for show_id in network.shows:
-        findings += _feed(feed_url(base, show_id))
+    published = network.settings.base_url
+
+    def at_base(url: str) -> str:
+        # feeds name their files under network.toml's base_url: ask for them where we look
+        return base + url.removeprefix(published) if url.startswith(published) else url
+
+    down: set[str] = set()  # hosts that did not answer: said once, not asked again
+
+    def answered(check, url: str) -> list[Finding]:
+        """A check's findings; a URL that does not answer is one failed finding and the other
+        checks still run (a readable state must never hide behind an unreachable feed)."""
+        host = urlsplit(url).netloc
+        if host in down:
+            return []
+        try:
+            return check(url)
+        except UnreachableError as exc:
+            down.add(host)
+            return [Finding(False, "request", exc.url, exc.reason)]
+
+    findings: list[Finding] = []
+    for url in state_urls(network, locations, base):
+        findings += answered(lambda u: [_state(u)], url)
+    feeds = [feed_url(base, show_id) for show_id in network.shows]
     if network.settings.podcast_guid:  # the network's publisher feed (no items, no enclosure)
-        findings += _feed(public_url(base, PUBLISHER_FEED_KEY))
+        feeds.append(public_url(base, PUBLISHER_FEED_KEY))
+    for url in feeds:
+        findings += answered(lambda u: _feed(u, at_base, answered), url)
     return findings
 
 
@@ -138,7 +161,7 @@ def _state(url: str) -> Finding:
     return Finding(False, "state", url, f"answered {answer.status}; expected 403 or 404")
 
 
-def _feed(url: str) -> list[Finding]:
+def _feed(url: str, at_base, answered) -> list[Finding]:
     answer = _ask(url, limit=_FEED_BYTES)
     content_type = answer.header("Content-Type")
     if answer.status != 200:
@@ -159,7 +182,7 @@ def _feed(url: str) -> list[Finding]:
     found = [Finding(True, "feed", url, f"200 {content_type}, {len(items)} episode(s)")]
     enclosure = next((e for e in (item.find("enclosure") for item in items) if e is not None), None)
     if enclosure is not None:
-        found.append(_enclosure(enclosure.get("url", ""), enclosure))
+        found += answered(lambda u: [_enclosure(u, enclosure)], at_base(enclosure.get("url", "")))
     return found
 
 

@@ -17,6 +17,7 @@ import os
 import random
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -380,7 +381,7 @@ class Publisher:
         report = self.progress
 
         def update(stage: str, done: float, total: float) -> None:
-            report(f"master {episode.slug}: {stage}", done, total)
+            report(f"master {episode.show}/{episode.slug}: {stage}", done, total)
 
         return update
 
@@ -393,11 +394,14 @@ class Publisher:
             return
         self.say(f"uploading {key} ({size / 1e6:.1f} MB)")
         sent = [0]
+        counting = threading.Lock()  # multipart parts report from several threads
 
         def advance(count: int) -> None:
-            sent[0] += count
+            with counting:
+                sent[0] += count
+                done = sent[0]
             if self.progress is not None:
-                self.progress(f"upload {Path(key).name}", float(sent[0]), float(size))
+                self.progress(f"upload {Path(key).name}", float(done), float(size))
 
         self.storage.put_file(
             key,

@@ -1,15 +1,14 @@
 """The clients listeners use, from the npm registry: podcast-partytime (the Podcast Index's feed
 parser) and @ffprobe-installer/ffprobe (an ffprobe binary shipped inside the npm package), pinned
-by package-lock.json in this folder and installed with `npm ci` when node_modules is missing or
-does not match the lockfile.
+by package-lock.json in this folder and installed by `npm ci --prefix tests/clients`, a step of
+the README's test command (the tests themselves contact nothing beyond 127.0.0.1).
 
-Nothing here skips: without node or npm, or when the install fails, the tests that need them fail
-with a message that says what to install or run.
+Nothing here skips: without node or npm, or when node_modules does not match the lockfile, the
+tests that need them fail with a message that says what to install or run.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -22,7 +21,6 @@ import pytest
 
 CLIENTS_DIR = Path(__file__).resolve().parent
 PARTYTIME_SCRIPT = CLIENTS_DIR / "partytime.mjs"
-INSTALL_TIMEOUT_S = 600
 INSTALL_HINT = (
     "install Node.js with npm (e.g. `apt-get install nodejs npm`), then run "
     "`npm ci --prefix tests/clients`"
@@ -86,8 +84,10 @@ def _shorten(text: str, limit: int = 3000) -> str:
 
 
 def install(folder: Path = CLIENTS_DIR, *, path: str | None = None) -> Clients:
-    """node + the locked npm packages, installed with `npm ci` if needed; fails (never skips)
-    with a clear message when node or npm is missing or the install fails.
+    """node + the locked npm packages, as `npm ci --prefix tests/clients` installed them (part of
+    the README's test command and of .ci/run). The tests never install anything themselves — the
+    suite contacts nothing beyond 127.0.0.1 — so they fail (never skip) with what to run when node
+    or npm is missing or node_modules differs from the lockfile.
 
     `path` is the PATH to look for node and npm on (default: this process's)."""
     node = shutil.which("node", path=path)
@@ -99,32 +99,16 @@ def install(folder: Path = CLIENTS_DIR, *, path: str | None = None) -> Clients:
             f"and ffprobe from npm; {INSTALL_HINT}",
             pytrace=False,
         )
+    reason = stale_reason(folder)
+    if reason is not None:
+        pytest.fail(
+            f"the client tests' npm packages are not installed as locked ({reason}): run "
+            "`npm ci --prefix tests/clients` (the README's test command does)",
+            pytrace=False,
+        )
     env = dict(os.environ)
     if path is not None:
         env["PATH"] = path
-    # one installer at a time, should two test runs start together on one checkout
-    with (folder / ".install.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        reason = stale_reason(folder)
-        if reason is not None:
-            command = [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(folder)]
-            try:
-                done = _run(command, cwd=folder, timeout=INSTALL_TIMEOUT_S, env=env)
-            except subprocess.TimeoutExpired:
-                pytest.fail(
-                    f"`npm ci --prefix tests/clients` did not finish in {INSTALL_TIMEOUT_S} s "
-                    f"(needed because {reason})",
-                    pytrace=False,
-                )
-            if done.returncode != 0:
-                pytest.fail(
-                    f"`npm ci --prefix tests/clients` failed (exit {done.returncode}; needed "
-                    f"because {reason}):\n{_shorten(done.stderr.strip())}",
-                    pytrace=False,
-                )
-            reason = stale_reason(folder)
-            if reason is not None:
-                pytest.fail(f"after `npm ci --prefix tests/clients`: {reason}", pytrace=False)
     return Clients(node=node, ffprobe=_ffprobe_path(node, folder, env))
 
 
