@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 CONSTRAINTS = REPO / "constraints.txt"
@@ -94,9 +98,53 @@ def _build_and_install(base: Path) -> Installed:
     venv = base / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], outside, "python -m venv")
     _run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-c", str(CONSTRAINTS),
-         str(wheel)],
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "-c",
+            str(CONSTRAINTS),
+            str(wheel),
+        ],
         outside,
         "pip install <wheel> -c constraints.txt",
     )
     return Installed(venv=venv, sdist=sdist, wheel=wheel, outside=outside)
+
+
+def _episodes_by_show(root: Path) -> dict[str, set[str]]:
+    """Each show's episode guids, from the front matter: its own folder and cross-posts."""
+    shows = tomllib.loads((root / "episodes" / "network.toml").read_text())["shows"]
+    wanted: dict[str, set[str]] = {show: set() for show in shows}
+    for path in (root / "episodes").glob("*/*.md"):
+        front = yaml.safe_load(path.read_text(encoding="utf-8").split("---")[1])
+        for show in [path.parent.name, *front.get("shows", [])]:
+            wanted[show].add(front["guid"])
+    return wanted
+
+
+def check_published(root: Path, public: Path) -> dict[str, ET.Element]:
+    """Every show has a feed holding exactly its episodes, and every enclosure is an MP3 in the
+    published folder with the size the feed says. Returns the feeds' <channel> elements."""
+    network = tomllib.loads((root / "episodes" / "network.toml").read_text())
+    base = network["network"]["base_url"]
+    channels = {}
+    for show, guids in _episodes_by_show(root).items():
+        feed = public / show / "feed.xml"
+        assert feed.is_file(), f"no feed for {show}"
+        channel = ET.parse(feed).getroot().find("channel")
+        items = channel.findall("item")
+        assert {item.findtext("guid") for item in items} == guids, show
+        for item in items:
+            enclosure = item.find("enclosure")
+            assert enclosure.get("type") == "audio/mpeg"
+            url = enclosure.get("url")
+            assert url.startswith(base), url
+            mp3 = public / url.removeprefix(base)
+            assert mp3.is_file() and mp3.suffix == ".mp3", url
+            assert mp3.stat().st_size == int(enclosure.get("length")) > 10_000
+            assert mp3.read_bytes()[:3] == b"ID3"
+        channels[show] = channel
+    return channels

@@ -12,16 +12,14 @@ import subprocess
 import sys
 import tarfile
 import tomllib
-import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
 import pytest
-import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.installed import CONSTRAINTS, REPO, Installed, installed_package
+from tests.installed import CONSTRAINTS, REPO, Installed, check_published, installed_package
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 # The platform constraints.txt is made for (and the CI workflow runs on).
@@ -86,8 +84,7 @@ def test_package_data_patterns_cover_future_data_folders():
     patterns = PYPROJECT["tool"]["setuptools"]["package-data"]["podcast_tools"]
     for folder, example in (("templates", "x.j2"), ("schemas", "x.json"), ("data", "x.bin")):
         assert any(
-            Path(f"{folder}/{example}").match(p) or p.startswith(f"{folder}/**")
-            for p in patterns
+            Path(f"{folder}/{example}").match(p) or p.startswith(f"{folder}/**") for p in patterns
         ), f"package-data of podcast_tools does not include {folder}/{example}: {patterns}"
 
 
@@ -129,7 +126,9 @@ print(json.dumps({
         for module, providers in found["imports"].items()
         if not declared & {canonicalize_name(p) for p in providers}
     }
-    assert not undeclared, f"imported by podcast_tools but not in [project] dependencies: {undeclared}"
+    assert not undeclared, (
+        f"imported by podcast_tools but not in [project] dependencies: {undeclared}"
+    )
 
 
 def test_runtime_dependencies_have_lower_bounds():
@@ -176,7 +175,9 @@ def test_pip_check_finds_no_broken_requirements(installed):
 def test_version(installed):
     done = installed.run("podcast", "--version")
     assert done.returncode == 0, done.stderr
-    version = re.search(r'__version__ = "([^"]+)"', (REPO / "podcast_tools/__init__.py").read_text())
+    version = re.search(
+        r'__version__ = "([^"]+)"', (REPO / "podcast_tools/__init__.py").read_text()
+    )
     assert version and done.stdout.split() == ["podcast_tools", version.group(1)]
 
 
@@ -189,42 +190,6 @@ def test_init_then_validate(installed, tmp_path):
     assert (network / "episodes" / "network.toml").is_file()
     done = installed.run("podcast", "validate", cwd=network)
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-def _episodes_by_show(root: Path) -> dict[str, set[str]]:
-    """Each show's episode guids, from the front matter: its own folder and cross-posts."""
-    shows = tomllib.loads((root / "episodes" / "network.toml").read_text())["shows"]
-    wanted: dict[str, set[str]] = {show: set() for show in shows}
-    for path in (root / "episodes").glob("*/*.md"):
-        front = yaml.safe_load(path.read_text(encoding="utf-8").split("---")[1])
-        for show in [path.parent.name, *front.get("shows", [])]:
-            wanted[show].add(front["guid"])
-    return wanted
-
-
-def check_published(root: Path, public: Path) -> dict[str, ET.Element]:
-    """Every show has a feed holding exactly its episodes, and every enclosure is an MP3 in the
-    published folder with the size the feed says. Returns the feeds' <channel> elements."""
-    network = tomllib.loads((root / "episodes" / "network.toml").read_text())
-    base = network["network"]["base_url"]
-    channels = {}
-    for show, guids in _episodes_by_show(root).items():
-        feed = public / show / "feed.xml"
-        assert feed.is_file(), f"no feed for {show}"
-        channel = ET.parse(feed).getroot().find("channel")
-        items = channel.findall("item")
-        assert {item.findtext("guid") for item in items} == guids, show
-        for item in items:
-            enclosure = item.find("enclosure")
-            assert enclosure.get("type") == "audio/mpeg"
-            url = enclosure.get("url")
-            assert url.startswith(base), url
-            mp3 = public / url.removeprefix(base)
-            assert mp3.is_file() and mp3.suffix == ".mp3", url
-            assert mp3.stat().st_size == int(enclosure.get("length")) > 10_000
-            assert mp3.read_bytes()[:3] == b"ID3"
-        channels[show] = channel
-    return channels
 
 
 def test_publish_the_sample_network(installed, tmp_path):
@@ -290,4 +255,3 @@ def test_constraints_pin_exactly_what_installs(installed):
         assert {n: v for n, v in frozen.items() if n in pins} == {
             n: v for n, v in pins.items() if n in frozen
         }
-
