@@ -16,8 +16,10 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 
 from podcast_tools import __version__
+from podcast_tools.clihelp import Typer
 from podcast_tools.content import NETWORK_FILE, Network, find_root, load_network
 from podcast_tools.errors import NotANetworkError, PodcastToolsError, UsageError
+from podcast_tools.jsonout import dumps as json_document
 
 HELP = (
     "Take a podcast network from raw recordings to what listeners hear.\n\n"
@@ -28,10 +30,10 @@ HELP = (
     "4 ffmpeg missing or failed."
 )
 
-app = typer.Typer(
+app = Typer(
     help=HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -67,6 +69,7 @@ def _global_options(
         Optional[Path],
         typer.Option(
             "--root",
+            metavar="DIR",
             help="The network's folder (holding episodes/network.toml). "
             "Default: the nearest such folder at or above the current one.",
             file_okay=False,
@@ -132,9 +135,12 @@ def validate(
     if fix_artwork:
         _fix_artwork(options.network_root())
     network = options.network()
+    drafts = len(network.drafts)
     typer.echo(
         f"OK: {network.settings.name}: {len(network.shows)} shows, "
-        f"{len(network.episodes)} episodes; no problems found."
+        f"{len(network.episodes)} episodes"
+        + (f" ({drafts} draft{'s' if drafts != 1 else ''})" if drafts else "")
+        + "; no problems found."
     )
 
 
@@ -183,7 +189,7 @@ def shows(
             }
             for show_id, show in network.shows.items()
         }
-        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        typer.echo(json_document("shows", {"shows": payload}))
         return
     for show_id, show in network.shows.items():
         parent = f" (extends {show.extends})" if show.extends else ""
@@ -245,25 +251,39 @@ def init(
 def new(
     ctx: typer.Context,
     show: Annotated[str, typer.Argument(help="The show id (see `podcast shows`).")],
-    title: Annotated[str, typer.Option("--title", help="The episode's title.")],
+    title: Annotated[str, typer.Option("--title", metavar="TEXT", help="The episode's title.")],
     audio: Annotated[
         Optional[Path],
         typer.Option(
             "--audio",
-            help="The master recording (stored as a path relative to the episode).",
+            metavar="FILE",
+            help="The master recording: copied next to the episode as <NNN>-<slug>.<ext>. "
+            "Without it the episode is a draft (draft: true) until its recording is in place.",
             exists=True,
             dir_okay=False,
         ),
     ] = None,
+    link: Annotated[
+        bool,
+        typer.Option(
+            "--link",
+            help="Reference the --audio file where it is instead of copying it "
+            "(it must lie inside the network folder).",
+        ),
+    ] = False,
     date: Annotated[
         Optional[str],
         typer.Option(
             "--date",
+            metavar="DATE",
             help="Publish date and time, e.g. 2026-12-01T09:00:00+01:00 (default: now; no offset means local time).",
         ),
     ] = None,
 ) -> None:
-    """Write a new episode file with a fresh guid, the next number and today's date; print its path."""
+    """Write a new episode file with a fresh guid, the next number and today's date; print its path.
+
+    Without --audio the episode is a draft: validated, but not processed or published until its
+    recording is in place and the `draft: true` line is removed."""
     from podcast_tools.scaffold import new_episode
 
     when = None
@@ -275,8 +295,15 @@ def new(
                 f'--date: "{date}" is not a date, e.g. 2026-12-01T09:00:00+01:00'
             ) from None
     root = _options(ctx).network_root()
-    created = new_episode(root, show, title=title, audio=audio, date=when)
+    if link and audio is None:
+        raise UsageError("--link needs --audio PATH")
+    created = new_episode(root, show, title=title, audio=audio, link=link, date=when)
     typer.echo(str(created.path))
+    if created.draft:
+        typer.echo(
+            "a draft: put its recording at the `audio` path it names, then delete `draft: true`",
+            err=True,
+        )
 
 
 @app.command()
@@ -288,6 +315,7 @@ def process(
         Optional[Path],
         typer.Option(
             "--out",
+            metavar="DIR",
             help="Folder for the MP3 and its JSON report (default: build/<show>/).",
             file_okay=False,
         ),
@@ -310,9 +338,13 @@ def process(
 
     root, network, episode = _load_episode(ctx, episode_file)
     out_dir = out.resolve() if out else root / "build" / episode.show
-    with _progress_bar(enabled=not as_json) as progress:
+    with _display(enabled=not as_json) as display:
         report = process_episode(
-            network, episode, out_dir, progress=progress, id3_version=4 if id3v24 else 3
+            network,
+            episode,
+            out_dir,
+            progress=display.progress if display else None,
+            id3_version=4 if id3v24 else 3,
         )
     measured = None
     if verify:
@@ -328,7 +360,7 @@ def process(
         payload["episode"] = network.display(episode.path)
         if measured is not None:
             payload["loudness"]["mp3_measured"] = measured.as_dict()
-        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        typer.echo(json_document("process", payload))
         return
     typer.echo(_summary(network, episode, report))
     if measured is not None:
@@ -347,12 +379,15 @@ def notes(
     out: Annotated[
         Optional[Path],
         typer.Option(
-            "--out", help="Folder for the rendered notes (default: build/<show>/).", file_okay=False
+            "--out",
+            metavar="DIR",
+            help="Folder for the rendered notes (default: build/<show>/).",
+            file_okay=False,
         ),
     ] = None,
 ) -> None:
     """Render an episode's show notes (HTML, text, web page), chapters JSON and transcript, to preview."""
-    from podcast_tools.notes import ChapterNote, write_notes
+    from podcast_tools.notes import chapter_notes, write_notes
 
     root, network, episode = _load_episode(ctx, episode_file)
     out_dir = out.resolve() if out else root / "build" / episode.show
@@ -366,7 +401,7 @@ def notes(
             "note: chapter times are the master's; run `podcast process` first for the times as heard",
             err=True,
         )
-    chapters = [ChapterNote(heard.get(c.title, c.start), c.title, c.url) for c in episode.chapters]
+    chapters = chapter_notes(network, episode, [heard.get(c.title, c.start) for c in episode.chapters])
     files = write_notes(network, episode, chapters, out_dir)
     for path in (files.html, files.text, files.page, files.chapters, files.transcript):
         if path is not None:
@@ -379,12 +414,15 @@ def feed(
     ctx: typer.Context,
     show_ids: Annotated[
         Optional[list[str]],
-        typer.Argument(metavar="[SHOW]...", help="Shows to build (default: all)."),
+        typer.Argument(metavar="SHOW", help="Shows to build (default: all)."),
     ] = None,
     out: Annotated[
         Optional[Path],
         typer.Option(
-            "--out", help="Folder for <show>/feed.xml (default: build/feeds/).", file_okay=False
+            "--out",
+            metavar="DIR",
+            help="Folder for <show>/feed.xml (default: build/feeds/).",
+            file_okay=False,
         ),
     ] = None,
     include_scheduled: Annotated[
@@ -408,15 +446,25 @@ def feed(
             f"unknown show(s): {', '.join(unknown)}; the shows are: {', '.join(network.shows)}"
         )
     inputs = inputs_from_build(network, root / "build")
+    _say_drafts(network, [e for e in network.drafts if set(e.all_shows) & set(wanted)])
     built, problems = [], []
     for show_id in wanted:  # check every feed before writing any
         try:
             built.append(build_feed(network, show_id, inputs, include_scheduled=include_scheduled))
         except ContentError as exc:
             problems.extend(exc.problems)
+    publisher = None
+    if network.settings.podcast_guid:
+        from podcast_tools.feed.build import build_publisher_feed
+
+        publisher = build_publisher_feed(network, inputs.artwork_urls)
     if problems:
         raise ContentError(problems)
     out_dir = out.resolve() if out else root / "build" / "feeds"
+    if publisher is not None:
+        typer.echo(
+            f"{write_feed(publisher, out_dir)}: the publisher feed of {len(network.shows)} shows"
+        )
     for result in built:
         path = write_feed(result, out_dir)
         notes = []
@@ -434,7 +482,7 @@ def publish(
     ctx: typer.Context,
     episode_files: Annotated[
         Optional[list[Path]],
-        typer.Argument(metavar="[EPISODE_FILE]...", help="Only these episodes (default: all)."),
+        typer.Argument(metavar="EPISODE_FILE", help="Only these episodes (default: all)."),
     ] = None,
     all_episodes: Annotated[
         bool, typer.Option("--all", help="Every episode (the default when none are named).")
@@ -483,13 +531,15 @@ def publish(
             f"note: feeds still point at {settings.base_url} (network.toml's base_url)", err=True
         )
     episodes = select(network, list(episode_files or []), changed_since=changed_since)
-    say = (lambda message: typer.echo(message, err=True)) if not as_json else None
-    with _progress_bar(enabled=not as_json) as progress:
-        result = Publisher(network, storage, say=say, progress=progress).run(
-            episodes, dry_run=dry_run
-        )
+    with _display(enabled=not as_json) as display:
+        result = Publisher(
+            network,
+            storage,
+            say=display.say if display else None,
+            progress=display.progress if display else None,
+        ).run(episodes, dry_run=dry_run)
     if as_json:
-        typer.echo(json.dumps({"storage": storage.description, **result.as_dict()}, indent=2))
+        typer.echo(json_document("publish", {"storage": storage.description, **result.as_dict()}))
         return
     if dry_run:
         return
@@ -502,6 +552,11 @@ def publish(
         f"uploaded {len(result.uploads)} object(s), {size:.1f} MB; feeds written: {len(result.feeds)}"
         + (f" ({', '.join(result.feeds)})" if result.feeds else "")
     )
+
+
+def _say_drafts(network: Network, drafts: list) -> None:
+    if drafts:
+        typer.echo(network.drafts_note(drafts), err=True)
 
 
 def _load_episode(ctx: typer.Context, episode_file: Path):
@@ -546,31 +601,80 @@ def _summary(network: Network, episode, report) -> str:
     return "\n".join(lines)
 
 
+class _Display:
+    """What a person sees on stderr while work goes on.
+
+    In a terminal (stdout and stderr both): one live rich display — a bar per running task
+    (mastering stages per episode, uploads in bytes) — with log lines printed above it, never
+    through it. Anywhere else (a pipe, a CI log): one plain line per step, no bars, no ANSI codes.
+    """
+
+    def __init__(self, live: Any | None):
+        self._live = live
+        self._tasks: dict[str, Any] = {}
+
+    def say(self, message: str) -> None:
+        if self._live is not None:
+            self._live.console.print(message, markup=False, highlight=False, soft_wrap=True)
+        else:
+            typer.echo(message, err=True)
+
+    def progress(self, label: str, done: float, total: float) -> None:
+        if self._live is None:
+            return
+        bytes_task = label.startswith("upload ")
+        detail = (
+            f"{done / 1e6:.1f}/{total / 1e6:.1f} MB"
+            if bytes_task
+            else f"{100 * done / total:3.0f}%"
+            if total
+            else ""
+        )
+        task = self._tasks.get(label)
+        if task is None:
+            # a new stage of the same work ("master <slug>: render") replaces the one before
+            owner = label.rsplit(": ", 1)[0]
+            for other in [t for t in self._tasks if t.rsplit(": ", 1)[0] == owner]:
+                self._live.remove_task(self._tasks.pop(other))
+            task = self._tasks[label] = self._live.add_task(
+                label, total=total or None, detail=detail
+            )
+        self._live.update(task, completed=done, total=total or None, detail=detail)
+        if total and done >= total:
+            self._live.remove_task(task)
+            del self._tasks[label]
+
+
+def _live_terminal() -> bool:
+    """A person watches: both output streams are a terminal that can draw."""
+    import os
+
+    return sys.stdout.isatty() and sys.stderr.isatty() and os.environ.get("TERM", "") != "dumb"
+
+
 @contextmanager
-def _progress_bar(enabled: bool):
-    """A progress bar on stderr for the two passes (silent when not a terminal)."""
-    if not enabled or not sys.stderr.isatty():
+def _display(enabled: bool = True):
+    """A _Display for the duration of a command; silent when `enabled` is false (--json)."""
+    if not enabled:
         yield None
+        return
+    if not _live_terminal():
+        yield _Display(None)
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(
-        TextColumn("{task.description:<9}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.description}", style="bold"),
+        BarColumn(bar_width=24),
+        TextColumn("{task.fields[detail]}"),
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(stage: str, done: float, total: float) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total or None)
-            bar.update(tasks[stage], completed=done, total=total or None)
-
-        yield update
+        redirect_stdout=False,
+        redirect_stderr=False,
+    ) as live:
+        yield _Display(live)
 
 
 def main() -> None:

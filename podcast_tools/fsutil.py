@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,3 +40,9 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def copy_file_atomic(source: Path, target: Path) -> None:
+    """Copy a file (a recording can be gigabytes) so that `target` is whole or absent."""
+    with atomic_path(target) as temp:
+        shutil.copyfile(source, temp)

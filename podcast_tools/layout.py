@@ -34,6 +34,10 @@ def episode_file_key(show_id: str, slug: str, kind: str, sha256: str, suffix: st
     return f"{show_id}/episodes/{slug}-{kind}-{sha256[:HASH_CHARS]}{suffix}"
 
 
+def chapter_image_key(show_id: str, slug: str, sha256: str, suffix: str) -> str:
+    return episode_file_key(show_id, slug, "chapter-image", sha256, suffix.lower())
+
+
 def artwork_key(show_id: str, sha256: str, suffix: str) -> str:
     return f"{show_id}/art/cover-{sha256[:HASH_CHARS]}{suffix.lower()}"
 
@@ -44,3 +48,12 @@ def feed_key(show_id: str) -> str:
 
 def public_url(base_url: str, key: str) -> str:
     return base_url.rstrip("/") + "/" + key
+
+
+#: The network's publisher feed (Podcasting 2.0), beside the shows' folders.
+PUBLISHER_FEED_KEY = "publisher.xml"
+
+
+def show_folder_url(network, show_id: str) -> str:
+    """A show's folder under the base URL: its website when network.toml names no `link`."""
+    return public_url(network.settings.base_url, f"{show_id}/")

@@ -25,6 +25,7 @@ from podcast_tools.content import Episode, Network
 from podcast_tools.content.timecode import format_timecode
 from podcast_tools.errors import PodcastToolsError
 from podcast_tools.fsutil import write_bytes_atomic, write_text_atomic
+from podcast_tools.layout import chapter_image_key, file_hash, public_url
 
 #: What Apple Podcasts and the common apps render in show notes.
 ALLOWED_TAGS = frozenset(
@@ -73,6 +74,7 @@ class ChapterNote:
     start_s: float
     title: str
     url: str | None = None
+    image_url: str | None = None  # where publishing puts the chapter's image
 
     @property
     def time(self) -> str:
@@ -108,6 +110,32 @@ def sanitise(fragment: str) -> str:
         link_rel="noopener",
         strip_comments=True,
     ).strip()
+
+
+#: The tags Apple lists for an item's <description> (Apple Podcasts' RSS requirements); the
+#: richer HTML stays in content:encoded.
+APPLE_DESCRIPTION_TAGS = frozenset({"p", "ol", "ul", "li", "a"})
+_BLOCKS_AS_PARAGRAPHS = re.compile(r"<(/?)(?:h[1-6]|blockquote|pre)>")
+_EMPTY_PARAGRAPH = re.compile(r"<p>\s*</p>")
+
+
+def apple_description(fragment: str) -> str:
+    """A sanitised fragment reduced to Apple's description tags: headings, quotes and code
+    blocks become paragraphs, inline markup keeps its text.
+
+    >>> apple_description("<h2>Links</h2><p><strong>Bold</strong> <a href='https://x.org/'>x</a></p>")
+    '<p>Links</p><p>Bold <a href="https://x.org/" rel="noopener">x</a></p>'
+    """
+    blocks = _BLOCKS_AS_PARAGRAPHS.sub(r"<\1p>", fragment)
+    cleaned = nh3.clean(
+        strip_control(blocks),
+        tags=set(APPLE_DESCRIPTION_TAGS),
+        attributes={"a": {"href"}},
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener",
+        strip_comments=True,
+    )
+    return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
 
 
 def html_to_text(fragment: str) -> str:
@@ -170,11 +198,29 @@ def render_notes(network: Network, episode: Episode, chapters: list[ChapterNote]
     )
 
 
+def chapter_notes(network: Network, episode: Episode, starts: list[float]) -> list[ChapterNote]:
+    """The episode's chapters at `starts` (seconds as heard, one per chapter), each with its
+    link and the public URL its image is published at (content-addressed, like all media)."""
+    notes = []
+    for start, chapter in zip(starts, episode.chapters):
+        image_url = None
+        if chapter.image:
+            image = episode.resolve(chapter.image)
+            key = chapter_image_key(
+                episode.show, episode.slug, file_hash(image), image.suffix.lower()
+            )
+            image_url = public_url(network.settings.base_url, key)
+        notes.append(ChapterNote(start, chapter.title, chapter.url, image_url))
+    return notes
+
+
 def chapters_json(episode: Episode, chapters: list[ChapterNote]) -> str:
     """Podcasting 2.0 JSON chapters (version 1.2.0)."""
     entries = []
     for chapter in chapters:
         entry: dict = {"startTime": round(chapter.start_s, 3), "title": chapter.title}
+        if chapter.image_url:
+            entry["img"] = chapter.image_url
         if chapter.url:
             entry["url"] = chapter.url
         entries.append(entry)

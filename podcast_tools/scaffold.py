@@ -17,11 +17,18 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from podcast_tools.content.loader import NETWORK_FILE, display_path, feed_url, podcast_guid_for
+from podcast_tools.content.loader import (
+    NETWORK_FILE,
+    display_path,
+    feed_url,
+    podcast_guid_for,
+    publisher_feed_url,
+)
 from podcast_tools.errors import UsageError
-from podcast_tools.fsutil import write_bytes_atomic, write_text_atomic
+from podcast_tools.fsutil import copy_file_atomic, write_bytes_atomic, write_text_atomic
 
 SCAFFOLD_BASE_URL = "https://media.example.com/"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 _NETWORK_TOML = """\
 # The network: shows, their shared defaults, and where published files go.
@@ -31,6 +38,7 @@ _NETWORK_TOML = """\
 name = "My Podcast Network"
 base_url = "{base_url}"     # public URL that published object keys are appended to
 storage = "file://public"   # or s3://bucket/prefix
+podcast_guid = "{network_guid}"  # the network's publisher feed; keep it for ever
 
 [defaults]                  # inherited by every show unless it sets its own
 author = "My Podcast Network"
@@ -57,6 +65,31 @@ language = "en-au"
 podcast_guid = "{regional_guid}"
 """
 
+#: Audio masters are large binaries: Git LFS keeps them out of every clone's history.
+MASTER_PATTERNS = (
+    "*.wav",
+    "*.flac",
+    "*.aif",
+    "*.aiff",
+    "*.m4a",
+    "*.mp3",
+    "*.ogg",
+    "*.opus",
+    "*.w64",
+)
+
+_GITATTRIBUTES = (
+    "# Audio masters are stored with Git LFS (https://git-lfs.com): run `git lfs install` once,\n"
+    "# and check out with `lfs: true` in CI. Without LFS a checkout holds small pointer files.\n"
+    + "".join(f"{pattern} filter=lfs diff=lfs merge=lfs -text\n" for pattern in MASTER_PATTERNS)
+)
+
+_GITIGNORE = """\
+# Written by `podcast process`, `podcast feed` and local publishing; never committed.
+/build/
+/public/
+"""
+
 _WELCOME_NOTES = """\
 Welcome to the show! This is where the **show notes** go, written in Markdown.
 
@@ -70,6 +103,7 @@ class NewEpisode:
     path: Path
     guid: str
     number: int
+    draft: bool = False
 
 
 def init_network(target: Path) -> list[Path]:
@@ -87,10 +121,13 @@ def init_network(target: Path) -> list[Path]:
     toml = _NETWORK_TOML.format(
         base_url=SCAFFOLD_BASE_URL,
         year=datetime.now().year,
+        network_guid=podcast_guid_for(publisher_feed_url(SCAFFOLD_BASE_URL)),
         main_guid=podcast_guid_for(feed_url(SCAFFOLD_BASE_URL, "main")),
         regional_guid=podcast_guid_for(feed_url(SCAFFOLD_BASE_URL, "main-regional")),
     )
     write(NETWORK_FILE.as_posix(), toml.encode())
+    write(".gitattributes", _GITATTRIBUTES.encode())
+    write(".gitignore", _GITIGNORE.encode())
     write("episodes/art/cover.png", _placeholder_artwork())
     write("episodes/main/001-welcome.wav", _tone_wav(seconds=6.0))
     templates = resources.files("podcast_tools") / "templates"
@@ -102,6 +139,7 @@ def init_network(target: Path) -> list[Path]:
         "main",
         title="Welcome",
         audio=target / "episodes/main/001-welcome.wav",
+        link=True,
         notes=_WELCOME_NOTES,
         chapters=[{"start": 0, "title": "Hello"}, {"start": 3, "title": "What's coming"}],
     )
@@ -115,40 +153,79 @@ def new_episode(
     *,
     title: str,
     audio: Path | None = None,
+    link: bool = False,
     date: datetime | None = None,
     notes: str | None = None,
     chapters: list[dict] | None = None,
 ) -> NewEpisode:
-    """Write `episodes/<show>/<NNN>-<slug>.md` with a fresh guid and the next episode number."""
+    """Write `episodes/<show>/<NNN>-<slug>.md` with a fresh guid and the next episode number.
+
+    With `audio`, the recording is copied next to the episode as `<NNN>-<slug>.<ext>` (so it
+    travels with the repository), or with `link` referenced where it is, which must be inside the
+    network. Without `audio` the episode is a draft (`draft: true`) that names where its
+    recording is expected.
+    """
     shows = _declared_shows(root)
     if show_id not in shows:
         known = ", ".join(sorted(shows)) or "none"
         raise UsageError(f'unknown show "{show_id}"; the network\'s shows are: {known}')
     if not title.strip():
         raise UsageError("--title must not be empty")
+    if _CONTROL.search(title):
+        raise UsageError("--title contains a control character, which feeds cannot carry")
+    root = root.resolve()
     folder = root / "episodes" / show_id
     number = _next_number(folder)
     slug = f"{number:03d}-{slugify(title)}"[:60].rstrip("-")
     path = folder / f"{slug}.md"
     if path.exists():
         raise UsageError(f"{display_path(path, root)} already exists; choose another title")
+    if audio is not None:
+        audio = audio.resolve()
+        if not audio.is_file():
+            raise UsageError(f"--audio {audio}: no such file")
+        if link and not audio.is_relative_to(root):
+            raise UsageError(
+                f"--audio {audio} --link: the recording lies outside the network folder {root}; "
+                "leave out --link to copy it in"
+            )
+    copy_to = folder / f"{slug}{audio.suffix.lower()}" if audio and not link else None
+    if copy_to is not None and copy_to.exists():
+        raise UsageError(f"{display_path(copy_to, root)} already exists; nothing was written")
 
     when = (date or datetime.now().astimezone()).replace(microsecond=0)
     if when.tzinfo is None:
         when = when.astimezone()  # a date typed without an offset means local time
     if audio is None:
         audio_ref = f"{slug}.wav"
+    elif copy_to is not None:
+        audio_ref = copy_to.name
     else:
-        audio_ref = Path(os.path.relpath(audio.resolve(), folder.resolve())).as_posix()
+        audio_ref = Path(os.path.relpath(audio, folder)).as_posix()
     guid = str(uuid.uuid4())
-    front = {"title": title, "guid": guid, "date": "__DATE__", "number": number, "audio": audio_ref}
+    front: dict = {"title": title, "guid": guid, "date": "__DATE__", "number": number}
+    front["audio"] = audio_ref
+    if audio is None:
+        front["draft"] = True
     if chapters:
         front["chapters"] = chapters
     text = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100)
     text = text.replace("date: __DATE__", f"date: {when.isoformat()}")
+    if audio is None:
+        text = text.replace(
+            "draft: true\n",
+            "draft: true  # put the recording at the audio path above, then delete this line\n",
+        )
     body = notes or "Show notes in Markdown: what the episode covers, guests, links.\n"
-    write_text_atomic(path, f"---\n{text}---\n\n{body}")
-    return NewEpisode(path=path, guid=guid, number=number)
+    if copy_to is not None:
+        copy_file_atomic(audio, copy_to)
+    try:
+        write_text_atomic(path, f"---\n{text}---\n\n{body}")
+    except BaseException:
+        if copy_to is not None:
+            copy_to.unlink(missing_ok=True)
+        raise
+    return NewEpisode(path=path, guid=guid, number=number, draft=audio is None)
 
 
 def slugify(title: str) -> str:

@@ -35,12 +35,12 @@ from mutagen.id3 import (
     TPE2,
     TPOS,
     TRCK,
-    WFED,
     WOAR,
     WXXX,
     CTOCFlags,
     ID3NoHeaderError,
     PictureType,
+    TextFrame,
 )
 
 from podcast_tools.errors import PodcastToolsError
@@ -112,6 +112,35 @@ def _read_text(frame_id: str, convert: Callable[[str], Any] = str) -> Callable[[
         return convert(str(frame.text[0])) if frame is not None and frame.text else None
 
     return read
+
+
+# WFED (podcast feed URL) as iTunes writes it: a text frame — an encoding byte, then the URL — not
+# the URL frame mutagen defines. Readers that follow iTunes (eyeD3, Apple's apps) expect the
+# encoding byte. mutagen names a frame on disk after its class, hence the class name.
+_ITUNES_WFED = type("WFED", (TextFrame,), {"__module__": __name__})
+
+
+def _feed_url(url: str) -> list:
+    return [_ITUNES_WFED(encoding=0 if url.isascii() else 1, text=[url])]
+
+
+def _read_feed_url(tags: ID3) -> str | None:
+    """WFED written either way: as iTunes' text frame (mutagen reads it as a URL frame that ends
+    at the encoding byte, so the frame is read from the file) or as a URL frame."""
+    frames = tags.getall("WFED")
+    if not frames:
+        return None
+    if frames[0].url or not getattr(tags, "filename", None):
+        return frames[0].url
+    with open(tags.filename, "rb") as handle:
+        parsed = _parse_tag(handle)
+    for frame_id, data in parsed.frames if parsed else ():
+        if frame_id == b"WFED" and len(data) > 11:
+            encoding, text = data[10], data[11:]
+            codec = {0: "latin-1", 1: "utf-16", 2: "utf-16-be", 3: "utf-8"}.get(encoding)
+            if codec:
+                return text.decode(codec).rstrip("\x00")
+    return None
 
 
 def _read_url(frame_id: str) -> Callable[[ID3], Any]:
@@ -190,7 +219,7 @@ FIELDS: tuple[Field, ...] = (
     Field("summary", "COMM", _comment, _read_comment),
     Field("summary", "TDES", _text(TDES), _read_text("TDES")),
     Field("link", "WOAR", _link, _read_url("WOAR")),
-    Field("feed_url", "WFED", lambda v: [WFED(url=v)], _read_url("WFED")),
+    Field("feed_url", "WFED", _feed_url, _read_feed_url),
     Field("guid", "TGID", _text(TGID), _read_text("TGID")),
     Field("length_ms", "TLEN", _text(TLEN), _read_text("TLEN", int)),
     Field("cover", "APIC", _cover, _read_cover),
@@ -269,10 +298,86 @@ def write_tags(path: Path, tags: EpisodeTags, *, version: int = 3) -> None:
         tag.add(frame)
     if version == 3:
         tag.update_to_v23()
+        # v2.3 keeps the year (TYER), as iTunes does; the day and time frames (TDAT DDMM, TIME
+        # HHMM) are misread by common readers (eyeD3 drops a leading zero and warns). The full
+        # date is in v2.4's TDRC and in the feed.
+        tag.delall("TDAT")
+        tag.delall("TIME")
     try:
         tag.save(path, v1=0, v2_version=version, padding=lambda info: 0)
+        _chapters_in_time_order(path)
     except Exception as exc:  # mutagen raises several types for unwritable files
         raise TagError(f"cannot write ID3 tags ({exc})", file=path) from exc
+
+
+def _chapters_in_time_order(path: Path) -> None:
+    """Put the chapter frames in the file in time order, after the table of contents.
+
+    mutagen orders frames by size, and ffmpeg (ffprobe, every ffmpeg-based player) lists CHAP
+    frames in file order, not by the CTOC. The tag is rewritten in place with the same frames and
+    the same length: other frames as mutagen wrote them, then the CTOC and the CHAPs by start
+    time where the first of them was."""
+    with path.open("r+b") as handle:
+        parsed = _parse_tag(handle)
+        if parsed is None or not any(frame_id == b"CHAP" for frame_id, _ in parsed.frames):
+            return
+        chapter_ids = (b"CTOC", b"CHAP")
+        frames = parsed.frames
+        tocs = [data for frame_id, data in frames if frame_id == b"CTOC"]
+        chaps = sorted(
+            (data for frame_id, data in frames if frame_id == b"CHAP"), key=_chap_start_ms
+        )
+        first = next(i for i, (frame_id, _) in enumerate(frames) if frame_id in chapter_ids)
+        others = [data for frame_id, data in frames if frame_id not in chapter_ids]
+        ordered = others[:first] + tocs + chaps + others[first:]
+        rewritten = b"".join(ordered) + parsed.padding
+        if len(rewritten) != parsed.size:
+            return
+        handle.seek(10)
+        handle.write(rewritten)
+
+
+@dataclass
+class _RawTag:
+    size: int  # bytes after the 10-byte header
+    frames: list[tuple[bytes, bytes]]  # (frame id, the whole frame with its header)
+    padding: bytes
+
+
+def _parse_tag(handle) -> _RawTag | None:
+    """The frames of the ID3v2.3/2.4 tag at the start of an open file, as stored (no decoding);
+    None when there is none, or it is unsynchronised or has an extended header (we never write
+    those)."""
+    handle.seek(0)
+    header = handle.read(10)
+    if len(header) < 10 or header[:3] != b"ID3" or header[3] not in (3, 4) or header[5] & 0xC0:
+        return None
+    major = header[3]
+    body = handle.read(_syncsafe(header[6:10]))
+    frames: list[tuple[bytes, bytes]] = []
+    position = 0
+    while position + 10 <= len(body) and body[position : position + 4].strip(b"\0"):
+        raw_size = body[position + 4 : position + 8]
+        size = _syncsafe(raw_size) if major == 4 else int.from_bytes(raw_size, "big")
+        end = position + 10 + size
+        if end > len(body):
+            return None
+        frames.append((body[position : position + 4], body[position:end]))
+        position = end
+    return _RawTag(len(body), frames, body[position:])
+
+
+def _syncsafe(data: bytes) -> int:
+    value = 0
+    for byte in data:
+        value = (value << 7) | (byte & 0x7F)
+    return value
+
+
+def _chap_start_ms(frame: bytes) -> int:
+    """A CHAP frame's start time: after its element id (NUL-terminated), 4 bytes big-endian."""
+    element_end = frame.index(b"\0", 10)
+    return int.from_bytes(frame[element_end + 1 : element_end + 5], "big")
 
 
 @dataclass

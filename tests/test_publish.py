@@ -40,7 +40,9 @@ def test_publish_sample_network(sample: Path, s3_server, bucket: str):
     result, summary = publish(sample, bucket)
     assert result.exit_code == 0, result.output
     assert len(summary["episodes_processed"]) == 7
-    assert sorted(summary["feeds_written"]) == sorted(f"{show}/feed.xml" for show in SHOWS)
+    assert sorted(summary["feeds_written"]) == sorted(
+        [f"{show}/feed.xml" for show in SHOWS] + ["publisher.xml"]
+    )
     client = s3_server.client()
     for show in SHOWS:
         feed = feed_of(s3_server, bucket, show)

@@ -222,7 +222,7 @@ CASES = [
         'language = "en"',
         'language = "en',
         TOML,
-        "line 12, column 15",
+        "line 15, column 15",  # the sample network.toml's language line
         "cannot parse TOML",
         id="toml-unreadable",
     ),

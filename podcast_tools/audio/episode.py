@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+from podcast_tools import __version__
 from podcast_tools.artwork import inspect
 from podcast_tools.audio.master import (
     EditDecisions,
@@ -17,8 +19,12 @@ from podcast_tools.audio.plan import PlanError
 from podcast_tools.content import Episode, Network, Show
 from podcast_tools.errors import ContentError, Problem
 from podcast_tools.fsutil import write_text_atomic
-from podcast_tools.notes import ChapterNote, render_notes, write_notes
+from podcast_tools.layout import content_hash, file_hash
+from podcast_tools.notes import ChapterNote, chapter_notes, render_notes, write_notes
 from podcast_tools.tags import EpisodeTags, Picture, contiguous_chapters, write_tags
+
+#: ID3v2.3 unless asked otherwise: more players read it (see tags.py).
+DEFAULT_ID3_VERSION = 3
 
 
 def mastering_settings(show: Show) -> MasteringSettings:
@@ -56,17 +62,120 @@ def edit_decisions(network: Network, episode: Episode) -> EditDecisions:
     )
 
 
+def fingerprint(network: Network, episode: Episode) -> str:
+    """What the published MP3 depends on: the master, the jingles, the show's audio settings, the
+    edit decisions and chapters (they are in the tags), and the tool's version."""
+    edits = edit_decisions(network, episode)
+    show = network.shows[episode.show]
+    settings = mastering_settings(show)
+    parts = {
+        "tool": __version__,
+        "master": file_hash(episode.resolve(episode.audio)),
+        "intro": file_hash(edits.intro) if edits.intro else None,
+        "outro": file_hash(edits.outro) if edits.outro else None,
+        "settings": settings.__dict__,
+        "trim": [edits.trim_start_s, edits.trim_end_s],
+        "cuts": edits.cuts_s,
+        "chapters": [
+            (c.start, c.title, c.url, file_hash(episode.resolve(c.image)) if c.image else None)
+            for c in episode.chapters
+        ],
+        "image": file_hash(episode.resolve(episode.image)) if episode.image else None,
+        # what the ID3 tag says (the notes body reaches feeds without touching the audio)
+        "tags": {
+            "episode": [
+                episode.title,
+                episode.date.isoformat(),
+                episode.number,
+                episode.season,
+                episode.summary,
+                [p.name for p in episode.persons if p.role.lower() == "host"],
+            ],
+            "show": [
+                show.title,
+                show.author,
+                show.copyright,
+                show.link,
+                show.language,
+                network.settings.name,
+                network.feed_url(show.id),
+                file_hash(network.show_path(show.artwork)),
+            ],
+        },
+    }
+    return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
+
+
+@dataclass(frozen=True)
+class BuiltEpisode:
+    """A processed episode's MP3 and the facts publishing needs from its report."""
+
+    mp3: Path
+    sha256: str
+    bytes: int
+    duration_s: float
+    chapter_times: tuple[float, ...]  # as heard in the MP3
+    reused: bool = False  # found in the build folder, not mastered by this run
+
+    @classmethod
+    def from_report(cls, report: MasteringReport) -> BuiltEpisode:
+        return cls(
+            mp3=report.output,
+            sha256=report.sha256,
+            bytes=report.bytes,
+            duration_s=round(report.duration_s, 3),
+            chapter_times=tuple(round(mark.output_s, 3) for mark in report.chapters),
+        )
+
+
+def reusable_build(
+    network: Network, episode: Episode, out_dir: Path, wanted: str
+) -> BuiltEpisode | None:
+    """What `process` already built for the episode in `out_dir`, when it was built from the same
+    inputs (`wanted`: the episode's fingerprint) with the default ID3 version and the MP3 is
+    still the file the report describes; else None."""
+    mp3, report_path = output_paths(out_dir, episode)
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        size = mp3.stat().st_size
+    except (OSError, ValueError):
+        return None
+    if not isinstance(report, dict):
+        return None
+    chapters = report.get("chapters")
+    if (
+        report.get("guid") != episode.guid
+        or report.get("fingerprint") != wanted
+        or report.get("id3_version") != f"2.{DEFAULT_ID3_VERSION}"
+        or report.get("bytes") != size
+        or not isinstance(chapters, list)
+        or len(chapters) != len(episode.chapters)
+        or file_hash(mp3) != report.get("sha256")
+    ):
+        return None
+    try:
+        return BuiltEpisode(
+            mp3=mp3,
+            sha256=report["sha256"],
+            bytes=size,
+            duration_s=float(report["duration_s"]),
+            chapter_times=tuple(float(c["start_s"]) for c in chapters),
+            reused=True,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def output_paths(out_dir: Path, episode: Episode) -> tuple[Path, Path]:
     """Where the MP3 and its JSON report go."""
     return out_dir / f"{episode.slug}.mp3", out_dir / f"{episode.slug}.json"
 
 
-def chapter_notes(episode: Episode, report: MasteringReport) -> list[ChapterNote]:
+def heard_chapter_notes(
+    network: Network, episode: Episode, report: MasteringReport
+) -> list[ChapterNote]:
     """The episode's chapters at the times they are heard in the output."""
-    return [
-        ChapterNote(mark.output_s, mark.title, chapter.url)
-        for mark, chapter in zip(report.chapters, episode.chapters)
-    ]
+    return chapter_notes(network, episode, [mark.output_s for mark in report.chapters])
 
 
 def _picture(path: Path) -> Picture:
@@ -119,18 +228,31 @@ def process_episode(
     out_dir: Path,
     *,
     progress: Progress | None = None,
-    id3_version: int = 3,
+    id3_version: int = DEFAULT_ID3_VERSION,
+    fingerprint_value: str | None = None,
 ) -> MasteringReport:
     """Master one episode with its home show's settings, tag it (inside the temp file, before the
     rename) and write its show notes, chapters JSON, transcript and JSON report beside it.
 
     Raises ContentError (naming the episode file and field) when an edit cannot be done.
     """
+    if episode.draft:
+        raise ContentError(
+            [
+                Problem(
+                    network.display(episode.path),
+                    "draft",
+                    "the episode is a draft (draft: true); put its recording in place and delete "
+                    "that line to process it",
+                )
+            ]
+        )
     mp3_path, report_path = output_paths(out_dir, episode)
     show = network.shows[episode.show]
+    inputs = fingerprint_value or fingerprint(network, episode)  # before: the files may change
 
     def tag(temp: Path, report: MasteringReport) -> None:
-        summary = render_notes(network, episode, chapter_notes(episode, report)).text
+        summary = render_notes(network, episode, heard_chapter_notes(network, episode, report)).text
         write_tags(
             temp,
             episode_tags(network, episode, report, episode.summary or summary),
@@ -148,8 +270,13 @@ def process_episode(
         )
     except PlanError as exc:
         raise ContentError([Problem(network.display(episode.path), exc.field, str(exc))]) from exc
-    write_notes(network, episode, chapter_notes(episode, report), out_dir)
-    payload = {"episode": network.display(episode.path), "guid": episode.guid, **report.as_dict()}
+    write_notes(network, episode, heard_chapter_notes(network, episode, report), out_dir)
+    payload = {
+        "episode": network.display(episode.path),
+        "guid": episode.guid,
+        "fingerprint": inputs,
+        **report.as_dict(),
+    }
     payload["source"] = network.display(report.source)
     payload["output"] = str(report.output)
     payload["id3_version"] = f"2.{id3_version}"

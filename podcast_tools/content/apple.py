@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from podcast_tools.content.hints import did_you_mean
+from podcast_tools.content.hints import did_you_mean, quote_cut
 
 APPLE_CATEGORIES: dict[str, tuple[str, ...]] = {
     "Arts": ("Books", "Design", "Fashion & Beauty", "Food", "Performing Arts", "Visual Arts"),
@@ -102,13 +102,13 @@ def check_category(category: str, subcategory: str | None = None) -> None:
     """Raise ValueError, with a "did you mean" hint, unless Apple lists this (sub)category."""
     if category not in APPLE_CATEGORIES:
         raise ValueError(
-            f"{category!r} is not one of Apple's categories{did_you_mean(category, APPLE_CATEGORIES)}"
+            f"{quote_cut(category)} is not one of Apple's categories{did_you_mean(category, APPLE_CATEGORIES)}"
         )
     if subcategory is not None and subcategory not in APPLE_CATEGORIES[category]:
         allowed = APPLE_CATEGORIES[category]
         if not allowed:
             raise ValueError(f"Apple's category {category!r} has no subcategories")
         raise ValueError(
-            f"{subcategory!r} is not a subcategory of {category!r}{did_you_mean(subcategory, allowed)}"
+            f"{quote_cut(subcategory)} is not a subcategory of {category!r}{did_you_mean(subcategory, allowed)}"
             f" (choose from: {', '.join(allowed)})"
         )

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from podcast_tools.artwork import artwork_problems
 from podcast_tools.audio.probe import probe_duration
-from podcast_tools.content.hints import did_you_mean
+from podcast_tools.content.hints import did_you_mean, quote_cut
 from podcast_tools.content.models import (
     ID_PATTERN,
     PER_SHOW_FIELDS,
@@ -32,6 +32,7 @@ from podcast_tools.content.models import (
 )
 from podcast_tools.content.timecode import format_timecode
 from podcast_tools.errors import AudioInputError, ContentError, NotANetworkError, Problem
+from podcast_tools.layout import PUBLISHER_FEED_KEY, public_url
 
 NETWORK_FILE = Path("episodes") / "network.toml"
 #: Namespace for a show's podcast:guid (Podcasting 2.0 spec): UUIDv5 of the feed URL sans scheme.
@@ -67,6 +68,16 @@ class Network:
     def templates_dir(self) -> Path:
         return self.root / "templates"
 
+    @property
+    def drafts(self) -> list[Episode]:
+        """Episodes marked `draft: true`: validated, never processed or published."""
+        return [e for e in self.episodes if e.draft]
+
+    def drafts_note(self, drafts: list[Episode]) -> str:
+        """The one line that says which drafts a command leaves out."""
+        files = ", ".join(self.display(e.path) for e in drafts)
+        return f"skipping {len(drafts)} draft(s), not ready to publish: {files}"
+
     def episodes_of(self, show_id: str) -> list[Episode]:
         """Episodes posted to a show (its own and cross-posted ones), oldest first."""
         posted = [e for e in self.episodes if show_id in e.all_shows]
@@ -79,8 +90,17 @@ class Network:
     def feed_url(self, show_id: str) -> str:
         return feed_url(self.settings.base_url, show_id)
 
+    @property
+    def publisher_feed_url(self) -> str:
+        return publisher_feed_url(self.settings.base_url)
+
     def display(self, path: Path) -> str:
         return display_path(path, self.root)
+
+
+def publisher_feed_url(base_url: str) -> str:
+    """The public URL of the network's publisher feed: ``<base_url>publisher.xml``."""
+    return public_url(base_url, PUBLISHER_FEED_KEY)
 
 
 def feed_url(base_url: str, show_id: str) -> str:
@@ -144,15 +164,21 @@ class _Loader:
     def problem(self, path: Path, field: str, message: str) -> None:
         self.problems.append(Problem(self.display(path), field, message))
 
-    def context(self, base: Path, base_label: str) -> dict[str, Any]:
-        return {"base": base, "base_label": base_label, "display": self.display}
+    def context(self, base: Path, base_label: str, *, draft: bool = False) -> dict[str, Any]:
+        return {
+            "base": base,
+            "base_label": base_label,
+            "display": self.display,
+            "root": self.root,
+            "draft": draft,
+        }
 
     # -- network.toml ----------------------------------------------------------------------------
 
     def load(self) -> Network | None:
         toml_path = self.root / NETWORK_FILE
         try:
-            raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+            raw = tomllib.loads(toml_path.read_text(encoding="utf-8").removeprefix("\ufeff"))
         except FileNotFoundError:
             self.problem(toml_path, "", "not found; create it with `podcast init DIR`")
             return None
@@ -162,6 +188,17 @@ class _Loader:
         except tomllib.TOMLDecodeError as exc:
             self.problem(toml_path, _toml_position(exc), f"cannot parse TOML: {_toml_reason(exc)}")
             return None
+        except RecursionError:
+            self.problem(toml_path, "", "cannot parse TOML: arrays or tables nested too deeply")
+            return None
+        depth = _depth(raw)
+        if depth > MAX_NESTING:
+            self.problem(
+                toml_path,
+                "",
+                f"values nested {depth} levels deep; at most {MAX_NESTING} make sense",
+            )
+            return None
 
         try:
             network_file = NetworkFile.model_validate(raw)
@@ -170,6 +207,14 @@ class _Loader:
             return None
 
         shows, origins = self.resolve_shows(toml_path, network_file)
+        if network_file.network.podcast_guid is None:
+            url = publisher_feed_url(network_file.network.base_url)
+            self.problem(
+                toml_path,
+                "network.podcast_guid",
+                f'missing; add podcast_guid = "{podcast_guid_for(url)}" to [network] (the '
+                f"network's publisher feed: UUIDv5 of its first URL {url}; keep it when it moves)",
+            )
         episodes, durations = self.load_episodes(set(network_file.shows))
         return Network(
             root=self.root,
@@ -333,13 +378,23 @@ class _Loader:
         self.check_guids(episodes)
         self.check_numbers(episodes)
         for episode in episodes:
-            serial = [s for s in episode.all_shows if self.show_types.get(s) == "serial"]
-            if serial and episode.number is None:
-                self.problem(
-                    episode.path,
-                    "number",
-                    f'is needed: "{serial[0]}" is a serial show (Apple requires episode numbers)',
-                )
+            for show_id in episode.all_shows:
+                if self.show_types.get(show_id) != "serial":
+                    continue
+                if episode.numbers_in(show_id)[0] is None:
+                    self.problem(
+                        episode.path,
+                        "number" if show_id == episode.show else f"numbers.{show_id}.number",
+                        f'is needed: "{show_id}" is a serial show (Apple requires episode numbers)',
+                    )
+            for show_id in episode.numbers:
+                if show_id not in episode.shows:
+                    self.problem(
+                        episode.path,
+                        f"numbers.{show_id}",
+                        f'the episode is not posted to "{show_id}"; add it to `shows` or remove '
+                        "these numbers",
+                    )
         durations: dict[str, float] = {}
         for episode in episodes:
             for extra in episode.shows:
@@ -377,7 +432,10 @@ class _Loader:
         data = {**front, "slug": path.stem, "show": show_id, "path": path, "notes": notes}
         try:
             return Episode.model_validate(
-                data, context=self.context(path.parent, "the episode file")
+                data,
+                context=self.context(
+                    path.parent, "the episode file", draft=front.get("draft") is True
+                ),
             )
         except ValidationError as exc:
             self.add_validation_problems(path, exc, FrontMatter)
@@ -385,7 +443,7 @@ class _Loader:
 
     def read_front_matter(self, path: Path) -> tuple[dict[str, Any], str] | None:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
         except UnicodeDecodeError as exc:
             self.problem(path, f"byte {exc.start}", "is not UTF-8 text; save it as UTF-8")
             return None
@@ -404,7 +462,7 @@ class _Loader:
             )
             return None
         try:
-            front = yaml.safe_load("".join(lines[1:closing]))
+            front = yaml.load("".join(lines[1:closing]), Loader=_ContentYamlLoader)  # noqa: S506
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 2}" if mark is not None else "front matter"
@@ -413,6 +471,9 @@ class _Loader:
             if context is not None and mark is not None and context.line != mark.line:
                 reason += f" (in the {exc.context.removeprefix('while parsing a ')} begun on line {context.line + 2})"
             self.problem(path, where, f"cannot parse YAML: {reason}")
+            return None
+        except (ValueError, TypeError, RecursionError) as exc:  # e.g. the date 2026-13-45
+            self.problem(path, "front matter", f"cannot parse YAML: {quote_cut(str(exc))}")
             return None
         if not isinstance(front, dict):
             self.problem(path, "", "front matter must be YAML keys and values (title: …, guid: …)")
@@ -433,24 +494,32 @@ class _Loader:
                 )
 
     def check_numbers(self, episodes: list[Episode]) -> None:
+        """Episode numbers are unique within each feed (per season): a show's own episodes and
+        the ones cross-posted to it with numbers for it."""
         seen: dict[tuple[str, int | None, int], Episode] = {}
         for episode in sorted(episodes, key=lambda e: (e.date, str(e.path))):
-            if episode.number is None:
-                continue
-            key = (episode.show, episode.season, episode.number)
-            if key in seen:
+            for show_id in episode.all_shows:
+                number, season = episode.numbers_in(show_id)
+                if number is None:
+                    continue
+                key = (show_id, season, number)
+                if key not in seen:
+                    seen[key] = episode
+                    continue
+                home = show_id == episode.show
                 self.problem(
                     episode.path,
-                    "number",
-                    f"{episode.number} is also the number of {self.display(seen[key].path)}"
-                    + (f" in season {episode.season}" if episode.season else ""),
+                    "number" if home else f"numbers.{show_id}.number",
+                    f"{number} is also the number of {self.display(seen[key].path)}"
+                    + (f" in season {season}" if season else "")
+                    + ("" if home else f' in the feed of "{show_id}"'),
                 )
-            else:
-                seen[key] = episode
 
     def check_timing(self, episode: Episode) -> float | None:
         """Check trims, cuts and chapters against the recording; return its duration."""
         audio = episode.resolve(episode.audio)
+        if episode.draft and not audio.exists():
+            return None  # a draft may wait for its recording
         try:
             duration = self.duration_of(audio)
         except AudioInputError as exc:
@@ -529,6 +598,68 @@ class _Loader:
 
 
 # --- pure helpers --------------------------------------------------------------------------------
+
+#: Deeper than this, a producer's file is a mistake or an attack (the models nest 3 levels).
+MAX_NESTING = 16
+
+
+class _ContentYamlLoader(yaml.SafeLoader):
+    """YAML for producers' files: safe types only, no aliases (nine lines of them expand to
+    gigabytes), nesting bounded (deep nesting exhausts the parser's recursion), duplicate keys
+    refused (the later one would silently win)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "aliases (*name) are not allowed in podcast files; write the value out",
+                self.peek_event().start_mark,
+            )
+        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"lists or keys nested more than {MAX_NESTING} levels deep",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"duplicate key {quote_cut(str(key))} (first on line {seen[key] + 2}); "
+                        "keep one",
+                        key_node.start_mark,
+                    )
+                seen[key] = key_node.start_mark.line
+            except TypeError:  # an unhashable key: the constructor reports it
+                break
+        return super().construct_mapping(node, deep=deep)
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """How deep lists and tables nest in parsed TOML (stops counting past MAX_NESTING)."""
+    if level > MAX_NESTING or not isinstance(value, (dict, list)):
+        return level
+    children = value.values() if isinstance(value, dict) else value
+    return max((_depth(child, level + 1) for child in children), default=level + 1)
 
 
 def _t(seconds: float) -> str:
@@ -627,7 +758,7 @@ def _error_message(error: dict[str, Any], model: type[BaseModel]) -> str:
     if kind in ("value_error", "assertion_error"):
         return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     got = error.get("input")
-    shown = f'"{got}"' if isinstance(got, str) else repr(got)
+    shown = quote_cut(got) if isinstance(got, str) else quote_cut(repr(got), quotes=False)
     message = message[0].lower() + message[1:]
     if kind == "string_type" and isinstance(got, (int, float, bool)):
         return f"{message}, got {shown}; put the text in quotes"

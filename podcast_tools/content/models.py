@@ -28,6 +28,8 @@ from pydantic import (
 )
 
 from podcast_tools.content.apple import check_category
+from podcast_tools.content.hints import quote_cut
+from podcast_tools.content.taxonomy import check_group, check_role
 from podcast_tools.content.timecode import parse_timecode
 
 ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
@@ -36,6 +38,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LAME_CBR_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 TIMEZONE_EXAMPLE = "2011-04-22T09:00:00+01:00"
 TRANSCRIPT_SUFFIXES = (".srt", ".vtt", ".html", ".json")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 # --- field types ------------------------------------------------------------------------------
@@ -44,7 +47,7 @@ TRANSCRIPT_SUFFIXES = (".srt", ".vtt", ".html", ".json")
 def _identifier(value: str) -> str:
     if not ID_PATTERN.match(value):
         raise ValueError(
-            f'"{value}" may only use lowercase letters, digits and "-" (e.g. "itsmwp-anz")'
+            f'{quote_cut(value)} may only use lowercase letters, digits and "-" (e.g. "itsmwp-anz")'
         )
     return value
 
@@ -63,14 +66,16 @@ def _clean_text(value: str) -> str:
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f'"{value}" is not an absolute http(s) URL, e.g. "https://example.com/"')
+        raise ValueError(
+            f'{quote_cut(value)} is not an absolute http(s) URL, e.g. "https://example.com/"'
+        )
     return value
 
 
 def _language(value: str) -> str:
     if not langcodes.tag_is_valid(value):
         raise ValueError(
-            f'"{value}" is not a language code; use ISO 639 with an optional region, '
+            f"{quote_cut(value)} is not a language code; use ISO 639 with an optional region, "
             'e.g. "en", "en-au", "de-ch"'
         )
     return value.lower()
@@ -78,7 +83,7 @@ def _language(value: str) -> str:
 
 def _email(value: str) -> str:
     if not _EMAIL.match(value):
-        raise ValueError(f'"{value}" is not an email address')
+        raise ValueError(f"{quote_cut(value)} is not an email address")
     return value
 
 
@@ -86,24 +91,62 @@ def _uuid(value: str) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise ValueError(f'"{value}" is not a UUID, e.g. "9b024349-ccf0-5f69-a609-6b82873eab3c"')
+        raise ValueError(
+            f'{quote_cut(value)} is not a UUID, e.g. "9b024349-ccf0-5f69-a609-6b82873eab3c"'
+        )
 
 
 def _timecode(value: Any) -> float:
     return parse_timecode(value)
 
 
+#: The first line of a Git LFS pointer file (what a checkout without `git lfs pull` holds).
+LFS_POINTER_START = b"version https://git-lfs.github.com/spec/"
+
+
+def is_lfs_pointer(path: Path) -> bool:
+    """True when `path` is a Git LFS pointer file instead of the content it stands for."""
+    try:
+        if path.stat().st_size > 1024:
+            return False
+        with path.open("rb") as handle:
+            return handle.read(len(LFS_POINTER_START)) == LFS_POINTER_START
+    except OSError:
+        return False
+
+
 def _existing_path(value: str, info: ValidationInfo) -> str:
-    """Check that a relative path exists under the context's ``base`` directory."""
+    """Check that a relative path names a file under the context's ``base`` directory that lies
+    inside the network folder (``root``; symlinks followed) and is not a Git LFS pointer.
+
+    A draft episode (context ``draft``) may name an `audio` file that does not exist yet."""
     context = info.context or {}
     base: Path | None = context.get("base")
     if Path(value).is_absolute():
         raise ValueError(
-            f'"{value}" must be a path relative to {context.get("base_label", "its file")}'
+            f"{quote_cut(value)} must be a path relative to {context.get('base_label', 'its file')}"
         )
-    if base is not None and not (base / value).is_file():
-        shown = context.get("display", lambda p: p)(base / value)
+    if base is None:
+        return value
+    path = base / value
+    root: Path | None = context.get("root")
+    if root is not None:
+        target = path.resolve()
+        if not target.is_relative_to(root.resolve()):
+            raise ValueError(
+                f"{quote_cut(value)} resolves to {target}, outside the network folder; "
+                "keep every file inside it (podcast new --audio copies a recording in)"
+            )
+    if not path.is_file():
+        if context.get("draft") and info.field_name == "audio" and not path.exists():
+            return value
+        shown = context.get("display", lambda p: p)(path)
         raise ValueError(f"file not found: {shown}")
+    if is_lfs_pointer(path):
+        raise ValueError(
+            f"{context.get('display', lambda p: p)(path)} is a Git LFS pointer, not the file; "
+            "run `git lfs pull` (in CI: `lfs: true` in the checkout step)"
+        )
     return value
 
 
@@ -112,8 +155,21 @@ def _false_means_none(value: Any) -> Any:
     return None if value is False or value == "" else value
 
 
+#: Apple Podcasts shows at most 255 characters of a show or episode title.
+TITLE_LIMIT = 255
+
+
+def _apple_title(value: str) -> str:
+    if len(value) > TITLE_LIMIT:
+        raise ValueError(
+            f"is {len(value)} characters; Apple Podcasts allows at most {TITLE_LIMIT}: shorten it"
+        )
+    return value
+
+
 Identifier = Annotated[str, AfterValidator(_identifier)]
 CleanText = Annotated[str, AfterValidator(_clean_text)]
+Title = Annotated[str, AfterValidator(_clean_text), AfterValidator(_apple_title)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 Language = Annotated[str, AfterValidator(_language)]
 Email = Annotated[str, AfterValidator(_email)]
@@ -138,6 +194,12 @@ class NetworkSettings(_Strict):
     storage: str = Field(description="s3://bucket/prefix, file://relative/dir or file:///abs/dir")
     endpoint_url: HttpUrl | None = None
     region: str | None = None
+    # The network as a publisher (Podcasting 2.0 publisher feed); `podcast validate` suggests it.
+    podcast_guid: Uuid | None = Field(
+        None, description="podcast:guid of the network's publisher feed (UUIDv5 of its URL)"
+    )
+    description: CleanText | None = Field(None, description="for the publisher feed")
+    link: HttpUrl | None = Field(None, description="the network's website")
 
     @field_validator("base_url")
     @classmethod
@@ -150,13 +212,15 @@ class NetworkSettings(_Strict):
         parts = urlsplit(value)
         if parts.scheme == "s3":
             if not parts.netloc:
-                raise ValueError(f'"{value}" names no bucket; write s3://bucket/prefix')
+                raise ValueError(f"{quote_cut(value)} names no bucket; write s3://bucket/prefix")
         elif parts.scheme == "file":
             if not (parts.netloc or parts.path):
-                raise ValueError(f'"{value}" names no directory; write file://relative/dir')
+                raise ValueError(
+                    f"{quote_cut(value)} names no directory; write file://relative/dir"
+                )
         else:
             raise ValueError(
-                f'"{value}" is not a storage URL; use s3://bucket/prefix or file://relative/dir'
+                f"{quote_cut(value)} is not a storage URL; use s3://bucket/prefix or file://relative/dir"
             )
         return value
 
@@ -232,11 +296,27 @@ class Category(_Strict):
 
 
 class Person(_Strict):
+    """A podcast:person. `group` and `role` come from the Podcast Taxonomy (case-insensitive)."""
+
     name: CleanText
-    role: str = "host"
     group: str = "cast"
+    role: str = "host"
     href: HttpUrl | None = None
     img: HttpUrl | None = None
+
+    @field_validator("group")
+    @classmethod
+    def _taxonomy_group(cls, value: str) -> str:
+        check_group(value)
+        return value
+
+    @field_validator("role")
+    @classmethod
+    def _taxonomy_role(cls, value: str, info: ValidationInfo) -> str:
+        group = info.data.get("group")
+        if group is not None:  # a bad group is reported on its own
+            check_role(group, value)
+        return value
 
 
 class Funding(_Strict):
@@ -248,7 +328,7 @@ class Show(_Strict):
     """One show after inheritance from [defaults] and its `extends` chain is resolved."""
 
     id: Identifier
-    title: CleanText
+    title: Title
     description: CleanText
     author: CleanText
     owner: Owner
@@ -306,7 +386,9 @@ def _aware_datetime(value: Any) -> Any:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise ValueError(f'"{value}" is not a date and time, e.g. {TIMEZONE_EXAMPLE}') from None
+            raise ValueError(
+                f"{quote_cut(value)} is not a date and time, e.g. {TIMEZONE_EXAMPLE}"
+            ) from None
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"needs a timezone, e.g. {TIMEZONE_EXAMPLE}")
@@ -324,6 +406,15 @@ class Chapter(_Strict):
     title: CleanText
     url: HttpUrl | None = None
     image: ExistingPath | None = None
+
+    @field_validator("image")
+    @classmethod
+    def _image_format(cls, value: str | None) -> str | None:
+        if value is not None and Path(value).suffix.lower() not in IMAGE_SUFFIXES:
+            raise ValueError(
+                f"{quote_cut(value)} is not an image apps show; use a .jpg or .png file"
+            )
+        return value
 
 
 class Trim(_Strict):
@@ -352,19 +443,31 @@ class Cut(_Strict):
         return self
 
 
+class ShowNumbers(_Strict):
+    """An episode's numbers in the feed of a show it is cross-posted to."""
+
+    number: int | None = Field(None, ge=1)
+    season: int | None = Field(None, ge=1)
+
+
 class FrontMatter(_Strict):
     """The YAML keys a producer writes at the top of an episode file."""
 
-    title: CleanText
+    title: Title
     guid: CleanText
     date: AwareDatetime
     audio: ExistingPath
+    draft: bool = Field(
+        False, description="not ready: validated, but not processed or published; may lack audio"
+    )
     number: int | None = Field(None, ge=1)
     season: int | None = Field(None, ge=1)
     type: Literal["full", "trailer", "bonus"] = "full"
     explicit: bool | None = None
     summary: CleanText | None = None
     shows: list[Identifier] = []
+    # numbers in the feeds of the shows in `shows` (without them a cross-post is unnumbered there)
+    numbers: dict[Identifier, ShowNumbers] = {}
     chapters: list[Chapter] = []
     trim: Trim = Trim()
     cuts: list[Cut] = []
@@ -377,7 +480,7 @@ class FrontMatter(_Strict):
     def _transcript_format(cls, value: str | None) -> str | None:
         if value is not None and Path(value).suffix.lower() not in TRANSCRIPT_SUFFIXES:
             raise ValueError(
-                f'"{value}" is not a transcript format apps read; use .srt, .vtt, .html or .json'
+                f"{quote_cut(value)} is not a transcript format apps read; use .srt, .vtt, .html or .json"
             )
         return value
 
@@ -393,6 +496,15 @@ class Episode(FrontMatter):
     show: Identifier = Field(description="the show whose folder holds the episode")
     path: Path = Field(description="the episode file")
     notes: str = Field("", description="the Markdown body: show notes")
+
+    def numbers_in(self, show_id: str) -> tuple[int | None, int | None]:
+        """(number, season) in the feed of `show_id`: the episode's own in its home show, the ones
+        given under `numbers` in a show it is cross-posted to, else none (a number of one show
+        would clash with another's)."""
+        if show_id == self.show:
+            return self.number, self.season
+        given = self.numbers.get(show_id)
+        return (given.number, given.season) if given is not None else (None, None)
 
     @property
     def all_shows(self) -> list[str]:

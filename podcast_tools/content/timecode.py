@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+from podcast_tools.content.hints import quote_cut
+
 _CLOCK = re.compile(r"^(?:(\d+):)?([0-5]?\d):([0-5]?\d(?:\.\d+)?)$")
 
 
@@ -63,5 +65,5 @@ def format_timecode(seconds: float, *, millis: bool = True) -> str:
 
 
 def _hint(value: object) -> str:
-    shown = f'"{value}"' if isinstance(value, str) else repr(value)
+    shown = quote_cut(value) if isinstance(value, str) else quote_cut(repr(value), quotes=False)
     return f"{shown} is not a time; write seconds (e.g. 95.5) or HH:MM:SS(.mmm) (e.g. 00:01:35.500)"

@@ -22,9 +22,11 @@ from podcast_tools.feed.extension import (
     PersonTag,
     PodcastIndexEntryExtension,
     PodcastIndexExtension,
+    RemoteItem,
 )
 from podcast_tools.fsutil import write_bytes_atomic
-from podcast_tools.layout import feed_key
+from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, show_folder_url
+from podcast_tools.notes import apple_description
 
 GENERATOR = "podcast_tools"
 DESCRIPTION_LIMIT = 4000
@@ -93,6 +95,8 @@ def select_episodes(
     `candidates` (default: the show's episodes in the content)."""
     included, scheduled, unprocessed = [], [], []
     for episode in network.episodes_of(show_id) if candidates is None else candidates:
+        if episode.draft:
+            continue  # never listed; the caller says so once
         if episode.date > now and not include_scheduled:
             scheduled.append(episode)
         elif episode.guid not in inputs.episodes:
@@ -162,7 +166,7 @@ def check_feed(
                 problems.append(
                     Problem(file, name, f'published URL "{url}" is not absolute http(s)')
                 )
-        if show.type == "serial" and episode.number is None:
+        if show.type == "serial" and episode.numbers_in(show.id)[0] is None:
             problems.append(Problem(file, "number", f'is needed: "{show.id}" is a serial show'))
         if len((media.html or episode.title).encode()) > DESCRIPTION_LIMIT:
             problems.append(
@@ -207,8 +211,10 @@ def build_feed(
     generator.register_extension(NAMESPACE, PodcastIndexExtension, PodcastIndexEntryExtension)
     feed_url = network.feed_url(show_id)
     generator.title(_clean(show.title))
-    generator.link(href=show.link or feed_url, rel="alternate")
+    # feedgen writes the last link() as the channel's <link>: self first, then the website (the
+    # show's link, else its folder under base_url — never the feed itself)
     generator.link(href=feed_url, rel="self", type="application/rss+xml")
+    generator.link(href=show.link or show_folder_url(network, show_id), rel="alternate")
     generator.description(_clean(show.description))
     generator.language(show.language)
     if show.copyright:
@@ -242,9 +248,19 @@ def build_feed(
     for person in show.persons:
         namespace.person(PersonTag(person.name, person.role, person.group, person.href, person.img))
     namespace.medium(show.medium)
-    siblings = sorted(other.podcast_guid for other in network.shows.values() if other.id != show_id)
+    siblings = [
+        RemoteItem(other.podcast_guid, network.feed_url(other.id))
+        for other in sorted(network.shows.values(), key=lambda s: s.podcast_guid)
+        if other.id != show_id
+    ]
     if siblings:
         namespace.podroll(siblings)
+    if network.settings.podcast_guid:
+        namespace.publisher(
+            RemoteItem(
+                network.settings.podcast_guid, network.publisher_feed_url, medium="publisher"
+            )
+        )
 
     # feedgen puts each new entry first: add oldest first so the newest leads the feed
     for episode in reversed(included):
@@ -269,20 +285,23 @@ def _add_item(
     entry.pubDate(episode.date)
     entry.enclosure(media.url, str(media.bytes), media.mime)
     description = _clean(media.html) or _clean(episode.summary or episode.title)
-    entry.description(description)
-    entry.content(description, type="html")
+    apple = apple_description(description) or _clean(episode.summary or episode.title)
+    entry.description(apple)
+    entry.content(description, type="html")  # the richer HTML: content:encoded
+    number, season = episode.numbers_in(show.id)
     podcast = entry.podcast
     podcast.itunes_duration(int(round(media.duration_s)))
-    if episode.number is not None:
-        podcast.itunes_episode(episode.number)
-    if episode.season is not None:
-        podcast.itunes_season(episode.season)
+    if number is not None:
+        podcast.itunes_episode(number)
+    if season is not None:
+        podcast.itunes_season(season)
     podcast.itunes_episode_type(episode.type)
     if media.image_url:
         podcast.itunes_image(media.image_url)
     if media.summary:
         podcast.itunes_summary(_clean(media.summary))
     extension: PodcastIndexEntryExtension = getattr(entry, NAMESPACE)
+    extension.description_cdata(apple)
     extension.explicit(show.explicit if episode.explicit is None else episode.explicit)
     if media.chapters_url:
         extension.chapters(media.chapters_url)
@@ -290,14 +309,59 @@ def _add_item(
         extension.transcript(media.transcript_url, media.transcript_type)
     for person in episode.persons:
         extension.person(PersonTag(person.name, person.role, person.group, person.href, person.img))
-    if episode.season is not None:
-        extension.season(episode.season)
-    if episode.number is not None:
-        extension.episode(episode.number)
+    if season is not None:
+        extension.season(season)
+    if number is not None:
+        extension.episode(number)
 
 
-def write_feed(feed: BuiltFeed, out_dir: Path) -> Path:
+@dataclass(frozen=True)
+class PublisherFeed:
+    xml: bytes
+    key: str = PUBLISHER_FEED_KEY
+
+
+def build_publisher_feed(network: Network, artwork_urls: dict[str, str]) -> PublisherFeed:
+    """The network's publisher feed (Podcasting 2.0 medium "publisher"; publisher.md): no items,
+    one podcast:remoteItem per show, and its own podcast:guid. Every show's feed points back at it
+    with podcast:publisher, so apps can offer "more from this network"."""
+    settings = network.settings
+    if not settings.podcast_guid:
+        raise ContentError(
+            [
+                Problem(
+                    network.display(network.root / "episodes" / "network.toml"),
+                    "network.podcast_guid",
+                    "missing; the publisher feed needs it (podcast validate suggests one)",
+                )
+            ]
+        )
+    generator = FeedGenerator()
+    generator.load_extension("podcast")
+    generator.register_extension(NAMESPACE, PodcastIndexExtension, PodcastIndexEntryExtension)
+    generator.title(_clean(settings.name))
+    generator.link(href=network.publisher_feed_url, rel="self", type="application/rss+xml")
+    generator.link(href=settings.link or settings.base_url, rel="alternate")
+    generator.description(_clean(settings.description or settings.name))
+    generator.generator(GENERATOR)
+    generator.lastBuildDate(datetime(1970, 1, 1, tzinfo=timezone.utc))  # deterministic bytes
+    first = next(iter(network.shows.values()), None)
+    if first is not None:
+        generator.language(first.language)
+        if artwork_urls.get(first.id):
+            generator.podcast.itunes_image(artwork_urls[first.id])
+    namespace: PodcastIndexExtension = getattr(generator, NAMESPACE)
+    namespace.guid(settings.podcast_guid)
+    namespace.medium("publisher")
+    for show in network.shows.values():
+        namespace.remote_item(
+            RemoteItem(show.podcast_guid, network.feed_url(show.id), title=_clean(show.title))
+        )
+    return PublisherFeed(generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+
+
+def write_feed(feed: BuiltFeed | PublisherFeed, out_dir: Path) -> Path:
     """Write `<out>/<show>/feed.xml` (temp file + rename), as laid out in storage."""
-    path = out_dir / feed_key(feed.show_id)
+    path = out_dir / (feed.key if isinstance(feed, PublisherFeed) else feed_key(feed.show_id))
     write_bytes_atomic(path, feed.xml)
     return path

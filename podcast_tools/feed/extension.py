@@ -19,6 +19,28 @@ NAMESPACE = "podcastindex"  # the attribute feedgen gives the extension: fg.podc
 
 
 @dataclass(frozen=True)
+class RemoteItem:
+    """A podcast:remoteItem pointing at another feed (remote-item.md: feedGuid required, feedUrl
+    recommended as a fallback, medium when not "podcast", title as a display hint)."""
+
+    feed_guid: str
+    feed_url: str | None = None
+    medium: str | None = None
+    title: str | None = None
+
+
+def _remote_item(parent: Any, item: RemoteItem) -> None:
+    _element(
+        parent,
+        "remoteItem",
+        feedGuid=item.feed_guid,
+        feedUrl=item.feed_url,
+        medium=item.medium,
+        title=item.title,
+    )
+
+
+@dataclass(frozen=True)
 class PersonTag:
     name: str
     role: str = "host"
@@ -56,7 +78,8 @@ def _persons(parent: Any, persons: list[PersonTag]) -> None:
 
 
 class PodcastIndexExtension(BaseExtension):
-    """Channel level: podcast:guid, locked, funding, person, medium, podroll; itunes:explicit."""
+    """Channel level: podcast:guid, locked, funding, person, medium, podroll, publisher and
+    remoteItem (publisher feeds); itunes:explicit."""
 
     def __init__(self) -> None:
         self._guid: str | None = None
@@ -64,7 +87,9 @@ class PodcastIndexExtension(BaseExtension):
         self._funding: list[tuple[str, str]] = []
         self._persons: list[PersonTag] = []
         self._medium: str | None = None
-        self._podroll: list[str] = []
+        self._podroll: list[RemoteItem] = []
+        self._publisher: RemoteItem | None = None
+        self._remote_items: list[RemoteItem] = []
         self._explicit: bool | None = None
 
     def extend_ns(self) -> dict[str, str]:
@@ -85,8 +110,12 @@ class PodcastIndexExtension(BaseExtension):
             _element(channel, "medium", self._medium)
         if self._podroll:
             podroll = _element(channel, "podroll")
-            for feed_guid in self._podroll:
-                _element(podroll, "remoteItem", feedGuid=feed_guid)
+            for item in self._podroll:
+                _remote_item(podroll, item)
+        if self._publisher is not None:  # publisher.md: exactly one remoteItem, medium publisher
+            _remote_item(_element(channel, "publisher"), self._publisher)
+        for item in self._remote_items:
+            _remote_item(channel, item)
         return rss_feed
 
     def extend_atom(self, atom_feed: Any) -> Any:
@@ -108,8 +137,16 @@ class PodcastIndexExtension(BaseExtension):
     def medium(self, value: str) -> None:
         self._medium = value
 
-    def podroll(self, feed_guids: list[str]) -> None:
-        self._podroll = list(feed_guids)
+    def podroll(self, feeds: list[RemoteItem]) -> None:
+        self._podroll = list(feeds)
+
+    def publisher(self, feed: RemoteItem) -> None:
+        """The network's publisher feed this show belongs to (podcast:publisher)."""
+        self._publisher = feed
+
+    def remote_item(self, feed: RemoteItem) -> None:
+        """A feed listed by a publisher feed (channel-level podcast:remoteItem)."""
+        self._remote_items.append(feed)
 
     def explicit(self, value: bool) -> None:
         """Apple's itunes:explicit as true/false (feedgen's own setter writes yes/no)."""
@@ -126,9 +163,14 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
         self._season: int | None = None
         self._episode: int | None = None
         self._explicit: bool | None = None
+        self._cdata_description: str | None = None
 
     def extend_rss(self, item: Any) -> Any:
         _explicit(item, self._explicit)
+        if self._cdata_description is not None:
+            description = item.find("description")
+            if description is not None:
+                description.text = etree.CDATA(self._cdata_description)
         if self._chapters:
             _element(item, "chapters", url=self._chapters, type="application/json+chapters")
         for url, mime in self._transcripts:
@@ -142,6 +184,10 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
 
     def extend_atom(self, entry: Any) -> Any:
         return entry
+
+    def description_cdata(self, html: str) -> None:
+        """The item's description as a CDATA section (what Apple's feed rules ask for)."""
+        self._cdata_description = html
 
     def chapters(self, url: str) -> None:
         self._chapters = url

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from podcast_tools.content import Episode
-from podcast_tools.content.models import Person
+from podcast_tools.content.models import Person, ShowNumbers
 from podcast_tools.publish.storage import Storage, StorageError
 
 MANIFEST_KEY = "manifest.json"
@@ -77,6 +77,7 @@ def episode_metadata(episode: Episode) -> dict[str, Any]:
         "explicit": episode.explicit,
         "summary": episode.summary,
         "persons": [person.model_dump(mode="json") for person in episode.persons],
+        "numbers": {show: n.model_dump(mode="json") for show, n in episode.numbers.items()},
     }
 
 
@@ -93,6 +94,10 @@ def episode_from_entry(guid: str, entry: dict[str, Any]) -> Episode:
         explicit=meta.get("explicit"),
         summary=meta.get("summary"),
         persons=[Person.model_construct(**person) for person in meta.get("persons", [])],
+        numbers={
+            show: ShowNumbers.model_construct(**numbers)
+            for show, numbers in (meta.get("numbers") or {}).items()
+        },
         shows=[s for s in entry["shows"] if s != entry["show"]],
         chapters=[],
         cuts=[],

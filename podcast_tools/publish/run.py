@@ -9,7 +9,6 @@ again completes the job (media keys are content-addressed, guids never change).
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import subprocess
@@ -23,8 +22,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from podcast_tools import __version__
-from podcast_tools.audio.episode import edit_decisions, mastering_settings, process_episode
+from podcast_tools.audio.episode import (
+    BuiltEpisode,
+    edit_decisions,
+    fingerprint,
+    process_episode,
+    reusable_build,
+)
 from podcast_tools.content import Episode, Network
 from podcast_tools.errors import ContentError, Problem, UsageError
 from podcast_tools.feed.build import (
@@ -33,17 +37,20 @@ from podcast_tools.feed.build import (
     EpisodeMedia,
     FeedInputs,
     build_feed,
+    build_publisher_feed,
 )
 from podcast_tools.layout import (
+    PUBLISHER_FEED_KEY,
     artwork_key,
     audio_key,
+    chapter_image_key,
     content_hash,
     episode_file_key,
     feed_key,
     file_hash,
     public_url,
 )
-from podcast_tools.notes import TRANSCRIPT_TYPES, ChapterNote, chapters_json, render_notes
+from podcast_tools.notes import TRANSCRIPT_TYPES, chapter_notes, chapters_json, render_notes
 from podcast_tools.publish.manifest import (
     MANIFEST_KEY,
     Manifest,
@@ -72,6 +79,8 @@ class Upload:
 class PublishResult:
     processed: list[str] = field(default_factory=list)  # episode files
     skipped: list[str] = field(default_factory=list)  # unchanged audio
+    reused: list[str] = field(default_factory=list)  # processed: taken from `podcast process`
+    drafts: list[str] = field(default_factory=list)  # episode files marked draft: left out
     uploads: list[Upload] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)  # keys written
     feeds_unchanged: list[str] = field(default_factory=list)
@@ -87,56 +96,14 @@ class PublishResult:
             "dry_run": self.dry_run,
             "episodes_processed": self.processed,
             "episodes_skipped": self.skipped,
+            "episodes_reused": self.reused,
+            "episodes_drafts": self.drafts,
             "objects_uploaded": [{"key": u.key, "bytes": u.bytes} for u in self.uploads],
             "bytes_uploaded": sum(u.bytes for u in self.uploads),
             "manifest_written": self.manifest_written,
             "feeds_written": self.feeds,
             "feeds_unchanged": self.feeds_unchanged,
         }
-
-
-def fingerprint(network: Network, episode: Episode) -> str:
-    """What the published MP3 depends on: the master, the jingles, the show's audio settings, the
-    edit decisions and chapters (they are in the tags), and the tool's version."""
-    edits = edit_decisions(network, episode)
-    show = network.shows[episode.show]
-    settings = mastering_settings(show)
-    parts = {
-        "tool": __version__,
-        "master": file_hash(episode.resolve(episode.audio)),
-        "intro": file_hash(edits.intro) if edits.intro else None,
-        "outro": file_hash(edits.outro) if edits.outro else None,
-        "settings": settings.__dict__,
-        "trim": [edits.trim_start_s, edits.trim_end_s],
-        "cuts": edits.cuts_s,
-        "chapters": [
-            (c.start, c.title, c.url, file_hash(episode.resolve(c.image)) if c.image else None)
-            for c in episode.chapters
-        ],
-        "image": file_hash(episode.resolve(episode.image)) if episode.image else None,
-        # what the ID3 tag says (the notes body reaches feeds without touching the audio)
-        "tags": {
-            "episode": [
-                episode.title,
-                episode.date.isoformat(),
-                episode.number,
-                episode.season,
-                episode.summary,
-                [p.name for p in episode.persons if p.role.lower() == "host"],
-            ],
-            "show": [
-                show.title,
-                show.author,
-                show.copyright,
-                show.link,
-                show.language,
-                network.settings.name,
-                network.feed_url(show.id),
-                file_hash(network.show_path(show.artwork)),
-            ],
-        },
-    }
-    return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
 
 
 def changed_episodes(network: Network, revision: str) -> list[Episode]:
@@ -188,13 +155,19 @@ class Publisher:
         say: Say | None = None,
         workers: int | None = None,
         progress: Callable[[str, float, float], None] | None = None,
+        build_dir: Path | None = None,
     ):
         self.network = network
         self.storage = storage
         self.say = say or (lambda message: None)
-        self.progress = progress  # progress(label, done_bytes, total_bytes) during uploads
+        # progress(label, done, total): "master <slug>: <stage>" while mastering (stage progress),
+        # "upload <name>" in bytes while uploading; done == total ends a task.
+        self.progress = progress
         self.workers = workers or max(1, min(os.cpu_count() or 1, 4))
         self.base = network.settings.base_url
+        # Where episodes are processed (as `podcast process` does): a later run, or a run after
+        # `podcast process`, reuses what is there when the inputs are the same.
+        self.build_dir = build_dir or network.root / "build"
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -202,29 +175,46 @@ class Publisher:
         self, episodes: list[Episode], *, dry_run: bool = False, now: datetime | None = None
     ) -> PublishResult:
         result = PublishResult(dry_run=dry_run)
+        drafts = [e for e in episodes if e.draft]
+        if drafts:
+            result.drafts = [self.network.display(e.path) for e in drafts]
+            self.say(self.network.drafts_note(drafts))
+            episodes = [e for e in episodes if not e.draft]
         manifest = read_manifest(self.storage)
         self._check_notes(episodes, manifest)  # content rules first: nothing is uploaded on error
         to_process, metadata_only = [], []
+        wanted = {e.guid: fingerprint(self.network, e) for e in episodes}
         for episode in episodes:
             entry = manifest.episodes.get(episode.guid)
-            if not self._still_published(entry, fingerprint(self.network, episode)):
+            if not self._still_published(entry, wanted[episode.guid]):
                 to_process.append(episode)
             else:
                 metadata_only.append(episode)
         result.skipped = [self.network.display(e.path) for e in metadata_only]
         if dry_run:
             result.processed = [self.network.display(e.path) for e in to_process]
-            self.say(self._plan_text(to_process, metadata_only))
+            result.reused = [
+                self.network.display(e.path)
+                for e in to_process
+                if reusable_build(self.network, e, self.build_dir / e.show, wanted[e.guid])
+                is not None
+            ]
+            self.say(self._plan_text(to_process, metadata_only, result.reused))
             return result
 
-        with tempfile.TemporaryDirectory(prefix="podcast-publish-") as build:
-            reports = self._process(to_process, Path(build))
-            result.processed = [self.network.display(e.path) for e in to_process]
+        builds = self._process(to_process, wanted)
+        result.processed = [self.network.display(e.path) for e in to_process]
+        result.reused = [self.network.display(e.path) for e in to_process if builds[e.guid].reused]
+        with tempfile.TemporaryDirectory(prefix="podcast-publish-") as scratch:
             entries: dict[str, dict[str, Any]] = {}
             for episode in episodes:
-                report = reports.get(episode.guid)
                 entries[episode.guid] = self._entry(
-                    episode, report, manifest.episodes.get(episode.guid), Path(build), result
+                    episode,
+                    builds.get(episode.guid),
+                    wanted[episode.guid],
+                    manifest.episodes.get(episode.guid),
+                    Path(scratch),
+                    result,
                 )
         artwork = self._artwork(manifest, result)
         # Only what this run changed is laid over newer manifests when publishers race: an
@@ -283,7 +273,7 @@ class Publisher:
                 if times and len(times) == len(episode.chapters)
                 else [c.start for c in episode.chapters]
             )
-            chapters = [ChapterNote(t, c.title, c.url) for t, c in zip(starts, episode.chapters)]
+            chapters = chapter_notes(self.network, episode, starts)
             size = len(render_notes(self.network, episode, chapters).html.encode())
             if size > DESCRIPTION_LIMIT:
                 problems.append(
@@ -296,9 +286,15 @@ class Publisher:
         if problems:
             raise ContentError(problems)
 
-    def _plan_text(self, to_process: list[Episode], metadata_only: list[Episode]) -> str:
+    def _plan_text(
+        self, to_process: list[Episode], metadata_only: list[Episode], reused: list[str]
+    ) -> str:
         lines = [f"would process and upload {len(to_process)} episode(s):"]
-        lines += [f"  {self.network.display(e.path)}" for e in to_process]
+        for episode in to_process:
+            shown = self.network.display(episode.path)
+            lines.append(
+                f"  {shown}" + ("  (already built by `process`)" if shown in reused else "")
+            )
         lines.append(
             f"unchanged audio, metadata and feeds refreshed: {len(metadata_only)} episode(s)"
         )
@@ -308,15 +304,41 @@ class Publisher:
 
     # -- steps ------------------------------------------------------------------------------------
 
-    def _process(self, episodes: list[Episode], build: Path) -> dict[str, Any]:
-        def one(episode: Episode):
-            self.say(f"processing {self.network.display(episode.path)}")
-            return episode.guid, process_episode(self.network, episode, build / episode.show)
+    def _process(self, episodes: list[Episode], wanted: dict[str, str]) -> dict[str, BuiltEpisode]:
+        """Master the episodes (in parallel), or reuse what `process` built from the same inputs."""
+
+        def one(episode: Episode) -> tuple[str, BuiltEpisode]:
+            out_dir = self.build_dir / episode.show
+            built = reusable_build(self.network, episode, out_dir, wanted[episode.guid])
+            if built is not None:
+                self.say(
+                    f"reusing {self.network.display(built.mp3)}: processed from the same inputs"
+                )
+                return episode.guid, built
+            self.say(f"mastering {self.network.display(episode.path)}")
+            report = process_episode(
+                self.network,
+                episode,
+                out_dir,
+                progress=self._stage_progress(episode),
+                fingerprint_value=wanted[episode.guid],
+            )
+            return episode.guid, BuiltEpisode.from_report(report)
 
         if not episodes:
             return {}
         with ThreadPoolExecutor(max_workers=min(self.workers, len(episodes))) as pool:
             return dict(pool.map(one, episodes))
+
+    def _stage_progress(self, episode: Episode) -> Callable[[str, float, float], None] | None:
+        if self.progress is None:
+            return None
+        report = self.progress
+
+        def update(stage: str, done: float, total: float) -> None:
+            report(f"master {episode.slug}: {stage}", done, total)
+
+        return update
 
     def _upload(self, key: str, path: Path, content_type: str, result: PublishResult) -> None:
         """Upload unless the same content is already there; then verify size and sha256."""
@@ -341,6 +363,8 @@ class Publisher:
             sha256=sha256,
             progress=advance,
         )
+        if self.progress is not None:
+            self.progress(f"upload {Path(key).name}", float(size), float(size))
         check = self.storage.head(key)
         if check is None or check.size != size or check.sha256 != sha256:
             raise StorageError(
@@ -357,29 +381,33 @@ class Publisher:
         self._upload(key, path, content_type, result)
 
     def _entry(
-        self, episode: Episode, report, previous: dict | None, build: Path, result: PublishResult
+        self,
+        episode: Episode,
+        built: BuiltEpisode | None,
+        wanted: str,
+        previous: dict | None,
+        scratch: Path,
+        result: PublishResult,
     ) -> dict[str, Any]:
         """Upload what the episode needs and return its manifest entry."""
         show, slug = episode.show, episode.slug
-        if report is not None:
-            mp3 = report.output
-            sha256 = file_hash(mp3)
+        if built is not None:
             audio = {
-                "key": audio_key(show, slug, sha256),
-                "bytes": mp3.stat().st_size,
-                "sha256": sha256,
-                "duration_s": round(report.duration_s, 3),
+                "key": audio_key(show, slug, built.sha256),
+                "bytes": built.bytes,
+                "sha256": built.sha256,
+                "duration_s": built.duration_s,
             }
-            self._upload(audio["key"], mp3, AUDIO_TYPES[".mp3"], result)
-            chapter_times = [round(mark.output_s, 3) for mark in report.chapters]
-            fingerprint_value = fingerprint(self.network, episode)
+            self._upload(audio["key"], built.mp3, AUDIO_TYPES[".mp3"], result)
+            chapter_times = list(built.chapter_times)
+            fingerprint_value = wanted
         else:
             audio, chapter_times, fingerprint_value = (
                 previous["audio"],
                 previous["chapter_times"],
                 previous["fingerprint"],
             )
-        chapters = [ChapterNote(t, c.title, c.url) for t, c in zip(chapter_times, episode.chapters)]
+        chapters = chapter_notes(self.network, episode, chapter_times)
         notes = render_notes(self.network, episode, chapters)
         entry: dict[str, Any] = {
             "show": show,
@@ -395,8 +423,12 @@ class Publisher:
             "transcript": None,
             "image": None,
         }
-        scratch = build / "_upload"
-        scratch.mkdir(parents=True, exist_ok=True)
+        for chapter in episode.chapters:  # before the chapters JSON that names them
+            if chapter.image:
+                source = episode.resolve(chapter.image)
+                suffix = source.suffix.lower()
+                key = chapter_image_key(show, slug, file_hash(source), suffix)
+                self._upload(key, source, _IMAGE_TYPES[suffix], result)
         if chapters:
             data = chapters_json(episode, chapters).encode()
             key = episode_file_key(show, slug, "chapters", content_hash(data), ".json")
@@ -481,38 +513,50 @@ class Publisher:
         self, manifest: Manifest, shows: list[str], result: PublishResult, now, mine, my_artwork
     ) -> None:
         moment = now or datetime.now(timezone.utc)
-        for show_id in shows:
-            if show_id not in self.network.shows:
-                continue
-            key = feed_key(show_id)
+
+        def show_feed(show_id: str, manifest: Manifest) -> tuple[bytes, str]:
+            feed = build_feed(
+                self.network,
+                show_id,
+                self._inputs(manifest),
+                now=moment,
+                candidates=self._candidates(manifest, show_id),
+            )
+            return feed.xml, f"{len(feed.included)} episodes"
+
+        def publisher_feed(manifest: Manifest) -> tuple[bytes, str]:
+            built = build_publisher_feed(self.network, self._inputs(manifest).artwork_urls)
+            return built.xml, f"the network's {len(self.network.shows)} shows"
+
+        feeds = [
+            (feed_key(show_id), partial(show_feed, show_id))
+            for show_id in shows
+            if show_id in self.network.shows
+        ]
+        if self.network.settings.podcast_guid:
+            feeds.append((PUBLISHER_FEED_KEY, publisher_feed))
+        for key, build in feeds:
             for attempt in range(CONFLICT_RETRIES):
                 # Read the stored feed first, then the manifest: any publisher that wrote this feed
                 # wrote its manifest before, so what we build now includes its episodes; if anyone
                 # writes the feed after our read, our conditional write fails and we go round again.
                 stored = self.storage.get(key)
                 manifest = manifest.merged_into(read_manifest(self.storage), mine, my_artwork)
-                inputs = self._inputs(manifest)
-                feed = build_feed(
-                    self.network,
-                    show_id,
-                    inputs,
-                    now=moment,
-                    candidates=self._candidates(manifest, show_id),
-                )
-                if stored is not None and stored[0] == feed.xml:
+                xml, what = build(manifest)
+                if stored is not None and stored[0] == xml:
                     result.feeds_unchanged.append(key)
                     break
                 try:
                     self.storage.put_bytes(
                         key,
-                        feed.xml,
+                        xml,
                         content_type="application/rss+xml; charset=utf-8",
                         cache_control=FEED_CACHE,
                         if_match=stored[1] if stored else None,
                         if_absent=stored is None,
                     )
                     result.feeds.append(key)
-                    self.say(f"feed {key}: {len(feed.included)} episodes")
+                    self.say(f"feed {key}: {what}")
                     break
                 except PreconditionFailed:
                     self.say(f"feed {key} changed meanwhile (another publisher): rebuilding")

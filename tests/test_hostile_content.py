@@ -1,0 +1,173 @@
+"""Hostile and careless content files: every one ends in one line per problem and exit 1 — never a
+traceback, a hang or a memory blow-up — and the message never prints a huge value."""
+
+from __future__ import annotations
+
+import string
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from podcast_tools.cli import app
+from tests.conftest import find_problem, problems_of
+
+EPISODE = "episodes/itsmwp/003-service-desk-metrics.md"
+TOML = "episodes/network.toml"
+
+BILLION_LAUGHS = """\
+---
+title: Laughs
+guid: 0b8c1a52-4d0c-4a1d-9d1c-2e57d3b1e0a1
+date: 2026-10-21T09:00:00+01:00
+audio: 003-service-desk-metrics.opus
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+---
+"""
+
+
+def validate(root: Path):
+    result = CliRunner().invoke(app, ["--root", str(root), "validate"])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError("a traceback instead of one line") from result.exception
+    return result
+
+
+def one_line_exit_1(root: Path, file: str) -> str:
+    result = validate(root)
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith(file)]
+    assert lines, result.stderr
+    assert all(len(line) < 400 for line in result.stderr.splitlines()), result.stderr[:2000]
+    return "\n".join(lines)
+
+
+def test_billion_laughs_is_refused_quickly(sample: Path):
+    (sample / EPISODE).write_text(BILLION_LAUGHS)
+    started = time.monotonic()
+    message = one_line_exit_1(sample, EPISODE)
+    assert time.monotonic() - started < 10
+    assert "alias" in message
+
+
+@pytest.mark.parametrize("depth", [20_000])
+def test_deeply_nested_yaml_is_one_line(sample: Path, depth: int):
+    text = (sample / EPISODE).read_text()
+    (sample / EPISODE).write_text(text.replace("---\n", f"---\nx: {'[' * depth}{']' * depth}\n", 1))
+    assert "nested" in one_line_exit_1(sample, EPISODE)
+
+
+def test_deeply_nested_toml_is_one_line(sample: Path):
+    toml = sample / TOML
+    toml.write_text(toml.read_text() + f"\n[deep]\nx = {'[' * 5000}{']' * 5000}\n")
+    assert "nested" in one_line_exit_1(sample, TOML)
+
+
+def test_a_huge_value_is_cut_short_in_the_message(sample: Path):
+    text = (sample / EPISODE).read_text()
+    (sample / EPISODE).write_text(text.replace("number: 3", f"number: {'9' * 5000}x", 1))
+    message = find_problem(problems_of(sample), EPISODE, "number").message
+    assert len(message) < 200 and "…" in message
+
+
+def test_a_20_mb_title_is_one_short_line(sample: Path):
+    path = sample / EPISODE
+    lines = path.read_text().splitlines(keepends=True)
+    lines = [
+        f"title: {'T' * 20_000_000}\n" if line.startswith("title:") else line for line in lines
+    ]
+    path.write_text("".join(lines))
+    message = find_problem(problems_of(sample), EPISODE, "title").message
+    assert "255" in message and len(message) < 200
+
+
+def test_a_byte_order_mark_before_the_front_matter_is_fine(sample: Path):
+    path = sample / EPISODE
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    toml = sample / TOML
+    toml.write_bytes(b"\xef\xbb\xbf" + toml.read_bytes())
+    result = validate(sample)
+    assert result.exit_code == 0, result.output
+
+
+def test_duplicate_yaml_keys_are_refused(sample: Path):
+    text = (sample / EPISODE).read_text()
+    (sample / EPISODE).write_text(text.replace("number: 3", "number: 3\nnumber: 4", 1))
+    message = one_line_exit_1(sample, EPISODE)
+    assert "duplicate key" in message and "number" in message
+
+
+def test_new_refuses_a_title_with_a_control_character(sample: Path):
+    result = CliRunner().invoke(
+        app, ["--root", str(sample), "new", "itsmwp", "--title", "Bell\x07"]
+    )
+    assert result.exit_code == 2 and "control character" in result.stderr
+    assert not list((sample / "episodes/itsmwp").glob("004-*"))
+
+
+# --- property-based: any front matter, any network.toml -----------------------------------------
+
+yaml_text = st.text(
+    alphabet=st.sampled_from(list(string.printable) + ["é", "\u2028", "\ufeff", "&", "*", "!"]),
+    max_size=400,
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(front=yaml_text, body=st.text(max_size=100))
+def test_any_front_matter_gives_lines_and_an_exit_code_never_a_traceback(
+    sample: Path, front: str, body: str
+):
+    (sample / EPISODE).write_text(f"---\n{front}\n---\n{body}", encoding="utf-8")
+    result = validate(sample)
+    assert result.exit_code in (0, 1)
+    if result.exit_code == 1:
+        *problems, summary = result.stderr.splitlines()
+        assert all(line.startswith(("episodes/", "templates/")) for line in problems), problems
+        assert summary.endswith("nothing was written.") or summary.startswith("episodes/")
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(extra=yaml_text)
+def test_any_network_toml_gives_lines_and_an_exit_code_never_a_traceback(sample: Path, extra: str):
+    toml = sample / TOML
+    original = getattr(
+        test_any_network_toml_gives_lines_and_an_exit_code_never_a_traceback, "_o", None
+    )
+    if original is None:
+        original = toml.read_text()
+        test_any_network_toml_gives_lines_and_an_exit_code_never_a_traceback._o = original
+    toml.write_text(original + "\n" + extra, encoding="utf-8")
+    result = validate(sample)
+    assert result.exit_code in (0, 1)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.binary(max_size=300))
+def test_any_bytes_as_an_episode_file_give_one_line(sample: Path, data: bytes):
+    (sample / EPISODE).write_bytes(data)
+    result = validate(sample)
+    assert result.exit_code == 1

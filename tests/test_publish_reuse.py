@@ -1,0 +1,138 @@
+"""`publish` reuses what `process` built from the same inputs: each episode is mastered once.
+
+The commands run as a producer runs them (a subprocess each), with PODCAST_FFMPEG pointing at a
+wrapper that logs every invocation of the real ffmpeg before running it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from podcast_tools.audio.ffmpeg import ffmpeg_exe
+from tests.conftest import edit
+
+EPISODE = "episodes/itsmwp-row/001-outsourcing-the-service-desk.md"
+
+
+@pytest.fixture
+def logged_ffmpeg(tmp_path: Path) -> Path:
+    log = tmp_path / "ffmpeg.log"
+    wrapper = tmp_path / "ffmpeg-logged"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{ffmpeg_exe()}" "$@"\n')
+    wrapper.chmod(0o755)
+    return log
+
+
+def podcast(root: Path, log: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PODCAST_FFMPEG": str(log.parent / "ffmpeg-logged")}
+    done = subprocess.run(
+        [sys.executable, "-m", "podcast_tools", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def encodes(log: Path) -> int:
+    """ffmpeg runs that encoded MP3 (mastering and its codec probe) since the log was cleared."""
+    if not log.exists():
+        return 0
+    return sum("libmp3lame" in line for line in log.read_text().splitlines())
+
+
+def test_process_then_publish_masters_once(sample: Path, tmp_path: Path, logged_ffmpeg: Path):
+    podcast(sample, logged_ffmpeg, "process", str(sample / EPISODE))
+    assert encodes(logged_ffmpeg) > 0
+    built = sample / "build/itsmwp-row/001-outsourcing-the-service-desk.mp3"
+    before = built.stat()
+    logged_ffmpeg.unlink()
+
+    store = tmp_path / "store"
+    done = podcast(
+        sample,
+        logged_ffmpeg,
+        "publish",
+        str(sample / EPISODE),
+        "--storage",
+        f"file://{store}",
+        "--json",
+    )
+    summary = json.loads(done.stdout)
+    assert summary["episodes_processed"] == [EPISODE]
+    assert summary["episodes_reused"] == [EPISODE]
+    assert encodes(logged_ffmpeg) == 0, logged_ffmpeg.read_text()
+    after = built.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    published = [k["key"] for k in summary["objects_uploaded"] if k["key"].endswith(".mp3")]
+    assert len(published) == 1
+    assert (store / published[0]).read_bytes() == built.read_bytes()
+
+    plain = podcast(
+        sample,
+        logged_ffmpeg,
+        "publish",
+        str(sample / EPISODE),
+        "--storage",
+        f"file://{tmp_path / 'second-store'}",
+    )
+    assert "reusing build/itsmwp-row/001-outsourcing-the-service-desk.mp3" in plain.stderr
+    assert encodes(logged_ffmpeg) == 0
+
+
+def test_changed_inputs_are_mastered_again(sample: Path, tmp_path: Path, logged_ffmpeg: Path):
+    podcast(sample, logged_ffmpeg, "process", str(sample / EPISODE))
+    edit(sample / EPISODE, "title: Should", "title: Revised, Should")
+    logged_ffmpeg.unlink()
+    done = podcast(
+        sample,
+        logged_ffmpeg,
+        "publish",
+        str(sample / EPISODE),
+        "--storage",
+        f"file://{tmp_path / 'store'}",
+        "--json",
+    )
+    summary = json.loads(done.stdout)
+    assert summary["episodes_reused"] == []
+    assert encodes(logged_ffmpeg) > 0
+
+
+def test_a_build_with_other_id3_version_or_damaged_mp3_is_not_reused(
+    sample: Path, tmp_path: Path, logged_ffmpeg: Path
+):
+    podcast(sample, logged_ffmpeg, "process", str(sample / EPISODE), "--id3v24")
+    done = podcast(
+        sample,
+        logged_ffmpeg,
+        "publish",
+        str(sample / EPISODE),
+        "--storage",
+        f"file://{tmp_path / 'a'}",
+        "--json",
+    )
+    assert json.loads(done.stdout)["episodes_reused"] == []
+
+    built = sample / "build/itsmwp-row/001-outsourcing-the-service-desk.mp3"
+    data = bytearray(built.read_bytes())
+    data[-100] ^= 0xFF  # same size, other content
+    built.write_bytes(bytes(data))
+    done = podcast(
+        sample,
+        logged_ffmpeg,
+        "publish",
+        str(sample / EPISODE),
+        "--storage",
+        f"file://{tmp_path / 'b'}",
+        "--json",
+    )
+    assert json.loads(done.stdout)["episodes_reused"] == []
