@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from podcast_tools.audio.synth import speech_like_master  # noqa: E402
 from podcast_tools.content import feed_url, load_network, podcast_guid_for  # noqa: E402
+from podcast_tools.content.loader import publisher_feed_url  # noqa: E402
 from podcast_tools.feed import EpisodeMedia, FeedInputs, build_feed  # noqa: E402
 from podcast_tools.scaffold import _placeholder_artwork  # noqa: E402
 
@@ -38,7 +39,8 @@ def make_network(root: Path, shows: int, episodes: int) -> None:
         codec_args=("-c:a", "libmp3lame"),
     )
     lines = [
-        '[network]\nname = "Bench"\nbase_url = "https://media.example.com/"\nstorage = "file://public"\n',
+        '[network]\nname = "Bench"\nbase_url = "https://media.example.com/"\nstorage = "file://public"\n'
+        f'podcast_guid = "{podcast_guid_for(publisher_feed_url(BASE))}"\n',
         '[defaults]\nauthor = "Bench"\nowner = { name = "Bench", email = "bench@example.com" }\n'
         'language = "en"\ncategory = ["Technology"]\nartwork = "art/cover.png"\n',
     ]

@@ -32,9 +32,17 @@ def inspect(path: Path) -> ArtworkFacts:
     """What the image really is; ValueError when it is not an image Pillow can read."""
     try:
         with Image.open(path) as image:
-            return ArtworkFacts(image.format or "?", image.mode, image.width, image.height)
+            facts = ArtworkFacts(image.format or "?", image.mode, image.width, image.height)
     except (UnidentifiedImageError, OSError) as exc:
         raise ValueError("is not a JPEG or PNG image") from exc
+    try:
+        with Image.open(path) as image:
+            image.load()  # decode every pixel: a truncated file opens fine and fails here
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValueError(
+            f"is truncated or damaged ({exc}); export or copy the image again"
+        ) from exc
+    return facts
 
 
 def artwork_problems(path: Path) -> list[str]:

@@ -135,6 +135,9 @@ def validate(
     if fix_artwork:
         _fix_artwork(options.network_root())
     network = options.network()
+    from podcast_tools.notes import check_notes_sizes
+
+    check_notes_sizes(network)  # what a feed could not carry is a problem now, not at publish
     drafts = len(network.drafts)
     typer.echo(
         f"OK: {network.settings.name}: {len(network.shows)} shows, "

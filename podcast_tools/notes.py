@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from podcast_tools.content import Episode, Network
 from podcast_tools.content.timecode import format_timecode
-from podcast_tools.errors import PodcastToolsError
+from podcast_tools.errors import ContentError, PodcastToolsError, Problem
 from podcast_tools.fsutil import write_bytes_atomic, write_text_atomic
 from podcast_tools.layout import chapter_image_key, file_hash, public_url
 
@@ -212,6 +212,45 @@ def chapter_notes(network: Network, episode: Episode, starts: list[float]) -> li
             image_url = public_url(network.settings.base_url, key)
         notes.append(ChapterNote(start, chapter.title, chapter.url, image_url))
     return notes
+
+
+#: Feeds carry at most this many bytes of show notes (Apple's limit for description).
+NOTES_LIMIT = 4000
+#: Markdown longer than this cannot render within the limit; it is refused before rendering.
+_MARKDOWN_LIMIT = 64 * 1024
+
+
+def notes_size_problem(
+    network: Network, episode: Episode, chapters: list[ChapterNote] | None = None
+) -> Problem | None:
+    """A problem when the episode's rendered notes exceed what a feed carries. `chapters` are
+    the times as heard when known; the master's times otherwise (the size barely differs)."""
+    file = network.display(episode.path)
+    markdown = len(episode.notes.encode())
+    if markdown > _MARKDOWN_LIMIT:
+        return Problem(
+            file,
+            "notes",
+            f"the show notes are {markdown} bytes of Markdown; feeds allow {NOTES_LIMIT} bytes "
+            "of HTML: shorten them",
+        )
+    if chapters is None:
+        chapters = chapter_notes(network, episode, [c.start for c in episode.chapters])
+    size = len(render_notes(network, episode, chapters).html.encode())
+    if size > NOTES_LIMIT:
+        return Problem(
+            file,
+            "notes",
+            f"the rendered show notes are {size} bytes; feeds allow {NOTES_LIMIT}: shorten them",
+        )
+    return None
+
+
+def check_notes_sizes(network: Network) -> None:
+    """ContentError listing every episode whose notes a feed could not carry."""
+    problems = [p for e in network.episodes if (p := notes_size_problem(network, e)) is not None]
+    if problems:
+        raise ContentError(problems)
 
 
 def chapters_json(episode: Episode, chapters: list[ChapterNote]) -> str:

@@ -171,3 +171,127 @@ def test_any_bytes_as_an_episode_file_give_one_line(sample: Path, data: bytes):
     (sample / EPISODE).write_bytes(data)
     result = validate(sample)
     assert result.exit_code == 1
+
+
+# --- inputs that would break later: validate proves every file whole ---------------------------
+
+
+def _truncate(path: Path, keep: float) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+@pytest.mark.parametrize(
+    ("episode", "master"),
+    [
+        ("episodes/itsmwp/001-incident-vs-problem.md", "001-incident-vs-problem.flac"),
+        ("episodes/itsmwp/002-change-advisory-boards.md", "002-change-advisory-boards.mp3"),
+    ],
+)
+def test_a_truncated_master_is_reported(sample: Path, episode: str, master: str):
+    _truncate(sample / "episodes/itsmwp" / master, 0.5)
+    message = find_problem(problems_of(sample), episode, "audio").message
+    assert master in message
+    assert "truncated" in message or "cannot be read" in message
+
+
+def test_a_truncated_wav_master_is_reported(sample: Path):
+    from podcast_tools.audio import ffmpeg
+
+    wav = sample / "episodes/itsmwp/003-service-desk-metrics.wav"
+    ffmpeg.run(
+        ["-f", "lavfi", "-i", "sine=f=440:d=20", "-c:a", "pcm_s16le", ffmpeg.input_url(wav)],
+        about=wav,
+    )
+    _truncate(wav, 0.5)  # the header still says 20 s
+    path = sample / EPISODE
+    path.write_text(path.read_text().replace("003-service-desk-metrics.opus", wav.name))
+    message = find_problem(problems_of(sample), EPISODE, "audio").message
+    assert "truncated" in message and "20.0 s" in message
+
+
+def test_a_wav_without_channels_is_reported(sample: Path):
+    import struct
+
+    wav = sample / "episodes/itsmwp/003-service-desk-metrics.wav"
+    fmt = struct.pack("<HHIIHH", 1, 0, 44100, 0, 0, 16)
+    data = b"\0" * 1000
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data"
+    body += struct.pack("<I", len(data)) + data
+    wav.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    path = sample / EPISODE
+    path.write_text(path.read_text().replace("003-service-desk-metrics.opus", wav.name))
+    message = find_problem(problems_of(sample), EPISODE, "audio").message
+    assert "channel" in message or "cannot be read" in message
+
+
+@pytest.mark.parametrize("content", [b"", b"this is not audio\n" * 20])
+def test_an_empty_or_text_jingle_is_reported(sample: Path, content: bytes):
+    (sample / "episodes/art/outro.mp3").write_bytes(content)
+    problems = problems_of(sample)
+    found = [p for p in problems if p.field.endswith("outro") and "outro.mp3" in p.message]
+    assert found, "\n".join(map(str, problems))
+
+
+def test_a_truncated_episode_image_is_reported(sample: Path):
+    from PIL import Image
+
+    image = sample / "episodes/itsmwp/art/003.png"
+    image.parent.mkdir(exist_ok=True)
+    Image.effect_noise((1400, 1400), 64).convert("RGB").save(image)
+    _truncate(image, 0.6)
+    path = sample / EPISODE
+    path.write_text(path.read_text().replace("audio:", "image: art/003.png\naudio:", 1))
+    problems = problems_of(sample)
+    assert any(
+        p.file == "episodes/itsmwp/art/003.png" and "truncated" in p.message for p in problems
+    ), "\n".join(map(str, problems))
+
+
+def test_a_truncated_chapter_image_is_reported(sample: Path):
+    _truncate(sample / "episodes/itsmwp/art/001-root-cause.png", 0.5)
+    problem = find_problem(
+        problems_of(sample), "episodes/itsmwp/001-incident-vs-problem.md", "chapters[2].image"
+    )
+    assert "truncated" in problem.message
+
+
+def test_notes_too_large_for_a_feed_are_reported_by_validate(sample: Path):
+    path = sample / EPISODE
+    path.write_text(path.read_text() + "\n" + ("Lorem ipsum dolor sit amet. " * 200_000))
+    result = validate(sample)
+    assert result.exit_code == 1
+    assert f"{EPISODE}: notes: " in result.stderr and "4000" in result.stderr
+
+
+def test_near_silence_is_not_amplified_47_db(sample: Path, tmp_path: Path):
+    from podcast_tools.audio import ffmpeg
+
+    master = sample / "episodes/itsmwp/003-service-desk-metrics.wav"
+    ffmpeg.run(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "anoisesrc=a=0.002:c=pink:d=8",
+            "-ac",
+            "2",
+            "-c:a",
+            "pcm_s16le",
+            ffmpeg.input_url(master),
+        ],
+        about=master,
+    )
+    path = sample / EPISODE
+    path.write_text(path.read_text().replace("003-service-desk-metrics.opus", master.name))
+    text = path.read_text()
+    path.write_text(text[: text.index("chapters:")] + text[text.index("---", 4) :])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["--root", str(sample), "process", str(path), "--out", str(out)]
+    )
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{EPISODE}: audio: the recording measures -")
+    assert "LUFS" in lines[0] and "max_gain_db" in lines[0]
+    assert not out.exists() or not any(out.iterdir())

@@ -38,6 +38,7 @@ def mastering_settings(show: Show) -> MasteringSettings:
         silence_pad_s=show.mastering.silence_pad_s,
         silence_threshold_lu=show.mastering.silence_threshold_lu,
         crossfade_s=show.mastering.crossfade_s,
+        max_gain_db=show.mastering.max_gain_db,
     )
 
 
@@ -73,7 +74,8 @@ def fingerprint(network: Network, episode: Episode) -> str:
         "master": file_hash(episode.resolve(episode.audio)),
         "intro": file_hash(edits.intro) if edits.intro else None,
         "outro": file_hash(edits.outro) if edits.outro else None,
-        "settings": settings.__dict__,
+        # max_gain_db only decides whether mastering runs, never what it makes
+        "settings": {k: v for k, v in settings.__dict__.items() if k != "max_gain_db"},
         "trim": [edits.trim_start_s, edits.trim_end_s],
         "cuts": edits.cuts_s,
         "chapters": [

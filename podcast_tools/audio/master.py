@@ -62,6 +62,8 @@ class MasteringSettings:
     silence_pad_s: float = 0.5
     silence_threshold_lu: float = 25.0
     crossfade_s: float = 0.5
+    #: More gain than this means near-silence or the wrong file: mastering stops instead.
+    max_gain_db: float = 24.0
     #: Lossy encoding raises true peaks; the limiter aims this far under the ceiling.
     encoder_headroom_db: float = 0.7
 
@@ -254,6 +256,14 @@ def master(
     gain_db = solve_gain(
         programme_energy, programme_peaks, frame_len, rate, settings.target_lufs, ceiling
     )
+    if not gain_db <= settings.max_gain_db:  # also NaN/inf: digital silence
+        measured = f"{before_lufs:.1f} LUFS" if math.isfinite(before_lufs) else "silence"
+        raise PlanError(
+            "audio",
+            f"the recording measures {measured}: reaching {settings.target_lufs:g} LUFS would "
+            f"take {gain_db:+.1f} dB, more than max_gain_db ({settings.max_gain_db:g} dB) — "
+            "near-silence or the wrong file? Check the recording, or raise mastering.max_gain_db",
+        )
     # Aim the rendered PCM a little louder by what the encoder will take away.
     codec_loss = codec_loudness_loss(excerpts.chunks, gain_db, ceiling, settings)
     gain_db = solve_gain(

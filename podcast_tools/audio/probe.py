@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 from pathlib import Path
 
 import mutagen
@@ -21,10 +23,77 @@ def probe_duration(path: Path) -> float:
         media = mutagen.File(path)
     except Exception as exc:  # mutagen raises many types for damaged files
         raise AudioInputError(f"cannot be read as audio ({exc})", file=path) from exc
-    length = getattr(getattr(media, "info", None), "length", None)
+    info = getattr(media, "info", None)
+    if getattr(info, "channels", None) == 0:
+        raise AudioInputError("has no audio channels", file=path)
+    length = getattr(info, "length", None)
     if length:
         return float(length)
     return _duration_from_ffmpeg(path)
+
+
+#: The end of a recording that must decode for it to count as whole.
+TAIL_S = 1.0
+_TAIL_RATE = 8000
+_whole: dict[tuple[int, int, bytes], float] = {}  # files proven whole in this process
+_whole_lock = threading.Lock()
+
+
+def check_whole(path: Path, duration_s: float) -> None:
+    """AudioInputError unless the recording's last second decodes: a truncated file's header
+    promises more than it holds (a copy cut short, an upload that stopped), and it would fail —
+    or publish short — only when mastered. Remembered per file content for this process."""
+    key = _identity(path)
+    with _whole_lock:
+        if _whole.get(key) == duration_s:
+            return
+    tail = min(TAIL_S, duration_s)
+    start = max(0.0, duration_s - tail)
+    result = ffmpeg.run(
+        [
+            "-v",
+            "error",
+            "-ss",
+            f"{start:.3f}",
+            "-i",
+            ffmpeg.input_url(path),
+            "-t",
+            f"{tail:.3f}",
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            str(_TAIL_RATE),
+            "-f",
+            "s16le",
+            "-",
+        ],
+        about=path,
+        check=False,
+        timeout_s=120,
+    )
+    decoded_s = len(result.stdout) / (2 * _TAIL_RATE)
+    if decoded_s < tail / 2:
+        raise AudioInputError(
+            f"is truncated or damaged: its header says {duration_s:.1f} s, but its last second "
+            "does not decode; copy or export it again",
+            file=path,
+        )
+    with _whole_lock:
+        _whole[key] = duration_s
+
+
+def _identity(path: Path) -> tuple[int, int, bytes]:
+    """Size, modification time and a hash of the first and last 64 KiB: cheap, and a copy of the
+    same file (copy2 keeps the time) is recognised."""
+    stat = path.stat()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        digest.update(handle.read(1 << 16))
+        if stat.st_size > 1 << 16:
+            handle.seek(max(1 << 16, stat.st_size - (1 << 16)))
+            digest.update(handle.read(1 << 16))
+    return stat.st_size, stat.st_mtime_ns, digest.digest()
 
 
 def _duration_from_ffmpeg(path: Path) -> float:

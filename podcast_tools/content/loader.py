@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
@@ -19,7 +21,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from podcast_tools.artwork import artwork_problems
-from podcast_tools.audio.probe import probe_duration
+from podcast_tools.artwork import inspect as inspect_image
+from podcast_tools.audio.probe import check_whole, probe_duration
 from podcast_tools.content.hints import did_you_mean, quote_cut
 from podcast_tools.content.models import (
     ID_PATTERN,
@@ -41,6 +44,7 @@ PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 END_TOLERANCE_S = 0.05
 
 DurationProbe = Callable[[Path], float]
+WholeCheck = Callable[[Path, float], None]  # raises AudioInputError unless the file is whole
 
 # Where a resolved show value came from.
 BUILT_IN = "built-in default"
@@ -138,10 +142,15 @@ def find_root(start: Path | None = None) -> Path:
     )
 
 
-def load_network(root: Path, *, duration_of: DurationProbe = probe_duration) -> Network:
+def load_network(
+    root: Path,
+    *,
+    duration_of: DurationProbe = probe_duration,
+    whole_check: WholeCheck = check_whole,
+) -> Network:
     """Load and validate the whole network under `root`; raise ContentError listing all problems."""
     root = root.resolve()
-    loader = _Loader(root, duration_of)
+    loader = _Loader(root, duration_of, whole_check)
     network = loader.load()
     if loader.problems or network is None:
         raise ContentError(loader.problems)
@@ -149,10 +158,11 @@ def load_network(root: Path, *, duration_of: DurationProbe = probe_duration) -> 
 
 
 class _Loader:
-    def __init__(self, root: Path, duration_of: DurationProbe):
+    def __init__(self, root: Path, duration_of: DurationProbe, whole_check: WholeCheck):
         self.root = root
         self.episodes_dir = root / "episodes"
         self.duration_of = duration_of
+        self.whole_check = whole_check
         self.problems: list[Problem] = []
         self.show_types: dict[str, str] = {}
 
@@ -216,6 +226,7 @@ class _Loader:
                 f"network's publisher feed: UUIDv5 of its first URL {url}; keep it when it moves)",
             )
         episodes, durations = self.load_episodes(set(network_file.shows))
+        self.check_media_whole(toml_path, shows, origins, episodes, durations)
         return Network(
             root=self.root,
             settings=network_file.network,
@@ -282,6 +293,60 @@ class _Loader:
         for path in sorted({self.episodes_dir / show.artwork for show in shows.values()}):
             self.check_artwork(path)
         return shows, origins
+
+    def check_media_whole(
+        self,
+        toml_path: Path,
+        shows: dict[str, Show],
+        origins: dict[str, dict[str, str]],
+        episodes: list[Episode],
+        durations: dict[str, float],
+    ) -> None:
+        """Every master and jingle decodes to its end (checked in parallel, one ffmpeg each;
+        a file named in several places is checked once and reported where it is named)."""
+        named: dict[Path, list[tuple[Path, str]]] = defaultdict(list)
+        known: dict[Path, float] = {}
+        for episode in episodes:
+            if episode.guid in durations:
+                master = episode.resolve(episode.audio).resolve()
+                named[master].append((episode.path, "audio"))
+                known[master] = durations[episode.guid]
+            for field_name in ("intro", "outro"):
+                own = getattr(episode, field_name)
+                if isinstance(own, str):
+                    named[episode.resolve(own).resolve()].append((episode.path, field_name))
+        for show in shows.values():
+            for field_name in ("intro", "outro"):
+                value = getattr(show, field_name)
+                if value:
+                    origin = origins.get(show.id, {}).get(field_name, "own")
+                    table = (
+                        "defaults"
+                        if origin == DEFAULTS
+                        else f"shows.{show.id if origin == 'own' else origin}"
+                    )
+                    place = (toml_path, f"{table}.{field_name}")
+                    path = (self.episodes_dir / value).resolve()
+                    if place not in named[path]:
+                        named[path].append(place)
+
+        def check(path: Path) -> AudioInputError | None:
+            try:
+                duration = known.get(path)
+                if duration is None:
+                    duration = self.duration_of(path)
+                self.whole_check(path, duration)
+            except AudioInputError as exc:
+                return exc
+            return None
+
+        paths = sorted(p for p in named if p.is_file())
+        with ThreadPoolExecutor(max_workers=max(1, min(8, 2 * (os.cpu_count() or 1)))) as pool:
+            failures = dict(zip(paths, pool.map(check, paths)))
+        for path, failure in failures.items():
+            if failure is not None:
+                for file, field_name in named[path]:
+                    self.problem(file, field_name, f"{self.display(path)} {failure.reason}")
 
     def check_artwork(self, path: Path) -> None:
         """Apple's artwork rules, reported against the image file itself."""
@@ -406,6 +471,13 @@ class _Loader:
                     )
             if episode.image:
                 self.check_artwork(episode.resolve(episode.image))
+            for index, chapter in enumerate(episode.chapters, 1):
+                if chapter.image:
+                    try:
+                        inspect_image(episode.resolve(chapter.image))
+                    except ValueError as exc:
+                        shown = self.display(episode.resolve(chapter.image))
+                        self.problem(episode.path, f"chapters[{index}].image", f"{shown} {exc}")
             duration = self.check_timing(episode)
             if duration is not None:
                 durations[episode.guid] = duration

@@ -266,6 +266,9 @@ class Mastering(_Strict):
         25.0, ge=6.0, le=60.0, description="quieter than the programme by this much is silence"
     )
     crossfade_s: float = Field(0.5, ge=0.0, le=10.0, description="jingle/speech overlap")
+    max_gain_db: float = Field(
+        24.0, ge=0.0, le=60.0, description="more gain than this stops mastering (near-silence)"
+    )
 
 
 class Category(_Strict):

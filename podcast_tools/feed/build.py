@@ -26,10 +26,10 @@ from podcast_tools.feed.extension import (
 )
 from podcast_tools.fsutil import write_bytes_atomic
 from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, show_folder_url
-from podcast_tools.notes import apple_description
+from podcast_tools.notes import NOTES_LIMIT, apple_description
 
 GENERATOR = "podcast_tools"
-DESCRIPTION_LIMIT = 4000
+DESCRIPTION_LIMIT = NOTES_LIMIT
 AUDIO_TYPES = {
     ".mp3": "audio/mpeg",
     ".m4a": "audio/x-m4a",

@@ -30,10 +30,9 @@ from podcast_tools.audio.episode import (
     reusable_build,
 )
 from podcast_tools.content import Episode, Network
-from podcast_tools.errors import ContentError, Problem, UsageError
+from podcast_tools.errors import ContentError, UsageError
 from podcast_tools.feed.build import (
     AUDIO_TYPES,
-    DESCRIPTION_LIMIT,
     EpisodeMedia,
     FeedInputs,
     build_feed,
@@ -50,7 +49,13 @@ from podcast_tools.layout import (
     file_hash,
     public_url,
 )
-from podcast_tools.notes import TRANSCRIPT_TYPES, chapter_notes, chapters_json, render_notes
+from podcast_tools.notes import (
+    TRANSCRIPT_TYPES,
+    chapter_notes,
+    chapters_json,
+    notes_size_problem,
+    render_notes,
+)
 from podcast_tools.publish.manifest import (
     MANIFEST_KEY,
     Manifest,
@@ -273,16 +278,11 @@ class Publisher:
                 if times and len(times) == len(episode.chapters)
                 else [c.start for c in episode.chapters]
             )
-            chapters = chapter_notes(self.network, episode, starts)
-            size = len(render_notes(self.network, episode, chapters).html.encode())
-            if size > DESCRIPTION_LIMIT:
-                problems.append(
-                    Problem(
-                        self.network.display(episode.path),
-                        "notes",
-                        f"the rendered show notes are {size} bytes; feeds allow {DESCRIPTION_LIMIT}",
-                    )
-                )
+            problem = notes_size_problem(
+                self.network, episode, chapter_notes(self.network, episode, starts)
+            )
+            if problem is not None:
+                problems.append(problem)
         if problems:
             raise ContentError(problems)
 
