@@ -512,23 +512,38 @@ def publish(
             help="Override network.toml's storage for this run (s3://bucket/prefix, file://dir).",
         ),
     ] = None,
+    state_url: Annotated[
+        Optional[str],
+        typer.Option(
+            "--state",
+            metavar="URL",
+            help="Where the private manifest lives for this run (default: network.toml's state "
+            "with its storage, else beside the storage: s3://bucket/prefix.state, file://dir.state).",
+        ),
+    ] = None,
+    check_public: Annotated[
+        bool,
+        typer.Option(
+            "--check-public",
+            help="After the feeds are written, ask base_url as a listener does what is readable "
+            "(see `podcast check-public`); exit 3 if a check fails.",
+        ),
+    ] = False,
 ) -> None:
     """Process what changed, upload and verify media, update the manifest, then the feeds.
 
-    Exit codes: 0 done, 1 content errors (nothing uploaded), 2 usage, 3 storage/network failure."""
-    from podcast_tools.publish import Publisher, open_storage, select
+    Exit codes: 0 done, 1 content errors (nothing uploaded), 2 usage, 3 storage/network failure
+    (or, with --check-public, a public check failed)."""
+    from podcast_tools.publish import Publisher, select
+    from podcast_tools.publish.state import locate, open_locations
 
     if sum(bool(x) for x in (episode_files, all_episodes, changed_since)) > 1:
         raise UsageError("choose one of: episode files, --all, --changed-since")
     root = _options(ctx).network_root()
     network = load_network(root)  # everything is validated before anything is uploaded
     settings = network.settings
-    storage = open_storage(
-        storage_url or settings.storage,
-        root,
-        endpoint_url=settings.endpoint_url,
-        region=settings.region,
-    )
+    locations = locate(network, storage_url=storage_url, state_url=state_url)
+    storage, state = open_locations(network, locations)
     if storage_url and storage_url != settings.storage and not as_json:
         typer.echo(
             f"note: feeds still point at {settings.base_url} (network.toml's base_url)", err=True
@@ -540,21 +555,80 @@ def publish(
             storage,
             say=display.say if display else None,
             progress=display.progress if display else None,
+            state=state,
         ).run(episodes, dry_run=dry_run)
+    if not as_json and not dry_run:
+        _publish_summary(storage, result)
+    findings = None
+    if check_public and not dry_run:  # after the feeds are written
+        from podcast_tools.publish.public import findings_or_unreachable
+
+        findings = findings_or_unreachable(network, locations)
     if as_json:
-        typer.echo(json_document("publish", {"storage": storage.description, **result.as_dict()}))
-        return
-    if dry_run:
-        return
+        payload = {"storage": storage.description, "state": state.description, **result.as_dict()}
+        if findings is not None:
+            payload["public_check"] = [finding.as_dict() for finding in findings]
+        typer.echo(json_document("publish", payload))
+    for finding in [] if as_json else findings or []:
+        typer.echo(str(finding), err=True)
+    if findings and not all(finding.ok for finding in findings):
+        raise typer.Exit(3)
+
+
+def _publish_summary(storage, result) -> None:
+    from podcast_tools.publish.run import scheduled_line
+
     if result.uploaded_nothing:
         typer.echo(f"{storage.description}: nothing changed; nothing uploaded.")
-        return
-    size = sum(u.bytes for u in result.uploads) / 1e6
-    typer.echo(
-        f"{storage.description}: processed {len(result.processed)}, unchanged {len(result.skipped)}; "
-        f"uploaded {len(result.uploads)} object(s), {size:.1f} MB; feeds written: {len(result.feeds)}"
-        + (f" ({', '.join(result.feeds)})" if result.feeds else "")
-    )
+    else:
+        size = sum(u.bytes for u in result.uploads) / 1e6
+        typer.echo(
+            f"{storage.description}: processed {len(result.processed)}, unchanged {len(result.skipped)}; "
+            f"uploaded {len(result.uploads)} object(s), {size:.1f} MB; feeds written: {len(result.feeds)}"
+            + (f" ({', '.join(result.feeds)})" if result.feeds else "")
+        )
+    for item in result.scheduled:
+        typer.echo(scheduled_line(item))
+
+
+@app.command("check-public")
+@_reports_errors
+def check_public_command(
+    ctx: typer.Context,
+    storage_url: Annotated[
+        Optional[str],
+        typer.Option("--storage", metavar="URL", help="As for publish: the public storage."),
+    ] = None,
+    state_url: Annotated[
+        Optional[str],
+        typer.Option("--state", metavar="URL", help="As for publish: the private state."),
+    ] = None,
+    base_url: Annotated[
+        Optional[str],
+        typer.Option(
+            "--base-url", metavar="URL", help="Ask this address instead of network.toml's base_url."
+        ),
+    ] = None,
+) -> None:
+    """Ask base_url, as a listener does (plain unsigned HTTP), whether the feeds and one enclosure
+    per feed are readable and the publisher's state (the manifest) is not; one line per check.
+
+    Exit codes: 0 every check holds, 3 a check failed or base_url did not answer."""
+    from podcast_tools.publish.public import check_public
+    from podcast_tools.publish.state import locate
+
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise UsageError(f'--base-url "{base_url}": not an http(s) URL')
+    network = _options(ctx).network()
+    locations = locate(network, storage_url=storage_url, state_url=state_url)
+    findings = check_public(network, locations, base_url=base_url)
+    for finding in findings:
+        typer.echo(str(finding))
+    failed = sum(not finding.ok for finding in findings)
+    if failed:
+        typer.echo(f"{failed} of {len(findings)} checks failed")
+        raise typer.Exit(3)
+    typer.echo(f"all {len(findings)} checks ok")
 
 
 def _say_drafts(network: Network, drafts: list) -> None:

@@ -88,6 +88,7 @@ _GITIGNORE = """\
 # Written by `podcast process`, `podcast feed` and local publishing; never committed.
 /build/
 /public/
+/public.state/
 """
 
 _WELCOME_NOTES = """\

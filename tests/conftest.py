@@ -59,16 +59,49 @@ def bucket(s3_server, monkeypatch, request):
     import re
     import uuid
 
-    from tests import s3server
-
     name = re.sub(r"[^a-z0-9-]", "-", f"t-{uuid.uuid4().hex[:8]}-{request.node.name.lower()}")[
         :63
     ].rstrip("-")
     s3_server.client().create_bucket(Bucket=name)
+    _point_boto3_at(s3_server, monkeypatch)
+    return name
+
+
+def _point_boto3_at(s3_server, monkeypatch) -> None:
+    from tests import s3server
+
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3server.ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3server.SECRET_KEY)
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(variable, raising=False)
+
+
+def _empty_bucket(s3_server, name: str) -> str:
+    """The server's bucket `name` (its anonymous read rights are fixed at start), emptied."""
+    client = s3_server.client()
+    if name not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+        client.create_bucket(Bucket=name)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=name, Key=item["Key"])
     return name
+
+
+@pytest.fixture
+def public_bucket(s3_server, monkeypatch) -> str:
+    """The bucket whose `net/` prefix unsigned requests may read (tests/s3server.py), emptied."""
+    from tests import s3server
+
+    _point_boto3_at(s3_server, monkeypatch)
+    return _empty_bucket(s3_server, s3server.PUBLIC_BUCKET)
+
+
+@pytest.fixture
+def leaky_bucket(s3_server, monkeypatch) -> str:
+    """A bucket unsigned requests may read entirely (a misconfigured store), emptied."""
+    from tests import s3server
+
+    _point_boto3_at(s3_server, monkeypatch)
+    return _empty_bucket(s3_server, s3server.LEAKY_BUCKET)

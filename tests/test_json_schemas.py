@@ -141,11 +141,15 @@ def test_the_schemas_are_strict(sample: Path):
         "schema": "podcast_tools/publish/1",
         "version": __version__,
         "storage": "s3://bucket/prefix",
+        "state": "s3://bucket/prefix.state",
         "dry_run": True,
         "episodes_processed": [EPISODE],
         "episodes_skipped": [],
         "episodes_reused": [],
         "episodes_drafts": [],
+        "episodes_scheduled": [
+            {"episode": EPISODE, "date": "2099-01-01T09:00:00+00:00", "already_published": False}
+        ],
         "objects_uploaded": [],
         "bytes_uploaded": 0,
         "manifest_written": False,

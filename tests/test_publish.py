@@ -62,8 +62,13 @@ def test_publish_sample_network(sample: Path, s3_server, bucket: str):
                 ranged["ResponseMetadata"]["HTTPStatusCode"] == 206
                 and len(ranged["Body"].read()) == 10
             )
-    manifest = json.loads(client.get_object(Bucket=bucket, Key="net/manifest.json")["Body"].read())
+    # the manifest is the publisher's private state: beside the public prefix, not under it
+    manifest = json.loads(
+        client.get_object(Bucket=bucket, Key="net.state/manifest.json")["Body"].read()
+    )
     assert len(manifest["episodes"]) == 7
+    keys = [item["Key"] for item in client.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert [key for key in keys if not key.startswith("net/")] == ["net.state/manifest.json"]
 
 
 def test_second_run_uploads_nothing_then_only_what_changed(sample: Path, bucket: str):
@@ -159,9 +164,10 @@ def test_faults_leave_the_feed_intact_and_a_rerun_completes(
     )
     network = load_network(sample)
     faulty = FailingStorage(bucket, "net", fail_on=fail_on, truncate=truncate)
+    faulty_state = FailingStorage(bucket, "net.state", fail_on=fail_on, truncate=truncate)
     with pytest.raises(error):
-        Publisher(network, faulty).run(list(network.episodes))
-    assert faulty.tripped
+        Publisher(network, faulty, state=faulty_state).run(list(network.episodes))
+    assert faulty.tripped or faulty_state.tripped
     assert feed_bytes(s3_server, bucket) == before  # listeners still see the previous feed
 
     result = Publisher(network, open_storage(f"s3://{bucket}/net", sample)).run(

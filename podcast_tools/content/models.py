@@ -192,6 +192,7 @@ class NetworkSettings(_Strict):
     name: CleanText
     base_url: HttpUrl = Field(description="public URL that object keys are appended to")
     storage: str = Field(description="s3://bucket/prefix, file://relative/dir or file:///abs/dir")
+    state: str | None = Field(None, description="private: the manifest; default beside storage")
     endpoint_url: HttpUrl | None = None
     region: str | None = None
     # The network as a publisher (Podcasting 2.0 publisher feed); `podcast validate` suggests it.
@@ -206,9 +207,11 @@ class NetworkSettings(_Strict):
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("storage")
+    @field_validator("storage", "state")
     @classmethod
-    def _storage_url(cls, value: str) -> str:
+    def _storage_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         parts = urlsplit(value)
         if parts.scheme == "s3":
             if not parts.netloc:

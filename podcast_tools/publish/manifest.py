@@ -17,7 +17,8 @@ from podcast_tools.content import Episode
 from podcast_tools.content.models import Person, ShowNumbers
 from podcast_tools.publish.storage import Storage, StorageError
 
-MANIFEST_KEY = "manifest.json"
+MANIFEST_KEY = "manifest.json"  # in the state location (podcast_tools.publish.state), never public
+MANIFEST_CACHE = "no-cache"
 VERSION = 1
 
 

@@ -1,6 +1,10 @@
 """`publish`: validate, process what changed, upload and verify media, update the manifest, and
 write the feeds last — in that order, so a listener never sees a broken episode.
 
+Listeners read the storage (media, feeds); the manifest lives in the private state location
+beside it (`podcast_tools.publish.state`). An episode dated in the future is checked but neither
+uploaded nor recorded until it is due: nothing about it is readable before its date.
+
 Many publishers may run at once against one store: the manifest and every feed are written with
 conditional writes (If-Match on the ETag read, or only-if-absent); a publisher that loses re-reads,
 merges and tries again. A run killed anywhere leaves the previous feeds intact, and running it
@@ -57,17 +61,18 @@ from podcast_tools.notes import (
     render_notes,
 )
 from podcast_tools.publish.manifest import (
+    MANIFEST_CACHE,
     MANIFEST_KEY,
     Manifest,
     episode_from_entry,
     episode_metadata,
     read_manifest,
 )
+from podcast_tools.publish.state import check_apart, read_state, state_beside
 from podcast_tools.publish.storage import PreconditionFailed, Storage, StorageError
 
 MEDIA_CACHE = "public, max-age=31536000, immutable"  # content-addressed: never changes
 FEED_CACHE = "public, max-age=300"  # feeds change: apps see a new episode within 5 minutes
-MANIFEST_CACHE = "no-cache"
 CONFLICT_RETRIES = 8
 _IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
@@ -86,6 +91,9 @@ class PublishResult:
     skipped: list[str] = field(default_factory=list)  # unchanged audio
     reused: list[str] = field(default_factory=list)  # processed: taken from `podcast process`
     drafts: list[str] = field(default_factory=list)  # episode files marked draft: left out
+    # dated in the future: checked, not uploaded nor recorded until due ({episode, date,
+    # already_published}: an episode published before its date moved stays as published)
+    scheduled: list[dict[str, Any]] = field(default_factory=list)
     uploads: list[Upload] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)  # keys written
     feeds_unchanged: list[str] = field(default_factory=list)
@@ -103,6 +111,7 @@ class PublishResult:
             "episodes_skipped": self.skipped,
             "episodes_reused": self.reused,
             "episodes_drafts": self.drafts,
+            "episodes_scheduled": self.scheduled,
             "objects_uploaded": [{"key": u.key, "bytes": u.bytes} for u in self.uploads],
             "bytes_uploaded": sum(u.bytes for u in self.uploads),
             "manifest_written": self.manifest_written,
@@ -161,9 +170,13 @@ class Publisher:
         workers: int | None = None,
         progress: Callable[[str, float, float], None] | None = None,
         build_dir: Path | None = None,
+        state: Storage | None = None,
     ):
         self.network = network
-        self.storage = storage
+        self.storage = storage  # public: what base_url serves
+        # private: the manifest (default: beside the storage, podcast_tools.publish.state)
+        self.state = state if state is not None else state_beside(storage)
+        check_apart(storage, self.state)
         self.say = say or (lambda message: None)
         # progress(label, done, total): "master <slug>: <stage>" while mastering (stage progress),
         # "upload <name>" in bytes while uploading; done == total ends a task.
@@ -180,13 +193,15 @@ class Publisher:
         self, episodes: list[Episode], *, dry_run: bool = False, now: datetime | None = None
     ) -> PublishResult:
         result = PublishResult(dry_run=dry_run)
+        now = now or datetime.now(timezone.utc)
         drafts = [e for e in episodes if e.draft]
         if drafts:
             result.drafts = [self.network.display(e.path) for e in drafts]
             self.say(self.network.drafts_note(drafts))
             episodes = [e for e in episodes if not e.draft]
-        manifest = read_manifest(self.storage)
+        manifest = read_state(self.storage, self.state, self.say, dry_run=dry_run)
         self._check_notes(episodes, manifest)  # content rules first: nothing is uploaded on error
+        episodes = self._leave_scheduled(episodes, manifest, now, result)
         to_process, metadata_only = [], []
         wanted = {e.guid: fingerprint(self.network, e) for e in episodes}
         for episode in episodes:
@@ -204,7 +219,7 @@ class Publisher:
                 if reusable_build(self.network, e, self.build_dir / e.show, wanted[e.guid])
                 is not None
             ]
-            self.say(self._plan_text(to_process, metadata_only, result.reused))
+            self.say(self._plan_text(to_process, metadata_only, result.reused, result.scheduled))
             return result
 
         builds = self._process(to_process, wanted)
@@ -259,6 +274,30 @@ class Publisher:
         "slug",
     )
 
+    def _leave_scheduled(
+        self, episodes: list[Episode], manifest: Manifest, now: datetime, result: PublishResult
+    ) -> list[Episode]:
+        """The episodes that are due; the others are listed in the result and left alone.
+
+        An episode already in the manifest whose date has moved into the future keeps its
+        published entry as it is (a live feed never loses an item as a side effect)."""
+        due = []
+        for episode in episodes:
+            if episode.date <= now:
+                due.append(episode)
+                continue
+            shown = self.network.display(episode.path)
+            published = episode.guid in manifest.episodes
+            result.scheduled.append(
+                {"episode": shown, "date": episode.date.isoformat(), "already_published": published}
+            )
+            if published:
+                self.say(
+                    f"{shown}: already published, now dated {episode.date.isoformat()}: "
+                    "its published entry stays as it is"
+                )
+        return due
+
     def _still_published(self, entry: dict[str, Any] | None, wanted: str) -> bool:
         """The manifest entry is complete, current, and its audio is really in storage."""
         if entry is None or any(key not in entry for key in self.REQUIRED):
@@ -287,7 +326,11 @@ class Publisher:
             raise ContentError(problems)
 
     def _plan_text(
-        self, to_process: list[Episode], metadata_only: list[Episode], reused: list[str]
+        self,
+        to_process: list[Episode],
+        metadata_only: list[Episode],
+        reused: list[str],
+        scheduled: list[dict[str, Any]],
     ) -> str:
         lines = [f"would process and upload {len(to_process)} episode(s):"]
         for episode in to_process:
@@ -300,6 +343,7 @@ class Publisher:
         )
         shows = sorted({s for e in to_process + metadata_only for s in e.all_shows})
         lines.append("feeds that may change: " + (", ".join(shows) or "none"))
+        lines += [scheduled_line(item) for item in scheduled]
         return "\n".join(lines)
 
     # -- steps ------------------------------------------------------------------------------------
@@ -461,7 +505,7 @@ class Publisher:
     def _write_manifest(self, manifest: Manifest, mine: set[str], my_artwork: set[str]) -> Manifest:
         for attempt in range(CONFLICT_RETRIES):
             try:
-                etag = self.storage.put_bytes(
+                etag = self.state.put_bytes(
                     MANIFEST_KEY,
                     manifest.to_bytes(),
                     content_type="application/json",
@@ -474,9 +518,9 @@ class Publisher:
             except PreconditionFailed:
                 self.say("the manifest changed meanwhile (another publisher): merging and retrying")
                 _back_off(attempt)
-                manifest = manifest.merged_into(read_manifest(self.storage), mine, my_artwork)
+                manifest = manifest.merged_into(read_manifest(self.state), mine, my_artwork)
         raise StorageError(
-            f"{self.storage.description}/{MANIFEST_KEY}: still changing after {CONFLICT_RETRIES} tries"
+            f"{self.state.description}/{MANIFEST_KEY}: still changing after {CONFLICT_RETRIES} tries"
         )
 
     def _inputs(self, manifest: Manifest) -> FeedInputs:
@@ -541,7 +585,7 @@ class Publisher:
                 # wrote its manifest before, so what we build now includes its episodes; if anyone
                 # writes the feed after our read, our conditional write fails and we go round again.
                 stored = self.storage.get(key)
-                manifest = manifest.merged_into(read_manifest(self.storage), mine, my_artwork)
+                manifest = manifest.merged_into(read_manifest(self.state), mine, my_artwork)
                 xml, what = build(manifest)
                 if stored is not None and stored[0] == xml:
                     result.feeds_unchanged.append(key)
@@ -565,6 +609,13 @@ class Publisher:
                 raise StorageError(
                     f"{self.storage.description}/{key}: still changing after {CONFLICT_RETRIES} tries"
                 )
+
+
+def scheduled_line(item: dict[str, Any]) -> str:
+    """How a scheduled episode is listed in the plan and the summary."""
+    if item["already_published"]:
+        return f"already published, now dated later (kept as published): {item['episode']} ({item['date']})"
+    return f"scheduled, uploaded when due: {item['episode']} ({item['date']})"
 
 
 def _back_off(attempt: int) -> None:

@@ -1,0 +1,210 @@
+"""`podcast check-public`: what a listener can read at ``base_url``, asked as a listener asks —
+plain unsigned HTTP (urllib), no credentials, a timeout on every request.
+
+It holds when:
+
+- the publisher's state is not readable (401, 403, 404 or 410) — at the URL each state file would
+  have if base_url reached the state location, and where older versions kept it (under base_url);
+- every show's feed is readable: 200 with an RSS/XML Content-Type;
+- one enclosure per feed (the newest episode's) is readable as podcast apps read it: HEAD answered
+  200 with the enclosure's type and its length as Content-Length, and ``Range: bytes=0-1``
+  answered 206 with 2 bytes.
+
+A connection failure (refused, timeout, unknown host) ends the check with one line naming the URL.
+"""
+
+from __future__ import annotations
+
+import http.client
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
+
+from podcast_tools.content import Network
+from podcast_tools.content.loader import feed_url
+from podcast_tools.layout import feed_key
+from podcast_tools.publish.state import LEGACY_FILES, STATE_FILES, Locations, relative_url
+from podcast_tools.publish.storage import StorageError
+
+TIMEOUT_S = 10.0
+FEED_TYPES = ("application/rss+xml", "application/xml", "text/xml")
+NOT_READABLE = (401, 403, 404, 410)
+_PROBE_BYTES = 64 * 1024  # of a state file: enough to know it was served
+_FEED_BYTES = 64 * 1024 * 1024
+
+
+class UnreachableError(StorageError):
+    """base_url (or a URL in a feed) did not answer at all."""
+
+    def __init__(self, url: str, reason: str):
+        self.url, self.reason = url, reason
+        super().__init__(f"{url}: {reason}")
+
+
+@dataclass(frozen=True)
+class Finding:
+    ok: bool
+    kind: str  # "state", "feed" or "enclosure"
+    url: str
+    seen: str
+
+    def __str__(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'} {self.kind} {self.url}: {self.seen}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+def _ask(
+    url: str, method: str = "GET", headers: dict | None = None, limit: int = _PROBE_BYTES
+) -> _Answer:
+    """One unsigned request; HTTP errors are answers, connection failures raise."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise UnreachableError(url, "not an http(s) URL; listeners cannot fetch it")
+    request = urllib.request.Request(
+        url, method=method, headers={"User-Agent": "podcast_tools check-public", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            body = response.read(limit) if method != "HEAD" else b""
+            return _Answer(response.status, _lower(response.headers), body)
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return _Answer(exc.code, _lower(exc.headers), b"")
+    except urllib.error.URLError as exc:
+        reason = getattr(exc.reason, "strerror", None) or str(exc.reason)
+        raise UnreachableError(url, f"cannot connect ({reason})") from None
+    except TimeoutError:
+        raise UnreachableError(url, f"cannot connect (no answer in {TIMEOUT_S:g} s)") from None
+    except (http.client.HTTPException, OSError) as exc:
+        raise UnreachableError(url, f"cannot connect ({type(exc).__name__}: {exc})") from None
+
+
+def _lower(headers) -> dict[str, str]:
+    return {name.lower(): value for name, value in (headers or {}).items()}
+
+
+def _media_type(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
+
+
+def state_urls(network: Network, locations: Locations, base_url: str) -> list[str]:
+    """Every URL at which a state file would be readable if the public area reached it."""
+    feed = feed_key(next(iter(network.shows)))
+    urls = []
+    for name in STATE_FILES[locations.state.kind]:
+        url = relative_url(locations, base_url, name.format(feed=feed))
+        if url is not None:
+            urls.append(url)
+    urls += [base_url + name.format(feed=feed) for name in LEGACY_FILES[locations.storage.kind]]
+    return list(dict.fromkeys(urls))
+
+
+def check_public(
+    network: Network, locations: Locations, *, base_url: str | None = None
+) -> list[Finding]:
+    """Ask base_url what a listener can read; one finding per check (UnreachableError when a
+    URL does not answer at all)."""
+    base = base_url or network.settings.base_url
+    base = base if base.endswith("/") else base + "/"
+    findings = [_state(url) for url in state_urls(network, locations, base)]
+    for show_id in network.shows:
+        findings += _feed(feed_url(base, show_id))
+    return findings
+
+
+def _state(url: str) -> Finding:
+    answer = _ask(url)
+    if answer.status in NOT_READABLE:
+        return Finding(True, "state", url, f"not readable ({answer.status})")
+    if 200 <= answer.status < 300:
+        return Finding(
+            False, "state", url, f"readable ({answer.status}); listeners must not read it"
+        )
+    return Finding(False, "state", url, f"answered {answer.status}; expected 403 or 404")
+
+
+def _feed(url: str) -> list[Finding]:
+    answer = _ask(url, limit=_FEED_BYTES)
+    content_type = answer.header("Content-Type")
+    if answer.status != 200:
+        return [Finding(False, "feed", url, f"answered {answer.status}; expected 200")]
+    if _media_type(content_type) not in FEED_TYPES:
+        return [
+            Finding(
+                False,
+                "feed",
+                url,
+                f"Content-Type {content_type or 'missing'}; expected {' or '.join(FEED_TYPES)}",
+            )
+        ]
+    try:
+        items = ElementTree.fromstring(answer.body).findall("./channel/item")
+    except ElementTree.ParseError as exc:
+        return [Finding(False, "feed", url, f"200 but not XML ({exc})")]
+    found = [Finding(True, "feed", url, f"200 {content_type}, {len(items)} episode(s)")]
+    enclosure = next((e for e in (item.find("enclosure") for item in items) if e is not None), None)
+    if enclosure is not None:
+        found.append(_enclosure(enclosure.get("url", ""), enclosure))
+    return found
+
+
+def _enclosure(url: str, enclosure: ElementTree.Element) -> Finding:
+    expected_type = enclosure.get("type", "")
+    expected_length = enclosure.get("length", "")
+    head = _ask(url, method="HEAD")
+    if head.status != 200:
+        return Finding(False, "enclosure", url, f"HEAD answered {head.status}; expected 200")
+    content_type, length = head.header("Content-Type"), head.header("Content-Length")
+    if _media_type(content_type) != _media_type(expected_type):
+        return Finding(
+            False,
+            "enclosure",
+            url,
+            f"HEAD Content-Type {content_type or 'missing'}; the feed says {expected_type}",
+        )
+    if length != expected_length:
+        return Finding(
+            False,
+            "enclosure",
+            url,
+            f"HEAD Content-Length {length or 'missing'}; the feed says {expected_length}",
+        )
+    ranged = _ask(url, headers={"Range": "bytes=0-1"}, limit=1024)
+    if ranged.status != 206 or len(ranged.body) != 2:
+        return Finding(
+            False,
+            "enclosure",
+            url,
+            f"Range bytes=0-1 answered {ranged.status} with {len(ranged.body)} byte(s); "
+            "expected 206 with 2 (podcast apps seek with ranges)",
+        )
+    return Finding(
+        True,
+        "enclosure",
+        url,
+        f"HEAD 200 {content_type}, {length} bytes as the feed says; Range bytes=0-1 → 206",
+    )
+
+
+def findings_or_unreachable(
+    network: Network, locations: Locations, *, base_url: str | None = None
+) -> list[Finding]:
+    """check_public, with a URL that does not answer as one failed finding (after a publish,
+    whose summary still stands)."""
+    try:
+        return check_public(network, locations, base_url=base_url)
+    except UnreachableError as exc:
+        return [Finding(False, "request", exc.url, exc.reason)]

@@ -1,0 +1,302 @@
+"""Where the publisher's private state lives, apart from what listeners read.
+
+Listeners read what ``base_url`` serves: the storage location (media and feeds). The state — the
+manifest, and for a folder also the lock, the objects' metadata and the temp files of copies in
+progress — lives in a *state location* that is not under it:
+
+- ``[network] state`` in network.toml (``--state URL`` for one run), else
+- beside the storage location, with ``.state`` appended:
+  ``s3://bucket/prefix`` → ``s3://bucket/prefix.state`` (a bucket policy granting public read on
+  ``arn:aws:s3:::bucket/prefix/*`` does not match ``prefix.state/…``), and ``file://dir`` →
+  ``file://dir.state`` (a folder beside the one a web server serves).
+
+A whole bucket (``s3://bucket``) is all public, so nothing beside it is private: there ``state``
+must be set, to another bucket. A state inside the storage location (listeners could read it),
+containing it, or of another kind (``file://`` with ``s3://``) is refused in one line naming
+network.toml and the field, or the command-line option.
+
+State an older version left in the public place (its ``manifest.json``; a folder's ``.lock`` and
+``.meta/``) is moved to the state location by the next publish, which says so once.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+from podcast_tools.content import NETWORK_FILE, Network
+from podcast_tools.errors import ContentError, Problem, UsageError
+from podcast_tools.publish.manifest import (
+    MANIFEST_CACHE,
+    MANIFEST_KEY,
+    Manifest,
+    read_manifest,
+)
+from podcast_tools.publish.storage import (
+    STATE_SUFFIX,
+    LocalStorage,
+    PreconditionFailed,
+    S3Storage,
+    Storage,
+    StorageError,
+    folder_beside,
+    local_folder,
+)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A storage location: an S3 bucket and prefix, or an absolute folder."""
+
+    kind: str  # "s3" or "file"
+    bucket: str  # "" for a folder
+    path: str  # the prefix without surrounding slashes (s3), or the absolute folder
+
+    @property
+    def url(self) -> str:
+        if self.kind == "s3":
+            return f"s3://{self.bucket}/{self.path}".rstrip("/")
+        return f"file://{self.path}"
+
+    def contains(self, other: Place) -> bool:
+        """`other` is this location or lies inside it."""
+        if (self.kind, self.bucket) != (other.kind, other.bucket):
+            return False
+        if self.kind == "s3":
+            return (
+                not self.path or other.path == self.path or other.path.startswith(self.path + "/")
+            )
+        mine, theirs = os.path.realpath(self.path), os.path.realpath(other.path)
+        return theirs == mine or theirs.startswith(mine.rstrip("/") + "/")
+
+
+def place(url: str, root: Path) -> Place:
+    """The location a storage URL names (``file://`` relative to the network root)."""
+    parts = urlsplit(url)
+    if parts.scheme == "s3" and parts.netloc:
+        return Place("s3", parts.netloc, parts.path.strip("/"))
+    if parts.scheme == "file" and (parts.netloc or parts.path):
+        return Place("file", "", str(local_folder(url, root)))
+    raise ValueError(f"{url}: not a storage URL; use s3://bucket/prefix or file://dir")
+
+
+def beside(storage: Place) -> Place | None:
+    """The default state location: the storage location + ".state", beside it (None when
+    there is no such place that listeners cannot read: a whole bucket, the root folder)."""
+    if storage.kind == "s3":
+        return Place("s3", storage.bucket, storage.path + STATE_SUFFIX) if storage.path else None
+    folder = folder_beside(Path(storage.path))
+    return Place("file", "", str(folder)) if folder is not None else None
+
+
+def default_state_url(storage_url: str, root: Path) -> str | None:
+    """The state location the rule gives for a storage URL, or None (a whole bucket).
+
+    >>> default_state_url("s3://media/net", Path("/n"))
+    's3://media/net.state'
+    >>> default_state_url("file://public", Path("/n"))
+    'file:///n/public.state'
+    """
+    found = beside(place(storage_url, root))
+    return found.url if found else None
+
+
+@dataclass(frozen=True)
+class Locations:
+    storage: Place  # public: what base_url serves
+    state: Place  # private
+
+
+def locate(
+    network: Network, *, storage_url: str | None = None, state_url: str | None = None
+) -> Locations:
+    """The storage and state locations of a run: the command line's, else network.toml's;
+    the state by the rule when not given. Refuses a state that listeners could read."""
+    settings = network.settings
+    storage_option = storage_url is not None and storage_url != settings.storage
+    storage_url = storage_url or settings.storage
+    state_option = state_url is not None
+    if state_url is None and not storage_option:
+        state_url = getattr(settings, "state", None)
+
+    def refuse(message: str, *, about_storage: bool = False) -> Exception:
+        if state_option and not about_storage:
+            return UsageError(f"--state {state_url}: {message}")
+        if storage_option:
+            return UsageError(f"--storage {storage_url}: {message}")
+        field = "network.storage" if about_storage else "network.state"
+        return ContentError([Problem(NETWORK_FILE.as_posix(), field, message)])
+
+    try:
+        storage = place(storage_url, network.root)
+    except ValueError as exc:
+        raise refuse(str(exc).split(": ", 1)[1], about_storage=True) from None
+    if state_url is None:
+        state = beside(storage)
+        if state is None:
+            what = "it is" if storage_option else f"storage {storage.url} is"
+            advice = (
+                "add --state URL"
+                if storage_option
+                else 'set state = "s3://OTHER-BUCKET/prefix"'
+                if storage.kind == "s3"
+                else 'set state = "file:///another/folder"'
+            )
+            raise refuse(
+                f"{what} a whole bucket, which listeners read entirely, so nothing beside it is "
+                f"private; {advice} (a place listeners cannot read) for the manifest"
+                if storage.kind == "s3"
+                else f"{what} the root folder, with nothing beside it; {advice}"
+            )
+        return Locations(storage, state)
+    try:
+        state = place(state_url, network.root)
+    except ValueError as exc:
+        raise refuse(str(exc).split(": ", 1)[1]) from None
+    if state.kind != storage.kind:
+        raise refuse(
+            f"{state.url} is not the same kind of storage as {storage.url}; "
+            "use an s3:// state with s3:// storage, a file:// one with file://"
+        )
+    if storage.contains(state):
+        suggestion = beside(storage)
+        raise refuse(
+            f"{state.url} lies inside the public storage {storage.url}, so listeners could read "
+            "it; put it beside, "
+            + (f"e.g. {suggestion.url}" if suggestion else "in another bucket")
+        )
+    if state.contains(storage):
+        raise refuse(f"{state.url} holds the public storage {storage.url}; keep them apart")
+    return Locations(storage, state)
+
+
+def open_locations(network: Network, locations: Locations) -> tuple[Storage, Storage]:
+    """(public storage, state storage) for a run."""
+    settings = network.settings
+    if locations.storage.kind == "s3":
+        options = {"endpoint_url": settings.endpoint_url, "region": settings.region}
+        return (
+            S3Storage(locations.storage.bucket, locations.storage.path, **options),
+            S3Storage(locations.state.bucket, locations.state.path, **options),
+        )
+    state_folder = Path(locations.state.path)
+    return (
+        LocalStorage(Path(locations.storage.path), state_folder=state_folder),
+        LocalStorage(state_folder, state_folder=state_folder),
+    )
+
+
+def state_beside(storage: Storage) -> Storage:
+    """The state store by the default rule, for a library user who opened only the storage."""
+    if isinstance(storage, LocalStorage):
+        return LocalStorage(storage.state_folder, state_folder=storage.state_folder)
+    if isinstance(storage, S3Storage):
+        if not storage.prefix:
+            raise UsageError(
+                f"{storage.description}: a whole bucket is public; pass the state "
+                "(another bucket) explicitly"
+            )
+        return S3Storage(
+            storage.bucket,
+            storage.prefix + STATE_SUFFIX,
+            endpoint_url=storage.endpoint_url,
+            region=storage.region,
+        )
+    raise UsageError(f"{storage.description}: no default state location; pass one")
+
+
+def check_apart(storage: Storage, state: Storage) -> None:
+    """For library users who open both stores themselves: the state must not be public."""
+    public, private = storage.description.rstrip("/"), state.description.rstrip("/")
+    if private == public or private.startswith(public + "/"):
+        raise UsageError(
+            f"{private}: the state lies inside the public storage {public}; put it beside"
+        )
+
+
+def read_state(public: Storage, state: Storage, say, *, dry_run: bool = False) -> Manifest:
+    """The manifest, from the state location — after moving there what an older version kept in
+    the public place (its manifest.json; a folder's .lock and .meta/), said once."""
+    old = public.get(MANIFEST_KEY)
+    if old is None:
+        moved = [] if dry_run else public.move_legacy_sidecars()
+        if moved:
+            say(
+                f"moved the publisher's state out of the public folder {public.description} "
+                f"({', '.join(moved)}) to {getattr(public, 'private', state.description)}"
+            )
+        return read_manifest(state)
+    source = f"{public.description}/{MANIFEST_KEY}"
+    target = f"{state.description}/{MANIFEST_KEY}"
+    current = state.head(MANIFEST_KEY)
+    if dry_run:
+        say(f"would move the manifest from {source}, where listeners can read it, to {target}")
+        return read_manifest(state) if current is not None else _parsed(old, source)
+    if current is None:
+        _parsed(old, source)  # a damaged one is reported, not moved
+        try:
+            state.put_bytes(
+                MANIFEST_KEY,
+                old[0],
+                content_type="application/json",
+                cache_control=MANIFEST_CACHE,
+                if_absent=True,
+            )
+        except PreconditionFailed:
+            pass  # another publisher moved it first
+    public.delete(MANIFEST_KEY)
+    moved = [MANIFEST_KEY, *public.move_legacy_sidecars()]
+    if isinstance(public, LocalStorage):
+        say(
+            f"moved the publisher's state out of the public folder {public.description} "
+            f"({', '.join(moved)}) to {state.description}"
+        )
+    else:
+        say(
+            f"moved the manifest from {source}, where listeners could read it, to {target}"
+            if current is None
+            else f"deleted the old public copy of the manifest, {source}; {target} is current"
+        )
+    return read_manifest(state)
+
+
+def _parsed(found: tuple[bytes, str], where: str) -> Manifest:
+    try:
+        return Manifest.from_bytes(found[0], None)
+    except (ValueError, AttributeError) as exc:
+        raise StorageError(f"{where}: is damaged ({exc}); restore it from a backup") from exc
+
+
+def relative_url(locations: Locations, base_url: str, name: str) -> str | None:
+    """Where the state file `name` would be if base_url reached the state location (the state
+    seen from the storage location, applied to base_url), or None when it cannot (another
+    bucket)."""
+    storage, state = locations.storage, locations.state
+    if (storage.kind, storage.bucket) != (state.kind, state.bucket):
+        return None
+    if storage.kind == "s3":
+        relative = posixpath.relpath(state.path or ".", storage.path or ".")
+    else:
+        relative = os.path.relpath(state.path, storage.path)
+    return urljoin(base_url, posixpath.normpath(posixpath.join(relative, name)))
+
+
+STATE_FILES = {
+    # what the state location holds (for a folder: "objects/" keeps the public folder's sidecars)
+    "s3": ("manifest.json",),
+    "file": (
+        "manifest.json",
+        ".lock",
+        ".meta/manifest.json.json",
+        "objects/.lock",
+        "objects/.meta/{feed}.json",
+    ),
+}
+LEGACY_FILES = {
+    # what older versions kept in the public place
+    "s3": ("manifest.json",),
+    "file": ("manifest.json", ".lock", ".meta/{feed}.json"),
+}
