@@ -265,7 +265,7 @@ def test_listeners_read_feeds_and_media_never_the_state_nor_a_scheduled_episode(
     assert findings and all(line.startswith("ok ") for line in findings)
     assert any(f"{endpoint}/{public_bucket}/net.state/manifest.json" in line for line in findings)
     assert any(f"{base}manifest.json" in line for line in findings)
-    assert sum(line.startswith("ok   feed ") for line in findings) == 3
+    assert sum(line.startswith("ok   feed ") for line in findings) == 4  # 3 shows + publisher
     assert sum(line.startswith("ok   enclosure ") for line in findings) == 3
 
 
@@ -283,7 +283,7 @@ def test_check_public_fails_when_the_whole_bucket_is_public(
     assert check.exit_code == 3
     failed = [line for line in check.stdout.splitlines() if line.startswith("FAIL ")]
     assert failed == [f"FAIL state {manifest_url}: readable (200); listeners must not read it"]
-    assert check.stdout.strip().splitlines()[-1] == "1 of 6 checks failed"
+    assert check.stdout.strip().splitlines()[-1] == "1 of 7 checks failed"
 
     # an enclosure that listeners cannot fetch is named too
     _, _, body = listener(f"{base}itsmwp-row/feed.xml")

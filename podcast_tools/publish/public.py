@@ -24,7 +24,7 @@ from xml.etree import ElementTree
 
 from podcast_tools.content import Network
 from podcast_tools.content.loader import feed_url
-from podcast_tools.layout import feed_key
+from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, public_url
 from podcast_tools.publish.state import LEGACY_FILES, STATE_FILES, Locations, relative_url
 from podcast_tools.publish.storage import StorageError
 
@@ -122,6 +122,8 @@ def check_public(
     findings = [_state(url) for url in state_urls(network, locations, base)]
     for show_id in network.shows:
         findings += _feed(feed_url(base, show_id))
+    if network.settings.podcast_guid:  # the network's publisher feed (no items, no enclosure)
+        findings += _feed(public_url(base, PUBLISHER_FEED_KEY))
     return findings
 
 
