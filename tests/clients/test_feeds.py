@@ -679,10 +679,13 @@ def test_every_channel_as_the_client_reads_it(parser, show_id, published, parsed
 
 
 @pytest.mark.parametrize("parser", PARSERS)
-def test_the_scheduled_episode_is_published_but_in_no_feed_yet(parser, published, parsed):
+def test_the_scheduled_episode_leaves_no_trace_before_its_date(parser, published, parsed):
     scheduled = published.episode(SCHEDULED_GUID)
     assert scheduled.date > datetime.now(timezone.utc)
-    assert published.audio(scheduled).stat().st_size > 0  # its media is there, waiting
+    leaked = [p for p in published.store.rglob("*") if scheduled.slug in p.name]
+    assert leaked == [], f"published before its date: {leaked}"
+    waiting = [item["episode"] for item in published.summary["episodes_scheduled"]]
+    assert waiting == [published.network.display(scheduled.path)]
     for show_id in SHOWS:
         guids = parsed(parser, f"{show_id}/feed.xml").items
         assert SCHEDULED_GUID not in guids, f"{parser} · {show_id}: lists the scheduled episode"
