@@ -1,15 +1,58 @@
-"""The CI publishing workflow is a valid GitHub Actions workflow and runs the publish command."""
+"""The CI publishing workflow: a valid GitHub Actions workflow, and its own shell steps, run with
+bash in a shallow clone the way GitHub runs them, publish what they should — after a push, a
+first push, a force-push, a manual run naming episodes, and the hourly run.
+
+The steps run with the package installed as CI installs it (the non-editable wheel with the pinned
+versions of constraints.txt, from tests/installed.py); the `uses:` steps are not run (the test
+makes the shallow checkout itself) and neither is the pip install step (the package is installed
+already). Storage is a local folder (file://); nothing beyond 127.0.0.1 is contacted."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
 import subprocess
 import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import yaml
 
-WORKFLOW = Path(__file__).resolve().parents[1] / ".github" / "workflows" / "publish.yml"
+from tests.installed import CONSTRAINTS, REPO, Installed, check_published, installed_package
+
+WORKFLOW = REPO / ".github" / "workflows" / "publish.yml"
+NULL_SHA = "0" * 40
+EPISODES = [
+    "episodes/itsmwp-anz/001-major-incidents.md",
+    "episodes/itsmwp-anz/002-itil4-in-nz-government.md",
+    "episodes/itsmwp-row/001-outsourcing-the-service-desk.md",
+    "episodes/itsmwp-row/002-knowledge-management.md",
+    "episodes/itsmwp/001-incident-vs-problem.md",
+    "episodes/itsmwp/002-change-advisory-boards.md",
+    "episodes/itsmwp/003-service-desk-metrics.md",
+]
+NEW_EPISODE = "episodes/itsmwp/004-problem-records.md"
+CHANGED_EPISODE = "episodes/itsmwp/003-service-desk-metrics.md"
+
+
+def load_workflow() -> dict:
+    return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+
+
+def steps() -> list[dict]:
+    return load_workflow()["jobs"]["publish"]["steps"]
+
+
+def is_install_step(step: dict) -> bool:
+    return "pip install" in step.get("run", "")
+
+
+# -- the workflow file -----------------------------------------------------------------------------
 
 
 def test_workflow_validates_against_the_github_schema():
@@ -25,12 +68,396 @@ def test_workflow_validates_against_the_github_schema():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_workflow_publishes_changes_on_merge_and_hourly():
-    workflow = yaml.safe_load(WORKFLOW.read_text())
+def test_workflow_publishes_on_merge_hourly_and_on_demand():
+    workflow = load_workflow()
     triggers = workflow[True]  # YAML 1.1 reads the key "on" as true
     assert triggers["push"]["branches"] == ["main"]
     assert set(triggers["push"]["paths"]) == {"episodes/**", "templates/**"}
-    assert triggers["schedule"]
-    runs = [step.get("run", "") for step in workflow["jobs"]["publish"]["steps"]]
-    assert any("podcast publish --changed-since" in run for run in runs)
+    assert triggers["schedule"] and triggers["schedule"][0]["cron"].endswith("* * * *")
+    episodes = triggers["workflow_dispatch"]["inputs"]["episodes"]
+    assert episodes["required"] is False and episodes["type"] == "string"
     assert workflow["permissions"]["id-token"] == "write"
+    assert workflow["permissions"]["contents"] == "read"
+
+
+def test_one_publish_at_a_time_and_none_cancelled():
+    assert load_workflow()["concurrency"] == {"group": "publish", "cancel-in-progress": False}
+
+
+def test_checkout_is_shallow_with_lfs():
+    (checkout,) = [s for s in steps() if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 1
+    assert checkout["with"]["lfs"] is True
+
+
+def test_installs_the_pinned_versions_with_a_pip_cache():
+    (setup,) = [s for s in steps() if s.get("uses", "").startswith("actions/setup-python@v5")]
+    assert setup["with"]["python-version"] == "3.11"  # what constraints.txt was made on
+    assert setup["with"]["cache"] == "pip"
+    assert setup["with"]["cache-dependency-path"] == "constraints.txt"
+    assert CONSTRAINTS.is_file()
+    (install,) = [s for s in steps() if is_install_step(s)]
+    assert install["run"].strip() == "python -m pip install -c constraints.txt ."
+    names = [s.get("uses", s.get("run", "")) for s in steps()]
+    assert names.index(install["run"]) > names.index(setup["uses"])
+
+
+def test_run_steps_are_plain_shell():
+    """GitHub expressions only in env: (never inside a script, where a crafted value would
+    become shell code), and no `if:` on a run step (the scripts decide, so they can be tested)."""
+    workflow = load_workflow()
+    assert workflow["defaults"]["run"]["shell"] == "bash"
+    run_steps = [s for s in steps() if "run" in s]
+    assert len(run_steps) >= 3
+    for step in run_steps:
+        assert "${{" not in step["run"], step.get("name")
+        assert "if" not in step, step.get("name")
+        assert "shell" not in step and "working-directory" not in step, step.get("name")
+
+
+# -- running the steps -----------------------------------------------------------------------------
+
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+# The credentials' expressions pick OIDC or access keys; a file:// run needs neither.
+NO_CREDENTIALS = {
+    "vars.AWS_ROLE_ARN == '' && secrets.AWS_ACCESS_KEY_ID || env.AWS_ACCESS_KEY_ID": "",
+    "vars.AWS_ROLE_ARN == '' && secrets.AWS_SECRET_ACCESS_KEY || env.AWS_SECRET_ACCESS_KEY": "",
+}
+
+
+@dataclass
+class Run:
+    """One workflow run: each run step's result, in order, until one failed."""
+
+    steps: list[tuple[str, subprocess.CompletedProcess]] = field(default_factory=list)
+    summary_file: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def returncode(self) -> int:
+        return self.steps[-1][1].returncode if self.steps else 0
+
+    @property
+    def output(self) -> str:
+        return "".join(f"## {n}\n{d.stdout}{d.stderr}" for n, d in self.steps)
+
+    @property
+    def notices(self) -> list[str]:
+        return [line for line in self.output.splitlines() if line.startswith("::notice")]
+
+    @property
+    def published(self) -> dict:
+        """The --json summary the publish step printed (the last JSON object in its output)."""
+        lines = self.steps[-1][1].stdout.splitlines()
+        assert "{" in lines, self.output
+        start = len(lines) - 1 - lines[::-1].index("{")
+        return json.loads("\n".join(lines[start:]))
+
+
+def run_workflow(
+    installed: Installed,
+    workspace: Path,
+    temp: Path,
+    *,
+    event: str,
+    storage: str,
+    before: str = "",
+    episodes: str = "",
+) -> Run:
+    """Run the workflow's run: steps in order with bash, as GitHub would for this event."""
+    context = {
+        "github.event_name": event,
+        "github.event.before": before,
+        "inputs.episodes": episodes,
+        "vars.PODCAST_STORAGE": storage,
+        "vars.AWS_REGION": "",
+        "vars.AWS_ENDPOINT_URL": "",
+        **NO_CREDENTIALS,
+    }
+
+    def resolve(value) -> str:
+        value = str(value)
+        match = EXPRESSION.fullmatch(value.strip())
+        if not match:
+            assert "${{" not in value, f"an expression inside a longer value: {value}"
+            return value
+        assert match.group(1) in context, f"the test does not know ${{{{ {match.group(1)} }}}}"
+        return context[match.group(1)]
+
+    temp.mkdir(parents=True, exist_ok=True)
+    files = {name: temp / name.lower() for name in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH")}
+    summary = temp / "step_summary.md"
+    for path in [*files.values(), summary]:
+        path.write_text("")
+    head = subprocess.run(
+        ["git", "-C", str(workspace), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    github = {
+        "CI": "true",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": event,
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_SHA": head,
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_REF_NAME": "main",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "RUNNER_OS": "Linux",
+        "RUNNER_TEMP": str(temp),
+        "HOME": str(temp),  # no global git or pip settings of this machine's user
+        **{name: str(path) for name, path in files.items()},
+    }
+    job_env = {k: resolve(v) for k, v in load_workflow()["jobs"]["publish"].get("env", {}).items()}
+    run = Run(summary_file=summary)
+    started = time.monotonic()
+    for number, step in enumerate(steps()):
+        if "uses" in step or is_install_step(step):
+            continue
+        script = temp / f"step{number}.sh"
+        script.write_text(step["run"])
+        step_env = {k: resolve(v) for k, v in step.get("env", {}).items()}
+        env = installed.env(**github, **job_env, **step_env)
+        done = subprocess.run(  # what `shell: bash` runs
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        run.steps.append((step.get("name", f"step {number}"), done))
+        for name, path in files.items():  # this harness does not pass these on between steps
+            assert path.read_text() == "", f"{step.get('name')} wrote {name}; teach the test"
+        if done.returncode != 0:
+            break
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def git(*args: str | Path, cwd: Path) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Producer",
+        "GIT_AUTHOR_EMAIL": "producer@example.com",
+        "GIT_COMMITTER_NAME": "Producer",
+        "GIT_COMMITTER_EMAIL": "producer@example.com",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    done = subprocess.run(
+        ["git", *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, f"git {args}: {done.stderr}"
+    return done.stdout.strip()
+
+
+def replace_once(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@dataclass
+class History:
+    """What the scenarios did, in order, against one storage folder (published state carries
+    over from one run to the next, as it does in a bucket)."""
+
+    base: Path
+    storage: Path
+    commits: dict[str, str]
+    runs: dict[str, Run]
+    workspaces: dict[str, Path]
+    published: dict[str, Path]  # a copy of the storage folder right after each run
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> History:
+    installed = installed_package(tmp_path_factory)
+    base = tmp_path_factory.mktemp("workflow")
+    storage = base / "storage"
+    storage_url = storage.as_uri()
+    dev, origin = base / "dev", base / "origin.git"
+
+    # The producers' repository: the sample network, pushed to a bare "origin" (GitHub).
+    shutil.copytree(REPO / "episodes", dev / "episodes")
+    shutil.copytree(REPO / "templates", dev / "templates")
+    git("init", "-q", "-b", "main", cwd=dev)
+    git("add", "-A", cwd=dev)
+    git("commit", "-q", "-m", "The sample network", cwd=dev)
+    git("init", "-q", "--bare", "-b", "main", origin, cwd=base)
+    git("remote", "add", "origin", origin.as_uri(), cwd=dev)
+    commits = {"first": git("rev-parse", "HEAD", cwd=dev)}
+    runs: dict[str, Run] = {}
+    workspaces: dict[str, Path] = {}
+    published: dict[str, Path] = {}
+
+    def push_and_run(name: str, *, force: bool = False, **event) -> None:
+        git("push", "-q", *(["--force"] if force else []), "origin", "main", cwd=dev)
+        workspace = base / name / "workspace"
+        # actions/checkout with fetch-depth: 1 — the pushed commit only, origin set up
+        git("clone", "-q", "--depth", "1", "--branch", "main", origin.as_uri(), workspace, cwd=base)
+        workspaces[name] = workspace
+        runs[name] = run_workflow(
+            installed, workspace, base / name / "runner", storage=storage_url, **event
+        )
+        if storage.exists():
+            published[name] = shutil.copytree(storage, base / name / "published")
+
+    # 1. The first push of the branch: GitHub says before = 0000…
+    push_and_run("first push", event="push", before=NULL_SHA)
+
+    # 2. A push that changes an episode's title and adds a new episode.
+    replace_once(dev / CHANGED_EPISODE, "\ntitle: ", "\ntitle: Revisited — ")
+    new = dev / NEW_EPISODE
+    shutil.copy(dev / "episodes/itsmwp/001-incident-vs-problem.flac", new.with_suffix(".flac"))
+    new.write_text(
+        "---\ntitle: Problem Records That Get Read\n"
+        "guid: 3f1d5d2e-3c55-4f44-9d0f-6a3a3c4f0a11\ndate: 2026-11-02T09:00:00+01:00\n"
+        f"number: 4\nseason: 1\naudio: {new.with_suffix('.flac').name}\n"
+        "summary: Writing problem records for the next person.\n---\n\nWho reads them.\n",
+        encoding="utf-8",
+    )
+    git("add", "-A", cwd=dev)
+    git("commit", "-q", "-m", "Episode 4; episode 3 retitled", cwd=dev)
+    commits["second"] = git("rev-parse", "HEAD", cwd=dev)
+    push_and_run("push", event="push", before=commits["first"])
+
+    # 3. A force-push: the second commit is rewritten (episode 4 retitled), and GitHub's
+    #    `before` (the second commit) is gone from the repository.
+    replace_once(new, "title: Problem Records That Get Read", "title: Problem Records People Read")
+    git("commit", "-q", "-a", "--amend", "-m", "Episode 4 (retitled); episode 3 retitled", cwd=dev)
+    commits["amended"] = git("rev-parse", "HEAD", cwd=dev)
+    git("push", "-q", "--force", "origin", "main", cwd=dev)
+    git("reflog", "expire", "--expire=now", "--all", cwd=origin)
+    git("gc", "-q", "--prune=now", cwd=origin)
+    assert (
+        subprocess.run(
+            ["git", "-C", str(origin), "cat-file", "-e", commits["second"]],
+            capture_output=True,
+            check=False,
+        ).returncode
+        != 0
+    ), "the rewritten commit should be gone from origin"
+    push_and_run("force-push", force=True, event="push", before=commits["second"])
+
+    # 4. A manual run naming two episodes (one changed since the last run, one not).
+    replace_once(
+        dev / "episodes/itsmwp-row/002-knowledge-management.md", "\ntitle: ", "\ntitle: Knowledge, "
+    )
+    git("commit", "-q", "-a", "-m", "Row episode 2 retitled", cwd=dev)
+    push_and_run(
+        "manual",
+        event="workflow_dispatch",
+        episodes="  episodes/itsmwp-row/002-knowledge-management.md\n"
+        "episodes/itsmwp/001-incident-vs-problem.md ",
+    )
+
+    # 5. The hourly run: everything due, nothing changed since.
+    push_and_run("hourly", event="schedule", before="")
+
+    return History(base, storage, commits, runs, workspaces, published)
+
+
+def titles(storage: Path, show: str) -> set[str]:
+    channel = ET.parse(storage / show / "feed.xml").getroot().find("channel")
+    return {item.findtext("title") for item in channel.findall("item")}
+
+
+def test_first_push_publishes_everything(history):
+    run = history.runs["first push"]
+    assert run.returncode == 0, run.output
+    assert any("first push" in n and "--all" in n for n in run.notices), run.notices
+    assert sorted(run.published["episodes_processed"]) == EPISODES
+    assert run.published["storage"] == history.storage.as_uri()
+    check_published(history.workspaces["first push"], history.published["first push"])
+
+
+def test_push_publishes_only_what_changed_since_the_commit_before(history):
+    run = history.runs["push"]
+    assert run.returncode == 0, run.output
+    assert not run.notices, run.notices  # no fallback
+    # --changed-since: the two episodes of the push and nothing else looked at (with --all the
+    # others would be listed as skipped)
+    assert sorted(run.published["episodes_processed"]) == [CHANGED_EPISODE, NEW_EPISODE]
+    assert run.published["episodes_skipped"] == []
+    assert "itsmwp/feed.xml" in run.published["feeds_written"]
+    # the storage holds the network as of the second commit (the first run's state carried on)
+    published = history.published["push"]
+    check_published(history.workspaces["push"], published)
+    assert "Problem Records That Get Read" in titles(published, "itsmwp")
+    assert any(t.startswith("Revisited — ") for t in titles(published, "itsmwp"))
+
+
+def test_force_push_falls_back_to_publishing_everything(history):
+    run = history.runs["force-push"]
+    assert run.returncode == 0, run.output
+    before = history.commits["second"]
+    assert any(before in n and "--all" in n for n in run.notices), run.notices
+    assert run.published["episodes_processed"] == [NEW_EPISODE]  # retitled: new ID3 tags
+    assert sorted(run.published["episodes_skipped"]) == EPISODES
+    published = history.published["force-push"]
+    check_published(history.workspaces["force-push"], published)
+    assert "Problem Records People Read" in titles(published, "itsmwp")
+    assert "Problem Records That Get Read" not in titles(published, "itsmwp")
+
+
+def test_manual_run_publishes_the_named_episodes(history):
+    run = history.runs["manual"]
+    assert run.returncode == 0, run.output
+    assert run.published["episodes_processed"] == [
+        "episodes/itsmwp-row/002-knowledge-management.md"
+    ]
+    assert run.published["episodes_skipped"] == ["episodes/itsmwp/001-incident-vs-problem.md"]
+    published = history.published["manual"]
+    assert any(t.startswith("Knowledge, ") for t in titles(published, "itsmwp-row"))
+    check_published(history.workspaces["manual"], published)
+
+
+def test_hourly_run_publishes_everything_due(history):
+    run = history.runs["hourly"]
+    assert run.returncode == 0, run.output
+    assert run.published["episodes_processed"] == []
+    assert sorted(run.published["episodes_skipped"]) == sorted([*EPISODES, NEW_EPISODE])
+    assert run.published["objects_uploaded"] == []
+    check_published(history.workspaces["hourly"], history.published["hourly"])
+    summary = run.summary_file.read_text()
+    assert '"episodes_skipped"' in summary  # the JSON summary also lands on the run's page
+
+
+def test_a_missing_storage_setting_is_one_clear_error(tmp_path_factory, tmp_path):
+    installed = installed_package(tmp_path_factory)
+    workspace = tmp_path / "workspace"
+    shutil.copytree(REPO / "templates", workspace / "templates")
+    shutil.copytree(REPO / "episodes", workspace / "episodes")
+    git("init", "-q", "-b", "main", cwd=workspace)
+    git("add", "-A", cwd=workspace)
+    git("commit", "-q", "-m", "x", cwd=workspace)
+    run = run_workflow(installed, workspace, tmp_path / "runner", event="schedule", storage="")
+    assert run.returncode != 0
+    errors = [line for line in run.output.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and "PODCAST_STORAGE" in errors[0], run.output
+    assert not (workspace / "public").exists()  # nothing published to network.toml's storage
+
+
+def test_a_manual_run_naming_no_episode_file_is_one_clear_error(tmp_path_factory, tmp_path):
+    installed = installed_package(tmp_path_factory)
+    workspace = tmp_path / "workspace"
+    shutil.copytree(REPO / "templates", workspace / "templates")
+    shutil.copytree(REPO / "episodes", workspace / "episodes")
+    git("init", "-q", "-b", "main", cwd=workspace)
+    git("add", "-A", cwd=workspace)
+    git("commit", "-q", "-m", "x", cwd=workspace)
+    run = run_workflow(
+        installed,
+        workspace,
+        tmp_path / "runner",
+        event="workflow_dispatch",
+        storage=(tmp_path / "storage").as_uri(),
+        episodes="episodes/itsmwp/999-nope.md --all",
+    )
+    assert run.returncode == 2, run.output
+    assert "999-nope.md" in run.steps[-1][1].stderr
+    assert not (tmp_path / "storage").exists()
