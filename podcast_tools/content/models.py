@@ -195,7 +195,8 @@ class NetworkSettings(_Strict):
     state: str | None = Field(None, description="private: the manifest; default beside storage")
     endpoint_url: HttpUrl | None = None
     region: str | None = None
-    # The network as a publisher (Podcasting 2.0 publisher feed); `podcast validate` suggests it.
+    # The network as a publisher (Podcasting 2.0 publisher feed). Required, like a show's; the
+    # loader reports it missing with the value to add (so it is None only in a failed load).
     podcast_guid: Uuid | None = Field(
         None, description="podcast:guid of the network's publisher feed (UUIDv5 of its URL)"
     )
