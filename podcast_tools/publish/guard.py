@@ -99,9 +99,11 @@ def identity_problems(
         for guid, entry in published.items()
         if guid not in mine
     }
+    doubled = set()  # published guids this run's episodes would double (said once, by guid)
     for episode in run:
         old = by_slug.get((episode.show, episode.slug))
         if old is not None:
+            doubled.add(old)
             problems.append(
                 Problem(
                     network.display(episode.path),
@@ -115,7 +117,7 @@ def identity_problems(
     others = {
         guid: episode_from_entry(guid, entry)
         for guid, entry in published.items()
-        if guid not in mine
+        if guid not in mine and guid not in doubled
     }
     taken: dict[tuple[str, int | None, int], Episode] = {}
     for guid, episode in sorted(others.items(), key=lambda item: (item[1].date, item[0])):

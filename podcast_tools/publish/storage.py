@@ -53,7 +53,7 @@ STALE_TEMP_S = 3600
 STALE_UPLOAD_S = 3600
 #: S3 requests: seconds to connect, seconds without a byte of answer, tries (first + retries).
 CONNECT_TIMEOUT_S = 5
-READ_TIMEOUT_S = 15
+READ_TIMEOUT_S = 12
 ATTEMPTS = 3
 #: Parts of a multipart upload sent at once.
 PARALLEL_PARTS = 4
@@ -552,11 +552,15 @@ class S3Storage(Storage):
                 "BadDigest": "the store received other bytes than were sent (Content-MD5)",
             }.get(code, error.get("Message", ""))
             return StorageError(f"{where}: cannot {action}: {code}: {_one_line(hint)}")
-        if isinstance(exc, (ReadTimeoutError, ConnectTimeoutError)):
-            waited = READ_TIMEOUT_S if isinstance(exc, ReadTimeoutError) else CONNECT_TIMEOUT_S
+        if isinstance(exc, ReadTimeoutError):
             return StorageError(
-                f"{where}: cannot {action}: {self.endpoint} did not answer within {waited} s "
-                f"({ATTEMPTS} tries)"
+                f"{where}: cannot {action}: {self.endpoint} did not answer within "
+                f"{READ_TIMEOUT_S} s ({ATTEMPTS} tries)"
+            )
+        if isinstance(exc, ConnectTimeoutError):
+            return StorageError(
+                f"{where}: cannot {action}: {self.endpoint} did not accept a connection within "
+                f"{CONNECT_TIMEOUT_S} s ({ATTEMPTS} tries)"
             )
         if isinstance(exc, (EndpointConnectionError, ConnectionClosedError)):
             return StorageError(

@@ -35,14 +35,15 @@ def error_lines(result) -> list[str]:
     return [
         line
         for line in result.stderr.splitlines()
-        if line.strip() and not line.startswith(("note:", "mastering ", "reusing ", "uploading "))
+        if line.strip()
+        and not line.startswith(("note:", "mastering ", "reusing ", "uploading "))
         and not line.startswith(("feed ", "left out", "aborted "))
     ]
 
 
 def keys(s3_server, bucket: str, prefix: str = "") -> list[str]:
-    pages = s3_server.client().get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=prefix
+    pages = (
+        s3_server.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     )
     return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 

@@ -55,7 +55,7 @@ def test_a_stale_manifest_stops_the_run_and_names_the_episode_it_would_drop(
     b = checkout(sample, tmp_path / "b")
     assert publish(a, bucket).exit_code == 0
     backup = read(s3_server, bucket, "net.state/manifest.json")
-    path, guid = new_episode(b, "Incident Reviews Without Blame")
+    _, guid = new_episode(b, "Incident Reviews Without Blame")
     assert publish(b, bucket).exit_code == 0
     assert guid in guids(s3_server, bucket, "itsmwp")
 
