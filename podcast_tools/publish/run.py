@@ -241,9 +241,9 @@ class Publisher:
             episodes = [e for e in episodes if not e.draft]
         manifest = read_state(self.storage, self.state, self.say, dry_run=dry_run)
         episodes = self._leave_unpublished(episodes, manifest, by_name, result)
-        republished = {e.guid for e in episodes if e.guid in manifest.unpublished}
         self._check_notes(episodes, manifest)  # content rules first: nothing is uploaded on error
         episodes = self._leave_scheduled(episodes, manifest, now, result)
+        republished = {e.guid for e in episodes if e.guid in manifest.unpublished}
         problems = identity_problems(self.network, manifest.episodes, episodes)
         if problems:
             raise ContentError(problems)
@@ -658,8 +658,8 @@ class Publisher:
                 lambda sha256: audio_key(show, slug, sha256),
                 AUDIO_TYPES[".mp3"],
                 result,
-                file=self.network.display(built.mp3),
-                field_name="",
+                file=shown,
+                field_name="audio",
                 sha256=built.sha256,
             )
             chapter_times = list(built.chapter_times)

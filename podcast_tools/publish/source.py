@@ -101,8 +101,7 @@ class FileSource(Source):
         info = os.fstat(self.fd)
         if (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns) != self._identity:
             raise OutsideError(
-                f"changed while it was being published ({self._identity[2]} bytes when opened, "
-                f"{info.st_size} now); publish again when it is finished"
+                "changed while it was being published; publish again when it is finished"
             )
 
     def close(self) -> None:
