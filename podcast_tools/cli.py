@@ -559,7 +559,7 @@ def publish(
             say=display.say if display else None,
             progress=display.progress if display else None,
             state=state,
-        ).run(episodes, dry_run=dry_run)
+        ).run(episodes, dry_run=dry_run, by_name=bool(episode_files))
     if not as_json and not dry_run:
         _publish_summary(storage, result)
     findings = None
@@ -592,6 +592,186 @@ def _publish_summary(storage, result) -> None:
         )
     for item in result.scheduled:
         typer.echo(scheduled_line(item))
+    for shown in result.left_unpublished:
+        typer.echo(f"left out, unpublished (`podcast publish {shown}` publishes it again): {shown}")
+
+
+@app.command()
+@_reports_errors
+def unpublish(
+    ctx: typer.Context,
+    episodes: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="EPISODE_FILE|GUID",
+            help="The episodes to take down: their .md files, or their guids (also one that a "
+            "feed carries but the manifest does not).",
+        ),
+    ],
+    delete_media: Annotated[
+        bool,
+        typer.Option(
+            "--delete-media",
+            help="Also delete their media (audio, chapters, transcript, images) once the feeds "
+            "no longer name them. Default: keep them, so downloads keep working.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be taken down; change nothing.")
+    ] = False,
+    storage_url: Annotated[
+        Optional[str],
+        typer.Option("--storage", metavar="URL", help="As for publish: the public storage."),
+    ] = None,
+    state_url: Annotated[
+        Optional[str],
+        typer.Option("--state", metavar="URL", help="As for publish: the private state."),
+    ] = None,
+) -> None:
+    """Take episodes out of their feeds: the only way an item leaves a feed.
+
+    Removes them from the manifest (recording them as unpublished), then rewrites the feeds that
+    carried them. `podcast publish` leaves them out from then on; `podcast publish EPISODE_FILE`
+    publishes one again.
+
+    Exit codes: 0 done, 1 content problems, 2 usage (e.g. not published), 3 storage failure."""
+    from podcast_tools.publish.state import locate, open_locations
+    from podcast_tools.publish.unpublish import Target, unpublish as take_down
+
+    network = _options(ctx).network()
+    by_path = {episode.path.resolve(): episode for episode in network.episodes}
+    targets = []
+    for name in episodes:
+        if name.endswith(".md") or Path(name).is_file():
+            episode = by_path.get(Path(name).resolve())
+            if episode is None:
+                raise UsageError(f"{name}: not an episode of the network in {network.root}")
+            targets.append(Target(episode.guid, network.display(episode.path)))
+        else:
+            targets.append(Target(name, name))
+    storage, state = open_locations(
+        network, locate(network, storage_url=storage_url, state_url=state_url)
+    )
+    with _display() as display:
+        result = take_down(
+            network,
+            storage,
+            state,
+            targets,
+            delete_media=delete_media,
+            dry_run=dry_run,
+            say=display.say if display else None,
+        )
+    if dry_run:
+        return
+    for item in result.episodes:
+        feeds = ", ".join(f"{show}/feed.xml" for show in item.shows) or "no feed"
+        typer.echo(f'unpublished {item.guid} ("{item.title}"): out of {feeds}')
+    for key in result.deleted:
+        typer.echo(f"deleted {storage.description}/{key}")
+    if result.kept:
+        typer.echo(
+            f"kept its media ({len(result.kept)} object(s))"
+            + ("" if delete_media else "; --delete-media deletes them")
+        )
+
+
+state_app = Typer(
+    help="The publisher's manifest: its kept generations, and bringing one back.",
+    no_args_is_help=True,
+)
+app.add_typer(state_app, name="state")
+
+
+@state_app.command("list")
+@_reports_errors
+def state_list(
+    ctx: typer.Context,
+    storage_url: Annotated[
+        Optional[str],
+        typer.Option("--storage", metavar="URL", help="As for publish: the public storage."),
+    ] = None,
+    state_url: Annotated[
+        Optional[str],
+        typer.Option("--state", metavar="URL", help="As for publish: the private state."),
+    ] = None,
+) -> None:
+    """List the manifest's generations (newest first): when each was written, its episodes.
+
+    Exit codes: 0 done, 2 usage, 3 storage failure."""
+    from podcast_tools.publish.generations import list_generations
+    from podcast_tools.publish.state import locate, open_locations
+
+    network = _options(ctx).network()
+    _, state = open_locations(
+        network, locate(network, storage_url=storage_url, state_url=state_url)
+    )
+    listed = list_generations(state)
+    if not listed:
+        typer.echo(f"{state.description}: no manifest yet (nothing published)")
+        return
+    typer.echo(f"{state.description}/manifest.json:")
+    typer.echo(f"{'generation':>10}  {'written':<25}  content")
+    for generation in listed:
+        typer.echo(f"    {generation}")
+
+
+@state_app.command("restore")
+@_reports_errors
+def state_restore(
+    ctx: typer.Context,
+    generation: Annotated[
+        Optional[int],
+        typer.Argument(
+            metavar="GENERATION",
+            help="The generation to bring back (see `podcast state list`). Default: the one "
+            "before the current manifest (the newest kept, if the current one is damaged).",
+        ),
+    ] = None,
+    storage_url: Annotated[
+        Optional[str],
+        typer.Option("--storage", metavar="URL", help="As for publish: the public storage."),
+    ] = None,
+    state_url: Annotated[
+        Optional[str],
+        typer.Option("--state", metavar="URL", help="As for publish: the private state."),
+    ] = None,
+) -> None:
+    """Bring back a kept generation of the manifest, written as a new generation.
+
+    Only the manifest changes; the next `podcast publish` rewrites the feeds from it, and stops
+    rather than drop from a feed an episode the restored generation lacks.
+
+    Exit codes: 0 done, 2 usage (no such generation), 3 storage failure."""
+    from podcast_tools.publish.generations import restore
+    from podcast_tools.publish.state import locate, open_locations
+
+    network = _options(ctx).network()
+    _, state = open_locations(
+        network, locate(network, storage_url=storage_url, state_url=state_url)
+    )
+    restored = restore(state, generation)
+    written = restored.manifest
+    typer.echo(
+        f"{state.description}/manifest.json: generation {restored.source} restored as generation "
+        f"{written.generation} ({len(written.episodes)} episode(s))"
+    )
+    if restored.damaged_copy:
+        typer.echo(
+            f"the damaged manifest it replaced is kept as {state.description}/"
+            f"{restored.damaged_copy}"
+        )
+    if restored.replaced is not None:
+        before, after = set(restored.replaced.episodes), set(written.episodes)
+        if before - after:
+            typer.echo(
+                f"without {len(before - after)} episode(s) the replaced manifest had: "
+                + ", ".join(sorted(before - after))
+                + " — the next publish stops rather than drop one from a feed (podcast unpublish "
+                "takes one down on purpose)"
+            )
+        if after - before:
+            typer.echo(f"with {len(after - before)} episode(s) the replaced manifest lacked")
 
 
 @app.command("check-public")

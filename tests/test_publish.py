@@ -16,6 +16,7 @@ from podcast_tools.cli import app
 from podcast_tools.content import load_network
 from podcast_tools.publish import Publisher, StorageError, open_storage
 from podcast_tools.publish.run import changed_episodes
+from podcast_tools.publish.source import BytesSource, digest
 from podcast_tools.publish.storage import S3Storage
 from tests import s3server
 from tests.conftest import edit
@@ -68,7 +69,10 @@ def test_publish_sample_network(sample: Path, s3_server, bucket: str):
     )
     assert len(manifest["episodes"]) == 7
     keys = [item["Key"] for item in client.list_objects_v2(Bucket=bucket)["Contents"]]
-    assert [key for key in keys if not key.startswith("net/")] == ["net.state/manifest.json"]
+    assert [key for key in keys if not key.startswith("net/")] == [
+        "net.state/history/manifest-00000001.json",  # each generation is kept (issue 11)
+        "net.state/manifest.json",
+    ]
 
 
 def test_second_run_uploads_nothing_then_only_what_changed(sample: Path, bucket: str):
@@ -118,15 +122,15 @@ class FailingStorage(S3Storage):
         super().__init__(*args, **kwargs)
         self.fail_on, self.truncate, self.tripped = fail_on, truncate, False
 
-    def put_file(self, key, path, **kwargs):
+    def put_file(self, key, source, **kwargs):
         if not self.tripped and key.endswith(self.fail_on):
             self.tripped = True
             if self.truncate:  # half the file arrives, then the connection "drops"
-                half = path.with_name(path.name + ".half")
-                half.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+                half = BytesSource(source.read_at(0, source.size // 2), key)
+                kwargs["digest"] = digest(half, self.part_bytes)
                 return super().put_file(key, half, **kwargs)
             raise StorageError(f"{self.description}/{key}: injected failure mid-upload")
-        return super().put_file(key, path, **kwargs)
+        return super().put_file(key, source, **kwargs)
 
     def put_bytes(self, key, data, **kwargs):
         if not self.tripped and key.endswith(self.fail_on):

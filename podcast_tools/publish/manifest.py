@@ -1,25 +1,51 @@
-"""The manifest: the record, kept in the storage, of what is published.
+"""The manifest: the record, kept in the private state location, of what is published.
 
 Per episode guid: object keys, bytes, duration, sha256, the input fingerprint, and what a feed item
 needs (metadata and rendered notes), so that feeds are built from every published episode of a
-show — even by a publisher whose checkout does not have them all.
+show — even by a publisher whose checkout does not have them all. Per show: its artwork. And the
+guids taken down with `podcast unpublish` (`unpublished`), which publishing does not add again
+unless the episode's file is published by name.
+
+Every write is conditional (If-Match on the ETag read) and carries the next `generation`; a copy of
+each generation is kept in the state location (``history/manifest-<generation>.json``, the last
+`KEEP_GENERATIONS`), so `podcast state list` shows them and `podcast state restore` brings one
+back — as a new, higher generation. A manifest is checked against its JSON Schema
+(``schemas/state/manifest-2.schema.json``) whenever it is read: a damaged one stops the run in one
+line naming the key, before any feed is touched.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from podcast_tools.content import Episode
 from podcast_tools.content.models import Person, ShowNumbers
-from podcast_tools.publish.storage import Storage, StorageError
+from podcast_tools.publish.storage import PreconditionFailed, Storage, StorageError
 
 MANIFEST_KEY = "manifest.json"  # in the state location (podcast_tools.publish.state), never public
 MANIFEST_CACHE = "no-cache"
-VERSION = 1
+#: Format 2: format 1 plus generation, written_at, restored_from and unpublished.
+VERSION = 2
+HISTORY_PREFIX = "history/"
+KEEP_GENERATIONS = 50
+CONFLICT_RETRIES = 8
+RECOVERY = (
+    "see its generations with `podcast state list` and bring one back with "
+    "`podcast state restore [GENERATION]`"
+)
+_HISTORY_NAME = re.compile(r"^history/manifest-(\d{8,})\.json$")
+
+
+class ManifestDamaged(StorageError):
+    """The manifest cannot be read as a manifest (not JSON, or not what the schema describes)."""
 
 
 @dataclass
@@ -27,25 +53,157 @@ class Manifest:
     episodes: dict[str, dict[str, Any]] = field(default_factory=dict)
     artwork: dict[str, dict[str, Any]] = field(default_factory=dict)
     etag: str | None = None  # of the stored copy this was read from (None: there was none)
+    generation: int = 0  # of the stored copy this was read from (0: none, or format 1)
+    # guid → {"at", "shows", "show", "slug", "title"}: taken down with `podcast unpublish`
+    unpublished: dict[str, dict[str, Any]] = field(default_factory=dict)
+    written_at: str | None = None
+    restored_from: int | None = None
+    raw: bytes | None = field(default=None, repr=False)  # the stored bytes this was read from
 
     def to_bytes(self) -> bytes:
-        document = {"version": VERSION, "episodes": self.episodes, "artwork": self.artwork}
+        document = {
+            "version": VERSION,
+            "generation": self.generation,
+            "written_at": self.written_at,
+            "restored_from": self.restored_from,
+            "episodes": self.episodes,
+            "artwork": self.artwork,
+            "unpublished": self.unpublished,
+        }
+        if document["written_at"] is None:
+            del document["written_at"]
         return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
     @classmethod
-    def from_bytes(cls, data: bytes, etag: str | None) -> Manifest:
-        document = json.loads(data)
+    def from_bytes(cls, data: bytes, etag: str | None, *, where: str = MANIFEST_KEY) -> Manifest:
+        """Parse and check a stored manifest; ManifestDamaged (one line naming the key) if it is
+        not one, StorageError if a newer podcast_tools wrote it."""
+        try:
+            document = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise ManifestDamaged(
+                f"{where}: is damaged: not JSON ({_short(exc)}); the feeds are left as they are; "
+                + RECOVERY
+            ) from None
+        version = document.get("version", 1) if isinstance(document, dict) else None
+        if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
+            raise StorageError(
+                f"{where}: was written by a newer podcast_tools (format {version}); upgrade"
+            )
+        problem = schema_problem(document)
+        if problem is not None:
+            raise ManifestDamaged(
+                f"{where}: is damaged at {problem}; the feeds are left as they are; " + RECOVERY
+            )
         return cls(
-            episodes=document.get("episodes", {}), artwork=document.get("artwork", {}), etag=etag
+            episodes=document["episodes"],
+            artwork=document.get("artwork", {}),
+            etag=etag,
+            generation=document.get("generation", 0),
+            unpublished=document.get("unpublished", {}),
+            written_at=document.get("written_at"),
+            restored_from=document.get("restored_from"),
+            raw=data,
         )
 
-    def merged_into(self, newer: Manifest, mine: set[str], my_artwork: set[str]) -> Manifest:
-        """`newer` (someone else's write) with this run's own entries laid over it."""
+    def merged_into(
+        self,
+        newer: Manifest,
+        mine: set[str],
+        my_artwork: set[str],
+        republished: set[str] = frozenset(),
+    ) -> Manifest:
+        """`newer` (someone else's write) with this run's own changes laid over it: for each guid
+        in `mine`, its entry and its unpublished record as this manifest has them (present or
+        absent). A guid `newer` records as unpublished keeps that record unless this run
+        publishes it again by name (`republished`)."""
         episodes = dict(newer.episodes)
-        episodes.update({guid: self.episodes[guid] for guid in mine if guid in self.episodes})
+        unpublished = dict(newer.unpublished)
+        for guid in mine:
+            taken_down = guid in newer.unpublished and guid not in self.unpublished
+            if taken_down and guid not in republished:
+                episodes.pop(guid, None)  # taken down meanwhile: not added back
+                continue
+            for own, merged in ((self.episodes, episodes), (self.unpublished, unpublished)):
+                if guid in own:
+                    merged[guid] = own[guid]
+                else:
+                    merged.pop(guid, None)
         artwork = dict(newer.artwork)
         artwork.update({show: self.artwork[show] for show in my_artwork if show in self.artwork})
-        return Manifest(episodes=episodes, artwork=artwork, etag=newer.etag)
+        return Manifest(
+            episodes=episodes,
+            artwork=artwork,
+            etag=newer.etag,
+            generation=newer.generation,
+            unpublished=unpublished,
+            raw=newer.raw,
+        )
+
+
+@cache
+def _validator():
+    from jsonschema import Draft202012Validator
+
+    text = (files("podcast_tools") / "schemas" / "state" / "manifest-2.schema.json").read_text(
+        "utf-8"
+    )
+    return Draft202012Validator(json.loads(text))
+
+
+def schema_problem(document: Any) -> str | None:
+    """The first thing in `document` its JSON Schema refuses, said in a few words naming the
+    key (``episodes.<guid>.audio: "key" is missing``), or None."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator().iter_errors(document))
+    if error is None:
+        return None
+    where = ".".join(str(part) for part in error.absolute_path) or "the top level"
+    value = error.instance
+    kind = error.validator
+    if kind == "required":
+        missing = [name for name in error.validator_value if name not in value]
+        return f'{where}: "{missing[0] if missing else "?"}" is missing'
+    if kind == "type":
+        wanted = error.validator_value
+        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        return f"{where}: must be {_article(wanted)}, not {_json_type(value)}"
+    if kind in ("enum", "const"):
+        return f"{where}: {_shown(value)} is not one of {_shown(error.validator_value)}"
+    if kind == "additionalProperties":
+        return f"{where}: has keys the format does not know"
+    if kind == "pattern":
+        return f"{where}: {_shown(value)} is not of the right form"
+    return f"{where}: {_shown(value)} breaks the rule {kind} {_shown(error.validator_value)}"
+
+
+def _article(wanted: str) -> str:
+    return ("an " if wanted[0] in "aeiou" else "a ") + wanted
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return f"the string {_shown(value)}"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _short(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 80 else text[:77] + "…"
 
 
 def read_manifest(storage: Storage) -> Manifest:
@@ -53,18 +211,95 @@ def read_manifest(storage: Storage) -> Manifest:
     if found is None:
         return Manifest()
     data, etag = found
-    try:
-        manifest = Manifest.from_bytes(data, etag)
-        version = json.loads(data).get("version", 1)
-    except (ValueError, AttributeError) as exc:
-        raise StorageError(
-            f"{storage.description}/{MANIFEST_KEY}: is damaged ({exc}); restore it from a backup"
-        ) from exc
-    if not isinstance(version, int) or version > VERSION:
-        raise StorageError(
-            f"{storage.description}/{MANIFEST_KEY}: was written by a newer podcast_tools (format {version}); upgrade"
-        )
-    return manifest
+    return Manifest.from_bytes(data, etag, where=f"{storage.description}/{MANIFEST_KEY}")
+
+
+# --- writing: conditional, numbered, kept ---------------------------------------------------------
+
+
+def history_key(generation: int) -> str:
+    return f"{HISTORY_PREFIX}manifest-{generation:08d}.json"
+
+
+def _put(state: Storage, key: str, data: bytes, **condition: Any) -> str:
+    return state.put_bytes(
+        key, data, content_type="application/json", cache_control=MANIFEST_CACHE, **condition
+    )
+
+
+def write_generation(
+    state: Storage, manifest: Manifest, *, now: datetime | None = None, restored_from=None
+) -> Manifest:
+    """Write `manifest` as the generation after the one it was read from, if the stored
+    manifest is still that one (PreconditionFailed otherwise); then keep its numbered copy and
+    prune the copies beyond the last KEEP_GENERATIONS."""
+    _keep_copy_of(state, manifest)
+    written = Manifest(
+        episodes=manifest.episodes,
+        artwork=manifest.artwork,
+        generation=manifest.generation + 1,
+        unpublished=manifest.unpublished,
+        written_at=(now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+        restored_from=restored_from,
+    )
+    data = written.to_bytes()
+    written.etag = _put(
+        state, MANIFEST_KEY, data, if_match=manifest.etag, if_absent=manifest.etag is None
+    )
+    written.raw = data
+    _put(state, history_key(written.generation), data)
+    prune_history(state)
+    return written
+
+
+def _keep_copy_of(state: Storage, manifest: Manifest) -> None:
+    """The copy of the generation a new one replaces, if a run killed right after writing it
+    left none."""
+    kept = manifest.generation > 0 and manifest.raw is not None
+    if kept and state.head(history_key(manifest.generation)) is None:
+        _put(state, history_key(manifest.generation), manifest.raw)
+
+
+def commit(
+    state: Storage,
+    manifest: Manifest,
+    merge: Callable[[Manifest], Manifest],
+    say: Callable[[str], None],
+    back_off: Callable[[int], None],
+) -> Manifest:
+    """Write `manifest`; when another publisher wrote first, read theirs, `merge` ours into it
+    (which may raise, e.g. when theirs now conflicts with ours) and try again."""
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            return write_generation(state, manifest)
+        except PreconditionFailed:
+            say("the manifest changed meanwhile (another publisher): merging and retrying")
+            back_off(attempt)
+            manifest = merge(read_manifest(state))
+    raise StorageError(
+        f"{state.description}/{MANIFEST_KEY}: still changing after {CONFLICT_RETRIES} tries"
+    )
+
+
+def generations(state: Storage) -> dict[int, str]:
+    """The numbered copies kept: generation → key."""
+    found = {}
+    for item in state.list(HISTORY_PREFIX):
+        match = _HISTORY_NAME.match(item.key)
+        if match:
+            found[int(match.group(1))] = item.key
+    return dict(sorted(found.items()))
+
+
+def prune_history(state: Storage) -> list[int]:
+    kept = generations(state)
+    old = sorted(kept)[:-KEEP_GENERATIONS]
+    for generation in old:
+        state.delete(kept[generation])
+    return old
+
+
+# --- what a feed item needs ------------------------------------------------------------------------
 
 
 def episode_metadata(episode: Episode) -> dict[str, Any]:

@@ -8,7 +8,13 @@ uploaded nor recorded until it is due: nothing about it is readable before its d
 Many publishers may run at once against one store: the manifest and every feed are written with
 conditional writes (If-Match on the ETag read, or only-if-absent); a publisher that loses re-reads,
 merges and tries again. A run killed anywhere leaves the previous feeds intact, and running it
-again completes the job (media keys are content-addressed, guids never change).
+again completes the job (media keys are content-addressed, guids never change); it also aborts the
+incomplete multipart uploads a killed run left (older than an hour, so never a running one's).
+
+Every file uploaded is opened once, proven to lie inside the network folder (or build/ for the
+MP3s), and read — hashed and sent — through that open handle (`podcast_tools.publish.source`).
+What `podcast_tools.publish.guard` refuses stops the run before anything is uploaded: an
+episode's new guid for a published slug, a number taken in a feed, a feed that would lose an item.
 """
 
 from __future__ import annotations
@@ -16,13 +22,12 @@ from __future__ import annotations
 import os
 import random
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,7 +40,7 @@ from podcast_tools.audio.episode import (
     reusable_build,
 )
 from podcast_tools.content import Episode, Network
-from podcast_tools.errors import ContentError, UsageError
+from podcast_tools.errors import ContentError, Problem, UsageError
 from podcast_tools.feed.build import (
     AUDIO_TYPES,
     EpisodeMedia,
@@ -51,7 +56,6 @@ from podcast_tools.layout import (
     content_hash,
     episode_file_key,
     feed_key,
-    file_hash,
     public_url,
 )
 from podcast_tools.notes import (
@@ -61,16 +65,37 @@ from podcast_tools.notes import (
     notes_size_problem,
     render_notes,
 )
+from podcast_tools.publish.guard import (
+    FeedLoss,
+    Lost,
+    identity_problems,
+    is_scheduled,
+    lost_reason,
+    stored_items,
+)
 from podcast_tools.publish.manifest import (
-    MANIFEST_CACHE,
-    MANIFEST_KEY,
     Manifest,
+    commit,
     episode_from_entry,
     episode_metadata,
     read_manifest,
 )
+from podcast_tools.publish.source import (
+    BytesSource,
+    Digest,
+    OutsideError,
+    Source,
+    digest,
+    open_inside,
+)
 from podcast_tools.publish.state import check_apart, read_state, state_beside
-from podcast_tools.publish.storage import PreconditionFailed, Storage, StorageError
+from podcast_tools.publish.storage import (
+    STALE_UPLOAD_S,
+    PreconditionFailed,
+    Storage,
+    StorageError,
+    same_etag,
+)
 
 MEDIA_CACHE = "public, max-age=31536000, immutable"  # content-addressed: never changes
 FEED_CACHE = "public, max-age=300"  # feeds change: apps see a new episode within 5 minutes
@@ -100,6 +125,10 @@ class PublishResult:
     feeds_unchanged: list[str] = field(default_factory=list)
     manifest_written: bool = False
     dry_run: bool = False
+    # taken down with `podcast unpublish`: left out (episode files), unless published by name
+    left_unpublished: list[str] = field(default_factory=list)
+    republished: list[str] = field(default_factory=list)  # episode files published again by name
+    aborted_uploads: list[str] = field(default_factory=list)  # a killed run's incomplete uploads
 
     @property
     def uploaded_nothing(self) -> bool:
@@ -172,6 +201,7 @@ class Publisher:
         progress: Callable[[str, float, float], None] | None = None,
         build_dir: Path | None = None,
         state: Storage | None = None,
+        stale_upload_s: float = STALE_UPLOAD_S,
     ):
         self.network = network
         self.storage = storage  # public: what base_url serves
@@ -187,22 +217,38 @@ class Publisher:
         # Where episodes are processed (as `podcast process` does): a later run, or a run after
         # `podcast process`, reuses what is there when the inputs are the same.
         self.build_dir = build_dir or network.root / "build"
+        # an incomplete upload begun this long before the run started belongs to a killed run
+        self.stale_upload_s = stale_upload_s
 
     # -- the run ---------------------------------------------------------------------------------
 
     def run(
-        self, episodes: list[Episode], *, dry_run: bool = False, now: datetime | None = None
+        self,
+        episodes: list[Episode],
+        *,
+        dry_run: bool = False,
+        now: datetime | None = None,
+        by_name: bool = False,
     ) -> PublishResult:
+        """Publish `episodes`. `by_name`: they were named one by one (`podcast publish FILE…`),
+        so one taken down with `podcast unpublish` is published again (else it is left out)."""
         result = PublishResult(dry_run=dry_run)
-        now = now or datetime.now(timezone.utc)
+        started = datetime.now(timezone.utc)
+        now = now or started
         drafts = [e for e in episodes if e.draft]
         if drafts:
             result.drafts = [self.network.display(e.path) for e in drafts]
             self.say(self.network.drafts_note(drafts))
             episodes = [e for e in episodes if not e.draft]
         manifest = read_state(self.storage, self.state, self.say, dry_run=dry_run)
+        episodes = self._leave_unpublished(episodes, manifest, by_name, result)
         self._check_notes(episodes, manifest)  # content rules first: nothing is uploaded on error
         episodes = self._leave_scheduled(episodes, manifest, now, result)
+        republished = {e.guid for e in episodes if e.guid in manifest.unpublished}
+        problems = identity_problems(self.network, manifest.episodes, episodes)
+        if problems:
+            raise ContentError(problems)
+        self._check_feeds_keep(manifest, episodes, now)  # a stale manifest stops here
         to_process, metadata_only = [], []
         wanted = {e.guid: fingerprint(self.network, e) for e in episodes}
         for episode in episodes:
@@ -223,20 +269,20 @@ class Publisher:
             self.say(self._plan_text(to_process, metadata_only, result.reused, result.scheduled))
             return result
 
+        self._abort_stale_uploads(started, result)
         builds = self._process(to_process, wanted)
+        self._check_sources(episodes)  # swapped since validation: refused before any upload
         result.processed = [self.network.display(e.path) for e in to_process]
         result.reused = [self.network.display(e.path) for e in to_process if builds[e.guid].reused]
-        with tempfile.TemporaryDirectory(prefix="podcast-publish-") as scratch:
-            entries: dict[str, dict[str, Any]] = {}
-            for episode in episodes:
-                entries[episode.guid] = self._entry(
-                    episode,
-                    builds.get(episode.guid),
-                    wanted[episode.guid],
-                    manifest.episodes.get(episode.guid),
-                    Path(scratch),
-                    result,
-                )
+        entries: dict[str, dict[str, Any]] = {}
+        for episode in episodes:
+            entries[episode.guid] = self._entry(
+                episode,
+                builds.get(episode.guid),
+                wanted[episode.guid],
+                manifest.episodes.get(episode.guid),
+                result,
+            )
         artwork = self._artwork(manifest, result)
         # Only what this run changed is laid over newer manifests when publishers race: an
         # entry merely copied from our first read must not undo another publisher's update.
@@ -248,9 +294,20 @@ class Publisher:
             episodes={**manifest.episodes, **mine},
             artwork={**manifest.artwork, **artwork},
             etag=manifest.etag,
+            generation=manifest.generation,
+            unpublished={
+                guid: record
+                for guid, record in manifest.unpublished.items()
+                if guid not in republished
+            },
+            raw=manifest.raw,
         )
+        result.republished = [
+            self.network.display(e.path) for e in episodes if e.guid in republished
+        ]
         if mine or artwork:
-            updated = self._write_manifest(updated, set(mine), set(artwork))
+            ours = [e for e in episodes if e.guid in mine]
+            updated = self._write_manifest(updated, set(mine), set(artwork), republished, ours)
             result.manifest_written = True
         affected = {show for entry in entries.values() for show in entry["shows"]} | set(artwork)
         self._write_feeds(
@@ -260,8 +317,72 @@ class Publisher:
             now,
             set(mine),
             set(artwork),
+            republished,
         )
         return result
+
+    def _leave_unpublished(
+        self, episodes: list[Episode], manifest: Manifest, by_name: bool, result: PublishResult
+    ) -> list[Episode]:
+        """Episodes taken down with `podcast unpublish` stay down unless named one by one."""
+        kept = []
+        for episode in episodes:
+            record = manifest.unpublished.get(episode.guid)
+            if record is None:
+                kept.append(episode)
+                continue
+            shown = self.network.display(episode.path)
+            if by_name:
+                self.say(f"{shown}: unpublished on {record['at']}; publishing it again as asked")
+                kept.append(episode)
+            else:
+                result.left_unpublished.append(shown)
+                self.say(
+                    f"left out: {shown} was taken down with `podcast unpublish` on "
+                    f"{record['at']}; `podcast publish {shown}` publishes it again"
+                )
+        return kept
+
+    def _abort_stale_uploads(self, started: datetime, result: PublishResult) -> None:
+        """What a killed run left: incomplete uploads (temp files) begun well before this run."""
+        older_than = started - timedelta(seconds=self.stale_upload_s)
+        try:
+            result.aborted_uploads = self.storage.abort_stale_uploads(older_than)
+        except StorageError as exc:  # cleaning up is not worth failing the publish for
+            self.say(f"note: {exc}")
+            return
+        if result.aborted_uploads:
+            self.say(
+                f"aborted {len(result.aborted_uploads)} incomplete upload(s) a killed run left: "
+                + ", ".join(result.aborted_uploads)
+            )
+
+    def _check_feeds_keep(self, manifest: Manifest, run: list[Episode], now: datetime) -> None:
+        """Before anything is uploaded (and again before the manifest is written): every item of
+        every stored feed will still be in the new one, is scheduled, or was unpublished."""
+        shows_of = {guid: set(entry["shows"]) for guid, entry in manifest.episodes.items()}
+        shows_of.update({episode.guid: set(episode.all_shows) for episode in run})
+        lost = []
+        for show_id in self.network.shows:
+            stored = self.storage.get(feed_key(show_id))
+            items = stored_items(stored[0]) if stored is not None else {}
+            for guid, title in (items or {}).items():
+                entry = manifest.episodes.get(guid)
+                if show_id in shows_of.get(guid, ()) or guid in manifest.unpublished:
+                    continue
+                if is_scheduled(entry, now):
+                    continue
+                lost.append(self._lost(show_id, guid, title, entry, manifest))
+        if lost:
+            raise FeedLoss(lost)
+
+    def _lost(self, show_id, guid, title, entry, manifest: Manifest) -> Lost:
+        return Lost(
+            f"{self.storage.description}/{feed_key(show_id)}",
+            guid,
+            title,
+            lost_reason(guid, show_id, entry, manifest.generation, self.state.description),
+        )
 
     REQUIRED = (
         "audio",
@@ -385,12 +506,102 @@ class Publisher:
 
         return update
 
-    def _upload(self, key: str, path: Path, content_type: str, result: PublishResult) -> None:
-        """Upload unless the same content is already there; then verify size and sha256."""
-        sha256 = file_hash(path)
-        size = path.stat().st_size
+    def _open(self, path: Path, folder: Path, file: str, field_name: str) -> Source:
+        """The file, opened and proven to lie inside `folder` (ContentError naming the file and
+        field otherwise: nothing of it is uploaded)."""
+        # named as the content names it (the link, not where it leads)
+        shown = self.network.display(path.parent) + "/" + path.name
+        try:
+            return open_inside(path, folder, shown)
+        except OutsideError as exc:
+            raise ContentError(
+                [Problem(file, field_name, f"{shown} {exc}; nothing of it was uploaded")]
+            ) from None
+
+    def _sources(self, episode: Episode) -> list[tuple[Path, str, str]]:
+        """(path, file, field) of each file of the episode that is uploaded as it is."""
+        shown = self.network.display(episode.path)
+        found = [
+            (episode.resolve(chapter.image), shown, f"chapters[{index}].image")
+            for index, chapter in enumerate(episode.chapters, start=1)
+            if chapter.image
+        ]
+        if episode.transcript:
+            found.append((episode.resolve(episode.transcript), shown, "transcript"))
+        if episode.image:
+            found.append((episode.resolve(episode.image), shown, "image"))
+        return found
+
+    def _check_sources(self, episodes: list[Episode]) -> None:
+        """Every file about to be uploaded is still a file inside the network folder (each is
+        checked again, through the handle it is read from, when it is uploaded)."""
+        wanted = [source for episode in episodes for source in self._sources(episode)]
+        toml = self.network.display(self.network.root / "episodes" / "network.toml")
+        wanted += [
+            (self.network.show_path(show.artwork), toml, f"shows.{show.id}.artwork")
+            for show in self.network.shows.values()
+        ]
+        problems = []
+        for path, file, field_name in wanted:
+            try:
+                self._open(path, self.network.root, file, field_name).close()
+            except ContentError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise ContentError(problems)
+
+    def _upload_file(
+        self,
+        path: Path,
+        folder: Path,
+        key_of: Callable[[str], str],
+        content_type: str,
+        result: PublishResult,
+        *,
+        file: str,
+        field_name: str,
+        sha256: str | None = None,
+    ) -> tuple[str, Digest]:
+        """Open the file (inside `folder`), hash it, name its key from its sha256, upload it:
+        every byte hashed and sent is read through the one handle. Returns (key, digest)."""
+        with self._open(path, folder, file, field_name) as source:
+            try:
+                hashed = digest(source, self.storage.part_bytes)
+                if sha256 is not None and hashed.sha256 != sha256:
+                    raise OutsideError(
+                        "is not the file that was processed (its sha256 changed); publish again"
+                    )
+                key = key_of(hashed.sha256)
+                self._upload(key, source, hashed, content_type, result)
+                source.check_unchanged()
+            except OutsideError as exc:
+                raise ContentError(
+                    [Problem(file, field_name, f"{source.name} {exc}; it was not published")]
+                ) from None
+        return key, hashed
+
+    def _upload_bytes(
+        self, key: str, data: bytes, content_type: str, result: PublishResult
+    ) -> None:
+        source = BytesSource(data, key)
+        self._upload(key, source, digest(source, self.storage.part_bytes), content_type, result)
+
+    def _upload(
+        self, key: str, source: Source, hashed: Digest, content_type: str, result: PublishResult
+    ) -> None:
+        """Upload unless the same bytes are already there; then check what the store holds: its
+        size, the ETag it returned for the bytes sent (MD5, as S3 computes it), our sha256."""
+        size = hashed.size
         existing = self.storage.head(key)
-        if existing is not None and existing.size == size and existing.sha256 == sha256:
+        if (
+            existing is not None
+            and existing.size == size
+            and existing.sha256 == hashed.sha256
+            and (
+                not existing.etag_is_md5
+                or same_etag(existing.etag, self.storage.expected_etag(hashed))
+            )
+        ):
             return
         self.say(f"uploading {key} ({size / 1e6:.1f} MB)")
         sent = [0]
@@ -403,30 +614,29 @@ class Publisher:
             if self.progress is not None:
                 self.progress(f"upload {Path(key).name}", float(done), float(size))
 
-        self.storage.put_file(
+        etag = self.storage.put_file(
             key,
-            path,
+            source,
+            digest=hashed,
             content_type=content_type,
             cache_control=MEDIA_CACHE,
-            sha256=sha256,
             progress=advance,
         )
         if self.progress is not None:
             self.progress(f"upload {Path(key).name}", float(size), float(size))
         check = self.storage.head(key)
-        if check is None or check.size != size or check.sha256 != sha256:
+        if (
+            check is None
+            or check.size != size
+            or check.sha256 != hashed.sha256
+            or not same_etag(check.etag, etag)
+        ):
             raise StorageError(
-                f"{self.storage.description}/{key}: verification failed after upload "
-                f"(stored {check.size if check else 'nothing'} bytes, expected {size})"
+                f"{self.storage.description}/{key}: verification failed after upload (stored "
+                f"{check.size if check else 'nothing'} bytes, ETag {check.etag if check else '-'}; "
+                f"expected {size} bytes, ETag {etag})"
             )
         result.uploads.append(Upload(key, size))
-
-    def _upload_bytes(
-        self, key: str, data: bytes, content_type: str, result: PublishResult, scratch: Path
-    ) -> None:
-        path = scratch / key.replace("/", "_")
-        path.write_bytes(data)
-        self._upload(key, path, content_type, result)
 
     def _entry(
         self,
@@ -434,11 +644,11 @@ class Publisher:
         built: BuiltEpisode | None,
         wanted: str,
         previous: dict | None,
-        scratch: Path,
         result: PublishResult,
     ) -> dict[str, Any]:
         """Upload what the episode needs and return its manifest entry."""
         show, slug = episode.show, episode.slug
+        shown = self.network.display(episode.path)
         if built is not None:
             audio = {
                 "key": audio_key(show, slug, built.sha256),
@@ -446,7 +656,16 @@ class Publisher:
                 "sha256": built.sha256,
                 "duration_s": built.duration_s,
             }
-            self._upload(audio["key"], built.mp3, AUDIO_TYPES[".mp3"], result)
+            self._upload_file(
+                built.mp3,
+                self.build_dir,
+                lambda sha256: audio_key(show, slug, sha256),
+                AUDIO_TYPES[".mp3"],
+                result,
+                file=shown,
+                field_name="audio",
+                sha256=built.sha256,
+            )
             chapter_times = list(built.chapter_times)
             fingerprint_value = wanted
         else:
@@ -471,61 +690,90 @@ class Publisher:
             "transcript": None,
             "image": None,
         }
-        for chapter in episode.chapters:  # before the chapters JSON that names them
+        root = self.network.root
+        for index, chapter in enumerate(episode.chapters, start=1):  # before the chapters JSON
             if chapter.image:
-                source = episode.resolve(chapter.image)
-                suffix = source.suffix.lower()
-                key = chapter_image_key(show, slug, file_hash(source), suffix)
-                self._upload(key, source, _IMAGE_TYPES[suffix], result)
+                suffix = Path(chapter.image).suffix.lower()
+                self._upload_file(
+                    episode.resolve(chapter.image),
+                    root,
+                    lambda sha256, suffix=suffix: chapter_image_key(show, slug, sha256, suffix),
+                    _IMAGE_TYPES[suffix],
+                    result,
+                    file=shown,
+                    field_name=f"chapters[{index}].image",
+                )
         if chapters:
             data = chapters_json(episode, chapters).encode()
             key = episode_file_key(show, slug, "chapters", content_hash(data), ".json")
-            self._upload_bytes(key, data, "application/json+chapters", result, scratch)
+            self._upload_bytes(key, data, "application/json+chapters", result)
             entry["chapters"] = {"key": key}
         if episode.transcript:
-            source = episode.resolve(episode.transcript)
-            suffix = source.suffix.lower()
-            key = episode_file_key(show, slug, "transcript", file_hash(source), suffix)
-            self._upload(key, source, TRANSCRIPT_TYPES[suffix], result)
+            suffix = Path(episode.transcript).suffix.lower()
+            key, _ = self._upload_file(
+                episode.resolve(episode.transcript),
+                root,
+                lambda sha256: episode_file_key(show, slug, "transcript", sha256, suffix),
+                TRANSCRIPT_TYPES[suffix],
+                result,
+                file=shown,
+                field_name="transcript",
+            )
             entry["transcript"] = {"key": key, "type": TRANSCRIPT_TYPES[suffix]}
         if episode.image:
-            source = episode.resolve(episode.image)
-            key = episode_file_key(show, slug, "image", file_hash(source), source.suffix.lower())
-            self._upload(key, source, _IMAGE_TYPES[source.suffix.lower()], result)
+            suffix = Path(episode.image).suffix.lower()
+            key, _ = self._upload_file(
+                episode.resolve(episode.image),
+                root,
+                lambda sha256: episode_file_key(show, slug, "image", sha256, suffix),
+                _IMAGE_TYPES[suffix],
+                result,
+                file=shown,
+                field_name="image",
+            )
             entry["image"] = {"key": key}
         return entry
 
     def _artwork(self, manifest: Manifest, result: PublishResult) -> dict[str, dict[str, Any]]:
         changed = {}
+        toml = self.network.display(self.network.root / "episodes" / "network.toml")
         for show in self.network.shows.values():
             path = self.network.show_path(show.artwork)
-            sha256 = file_hash(path)
-            key = artwork_key(show.id, sha256, path.suffix)
-            self._upload(key, path, _IMAGE_TYPES[path.suffix.lower()], result)
+            suffix = path.suffix.lower()
+            key, hashed = self._upload_file(
+                path,
+                self.network.root,
+                lambda sha256, show_id=show.id, suffix=suffix: artwork_key(show_id, sha256, suffix),
+                _IMAGE_TYPES[suffix],
+                result,
+                file=toml,
+                field_name=f"shows.{show.id}.artwork",
+            )
             if manifest.artwork.get(show.id, {}).get("key") != key:
-                changed[show.id] = {"key": key, "sha256": sha256}
+                changed[show.id] = {"key": key, "sha256": hashed.sha256}
         return changed
 
-    def _write_manifest(self, manifest: Manifest, mine: set[str], my_artwork: set[str]) -> Manifest:
-        for attempt in range(CONFLICT_RETRIES):
-            try:
-                etag = self.state.put_bytes(
-                    MANIFEST_KEY,
-                    manifest.to_bytes(),
-                    content_type="application/json",
-                    cache_control=MANIFEST_CACHE,
-                    if_match=manifest.etag,
-                    if_absent=manifest.etag is None,
-                )
-                manifest.etag = etag
-                return manifest
-            except PreconditionFailed:
-                self.say("the manifest changed meanwhile (another publisher): merging and retrying")
-                _back_off(attempt)
-                manifest = manifest.merged_into(read_manifest(self.state), mine, my_artwork)
-        raise StorageError(
-            f"{self.state.description}/{MANIFEST_KEY}: still changing after {CONFLICT_RETRIES} tries"
-        )
+    def _write_manifest(
+        self,
+        manifest: Manifest,
+        mine: set[str],
+        my_artwork: set[str],
+        republished: set[str] = frozenset(),
+        ours: list[Episode] = (),
+    ) -> Manifest:
+        """The conditional write; on a conflict this run's changes are laid over the newer
+        manifest, and refused if they now double an episode another publisher recorded."""
+
+        def merge(newer: Manifest) -> Manifest:
+            merged = manifest.merged_into(newer, mine, my_artwork, republished)
+            problems = identity_problems(
+                self.network, merged.episodes, [e for e in ours if e.guid in merged.episodes]
+            )
+            if problems:
+                raise ContentError(problems)
+            return merged
+
+        return commit(self.state, manifest, merge, self.say, _back_off)
 
     def _inputs(self, manifest: Manifest) -> FeedInputs:
         inputs = FeedInputs(
@@ -558,11 +806,18 @@ class Publisher:
         ]
 
     def _write_feeds(
-        self, manifest: Manifest, shows: list[str], result: PublishResult, now, mine, my_artwork
+        self,
+        manifest: Manifest,
+        shows: list[str],
+        result: PublishResult,
+        now,
+        mine,
+        my_artwork,
+        republished: set[str] = frozenset(),
     ) -> None:
         moment = now or datetime.now(timezone.utc)
 
-        def show_feed(show_id: str, manifest: Manifest) -> tuple[bytes, str]:
+        def show_feed(show_id: str, manifest: Manifest, stored: bytes | None) -> tuple[bytes, str]:
             feed = build_feed(
                 self.network,
                 show_id,
@@ -570,9 +825,21 @@ class Publisher:
                 now=moment,
                 candidates=self._candidates(manifest, show_id),
             )
+            keeps = set(feed.included) | set(feed.scheduled) | set(manifest.unpublished)
+            lost = (
+                [
+                    self._lost(show_id, guid, title, manifest.episodes.get(guid), manifest)
+                    for guid, title in (stored_items(stored) or {}).items()
+                    if guid not in keeps
+                ]
+                if stored is not None
+                else []
+            )
+            if lost:
+                raise FeedLoss(lost)
             return feed.xml, f"{len(feed.included)} episodes"
 
-        def publisher_feed(manifest: Manifest) -> tuple[bytes, str]:
+        def publisher_feed(manifest: Manifest, stored: bytes | None) -> tuple[bytes, str]:
             built = build_publisher_feed(self.network, self._inputs(manifest).artwork_urls)
             return built.xml, f"the network's {len(self.network.shows)} shows"
 
@@ -589,8 +856,10 @@ class Publisher:
                 # wrote its manifest before, so what we build now includes its episodes; if anyone
                 # writes the feed after our read, our conditional write fails and we go round again.
                 stored = self.storage.get(key)
-                manifest = manifest.merged_into(read_manifest(self.state), mine, my_artwork)
-                xml, what = build(manifest)
+                manifest = manifest.merged_into(
+                    read_manifest(self.state), mine, my_artwork, republished
+                )
+                xml, what = build(manifest, stored[0] if stored else None)
                 if stored is not None and stored[0] == xml:
                     result.feeds_unchanged.append(key)
                     break

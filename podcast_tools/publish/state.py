@@ -41,9 +41,10 @@ from podcast_tools.publish.storage import (
     PreconditionFailed,
     S3Storage,
     Storage,
-    StorageError,
+    bucket_problem,
     folder_beside,
     local_folder,
+    prefix_problem,
 )
 
 
@@ -76,7 +77,14 @@ class Place:
 def place(url: str, root: Path) -> Place:
     """The location a storage URL names (``file://`` relative to the network root)."""
     parts = urlsplit(url)
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise ValueError(
+            f"{url}: a storage URL has no ? or # part; use s3://bucket/prefix or file://dir"
+        )
     if parts.scheme == "s3" and parts.netloc:
+        problem = bucket_problem(parts.netloc) or prefix_problem(parts.path.strip("/"))
+        if problem:
+            raise ValueError(f"{url}: {problem}")
         return Place("s3", parts.netloc, parts.path.strip("/"))
     if parts.scheme == "file" and (parts.netloc or parts.path):
         return Place("file", "", str(local_folder(url, root)))
@@ -264,10 +272,7 @@ def read_state(public: Storage, state: Storage, say, *, dry_run: bool = False) -
 
 
 def _parsed(found: tuple[bytes, str], where: str) -> Manifest:
-    try:
-        return Manifest.from_bytes(found[0], None)
-    except (ValueError, AttributeError) as exc:
-        raise StorageError(f"{where}: is damaged ({exc}); restore it from a backup") from exc
+    return Manifest.from_bytes(found[0], None, where=where)  # ManifestDamaged names the key
 
 
 def relative_url(locations: Locations, base_url: str, name: str) -> str | None:

@@ -4,12 +4,21 @@ Both support conditional writes (If-Match on an ETag, If-None-Match for "only if
 is how many publishers coordinate without a lock server of their own. Credentials come only from
 boto3's standard chain; they never appear in messages (boto3's own errors carry none either).
 
+Uploads read from a `Source` (an opened file proven to lie inside the network folder, or bytes),
+never by name, and prove what the store holds: an S3 upload sends Content-MD5 with every request
+(the server refuses a body that does not match) and checks the returned ETag against the MD5 of
+the bytes sent — the whole file's, or for a multipart upload the MD5 of the parts' MD5s with
+``-<parts>``, as S3 computes it; a folder hashes what it wrote. A GET whose body is cut off is
+retried. Every request has a connect and a read timeout and a bounded number of tries, so an
+endpoint that never answers fails the run in well under a minute.
+
 A publish uses two of them: the public one (media and feeds, what `base_url` serves) and the
 private state (the manifest), by default beside it (`podcast_tools.publish.state`).
 """
 
 from __future__ import annotations
 
+import base64
 import errno
 import fcntl
 import hashlib
@@ -21,14 +30,17 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from podcast_tools.errors import ExitCode, PodcastToolsError
 from podcast_tools.fsutil import atomic_path
 from podcast_tools.layout import file_hash
+from podcast_tools.publish.source import Digest, OutsideError, Source
 
 #: Called with the number of bytes sent since the last call.
 Progress = Callable[[int], None]
@@ -37,6 +49,18 @@ Progress = Callable[[int], None]
 STATE_SUFFIX = ".state"
 #: A temp file untouched this long belongs to a copy that was killed.
 STALE_TEMP_S = 3600
+#: An incomplete multipart upload older than this (at the start of a run) belongs to a killed run.
+STALE_UPLOAD_S = 3600
+#: S3 requests: seconds to connect, seconds without a byte of answer, tries (first + retries).
+CONNECT_TIMEOUT_S = 5
+READ_TIMEOUT_S = 12
+ATTEMPTS = 3
+#: Parts of a multipart upload sent at once.
+PARALLEL_PARTS = 4
+
+
+class SourceChanged(OutsideError):
+    """The bytes read for the upload are not the bytes hashed: the file changed meanwhile."""
 
 
 class StorageError(PodcastToolsError):
@@ -56,12 +80,33 @@ class ObjectInfo:
     sha256: str | None
     content_type: str | None
     cache_control: str | None
+    etag_is_md5: bool = (
+        True  # False where the store encrypts with its own keys (AWS SSE-KMS, SSE-C)
+    )
+
+
+@dataclass(frozen=True)
+class Listed:
+    key: str  # relative to the target's prefix
+    size: int
+    modified: datetime
+
+
+def same_etag(a: str | None, b: str | None) -> bool:
+    """ETags compare without their quotes and case."""
+    return a is not None and b is not None and a.strip('"').lower() == b.strip('"').lower()
 
 
 class Storage:
     """What publishing needs from a store. Keys are relative to the target's prefix."""
 
     description: str  # also its canonical URL: s3://bucket/prefix or file:///absolute/dir
+    #: the size of a multipart upload's parts (None: the store takes whole files)
+    part_bytes: int | None = None
+
+    def expected_etag(self, digest: Digest) -> str:
+        """The ETag the store gives an object holding the bytes of `digest`."""
+        raise NotImplementedError
 
     def head(self, key: str) -> ObjectInfo | None:
         raise NotImplementedError
@@ -86,19 +131,30 @@ class Storage:
     def put_file(
         self,
         key: str,
-        path: Path,
+        source: Source,
         *,
+        digest: Digest,
         content_type: str,
         cache_control: str,
-        sha256: str,
         progress: Progress | None = None,
-    ) -> None:
-        """Upload a media file (multipart when large) with its sha256 in the object's metadata."""
+    ) -> str:
+        """Upload a media file (multipart when large) with its sha256 in the object's metadata,
+        reading from `source`, whose bytes must be those of `digest` (else SourceChanged); return
+        the ETag the store gave it, checked against `expected_etag(digest)`."""
         raise NotImplementedError
 
     def delete(self, key: str) -> None:
         """Remove an object (absent is fine)."""
         raise NotImplementedError
+
+    def list(self, prefix: str) -> list[Listed]:
+        """The objects whose keys start with `prefix`."""
+        raise NotImplementedError
+
+    def abort_stale_uploads(self, older_than: datetime) -> list[str]:
+        """Remove what uploads begun before `older_than` and never finished left behind (a run
+        killed mid-upload); return their keys."""
+        return []
 
     def move_legacy_sidecars(self) -> list[str]:
         """Move private files an older version kept among the public objects to the private
@@ -170,7 +226,13 @@ class LocalStorage(Storage):
         self._swept = False
 
     def _path(self, key: str) -> Path:
+        parts = key.split("/")
+        if not key or key.startswith("/") or "\\" in key or "\0" in key or {".", ".."} & set(parts):
+            raise StorageError(f"{self.description}/{key}: is not a key inside the folder")
         return self.folder / key
+
+    def expected_etag(self, digest: Digest) -> str:
+        return digest.sha256
 
     def _meta_path(self, key: str) -> Path:
         return self.private / ".meta" / f"{key}.json"
@@ -276,20 +338,29 @@ class LocalStorage(Storage):
                 ) from exc
         return hashlib.sha256(data).hexdigest()
 
-    def put_file(self, key, path, *, content_type, cache_control, sha256, progress=None) -> None:
+    def put_file(self, key, source, *, digest, content_type, cache_control, progress=None) -> str:
         try:
-            with (
-                self._staged(key) as temp,
-                path.open("rb") as source,
-                temp.open("wb") as target,
-            ):
-                while block := source.read(1 << 20):
+            with self._staged(key) as temp, temp.open("wb") as target:
+                written, offset = hashlib.sha256(), 0
+                while offset < digest.size:
+                    block = source.read_at(offset, min(1 << 20, digest.size - offset))
+                    if not block:
+                        break
                     target.write(block)
+                    written.update(block)
+                    offset += len(block)
                     if progress:
                         progress(len(block))
-            self._write_meta(key, sha256, content_type, cache_control)
+                if offset != digest.size or written.hexdigest() != digest.sha256:
+                    raise SourceChanged(
+                        "changed while it was being copied; publish again when it is finished"
+                    )
+                target.flush()
+                os.fsync(target.fileno())
+            self._write_meta(key, digest.sha256, content_type, cache_control)
         except OSError as exc:
             raise StorageError(f"{self.description}/{key}: cannot write ({exc.strerror})") from exc
+        return digest.sha256
 
     def _write_meta(self, key: str, sha256: str, content_type: str, cache_control: str) -> None:
         meta = {"sha256": sha256, "content_type": content_type, "cache_control": cache_control}
@@ -303,6 +374,34 @@ class LocalStorage(Storage):
                 self._meta_path(key).unlink(missing_ok=True)
         except OSError as exc:
             raise StorageError(f"{self.description}/{key}: cannot delete ({exc.strerror})") from exc
+
+    def list(self, prefix: str) -> list[Listed]:
+        found = []
+        start = self.folder / prefix.rsplit("/", 1)[0] if "/" in prefix else self.folder
+        if not start.is_dir():
+            return []
+        for path in sorted(start.rglob("*")):
+            key = path.relative_to(self.folder).as_posix()
+            hidden = any(part.startswith(".") for part in key.split("/"))
+            if hidden or not key.startswith(prefix) or not path.is_file():
+                continue
+            info = path.stat()
+            found.append(
+                Listed(key, info.st_size, datetime.fromtimestamp(info.st_mtime, timezone.utc))
+            )
+        return found
+
+    def abort_stale_uploads(self, older_than: datetime) -> list[str]:
+        """Temp files of copies killed midway (they live in the private folder)."""
+        removed = []
+        staging = self.private / ".tmp"
+        if staging.is_dir():
+            for old in staging.iterdir():
+                with suppress(OSError):
+                    if old.stat().st_mtime < older_than.timestamp():
+                        old.unlink()
+                        removed.append(old.name)
+        return removed
 
     def move_legacy_sidecars(self) -> list[str]:
         """Older versions kept ``.lock`` and ``.meta/`` in the published folder itself."""
@@ -370,20 +469,23 @@ class S3Storage(Storage):
         region: str | None = None,
     ):
         import boto3
-        from boto3.s3.transfer import TransferConfig
         from botocore.config import Config
 
         self.bucket, self.prefix = bucket, prefix
         self.endpoint_url, self.region = endpoint_url, region
         self.description = f"s3://{bucket}/{prefix}".rstrip("/")
+        problem = bucket_problem(bucket) or prefix_problem(prefix)
+        if problem:
+            raise StorageError(f"{self.description}: {problem}")
         config = Config(
-            retries={"mode": "standard", "max_attempts": 5},
-            # checksum headers that non-AWS stores accept; integrity is our own sha256 + HEAD
+            retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
+            # checksum headers that non-AWS stores accept; integrity is Content-MD5 + ETag + sha256
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
             s3={"addressing_style": "path"} if endpoint_url else None,
-            connect_timeout=10,
-            read_timeout=60,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            read_timeout=READ_TIMEOUT_S,
+            max_pool_connections=PARALLEL_PARTS * 2 + 2,
         )
         try:
             session = (
@@ -398,20 +500,41 @@ class S3Storage(Storage):
             )
         except Exception as exc:  # unknown profile, malformed endpoint …: say which, not how
             raise StorageError(
-                f"{self.description}: cannot set up the S3 client ({type(exc).__name__}: {exc})"
+                f"{self.description}: cannot set up the S3 client ({type(exc).__name__}: "
+                f"{_one_line(exc)})"
             ) from None
-        self._transfer = TransferConfig(
-            multipart_threshold=self.MULTIPART_BYTES,
-            multipart_chunksize=self.MULTIPART_BYTES,
-            max_concurrency=4,
-        )
+
+    @property
+    def part_bytes(self) -> int:  # type: ignore[override]
+        return self.MULTIPART_BYTES
+
+    def expected_etag(self, digest: Digest) -> str:
+        """S3's ETag: the MD5 of the bytes, or of a multipart upload's part MD5s with -<parts>."""
+        if digest.size > self.MULTIPART_BYTES:
+            if digest.part_bytes != self.MULTIPART_BYTES:
+                raise ValueError("the digest's parts are not this store's parts")
+            joined = hashlib.md5(b"".join(digest.part_md5s)).hexdigest()
+            return f'"{joined}-{len(digest.part_md5s)}"'
+        return f'"{digest.md5}"'
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def _fail(self, action: str, key: str, exc: Exception) -> StorageError:
-        from botocore.exceptions import ClientError, NoCredentialsError
+    @property
+    def endpoint(self) -> str:
+        return self._client.meta.endpoint_url
 
+    def _fail(self, action: str, key: str, exc: Exception) -> StorageError:
+        from botocore.exceptions import (
+            ClientError,
+            ConnectionClosedError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            NoCredentialsError,
+            ReadTimeoutError,
+        )
+
+        where = f"{self.description}/{key}" if key else self.description
         if isinstance(exc, NoCredentialsError):
             return StorageError(
                 f"{self.description}: no credentials (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
@@ -420,19 +543,31 @@ class S3Storage(Storage):
             error = exc.response.get("Error", {})
             code = error.get("Code", "?")
             if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
-                return PreconditionFailed(
-                    f"{self.description}/{key}: changed by someone else first"
-                )
+                return PreconditionFailed(f"{where}: changed by someone else first")
             hint = {
                 "InvalidAccessKeyId": "the access key is not known to the store",
                 "SignatureDoesNotMatch": "the secret key does not match the access key",
                 "AccessDenied": "these credentials may not do this",
                 "NoSuchBucket": f"bucket {self.bucket} does not exist",
+                "BadDigest": "the store received other bytes than were sent (Content-MD5)",
             }.get(code, error.get("Message", ""))
-            return StorageError(f"{self.description}/{key}: cannot {action}: {code}: {hint}")
-        return StorageError(
-            f"{self.description}/{key}: cannot {action}: {type(exc).__name__}: {exc}"
-        )
+            return StorageError(f"{where}: cannot {action}: {code}: {_one_line(hint)}")
+        if isinstance(exc, ReadTimeoutError):
+            return StorageError(
+                f"{where}: cannot {action}: {self.endpoint} did not answer within "
+                f"{READ_TIMEOUT_S} s ({ATTEMPTS} tries)"
+            )
+        if isinstance(exc, ConnectTimeoutError):
+            return StorageError(
+                f"{where}: cannot {action}: {self.endpoint} did not accept a connection within "
+                f"{CONNECT_TIMEOUT_S} s ({ATTEMPTS} tries)"
+            )
+        if isinstance(exc, (EndpointConnectionError, ConnectionClosedError)):
+            return StorageError(
+                f"{where}: cannot {action}: cannot reach {self.endpoint} ({ATTEMPTS} tries: "
+                f"{_one_line(exc)})"
+            )
+        return StorageError(f"{where}: cannot {action}: {type(exc).__name__}: {_one_line(exc)}")
 
     def _read(self, call: Callable[..., dict], key: str) -> dict | None:
         """One read request; None when the object is absent, StorageError on any failure."""
@@ -457,24 +592,40 @@ class S3Storage(Storage):
             sha256=response.get("Metadata", {}).get("sha256"),
             content_type=response.get("ContentType"),
             cache_control=response.get("CacheControl"),
+            etag_is_md5=_etag_is_md5(response),
         )
 
     def get(self, key: str) -> tuple[bytes, str] | None:
-        response = self._read(self._client.get_object, key)
-        if response is None:
-            return None
-        try:
-            return response["Body"].read(), response["ETag"]
-        except Exception as exc:  # the connection dropped while reading the body
-            raise self._fail("read", key, exc) from None
+        """The object, read whole: a body cut off before its Content-Length is asked for again."""
+        short = ""
+        for _ in range(ATTEMPTS):
+            response = self._read(self._client.get_object, key)
+            if response is None:
+                return None
+            expected = int(response.get("ContentLength", -1))
+            try:
+                data = response["Body"].read()
+            except Exception as exc:  # botocore's IncompleteReadError, a dropped connection …
+                short = f"{type(exc).__name__}: {_one_line(exc)}"
+                continue
+            if expected >= 0 and len(data) != expected:
+                short = f"{len(data)} of {expected} bytes"
+                continue
+            return data, response["ETag"]
+        raise StorageError(
+            f"{self.description}/{key}: cannot read: the answer was cut off {ATTEMPTS} times "
+            f"({short})"
+        )
 
     def put_bytes(
         self, key, data, *, content_type, cache_control, if_match=None, if_absent=False
     ) -> str:
+        md5 = hashlib.md5(data)
         arguments = {
             "Bucket": self.bucket,
             "Key": self._key(key),
             "Body": data,
+            "ContentMD5": base64.b64encode(md5.digest()).decode(),
             "ContentType": content_type,
             "CacheControl": cache_control,
             "Metadata": {"sha256": hashlib.sha256(data).hexdigest()},
@@ -484,30 +635,206 @@ class S3Storage(Storage):
         elif if_absent:
             arguments["IfNoneMatch"] = "*"
         try:
-            return self._client.put_object(**arguments)["ETag"]
+            response = self._client.put_object(**arguments)
         except Exception as exc:
             raise self._fail("write", key, exc) from None
+        self._check_etag(key, response, f'"{md5.hexdigest()}"')
+        return response["ETag"]
 
-    def put_file(self, key, path, *, content_type, cache_control, sha256, progress=None) -> None:
+    def _check_etag(self, key: str, response: dict, expected: str) -> None:
+        if _etag_is_md5(response) and not same_etag(response.get("ETag"), expected):
+            raise StorageError(
+                f"{self.description}/{key}: the store's ETag {response.get('ETag')} is not the "
+                f"MD5 of the bytes sent ({expected}); what it holds is not trusted"
+            )
+
+    def put_file(self, key, source, *, digest, content_type, cache_control, progress=None) -> str:
         extra = {
             "ContentType": content_type,
             "CacheControl": cache_control,
-            "Metadata": {"sha256": sha256},
+            "Metadata": {"sha256": digest.sha256},
         }
+        if digest.size > self.MULTIPART_BYTES:
+            response = self._multipart(key, source, digest, extra, progress)
+        else:
+            data = source.read_at(0, digest.size)
+            if (
+                len(data) != digest.size
+                or hashlib.md5(data).hexdigest() != digest.md5
+                or hashlib.sha256(data).hexdigest() != digest.sha256
+            ):
+                raise SourceChanged(
+                    "changed while it was being uploaded; publish again when it is finished"
+                )
+            try:
+                response = self._client.put_object(
+                    Bucket=self.bucket,
+                    Key=self._key(key),
+                    Body=data,
+                    ContentMD5=base64.b64encode(bytes.fromhex(digest.md5)).decode(),
+                    **extra,
+                )
+            except Exception as exc:
+                raise self._fail("upload", key, exc) from None
+            if progress:
+                progress(len(data))
+        self._check_etag(key, response, self.expected_etag(digest))
+        return response["ETag"]
+
+    def _multipart(self, key, source: Source, digest: Digest, extra: dict, progress) -> dict:
+        """Parts of MULTIPART_BYTES, each with its Content-MD5 and its ETag checked, sent
+        PARALLEL_PARTS at a time; aborted on any failure (a kill leaves what
+        `abort_stale_uploads` removes on a later run)."""
         try:
-            self._client.upload_file(
-                str(path),
-                self.bucket,
-                self._key(key),
-                ExtraArgs=extra,
-                Config=self._transfer,
-                Callback=progress,
+            upload = self._client.create_multipart_upload(
+                Bucket=self.bucket, Key=self._key(key), **extra
+            )["UploadId"]
+        except Exception as exc:
+            raise self._fail("upload", key, exc) from None
+        sent = hashlib.sha256()
+        try:
+            with ThreadPoolExecutor(max_workers=PARALLEL_PARTS) as pool:
+                running: list[Future] = []
+                futures: list[Future] = []
+                for number, md5 in enumerate(digest.part_md5s, start=1):
+                    offset = (number - 1) * self.MULTIPART_BYTES
+                    data = source.read_at(offset, min(self.MULTIPART_BYTES, digest.size - offset))
+                    if hashlib.md5(data).digest() != md5:
+                        raise SourceChanged(
+                            f"changed while it was being uploaded (part {number}); publish again "
+                            "when it is finished"
+                        )
+                    sent.update(data)
+                    while len(running) >= PARALLEL_PARTS:
+                        done, _ = wait(running, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            future.result()  # the first failure ends the upload
+                        running = [f for f in running if not f.done()]
+                    future = pool.submit(self._part, key, upload, number, data, md5, progress)
+                    running.append(future)
+                    futures.append(future)
+                    del data
+                parts = [future.result() for future in futures]
+            if sent.hexdigest() != digest.sha256:
+                raise SourceChanged(
+                    "changed while it was being uploaded; publish again when it is finished"
+                )
+            try:
+                return self._client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=self._key(key),
+                    UploadId=upload,
+                    MultipartUpload={"Parts": parts},
+                )
+            except Exception as exc:
+                raise self._fail("upload", key, exc) from None
+        except BaseException:
+            with suppress(Exception):
+                self._client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=self._key(key), UploadId=upload
+                )
+            raise
+
+    def _part(self, key, upload: str, number: int, data: bytes, md5: bytes, progress) -> dict:
+        try:
+            response = self._client.upload_part(
+                Bucket=self.bucket,
+                Key=self._key(key),
+                UploadId=upload,
+                PartNumber=number,
+                Body=data,
+                ContentMD5=base64.b64encode(md5).decode(),
             )
         except Exception as exc:
             raise self._fail("upload", key, exc) from None
+        if _etag_is_md5(response) and not same_etag(response.get("ETag"), md5.hex()):
+            raise StorageError(
+                f"{self.description}/{key}: the store's ETag {response.get('ETag')} for part "
+                f"{number} is not the MD5 of the bytes sent ({md5.hex()}); not trusted"
+            )
+        if progress:
+            progress(len(data))
+        return {"PartNumber": number, "ETag": response["ETag"]}
 
     def delete(self, key: str) -> None:
         try:
             self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
         except Exception as exc:
             raise self._fail("delete", key, exc) from None
+
+    def list(self, prefix: str) -> list[Listed]:
+        found = []
+        start = len(self._key(""))
+        try:
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._key(prefix)
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    found.append(
+                        Listed(item["Key"][start:], int(item["Size"]), item["LastModified"])
+                    )
+        except Exception as exc:
+            raise self._fail("list", prefix, exc) from None
+        return found
+
+    def abort_stale_uploads(self, older_than: datetime) -> list[str]:
+        """Incomplete multipart uploads of keys under our prefix begun before `older_than`."""
+        aborted = []
+        start = len(self._key(""))
+        try:
+            pages = self._client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=self._key("")
+            )
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] >= older_than:
+                        continue  # perhaps another publisher's, still running
+                    self._client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    aborted.append(upload["Key"][start:])
+        except Exception as exc:
+            raise self._fail("clean up incomplete uploads under", "", exc) from None
+        return aborted
+
+
+def _etag_is_md5(response: dict) -> bool:
+    """S3 gives no MD5 ETag for objects encrypted with KMS or customer keys."""
+    return response.get("ServerSideEncryption") != "aws:kms" and not response.get(
+        "SSECustomerAlgorithm"
+    )
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split())
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_LEGACY_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
+
+
+def bucket_problem(bucket: str) -> str | None:
+    """Why `bucket` cannot be an S3 bucket's name, or None.
+
+    >>> bucket_problem("media-bucket") is None
+    True
+    >>> bucket_problem("bad bucket")
+    '"bad bucket" is not a bucket name: 3–63 lowercase letters, digits, dots and hyphens, beginning and ending with a letter or digit'
+    """
+    if _BUCKET.match(bucket) or (_LEGACY_BUCKET.match(bucket) and ".." not in bucket):
+        return None  # (older buckets may have capitals and underscores; some stores keep them)
+    shown = bucket if len(bucket) <= 70 else bucket[:67] + "…"
+    return (
+        f'"{shown}" is not a bucket name: 3–63 lowercase letters, digits, dots and hyphens, '
+        "beginning and ending with a letter or digit"
+    )
+
+
+def prefix_problem(prefix: str) -> str | None:
+    """Why `prefix` (without its surrounding slashes) cannot be a key prefix of ours, or None."""
+    if any(part in ("", ".", "..") for part in prefix.split("/")) and prefix:
+        return f'the prefix "{prefix}" has an empty, "." or ".." part'
+    if any(ord(c) < 0x20 or c in '\\"{}^`' for c in prefix):
+        return f"the prefix {prefix!r} holds characters keys should not"
+    return None

@@ -1,0 +1,181 @@
+"""`podcast unpublish`: the only way an item leaves a feed.
+
+It removes the episodes' entries from the manifest and records them as unpublished (conditional
+write, merged on a conflict like any publish), then rewrites the feeds that carried them — the
+manifest first, the feeds last, so a run killed in between is completed by running it again. The
+media stay (an app that downloaded the episode keeps working) unless `delete_media` is set; they
+are deleted after the feeds no longer name them, and never while another entry uses them.
+
+A guid that a stored feed carries but the manifest does not (a manifest older than the feeds) can
+be unpublished too: it is recorded, and the feeds are rewritten without it.
+
+Publishing leaves an unpublished episode out (and says so) unless its file is published by name
+(`podcast publish FILE`), which publishes it again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from podcast_tools.content import Network
+from podcast_tools.errors import UsageError
+from podcast_tools.layout import feed_key
+from podcast_tools.publish.guard import stored_items
+from podcast_tools.publish.manifest import Manifest, commit
+from podcast_tools.publish.run import Publisher, PublishResult, Say, _back_off
+from podcast_tools.publish.state import read_state
+from podcast_tools.publish.storage import Storage
+
+
+@dataclass(frozen=True)
+class Target:
+    guid: str
+    label: str  # how the user named it: the episode file, or the guid
+
+
+@dataclass
+class Unpublished:
+    guid: str
+    title: str
+    shows: list[str]
+    already: bool  # recorded as unpublished before this run
+
+
+@dataclass
+class UnpublishResult:
+    dry_run: bool
+    episodes: list[Unpublished] = field(default_factory=list)
+    feeds: list[str] = field(default_factory=list)  # written
+    deleted: list[str] = field(default_factory=list)  # media keys (--delete-media)
+    kept: list[str] = field(default_factory=list)  # media keys kept
+    manifest_written: bool = False
+
+
+def media_keys(storage: Storage, base_url: str, entry: dict[str, Any]) -> list[str]:
+    """The objects of a manifest entry: audio, chapters JSON and the chapter images it names,
+    transcript, image."""
+    keys = [entry["audio"]["key"]]
+    for part in ("chapters", "transcript", "image"):
+        if entry.get(part):
+            keys.append(entry[part]["key"])
+    if entry.get("chapters"):
+        found = storage.get(entry["chapters"]["key"])
+        try:
+            chapters = json.loads(found[0]).get("chapters", []) if found else []
+        except (ValueError, AttributeError):
+            chapters = []
+        base = base_url.rstrip("/") + "/"
+        for chapter in chapters if isinstance(chapters, list) else []:
+            image = chapter.get("img") if isinstance(chapter, dict) else None
+            if isinstance(image, str) and image.startswith(base):
+                keys.append(image[len(base) :])
+    return keys
+
+
+def unpublish(
+    network: Network,
+    storage: Storage,
+    state: Storage,
+    targets: list[Target],
+    *,
+    delete_media: bool = False,
+    dry_run: bool = False,
+    say: Say | None = None,
+    now: datetime | None = None,
+) -> UnpublishResult:
+    say = say or (lambda message: None)
+    now = now or datetime.now(timezone.utc)
+    result = UnpublishResult(dry_run=dry_run)
+    manifest = read_state(storage, state, say, dry_run=dry_run)
+    feeds = {}
+    for show_id in network.shows:
+        stored = storage.get(feed_key(show_id))
+        feeds[show_id] = (stored_items(stored[0]) or {}) if stored else {}
+    records: dict[str, dict[str, Any]] = {}
+    removed: dict[str, dict[str, Any]] = {}
+    for target in targets:
+        entry = manifest.episodes.get(target.guid)
+        in_feeds = sorted(show for show, items in feeds.items() if target.guid in items)
+        record = manifest.unpublished.get(target.guid)
+        if entry is None and not in_feeds and record is None:
+            raise UsageError(
+                f"{target.label}: is not published (no manifest entry, in no feed of "
+                f"{storage.description})"
+            )
+        title = (
+            entry["meta"]["title"]
+            if entry
+            else next((feeds[show][target.guid] for show in in_feeds), None)
+            or (record or {}).get("title", "")
+        )
+        shows = sorted(set(entry["shows"] if entry else []) | set(in_feeds))
+        result.episodes.append(
+            Unpublished(target.guid, title, shows, already=entry is None and record is not None)
+        )
+        if entry is not None:
+            removed[target.guid] = entry
+        if entry is not None or record is None:
+            records[target.guid] = {
+                "at": now.isoformat(timespec="seconds"),
+                "shows": sorted(set(shows) | set((record or {}).get("shows", []))),
+                "title": title,
+                **({"show": entry["show"], "slug": entry["slug"]} if entry else {}),
+            }
+    remaining = {g: e for g, e in manifest.episodes.items() if g not in removed}
+    used = {key for entry in remaining.values() for key in _keys_of(entry)}
+    used |= {art["key"] for art in manifest.artwork.values()}
+    media = [
+        key
+        for entry in removed.values()
+        for key in dict.fromkeys(media_keys(storage, network.settings.base_url, entry))
+    ]
+    result.kept = [key for key in media if not delete_media or key in used]
+    to_delete = [key for key in media if delete_media and key not in used]
+    affected = sorted({show for item in result.episodes for show in item.shows})
+    if dry_run:
+        for item in result.episodes:
+            say(
+                f'would unpublish {item.guid} ("{item.title}") from '
+                + (", ".join(feed_key(show) for show in item.shows) or "no feed")
+                + (" (already recorded as unpublished)" if item.already else "")
+            )
+        for key in to_delete:
+            say(f"would delete {key}")
+        if media and not delete_media:
+            say(f"would keep its media ({len(media)} object(s)); --delete-media deletes them")
+        return result
+
+    guids = set(records) | set(removed)
+    if guids:
+        updated = Manifest(
+            episodes=remaining,
+            artwork=manifest.artwork,
+            etag=manifest.etag,
+            generation=manifest.generation,
+            unpublished={**manifest.unpublished, **records},
+            raw=manifest.raw,
+        )
+
+        def merge(newer: Manifest) -> Manifest:
+            return updated.merged_into(newer, guids, set())
+
+        manifest = commit(state, updated, merge, say, _back_off)
+        result.manifest_written = True
+    publishing = PublishResult()
+    Publisher(network, storage, state=state, say=say)._write_feeds(
+        manifest, affected, publishing, now, {t.guid for t in targets}, set()
+    )
+    result.feeds = publishing.feeds
+    for key in to_delete:  # the feeds no longer name them
+        storage.delete(key)
+        result.deleted.append(key)
+    return result
+
+
+def _keys_of(entry: dict[str, Any]) -> list[str]:
+    keys = [entry["audio"]["key"]]
+    keys += [entry[part]["key"] for part in ("chapters", "transcript", "image") if entry.get(part)]
+    return keys

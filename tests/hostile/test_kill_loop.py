@@ -1,0 +1,187 @@
+"""kill -9 at random moments of `podcast publish`, then run it again: nothing is lost, nothing is
+left over (issue 11, item 9).
+
+Seeded and bounded: ten rounds against the real SeaweedFS. Each round changes the network a
+little (show notes, a transcript big enough to go up in three parts, a new episode), runs
+`podcast publish` in a subprocess that sends itself SIGKILL before or after its k-th HTTP request
+(tests/hostile/killable.py; k drawn at random), then runs it again to completion and checks:
+
+- every enclosure, transcript and chapters URL of every feed is an object in the bucket, with the
+  enclosure's length;
+- no guid that was ever in a feed is missing from it;
+- no incomplete multipart upload is left, the public prefix holds nothing but the layout's
+  objects, the state nothing but the manifest and its numbered copies, and the manifest reads.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
+from podcast_tools.publish.manifest import read_manifest
+from podcast_tools.publish.storage import S3Storage
+from tests import s3server
+from tests.conftest import REPO, edit
+from tests.hostile.helpers import BASE, ROW1, SHOWS, podcast
+
+SEED = 20261126
+ROUNDS = 10
+PART = 5 * 1024 * 1024
+TRANSCRIPT = "episodes/itsmwp-row/001-outsourcing-the-service-desk.vtt"
+PODCAST_NS = "{https://podcastindex.org/namespace/1.0}"
+LAYOUT = (
+    "net/publisher.xml",
+    *(f"net/{show}/feed.xml" for show in SHOWS),
+)
+
+
+def run(root: Path, env: dict, **test_env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tests.hostile.killable", "--root", str(root), "publish"],
+        capture_output=True,
+        text=True,
+        env={**env, **test_env},
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
+
+
+def big_transcript(root: Path, round_: int) -> None:
+    cue = f"00:00.000 --> 00:05.000\nRound {round_}: welcome to the Rest of World edition.\n\n"
+    count = (2 * PART + PART // 5) // len(cue) + 1  # just over two parts: three parts in all
+    (root / TRANSCRIPT).write_text("WEBVTT\n\n" + cue * count)
+
+
+def change(root: Path, round_: int, rng: random.Random) -> str:
+    what = rng.choice(["notes", "notes", "transcript", "episode"] if round_ else ["notes"])
+    if what == "notes":
+        files = sorted((root / "episodes").glob("*/*.md"))
+        path = rng.choice(files)
+        path.write_text(path.read_text() + f"\nRound {round_} adds a line to the notes.\n")
+    elif what == "transcript":
+        big_transcript(root, round_)
+    else:
+        recording = root.parent / f"round-{round_}.ogg"
+        source = root / "episodes/itsmwp-row/001-outsourcing-the-service-desk.ogg"
+        recording.write_bytes(source.read_bytes())
+        made = podcast(
+            root, "new", "itsmwp-row", "--title", f"Round {round_}", "--audio", str(recording)
+        )
+        assert made.exit_code == 0, made.output
+    return what
+
+
+def feed_facts(client, bucket: str) -> dict[str, dict[str, tuple[str, int, list[str]]]]:
+    """show → guid → (enclosure key, length, other keys the item names)."""
+    facts = {}
+    for show in SHOWS:
+        body = client.get_object(Bucket=bucket, Key=f"net/{show}/feed.xml")["Body"].read()
+        items = {}
+        for item in ElementTree.fromstring(body).iter("item"):
+            enclosure = item.find("enclosure")
+            named = [
+                element.get("url")
+                for tag in ("transcript", "chapters")
+                for element in item.findall(f"{PODCAST_NS}{tag}")
+            ]
+            items[item.findtext("guid")] = (
+                "net/" + enclosure.get("url").removeprefix(BASE),
+                int(enclosure.get("length")),
+                ["net/" + url.removeprefix(BASE) for url in named],
+            )
+        facts[show] = items
+    return facts
+
+
+def check(client, bucket: str, ever: dict[str, set[str]]) -> None:
+    stored = {
+        item["Key"]: item["Size"]
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for item in page.get("Contents", [])
+    }
+    facts = feed_facts(client, bucket)
+    for show, items in facts.items():
+        for guid, (key, length, named) in items.items():
+            assert stored.get(key) == length, (show, guid, key, stored.get(key), length)
+            for other in named:
+                assert other in stored, (show, guid, other)
+        lost = ever[show] - set(items)
+        assert not lost, f"{show}: lost {sorted(lost)}"
+        ever[show] |= set(items)
+    assert not client.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    for key in stored:
+        if key.startswith("net/"):
+            assert key in LAYOUT or "/episodes/" in key or "/art/cover-" in key, key
+        else:
+            assert key == "net.state/manifest.json" or key.startswith(
+                "net.state/history/manifest-"
+            ), key
+    read_manifest(S3Storage(bucket, "net.state"))  # whole, and what the schema describes
+
+
+def test_kill_9_anywhere_then_rerun(sample: Path, s3_server, bucket: str):
+    rng = random.Random(SEED)
+    edit(
+        sample / "episodes/network.toml",
+        'storage = "file://public"',
+        f'storage = "s3://{bucket}/net"',
+    )
+    big_transcript(sample, 0)
+    edit(
+        sample / ROW1,
+        "audio: 001-outsourcing-the-service-desk.ogg\n",
+        "audio: 001-outsourcing-the-service-desk.ogg\n"
+        "transcript: 001-outsourcing-the-service-desk.vtt\n",
+    )
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": s3server.ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": s3server.SECRET_KEY,
+        "AWS_ENDPOINT_URL": s3_server.endpoint,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PODCAST_TEST_MULTIPART_BYTES": str(PART),
+        "PYTHONPATH": str(REPO),
+    }
+    count_file = sample.parent / "requests"
+    first = run(sample, env)
+    assert first.returncode == 0, first.stderr
+    idle = run(sample, env, PODCAST_TEST_COUNT_FILE=str(count_file))
+    assert "nothing changed" in idle.stdout, idle.stdout + idle.stderr
+    requests = int(count_file.read_text())  # what a run without changes sends
+    client = s3_server.client()
+    ever: dict[str, set[str]] = {show: set() for show in SHOWS}
+    check(client, bucket, ever)
+
+    # a kill in the middle of a multipart upload (before its second part) leaves an incomplete
+    # upload on the server; the rerun aborts it
+    big_transcript(sample, -1)
+    victim = run(sample, env, PODCAST_TEST_KILL_AT_URL="partNumber=2")
+    assert victim.returncode == -signal.SIGKILL, victim.stderr
+    [left] = client.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    assert left["Key"].startswith(
+        "net/itsmwp-row/episodes/001-outsourcing-the-service-desk-transcript-"
+    )
+    again = run(sample, env, PODCAST_TEST_STALE_UPLOAD_S="0")
+    assert again.returncode == 0, again.stderr
+    assert "aborted 1 incomplete upload(s) a killed run left" in again.stderr
+    check(client, bucket, ever)
+
+    killed = []
+    for round_ in range(1, ROUNDS + 1):
+        what = change(sample, round_, rng)
+        # a run with changes sends at least the requests of one without: k lands in the run
+        at, when = rng.randint(1, requests), rng.choice(["before", "after"])
+        victim = run(sample, env, PODCAST_TEST_KILL_AT=str(at), PODCAST_TEST_KILL_WHEN=when)
+        assert victim.returncode == -signal.SIGKILL, (round_, what, at, when, victim.stderr)
+        killed.append((round_, what, at, when))
+        again = run(sample, env, PODCAST_TEST_STALE_UPLOAD_S="0")
+        assert again.returncode == 0, (round_, what, at, when, again.stderr)
+        check(client, bucket, ever)
+    new_episodes = sum(what == "episode" for _, what, _, _ in killed)
+    assert new_episodes and len(ever["itsmwp-row"]) == 2 + new_episodes  # each one arrived
