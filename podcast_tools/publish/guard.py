@@ -126,11 +126,13 @@ def identity_problems(
             if number is not None:
                 taken.setdefault((show_id, season, number), episode)
     for episode in run:
+        before = published.get(episode.guid)
+        was = episode_from_entry(episode.guid, before) if before is not None else None
         for show_id in episode.all_shows:
             number, season = episode.numbers_in(show_id)
             other = taken.get((show_id, season, number)) if number is not None else None
-            if other is None:
-                continue
+            if other is None or (was is not None and was.numbers_in(show_id) == (number, season)):
+                continue  # free, or the episode's own already (a duplicate from before stays)
             home = show_id == episode.show
             problems.append(
                 Problem(

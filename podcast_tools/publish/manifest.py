@@ -90,7 +90,7 @@ class Manifest:
             raise StorageError(
                 f"{where}: was written by a newer podcast_tools (format {version}); upgrade"
             )
-        problem = schema_problem(document)
+        problem = schema_problem(document) or _date_problem(document)
         if problem is not None:
             raise ManifestDamaged(
                 f"{where}: is damaged at {problem}; the feeds are left as they are; " + RECOVERY
@@ -176,6 +176,21 @@ def schema_problem(document: Any) -> str | None:
     if kind == "pattern":
         return f"{where}: {_shown(value)} is not of the right form"
     return f"{where}: {_shown(value)} breaks the rule {kind} {_shown(error.validator_value)}"
+
+
+def _date_problem(document: dict[str, Any]) -> str | None:
+    """A date of the right form that is no date (the schema checks the form only)."""
+    dates = [
+        (f"episodes.{guid}.meta.date", entry["meta"]["date"])
+        for guid, entry in document["episodes"].items()
+    ]
+    dates += [(f"unpublished.{g}.at", r["at"]) for g, r in document.get("unpublished", {}).items()]
+    for where, value in dates:
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            return f"{where}: {_shown(value)} is not a date"
+    return None
 
 
 def _article(wanted: str) -> str:

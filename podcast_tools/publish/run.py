@@ -358,8 +358,8 @@ class Publisher:
             )
 
     def _check_feeds_keep(self, manifest: Manifest, run: list[Episode], now: datetime) -> None:
-        """Before anything is uploaded (and again before the manifest is written): every item of
-        every stored feed will still be in the new one, is scheduled, or was unpublished."""
+        """Before anything is uploaded: every item of every stored feed will still be in the new
+        one, is scheduled, or was unpublished (checked again as each feed is written)."""
         shows_of = {guid: set(entry["shows"]) for guid, entry in manifest.episodes.items()}
         shows_of.update({episode.guid: set(episode.all_shows) for episode in run})
         lost = []
@@ -766,8 +766,8 @@ class Publisher:
 
         def merge(newer: Manifest) -> Manifest:
             merged = manifest.merged_into(newer, mine, my_artwork, republished)
-            problems = identity_problems(
-                self.network, merged.episodes, [e for e in ours if e.guid in merged.episodes]
+            problems = identity_problems(  # against what the others recorded
+                self.network, newer.episodes, [e for e in ours if e.guid in merged.episodes]
             )
             if problems:
                 raise ContentError(problems)

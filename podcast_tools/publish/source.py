@@ -28,6 +28,7 @@ import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 _BLOCK = 1 << 20
 
@@ -63,7 +64,7 @@ class Source:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> Source:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

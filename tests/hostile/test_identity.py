@@ -143,3 +143,30 @@ def test_a_cross_post_numbered_for_a_show_must_not_take_a_published_number(
     assert line.startswith(f'{CAB}: numbers.itsmwp-anz.number: 1 is already the number of "'), line
     assert "(itsmwp-anz/001-major-incidents, guid 59cdfa7b-3bed-4b48-8190-903387edc90c" in line
     assert snapshot(s3_server, bucket) == before
+
+
+def test_a_duplicate_number_from_before_does_not_block_other_changes(
+    sample: Path, tmp_path: Path, s3_server, bucket: str
+):
+    """Two episodes published with the same number before these checks existed: publishing goes
+    on (the duplicate is not new); only a new claim on a taken number is refused."""
+    import json
+
+    root = checkout(sample, tmp_path / "c")
+    new_episode(root, "Four the first")
+    assert publish(root, bucket).exit_code == 0
+    stored = json.loads(
+        s3_server.client().get_object(Bucket=bucket, Key="net.state/manifest.json")["Body"].read()
+    )
+    [(guid, entry)] = [(g, e) for g, e in stored["episodes"].items() if e["meta"]["number"] == 4]
+    twin = json.loads(json.dumps(entry))
+    twin["slug"], twin["meta"]["title"] = "004-four-the-twin", "Four the twin"
+    stored["episodes"][NEW_GUID] = twin  # what an older podcast_tools let through
+    s3_server.client().put_object(
+        Bucket=bucket, Key="net.state/manifest.json", Body=json.dumps(stored).encode()
+    )
+    edit(root / ROW1, "knowledge transfer matter too", "knowledge transfer matter as much")
+    result = publish(root, bucket)
+    assert result.exit_code == 0, result.output
+    assert numbers_in_feed(s3_server, bucket, "itsmwp") == [1, 2, 3, 4, 4]
+    assert guid != NEW_GUID

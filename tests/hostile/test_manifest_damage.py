@@ -33,6 +33,8 @@ def damaged(good: dict, case: str) -> bytes:
         doc["episodes"][ROW1_GUID]["audio"]["key"] = "../../elsewhere.mp3"
     elif case == "date-without-offset":
         doc["episodes"][ROW1_GUID]["meta"]["date"] = "2026-10-12T08:00:00"
+    elif case == "impossible-date":
+        doc["episodes"][ROW1_GUID]["meta"]["date"] = "2026-13-45T08:00:00+00:00"
     elif case == "null":
         return b"null"
     elif case == "cut-off":
@@ -49,6 +51,9 @@ CASES = {
     ),
     "date-without-offset": (
         f'at episodes.{ROW1_GUID}.meta.date: "2026-10-12T08:00:00" is not of the right form'
+    ),
+    "impossible-date": (
+        f'at episodes.{ROW1_GUID}.meta.date: "2026-13-45T08:00:00+00:00" is not a date'
     ),
     "null": "at the top level: must be an object, not null",
     "cut-off": "is damaged: not JSON (",
