@@ -483,3 +483,11 @@ def test_check_public_with_base_url_asks_only_that_address(sample: Path, s3_serv
     assert "media.itsmweekly.example" not in result.stdout
     enclosures = [line for line in result.stdout.splitlines() if " enclosure " in line]
     assert enclosures and all(line.startswith(f"ok   enclosure {base}") for line in enclosures)
+
+
+def test_an_empty_storage_option_is_an_error_not_a_fallback(sample: Path):
+    """`--storage "$PODCAST_STORAGE"` with the variable unset must not publish to network.toml's."""
+    result = podcast(sample, "publish", "--storage", "", ROW)
+    assert result.exit_code == 2
+    assert "--storage is empty" in result.stderr
+    assert not (sample / "public").exists()

@@ -124,6 +124,9 @@ def locate(
     """The storage and state locations of a run: the command line's, else network.toml's;
     the state by the rule when not given. Refuses a state that listeners could read."""
     settings = network.settings
+    for option, value in (("--storage", storage_url), ("--state", state_url)):
+        if value is not None and not value.strip():  # an unset CI variable: never fall back
+            raise UsageError(f"{option} is empty; give s3://bucket/prefix or file://dir")
     storage_option = storage_url is not None and storage_url != settings.storage
     storage_url = storage_url or settings.storage
     state_option = state_url is not None
