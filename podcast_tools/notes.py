@@ -22,6 +22,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from podcast_tools.content import Episode, Network
+from podcast_tools.content.models import XML_CONTROL
 from podcast_tools.content.timecode import format_timecode
 from podcast_tools.errors import ContentError, PodcastToolsError, Problem
 from podcast_tools.fsutil import write_bytes_atomic, write_text_atomic
@@ -61,7 +62,6 @@ TRANSCRIPT_TYPES = {
     ".html": "text/html",
     ".json": "application/json",
 }
-_XML_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _BLOCK_END = re.compile(r"</(p|li|h[1-4]|blockquote|pre)>|<br\s*/?>", re.IGNORECASE)
 
 
@@ -91,7 +91,7 @@ class RenderedNotes:
 
 def strip_control(text: str) -> str:
     """Remove characters XML cannot carry."""
-    return _XML_CONTROL.sub("", text)
+    return XML_CONTROL.sub("", text)
 
 
 def markdown_to_html(markdown: str) -> str:

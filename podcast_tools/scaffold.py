@@ -24,11 +24,11 @@ from podcast_tools.content.loader import (
     podcast_guid_for,
     publisher_feed_url,
 )
+from podcast_tools.content.models import XML_CONTROL
 from podcast_tools.errors import UsageError
 from podcast_tools.fsutil import copy_file_atomic, write_bytes_atomic, write_text_atomic
 
 SCAFFOLD_BASE_URL = "https://media.example.com/"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 _NETWORK_TOML = """\
 # The network: shows, their shared defaults, and where published files go.
@@ -172,7 +172,7 @@ def new_episode(
         raise UsageError(f'unknown show "{show_id}"; the network\'s shows are: {known}')
     if not title.strip():
         raise UsageError("--title must not be empty")
-    if _CONTROL.search(title):
+    if XML_CONTROL.search(title):
         raise UsageError("--title contains a control character, which feeds cannot carry")
     root = root.resolve()
     folder = root / "episodes" / show_id

@@ -33,7 +33,8 @@ from podcast_tools.content.taxonomy import check_group, check_role
 from podcast_tools.content.timecode import parse_timecode
 
 ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
-_XML_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+#: Characters XML 1.0 cannot carry (feeds, tags): the one definition, used by every layer.
+XML_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LAME_CBR_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 TIMEZONE_EXAMPLE = "2011-04-22T09:00:00+01:00"
@@ -53,7 +54,7 @@ def _identifier(value: str) -> str:
 
 
 def _clean_text(value: str) -> str:
-    match = _XML_CONTROL.search(value)
+    match = XML_CONTROL.search(value)
     if match:
         raise ValueError(
             f"contains the control character {match.group()!r}, which feeds cannot carry; remove it"

@@ -7,7 +7,6 @@ included episode's date, never "now"), so an unchanged feed is never uploaded ag
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +25,7 @@ from podcast_tools.feed.extension import (
 )
 from podcast_tools.fsutil import write_bytes_atomic
 from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, show_folder_url
-from podcast_tools.notes import NOTES_LIMIT, apple_description
+from podcast_tools.notes import NOTES_LIMIT, apple_description, strip_control
 
 GENERATOR = "podcast_tools"
 DESCRIPTION_LIMIT = NOTES_LIMIT
@@ -37,7 +36,6 @@ AUDIO_TYPES = {
     ".ogg": "audio/ogg",
     ".opus": "audio/ogg",
 }
-_XML_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,7 @@ class BuiltFeed:
 
 
 def _clean(text: str) -> str:
-    return _XML_CONTROL.sub("", text)
+    return strip_control(text)
 
 
 def _is_web_url(url: str) -> bool:
