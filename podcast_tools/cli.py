@@ -114,6 +114,17 @@ def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+#: --storage / --state of the commands that read or change what `publish` wrote.
+StorageOption = Annotated[
+    Optional[str],
+    typer.Option("--storage", metavar="URL", help="As for publish: the public storage."),
+]
+StateOption = Annotated[
+    Optional[str],
+    typer.Option("--state", metavar="URL", help="As for publish: the private state."),
+]
+
+
 def _options(ctx: typer.Context) -> Options:
     return ctx.obj if isinstance(ctx.obj, Options) else Options()
 
@@ -619,14 +630,8 @@ def unpublish(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would be taken down; change nothing.")
     ] = False,
-    storage_url: Annotated[
-        Optional[str],
-        typer.Option("--storage", metavar="URL", help="As for publish: the public storage."),
-    ] = None,
-    state_url: Annotated[
-        Optional[str],
-        typer.Option("--state", metavar="URL", help="As for publish: the private state."),
-    ] = None,
+    storage_url: StorageOption = None,
+    state_url: StateOption = None,
 ) -> None:
     """Take episodes out of their feeds: the only way an item leaves a feed.
 
@@ -687,14 +692,8 @@ app.add_typer(state_app, name="state")
 @_reports_errors
 def state_list(
     ctx: typer.Context,
-    storage_url: Annotated[
-        Optional[str],
-        typer.Option("--storage", metavar="URL", help="As for publish: the public storage."),
-    ] = None,
-    state_url: Annotated[
-        Optional[str],
-        typer.Option("--state", metavar="URL", help="As for publish: the private state."),
-    ] = None,
+    storage_url: StorageOption = None,
+    state_url: StateOption = None,
 ) -> None:
     """List the manifest's generations (newest first): when each was written, its episodes.
 
@@ -728,14 +727,8 @@ def state_restore(
             "before the current manifest (the newest kept, if the current one is damaged).",
         ),
     ] = None,
-    storage_url: Annotated[
-        Optional[str],
-        typer.Option("--storage", metavar="URL", help="As for publish: the public storage."),
-    ] = None,
-    state_url: Annotated[
-        Optional[str],
-        typer.Option("--state", metavar="URL", help="As for publish: the private state."),
-    ] = None,
+    storage_url: StorageOption = None,
+    state_url: StateOption = None,
 ) -> None:
     """Bring back a kept generation of the manifest, written as a new generation.
 
@@ -778,14 +771,8 @@ def state_restore(
 @_reports_errors
 def check_public_command(
     ctx: typer.Context,
-    storage_url: Annotated[
-        Optional[str],
-        typer.Option("--storage", metavar="URL", help="As for publish: the public storage."),
-    ] = None,
-    state_url: Annotated[
-        Optional[str],
-        typer.Option("--state", metavar="URL", help="As for publish: the private state."),
-    ] = None,
+    storage_url: StorageOption = None,
+    state_url: StateOption = None,
     base_url: Annotated[
         Optional[str],
         typer.Option(
