@@ -1,5 +1,8 @@
 """Master one episode: analyse (one streaming pass), plan, render + encode (a second streaming pass).
 
+`master` composes the three steps, each callable alone: `analyse` → `Analysis`, `plan_master` →
+`MasterPlan`, `render` → `Rendering`.
+
 Memory stays flat whatever the master's length: passes hold one chunk of PCM at a time, and the
 analysis keeps two numbers per 10 ms (loudness energy and sample peak). The second pass runs
 Python's render and ffmpeg's MP3 encoder side by side, so the encoder sets the pace.
@@ -7,7 +10,6 @@ Python's render and ffmpeg's MP3 encoder side by side, so the encoder sets the p
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import sys
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from podcast_tools.audio import ffmpeg
-from podcast_tools.audio.limiter import TruePeakLimiter, smooth_gains
+from podcast_tools.audio.limiter import LimiterStats, TruePeakLimiter, smooth_gains
 from podcast_tools.audio.meter import (
     TRUE_PEAK_CONTEXT,
     LoudnessFigures,
@@ -41,6 +43,7 @@ from podcast_tools.audio.plan import ChapterMark, EditPlan, PlanError, place_cha
 from podcast_tools.audio.probe import probe_duration
 from podcast_tools.errors import AudioInputError
 from podcast_tools.fsutil import atomic_path
+from podcast_tools.layout import file_hash
 
 #: Called as progress(stage, done_seconds, total_seconds); stage is "analyse" or "render".
 Progress = Callable[[str, float, float], None]
@@ -198,37 +201,196 @@ def master(
     for path in (source, edits.intro, edits.outro):
         if path is not None and not Path(path).is_file():
             raise AudioInputError("file not found", file=path)
-    rate, channels = settings.sample_rate, settings.channels
-    frame_len = frame_length(rate)
-    report_progress = progress or (lambda stage, done, total: None)
+    report_progress = progress or _no_progress
     timings: dict[str, float] = {}
-    expected_s = _header_duration(source)
 
-    # Pass 1: one streaming read of the master.
     started = time.perf_counter()
-    meter, excerpts = LoudnessMeter(rate, channels, track_peaks=True), _Excerpts()
-    for chunk in pcm_chunks(source, sample_rate=rate, channels=channels):
-        meter.feed(chunk)
-        excerpts.feed(chunk)
-        report_progress("analyse", meter.samples / rate, expected_s or 0.0)
-    master_frames = meter.samples
-    _check_master(source, master_frames / rate, expected_s)
-    energy = meter.frame_energies()
-    source_figures = LoudnessFigures(
-        integrated_loudness(energy, frame_len), math.nan, loudness_range(energy, frame_len)
-    )
-    if not math.isfinite(source_figures.integrated_lufs):
-        raise AudioInputError("is silent (nothing above −70 LUFS)", file=source)
-    frame_peaks = meter.frame_peaks()
-    meter.close()
+    analysis = analyse(source, settings, report_progress)
     timings["analyse"] = time.perf_counter() - started
 
+    started = time.perf_counter()
+    steps = plan_master(analysis, settings, edits)  # takes the master's frames out of `analysis`
+    timings["plan"] = time.perf_counter() - started
+    source_figures = analysis.source_figures
+    del analysis  # memory stays flat: nothing of the master's own analysis reaches the render
+
+    # The MP3 appears at `output` only when complete (and finished).
+    rate = settings.sample_rate
+    total_s = steps.plan.total_frames / rate
+    with atomic_path(output) as temp:
+        started = time.perf_counter()
+        rendering = render(source, steps, settings, temp, report_progress)
+        timings["render_encode"] = time.perf_counter() - started
+        stats = rendering.stats
+        report = MasteringReport(
+            source=source,
+            output=output,
+            duration_s=rendering.frames / rate,
+            bytes=0,
+            sha256="",
+            settings=settings,
+            source_loudness=source_figures,
+            before=LoudnessFigures(
+                steps.before_lufs,
+                db(stats.input_peak),
+                loudness_range(steps.programme_energy, steps.frame_len),
+            ),
+            after=rendering.after,
+            gain_db=steps.gain_db,
+            codec_loss_lu=steps.codec_loss_lu,
+            limiter_max_reduction_db=stats.max_reduction_db,
+            limiter_active_percent=100.0 * stats.limited_fraction,
+            plan=steps.plan,
+            chapters=steps.chapters,
+            intro_s=steps.intro_s,
+            outro_s=steps.outro_s,
+            intro_gain_db=steps.intro_gain_db,
+            outro_gain_db=steps.outro_gain_db,
+            seconds=timings,
+        )
+        if finish is not None:
+            finish(temp, report)
+        report.bytes, report.sha256 = temp.stat().st_size, file_hash(temp)
+    report_progress("render", total_s, total_s)
+    return report
+
+
+def _no_progress(stage: str, done_s: float, total_s: float) -> None:
+    pass
+
+
+@dataclass
+class Analysis:
+    """What pass 1 learnt about the master: all the later steps need of it.
+
+    `energy` and `frame_peaks` cover the whole master (two numbers per 10 ms); `plan_master`
+    takes them out (`take_frames`) so that they are freed once the programme's own frames are
+    derived, and memory stays flat through the render.
+    """
+
+    source: Path
+    sample_rate: int
+    channels: int
+    frame_len: int
+    master_frames: int
+    source_figures: LoudnessFigures  # integrated loudness and range of the master as it is
+    energy: np.ndarray | None  # per 10 ms: channel-weighted K-weighted energy
+    frame_peaks: np.ndarray | None  # per 10 ms: the largest sample magnitude
+    excerpts: list[np.ndarray] = field(default_factory=list)  # for the codec-loss probe
+
+    @property
+    def duration_s(self) -> float:
+        return self.master_frames / self.sample_rate
+
+    def take_frames(self) -> tuple[np.ndarray, np.ndarray]:
+        """The master's 10 ms energies and peaks, handed over once (the analysis keeps none)."""
+        if self.energy is None or self.frame_peaks is None:
+            raise RuntimeError("the analysis's frames were already taken by plan_master")
+        energy, peaks = self.energy, self.frame_peaks
+        self.energy = self.frame_peaks = None
+        return energy, peaks
+
+
+@dataclass
+class MasterPlan:
+    """Everything the render needs, decided before it starts."""
+
+    plan: EditPlan
+    chapters: list[ChapterMark]
+    intro: np.ndarray | None  # the jingles' PCM: crossfade shaped, matched to the speech
+    outro: np.ndarray | None
+    intro_gain_db: float
+    outro_gain_db: float
+    #: The programme's 10 ms energies and peaks on the output's frame grid (before gain).
+    programme_energy: np.ndarray
+    programme_peaks: np.ndarray
+    frame_len: int
+    before_lufs: float
+    gain_db: float  # includes the codec-loss correction
+    codec_loss_lu: float
+    ceiling: float  # linear: the true-peak ceiling less the encoder headroom
+
+    @property
+    def intro_s(self) -> float:
+        return 0.0 if self.intro is None else self.intro.shape[0] / self.plan.sample_rate
+
+    @property
+    def outro_s(self) -> float:
+        return 0.0 if self.outro is None else self.outro.shape[0] / self.plan.sample_rate
+
+
+@dataclass
+class Rendering:
+    """What pass 2 did: frames sent to the encoder, the limiter's work, the result's loudness."""
+
+    frames: int
+    stats: LimiterStats
+    #: The rendered programme fed to the encoder (its true peak: the limiter's bound).
+    after: LoudnessFigures
+
+
+def analyse(
+    source: Path, settings: MasteringSettings, progress: Progress | None = None
+) -> Analysis:
+    """Pass 1: one streaming read of the master (loudness, 10 ms energies and peaks, excerpts).
+
+    Raises AudioInputError if the master holds no audio, is too short, is truncated (decodes
+    to less than its header says) or is silent.
+    """
+    rate, channels = settings.sample_rate, settings.channels
+    frame_len = frame_length(rate)
+    report_progress = progress or _no_progress
+    expected_s = _header_duration(source)
+    meter, excerpts = LoudnessMeter(rate, channels, track_peaks=True), _Excerpts()
+    try:
+        for chunk in pcm_chunks(source, sample_rate=rate, channels=channels):
+            meter.feed(chunk)
+            excerpts.feed(chunk)
+            report_progress("analyse", meter.samples / rate, expected_s or 0.0)
+        master_frames = meter.samples
+        _check_master(source, master_frames / rate, expected_s)
+        energy = meter.frame_energies()
+        source_figures = LoudnessFigures(
+            integrated_loudness(energy, frame_len), math.nan, loudness_range(energy, frame_len)
+        )
+        if not math.isfinite(source_figures.integrated_lufs):
+            raise AudioInputError("is silent (nothing above −70 LUFS)", file=source)
+        frame_peaks = meter.frame_peaks()
+    finally:
+        meter.close()
+    return Analysis(
+        source=source,
+        sample_rate=rate,
+        channels=channels,
+        frame_len=frame_len,
+        master_frames=master_frames,
+        source_figures=source_figures,
+        energy=energy,
+        frame_peaks=frame_peaks,
+        excerpts=excerpts.chunks,
+    )
+
+
+def plan_master(
+    analysis: Analysis, settings: MasteringSettings, edits: EditDecisions = EditDecisions()
+) -> MasterPlan:
+    """Decide the edits, the chapters' places, the jingles' levels and the gain.
+
+    Takes the master's 10 ms frames out of `analysis` (see `Analysis.take_frames`) and drops
+    them once the programme's frames are derived. Raises AudioInputError (a bad jingle) or
+    PlanError (an edit that cannot be done, or more gain than `settings.max_gain_db`).
+    """
+    rate, channels = settings.sample_rate, settings.channels
+    if (analysis.sample_rate, analysis.channels) != (rate, channels):
+        raise ValueError("the analysis was made at another sample rate or channel count")
+    frame_len = analysis.frame_len
     overlap_ms = round(settings.crossfade_s * 1000)
     intro = _load_jingle(edits.intro, rate, channels, fade_out_ms=overlap_ms)
     outro = _load_jingle(edits.outro, rate, channels, fade_in_ms=overlap_ms)
+    energy, frame_peaks = analysis.take_frames()
     plan = plan_edits(
         sample_rate=rate,
-        master_frames=master_frames,
+        master_frames=analysis.master_frames,
         frame_energy=energy,
         frame_len=frame_len,
         trim_start_s=edits.trim_start_s,
@@ -244,7 +406,7 @@ def master(
     # The programme's 10 ms energies and peaks on the output's frame grid: speech first (its
     # loudness sets the jingles' level), then the jingles; the master's own records are dropped.
     programme_energy, programme_peaks = _speech_frames(plan, energy, frame_peaks, frame_len)
-    del energy, frame_peaks, meter  # memory stays flat: only the programme's frames are kept
+    del energy, frame_peaks  # memory stays flat: only the programme's frames are kept
     speech_lufs = integrated_loudness(programme_energy, frame_len)
     intro, intro_gain_db = _match_jingle(intro, speech_lufs, rate)
     outro, outro_gain_db = _match_jingle(outro, speech_lufs, rate)
@@ -265,7 +427,7 @@ def master(
             "near-silence or the wrong file? Check the recording, or raise mastering.max_gain_db",
         )
     # Aim the rendered PCM a little louder by what the encoder will take away.
-    codec_loss = codec_loudness_loss(excerpts.chunks, gain_db, ceiling, settings)
+    codec_loss = codec_loudness_loss(analysis.excerpts, gain_db, ceiling, settings)
     gain_db = solve_gain(
         programme_energy,
         programme_peaks,
@@ -274,24 +436,55 @@ def master(
         settings.target_lufs + codec_loss,
         ceiling,
     )
-    timings["plan"] = time.perf_counter() - started - timings["analyse"]
+    return MasterPlan(
+        plan=plan,
+        chapters=chapters,
+        intro=intro,
+        outro=outro,
+        intro_gain_db=intro_gain_db,
+        outro_gain_db=outro_gain_db,
+        programme_energy=programme_energy,
+        programme_peaks=programme_peaks,
+        frame_len=frame_len,
+        before_lufs=before_lufs,
+        gain_db=gain_db,
+        codec_loss_lu=codec_loss,
+        ceiling=ceiling,
+    )
 
-    # Pass 2: render and encode side by side; the MP3 appears at `output` only when complete.
-    started = time.perf_counter()
+
+def render(
+    source: Path,
+    steps: MasterPlan,
+    settings: MasteringSettings,
+    output: Path,
+    progress: Progress | None = None,
+) -> Rendering:
+    """Pass 2: render the programme (edits, jingles, gain, limiter) and encode it to `output`.
+
+    The render runs on a lower-priority thread beside ffmpeg's encoder, so the encoder sets the
+    pace. Writes `output` directly: `master` points it at a temp file. Raises AudioInputError if
+    the master now decodes shorter than it did in pass 1, ToolError if ffmpeg fails.
+    """
+    rate, channels = settings.sample_rate, settings.channels
+    plan, frame_len = steps.plan, steps.frame_len
+    if plan.sample_rate != rate:
+        raise ValueError("the plan was made at another sample rate")
+    report_progress = progress or _no_progress
     limiter = TruePeakLimiter(
-        10.0 ** (gain_db / 20.0),
-        ceiling,
+        10.0 ** (steps.gain_db / 20.0),
+        steps.ceiling,
         rate,
         channels,
         frame_len=frame_len,
-        frame_count=programme_energy.size,
+        frame_count=steps.programme_energy.size,
     )
     total_s = plan.total_frames / rate
 
-    def render(encoder: ffmpeg.Mp3Encoder) -> int:
+    def feed_encoder(encoder: ffmpeg.Mp3Encoder) -> int:
         written = 0
         with closing(pcm_chunks(source, sample_rate=rate, channels=channels)) as chunks:
-            for piece in assemble(chunks, plan, intro, outro, source):
+            for piece in assemble(chunks, plan, steps.intro, steps.outro, source):
                 rendered = limiter.process(piece)
                 encoder.write(rendered)
                 written += rendered.shape[0]
@@ -300,52 +493,23 @@ def master(
         encoder.write(rendered)
         return written + rendered.shape[0]
 
-    with atomic_path(output) as temp:
-        with ffmpeg.Mp3Encoder(
-            temp, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps
-        ) as encoder:
-            rendered_frames = run_yielding_to_encoder(render, encoder)
-        timings["render_encode"] = time.perf_counter() - started
-        # The rendered programme's loudness, from the analysis and the gain the limiter applied
-        # to each 10 ms (measuring the render again would cost the encoder CPU; --verify
-        # measures the MP3 itself).
-        gain_squares = limiter.frame_gain_squares()
-        count = min(gain_squares.size, programme_energy.size)
-        after_energy = programme_energy[:count] * gain_squares[:count]
-        stats = limiter.stats
-        report = MasteringReport(
-            source=source,
-            output=output,
-            duration_s=rendered_frames / rate,
-            bytes=0,
-            sha256="",
-            settings=settings,
-            source_loudness=source_figures,
-            before=LoudnessFigures(
-                before_lufs, db(stats.input_peak), loudness_range(programme_energy, frame_len)
-            ),
-            after=LoudnessFigures(
-                integrated_loudness(after_energy, frame_len),
-                db(stats.output_peak_bound),
-                loudness_range(after_energy, frame_len),
-            ),
-            gain_db=gain_db,
-            codec_loss_lu=codec_loss,
-            limiter_max_reduction_db=stats.max_reduction_db,
-            limiter_active_percent=100.0 * stats.limited_fraction,
-            plan=plan,
-            chapters=chapters,
-            intro_s=0.0 if intro is None else intro.shape[0] / rate,
-            outro_s=0.0 if outro is None else outro.shape[0] / rate,
-            intro_gain_db=intro_gain_db,
-            outro_gain_db=outro_gain_db,
-            seconds=timings,
-        )
-        if finish is not None:
-            finish(temp, report)
-        report.bytes, report.sha256 = _size_and_sha256(temp)
-    report_progress("render", total_s, total_s)
-    return report
+    with ffmpeg.Mp3Encoder(
+        output, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps
+    ) as encoder:
+        frames = run_yielding_to_encoder(feed_encoder, encoder)
+    # The rendered programme's loudness, from the analysis and the gain the limiter applied to
+    # each 10 ms (measuring the render again would cost the encoder CPU; --verify measures the
+    # MP3 itself).
+    gain_squares = limiter.frame_gain_squares()
+    count = min(gain_squares.size, steps.programme_energy.size)
+    after_energy = steps.programme_energy[:count] * gain_squares[:count]
+    stats = limiter.stats
+    after = LoudnessFigures(
+        integrated_loudness(after_energy, frame_len),
+        db(stats.output_peak_bound),
+        loudness_range(after_energy, frame_len),
+    )
+    return Rendering(frames=frames, stats=stats, after=after)
 
 
 def solve_gain(
@@ -633,21 +797,17 @@ def _check_master(source: Path, decoded_s: float, expected_s: float | None) -> N
         )
 
 
-def _size_and_sha256(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-    return size, digest.hexdigest()
-
-
 __all__ = [
+    "Analysis",
     "EditDecisions",
+    "MasterPlan",
     "MasteringReport",
     "MasteringSettings",
     "PlanError",
+    "Rendering",
+    "analyse",
     "master",
+    "plan_master",
+    "render",
     "solve_gain",
 ]
