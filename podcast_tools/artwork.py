@@ -11,10 +11,12 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from podcast_tools.mediatypes import IMAGE_TYPES
+
 MIN_PX, MAX_PX = 1400, 3000
 _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 IMAGE_FORMATS = _FORMATS  # what each image file extension must hold
-_MIME = {"JPEG": "image/jpeg", "PNG": "image/png"}
+_MIME = {pillow: IMAGE_TYPES[suffix] for suffix, pillow in _FORMATS.items()}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ one line each and an exit code. No business logic lives here."""
 from __future__ import annotations
 
 import functools
-import json
 import sys
 import traceback
 from contextlib import contextmanager
@@ -160,21 +159,9 @@ def validate(
 
 
 def _fix_artwork(root: Path) -> None:
-    from podcast_tools.artwork import artwork_problems, fixed_copy
-    from podcast_tools.errors import ContentError
+    from podcast_tools.pipeline import fix_artwork
 
-    try:
-        load_network(root)
-        return
-    except ContentError as exc:
-        images = sorted(
-            {p.file for p in exc.problems if p.file.lower().endswith((".png", ".jpg", ".jpeg"))}
-        )
-    for name in images:
-        path = root / name
-        if not artwork_problems(path):
-            continue
-        copy = fixed_copy(path)
+    for name, copy in fix_artwork(root):
         if copy is None:
             typer.echo(
                 f"{name}: cannot be fixed by converting or shrinking; it needs new art", err=True
@@ -349,17 +336,17 @@ def process(
 ) -> None:
     """Master one episode: trim silence, apply cuts, add jingles, normalise loudness with a
     true-peak limiter, encode the MP3; write it with a JSON report."""
-    from podcast_tools.audio.episode import process_episode
+    from podcast_tools.pipeline import process_episode
 
     root, network, episode = _load_episode(ctx, episode_file)
     out_dir = out.resolve() if out else root / "build" / episode.show
     with _display(enabled=not as_json) as display:
-        report = process_episode(
+        report, _ = process_episode(
             network,
             episode,
             out_dir,
             progress=display.progress if display else None,
-            id3_version=4 if id3v24 else 3,
+            tag_version=4 if id3v24 else None,
         )
     measured = None
     if verify:
@@ -402,24 +389,17 @@ def notes(
     ] = None,
 ) -> None:
     """Render an episode's show notes (HTML, text, web page), chapters JSON and transcript, to preview."""
-    from podcast_tools.notes import chapter_notes, write_notes
+    from podcast_tools.pipeline import preview_notes
 
     root, network, episode = _load_episode(ctx, episode_file)
     out_dir = out.resolve() if out else root / "build" / episode.show
-    report_file = root / "build" / episode.show / f"{episode.slug}.json"
-    heard: dict[str, float] = {}
-    if report_file.is_file():
-        processed = json.loads(report_file.read_text(encoding="utf-8"))
-        heard = {c["title"]: c["start_s"] for c in processed.get("chapters", [])}
-    elif episode.chapters:
+    preview = preview_notes(network, episode, out_dir, root / "build")
+    if not preview.times_as_heard and episode.chapters:
         typer.echo(
             "note: chapter times are the master's; run `podcast process` first for the times as heard",
             err=True,
         )
-    chapters = chapter_notes(
-        network, episode, [heard.get(c.title, c.start) for c in episode.chapters]
-    )
-    files = write_notes(network, episode, chapters, out_dir)
+    files = preview.files
     for path in (files.html, files.text, files.page, files.chapters, files.transcript):
         if path is not None:
             typer.echo(str(path))
@@ -449,40 +429,23 @@ def feed(
         ),
     ] = False,
 ) -> None:
-    """Write each show's RSS feed from the content and the processed episodes in build/."""
-    from podcast_tools.errors import ContentError
-    from podcast_tools.feed import build_feed, write_feed
-    from podcast_tools.feed.local import inputs_from_build
+    """Write each show's RSS feed from the content and the processed episodes in build/ — what
+    `podcast publish` would write (no feed is written when any breaks a rule)."""
+    from podcast_tools.feed import write_feed
+    from podcast_tools.pipeline import preview_feeds
 
     root = _options(ctx).network_root()
     network = load_network(root)
     wanted = show_ids or list(network.shows)
-    unknown = [s for s in wanted if s not in network.shows]
-    if unknown:
-        raise UsageError(
-            f"unknown show(s): {', '.join(unknown)}; the shows are: {', '.join(network.shows)}"
-        )
-    inputs = inputs_from_build(network, root / "build")
     _say_drafts(network, [e for e in network.drafts if set(e.all_shows) & set(wanted)])
-    built, problems = [], []
-    for show_id in wanted:  # check every feed before writing any
-        try:
-            built.append(build_feed(network, show_id, inputs, include_scheduled=include_scheduled))
-        except ContentError as exc:
-            problems.extend(exc.problems)
-    publisher = None
-    if network.settings.podcast_guid:
-        from podcast_tools.feed.build import build_publisher_feed
-
-        publisher = build_publisher_feed(network, inputs.artwork_urls)
-    if problems:
-        raise ContentError(problems)
+    preview = preview_feeds(network, wanted, root / "build", include_scheduled=include_scheduled)
     out_dir = out.resolve() if out else root / "build" / "feeds"
-    if publisher is not None:
+    if preview.publisher is not None:
         typer.echo(
-            f"{write_feed(publisher, out_dir)}: the publisher feed of {len(network.shows)} shows"
+            f"{write_feed(preview.publisher, out_dir)}: the publisher feed of "
+            f"{len(network.shows)} shows"
         )
-    for result in built:
+    for result in preview.feeds:
         path = write_feed(result, out_dir)
         notes = []
         if result.scheduled:

@@ -25,8 +25,9 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def audio_key(show_id: str, slug: str, sha256: str) -> str:
-    return f"{show_id}/episodes/{slug}-{sha256[:HASH_CHARS]}.mp3"
+def audio_key(show_id: str, slug: str, sha256: str, suffix: str) -> str:
+    """An episode's audio file in one output format (`suffix`: the format's, e.g. ".mp3")."""
+    return f"{show_id}/episodes/{slug}-{sha256[:HASH_CHARS]}{suffix}"
 
 
 def episode_file_key(show_id: str, slug: str, kind: str, sha256: str, suffix: str) -> str:

@@ -55,13 +55,6 @@ ALLOWED_TAGS = frozenset(
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 TEMPLATE_NAMES = {"html": "episode.html.j2", "text": "episode.txt.j2", "page": "episode.md.j2"}
-CHAPTERS_TYPE = "application/json+chapters"
-TRANSCRIPT_TYPES = {
-    ".srt": "application/x-subrip",
-    ".vtt": "text/vtt",
-    ".html": "text/html",
-    ".json": "application/json",
-}
 _BLOCK_END = re.compile(r"</(p|li|h[1-4]|blockquote|pre)>|<br\s*/?>", re.IGNORECASE)
 
 

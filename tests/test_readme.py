@@ -23,3 +23,22 @@ def test_ci_runs_exactly_the_readmes_test_command():
 def test_the_readmes_main_job_publishes_the_sample_network():
     command = command_after("**Run the main job on the sample network**")
     assert command.endswith("podcast publish") and "pip install" in command
+
+
+def test_no_merge_conflict_markers_are_left_in_the_tree():
+    import subprocess
+
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.md", "*.py", "*.toml", "*.yml", "*.j2", "*.json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    marker = re.compile(r"^(<<<<<<< |>>>>>>> |=======$)", re.MULTILINE)
+    left = [
+        name
+        for name in tracked
+        if (REPO / name).is_file() and marker.search((REPO / name).read_text(errors="replace"))
+    ]
+    assert left == [], f"merge conflict markers in {left}"

@@ -205,13 +205,14 @@ def decode_clip(path: Path, *, sample_rate: int, channels: int) -> np.ndarray:
     return np.concatenate(chunks)
 
 
-class Mp3Encoder:
-    """Pipe float32 PCM into ffmpeg's libmp3lame (CBR); the MP3 goes to `output`.
+class Encoder:
+    """Pipe float32 PCM into an ffmpeg encoder; the encoded file goes to `output`.
 
-    The pipe is widened to 1 MiB (Linux), about 3 s of audio, so the caller renders ahead while
-    the encoder works; writes block only when the encoder is that far behind. Use as a context
-    manager: leaving the block normally finishes the file; an exception kills the encoder (the
-    caller removes the partial file).
+    `output_args` are the format's encoder and container options (`formats.OutputFormat
+    .encoder_args`); `label` names the format in errors. The pipe is widened to 1 MiB (Linux),
+    about 3 s of audio, so the caller renders ahead while the encoder works; writes block only
+    when the encoder is that far behind. Use as a context manager: leaving the block normally
+    finishes the file; an exception kills the encoder (the caller removes the partial file).
     """
 
     PIPE_BYTES = 1 << 20
@@ -222,10 +223,12 @@ class Mp3Encoder:
         *,
         sample_rate: int,
         channels: int,
-        bitrate_kbps: int,
+        output_args: Sequence[str],
+        label: str = "audio",
         timeout_s: float = DEFAULT_TIMEOUT_S * 6,
     ):
         self.output = output
+        self.label = label
         args = [
             "-f",
             "f32le",
@@ -235,16 +238,7 @@ class Mp3Encoder:
             str(channels),
             "-i",
             "pipe:0",
-            "-c:a",
-            "libmp3lame",
-            "-b:a",
-            f"{bitrate_kbps}k",
-            "-id3v2_version",
-            "0",
-            "-write_xing",
-            "1",
-            "-f",
-            "mp3",
+            *output_args,
             "-y",
             input_url(output),
         ]
@@ -261,9 +255,11 @@ class Mp3Encoder:
         except (BrokenPipeError, OSError):
             self._process.kill()
             tail = self._process.stderr_tail()
-            raise ToolError("the MP3 encoder stopped", file=self.output, stderr_tail=tail) from None
+            raise ToolError(
+                f"the {self.label} encoder stopped", file=self.output, stderr_tail=tail
+            ) from None
 
-    def __enter__(self) -> Mp3Encoder:
+    def __enter__(self) -> Encoder:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -284,7 +280,7 @@ class Mp3Encoder:
             raise ToolError(f"encoding took longer than {process.timeout_s:g} s", file=self.output)
         if code != 0:
             raise ToolError(
-                f"the MP3 encoder failed (exit {code})", file=self.output, stderr_tail=tail
+                f"the {self.label} encoder failed (exit {code})", file=self.output, stderr_tail=tail
             )
 
 

@@ -42,6 +42,7 @@ from podcast_tools.audio.pcm import pcm_chunks
 from podcast_tools.audio.plan import ChapterMark, EditPlan, PlanError, place_chapters, plan_edits
 from podcast_tools.audio.probe import probe_duration
 from podcast_tools.errors import AudioInputError
+from podcast_tools.formats import PRIMARY, format_named
 from podcast_tools.fsutil import atomic_path
 from podcast_tools.layout import file_hash
 
@@ -62,6 +63,8 @@ class MasteringSettings:
     sample_rate: int = 44100
     channels: int = 2
     bitrate_kbps: int = 128
+    #: The row of `podcast_tools.formats.FORMATS` to encode (MP3, the primary format, by default).
+    output_format: str = PRIMARY.name
     silence_pad_s: float = 0.5
     silence_threshold_lu: float = 25.0
     crossfade_s: float = 0.5
@@ -481,7 +484,7 @@ def render(
     )
     total_s = plan.total_frames / rate
 
-    def feed_encoder(encoder: ffmpeg.Mp3Encoder) -> int:
+    def feed_encoder(encoder: ffmpeg.Encoder) -> int:
         written = 0
         with closing(pcm_chunks(source, sample_rate=rate, channels=channels)) as chunks:
             for piece in assemble(chunks, plan, steps.intro, steps.outro, source):
@@ -493,9 +496,7 @@ def render(
         encoder.write(rendered)
         return written + rendered.shape[0]
 
-    with ffmpeg.Mp3Encoder(
-        output, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps
-    ) as encoder:
+    with _encoder(output, settings) as encoder:
         frames = run_yielding_to_encoder(feed_encoder, encoder)
     # The rendered programme's loudness, from the analysis and the gain the limiter applied to
     # each 10 ms (measuring the render again would cost the encoder CPU; --verify measures the
@@ -573,6 +574,18 @@ def run_yielding_to_encoder(work: Callable[[Any], Any], *args: Any) -> Any:
     return outcome["result"]
 
 
+def _encoder(output: Path, settings: MasteringSettings) -> ffmpeg.Encoder:
+    """ffmpeg encoding the settings' output format (its row of the format table)."""
+    audio_format = format_named(settings.output_format)
+    return ffmpeg.Encoder(
+        output,
+        sample_rate=settings.sample_rate,
+        channels=settings.channels,
+        output_args=audio_format.encoder_args(settings.bitrate_kbps),
+        label=audio_format.label,
+    )
+
+
 def codec_loudness_loss(
     excerpts: list[np.ndarray], gain_db: float, ceiling: float, settings: MasteringSettings
 ) -> float:
@@ -587,11 +600,9 @@ def codec_loudness_loss(
     rate, channels = settings.sample_rate, settings.channels
     limiter = TruePeakLimiter(10.0 ** (gain_db / 20.0), ceiling, rate, channels)
     with tempfile.TemporaryDirectory(prefix="podcast-codec-") as folder:
-        probe = Path(folder) / "probe.mp3"
+        probe = Path(folder) / f"probe{format_named(settings.output_format).suffix}"
         with LoudnessMeter(rate, channels) as before, LoudnessMeter(rate, channels) as after:
-            with ffmpeg.Mp3Encoder(
-                probe, sample_rate=rate, channels=channels, bitrate_kbps=settings.bitrate_kbps
-            ) as encoder:
+            with _encoder(probe, settings) as encoder:
                 for chunk in excerpts:
                     fade = np.linspace(
                         0.0, 1.0, min(rate // 100, chunk.shape[0] // 2), dtype=np.float32

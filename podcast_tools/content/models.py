@@ -31,6 +31,7 @@ from podcast_tools.content.apple import check_category
 from podcast_tools.content.hints import quote_cut
 from podcast_tools.content.taxonomy import check_group, check_role
 from podcast_tools.content.timecode import parse_timecode
+from podcast_tools.mediatypes import TRANSCRIPT_TYPES
 
 ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
 #: Characters XML 1.0 cannot carry (feeds, tags): the one definition, used by every layer.
@@ -38,7 +39,7 @@ XML_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LAME_CBR_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 TIMEZONE_EXAMPLE = "2011-04-22T09:00:00+01:00"
-TRANSCRIPT_SUFFIXES = (".srt", ".vtt", ".html", ".json")
+TRANSCRIPT_SUFFIXES = tuple(TRANSCRIPT_TYPES)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 

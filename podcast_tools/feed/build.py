@@ -23,19 +23,13 @@ from podcast_tools.feed.extension import (
     PodcastIndexExtension,
     RemoteItem,
 )
+from podcast_tools.formats import PRIMARY, format_of_suffix
 from podcast_tools.fsutil import write_bytes_atomic
 from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, show_folder_url
 from podcast_tools.notes import NOTES_LIMIT, apple_description, strip_control
 
 GENERATOR = "podcast_tools"
 DESCRIPTION_LIMIT = NOTES_LIMIT
-AUDIO_TYPES = {
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/x-m4a",
-    ".mp4": "audio/mp4",
-    ".ogg": "audio/ogg",
-    ".opus": "audio/ogg",
-}
 
 
 @dataclass(frozen=True)
@@ -45,7 +39,7 @@ class EpisodeMedia:
     url: str
     bytes: int
     duration_s: float
-    mime: str = "audio/mpeg"
+    mime: str = PRIMARY.mime
     html: str = ""  # rendered, sanitised show notes
     summary: str = ""  # plain text
     chapters_url: str | None = None
@@ -146,7 +140,8 @@ def check_feed(
                 Problem(file, "audio", "its published file has no bytes; process it again")
             )
         suffix = Path(urlsplit(media.url).path).suffix.lower()
-        if AUDIO_TYPES.get(suffix) != media.mime:
+        audio_format = format_of_suffix(suffix)
+        if audio_format is None or audio_format.mime != media.mime:
             problems.append(
                 Problem(
                     file,

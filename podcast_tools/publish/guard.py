@@ -23,8 +23,8 @@ from xml.etree import ElementTree
 
 from podcast_tools.content import Episode, Network
 from podcast_tools.errors import Problem
-from podcast_tools.publish.manifest import episode_from_entry
 from podcast_tools.publish.storage import StorageError
+from podcast_tools.record import EpisodeRecord
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def identity_problems(
                 )
             )
     others = {
-        guid: episode_from_entry(guid, entry)
+        guid: EpisodeRecord.from_entry(guid, entry).episode()
         for guid, entry in published.items()
         if guid not in mine and guid not in doubled
     }
@@ -127,7 +127,9 @@ def identity_problems(
                 taken.setdefault((show_id, season, number), episode)
     for episode in run:
         before = published.get(episode.guid)
-        was = episode_from_entry(episode.guid, before) if before is not None else None
+        was = (
+            EpisodeRecord.from_entry(episode.guid, before).episode() if before is not None else None
+        )
         for show_id in episode.all_shows:
             number, season = episode.numbers_in(show_id)
             other = taken.get((show_id, season, number)) if number is not None else None

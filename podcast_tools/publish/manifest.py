@@ -10,7 +10,7 @@ Every write is conditional (If-Match on the ETag read) and carries the next `gen
 each generation is kept in the state location (``history/manifest-<generation>.json``, the last
 `KEEP_GENERATIONS`), so `podcast state list` shows them and `podcast state restore` brings one
 back — as a new, higher generation. A manifest is checked against its JSON Schema
-(``schemas/state/manifest-2.schema.json``) whenever it is read: a damaged one stops the run in one
+(``schemas/state/manifest-3.schema.json``; formats 1 and 2 against ``manifest-2``) whenever it is read: a damaged one stops the run in one
 line naming the key, before any feed is touched.
 """
 
@@ -23,20 +23,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
-from podcast_tools.content import Episode
-from podcast_tools.content.models import Person, ShowNumbers
-from podcast_tools.publish.storage import PreconditionFailed, Storage, StorageError
+from podcast_tools.publish.conditional import until_written
+from podcast_tools.publish.storage import Storage, StorageError
 
 MANIFEST_KEY = "manifest.json"  # in the state location (podcast_tools.publish.state), never public
 MANIFEST_CACHE = "no-cache"
-#: Format 2: format 1 plus generation, written_at, restored_from and unpublished.
-VERSION = 2
+#: Format 2: format 1 plus generation, written_at, restored_from and unpublished. Format 3: an
+#: entry's "audio" is a list (one object per output format, each with its format and MIME type;
+#: the first is the enclosure). Formats 1 and 2 are read (their one audio object is the MP3) and
+#: written back as format 3.
+VERSION = 3
+#: The JSON Schema each format is checked against.
+_SCHEMAS = {1: "manifest-2.schema.json", 2: "manifest-2.schema.json", 3: "manifest-3.schema.json"}
 HISTORY_PREFIX = "history/"
 KEEP_GENERATIONS = 50
-CONFLICT_RETRIES = 8
 RECOVERY = (
     "see its generations with `podcast state list` and bring one back with "
     "`podcast state restore [GENERATION]`"
@@ -90,13 +92,13 @@ class Manifest:
             raise StorageError(
                 f"{where}: was written by a newer podcast_tools (format {version}); upgrade"
             )
-        problem = schema_problem(document) or _date_problem(document)
+        problem = schema_problem(document, version) or _date_problem(document)
         if problem is not None:
             raise ManifestDamaged(
                 f"{where}: is damaged at {problem}; the feeds are left as they are; " + RECOVERY
             )
         return cls(
-            episodes=document["episodes"],
+            episodes={guid: _current_entry(entry) for guid, entry in document["episodes"].items()},
             artwork=document.get("artwork", {}),
             etag=etag,
             generation=document.get("generation", 0),
@@ -141,22 +143,31 @@ class Manifest:
         )
 
 
+def _current_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry in format 3: the one audio object of formats 1 and 2 is the MP3, in a list."""
+    audio = entry["audio"]
+    if isinstance(audio, list):
+        return entry
+    return {**entry, "audio": [{"format": "mp3", "type": "audio/mpeg", **audio}]}
+
+
 @cache
-def _validator():
+def _validator(name: str):
     from jsonschema import Draft202012Validator
 
-    text = (files("podcast_tools") / "schemas" / "state" / "manifest-2.schema.json").read_text(
-        "utf-8"
-    )
+    text = (files("podcast_tools") / "schemas" / "state" / name).read_text("utf-8")
     return Draft202012Validator(json.loads(text))
 
 
-def schema_problem(document: Any) -> str | None:
+def schema_problem(document: Any, version: Any = VERSION) -> str | None:
     """The first thing in `document` its JSON Schema refuses, said in a few words naming the
     key (``episodes.<guid>.audio: "key" is missing``), or None."""
     from jsonschema.exceptions import best_match
 
-    error = best_match(_validator().iter_errors(document))
+    name = (
+        _SCHEMAS.get(version, _SCHEMAS[VERSION]) if isinstance(version, int) else _SCHEMAS[VERSION]
+    )
+    error = best_match(_validator(name).iter_errors(document))
     if error is None:
         return None
     where = ".".join(str(part) for part in error.absolute_path) or "the top level"
@@ -280,19 +291,21 @@ def commit(
     manifest: Manifest,
     merge: Callable[[Manifest], Manifest],
     say: Callable[[str], None],
-    back_off: Callable[[int], None],
 ) -> Manifest:
     """Write `manifest`; when another publisher wrote first, read theirs, `merge` ours into it
     (which may raise, e.g. when theirs now conflicts with ours) and try again."""
-    for attempt in range(CONFLICT_RETRIES):
-        try:
-            return write_generation(state, manifest)
-        except PreconditionFailed:
-            say("the manifest changed meanwhile (another publisher): merging and retrying")
-            back_off(attempt)
-            manifest = merge(read_manifest(state))
-    raise StorageError(
-        f"{state.description}/{MANIFEST_KEY}: still changing after {CONFLICT_RETRIES} tries"
+    current = [manifest]
+
+    def write(attempt: int) -> Manifest:
+        if attempt:
+            current[0] = merge(read_manifest(state))
+        return write_generation(state, current[0])
+
+    return until_written(
+        f"{state.description}/{MANIFEST_KEY}",
+        write,
+        say=say,
+        conflict="the manifest changed meanwhile (another publisher): merging and retrying",
     )
 
 
@@ -312,49 +325,3 @@ def prune_history(state: Storage) -> list[int]:
     for generation in old:
         state.delete(kept[generation])
     return old
-
-
-# --- what a feed item needs ------------------------------------------------------------------------
-
-
-def episode_metadata(episode: Episode) -> dict[str, Any]:
-    """What a feed item needs from the front matter."""
-    return {
-        "title": episode.title,
-        "date": episode.date.isoformat(),
-        "number": episode.number,
-        "season": episode.season,
-        "type": episode.type,
-        "explicit": episode.explicit,
-        "summary": episode.summary,
-        "persons": [person.model_dump(mode="json") for person in episode.persons],
-        "numbers": {show: n.model_dump(mode="json") for show, n in episode.numbers.items()},
-    }
-
-
-def episode_from_entry(guid: str, entry: dict[str, Any]) -> Episode:
-    """An Episode rebuilt from the manifest, for an episode this checkout does not have."""
-    meta = entry["meta"]
-    return Episode.model_construct(
-        title=meta["title"],
-        guid=guid,
-        date=datetime.fromisoformat(meta["date"]),
-        number=meta.get("number"),
-        season=meta.get("season"),
-        type=meta.get("type", "full"),
-        explicit=meta.get("explicit"),
-        summary=meta.get("summary"),
-        persons=[Person.model_construct(**person) for person in meta.get("persons", [])],
-        numbers={
-            show: ShowNumbers.model_construct(**numbers)
-            for show, numbers in (meta.get("numbers") or {}).items()
-        },
-        shows=[s for s in entry["shows"] if s != entry["show"]],
-        chapters=[],
-        cuts=[],
-        audio="",
-        slug=entry["slug"],
-        show=entry["show"],
-        path=Path("episodes") / entry["show"] / f"{entry['slug']}.md",
-        notes="",
-    )

@@ -20,10 +20,8 @@ episode's new guid for a published slug, a number taken in a feed, a feed that w
 from __future__ import annotations
 
 import os
-import random
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,38 +30,24 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from podcast_tools.audio.episode import (
-    BuiltEpisode,
-    edit_decisions,
-    fingerprint,
-    process_episode,
-    reusable_build,
-)
 from podcast_tools.content import Episode, Network
 from podcast_tools.errors import ContentError, Problem, UsageError
-from podcast_tools.feed.build import (
-    AUDIO_TYPES,
-    EpisodeMedia,
-    FeedInputs,
-    build_feed,
-    build_publisher_feed,
-)
-from podcast_tools.layout import (
-    PUBLISHER_FEED_KEY,
-    artwork_key,
-    audio_key,
-    chapter_image_key,
-    content_hash,
-    episode_file_key,
-    feed_key,
-    public_url,
-)
-from podcast_tools.notes import (
-    TRANSCRIPT_TYPES,
-    chapter_notes,
-    chapters_json,
-    notes_size_problem,
-    render_notes,
+from podcast_tools.feed.build import FeedInputs, build_feed, build_publisher_feed
+from podcast_tools.formats import format_named
+from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key
+from podcast_tools.mediatypes import FEED_TYPE
+from podcast_tools.notes import notes_size_problem
+from podcast_tools.pipeline import edit_decisions, fingerprint, process_episode, reusable_build
+from podcast_tools.record import (
+    Asset,
+    EpisodeRecord,
+    ProcessedAudio,
+    artwork_asset,
+    audio_files,
+    build_record,
+    feed_candidates,
+    feed_inputs,
+    heard_chapters,
 )
 from podcast_tools.publish.guard import (
     FeedLoss,
@@ -73,13 +57,8 @@ from podcast_tools.publish.guard import (
     lost_reason,
     stored_items,
 )
-from podcast_tools.publish.manifest import (
-    Manifest,
-    commit,
-    episode_from_entry,
-    episode_metadata,
-    read_manifest,
-)
+from podcast_tools.publish.conditional import until_written
+from podcast_tools.publish.manifest import Manifest, commit, read_manifest
 from podcast_tools.publish.source import (
     BytesSource,
     Digest,
@@ -91,7 +70,6 @@ from podcast_tools.publish.source import (
 from podcast_tools.publish.state import check_apart, read_state, state_beside
 from podcast_tools.publish.storage import (
     STALE_UPLOAD_S,
-    PreconditionFailed,
     Storage,
     StorageError,
     same_etag,
@@ -99,8 +77,6 @@ from podcast_tools.publish.storage import (
 
 MEDIA_CACHE = "public, max-age=31536000, immutable"  # content-addressed: never changes
 FEED_CACHE = "public, max-age=300"  # feeds change: apps see a new episode within 5 minutes
-CONFLICT_RETRIES = 8
-_IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 Say = Callable[[str], None]
 
@@ -277,11 +253,7 @@ class Publisher:
         entries: dict[str, dict[str, Any]] = {}
         for episode in episodes:
             entries[episode.guid] = self._entry(
-                episode,
-                builds.get(episode.guid),
-                wanted[episode.guid],
-                manifest.episodes.get(episode.guid),
-                result,
+                episode, builds.get(episode.guid), manifest.episodes.get(episode.guid), result
             )
         artwork = self._artwork(manifest, result)
         # Only what this run changed is laid over newer manifests when publishers race: an
@@ -426,22 +398,19 @@ class Publisher:
             return False
         if entry["fingerprint"] != wanted:
             return False
-        stored = self.storage.head(entry["audio"]["key"])
-        return stored is not None and stored.size == entry["audio"]["bytes"]
+        for audio in entry["audio"]:
+            stored = self.storage.head(audio["key"])
+            if stored is None or stored.size != audio["bytes"]:
+                return False
+        return True
 
     def _check_notes(self, episodes: list[Episode], manifest: Manifest) -> None:
         """Feed rules that depend only on content, checked before anything is processed."""
         problems = []
         for episode in episodes:
             times = (manifest.episodes.get(episode.guid) or {}).get("chapter_times")
-            starts = (
-                times
-                if times and len(times) == len(episode.chapters)
-                else [c.start for c in episode.chapters]
-            )
-            problem = notes_size_problem(
-                self.network, episode, chapter_notes(self.network, episode, starts)
-            )
+            chapters = heard_chapters(self.network, episode, times)
+            problem = notes_size_problem(self.network, episode, chapters)
             if problem is not None:
                 problems.append(problem)
         if problems:
@@ -470,26 +439,28 @@ class Publisher:
 
     # -- steps ------------------------------------------------------------------------------------
 
-    def _process(self, episodes: list[Episode], wanted: dict[str, str]) -> dict[str, BuiltEpisode]:
+    def _process(
+        self, episodes: list[Episode], wanted: dict[str, str]
+    ) -> dict[str, ProcessedAudio]:
         """Master the episodes (in parallel), or reuse what `process` built from the same inputs."""
 
-        def one(episode: Episode) -> tuple[str, BuiltEpisode]:
+        def one(episode: Episode) -> tuple[str, ProcessedAudio]:
             out_dir = self.build_dir / episode.show
             built = reusable_build(self.network, episode, out_dir, wanted[episode.guid])
             if built is not None:
                 self.say(
-                    f"reusing {self.network.display(built.mp3)}: processed from the same inputs"
+                    f"reusing {self.network.display(built.primary)}: processed from the same inputs"
                 )
                 return episode.guid, built
             self.say(f"mastering {self.network.display(episode.path)}")
-            report = process_episode(
+            _report, processed = process_episode(
                 self.network,
                 episode,
                 out_dir,
                 progress=self._stage_progress(episode),
                 fingerprint_value=wanted[episode.guid],
             )
-            return episode.guid, BuiltEpisode.from_report(report)
+            return episode.guid, processed
 
         if not episodes:
             return {}
@@ -551,34 +522,25 @@ class Publisher:
             raise ContentError(problems)
 
     def _upload_file(
-        self,
-        path: Path,
-        folder: Path,
-        key_of: Callable[[str], str],
-        content_type: str,
-        result: PublishResult,
-        *,
-        file: str,
-        field_name: str,
-        sha256: str | None = None,
-    ) -> tuple[str, Digest]:
-        """Open the file (inside `folder`), hash it, name its key from its sha256, upload it:
-        every byte hashed and sent is read through the one handle. Returns (key, digest)."""
-        with self._open(path, folder, file, field_name) as source:
+        self, path: Path, folder: Path, asset: Asset, result: PublishResult, *, file: str
+    ) -> None:
+        """Open the file (inside `folder`), hash it and upload it under the asset's key: every
+        byte hashed and sent is read through the one handle, and it must be the file the record
+        was built from (the sha256 its key names)."""
+        with self._open(path, folder, file, asset.field) as source:
             try:
                 hashed = digest(source, self.storage.part_bytes)
-                if sha256 is not None and hashed.sha256 != sha256:
+                if hashed.sha256 != asset.sha256:
                     raise OutsideError(
-                        "is not the file that was processed (its sha256 changed); publish again"
+                        "changed while it was being published (its sha256 is not the one "
+                        "recorded); publish again"
                     )
-                key = key_of(hashed.sha256)
-                self._upload(key, source, hashed, content_type, result)
+                self._upload(asset.key, source, hashed, asset.type, result)
                 source.check_unchanged()
             except OutsideError as exc:
                 raise ContentError(
-                    [Problem(file, field_name, f"{source.name} {exc}; it was not published")]
+                    [Problem(file, asset.field, f"{source.name} {exc}; it was not published")]
                 ) from None
-        return key, hashed
 
     def _upload_bytes(
         self, key: str, data: bytes, content_type: str, result: PublishResult
@@ -641,116 +603,44 @@ class Publisher:
     def _entry(
         self,
         episode: Episode,
-        built: BuiltEpisode | None,
-        wanted: str,
+        built: ProcessedAudio | None,
         previous: dict | None,
         result: PublishResult,
     ) -> dict[str, Any]:
-        """Upload what the episode needs and return its manifest entry."""
-        show, slug = episode.show, episode.slug
+        """Upload what the episode needs and return its manifest entry: its record
+        (`podcast_tools.record.build_record`, as `podcast feed` previews it), stored as it is."""
         shown = self.network.display(episode.path)
         if built is not None:
-            audio = {
-                "key": audio_key(show, slug, built.sha256),
-                "bytes": built.bytes,
-                "sha256": built.sha256,
-                "duration_s": built.duration_s,
-            }
-            self._upload_file(
-                built.mp3,
-                self.build_dir,
-                lambda sha256: audio_key(show, slug, sha256),
-                AUDIO_TYPES[".mp3"],
-                result,
-                file=shown,
-                field_name="audio",
-                sha256=built.sha256,
-            )
-            chapter_times = list(built.chapter_times)
-            fingerprint_value = wanted
-        else:
-            audio, chapter_times, fingerprint_value = (
-                previous["audio"],
-                previous["chapter_times"],
-                previous["fingerprint"],
-            )
-        chapters = chapter_notes(self.network, episode, chapter_times)
-        notes = render_notes(self.network, episode, chapters)
-        entry: dict[str, Any] = {
-            "show": show,
-            "shows": episode.all_shows,
-            "slug": slug,
-            "fingerprint": fingerprint_value,
-            "audio": audio,
-            "chapter_times": chapter_times,
-            "meta": episode_metadata(episode),
-            "html": notes.html,
-            "text": notes.text,
-            "chapters": None,
-            "transcript": None,
-            "image": None,
-        }
-        root = self.network.root
-        for index, chapter in enumerate(episode.chapters, start=1):  # before the chapters JSON
-            if chapter.image:
-                suffix = Path(chapter.image).suffix.lower()
+            audio = audio_files(episode, built)
+            for (name, path, sha256, _size), published in zip(built.files, audio):
                 self._upload_file(
-                    episode.resolve(chapter.image),
-                    root,
-                    lambda sha256, suffix=suffix: chapter_image_key(show, slug, sha256, suffix),
-                    _IMAGE_TYPES[suffix],
+                    path,
+                    self.build_dir,
+                    Asset(published.key, format_named(name).mime, "audio", sha256),
                     result,
                     file=shown,
-                    field_name=f"chapters[{index}].image",
                 )
-        if chapters:
-            data = chapters_json(episode, chapters).encode()
-            key = episode_file_key(show, slug, "chapters", content_hash(data), ".json")
-            self._upload_bytes(key, data, "application/json+chapters", result)
-            entry["chapters"] = {"key": key}
-        if episode.transcript:
-            suffix = Path(episode.transcript).suffix.lower()
-            key, _ = self._upload_file(
-                episode.resolve(episode.transcript),
-                root,
-                lambda sha256: episode_file_key(show, slug, "transcript", sha256, suffix),
-                TRANSCRIPT_TYPES[suffix],
-                result,
-                file=shown,
-                field_name="transcript",
-            )
-            entry["transcript"] = {"key": key, "type": TRANSCRIPT_TYPES[suffix]}
-        if episode.image:
-            suffix = Path(episode.image).suffix.lower()
-            key, _ = self._upload_file(
-                episode.resolve(episode.image),
-                root,
-                lambda sha256: episode_file_key(show, slug, "image", sha256, suffix),
-                _IMAGE_TYPES[suffix],
-                result,
-                file=shown,
-                field_name="image",
-            )
-            entry["image"] = {"key": key}
-        return entry
+            chapter_times, fingerprint_value = built.chapter_times, built.fingerprint
+        else:
+            before = EpisodeRecord.from_entry(episode.guid, previous)
+            audio, chapter_times = before.audio, before.chapter_times
+            fingerprint_value = before.fingerprint
+        record = build_record(self.network, episode, audio, chapter_times, fingerprint_value)
+        for asset in record.assets:
+            if asset.data is not None:
+                self._upload_bytes(asset.key, asset.data, asset.type, result)
+            else:
+                self._upload_file(asset.path, self.network.root, asset, result, file=shown)
+        return record.entry()
 
     def _artwork(self, manifest: Manifest, result: PublishResult) -> dict[str, dict[str, Any]]:
         changed = {}
         toml = self.network.display(self.network.root / "episodes" / "network.toml")
-        for show in self.network.shows.values():
-            path = self.network.show_path(show.artwork)
-            suffix = path.suffix.lower()
-            key, hashed = self._upload_file(
-                path,
-                self.network.root,
-                lambda sha256, show_id=show.id, suffix=suffix: artwork_key(show_id, sha256, suffix),
-                _IMAGE_TYPES[suffix],
-                result,
-                file=toml,
-                field_name=f"shows.{show.id}.artwork",
-            )
-            if manifest.artwork.get(show.id, {}).get("key") != key:
-                changed[show.id] = {"key": key, "sha256": hashed.sha256}
+        for show_id in self.network.shows:
+            asset = artwork_asset(self.network, show_id)
+            self._upload_file(asset.path, self.network.root, asset, result, file=toml)
+            if manifest.artwork.get(show_id, {}).get("key") != asset.key:
+                changed[show_id] = {"key": asset.key, "sha256": asset.sha256}
         return changed
 
     def _write_manifest(
@@ -773,37 +663,18 @@ class Publisher:
                 raise ContentError(problems)
             return merged
 
-        return commit(self.state, manifest, merge, self.say, _back_off)
+        return commit(self.state, manifest, merge, self.say)
+
+    def _records(self, manifest: Manifest) -> dict[str, EpisodeRecord]:
+        """Every published episode, as the manifest records it (one source of truth: two
+        checkouts never fight over a feed)."""
+        return {
+            guid: EpisodeRecord.from_entry(guid, entry) for guid, entry in manifest.episodes.items()
+        }
 
     def _inputs(self, manifest: Manifest) -> FeedInputs:
-        inputs = FeedInputs(
-            artwork_urls={
-                show: public_url(self.base, art["key"]) for show, art in manifest.artwork.items()
-            }
-        )
-        for guid, entry in manifest.episodes.items():
-            url = partial(_entry_url, self.base, entry)
-            inputs.episodes[guid] = EpisodeMedia(
-                url=public_url(self.base, entry["audio"]["key"]),
-                bytes=entry["audio"]["bytes"],
-                duration_s=entry["audio"]["duration_s"],
-                html=entry["html"],
-                summary=entry["text"],
-                chapters_url=url("chapters"),
-                transcript_url=url("transcript"),
-                transcript_type=(entry.get("transcript") or {}).get("type"),
-                image_url=url("image"),
-            )
-        return inputs
-
-    def _candidates(self, manifest: Manifest, show_id: str) -> list[Episode]:
-        """Every published episode of the show, as the manifest records it (one source of truth:
-        two checkouts never fight over a feed)."""
-        return [
-            episode_from_entry(guid, entry)
-            for guid, entry in sorted(manifest.episodes.items())
-            if show_id in entry["shows"]
-        ]
+        artwork = {show: art["key"] for show, art in manifest.artwork.items()}
+        return feed_inputs(self.base, self._records(manifest), artwork)
 
     def _write_feeds(
         self,
@@ -823,7 +694,7 @@ class Publisher:
                 show_id,
                 self._inputs(manifest),
                 now=moment,
-                candidates=self._candidates(manifest, show_id),
+                candidates=feed_candidates(self._records(manifest), show_id),
             )
             keeps = set(feed.included) | set(feed.scheduled) | set(manifest.unpublished)
             lost = (
@@ -851,37 +722,38 @@ class Publisher:
         if self.network.settings.podcast_guid:
             feeds.append((PUBLISHER_FEED_KEY, publisher_feed))
         for key, build in feeds:
-            for attempt in range(CONFLICT_RETRIES):
+            state = {"manifest": manifest}
+
+            def write(_attempt: int, key=key, build=build) -> None:
                 # Read the stored feed first, then the manifest: any publisher that wrote this feed
                 # wrote its manifest before, so what we build now includes its episodes; if anyone
                 # writes the feed after our read, our conditional write fails and we go round again.
                 stored = self.storage.get(key)
-                manifest = manifest.merged_into(
+                state["manifest"] = state["manifest"].merged_into(
                     read_manifest(self.state), mine, my_artwork, republished
                 )
-                xml, what = build(manifest, stored[0] if stored else None)
+                xml, what = build(state["manifest"], stored[0] if stored else None)
                 if stored is not None and stored[0] == xml:
                     result.feeds_unchanged.append(key)
-                    break
-                try:
-                    self.storage.put_bytes(
-                        key,
-                        xml,
-                        content_type="application/rss+xml; charset=utf-8",
-                        cache_control=FEED_CACHE,
-                        if_match=stored[1] if stored else None,
-                        if_absent=stored is None,
-                    )
-                    result.feeds.append(key)
-                    self.say(f"feed {key}: {what}")
-                    break
-                except PreconditionFailed:
-                    self.say(f"feed {key} changed meanwhile (another publisher): rebuilding")
-                    _back_off(attempt)
-            else:
-                raise StorageError(
-                    f"{self.storage.description}/{key}: still changing after {CONFLICT_RETRIES} tries"
+                    return
+                self.storage.put_bytes(
+                    key,
+                    xml,
+                    content_type=FEED_TYPE,
+                    cache_control=FEED_CACHE,
+                    if_match=stored[1] if stored else None,
+                    if_absent=stored is None,
                 )
+                result.feeds.append(key)
+                self.say(f"feed {key}: {what}")
+
+            until_written(
+                f"{self.storage.description}/{key}",
+                write,
+                say=self.say,
+                conflict=f"feed {key} changed meanwhile (another publisher): rebuilding",
+            )
+            manifest = state["manifest"]
 
 
 def scheduled_line(item: dict[str, Any]) -> str:
@@ -889,15 +761,6 @@ def scheduled_line(item: dict[str, Any]) -> str:
     if item["already_published"]:
         return f"already published, now dated later (kept as published): {item['episode']} ({item['date']})"
     return f"scheduled, uploaded when due: {item['episode']} ({item['date']})"
-
-
-def _back_off(attempt: int) -> None:
-    """Jittered exponential wait before trying a conditional write again."""
-    time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
-
-
-def _entry_url(base: str, entry: dict[str, Any], part: str) -> str | None:
-    return public_url(base, entry[part]["key"]) if entry.get(part) else None
 
 
 def select(network: Network, files: list[Path], *, changed_since: str | None) -> list[Episode]:

@@ -25,9 +25,10 @@ from podcast_tools.errors import UsageError
 from podcast_tools.layout import feed_key
 from podcast_tools.publish.guard import stored_items
 from podcast_tools.publish.manifest import Manifest, commit
-from podcast_tools.publish.run import Publisher, PublishResult, Say, _back_off
+from podcast_tools.publish.run import Publisher, PublishResult, Say
 from podcast_tools.publish.state import read_state
 from podcast_tools.publish.storage import Storage
+from podcast_tools.record import EpisodeRecord
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,7 @@ class UnpublishResult:
 def media_keys(storage: Storage, base_url: str, entry: dict[str, Any]) -> list[str]:
     """The objects of a manifest entry: audio, chapters JSON and the chapter images it names,
     transcript, image."""
-    keys = [entry["audio"]["key"]]
-    for part in ("chapters", "transcript", "image"):
-        if entry.get(part):
-            keys.append(entry[part]["key"])
+    keys = EpisodeRecord.from_entry("", entry).keys()
     if entry.get("chapters"):
         found = storage.get(entry["chapters"]["key"])
         try:
@@ -162,7 +160,7 @@ def unpublish(
         def merge(newer: Manifest) -> Manifest:
             return updated.merged_into(newer, guids, set())
 
-        manifest = commit(state, updated, merge, say, _back_off)
+        manifest = commit(state, updated, merge, say)
         result.manifest_written = True
     publishing = PublishResult()
     Publisher(network, storage, state=state, say=say)._write_feeds(
@@ -176,6 +174,4 @@ def unpublish(
 
 
 def _keys_of(entry: dict[str, Any]) -> list[str]:
-    keys = [entry["audio"]["key"]]
-    keys += [entry[part]["key"] for part in ("chapters", "transcript", "image") if entry.get(part)]
-    return keys
+    return EpisodeRecord.from_entry("", entry).keys()

@@ -18,17 +18,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from podcast_tools.content import Network, load_network
-from podcast_tools.feed import EpisodeMedia, FeedInputs, build_feed
+from podcast_tools.feed import build_feed
 from podcast_tools.feed.build import build_publisher_feed
-from podcast_tools.layout import (
-    artwork_key,
-    audio_key,
-    content_hash,
-    episode_file_key,
-    file_hash,
-    public_url,
+from podcast_tools.formats import PRIMARY
+from podcast_tools.layout import audio_key
+from podcast_tools.pipeline import artwork_keys
+from podcast_tools.record import (
+    AudioFile,
+    EpisodeRecord,
+    build_record,
+    feed_candidates,
+    feed_inputs,
 )
-from podcast_tools.notes import TRANSCRIPT_TYPES, chapter_notes, render_notes
 
 REPO = Path(__file__).resolve().parents[2]
 FEEDS_DIR = Path(__file__).resolve().parent / "feeds"
@@ -36,56 +37,36 @@ NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
 PUBLISHER = "publisher"
 
 
-def golden_inputs(network: Network) -> FeedInputs:
-    """What publishing would tell the feeds, with made-up audio facts derived from each episode's
-    guid alone (adding an episode to the sample changes no other episode's lines)."""
-    base = network.settings.base_url
-    inputs = FeedInputs()
-    for show in network.shows.values():
-        art = network.show_path(show.artwork)
-        inputs.artwork_urls[show.id] = public_url(
-            base, artwork_key(show.id, file_hash(art), art.suffix)
-        )
+def golden_records(network: Network) -> dict[str, EpisodeRecord]:
+    """Every episode's record, built by the one builder publishing uses, with made-up audio facts
+    derived from each episode's guid alone (adding an episode to the sample changes no other
+    episode's lines) and the chapters at their master times."""
+    records = {}
     for episode in sorted(network.episodes, key=lambda e: e.guid):
-        show, slug = episode.show, episode.slug
-        chapters = chapter_notes(network, episode, [float(c.start) for c in episode.chapters])
-        notes = render_notes(network, episode, chapters)
-        chapters_url = transcript_url = transcript_type = image_url = None
-        if notes.chapters_json:
-            key = episode_file_key(
-                show, slug, "chapters", content_hash(notes.chapters_json.encode()), ".json"
-            )
-            chapters_url = public_url(base, key)
-        if episode.transcript:
-            source = episode.resolve(episode.transcript)
-            suffix = source.suffix.lower()
-            key = episode_file_key(show, slug, "transcript", file_hash(source), suffix)
-            transcript_url, transcript_type = public_url(base, key), TRANSCRIPT_TYPES[suffix]
-        if episode.image:
-            source = episode.resolve(str(episode.image))
-            key = episode_file_key(show, slug, "image", file_hash(source), source.suffix.lower())
-            image_url = public_url(base, key)
         made_up = hashlib.sha256(f"golden audio of {episode.guid}".encode()).hexdigest()
-        inputs.episodes[episode.guid] = EpisodeMedia(
-            url=public_url(base, audio_key(show, slug, made_up)),
+        audio = AudioFile(
+            format=PRIMARY.name,
+            key=audio_key(episode.show, episode.slug, made_up, PRIMARY.suffix),
             bytes=400_000 + int(made_up[:4], 16),
             duration_s=1_200.4 + int(made_up[4:8], 16) % 1_800,
-            html=notes.html,
-            summary=notes.text,
-            chapters_url=chapters_url,
-            transcript_url=transcript_url,
-            transcript_type=transcript_type,
-            image_url=image_url,
+            sha256=made_up,
         )
-    return inputs
+        times = tuple(float(c.start) for c in episode.chapters)
+        records[episode.guid] = build_record(network, episode, (audio,), times, "golden")
+    return records
 
 
 def golden_feeds(root: Path = REPO) -> dict[str, bytes]:
-    """name → XML: one per show (its id) and the network's publisher feed ("publisher")."""
+    """name → XML: one per show (its id) and the network's publisher feed ("publisher"), built
+    from the records as `publish` builds them from its manifest."""
     network = load_network(root)
-    inputs = golden_inputs(network)
+    records = golden_records(network)
+    inputs = feed_inputs(network.settings.base_url, records, artwork_keys(network))
     feeds = {
-        show_id: build_feed(network, show_id, inputs, now=NOW).xml for show_id in network.shows
+        show_id: build_feed(
+            network, show_id, inputs, now=NOW, candidates=feed_candidates(records, show_id)
+        ).xml
+        for show_id in network.shows
     }
     feeds[PUBLISHER] = build_publisher_feed(network, inputs.artwork_urls).xml
     return feeds

@@ -30,7 +30,7 @@ def damaged(good: dict, case: str) -> bytes:
     elif case == "version-a-string":
         doc["version"] = "1"
     elif case == "key-leaves-the-prefix":
-        doc["episodes"][ROW1_GUID]["audio"]["key"] = "../../elsewhere.mp3"
+        doc["episodes"][ROW1_GUID]["audio"][0]["key"] = "../../elsewhere.mp3"
     elif case == "date-without-offset":
         doc["episodes"][ROW1_GUID]["meta"]["date"] = "2026-10-12T08:00:00"
     elif case == "impossible-date":
@@ -47,7 +47,7 @@ CASES = {
     "empty-entry": f'at episodes.{ROW1_GUID}: "show" is missing',
     "version-a-string": 'at version: must be an integer, not the string "1"',
     "key-leaves-the-prefix": (
-        f'at episodes.{ROW1_GUID}.audio.key: "../../elsewhere.mp3" is not of the right form'
+        f'at episodes.{ROW1_GUID}.audio.0.key: "../../elsewhere.mp3" is not of the right form'
     ),
     "date-without-offset": (
         f'at episodes.{ROW1_GUID}.meta.date: "2026-10-12T08:00:00" is not of the right form'
@@ -96,7 +96,7 @@ def test_a_damaged_manifest_is_one_line_naming_the_key_and_the_feeds_stay(
 
 def test_a_newer_format_says_upgrade(published: Path, s3_server, bucket: str):
     assert publish(published, bucket).exit_code == 0
-    newer = {**manifest(s3_server, bucket), "version": 3}
+    newer = {**manifest(s3_server, bucket), "version": 4}
     s3_server.client().put_object(
         Bucket=bucket, Key="net.state/manifest.json", Body=json.dumps(newer).encode()
     )
@@ -104,7 +104,7 @@ def test_a_newer_format_says_upgrade(published: Path, s3_server, bucket: str):
     assert result.exit_code == 3
     assert error_lines(result) == [
         f"s3://{bucket}/net.state/manifest.json: was written by a newer podcast_tools "
-        "(format 3); upgrade"
+        "(format 4); upgrade"
     ]
 
 
@@ -117,7 +117,15 @@ def test_todays_manifests_are_read_and_the_next_write_is_generation_1(
     published = Path(shutil.copytree(published, tmp_path / "network", symlinks=True))
     assert publish(published, bucket).exit_code == 0
     current = manifest(s3_server, bucket)
-    format_1 = {"version": 1, "episodes": current["episodes"], "artwork": current["artwork"]}
+    # format 1 entries held one audio object (the MP3), without format or type
+    old_entries = {
+        guid: {
+            **entry,
+            "audio": {k: v for k, v in entry["audio"][0].items() if k not in ("format", "type")},
+        }
+        for guid, entry in current["episodes"].items()
+    }
+    format_1 = {"version": 1, "episodes": old_entries, "artwork": current["artwork"]}
     client = s3_server.client()
     client.put_object(
         Bucket=bucket,
@@ -136,7 +144,11 @@ def test_todays_manifests_are_read_and_the_next_write_is_generation_1(
     changed = publish(published, bucket)
     assert changed.exit_code == 0, changed.output
     written = manifest(s3_server, bucket)
-    assert (written["version"], written["generation"]) == (2, 1)
+    assert (written["version"], written["generation"]) == (3, 1)
+    # written back as format 3: the one audio object is the MP3, in a list
+    assert all(
+        [a["format"] for a in entry["audio"]] == ["mp3"] for entry in written["episodes"].values()
+    )
     assert written["episodes"].keys() == current["episodes"].keys()
 
 

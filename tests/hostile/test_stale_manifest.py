@@ -91,7 +91,7 @@ def test_unpublish_is_the_only_way_out_and_publish_does_not_bring_it_back(
     sample: Path, s3_server, bucket: str
 ):
     assert publish(sample, bucket).exit_code == 0
-    audio = manifest(s3_server, bucket)["episodes"][CAB_GUID]["audio"]["key"]
+    audio = manifest(s3_server, bucket)["episodes"][CAB_GUID]["audio"][0]["key"]
 
     dry = podcast(sample, "unpublish", CAB, "--storage", f"s3://{bucket}/net", "--dry-run")
     assert dry.exit_code == 0, dry.output
@@ -126,7 +126,7 @@ def test_unpublish_by_guid_with_delete_media(sample: Path, s3_server, bucket: st
     )
     assert gone.exit_code == 0, gone.output
     stored = keys(s3_server, bucket)
-    assert f"net/{entry['audio']['key']}" not in stored
+    assert f"net/{entry['audio'][0]['key']}" not in stored
     assert f"net/{entry['chapters']['key']}" not in stored
     assert ROW1_GUID not in guids(s3_server, bucket, "itsmwp-row")
     assert "itsmwp-row/episodes/001-" not in " ".join(stored)

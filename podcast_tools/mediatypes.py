@@ -1,0 +1,19 @@
+"""The MIME types of what is published beside the audio (the audio's are in `formats.py`)."""
+
+from __future__ import annotations
+
+#: Artwork, episode images and chapter images, by file suffix.
+IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+#: Transcripts the Podcasting 2.0 namespace lists, by file suffix.
+TRANSCRIPT_TYPES = {
+    ".srt": "application/x-subrip",
+    ".vtt": "text/vtt",
+    ".html": "text/html",
+    ".json": "application/json",
+}
+CHAPTERS_TYPE = "application/json+chapters"
+FEED_TYPE = "application/rss+xml; charset=utf-8"
+
+
+def image_type(suffix: str) -> str:
+    return IMAGE_TYPES[suffix.lower()]

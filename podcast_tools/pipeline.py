@@ -1,0 +1,440 @@
+"""The episode pipeline: from an episode of the network to its published form.
+
+Above content, audio, tags, notes and feeds, it joins them: the mastering settings and edit
+decisions of an episode, its input fingerprint, processing (master, tag, notes, report), what a
+build folder holds (reused by `publish`, previewed by `podcast feed` and `podcast notes` through
+the same record builder publishing uses, `podcast_tools.record`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from podcast_tools import __version__
+from podcast_tools.artwork import artwork_problems, fixed_copy, inspect
+from podcast_tools.audio.master import (
+    EditDecisions,
+    MasteringReport,
+    MasteringSettings,
+    Progress,
+    master,
+)
+from podcast_tools.audio.plan import PlanError
+from podcast_tools.content import Episode, Network, Show, load_network
+from podcast_tools.errors import ContentError, Problem, UsageError
+from podcast_tools.feed.build import BuiltFeed, build_feed, build_publisher_feed
+from podcast_tools.formats import FORMATS, PRIMARY, OutputFormat
+from podcast_tools.fsutil import write_text_atomic
+from podcast_tools.layout import content_hash, file_hash
+from podcast_tools.notes import NotesFiles, render_notes, write_notes
+from podcast_tools.record import (
+    EpisodeRecord,
+    ProcessedAudio,
+    artwork_asset,
+    audio_files,
+    build_record,
+    feed_candidates,
+    feed_inputs,
+    heard_chapters,
+)
+from podcast_tools.tags import EpisodeTags, Picture, contiguous_chapters
+
+
+def mastering_settings(show: Show) -> MasteringSettings:
+    """The show's loudness, MP3 and editing settings (inherited values already resolved)."""
+    return MasteringSettings(
+        target_lufs=show.loudness.target_lufs,
+        true_peak_dbtp=show.loudness.true_peak_dbtp,
+        sample_rate=show.mp3.sample_rate,
+        channels=show.mp3.channels,
+        bitrate_kbps=show.mp3.bitrate_kbps,
+        silence_pad_s=show.mastering.silence_pad_s,
+        silence_threshold_lu=show.mastering.silence_threshold_lu,
+        crossfade_s=show.mastering.crossfade_s,
+        max_gain_db=show.mastering.max_gain_db,
+    )
+
+
+def edit_decisions(network: Network, episode: Episode) -> EditDecisions:
+    """The producer's trim, cuts and chapters, and the jingles (episode's own, else its show's)."""
+    show = network.shows[episode.show]
+
+    def jingle(own: str | bool | None, inherited: str | None) -> Path | None:
+        if own is False:
+            return None
+        if isinstance(own, str):
+            return episode.resolve(own)
+        return network.show_path(inherited) if inherited else None
+
+    return EditDecisions(
+        trim_start_s=episode.trim.start,
+        trim_end_s=episode.trim.end,
+        cuts_s=tuple((cut.start, cut.end) for cut in episode.cuts),
+        chapters=tuple((chapter.start, chapter.title) for chapter in episode.chapters),
+        intro=jingle(episode.intro, show.intro),
+        outro=jingle(episode.outro, show.outro),
+    )
+
+
+def fingerprint(network: Network, episode: Episode) -> str:
+    """What the published MP3 depends on: the master, the jingles, the show's audio settings, the
+    edit decisions and chapters (they are in the tags), and the tool's version."""
+    edits = edit_decisions(network, episode)
+    show = network.shows[episode.show]
+    settings = mastering_settings(show)
+    parts = {
+        "tool": __version__,
+        "master": file_hash(episode.resolve(episode.audio)),
+        "intro": file_hash(edits.intro) if edits.intro else None,
+        "outro": file_hash(edits.outro) if edits.outro else None,
+        # max_gain_db only decides whether mastering runs, never what it makes
+        "settings": {k: v for k, v in settings.__dict__.items() if k != "max_gain_db"},
+        "trim": [edits.trim_start_s, edits.trim_end_s],
+        "cuts": edits.cuts_s,
+        "chapters": [
+            (c.start, c.title, c.url, file_hash(episode.resolve(c.image)) if c.image else None)
+            for c in episode.chapters
+        ],
+        "image": file_hash(episode.resolve(episode.image)) if episode.image else None,
+        # what the ID3 tag says (the notes body reaches feeds without touching the audio)
+        "tags": {
+            "episode": [
+                episode.title,
+                episode.date.isoformat(),
+                episode.number,
+                episode.season,
+                episode.summary,
+                [p.name for p in episode.persons if p.role.lower() == "host"],
+            ],
+            "show": [
+                show.title,
+                show.author,
+                show.copyright,
+                show.link,
+                show.language,
+                network.settings.name,
+                network.feed_url(show.id),
+                file_hash(network.show_path(show.artwork)),
+            ],
+        },
+    }
+    return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
+
+
+def _report_of(out_dir: Path, episode: Episode) -> tuple[dict[str, Any], Path] | None:
+    """The JSON report `process` left for the episode in `out_dir` and its audio file, when it
+    is a report of this episode (same guid); else None."""
+    report_path = out_dir / f"{episode.slug}.json"
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(report, dict) or report.get("guid") != episode.guid:
+        return None  # built from another version of the file: treat as not processed
+    audio_format = FORMATS.get(report.get("format", PRIMARY.name))
+    if audio_format is None:
+        return None
+    return report, output_paths(out_dir, episode, audio_format)[0]
+
+
+def processed_from_report(report: dict[str, Any], audio: Path, *, reused: bool) -> ProcessedAudio:
+    """The facts of a processing report (KeyError, TypeError or ValueError when it has not
+    got them)."""
+    chapters = report["chapters"]
+    if not isinstance(chapters, list):
+        raise TypeError("chapters")
+    return ProcessedAudio(
+        files=(
+            (report.get("format", PRIMARY.name), audio, report["sha256"], int(report["bytes"])),
+        ),
+        duration_s=round(float(report["duration_s"]), 3),
+        chapter_times=tuple(round(float(c["start_s"]), 3) for c in chapters),
+        fingerprint=str(report.get("fingerprint", "")),
+        reused=reused,
+    )
+
+
+def built_audio(network: Network, episode: Episode, out_dir: Path) -> ProcessedAudio | None:
+    """What `process` built for the episode in `out_dir` as its report says (a preview takes it
+    as it is, even when the inputs have changed since), or None."""
+    found = _report_of(out_dir, episode)
+    if found is None or not found[1].is_file():
+        return None
+    try:
+        return processed_from_report(*found, reused=True)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def reusable_build(
+    network: Network, episode: Episode, out_dir: Path, wanted: str
+) -> ProcessedAudio | None:
+    """What `process` already built for the episode in `out_dir`, when it was built from the same
+    inputs (`wanted`: the episode's fingerprint) with the default tag version and the audio is
+    still the file the report describes; else None."""
+    found = _report_of(out_dir, episode)
+    if found is None:
+        return None
+    report, audio = found
+    audio_format = FORMATS[report.get("format", PRIMARY.name)]
+    try:
+        size = audio.stat().st_size
+    except OSError:
+        return None
+    chapters = report.get("chapters")
+    if (
+        report.get("fingerprint") != wanted
+        or report.get("id3_version") != audio_format.tag_name(audio_format.default_tag_version)
+        or report.get("bytes") != size
+        or not isinstance(chapters, list)
+        or len(chapters) != len(episode.chapters)
+        or file_hash(audio) != report.get("sha256")
+    ):
+        return None
+    try:
+        return processed_from_report(report, audio, reused=True)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def output_paths(
+    out_dir: Path, episode: Episode, audio_format: OutputFormat = PRIMARY
+) -> tuple[Path, Path]:
+    """Where the audio file and its JSON report go."""
+    return out_dir / f"{episode.slug}{audio_format.suffix}", out_dir / f"{episode.slug}.json"
+
+
+def heard_times(report: MasteringReport) -> tuple[float, ...]:
+    """The chapter times as heard in the output, as every later step reads them (ms precision,
+    as the JSON report records them)."""
+    return tuple(round(mark.output_s, 3) for mark in report.chapters)
+
+
+def processed_from_mastering(
+    report: MasteringReport, audio_format: OutputFormat, fingerprint_value: str
+) -> ProcessedAudio:
+    return ProcessedAudio(
+        files=((audio_format.name, report.output, report.sha256, report.bytes),),
+        duration_s=round(report.duration_s, 3),
+        chapter_times=heard_times(report),
+        fingerprint=fingerprint_value,
+    )
+
+
+def _picture(path: Path) -> Picture:
+    return Picture(path.read_bytes(), inspect(path).mime)
+
+
+def episode_tags(
+    network: Network, episode: Episode, report: MasteringReport, summary: str
+) -> EpisodeTags:
+    """The ID3 tag of an episode's MP3: the episode, its home show and the network."""
+    show = network.shows[episode.show]
+    hosts = [person.name for person in episode.persons if person.role.lower() == "host"]
+    length_ms = round(report.duration_s * 1000)
+    cover = episode.resolve(episode.image) if episode.image else network.show_path(show.artwork)
+    chapters = contiguous_chapters(
+        [
+            (
+                mark.output_s,
+                mark.title,
+                chapter.url,
+                _picture(episode.resolve(chapter.image)) if chapter.image else None,
+            )
+            for mark, chapter in zip(report.chapters, episode.chapters)
+        ],
+        length_ms,
+    )
+    return EpisodeTags(
+        title=episode.title,
+        artist=", ".join(hosts) or show.author,
+        album=show.title,
+        album_artist=network.settings.name,
+        date=episode.date,
+        language=show.language,
+        guid=episode.guid,
+        feed_url=network.feed_url(show.id),
+        length_ms=length_ms,
+        track=episode.number,
+        season=episode.season,
+        copyright=show.copyright,
+        summary=summary or None,
+        link=show.link,
+        cover=_picture(cover),
+        chapters=chapters,
+    )
+
+
+def process_episode(
+    network: Network,
+    episode: Episode,
+    out_dir: Path,
+    *,
+    progress: Progress | None = None,
+    tag_version: int | None = None,
+    fingerprint_value: str | None = None,
+    audio_format: OutputFormat = PRIMARY,
+) -> tuple[MasteringReport, ProcessedAudio]:
+    """Master one episode with its home show's settings, tag it (inside the temp file, before the
+    rename) and write its show notes, chapters JSON, transcript and JSON report beside it.
+
+    Raises ContentError (naming the episode file and field) when an edit cannot be done.
+    """
+    if episode.draft:
+        raise ContentError(
+            [
+                Problem(
+                    network.display(episode.path),
+                    "draft",
+                    "the episode is a draft (draft: true); put its recording in place and delete "
+                    "that line to process it",
+                )
+            ]
+        )
+    version = audio_format.default_tag_version if tag_version is None else tag_version
+    audio_path, report_path = output_paths(out_dir, episode, audio_format)
+    show = network.shows[episode.show]
+    inputs = fingerprint_value or fingerprint(network, episode)  # before: the files may change
+
+    def tag(temp: Path, report: MasteringReport) -> None:
+        chapters = heard_chapters(network, episode, heard_times(report))
+        summary = render_notes(network, episode, chapters).text
+        audio_format.write_tags(
+            temp, episode_tags(network, episode, report, episode.summary or summary), version
+        )
+
+    try:
+        report = master(
+            episode.resolve(episode.audio),
+            audio_path,
+            replace(mastering_settings(show), output_format=audio_format.name),
+            edit_decisions(network, episode),
+            progress=progress,
+            finish=tag,
+        )
+    except PlanError as exc:
+        raise ContentError([Problem(network.display(episode.path), exc.field, str(exc))]) from exc
+    write_notes(network, episode, heard_chapters(network, episode, heard_times(report)), out_dir)
+    payload = {
+        "episode": network.display(episode.path),
+        "guid": episode.guid,
+        "fingerprint": inputs,
+        **report.as_dict(),
+    }
+    payload["source"] = network.display(report.source)
+    payload["output"] = str(report.output)
+    payload["format"] = audio_format.name
+    payload["id3_version"] = audio_format.tag_name(version)
+    write_text_atomic(report_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    return report, processed_from_mastering(report, audio_format, inputs)
+
+
+# --- previews from the build folder, as publishing will lay them out --------------------------
+
+
+def local_records(network: Network, build_dir: Path) -> dict[str, EpisodeRecord]:
+    """The record of every episode processed under `build_dir/<show>/` (built by the one
+    builder publishing uses, from each processing report)."""
+    records = {}
+    for episode in network.episodes:
+        if episode.draft:
+            continue
+        processed = built_audio(network, episode, build_dir / episode.show)
+        if processed is None:
+            continue
+        records[episode.guid] = build_record(
+            network,
+            episode,
+            audio_files(episode, processed),
+            processed.chapter_times,
+            processed.fingerprint,
+        )
+    return records
+
+
+def artwork_keys(network: Network) -> dict[str, str]:
+    return {show_id: artwork_asset(network, show_id).key for show_id in network.shows}
+
+
+@dataclass(frozen=True)
+class PreviewFeeds:
+    feeds: list[BuiltFeed]
+    publisher: BuiltFeed | None
+
+
+def preview_feeds(
+    network: Network, show_ids: list[str], build_dir: Path, *, include_scheduled: bool
+) -> PreviewFeeds:
+    """Every wanted show's feed (and the publisher feed) from what is processed in `build_dir`,
+    exactly as `publish` would write them; every feed checked before any is returned
+    (ContentError listing all problems)."""
+    unknown = [s for s in show_ids if s not in network.shows]
+    if unknown:
+        raise UsageError(
+            f"unknown show(s): {', '.join(unknown)}; the shows are: {', '.join(network.shows)}"
+        )
+    records = local_records(network, build_dir)
+    inputs = feed_inputs(network.settings.base_url, records, artwork_keys(network))
+    built, problems = [], []
+    for show_id in show_ids:
+        unprocessed = [
+            e for e in network.episodes_of(show_id) if e.guid not in records and not e.draft
+        ]
+        try:
+            built.append(
+                build_feed(
+                    network,
+                    show_id,
+                    inputs,
+                    include_scheduled=include_scheduled,
+                    candidates=feed_candidates(records, show_id) + unprocessed,
+                )
+            )
+        except ContentError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ContentError(problems)
+    publisher = (
+        build_publisher_feed(network, inputs.artwork_urls)
+        if network.settings.podcast_guid
+        else None
+    )
+    return PreviewFeeds(built, publisher)
+
+
+@dataclass(frozen=True)
+class PreviewNotes:
+    files: NotesFiles
+    times_as_heard: bool  # False: the master's times (the episode is not processed)
+
+
+def preview_notes(
+    network: Network, episode: Episode, out_dir: Path, build_dir: Path
+) -> PreviewNotes:
+    """Render the episode's notes into `out_dir`, with the chapter times as heard when `process`
+    has built it (its report in `build_dir/<show>/`), else the master's."""
+    processed = built_audio(network, episode, build_dir / episode.show)
+    times = processed.chapter_times if processed is not None else None
+    files = write_notes(network, episode, heard_chapters(network, episode, times), out_dir)
+    return PreviewNotes(files, processed is not None)
+
+
+def fix_artwork(root: Path) -> list[tuple[str, Path | None]]:
+    """For each image the network's validation refuses that converting or shrinking can fix, a
+    fixed copy beside it: (the image as named, the copy or None when it cannot be fixed)."""
+    try:
+        load_network(root)
+        return []
+    except ContentError as exc:
+        images = sorted(
+            {p.file for p in exc.problems if p.file.lower().endswith((".png", ".jpg", ".jpeg"))}
+        )
+    fixed = []
+    for name in images:
+        path = root / name
+        if artwork_problems(path):
+            fixed.append((name, fixed_copy(path)))
+    return fixed

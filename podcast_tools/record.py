@@ -1,0 +1,346 @@
+"""The record of a published episode: everything a feed item, a web page or the manifest says
+about it, built by one function (`build_record`) from the episode and what processing made of it.
+
+`podcast feed` (a preview from `build/`), `podcast notes` and `podcast publish` all go through
+`build_record`, and publishing stores the record in the manifest as it is (`EpisodeRecord.entry`,
+read back by `EpisodeRecord.from_entry`), so a feed previewed from a build says what the published
+one says, byte for byte, and a new item field is added in one place.
+
+Keys and URLs are content-addressed (`layout.py`): a record says where each file *will* be, and
+publishing uploads each file (`EpisodeRecord.assets`) under exactly that key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from podcast_tools.content import Episode, Network
+from podcast_tools.content.models import Person, ShowNumbers
+from podcast_tools.feed.build import EpisodeMedia, FeedInputs
+from podcast_tools.formats import PRIMARY, format_named
+from podcast_tools.layout import (
+    artwork_key,
+    audio_key,
+    content_hash,
+    episode_file_key,
+    file_hash,
+    public_url,
+)
+from podcast_tools.mediatypes import CHAPTERS_TYPE, TRANSCRIPT_TYPES, image_type
+from podcast_tools.notes import ChapterNote, chapter_notes, chapters_json, render_notes
+
+
+@dataclass(frozen=True)
+class AudioFile:
+    """One published audio file of an episode (one per output format; the first is the
+    enclosure)."""
+
+    format: str  # a row of formats.FORMATS
+    key: str
+    bytes: int
+    sha256: str
+    duration_s: float
+
+    @property
+    def type(self) -> str:
+        return format_named(self.format).mime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "type": self.type,
+            "key": self.key,
+            "bytes": self.bytes,
+            "sha256": self.sha256,
+            "duration_s": self.duration_s,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AudioFile:
+        return cls(
+            format=data.get("format", PRIMARY.name),
+            key=data["key"],
+            bytes=int(data["bytes"]),
+            sha256=data.get("sha256", ""),
+            duration_s=float(data["duration_s"]),
+        )
+
+
+@dataclass(frozen=True)
+class ProcessedAudio:
+    """What processing made of an episode, as its report says: the audio files (local paths),
+    the chapter times as heard in them and the input fingerprint they were made from."""
+
+    files: tuple[tuple[str, Path, str, int], ...]  # (format, path, sha256, bytes), primary first
+    duration_s: float
+    chapter_times: tuple[float, ...]
+    fingerprint: str
+    reused: bool = False  # found in the build folder, not made by this run
+
+    @property
+    def primary(self) -> Path:
+        return self.files[0][1]
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file published beside the audio: its key, Content-Type, the content field that names
+    it (for errors), and its bytes — a file of the network (`path`) or made here (`data`)."""
+
+    key: str
+    type: str
+    field: str
+    sha256: str
+    path: Path | None = None
+    data: bytes | None = None
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    guid: str
+    show: str
+    shows: tuple[str, ...]  # the home show first, then the shows it is cross-posted to
+    slug: str
+    fingerprint: str
+    audio: tuple[AudioFile, ...]
+    chapter_times: tuple[float, ...]  # as heard in the audio
+    meta: dict[str, Any]  # what a feed item needs from the front matter
+    html: str  # rendered, sanitised notes
+    text: str  # their plain text
+    chapters: dict[str, Any] | None = None  # {"key"}
+    transcript: dict[str, Any] | None = None  # {"key", "type"}
+    image: dict[str, Any] | None = None  # {"key"}
+    # the files publishing uploads beside the audio; not stored (the keys above are)
+    assets: tuple[Asset, ...] = field(default=(), compare=False)
+
+    @property
+    def enclosure(self) -> AudioFile:
+        return self.audio[0]
+
+    def entry(self) -> dict[str, Any]:
+        """The record as the manifest stores it."""
+        return {
+            "show": self.show,
+            "shows": list(self.shows),
+            "slug": self.slug,
+            "fingerprint": self.fingerprint,
+            "audio": [audio.as_dict() for audio in self.audio],
+            "chapter_times": list(self.chapter_times),
+            "meta": self.meta,
+            "html": self.html,
+            "text": self.text,
+            "chapters": self.chapters,
+            "transcript": self.transcript,
+            "image": self.image,
+        }
+
+    @classmethod
+    def from_entry(cls, guid: str, entry: dict[str, Any]) -> EpisodeRecord:
+        """A record as the manifest stored it (format 1 and 2 entries hold one audio object)."""
+        audio = entry["audio"]
+        return cls(
+            guid=guid,
+            show=entry["show"],
+            shows=tuple(entry["shows"]),
+            slug=entry["slug"],
+            fingerprint=entry.get("fingerprint", ""),
+            audio=tuple(
+                AudioFile.from_dict(a) for a in (audio if isinstance(audio, list) else [audio])
+            ),
+            chapter_times=tuple(entry.get("chapter_times") or ()),
+            meta=entry["meta"],
+            html=entry["html"],
+            text=entry["text"],
+            chapters=entry.get("chapters"),
+            transcript=entry.get("transcript"),
+            image=entry.get("image"),
+        )
+
+    def keys(self) -> list[str]:
+        """Every object key the episode's item names (audio first)."""
+        keys = [audio.key for audio in self.audio]
+        keys += [part["key"] for part in (self.chapters, self.transcript, self.image) if part]
+        return keys
+
+    def episode(self) -> Episode:
+        """The Episode a feed item is built from (the front matter as recorded)."""
+        meta = self.meta
+        return Episode.model_construct(
+            title=meta["title"],
+            guid=self.guid,
+            date=datetime.fromisoformat(meta["date"]),
+            number=meta.get("number"),
+            season=meta.get("season"),
+            type=meta.get("type", "full"),
+            explicit=meta.get("explicit"),
+            summary=meta.get("summary"),
+            persons=[Person.model_construct(**person) for person in meta.get("persons", [])],
+            numbers={
+                show: ShowNumbers.model_construct(**numbers)
+                for show, numbers in (meta.get("numbers") or {}).items()
+            },
+            shows=[s for s in self.shows if s != self.show],
+            chapters=[],
+            cuts=[],
+            audio="",
+            slug=self.slug,
+            show=self.show,
+            path=Path("episodes") / self.show / f"{self.slug}.md",
+            notes="",
+        )
+
+    def media(self, base_url: str) -> EpisodeMedia:
+        """What a feed item needs, with public URLs under `base_url`."""
+
+        def url(part: dict[str, Any] | None) -> str | None:
+            return public_url(base_url, part["key"]) if part else None
+
+        enclosure = self.enclosure
+        return EpisodeMedia(
+            url=public_url(base_url, enclosure.key),
+            bytes=enclosure.bytes,
+            duration_s=enclosure.duration_s,
+            mime=enclosure.type,
+            html=self.html,
+            summary=self.text,
+            chapters_url=url(self.chapters),
+            transcript_url=url(self.transcript),
+            transcript_type=(self.transcript or {}).get("type"),
+            image_url=url(self.image),
+        )
+
+
+def episode_metadata(episode: Episode) -> dict[str, Any]:
+    """What a feed item needs from the front matter."""
+    return {
+        "title": episode.title,
+        "date": episode.date.isoformat(),
+        "number": episode.number,
+        "season": episode.season,
+        "type": episode.type,
+        "explicit": episode.explicit,
+        "summary": episode.summary,
+        "persons": [person.model_dump(mode="json") for person in episode.persons],
+        "numbers": {show: n.model_dump(mode="json") for show, n in episode.numbers.items()},
+    }
+
+
+def heard_chapters(
+    network: Network, episode: Episode, chapter_times: tuple[float, ...] | list[float] | None
+) -> list[ChapterNote]:
+    """The episode's chapters at the times they are heard (from a processing report or the
+    manifest); at the master's times when those are unknown or no longer match the chapters."""
+    times = (
+        list(chapter_times)
+        if chapter_times is not None and len(chapter_times) == len(episode.chapters)
+        else [chapter.start for chapter in episode.chapters]
+    )
+    return chapter_notes(network, episode, times)
+
+
+def audio_files(episode: Episode, processed: ProcessedAudio) -> tuple[AudioFile, ...]:
+    return tuple(
+        AudioFile(
+            format=name,
+            key=audio_key(episode.show, episode.slug, sha256, format_named(name).suffix),
+            bytes=size,
+            sha256=sha256,
+            duration_s=round(processed.duration_s, 3),
+        )
+        for name, _path, sha256, size in processed.files
+    )
+
+
+def build_record(
+    network: Network,
+    episode: Episode,
+    audio: tuple[AudioFile, ...],
+    chapter_times: tuple[float, ...],
+    fingerprint: str,
+) -> EpisodeRecord:
+    """The one builder of an episode's record: its audio files (from processing, or as already
+    published), the chapters at `chapter_times` (as heard), the rendered notes, and the keys of
+    the chapters JSON, transcript, episode image and chapter images — each also listed in
+    `assets` with its bytes, for publishing to upload."""
+    show, slug = episode.show, episode.slug
+    chapters = heard_chapters(network, episode, chapter_times)
+    notes = render_notes(network, episode, chapters)
+    assets: list[Asset] = []
+
+    def file_asset(path: Path, kind: str, field_name: str, mime: str) -> Asset:
+        sha256 = file_hash(path)
+        key = episode_file_key(show, slug, kind, sha256, path.suffix.lower())
+        return Asset(key, mime, field_name, sha256, path=path)
+
+    for index, chapter in enumerate(episode.chapters, start=1):  # before the chapters JSON
+        if chapter.image:
+            path = episode.resolve(chapter.image)
+            assets.append(
+                file_asset(
+                    path, "chapter-image", f"chapters[{index}].image", image_type(path.suffix)
+                )
+            )
+    chapters_part = transcript_part = image_part = None
+    if chapters:
+        data = chapters_json(episode, chapters).encode()
+        sha256 = content_hash(data)
+        key = episode_file_key(show, slug, "chapters", sha256, ".json")
+        assets.append(Asset(key, CHAPTERS_TYPE, "chapters", sha256, data=data))
+        chapters_part = {"key": key}
+    if episode.transcript:
+        path = episode.resolve(episode.transcript)
+        mime = TRANSCRIPT_TYPES[path.suffix.lower()]
+        assets.append(file_asset(path, "transcript", "transcript", mime))
+        transcript_part = {"key": assets[-1].key, "type": mime}
+    if episode.image:
+        path = episode.resolve(episode.image)
+        assets.append(file_asset(path, "image", "image", image_type(path.suffix)))
+        image_part = {"key": assets[-1].key}
+    return EpisodeRecord(
+        guid=episode.guid,
+        show=show,
+        shows=tuple(episode.all_shows),
+        slug=slug,
+        fingerprint=fingerprint,
+        audio=audio,
+        chapter_times=tuple(chapter_times),
+        meta=episode_metadata(episode),
+        html=notes.html,
+        text=notes.text,
+        chapters=chapters_part,
+        transcript=transcript_part,
+        image=image_part,
+        assets=tuple(assets),
+    )
+
+
+def artwork_asset(network: Network, show_id: str) -> Asset:
+    """A show's artwork as published: content-addressed under the show's folder."""
+    show = network.shows[show_id]
+    path = network.show_path(show.artwork)
+    sha256 = file_hash(path)
+    return Asset(
+        artwork_key(show_id, sha256, path.suffix),
+        image_type(path.suffix),
+        f"shows.{show_id}.artwork",
+        sha256,
+        path=path,
+    )
+
+
+def feed_inputs(
+    base_url: str, records: dict[str, EpisodeRecord], artwork_keys: dict[str, str]
+) -> FeedInputs:
+    """What the feeds need, from records and the shows' artwork keys."""
+    return FeedInputs(
+        episodes={guid: record.media(base_url) for guid, record in records.items()},
+        artwork_urls={show: public_url(base_url, key) for show, key in artwork_keys.items()},
+    )
+
+
+def feed_candidates(records: dict[str, EpisodeRecord], show_id: str) -> list[Episode]:
+    """Every recorded episode of the show, as its record says (guid order)."""
+    return [record.episode() for guid, record in sorted(records.items()) if show_id in record.shows]
