@@ -17,10 +17,11 @@ import typer
 
 from podcast_tools import __version__
 from podcast_tools.clihelp import Typer
-from podcast_tools.content import NETWORK_FILE, Network, find_root, load_network
+from podcast_tools.content import NETWORK_FILE, Network, find_root
 from podcast_tools.content.hints import one_line
 from podcast_tools.errors import NotANetworkError, PodcastToolsError, UsageError
 from podcast_tools.jsonout import dumps as json_document
+from podcast_tools.media_checks import load_checked_network
 
 HELP = (
     "Take a podcast network from raw recordings to what listeners hear.\n\n"
@@ -54,7 +55,7 @@ class Options:
         return root
 
     def network(self) -> Network:
-        return load_network(self.network_root())
+        return load_checked_network(self.network_root())
 
 
 def _show_version(value: bool) -> None:
@@ -164,7 +165,7 @@ def _fix_artwork(root: Path) -> None:
     from podcast_tools.errors import ContentError
 
     try:
-        load_network(root)
+        load_checked_network(root)
         return
     except ContentError as exc:
         images = sorted(
@@ -455,7 +456,7 @@ def feed(
     from podcast_tools.feed.local import inputs_from_build
 
     root = _options(ctx).network_root()
-    network = load_network(root)
+    network = load_checked_network(root)
     wanted = show_ids or list(network.shows)
     unknown = [s for s in wanted if s not in network.shows]
     if unknown:
@@ -554,7 +555,7 @@ def publish(
     if sum(bool(x) for x in (episode_files, all_episodes, changed_since)) > 1:
         raise UsageError("choose one of: episode files, --all, --changed-since")
     root = _options(ctx).network_root()
-    network = load_network(root)  # everything is validated before anything is uploaded
+    network = load_checked_network(root)  # everything is validated before anything is uploaded
     settings = network.settings
     locations = locate(network, storage_url=storage_url, state_url=state_url)
     storage, state = open_locations(network, locations)
@@ -810,7 +811,7 @@ def _load_episode(ctx: typer.Context, episode_file: Path):
     """The network (found from the episode file unless --root says) and the episode in it."""
     options = _options(ctx)
     root = options.network_root() if options.root else find_root(episode_file.resolve().parent)
-    network = load_network(root)
+    network = load_checked_network(root)
     return root, network, _find_episode(network, episode_file)
 
 

@@ -17,7 +17,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from podcast_tools.content import Network, load_network
+from podcast_tools.content import Network
 from podcast_tools.feed import EpisodeMedia, FeedInputs, build_feed
 from podcast_tools.feed.build import build_publisher_feed
 from podcast_tools.layout import (
@@ -28,6 +28,7 @@ from podcast_tools.layout import (
     file_hash,
     public_url,
 )
+from podcast_tools.media_checks import load_checked_network
 from podcast_tools.notes import TRANSCRIPT_TYPES, chapter_notes, render_notes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,7 +83,7 @@ def golden_inputs(network: Network) -> FeedInputs:
 
 def golden_feeds(root: Path = REPO) -> dict[str, bytes]:
     """name → XML: one per show (its id) and the network's publisher feed ("publisher")."""
-    network = load_network(root)
+    network = load_checked_network(root)
     inputs = golden_inputs(network)
     feeds = {
         show_id: build_feed(network, show_id, inputs, now=NOW).xml for show_id in network.shows
