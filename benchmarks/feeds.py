@@ -21,9 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from podcast_tools.audio.synth import speech_like_master  # noqa: E402
-from podcast_tools.content import feed_url, load_network, podcast_guid_for  # noqa: E402
+from podcast_tools.content import feed_url, podcast_guid_for  # noqa: E402
 from podcast_tools.content.loader import publisher_feed_url  # noqa: E402
 from podcast_tools.feed import EpisodeMedia, FeedInputs, build_feed  # noqa: E402
+from podcast_tools.media_checks import load_checked_network  # noqa: E402
 from podcast_tools.scaffold import _placeholder_artwork  # noqa: E402
 
 BASE = "https://media.example.com/"
@@ -74,7 +75,7 @@ def main() -> None:
     try:
         make_network(work, args.shows, args.episodes)
         started = time.perf_counter()
-        network = load_network(work)
+        network = load_checked_network(work)
         load_s = time.perf_counter() - started
 
         inputs = FeedInputs(

@@ -82,10 +82,14 @@ def main() -> None:
             ours_encodes = encodes(log)
         a, b = statistics.median(baseline), statistics.median(ours)
         print(f"one {args.minutes:g}-minute episode, median of {args.runs} runs")
-        print(f"publish without a build (masters)      {a:8.2f} s   ffmpeg encodes {baseline_encodes}")
+        print(
+            f"publish without a build (masters)      {a:8.2f} s   ffmpeg encodes {baseline_encodes}"
+        )
         print(f"publish after process (reuses build/)  {b:8.2f} s   ffmpeg encodes {ours_encodes}")
-        print(f"without ÷ with                          {a / b:8.1f}×  target: 0 encodes  "
-              + ("ok" if ours_encodes == 0 else "MISSED"))
+        print(
+            f"without ÷ with                          {a / b:8.1f}×  target: 0 encodes  "
+            + ("ok" if ours_encodes == 0 else "MISSED")
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

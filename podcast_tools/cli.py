@@ -16,10 +16,11 @@ import typer
 
 from podcast_tools import __version__
 from podcast_tools.clihelp import Typer
-from podcast_tools.content import NETWORK_FILE, Network, find_root, load_network
+from podcast_tools.content import NETWORK_FILE, Network, find_root
 from podcast_tools.content.hints import one_line
 from podcast_tools.errors import NotANetworkError, PodcastToolsError, UsageError
 from podcast_tools.jsonout import dumps as json_document
+from podcast_tools.media_checks import load_checked_network
 
 HELP = (
     "Take a podcast network from raw recordings to what listeners hear.\n\n"
@@ -53,7 +54,7 @@ class Options:
         return root
 
     def network(self) -> Network:
-        return load_network(self.network_root())
+        return load_checked_network(self.network_root())
 
 
 def _show_version(value: bool) -> None:
@@ -435,7 +436,7 @@ def feed(
     from podcast_tools.pipeline import preview_feeds
 
     root = _options(ctx).network_root()
-    network = load_network(root)
+    network = load_checked_network(root)
     wanted = show_ids or list(network.shows)
     _say_drafts(network, [e for e in network.drafts if set(e.all_shows) & set(wanted)])
     preview = preview_feeds(network, wanted, root / "build", include_scheduled=include_scheduled)
@@ -517,7 +518,7 @@ def publish(
     if sum(bool(x) for x in (episode_files, all_episodes, changed_since)) > 1:
         raise UsageError("choose one of: episode files, --all, --changed-since")
     root = _options(ctx).network_root()
-    network = load_network(root)  # everything is validated before anything is uploaded
+    network = load_checked_network(root)  # everything is validated before anything is uploaded
     settings = network.settings
     locations = locate(network, storage_url=storage_url, state_url=state_url)
     storage, state = open_locations(network, locations)
@@ -604,7 +605,8 @@ def unpublish(
 
     Exit codes: 0 done, 1 content problems, 2 usage (e.g. not published), 3 storage failure."""
     from podcast_tools.publish.state import locate, open_locations
-    from podcast_tools.publish.unpublish import Target, unpublish as take_down
+    from podcast_tools.publish.unpublish import Target
+    from podcast_tools.publish.unpublish import unpublish as take_down
 
     network = _options(ctx).network()
     by_path = {episode.path.resolve(): episode for episode in network.episodes}
@@ -773,7 +775,7 @@ def _load_episode(ctx: typer.Context, episode_file: Path):
     """The network (found from the episode file unless --root says) and the episode in it."""
     options = _options(ctx)
     root = options.network_root() if options.root else find_root(episode_file.resolve().parent)
-    network = load_network(root)
+    network = load_checked_network(root)
     return root, network, _find_episode(network, episode_file)
 
 

@@ -23,12 +23,13 @@ from podcast_tools.audio.master import (
     master,
 )
 from podcast_tools.audio.plan import PlanError
-from podcast_tools.content import Episode, Network, Show, load_network
+from podcast_tools.content import Episode, Network, Show
 from podcast_tools.errors import ContentError, Problem, UsageError
 from podcast_tools.feed.build import BuiltFeed, build_feed, build_publisher_feed
 from podcast_tools.formats import FORMATS, PRIMARY, OutputFormat
 from podcast_tools.fsutil import write_text_atomic
 from podcast_tools.layout import content_hash, file_hash
+from podcast_tools.media_checks import load_checked_network
 from podcast_tools.notes import NotesFiles, render_notes, write_notes
 from podcast_tools.record import (
     EpisodeRecord,
@@ -426,7 +427,7 @@ def fix_artwork(root: Path) -> list[tuple[str, Path | None]]:
     """For each image the network's validation refuses that converting or shrinking can fix, a
     fixed copy beside it: (the image as named, the copy or None when it cannot be fixed)."""
     try:
-        load_network(root)
+        load_checked_network(root)
         return []
     except ContentError as exc:
         images = sorted(

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from podcast_tools.content import load_network
 from podcast_tools.errors import ContentError, Problem
+from podcast_tools.media_checks import load_checked_network
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def problems_of(root: Path) -> list[Problem]:
     with pytest.raises(ContentError) as caught:
-        load_network(root)
+        load_checked_network(root)
     return caught.value.problems
 
 

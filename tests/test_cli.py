@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from podcast_tools import __version__
 from podcast_tools.cli import app
-from podcast_tools.content import load_network
+from podcast_tools.media_checks import load_checked_network
 from tests.conftest import edit
 
 runner = CliRunner()
@@ -124,7 +124,7 @@ def test_init_creates_a_network_that_validates(tmp_path: Path):
     result = podcast("init", str(target))
     assert result.exit_code == 0, result.output
     assert podcast("--root", str(target), "validate").exit_code == 0
-    network = load_network(target)
+    network = load_checked_network(target)
     assert set(network.shows) == {"main", "main-regional"}
     assert network.shows["main-regional"].extends == "main"
     assert len(network.episodes) == 1 and network.episodes[0].chapters
@@ -175,7 +175,7 @@ def test_new_writes_an_episode_with_fresh_guid_and_next_number(sample: Path):
     assert front[0]["date"].tzinfo is not None
     assert front[0]["audio"] == "004-shift-left-myths-facts.flac"  # copied next to the episode
     assert (first_path.parent / front[0]["audio"]).read_bytes() == audio.read_bytes()
-    network = load_network(sample)  # both validate
+    network = load_checked_network(sample)  # both validate
     assert {e.number for e in network.episodes_of("itsmwp")} == {1, 2, 3, 4, 5}
 
 

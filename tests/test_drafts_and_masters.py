@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from podcast_tools.cli import app
-from podcast_tools.content import load_network
+from podcast_tools.media_checks import load_checked_network
 from tests.conftest import edit, find_problem, problems_of
 
 runner = CliRunner()
@@ -46,7 +46,7 @@ def test_new_without_audio_writes_a_draft_that_leaves_the_network_valid(sample: 
     front = front_matter(path)
     assert front["draft"] is True
     assert not (path.parent / front["audio"]).exists()
-    network = load_network(sample)  # no problem: a draft may lack its audio
+    network = load_checked_network(sample)  # no problem: a draft may lack its audio
     assert [e.slug for e in network.episodes if e.draft] == [path.stem]
     validated = podcast(sample, "validate")
     assert validated.exit_code == 0, validated.output
@@ -139,7 +139,7 @@ def test_new_copies_the_recording_next_to_the_episode(sample: Path, tmp_path: Pa
     assert front["audio"] == f"{path.stem}.flac"
     assert (path.parent / front["audio"]).read_bytes() == recording.read_bytes()
     assert "draft" not in front
-    assert load_network(sample)  # the copy lies inside the network
+    assert load_checked_network(sample)  # the copy lies inside the network
 
 
 def test_new_link_keeps_a_reference_inside_the_network_and_refuses_outside(

@@ -15,9 +15,9 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from podcast_tools.cli import app
-from podcast_tools.content import load_network
 from podcast_tools.errors import ContentError
 from podcast_tools.feed import EpisodeMedia, FeedInputs, build_feed, check_feed
+from podcast_tools.media_checks import load_checked_network
 from tests.conftest import edit, find_problem, problems_of
 
 NS = {
@@ -54,7 +54,7 @@ def parse_xml(xml: bytes):
 
 @pytest.fixture
 def network(sample: Path):
-    return load_network(sample)
+    return load_checked_network(sample)
 
 
 def test_every_client_parser_reads_every_episode(network):
@@ -143,7 +143,7 @@ def test_optional_channel_tags(sample: Path):
         'funding = [{ url = "https://example.com/donate", text = "Buy us a coffee" }]\n'
         'persons = [{ name = "Robin Row", role = "host", href = "https://example.com/robin" }]',
     )
-    network = load_network(sample)
+    network = load_checked_network(sample)
     channel = parse_xml(build_feed(network, "itsmwp-row", media_for(network), now=NOW).xml).find(
         "channel"
     )
@@ -170,7 +170,7 @@ def test_podcast_elements_validate_against_the_namespace_xsd(sample: Path):
         'funding = [{ url = "https://example.com/donate", text = "Support" }]\n'
         'persons = [{ name = "Robin Row", href = "https://example.com/robin" }]',
     )
-    network = load_network(sample)
+    network = load_checked_network(sample)
     schema = etree.XMLSchema(etree.parse(str(XSD_DIR / "podcast-wrapper.xsd")))
     covered = {"transcript", "locked", "funding", "chapters", "person", "season", "episode"}
     checked = set()
@@ -190,7 +190,10 @@ def test_same_inputs_same_bytes(network):
     inputs = media_for(network)
     first = build_feed(network, "itsmwp-anz", inputs, now=NOW).xml
     second = build_feed(
-        network, "itsmwp-anz", media_for(load_network(network.root)), now=NOW + timedelta(days=3)
+        network,
+        "itsmwp-anz",
+        media_for(load_checked_network(network.root)),
+        now=NOW + timedelta(days=3),
     ).xml
     assert first == second
 
@@ -198,7 +201,7 @@ def test_same_inputs_same_bytes(network):
 def test_scheduled_episodes_wait_for_their_time(sample: Path):
     episode = sample / "episodes/itsmwp/003-service-desk-metrics.md"
     edit(episode, "date: 2026-10-21T09:00:00+01:00", "date: 2026-12-01T09:00:00+01:00")
-    network = load_network(sample)
+    network = load_checked_network(sample)
     inputs = media_for(network)
     scheduled_guid = "04bab1e0-bca4-48be-9c8b-6e3eff69f280"
     now = build_feed(network, "itsmwp", inputs, now=NOW)
@@ -235,7 +238,7 @@ def test_hostile_text_round_trips_safely(sample: Path):
         "title: Incident vs. Problem Management",
         "title: '<b>Incidents</b> & ]]> \"problems\"'",
     )
-    network = load_network(sample)
+    network = load_checked_network(sample)
     inputs = media_for(network)
     guid = "ac4558b4-65d3-4301-a7a3-5754683e9fdf"
     old = inputs.episodes[guid]

@@ -10,9 +10,9 @@ import feedparser
 import podcastparser
 from lxml import etree
 
-from podcast_tools.content import load_network
 from podcast_tools.feed import build_feed
 from podcast_tools.feed.build import build_publisher_feed
+from podcast_tools.media_checks import load_checked_network
 from tests.conftest import edit, find_problem, problems_of
 from tests.test_feed import BASE, NOW, NS, media_for
 
@@ -24,7 +24,7 @@ def channel(xml: bytes):
 
 
 def test_channel_link_is_the_shows_website_not_the_feed(sample: Path):
-    network = load_network(sample)
+    network = load_checked_network(sample)
     inputs = media_for(network)
     for show_id, show in network.shows.items():
         xml = build_feed(network, show_id, inputs, now=NOW).xml
@@ -43,17 +43,17 @@ def test_a_show_without_a_link_points_at_the_networks_site_else_its_folder(sampl
         text[:shows_part]
         + text[shows_part:].replace('link = "https://itsmweekly.example/"\n', "", 1)
     )
-    network = load_network(sample)
+    network = load_checked_network(sample)
     xml = build_feed(network, "itsmwp", media_for(network), now=NOW).xml
     assert channel(xml).findtext("link") == network.settings.link  # the network's website
     edit(toml, 'link = "https://itsmweekly.example/"            # the network\'s website\n', "")
-    network = load_network(sample)
+    network = load_checked_network(sample)
     xml = build_feed(network, "itsmwp", media_for(network), now=NOW).xml
     assert channel(xml).findtext("link") == f"{BASE}itsmwp/"
 
 
 def test_cross_posted_episode_carries_no_home_numbers_in_another_feed(sample: Path):
-    network = load_network(sample)
+    network = load_checked_network(sample)
     xml = build_feed(network, "itsmwp-anz", media_for(network), now=NOW).xml
     items = {i.findtext("guid"): i for i in channel(xml).findall("item")}
     cross = next(e for e in network.episodes if network.display(e.path) == CROSS_POSTED)
@@ -74,7 +74,7 @@ def test_a_cross_post_may_give_its_numbers_for_the_other_feed(sample: Path):
         "shows: [itsmwp-anz]",
         "shows: [itsmwp-anz]\nnumbers: { itsmwp-anz: { number: 7, season: 2 } }",
     )
-    network = load_network(sample)
+    network = load_checked_network(sample)
     xml = build_feed(network, "itsmwp-anz", media_for(network), now=NOW).xml
     cross = next(e for e in network.episodes if network.display(e.path) == CROSS_POSTED)
     item = next(i for i in channel(xml).findall("item") if i.findtext("guid") == cross.guid)
@@ -85,7 +85,9 @@ def test_a_cross_post_may_give_its_numbers_for_the_other_feed(sample: Path):
 
 def test_validate_reports_duplicate_numbers_within_a_feed(sample: Path):
     anz_numbers = [
-        e.number for e in load_network(sample).episodes if e.show == "itsmwp-anz" and e.number
+        e.number
+        for e in load_checked_network(sample).episodes
+        if e.show == "itsmwp-anz" and e.number
     ]
     taken = anz_numbers[0]
     edit(
@@ -114,7 +116,7 @@ def test_titles_over_255_characters_are_refused(sample: Path):
 
 
 def test_item_description_carries_only_apples_tags_in_cdata(sample: Path):
-    network = load_network(sample)
+    network = load_checked_network(sample)
     inputs = media_for(network)
     rich = (
         '<p>Intro with <strong>bold</strong> and a <a href="https://example.com/x">link</a></p>'
@@ -152,7 +154,7 @@ def test_person_role_and_group_follow_the_podcast_taxonomy(sample: Path):
 
 
 def test_podroll_names_each_sibling_by_guid_and_url(sample: Path):
-    network = load_network(sample)
+    network = load_checked_network(sample)
     xml = build_feed(network, "itsmwp", media_for(network), now=NOW).xml
     items = channel(xml).findall("podcast:podroll/podcast:remoteItem", NS)
     expected = {
@@ -164,7 +166,7 @@ def test_podroll_names_each_sibling_by_guid_and_url(sample: Path):
 
 
 def test_the_network_is_a_publisher_feed_and_every_show_points_at_it(sample: Path):
-    network = load_network(sample)
+    network = load_checked_network(sample)
     assert network.settings.podcast_guid
     publisher = build_publisher_feed(network, media_for(network).artwork_urls)
     root = channel(publisher.xml)
@@ -260,6 +262,6 @@ def test_yaml_merge_of_an_inline_mapping_still_loads(sample: Path):
         "shows: [itsmwp-anz]",
         "shows: [itsmwp-anz]\nnumbers:\n  <<: { itsmwp-anz: { number: 7 } }",
     )
-    network = load_network(sample)
+    network = load_checked_network(sample)
     episode = next(e for e in network.episodes if network.display(e.path) == CROSS_POSTED)
     assert episode.numbers_in("itsmwp-anz") == (7, None)

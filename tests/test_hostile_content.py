@@ -318,7 +318,7 @@ def test_problems_with_line_breaks_in_values_stay_one_line_each(sample: Path):
 
 def test_a_vbr_mp3_without_a_xing_header_is_measured_not_called_truncated(sample: Path):
     from podcast_tools.audio import ffmpeg
-    from podcast_tools.content import load_network
+    from podcast_tools.media_checks import load_checked_network
 
     master = sample / "episodes/itsmwp/003-vbr.mp3"
     ffmpeg.run(
@@ -345,7 +345,7 @@ def test_a_vbr_mp3_without_a_xing_header_is_measured_not_called_truncated(sample
     )  # mutagen alone would say 50 s: it guesses from the first (silent, 32 kbps) frame
     path = sample / EPISODE
     path.write_text(path.read_text().replace("003-service-desk-metrics.opus", master.name))
-    network = load_network(sample)
+    network = load_checked_network(sample)
     episode = next(e for e in network.episodes if e.slug == "003-service-desk-metrics")
     assert network.durations[episode.guid] == pytest.approx(30.0, abs=0.1)
 

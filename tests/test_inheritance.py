@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from podcast_tools.content import feed_url, load_network, podcast_guid_for
+from podcast_tools.content import feed_url, podcast_guid_for
+from podcast_tools.media_checks import load_checked_network
 
 NZ_SHOW = """
 [shows.itsmwp-nz]
@@ -23,7 +24,7 @@ def add_nz_show(root: Path, extra: str = "") -> None:
 
 
 def test_spin_off_inherits_from_parent_and_defaults(sample: Path):
-    network = load_network(sample)
+    network = load_checked_network(sample)
     anz, main = network.shows["itsmwp-anz"], network.shows["itsmwp"]
     assert anz.language == "en-au"  # own
     assert anz.category == main.category  # from [defaults]
@@ -36,7 +37,7 @@ def test_spin_off_inherits_from_parent_and_defaults(sample: Path):
 
 
 def test_override_of_one_key_keeps_the_rest_of_the_table(sample: Path):
-    row = load_network(sample).shows["itsmwp-row"]
+    row = load_checked_network(sample).shows["itsmwp-row"]
     assert row.loudness.target_lufs == -19.0
     assert row.loudness.true_peak_dbtp == -1.0  # inherited
     assert (row.mp3.channels, row.mp3.bitrate_kbps, row.mp3.sample_rate) == (1, 64, 44100)
@@ -44,7 +45,7 @@ def test_override_of_one_key_keeps_the_rest_of_the_table(sample: Path):
 
 def test_parent_values_win_over_defaults_and_chains_resolve(sample: Path):
     add_nz_show(sample)
-    network = load_network(sample)
+    network = load_checked_network(sample)
     nz = network.shows["itsmwp-nz"]
     assert nz.language == "en-nz"
     assert nz.intro == "itsmwp-anz/art/intro.mp3"  # from its parent, not the grandparent
@@ -56,7 +57,7 @@ def test_parent_values_win_over_defaults_and_chains_resolve(sample: Path):
 
 
 def test_per_show_fields_are_never_inherited(sample: Path):
-    network = load_network(sample)
+    network = load_checked_network(sample)
     guids = {show.podcast_guid for show in network.shows.values()}
     assert len(guids) == len(network.shows)
     assert network.shows["itsmwp"].extends is None
@@ -65,7 +66,7 @@ def test_per_show_fields_are_never_inherited(sample: Path):
 
 def test_false_switches_off_an_inherited_jingle(sample: Path):
     add_nz_show(sample, "intro = false\n")
-    nz = load_network(sample).shows["itsmwp-nz"]
+    nz = load_checked_network(sample).shows["itsmwp-nz"]
     assert nz.intro is None
     assert nz.outro == "itsmwp-anz/art/outro.mp3"
 
@@ -79,13 +80,13 @@ def test_mono_default_bitrate_is_64_kbps(sample: Path):
         "mp3 = { bitrate = 128, channels = 2, sample_rate = 44100 }\n", ""
     )
     toml.write_text(text)
-    network = load_network(sample)
+    network = load_checked_network(sample)
     assert network.shows["itsmwp-row"].mp3.bitrate_kbps == 64
     assert network.shows["itsmwp"].mp3.bitrate_kbps == 128
 
 
 def test_cross_posted_episode_is_in_both_shows(sample: Path):
-    network = load_network(sample)
+    network = load_checked_network(sample)
     anz_guids = [e.guid for e in network.episodes_of("itsmwp-anz")]
     main_guids = [e.guid for e in network.episodes_of("itsmwp")]
     cross = "96437e99-b727-4e6c-99f1-172d9e7e5d4a"

@@ -61,7 +61,9 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
             elif node.module.startswith("podcast_tools."):
                 found.append((node.lineno, node.module))
         elif isinstance(node, ast.Import):
-            found += [(node.lineno, a.name) for a in node.names if a.name.startswith("podcast_tools")]
+            found += [
+                (node.lineno, a.name) for a in node.names if a.name.startswith("podcast_tools")
+            ]
     return found
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from podcast_tools.content import load_network
+from podcast_tools.media_checks import load_checked_network
 from podcast_tools.notes import (
     ChapterNote,
     html_to_text,
@@ -28,7 +28,7 @@ def golden_network(sample: Path, case: str):
     shutil.copy(GOLDEN / f"{case}.md", sample / "episodes" / "itsmwp" / f"zz-{case}.md")
     text = (sample / "episodes" / "itsmwp" / f"zz-{case}.md").read_text()
     (sample / "episodes" / "itsmwp" / f"zz-{case}.md").write_text(text.replace("../001", "001"))
-    network = load_network(sample)
+    network = load_checked_network(sample)
     episode = next(e for e in network.episodes if e.slug == f"zz-{case}")
     chapters = [ChapterNote(c.start, c.title, c.url) for c in episode.chapters]
     return network, episode, chapters
@@ -81,7 +81,7 @@ def test_text_form_is_plain():
 
 
 def test_templates_fall_back_from_show_to_parent_to_network_to_builtin(sample: Path):
-    network = load_network(sample)
+    network = load_checked_network(sample)
     anz = next(e for e in network.episodes if e.show == "itsmwp-anz")
     main = next(e for e in network.episodes if e.show == "itsmwp")
     # itsmwp-anz has its own summary template (templates/itsmwp-anz/episode.txt.j2)
@@ -105,7 +105,7 @@ def test_templates_fall_back_from_show_to_parent_to_network_to_builtin(sample: P
         "audio: 001-major-incidents.m4a", "audio: ../itsmwp-anz/001-major-incidents.m4a"
     )
     (sample / "episodes/itsmwp-nz/001-kia-ora.md").write_text(episode_text)
-    network = load_network(sample)
+    network = load_checked_network(sample)
     nz = next(e for e in network.episodes if e.show == "itsmwp-nz")
     assert "More from Australia & New Zealand" in render_notes(network, nz, []).text
     # and the network's own template overrides the built-in one
@@ -134,7 +134,7 @@ def test_write_notes_files_and_chapters_json(sample: Path, tmp_path: Path):
         .replace("number: 9", "number: 9\ntranscript: zz-basic.vtt")
     )
     (sample / "episodes/itsmwp/zz-basic.md").write_text(text)
-    network = load_network(sample)
+    network = load_checked_network(sample)
     episode = next(e for e in network.episodes if e.slug == "zz-basic")
     files = write_notes(network, episode, chapters, tmp_path)
     document = json.loads(files.chapters.read_text())

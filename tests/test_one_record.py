@@ -10,8 +10,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from podcast_tools.cli import app
-from podcast_tools.content import load_network
 from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key
+from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline import local_records
 from podcast_tools.publish.manifest import MANIFEST_KEY
 from podcast_tools.record import EpisodeRecord
@@ -26,7 +26,7 @@ def podcast(root: Path, *args: str) -> str:
 
 
 def test_feeds_previewed_after_process_are_the_published_feeds(sample: Path, tmp_path: Path):
-    network = load_network(sample)
+    network = load_checked_network(sample)
     processed = [e for e in network.episodes if not e.draft]
     assert len(processed) >= 5  # the whole sample: every show, chapters, transcripts, images
     for episode in processed:

@@ -27,7 +27,7 @@ import pytest
 from typer.testing import CliRunner
 
 from podcast_tools.cli import app
-from podcast_tools.content import load_network
+from podcast_tools.media_checks import load_checked_network
 from podcast_tools.publish import Publisher, open_storage
 from podcast_tools.publish.state import default_state_url
 from tests.conftest import edit
@@ -330,7 +330,7 @@ def test_a_scheduled_episode_is_uploaded_only_when_due(sample: Path, s3_server, 
     assert not [k for k in all_keys(s3_server, bucket) if "003-service-desk-metrics" in k]
 
     # the hourly run after its date publishes it
-    network = load_network(sample)
+    network = load_checked_network(sample)
     due = datetime(2099, 6, 1, 9, 30, tzinfo=timezone.utc)
     later = Publisher(network, open_storage(f"s3://{bucket}/net", sample)).run(
         list(network.episodes), now=due

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from podcast_tools.cli import app
-from podcast_tools.content import load_network
+from podcast_tools.media_checks import load_checked_network
 from podcast_tools.publish import Publisher, StorageError, open_storage
 from podcast_tools.publish.run import changed_episodes
 from podcast_tools.publish.source import BytesSource, digest
@@ -50,7 +50,7 @@ def test_publish_sample_network(sample: Path, s3_server, bucket: str):
         head = client.head_object(Bucket=bucket, Key=f"net/{show}/feed.xml")
         assert head["ContentType"].startswith("application/rss+xml")
         assert "max-age=300" in head["CacheControl"]
-        assert len(feed["episodes"]) == len(load_network(sample).episodes_of(show))
+        assert len(feed["episodes"]) == len(load_checked_network(sample).episodes_of(show))
         for episode in feed["episodes"]:
             enclosure = episode["enclosures"][0]
             key = "net/" + enclosure["url"].removeprefix(BASE)
@@ -156,7 +156,7 @@ def feed_bytes(s3_server, bucket, show="itsmwp-anz"):
 def test_faults_leave_the_feed_intact_and_a_rerun_completes(
     sample: Path, s3_server, bucket: str, fail_on, truncate, error
 ):
-    network = load_network(sample)
+    network = load_checked_network(sample)
     first = [e for e in network.episodes if e.show == "itsmwp-anz"]
     Publisher(network, open_storage(f"s3://{bucket}/net", sample)).run(first)
     before = feed_bytes(s3_server, bucket)
@@ -166,7 +166,7 @@ def test_faults_leave_the_feed_intact_and_a_rerun_completes(
         "number: 2\n",
         "number: 2\ntrim:\n  start: 3.0\n",
     )
-    network = load_network(sample)
+    network = load_checked_network(sample)
     faulty = FailingStorage(bucket, "net", fail_on=fail_on, truncate=truncate)
     faulty_state = FailingStorage(bucket, "net.state", fail_on=fail_on, truncate=truncate)
     with pytest.raises(error):
@@ -201,7 +201,7 @@ def test_wrong_credentials_one_clear_error_exit_3(sample: Path, bucket: str, mon
 
 
 def test_two_publishers_at_once_both_land(sample: Path, s3_server, bucket: str):
-    network = load_network(sample)
+    network = load_checked_network(sample)
     mine = [e for e in network.episodes if e.slug == "001-incident-vs-problem"]
     theirs = [e for e in network.episodes if e.slug == "003-service-desk-metrics"]
     errors = []
@@ -209,7 +209,7 @@ def test_two_publishers_at_once_both_land(sample: Path, s3_server, bucket: str):
     def run(episodes):
         try:
             Publisher(
-                load_network(sample), open_storage(f"s3://{bucket}/net", sample), workers=1
+                load_checked_network(sample), open_storage(f"s3://{bucket}/net", sample), workers=1
             ).run(episodes)
         except Exception as exc:  # reported below
             errors.append(exc)
@@ -234,10 +234,10 @@ def test_changed_since_picks_exactly_the_changed_episodes(sample: Path):
     edit(
         sample / "episodes/itsmwp-anz/001-major-incidents.md", "Lessons learned", "What we learned"
     )
-    network = load_network(sample)
+    network = load_checked_network(sample)
     assert [e.slug for e in changed_episodes(network, "HEAD")] == ["001-major-incidents"]
     edit(sample / "episodes/network.toml", 'language = "en-au"', 'language = "en-nz"')
-    assert len(changed_episodes(load_network(sample), "HEAD")) == 7
+    assert len(changed_episodes(load_checked_network(sample), "HEAD")) == 7
 
 
 def test_dry_run_touches_nothing(sample: Path, s3_server, bucket: str):
@@ -293,7 +293,7 @@ def test_racing_publishers_from_two_checkouts_keep_both_changes(
 
     def run(root: Path) -> None:
         try:  # each publisher looks at every episode, as a default `podcast publish` does
-            network = load_network(root)
+            network = load_checked_network(root)
             Publisher(network, open_storage(f"s3://{bucket}/net", root), workers=1).run(
                 list(network.episodes)
             )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from podcast_tools.content import load_network
+from podcast_tools.media_checks import load_checked_network
 from tests.conftest import edit, find_problem, problems_of
 
 TOML = "episodes/network.toml"
@@ -355,7 +355,7 @@ def test_rule_names_file_and_field(sample: Path, edit_file, old, new, file, fiel
 
 
 def test_sample_network_is_valid(sample: Path):
-    network = load_network(sample)
+    network = load_checked_network(sample)
     assert sorted(network.shows) == ["itsmwp", "itsmwp-anz", "itsmwp-row"]
     assert len(network.episodes) == 7
 
@@ -436,3 +436,169 @@ def test_error_in_defaults_is_reported_once_at_its_source(sample: Path):
     problems = [p for p in problems_of(sample) if p.field.endswith("language")]
     # itsmwp-anz sets its own language; the two others inherit the bad one from [defaults]
     assert [p.field for p in problems] == ["defaults.language"]
+
+
+# --- the content layer decodes no media itself: the checks come from podcast_tools.media_checks ---
+
+#: The packages above podcast_tools.content; it must not import any of them.
+UPPER_LAYERS = (
+    "podcast_tools.audio",
+    "podcast_tools.artwork",
+    "podcast_tools.tags",
+    "podcast_tools.notes",
+    "podcast_tools.feed",
+    "podcast_tools.publish",
+    "podcast_tools.cli",
+    "podcast_tools.media_checks",
+)
+
+
+def _above(module: str) -> bool:
+    return any(module == layer or module.startswith(f"{layer}.") for layer in UPPER_LAYERS)
+
+
+def test_importing_the_content_package_loads_no_layer_above_it():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, podcast_tools.content, podcast_tools.content.loader\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    loaded = result.stdout.split()
+    above = [m for m in loaded if _above(m)]
+    assert above == [], f"importing podcast_tools.content loaded {above}"
+    assert "PIL" not in loaded and "mutagen" not in loaded
+
+
+def test_no_module_of_the_content_package_imports_a_layer_above_it():
+    """Also the imports inside functions, which the subprocess test above cannot see."""
+    import ast
+
+    import podcast_tools.content
+
+    for path in sorted(Path(podcast_tools.content.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+                names += [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            upward = [n for n in names if _above(n)]
+            assert not upward, f"{path.name}:{node.lineno} imports {upward}"
+
+
+def test_load_network_makes_every_caller_choose_its_checks(sample: Path):
+    """No default: a caller that forgets the checks fails loudly instead of skipping them."""
+    from podcast_tools.content import load_network
+
+    with pytest.raises(TypeError):
+        load_network(sample)  # type: ignore[call-arg]
+
+
+def test_without_checks_no_media_file_is_decoded(sample: Path):
+    from podcast_tools.content import load_network
+    from podcast_tools.errors import ContentError
+
+    master = sample / "episodes/itsmwp/001-incident-vs-problem.flac"
+    master.write_bytes(master.read_bytes()[:1000])  # cut short: only decoding tells
+    (sample / "episodes/art/cover.png").write_bytes(b"not an image")
+    network = load_network(sample, checks=None)
+    assert len(network.episodes) == 7 and network.durations == {}
+    edit(sample / EP1, "summary:", "sumary:")  # what text tells is still checked
+    with pytest.raises(ContentError) as caught:
+        load_network(sample, checks=None)
+    assert [(p.file, p.field) for p in caught.value.problems] == [(EP1, "sumary")]
+
+
+def test_the_loader_uses_the_checks_it_is_given(sample: Path):
+    """Injected checks: durations for the timing rules, whole-file checks once per file (in
+    parallel), artwork and chapter images — reported where each file is named."""
+    import threading
+
+    from podcast_tools.content import load_network
+    from podcast_tools.content.loader import FileChecks
+    from podcast_tools.errors import AudioInputError, ContentError
+
+    lock = threading.Lock()
+    whole_calls: list[Path] = []
+    outro = (sample / "episodes/art/outro.mp3").resolve()
+
+    def whole(path: Path, duration: float) -> None:
+        with lock:
+            whole_calls.append(path)
+        if path == outro:
+            raise AudioInputError("is a fake failure", file=path)
+
+    checks = FileChecks(
+        duration=lambda path: 10.0,
+        whole=whole,
+        artwork=lambda path: ["fake artwork problem"] if path.name == "cover.png" else [],
+        chapter_image=lambda path: "fake chapter image problem",
+    )
+    with pytest.raises(ContentError) as caught:
+        load_network(sample, checks=checks)
+    problems = caught.value.problems
+    assert len(whole_calls) == len(set(whole_calls))  # each file checked once
+    assert outro in whole_calls
+    assert (sample / "episodes/itsmwp/001-incident-vs-problem.flac").resolve() in whole_calls
+    assert find_problem(problems, "episodes/art/cover.png", "").message == "fake artwork problem"
+    assert find_problem(problems, TOML, "shows.itsmwp.outro").message == (
+        "episodes/art/outro.mp3 is a fake failure"
+    )
+    assert find_problem(problems, EP1, "chapters[2].image").message == (
+        "episodes/itsmwp/art/001-root-cause.png fake chapter image problem"
+    )
+    assert find_problem(problems, EP1, "chapters[2].start").message == (
+        "00:00:15.270 is at or after the end of the kept recording (00:00:10.000)"
+    )  # the injected duration, 10 s
+
+
+def test_validate_still_reports_broken_media_in_order(sample: Path):
+    """`podcast validate` (the CLI loads with media_checks.MEDIA_CHECKS): a master cut short,
+    a jingle that is no audio, artwork Apple refuses and a chapter image in the wrong format,
+    each as one line, grouped by file in the order found."""
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from podcast_tools.cli import app
+
+    ep_anz = "episodes/itsmwp-anz/002-itil4-in-nz-government.md"
+    for master in (
+        "episodes/itsmwp/001-incident-vs-problem.flac",
+        "episodes/itsmwp-anz/002-itil4-in-nz-government.mp3",
+    ):
+        data = (sample / master).read_bytes()
+        (sample / master).write_bytes(data[: len(data) // 2])
+    (sample / "episodes/art/outro.mp3").write_bytes(b"this is not audio\n" * 20)
+    Image.new("CMYK", (500, 400)).save(sample / "episodes/itsmwp-anz/art/cover.jpg", "JPEG")
+    Image.new("RGB", (1400, 1400)).save(sample / "episodes/itsmwp/art/001-root-cause.png", "WEBP")
+
+    result = CliRunner().invoke(app, ["--root", str(sample), "validate"])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    expected = [
+        f"{ep_anz}: audio: episodes/itsmwp-anz/002-itil4-in-nz-government.mp3 ",
+        (
+            "episodes/itsmwp-anz/art/cover.jpg: is CMYK; Apple needs RGB "
+            "(use --fix-artwork for a converted copy)"
+        ),
+        "episodes/itsmwp-anz/art/cover.jpg: 500×400 px; Apple needs 1400–3000 px square",
+        (
+            f"{EP1}: chapters[2].image: episodes/itsmwp/art/001-root-cause.png is WEBP data in "
+            "a .png file; save it as PNG"
+        ),
+        f"{EP1}: audio: episodes/itsmwp/001-incident-vs-problem.flac ",
+        f"{TOML}: shows.itsmwp.outro: episodes/art/outro.mp3 cannot be read as audio",
+        "6 problems in 4 file(s); nothing was written.",
+    ]
+    assert len(lines) == len(expected), result.stderr
+    for line, start in zip(lines, expected):
+        assert line.startswith(start), f"{line!r} does not start with {start!r}"
+    for line in (lines[0], lines[4]):
+        assert "truncated" in line or "cannot be read" in line

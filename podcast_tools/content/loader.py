@@ -2,6 +2,11 @@
 
 ``load_network`` either returns a fully valid :class:`Network` or raises one
 :class:`~podcast_tools.errors.ContentError` listing every problem in every file.
+
+This is the base layer: it reads text and checks what text and the file system can tell. What
+only decoding audio or images can tell (durations, files cut short, Apple's artwork rules) comes
+from the layer above as a :class:`FileChecks`; ``podcast_tools.media_checks`` supplies the real
+ones and ``load_checked_network``, which every command uses.
 """
 
 from __future__ import annotations
@@ -20,10 +25,6 @@ from typing import Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from podcast_tools.artwork import artwork_problems
-from podcast_tools.artwork import IMAGE_FORMATS
-from podcast_tools.artwork import inspect as inspect_image
-from podcast_tools.audio.probe import check_whole, probe_duration
 from podcast_tools.content.hints import did_you_mean, quote_cut
 from podcast_tools.content.models import (
     ID_PATTERN,
@@ -44,8 +45,26 @@ PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 #: Seconds a time may lie past the recording's end before it counts as outside it (header rounding).
 END_TOLERANCE_S = 0.05
 
-DurationProbe = Callable[[Path], float]
-WholeCheck = Callable[[Path, float], None]  # raises AudioInputError unless the file is whole
+
+@dataclass(frozen=True)
+class FileChecks:
+    """The checks of audio and image files that the content layer cannot make itself.
+
+    Each is called with the path of a file the content names, once the models have found it is
+    a file inside the network. The audio calls run in parallel threads: they must be
+    thread-safe.
+    """
+
+    #: Seconds of audio in the file; raises AudioInputError (its ``reason`` follows the file's
+    #: path in the message) when the file cannot be read as audio.
+    duration: Callable[[Path], float]
+    #: Raises AudioInputError unless the file decodes to the end its duration promises.
+    whole: Callable[[Path, float], None]
+    #: What Apple would object to in show or episode artwork, one message each (empty: fine).
+    artwork: Callable[[Path], list[str]]
+    #: What is wrong with a chapter image, as the words after its path; None when it is fine.
+    chapter_image: Callable[[Path], str | None]
+
 
 # Where a resolved show value came from.
 BUILT_IN = "built-in default"
@@ -143,15 +162,18 @@ def find_root(start: Path | None = None) -> Path:
     )
 
 
-def load_network(
-    root: Path,
-    *,
-    duration_of: DurationProbe = probe_duration,
-    whole_check: WholeCheck = check_whole,
-) -> Network:
-    """Load and validate the whole network under `root`; raise ContentError listing all problems."""
+def load_network(root: Path, *, checks: FileChecks | None) -> Network:
+    """Load and validate the whole network under `root`; raise ContentError listing all problems.
+
+    `checks` is required so that no caller goes without the media checks by accident: pass
+    ``podcast_tools.media_checks.MEDIA_CHECKS`` (or call ``load_checked_network``) for a network
+    to process or publish. With None only the text and the file system are checked (keys,
+    values, inheritance, guids, numbers, referenced files that exist inside the network); no
+    file is decoded, so durations, trims, cuts and chapters against the recording, files cut
+    short and artwork go unchecked, and ``Network.durations`` stays empty.
+    """
     root = root.resolve()
-    loader = _Loader(root, duration_of, whole_check)
+    loader = _Loader(root, checks)
     network = loader.load()
     if loader.problems or network is None:
         raise ContentError(loader.problems)
@@ -159,11 +181,10 @@ def load_network(
 
 
 class _Loader:
-    def __init__(self, root: Path, duration_of: DurationProbe, whole_check: WholeCheck):
+    def __init__(self, root: Path, checks: FileChecks | None):
         self.root = root
         self.episodes_dir = root / "episodes"
-        self.duration_of = duration_of
-        self.whole_check = whole_check
+        self.checks = checks
         self.problems: list[Problem] = []
         self.show_types: dict[str, str] = {}
 
@@ -305,6 +326,9 @@ class _Loader:
     ) -> None:
         """Every master and jingle decodes to its end (checked in parallel, one ffmpeg each;
         a file named in several places is checked once and reported where it is named)."""
+        checks = self.checks
+        if checks is None:
+            return
         named: dict[Path, list[tuple[Path, str]]] = defaultdict(list)
         known: dict[Path, float] = {}
         for episode in episodes:
@@ -335,8 +359,8 @@ class _Loader:
             try:
                 duration = known.get(path)
                 if duration is None:
-                    duration = self.duration_of(path)
-                self.whole_check(path, duration)
+                    duration = checks.duration(path)
+                checks.whole(path, duration)
             except AudioInputError as exc:
                 return exc
             return None
@@ -351,7 +375,9 @@ class _Loader:
 
     def check_artwork(self, path: Path) -> None:
         """Apple's artwork rules, reported against the image file itself."""
-        for message in artwork_problems(path):
+        if self.checks is None:
+            return
+        for message in self.checks.artwork(path):
             self.problem(path, "", message)
 
     def extends_chain(
@@ -472,27 +498,23 @@ class _Loader:
                     )
             if episode.image:
                 self.check_artwork(episode.resolve(episode.image))
-            for index, chapter in enumerate(episode.chapters, 1):
-                if chapter.image:
-                    image = episode.resolve(chapter.image)
-                    try:
-                        facts = inspect_image(image)
-                    except ValueError as exc:
-                        shown = self.display(image)
-                        self.problem(episode.path, f"chapters[{index}].image", f"{shown} {exc}")
-                        continue
-                    expected = IMAGE_FORMATS.get(image.suffix.lower())
-                    if facts.format != expected:
-                        self.problem(
-                            episode.path,
-                            f"chapters[{index}].image",
-                            f"{self.display(image)} is {facts.format} data in a "
-                            f"{image.suffix} file; save it as {expected}",
-                        )
+            self.check_chapter_images(episode)
             duration = self.check_timing(episode)
             if duration is not None:
                 durations[episode.guid] = duration
         return episodes, durations
+
+    def check_chapter_images(self, episode: Episode) -> None:
+        if self.checks is None:
+            return
+        for index, chapter in enumerate(episode.chapters, 1):
+            if chapter.image:
+                image = episode.resolve(chapter.image)
+                wrong = self.checks.chapter_image(image)
+                if wrong is not None:
+                    self.problem(
+                        episode.path, f"chapters[{index}].image", f"{self.display(image)} {wrong}"
+                    )
 
     def load_episode(self, path: Path, show_id: str) -> Episode | None:
         if not ID_PATTERN.match(path.stem):
@@ -600,11 +622,13 @@ class _Loader:
 
     def check_timing(self, episode: Episode) -> float | None:
         """Check trims, cuts and chapters against the recording; return its duration."""
+        if self.checks is None:
+            return None
         audio = episode.resolve(episode.audio)
         if episode.draft and not audio.exists():
             return None  # a draft may wait for its recording
         try:
-            duration = self.duration_of(audio)
+            duration = self.checks.duration(audio)
         except AudioInputError as exc:
             self.problem(episode.path, "audio", f"{self.display(audio)} {exc.reason}")
             return None

@@ -38,17 +38,7 @@ from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key
 from podcast_tools.mediatypes import FEED_TYPE
 from podcast_tools.notes import notes_size_problem
 from podcast_tools.pipeline import edit_decisions, fingerprint, process_episode, reusable_build
-from podcast_tools.record import (
-    Asset,
-    EpisodeRecord,
-    ProcessedAudio,
-    artwork_asset,
-    audio_files,
-    build_record,
-    feed_candidates,
-    feed_inputs,
-    heard_chapters,
-)
+from podcast_tools.publish.conditional import until_written
 from podcast_tools.publish.guard import (
     FeedLoss,
     Lost,
@@ -57,7 +47,6 @@ from podcast_tools.publish.guard import (
     lost_reason,
     stored_items,
 )
-from podcast_tools.publish.conditional import until_written
 from podcast_tools.publish.manifest import Manifest, commit, read_manifest
 from podcast_tools.publish.source import (
     BytesSource,
@@ -73,6 +62,17 @@ from podcast_tools.publish.storage import (
     Storage,
     StorageError,
     same_etag,
+)
+from podcast_tools.record import (
+    Asset,
+    EpisodeRecord,
+    ProcessedAudio,
+    artwork_asset,
+    audio_files,
+    build_record,
+    feed_candidates,
+    feed_inputs,
+    heard_chapters,
 )
 
 MEDIA_CACHE = "public, max-age=31536000, immutable"  # content-addressed: never changes

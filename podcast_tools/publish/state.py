@@ -25,7 +25,7 @@ import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from podcast_tools.content import NETWORK_FILE, Network
 from podcast_tools.errors import ContentError, Problem, UsageError
@@ -38,57 +38,14 @@ from podcast_tools.publish.manifest import (
 from podcast_tools.publish.storage import (
     STATE_SUFFIX,
     LocalStorage,
+    Place,
     PreconditionFailed,
     S3Storage,
     Storage,
-    bucket_problem,
+    StorageURLError,
     folder_beside,
-    local_folder,
-    prefix_problem,
+    parse_storage_url,
 )
-
-
-@dataclass(frozen=True)
-class Place:
-    """A storage location: an S3 bucket and prefix, or an absolute folder."""
-
-    kind: str  # "s3" or "file"
-    bucket: str  # "" for a folder
-    path: str  # the prefix without surrounding slashes (s3), or the absolute folder
-
-    @property
-    def url(self) -> str:
-        if self.kind == "s3":
-            return f"s3://{self.bucket}/{self.path}".rstrip("/")
-        return f"file://{self.path}"
-
-    def contains(self, other: Place) -> bool:
-        """`other` is this location or lies inside it."""
-        if (self.kind, self.bucket) != (other.kind, other.bucket):
-            return False
-        if self.kind == "s3":
-            return (
-                not self.path or other.path == self.path or other.path.startswith(self.path + "/")
-            )
-        mine, theirs = os.path.realpath(self.path), os.path.realpath(other.path)
-        return theirs == mine or theirs.startswith(mine.rstrip("/") + "/")
-
-
-def place(url: str, root: Path) -> Place:
-    """The location a storage URL names (``file://`` relative to the network root)."""
-    parts = urlsplit(url)
-    if parts.query or parts.fragment or "?" in url or "#" in url:
-        raise ValueError(
-            f"{url}: a storage URL has no ? or # part; use s3://bucket/prefix or file://dir"
-        )
-    if parts.scheme == "s3" and parts.netloc:
-        problem = bucket_problem(parts.netloc) or prefix_problem(parts.path.strip("/"))
-        if problem:
-            raise ValueError(f"{url}: {problem}")
-        return Place("s3", parts.netloc, parts.path.strip("/"))
-    if parts.scheme == "file" and (parts.netloc or parts.path):
-        return Place("file", "", str(local_folder(url, root)))
-    raise ValueError(f"{url}: not a storage URL; use s3://bucket/prefix or file://dir")
 
 
 def beside(storage: Place) -> Place | None:
@@ -108,7 +65,7 @@ def default_state_url(storage_url: str, root: Path) -> str | None:
     >>> default_state_url("file://public", Path("/n"))
     'file:///n/public.state'
     """
-    found = beside(place(storage_url, root))
+    found = beside(parse_storage_url(storage_url, root))
     return found.url if found else None
 
 
@@ -142,9 +99,9 @@ def locate(
         return ContentError([Problem(NETWORK_FILE.as_posix(), field, message)])
 
     try:
-        storage = place(storage_url, network.root)
-    except ValueError as exc:
-        raise refuse(str(exc).split(": ", 1)[1], about_storage=True) from None
+        storage = parse_storage_url(storage_url, network.root)
+    except StorageURLError as exc:
+        raise refuse(exc.reason, about_storage=True) from None
     if state_url is None:
         state = beside(storage)
         if state is None:
@@ -164,9 +121,9 @@ def locate(
             )
         return Locations(storage, state)
     try:
-        state = place(state_url, network.root)
-    except ValueError as exc:
-        raise refuse(str(exc).split(": ", 1)[1]) from None
+        state = parse_storage_url(state_url, network.root)
+    except StorageURLError as exc:
+        raise refuse(exc.reason) from None
     if state.kind != storage.kind:
         raise refuse(
             f"{state.url} is not the same kind of storage as {storage.url}; "

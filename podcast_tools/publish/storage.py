@@ -162,6 +162,72 @@ class Storage:
         return []
 
 
+@dataclass(frozen=True)
+class Place:
+    """A storage location: an S3 bucket and prefix, or an absolute folder."""
+
+    kind: str  # "s3" or "file"
+    bucket: str  # "" for a folder
+    path: str  # the prefix without surrounding slashes (s3), or the absolute folder
+
+    @property
+    def url(self) -> str:
+        if self.kind == "s3":
+            return f"s3://{self.bucket}/{self.path}".rstrip("/")
+        return f"file://{self.path}"
+
+    def contains(self, other: Place) -> bool:
+        """`other` is this location or lies inside it."""
+        if (self.kind, self.bucket) != (other.kind, other.bucket):
+            return False
+        if self.kind == "s3":
+            return (
+                not self.path or other.path == self.path or other.path.startswith(self.path + "/")
+            )
+        mine, theirs = os.path.realpath(self.path), os.path.realpath(other.path)
+        return theirs == mine or theirs.startswith(mine.rstrip("/") + "/")
+
+
+class StorageURLError(ValueError):
+    """A text that names no storage location; ``str()`` is ``"<url>: <reason>"``."""
+
+    def __init__(self, url: str, reason: str):
+        super().__init__(f"{url}: {reason}")
+        self.url, self.reason = url, reason
+
+
+def parse_storage_url(url: str, root: Path) -> Place:
+    """The location ``s3://bucket/prefix`` or ``file://dir`` names (a relative ``file://`` dir
+    is relative to the network root): the one parser of storage URLs, for every command and
+    :func:`open_storage`. StorageURLError for anything else.
+
+    >>> parse_storage_url("s3://media/net/", Path("/n"))
+    Place(kind='s3', bucket='media', path='net')
+    >>> parse_storage_url("file://public", Path("/n")).path
+    '/n/public'
+    >>> parse_storage_url("ftp://x", Path("/n"))
+    Traceback (most recent call last):
+    ...
+    podcast_tools.publish.storage.StorageURLError: ftp://x: not a storage URL; use s3://bucket/prefix or file://dir
+    """
+    parts = urlsplit(url)
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise StorageURLError(
+            url, "a storage URL has no ? or # part; use s3://bucket/prefix or file://dir"
+        )
+    if parts.scheme == "s3" and parts.netloc:
+        prefix = parts.path.strip("/")
+        problem = bucket_problem(parts.netloc) or prefix_problem(prefix)
+        if problem:
+            raise StorageURLError(url, problem)
+        return Place("s3", parts.netloc, prefix)
+    if parts.scheme == "file" and (parts.netloc or parts.path):
+        relative = parts.netloc + parts.path
+        folder = Path(relative) if relative.startswith("/") else Path(root) / relative
+        return Place("file", "", str(Path(os.path.normpath(os.path.abspath(folder)))))
+    raise StorageURLError(url, "not a storage URL; use s3://bucket/prefix or file://dir")
+
+
 def open_storage(
     url: str,
     root: Path,
@@ -173,22 +239,13 @@ def open_storage(
     """A Storage for ``s3://bucket/prefix`` or ``file://dir`` (relative to the network root).
 
     A folder keeps its lock, metadata and temp files in `state_folder` (default: beside it)."""
-    parts = urlsplit(url)
-    if parts.scheme == "s3":
-        return S3Storage(
-            parts.netloc, parts.path.strip("/"), endpoint_url=endpoint_url, region=region
-        )
-    if parts.scheme == "file":
-        return LocalStorage(local_folder(url, root), state_folder=state_folder)
-    raise StorageError(f"{url}: not a storage URL; use s3://bucket/prefix or file://dir")
-
-
-def local_folder(url: str, root: Path) -> Path:
-    """The absolute folder of a ``file://`` URL (relative ones are relative to the network root)."""
-    parts = urlsplit(url)
-    relative = parts.netloc + parts.path
-    folder = Path(relative) if relative.startswith("/") else Path(root) / relative
-    return Path(os.path.normpath(os.path.abspath(folder)))
+    try:
+        where = parse_storage_url(url, root)
+    except StorageURLError as exc:
+        raise StorageError(str(exc)) from None
+    if where.kind == "s3":
+        return S3Storage(where.bucket, where.path, endpoint_url=endpoint_url, region=region)
+    return LocalStorage(Path(where.path), state_folder=state_folder)
 
 
 def folder_beside(folder: Path) -> Path | None:

@@ -15,8 +15,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from podcast_tools.cli import app
-from podcast_tools.content import Episode, Network, load_network
+from podcast_tools.content import Episode, Network
 from podcast_tools.layout import file_hash
+from podcast_tools.media_checks import load_checked_network
 from tests.clients import tools
 from tests.conftest import REPO, edit
 
@@ -152,7 +153,7 @@ def published(tmp_path_factory) -> Published:
     seconds = time.monotonic() - started
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    network = load_network(root)
+    network = load_checked_network(root)
     assert any(e.guid == SCHEDULED_GUID for e in network.episodes)
     return Published(root, store, network, summary, seconds)
 

@@ -1,6 +1,6 @@
 """Every published feed of the sample network, as three real client parsers read it:
 podcast-partytime (the Podcast Index's parser, run with node), gPodder's podcastparser and
-feedparser. Each value is checked against the episode file (loaded with load_network) and the
+feedparser. Each value is checked against the episode file (loaded with load_checked_network) and the
 published files in the folder (sizes, the MP3's duration by ffprobe, the chapters JSON).
 
 The checks are one table per level (FIELDS for items, CHANNEL for channels, PUBLISHER for the

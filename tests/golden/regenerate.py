@@ -17,11 +17,12 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from podcast_tools.content import Network, load_network
+from podcast_tools.content import Network
 from podcast_tools.feed import build_feed
 from podcast_tools.feed.build import build_publisher_feed
 from podcast_tools.formats import PRIMARY
 from podcast_tools.layout import audio_key
+from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline import artwork_keys
 from podcast_tools.record import (
     AudioFile,
@@ -59,7 +60,7 @@ def golden_records(network: Network) -> dict[str, EpisodeRecord]:
 def golden_feeds(root: Path = REPO) -> dict[str, bytes]:
     """name → XML: one per show (its id) and the network's publisher feed ("publisher"), built
     from the records as `publish` builds them from its manifest."""
-    network = load_network(root)
+    network = load_checked_network(root)
     records = golden_records(network)
     inputs = feed_inputs(network.settings.base_url, records, artwork_keys(network))
     feeds = {

@@ -20,20 +20,20 @@ RULE = (
 )
 
 
-@pytest.mark.parametrize(
-    ("url", "message"),
-    [
-        ("s3://bad bucket/net", f'"bad bucket" {RULE}'),
-        ("s3://bu$ket/net", f'"bu$ket" {RULE}'),
-        ("s3://a/net", f'"a" {RULE}'),
-        ("s3://media/../other/net", 'the prefix "../other/net" has an empty, "." or ".." part'),
-        ("s3://media/net//x", 'the prefix "net//x" has an empty, "." or ".." part'),
-        (
-            "s3://media/net?versionId=1",
-            "a storage URL has no ? or # part; use s3://bucket/prefix or file://dir",
-        ),
-    ],
-)
+BAD_URLS = [
+    ("s3://bad bucket/net", f'"bad bucket" {RULE}'),
+    ("s3://bu$ket/net", f'"bu$ket" {RULE}'),
+    ("s3://a/net", f'"a" {RULE}'),
+    ("s3://media/../other/net", 'the prefix "../other/net" has an empty, "." or ".." part'),
+    ("s3://media/net//x", 'the prefix "net//x" has an empty, "." or ".." part'),
+    (
+        "s3://media/net?versionId=1",
+        "a storage URL has no ? or # part; use s3://bucket/prefix or file://dir",
+    ),
+]
+
+
+@pytest.mark.parametrize(("url", "message"), BAD_URLS)
 @pytest.mark.parametrize("command", ["publish", "check-public", "unpublish", "state list"])
 def test_a_bad_storage_url_on_the_command_line(sample: Path, url: str, message: str, command):
     args = command.split() + (["x-guid"] if command == "unpublish" else [])
@@ -63,3 +63,23 @@ def test_a_library_user_gets_one_line_too(tmp_path: Path):
     with pytest.raises(StorageError) as caught:
         open_storage("s3://bad bucket/net", tmp_path)
     assert str(caught.value) == f's3://bad bucket/net: "bad bucket" {RULE}'
+
+
+@pytest.mark.parametrize(("url", "message"), BAD_URLS)
+def test_a_library_user_gets_the_command_line_message(tmp_path: Path, url: str, message: str):
+    """open_storage reads storage URLs with the commands' one parser: what `--storage` refuses
+    it refuses too, in the same words."""
+    with pytest.raises(StorageError) as caught:
+        open_storage(url, tmp_path)
+    assert str(caught.value) == f"{url}: {message}"
+
+
+@pytest.mark.parametrize("url", ["ftp://media/net", "s3:///net", "file://", "media/net"])
+def test_what_names_no_storage_location_is_refused_alike(sample: Path, url: str):
+    message = "not a storage URL; use s3://bucket/prefix or file://dir"
+    with pytest.raises(StorageError) as caught:
+        open_storage(url, sample)
+    assert str(caught.value) == f"{url}: {message}"
+    result = podcast(sample, "publish", "--storage", url)
+    assert result.exit_code == 2, result.output
+    assert error_lines(result) == [f"--storage {url}: {message}"]

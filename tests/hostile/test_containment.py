@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from podcast_tools.content import load_network
 from podcast_tools.errors import ContentError
+from podcast_tools.media_checks import load_checked_network
 from podcast_tools.publish import Publisher
 from podcast_tools.publish.run import Publisher as RunPublisher
 from podcast_tools.publish.storage import S3Storage
@@ -92,7 +92,7 @@ def test_a_swap_while_the_run_uploads_is_refused_when_the_file_is_opened(
                 swap(with_transcript, tmp_path / "outside/secret.vtt")
             return etag
 
-    network = load_network(with_transcript)
+    network = load_checked_network(with_transcript)
     storage = SwapDuringMp3(bucket, "net")
     with pytest.raises(ContentError) as caught:
         Publisher(network, storage, workers=1).run(list(network.episodes))
@@ -119,7 +119,7 @@ def test_a_swap_after_the_file_was_opened_uploads_what_was_opened(
                 swap(with_transcript, tmp_path / "outside/secret.vtt")
             return super().head(key)
 
-    network = load_network(with_transcript)
+    network = load_checked_network(with_transcript)
     Publisher(network, SwapAfterOpening(bucket, "net"), workers=1).run(list(network.episodes))
     transcripts = [k for k in keys(s3_server, bucket) if "-transcript-" in k]
     assert len(transcripts) == 1

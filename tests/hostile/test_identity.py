@@ -11,8 +11,8 @@ import shutil
 import threading
 from pathlib import Path
 
-from podcast_tools.content import load_network
 from podcast_tools.errors import ContentError
+from podcast_tools.media_checks import load_checked_network
 from podcast_tools.publish import Publisher, open_storage
 from tests.conftest import edit
 from tests.hostile.helpers import (
@@ -97,7 +97,7 @@ def test_four_checkouts_publishing_at_once_give_the_feed_one_episode_4(
     outcomes: list[object] = []
 
     def run(root: Path) -> None:
-        network = load_network(root)
+        network = load_checked_network(root)
         try:
             Publisher(network, open_storage(f"s3://{bucket}/net", root), workers=1).run(
                 list(network.episodes)

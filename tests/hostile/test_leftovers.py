@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from podcast_tools.content import load_network
+from podcast_tools.media_checks import load_checked_network
 from podcast_tools.publish import Publisher, open_storage
 from podcast_tools.publish.storage import STALE_UPLOAD_S
 from tests.hostile.helpers import ROW1_GUID
@@ -32,7 +32,7 @@ def test_a_rerun_aborts_the_incomplete_uploads_a_killed_run_left(
     incomplete(client, bucket, "net/itsmwp/episodes/001-killed-0123456789ab.mp3")
     incomplete(client, bucket, "other/somebody-elses.mp3")  # not under our prefix
     incomplete(client, bucket, "net.state/not-ours-either.json")  # "net" is not "net/"
-    network = load_network(sample)
+    network = load_checked_network(sample)
     row = [e for e in network.episodes if e.guid == ROW1_GUID]
 
     assert STALE_UPLOAD_S == 3600

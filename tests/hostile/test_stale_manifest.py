@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from podcast_tools.content import load_network
+from podcast_tools.media_checks import load_checked_network
 from podcast_tools.publish import manifest as manifest_module
 from podcast_tools.publish.manifest import Manifest, generations, read_manifest, write_generation
 from podcast_tools.publish.storage import S3Storage
@@ -45,7 +45,9 @@ def new_episode(root: Path, title: str) -> tuple[Path, str]:
     made = podcast(root, "new", "itsmwp", "--title", title, "--audio", str(recording))
     assert made.exit_code == 0, made.output
     path = Path(made.stdout.strip()).resolve()
-    return path, next(e.guid for e in load_network(root).episodes if e.path.resolve() == path)
+    return path, next(
+        e.guid for e in load_checked_network(root).episodes if e.path.resolve() == path
+    )
 
 
 def test_a_stale_manifest_stops_the_run_and_names_the_episode_it_would_drop(

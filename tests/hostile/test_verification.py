@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from botocore.response import StreamingBody
 
-from podcast_tools.content import load_network
 from podcast_tools.errors import ContentError
+from podcast_tools.media_checks import load_checked_network
 from podcast_tools.publish import Publisher, StorageError
 from podcast_tools.publish.source import digest, open_inside
 from podcast_tools.publish.storage import S3Storage
@@ -132,7 +132,7 @@ def test_a_file_changed_while_it_uploads_is_not_published(sample: Path, s3_serve
                 image.write_bytes(bytes(data))  # same inode, same size, other bytes
             return found
 
-    network = load_network(sample)
+    network = load_checked_network(sample)
     episodes = [e for e in network.episodes if e.slug == "001-incident-vs-problem"]
     with pytest.raises(ContentError) as caught:
         Publisher(network, RewriteBeforeSending(bucket, "net")).run(episodes)
@@ -179,7 +179,7 @@ def test_a_get_cut_off_is_asked_again(s3_server, bucket: str):
 
 def test_publish_completes_when_answers_are_cut_off_once(sample: Path, s3_server, bucket: str):
     assert publish(sample, bucket, ROW1).exit_code == 0
-    network = load_network(sample)
+    network = load_checked_network(sample)
     storage, state = S3Storage(bucket, "net"), S3Storage(bucket, "net.state")
     hooks = []
     for store in (storage, state):
