@@ -605,20 +605,11 @@ def unpublish(
 
     Exit codes: 0 done, 1 content problems, 2 usage (e.g. not published), 3 storage failure."""
     from podcast_tools.publish.state import locate, open_locations
-    from podcast_tools.publish.unpublish import Target
+    from podcast_tools.publish.unpublish import targets as named
     from podcast_tools.publish.unpublish import unpublish as take_down
 
     network = _options(ctx).network()
-    by_path = {episode.path.resolve(): episode for episode in network.episodes}
-    targets = []
-    for name in episodes:
-        if name.endswith(".md") or Path(name).is_file():
-            episode = by_path.get(Path(name).resolve())
-            if episode is None:
-                raise UsageError(f"{name}: not an episode of the network in {network.root}")
-            targets.append(Target(episode.guid, network.display(episode.path)))
-        else:
-            targets.append(Target(name, name))
+    targets = named(network, episodes)
     storage, state = open_locations(
         network, locate(network, storage_url=storage_url, state_url=state_url)
     )
@@ -776,18 +767,13 @@ def _load_episode(ctx: typer.Context, episode_file: Path):
     options = _options(ctx)
     root = options.network_root() if options.root else find_root(episode_file.resolve().parent)
     network = load_checked_network(root)
-    return root, network, _find_episode(network, episode_file)
-
-
-def _find_episode(network: Network, episode_file: Path):
-    wanted = episode_file.resolve()
-    for episode in network.episodes:
-        if episode.path.resolve() == wanted:
-            return episode
-    raise UsageError(
-        f"{episode_file}: not an episode of the network in {network.root} "
-        "(episodes are episodes/<show>/<slug>.md)"
-    )
+    episode = network.episode_at(episode_file)
+    if episode is None:
+        raise UsageError(
+            f"{episode_file}: not an episode of the network in {network.root} "
+            "(episodes are episodes/<show>/<slug>.md)"
+        )
+    return root, network, episode
 
 
 def _summary(network: Network, episode, report) -> str:

@@ -229,7 +229,12 @@ def notes_size_problem(
         )
     if chapters is None:
         chapters = chapter_notes(network, episode, [c.start for c in episode.chapters])
-    size = len(render_notes(network, episode, chapters).html.encode())
+    return rendered_size_problem(file, render_notes(network, episode, chapters).html)
+
+
+def rendered_size_problem(file: str, html: str) -> Problem | None:
+    """The one rule for the size of rendered notes (`html`, what a feed item carries)."""
+    size = len(html.encode())
     if size > NOTES_LIMIT:
         return Problem(
             file,

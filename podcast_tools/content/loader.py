@@ -102,6 +102,11 @@ class Network:
         files = ", ".join(self.display(e.path) for e in drafts)
         return f"skipping {len(drafts)} draft(s), not ready to publish: {files}"
 
+    def episode_at(self, path: Path) -> Episode | None:
+        """The episode whose file `path` is (symlinks and relative paths resolved), or None."""
+        wanted = Path(path).resolve()
+        return next((e for e in self.episodes if e.path.resolve() == wanted), None)
+
     def episodes_of(self, show_id: str) -> list[Episode]:
         """Episodes posted to a show (its own and cross-posted ones), oldest first."""
         posted = [e for e in self.episodes if show_id in e.all_shows]

@@ -26,7 +26,7 @@ from podcast_tools.feed.extension import (
 from podcast_tools.formats import PRIMARY, format_of_suffix
 from podcast_tools.fsutil import write_bytes_atomic
 from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, show_folder_url
-from podcast_tools.notes import NOTES_LIMIT, apple_description, strip_control
+from podcast_tools.notes import NOTES_LIMIT, apple_description, rendered_size_problem, strip_control
 
 GENERATOR = "podcast_tools"
 DESCRIPTION_LIMIT = NOTES_LIMIT
@@ -161,14 +161,9 @@ def check_feed(
                 )
         if show.type == "serial" and episode.numbers_in(show.id)[0] is None:
             problems.append(Problem(file, "number", f'is needed: "{show.id}" is a serial show'))
-        if len((media.html or episode.title).encode()) > DESCRIPTION_LIMIT:
-            problems.append(
-                Problem(
-                    file,
-                    "notes",
-                    f"the rendered show notes are over {DESCRIPTION_LIMIT} bytes; shorten them",
-                )
-            )
+        too_long = rendered_size_problem(file, media.html or episode.title)
+        if too_long is not None:
+            problems.append(too_long)
     return problems
 
 

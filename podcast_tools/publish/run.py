@@ -766,11 +766,11 @@ def scheduled_line(item: dict[str, Any]) -> str:
 def select(network: Network, files: list[Path], *, changed_since: str | None) -> list[Episode]:
     """The episodes a publish run looks at: named files, the changed ones, or all."""
     if files:
-        by_path = {episode.path.resolve(): episode for episode in network.episodes}
-        missing = [str(f) for f in files if f.resolve() not in by_path]
+        found = [network.episode_at(f) for f in files]
+        missing = [str(f) for f, episode in zip(files, found) if episode is None]
         if missing:
             raise UsageError(f"not episodes of the network: {', '.join(missing)}")
-        return [by_path[f.resolve()] for f in files]
+        return [episode for episode in found if episode is not None]
     if changed_since:
         return changed_episodes(network, changed_since)
     return list(network.episodes)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from podcast_tools.content import Network
@@ -35,6 +36,21 @@ from podcast_tools.record import EpisodeRecord
 class Target:
     guid: str
     label: str  # how the user named it: the episode file, or the guid
+
+
+def targets(network: Network, names: list[str]) -> list[Target]:
+    """The episodes named on the command line: episode files (UsageError when one is not an
+    episode of the network) or guids (also one a feed carries but the manifest does not)."""
+    found = []
+    for name in names:
+        if name.endswith(".md") or Path(name).is_file():
+            episode = network.episode_at(Path(name))
+            if episode is None:
+                raise UsageError(f"{name}: not an episode of the network in {network.root}")
+            found.append(Target(episode.guid, network.display(episode.path)))
+        else:
+            found.append(Target(name, name))
+    return found
 
 
 @dataclass
