@@ -76,7 +76,7 @@ def _episodes_a_list(document: dict) -> bytes:
 
 
 def _newer(document: dict) -> bytes:
-    return json.dumps({**document, "version": 3}).encode()
+    return json.dumps({**document, "version": document["version"] + 1}).encode()
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ def _newer(document: dict) -> bytes:
     [
         (_not_json, ": is damaged: not JSON ("),
         (_episodes_a_list, ": is damaged at episodes: must be an object, not an array"),
-        (_newer, ": was written by a newer podcast_tools (format 3); upgrade"),
+        (_newer, ": was written by a newer podcast_tools (format {newer}); upgrade"),
     ],
     ids=["not-json", "episodes-a-list", "newer-format"],
 )
@@ -100,6 +100,7 @@ def test_a_damaged_or_newer_manifest_in_a_folder_stops_before_anything_is_writte
     assert first.exit_code == 0, first.output
     document = json.loads((state / "manifest.json").read_bytes())
     (state / "manifest.json").write_bytes(damage(document))
+    words = words.format(newer=document["version"] + 1)  # the format after today's
     edit(sample / SDM, "  start: 1.0", "  start: 2.0")  # new audio: to be mastered and uploaded
     built = sample / "build/itsmwp/003-service-desk-metrics.mp3"
     before = {"store": tree_of(store), "state": tree_of(state), "mp3": built.read_bytes()}
