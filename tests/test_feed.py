@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
+import json
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -259,7 +261,7 @@ def test_hostile_text_round_trips_safely(sample: Path):
         (lambda m: {"bytes": 0}, "audio", "no bytes"),
         (lambda m: {"mime": "audio/x-m4a"}, "audio", "does not match"),
         (lambda m: {"url": "ftp://example.com/a.mp3"}, "audio", "not absolute http(s)"),
-        (lambda m: {"html": "<p>" + "x" * 4100 + "</p>"}, "notes", "over 4000 bytes"),
+        (lambda m: {"html": "<p>" + "x" * 4100 + "</p>"}, "notes", "feeds allow 4000"),
     ],
 )
 def test_rules_are_checked_before_anything_is_built(network, change, field, words):
@@ -274,18 +276,85 @@ def test_rules_are_checked_before_anything_is_built(network, change, field, word
     assert problem.file == "episodes/itsmwp/001-incident-vs-problem.md" and words in problem.message
 
 
-def test_serial_show_needs_episode_numbers(sample: Path):
-    edit(
-        sample / "episodes/network.toml",
-        'title = "IT Service Management Weekly Podcast"',
-        'title = "IT Service Management Weekly Podcast"\ntype = "serial"',
-    )
-    edit(sample / "episodes/itsmwp/003-service-desk-metrics.md", "number: 3\n", "")
+SERIAL = (
+    'title = "IT Service Management Weekly Podcast"',
+    'title = "IT Service Management Weekly Podcast"\ntype = "serial"',
+)
+# itsmwp-anz extends itsmwp (and would inherit serial); it stays episodic: the cross-posted 002
+# has no number of its own there
+ANZ_EPISODIC = ('language = "en-au"', 'language = "en-au"\ntype = "episodic"')
+SDM = "episodes/itsmwp/003-service-desk-metrics.md"
+
+
+def test_serial_show_needs_episode_numbers_when_validating(sample: Path):
+    edit(sample / "episodes/network.toml", *SERIAL)
+    edit(sample / "episodes/network.toml", *ANZ_EPISODIC)
+    edit(sample / SDM, "number: 3\n", "")
     # a content rule: validation reports it, so nothing is processed or uploaded first
-    problem = find_problem(
-        problems_of(sample), "episodes/itsmwp/003-service-desk-metrics.md", "number"
-    )
+    problem = find_problem(problems_of(sample), SDM, "number")
     assert '"itsmwp" is a serial show' in problem.message
+
+
+def test_serial_show_needs_episode_numbers(sample: Path):
+    """The feed builder's own rule: a feed is built from every published episode of the show
+    (publishing passes the manifest's), also those this checkout does not have, which
+    validation never saw under the serial setting."""
+    edit(sample / SDM, "number: 3\n", "")
+    episodic = load_checked_network(sample)  # valid: an episodic show needs no numbers
+    published = episodic.episodes_of("itsmwp")
+    assert [e.number for e in published] == [1, 2, None]
+    edit(sample / "episodes/network.toml", *SERIAL)
+    edit(sample / "episodes/network.toml", *ANZ_EPISODIC)
+    (sample / SDM).unlink()  # another checkout, without 003
+    serial = load_checked_network(sample)  # valid: every episode it has is numbered
+    assert serial.shows["itsmwp"].type == "serial"
+    inputs = media_for(episodic)
+    assert build_feed(serial, "itsmwp", inputs, now=NOW, candidates=published[:2]).included
+    with pytest.raises(ContentError) as caught:
+        build_feed(serial, "itsmwp", inputs, now=NOW, candidates=published)
+    [problem] = caught.value.problems
+    assert (problem.file, problem.field) == (SDM, "number")
+    assert '"itsmwp" is a serial show' in problem.message
+
+
+def tree_of(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_serial_rule_stops_a_publish_before_anything_is_uploaded(sample: Path, tmp_path: Path):
+    """The same rule where publishing meets it: the manifest holds 003 unnumbered (published
+    while the show was episodic); a checkout without 003 makes the show serial. Its publish is
+    refused in one line naming 003's file and field — before it masters or uploads anything,
+    not after (exit 1 means nothing uploaded)."""
+    import shutil
+
+    runner = CliRunner()
+    store = tmp_path / "store"
+    edit(sample / SDM, "number: 3\n", "")
+    first = runner.invoke(
+        app, ["--root", str(sample), "publish", "--storage", f"file://{store}", str(sample / SDM)]
+    )
+    assert first.exit_code == 0, first.output
+    other = Path(shutil.copytree(sample, tmp_path / "other"))
+    edit(other / "episodes/network.toml", *SERIAL)
+    edit(other / "episodes/network.toml", *ANZ_EPISODIC)
+    (other / SDM).unlink()
+    load_checked_network(other)  # valid: every episode it has is numbered
+    before = {"store": tree_of(store), "state": tree_of(tmp_path / "store.state")}
+    incident = other / "episodes/itsmwp/001-incident-vs-problem.md"  # new: would be uploaded
+    for extra in ([str(incident)], ["--dry-run", str(incident)]):
+        result = runner.invoke(
+            app, ["--root", str(other), "publish", "--storage", f"file://{store}", *extra]
+        )
+        assert result.exit_code == 1, result.output
+        errors = [line for line in result.stderr.splitlines() if not line.startswith("note:")]
+        assert errors == [f'{SDM}: number: is needed: "itsmwp" is a serial show'], result.stderr
+        assert {"store": tree_of(store), "state": tree_of(tmp_path / "store.state")} == before
+    assert not (other / "build/itsmwp/001-incident-vs-problem.mp3").exists()  # not mastered
 
 
 def test_guids_unique_within_a_feed(network):
@@ -303,32 +372,105 @@ def test_bad_artwork_url_is_an_error(network):
     assert caught.value.problems[0].field == "shows.itsmwp.artwork"
 
 
-def test_feed_command_from_local_build(sample: Path):
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_feed_command_from_local_build(sample: Path, tmp_path: Path):
+    """The local preview names every file where `publish` puts it: content-addressed keys
+    `{show}/episodes/{slug}-{kind}-{sha256[:12]}{suffix}` under base_url, derived here from the
+    files themselves, and the very URLs a real publish to a folder writes."""
+    from PIL import Image
+
     runner = CliRunner()
-    episode = sample / "episodes/itsmwp/002-change-advisory-boards.md"
+    slug = "002-change-advisory-boards"
+    episode = sample / f"episodes/itsmwp/{slug}.md"
+    Image.new("RGB", (1400, 1400), (200, 40, 90)).save(sample / "episodes/itsmwp/art/cab.png")
+    (sample / f"episodes/itsmwp/{slug}.vtt").write_text(
+        "WEBVTT\n\n00:00:00.000 --> 00:00:04.000\nDo we still need a CAB?\n", encoding="utf-8"
+    )
+    edit(episode, "season: 1\n", f"season: 1\nimage: art/cab.png\ntranscript: {slug}.vtt\n")
     assert runner.invoke(app, ["--root", str(sample), "process", str(episode)]).exit_code == 0
     result = runner.invoke(app, ["--root", str(sample), "feed", "itsmwp", "itsmwp-anz"])
     assert result.exit_code == 0, result.output
     assert "not processed yet" in result.stdout
     feeds = sample / "build/feeds"
-    anz = parse_xml((feeds / "itsmwp-anz/feed.xml").read_bytes())
-    assert anz.xpath("//item/guid/text()") == ["96437e99-b727-4e6c-99f1-172d9e7e5d4a"]
-    mp3 = sample / "build/itsmwp/002-change-advisory-boards.mp3"
-    assert anz.xpath("//item/enclosure/@length") == [str(mp3.stat().st_size)]
     assert not (feeds / "itsmwp-row").exists()  # only the shows asked for
+
+    built = sample / "build/itsmwp"
+    mp3 = (built / f"{slug}.mp3").read_bytes()
+    chapters = (built / f"{slug}.chapters.json").read_bytes()
+    assert json.loads(chapters)["chapters"][0]["title"] == "Introduction"
+    vtt = (sample / f"episodes/itsmwp/{slug}.vtt").read_bytes()
+    png = (sample / "episodes/itsmwp/art/cab.png").read_bytes()
+    cover = (sample / "episodes/art/cover.png").read_bytes()
+    anz_cover = (sample / "episodes/itsmwp-anz/art/cover.jpg").read_bytes()
+    folder = f"{BASE}itsmwp/episodes/{slug}"
+    expected_item = {
+        "enclosure": [f"{folder}-{sha(mp3)[:12]}.mp3", str(len(mp3)), "audio/mpeg"],
+        "chapters": [f"{folder}-chapters-{sha(chapters)[:12]}.json"],
+        "transcript": [f"{folder}-transcript-{sha(vtt)[:12]}.vtt", "text/vtt"],
+        "image": [f"{folder}-image-{sha(png)[:12]}.png"],
+    }
+    expected_art = {
+        "itsmwp": f"{BASE}itsmwp/art/cover-{sha(cover)[:12]}.png",
+        "itsmwp-anz": f"{BASE}itsmwp-anz/art/cover-{sha(anz_cover)[:12]}.jpg",
+    }
+
+    def facts(xml: bytes, show: str) -> dict:
+        tree = parse_xml(xml)
+        assert tree.xpath("//item/guid/text()") == ["96437e99-b727-4e6c-99f1-172d9e7e5d4a"]
+        item = tree.xpath("//item")[0]
+        assert tree.xpath("channel/itunes:image/@href", namespaces=NS) == [expected_art[show]]
+        return {
+            "enclosure": [item.find("enclosure").get(a) for a in ("url", "length", "type")],
+            "chapters": item.xpath("podcast:chapters/@url", namespaces=NS),
+            "transcript": [
+                *item.xpath("podcast:transcript/@url", namespaces=NS),
+                *item.xpath("podcast:transcript/@type", namespaces=NS),
+            ],
+            "image": item.xpath("itunes:image/@href", namespaces=NS),
+        }
+
+    previews = {show: (feeds / show / "feed.xml").read_bytes() for show in ("itsmwp", "itsmwp-anz")}
+    for show, xml in previews.items():  # the cross-post names the home show's files
+        assert facts(xml, show) == expected_item, show
+
+    store = tmp_path / "store"
+    published = runner.invoke(
+        app, ["--root", str(sample), "publish", "--storage", f"file://{store}", str(episode)]
+    )
+    assert published.exit_code == 0, published.output
+    for show, preview in previews.items():
+        xml = (store / show / "feed.xml").read_bytes()
+        assert facts(xml, show) == expected_item, show
+        assert xml == preview, show  # the preview says byte for byte what publishing writes
+    for url, data in (
+        (expected_item["enclosure"][0], mp3),
+        (expected_item["chapters"][0], chapters),
+        (expected_item["transcript"][0], vtt),
+        (expected_item["image"][0], png),
+        (expected_art["itsmwp"], cover),
+    ):
+        assert (store / url.removeprefix(BASE)).read_bytes() == data, url
 
 
 def test_feed_command_writes_nothing_when_a_rule_fails(sample: Path):
+    """Notes that render past Apple's 4000 bytes pass loading and processing; the feed builder
+    refuses them, and then no feed at all is written (not the other shows', not the
+    publisher feed)."""
     runner = CliRunner()
     episode = sample / "episodes/itsmwp/002-change-advisory-boards.md"
-    assert runner.invoke(app, ["--root", str(sample), "process", str(episode)]).exit_code == 0
-    edit(
-        sample / "episodes/network.toml",
-        'title = "IT Service Management Weekly Podcast"',
-        'title = "IT Service Management Weekly Podcast"\ntype = "serial"',
-    )
-    edit(episode, "number: 2\n", "")
-    result = runner.invoke(app, ["--root", str(sample), "feed"])
-    assert result.exit_code == 1
-    assert "episodes/itsmwp/002-change-advisory-boards.md: number:" in result.stderr
-    assert not (sample / "build/feeds").exists()
+    paragraphs = "".join(f"\nParagraph {i}: {'change control ' * 20}\n" for i in range(15))
+    episode.write_text(episode.read_text(encoding="utf-8") + paragraphs, encoding="utf-8")
+    load_checked_network(sample)  # valid for the loader
+    result = runner.invoke(app, ["--root", str(sample), "process", str(episode)])
+    assert result.exit_code == 0, result.output
+    assert len((sample / "build/itsmwp/002-change-advisory-boards.html").read_bytes()) > 4000
+    for shows in ([], ["itsmwp-row", "itsmwp"]):  # all, and the failing show named last
+        result = runner.invoke(app, ["--root", str(sample), "feed", *shows])
+        assert result.exit_code == 1, result.output
+        [line] = result.stderr.splitlines()
+        assert line.startswith("episodes/itsmwp/002-change-advisory-boards.md: notes: "), line
+        assert "4000" in line, line
+        assert not (sample / "build/feeds").exists()

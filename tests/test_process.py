@@ -13,6 +13,7 @@ from podcast_tools.audio.master import EditDecisions, MasteringSettings, master
 from podcast_tools.audio.synth import speech_like_master
 from podcast_tools.cli import app
 from podcast_tools.errors import AudioInputError
+from podcast_tools.media_checks import load_checked_network
 from tests.audio_tools import decode, ffmpeg_loudness, synth
 from tests.conftest import edit
 
@@ -175,15 +176,51 @@ def test_process_command_on_the_sample_network(sample: Path):
     assert ffmpeg_loudness(mp3)["I"] == pytest.approx(-16.0, abs=0.3)
 
 
-def test_process_command_reports_a_bad_master_in_one_line(sample: Path):
-    episode = sample / "episodes/itsmwp/001-incident-vs-problem.md"
+INCIDENT = "episodes/itsmwp/001-incident-vs-problem.md"
+
+
+def left_in(folder: Path) -> list[str]:
+    """What a failed run left in the output folder (temp files included)."""
+    return sorted(p.name for p in folder.rglob("*")) if folder.exists() else []
+
+
+def test_process_command_reports_a_master_validation_refuses(sample: Path):
+    episode = sample / INCIDENT
     (sample / "episodes/itsmwp/broken.wav").write_bytes(b"RIFF" + b"\0" * 400)
     edit(episode, "audio: 001-incident-vs-problem.flac", "audio: broken.wav")
     result = CliRunner().invoke(app, ["--root", str(sample), "process", str(episode)])
     assert result.exit_code == 1
-    assert result.stderr.count("\n") == 1
-    assert "episodes/itsmwp/broken.wav" in result.stderr or "broken.wav" in result.stderr
-    assert not (sample / "build/itsmwp/001-incident-vs-problem.mp3").exists()
+    [line] = result.stderr.splitlines()
+    # the loader's line: the episode file, its field, then the master as the network names it
+    assert line.startswith(f"{INCIDENT}: audio: episodes/itsmwp/broken.wav "), line
+    assert left_in(sample / "build") == []
+
+
+@pytest.mark.parametrize(
+    ("case", "expression"),
+    [("silent", "0"), ("near-silent", "0.0005*sin(2*PI*300*t)")],  # about -70 dBFS: +50 dB
+)
+def test_process_command_reports_a_master_that_fails_in_mastering(
+    sample: Path, case: str, expression: str
+):
+    """Whole, decodable masters, long enough for the episode's chapters: validation accepts
+    them; only mastering finds there is nothing to bring to -16 LUFS."""
+    episode = sample / INCIDENT
+    synth(sample / f"episodes/itsmwp/{case}.wav", f"{expression}|{expression}", seconds=25)
+    edit(episode, "audio: 001-incident-vs-problem.flac", f"audio: {case}.wav")
+    load_checked_network(sample)  # validation passes
+    result = CliRunner().invoke(app, ["--root", str(sample), "process", str(episode)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    [line] = result.stderr.splitlines()
+    if case == "silent":  # the master itself is named
+        named, reason = line.split(": ", 1)
+        assert Path(named) == (sample / f"episodes/itsmwp/{case}.wav").resolve(), line
+        assert "silent" in reason, line
+    else:  # the episode's audio field, and what to do
+        assert line.startswith(f"{INCIDENT}: audio: the recording measures "), line
+        assert "max_gain_db" in line, line
+    assert left_in(sample / "build") == []
 
 
 def test_processed_episode_is_tagged_with_notes_beside_it(sample: Path):
@@ -218,14 +255,47 @@ def test_processed_episode_is_tagged_with_notes_beside_it(sample: Path):
 
 
 def test_notes_command_previews(sample: Path):
+    """Before processing, the preview shows the master's chapter times and says so; after,
+    the times as heard — shifted by the trimmed start and the 3 s intro — read from the
+    processing's report, the same times the MP3's chapter tags carry."""
+    from mutagen.id3 import ID3
+
+    runner = CliRunner()
     episode = sample / "episodes/itsmwp/003-service-desk-metrics.md"
-    result = CliRunner().invoke(
-        app, ["--root", str(sample), "notes", str(episode), "--out", str(sample / "preview")]
-    )
+    titles = ["Introduction", "First contact resolution", "Short surveys"]
+    written = [0.0, 6.13, 11.29]  # the episode file's chapter starts (master time)
+
+    def preview(folder: str) -> tuple[list[float], str, str]:
+        out = sample / folder
+        result = runner.invoke(
+            app, ["--root", str(sample), "notes", str(episode), "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        html = (out / "003-service-desk-metrics.html").read_text()
+        assert html.startswith("<p>First contact")
+        chapters = json.loads((out / "003-service-desk-metrics.chapters.json").read_text())
+        assert [c["title"] for c in chapters["chapters"]] == titles
+        return [c["startTime"] for c in chapters["chapters"]], html, result.stderr
+
+    def listed(times: list[float]) -> list[str]:  # as the notes template lists them
+        return [f"<li>00:00:{round(t):02d} · {title}</li>" for t, title in zip(times, titles)]
+
+    starts, html, said = preview("before")
+    assert "times are the master's" in said
+    assert starts == written
+    assert all(line in html for line in listed(written))
+
+    result = runner.invoke(app, ["--root", str(sample), "process", str(episode)])
     assert result.exit_code == 0, result.output
-    assert "times are the master's" in result.stderr
-    assert (
-        (sample / "preview/003-service-desk-metrics.html")
-        .read_text()
-        .startswith("<p>First contact")
-    )
+    tags = ID3(sample / "build/itsmwp/003-service-desk-metrics.mp3")
+    chap = sorted(tags.getall("CHAP"), key=lambda frame: frame.start_time)
+    heard = [frame.start_time / 1000 for frame in chap]
+    assert heard[0] == 0.0
+    assert all(h - w > 0.5 for h, w in zip(heard[1:], written[1:]))  # really shifted
+    assert {round(h) for h in heard[1:]}.isdisjoint({round(w) for w in written[1:]})
+
+    starts, html, said = preview("after")
+    assert "times are the master's" not in said
+    assert starts == pytest.approx(heard, abs=0.001)
+    assert all(line in html for line in listed(heard)), html
+    assert not any(line in html for line in listed(written)[1:]), html

@@ -159,12 +159,22 @@ def check_feed(
                 problems.append(
                     Problem(file, name, f'published URL "{url}" is not absolute http(s)')
                 )
-        if show.type == "serial" and episode.numbers_in(show.id)[0] is None:
-            problems.append(Problem(file, "number", f'is needed: "{show.id}" is a serial show'))
+        problems.extend(numbering_problems(network, show, [episode]))
         too_long = rendered_size_problem(file, media.html or episode.title)
         if too_long is not None:
             problems.append(too_long)
     return problems
+
+
+def numbering_problems(network: Network, show: Show, episodes: list[Episode]) -> list[Problem]:
+    """Apple's rule for a serial show: every item of its feed has an episode number."""
+    if show.type != "serial":
+        return []
+    return [
+        Problem(network.display(e.path), "number", f'is needed: "{show.id}" is a serial show')
+        for e in episodes
+        if e.numbers_in(show.id)[0] is None
+    ]
 
 
 def build_feed(

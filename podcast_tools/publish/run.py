@@ -32,7 +32,12 @@ from typing import Any
 
 from podcast_tools.content import Episode, Network
 from podcast_tools.errors import ContentError, Problem, UsageError
-from podcast_tools.feed.build import FeedInputs, build_feed, build_publisher_feed
+from podcast_tools.feed.build import (
+    FeedInputs,
+    build_feed,
+    build_publisher_feed,
+    numbering_problems,
+)
 from podcast_tools.formats import format_named
 from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key
 from podcast_tools.mediatypes import FEED_TYPE
@@ -225,6 +230,7 @@ class Publisher:
         if problems:
             raise ContentError(problems)
         self._check_feeds_keep(manifest, episodes, now)  # a stale manifest stops here
+        self._check_numbering(manifest, episodes, now)
         to_process, metadata_only = [], []
         wanted = {e.guid: fingerprint(self.network, e) for e in episodes}
         for episode in episodes:
@@ -347,6 +353,24 @@ class Publisher:
                 lost.append(self._lost(show_id, guid, title, entry, manifest))
         if lost:
             raise FeedLoss(lost)
+
+    def _check_numbering(self, manifest: Manifest, run: list[Episode], now: datetime) -> None:
+        """A serial show's feed numbers every item, also those only the manifest has (published
+        from another checkout, perhaps while the show was episodic), which validation never
+        saw: refused here, before anything is processed or uploaded, not when the feed is
+        built after the uploads and the manifest."""
+        ours = {episode.guid for episode in run}
+        problems = []
+        for show_id, show in self.network.shows.items():
+            items = [e for e in run if show_id in e.all_shows]
+            items += [
+                e
+                for e in feed_candidates(self._records(manifest), show_id)
+                if e.guid not in ours and e.date <= now
+            ]
+            problems += numbering_problems(self.network, show, items)
+        if problems:
+            raise ContentError(problems)
 
     def _lost(self, show_id, guid, title, entry, manifest: Manifest) -> Lost:
         return Lost(
