@@ -352,7 +352,9 @@ def test_serial_rule_stops_a_publish_before_anything_is_uploaded(sample: Path, t
         )
         assert result.exit_code == 1, result.output
         errors = [line for line in result.stderr.splitlines() if not line.startswith("note:")]
-        assert errors == [f'{SDM}: number: is needed: "itsmwp" is a serial show'], result.stderr
+        assert errors == [
+            f'{SDM}: number: is needed: "itsmwp" is a serial show (Apple requires episode numbers)'
+        ], result.stderr
         assert {"store": tree_of(store), "state": tree_of(tmp_path / "store.state")} == before
     assert not (other / "build/itsmwp/001-incident-vs-problem.mp3").exists()  # not mastered
 

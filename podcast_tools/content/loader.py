@@ -476,14 +476,9 @@ class _Loader:
         self.check_numbers(episodes)
         for episode in episodes:
             for show_id in episode.all_shows:
-                if self.show_types.get(show_id) != "serial":
-                    continue
-                if episode.numbers_in(show_id)[0] is None:
-                    self.problem(
-                        episode.path,
-                        "number" if show_id == episode.show else f"numbers.{show_id}.number",
-                        f'is needed: "{show_id}" is a serial show (Apple requires episode numbers)',
-                    )
+                needed = episode.number_needed(show_id, self.show_types.get(show_id, ""))
+                if needed is not None:
+                    self.problem(episode.path, *needed)
             for show_id in episode.numbers:
                 if show_id not in episode.shows:
                     self.problem(

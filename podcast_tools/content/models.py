@@ -515,6 +515,15 @@ class Episode(FrontMatter):
         given = self.numbers.get(show_id)
         return (given.number, given.season) if given is not None else (None, None)
 
+    def number_needed(self, show_id: str, show_type: str) -> tuple[str, str] | None:
+        """Apple's rule for a serial show — every item of its feed has an episode number — as
+        (field, message) when this episode breaks it in the feed of `show_id`; else None. The one
+        home of the rule: validation and every feed built apply it."""
+        if show_type != "serial" or self.numbers_in(show_id)[0] is not None:
+            return None
+        field = "number" if show_id == self.show else f"numbers.{show_id}.number"
+        return field, f'is needed: "{show_id}" is a serial show (Apple requires episode numbers)'
+
     @property
     def all_shows(self) -> list[str]:
         """The home show first, then the shows it is cross-posted to."""

@@ -168,12 +168,10 @@ def check_feed(
 
 def numbering_problems(network: Network, show: Show, episodes: list[Episode]) -> list[Problem]:
     """Apple's rule for a serial show: every item of its feed has an episode number."""
-    if show.type != "serial":
-        return []
     return [
-        Problem(network.display(e.path), "number", f'is needed: "{show.id}" is a serial show')
+        Problem(network.display(e.path), *needed)
         for e in episodes
-        if e.numbers_in(show.id)[0] is None
+        if (needed := e.number_needed(show.id, show.type)) is not None
     ]
 
 
