@@ -147,9 +147,9 @@ def validate(
     if fix_artwork:
         _fix_artwork(options.network_root())
     network = options.network()
-    from podcast_tools.notes import check_notes_sizes
+    from podcast_tools.pipeline import check_notes
 
-    check_notes_sizes(network)  # what a feed could not carry is a problem now, not at publish
+    check_notes(network)
     drafts = len(network.drafts)
     typer.echo(
         f"OK: {network.settings.name}: {len(network.shows)} shows, "

@@ -12,7 +12,9 @@ TRANSCRIPT_TYPES = {
     ".json": "application/json",
 }
 CHAPTERS_TYPE = "application/json+chapters"
-FEED_TYPE = "application/rss+xml; charset=utf-8"
+RSS_TYPE = "application/rss+xml"
+FEED_TYPE = f"{RSS_TYPE}; charset=utf-8"  # the Content-Type feeds are uploaded with
+JSON_TYPE = "application/json"
 
 
 def image_type(suffix: str) -> str:

@@ -24,9 +24,8 @@ from markupsafe import Markup
 from podcast_tools.content import Episode, Network
 from podcast_tools.content.models import XML_CONTROL
 from podcast_tools.content.timecode import format_timecode
-from podcast_tools.errors import ContentError, PodcastToolsError, Problem
+from podcast_tools.errors import PodcastToolsError, Problem
 from podcast_tools.fsutil import write_bytes_atomic, write_text_atomic
-from podcast_tools.layout import chapter_image_key, file_hash, public_url
 
 #: What Apple Podcasts and the common apps render in show notes.
 ALLOWED_TAGS = frozenset(
@@ -191,20 +190,15 @@ def render_notes(network: Network, episode: Episode, chapters: list[ChapterNote]
     )
 
 
-def chapter_notes(network: Network, episode: Episode, starts: list[float]) -> list[ChapterNote]:
+def chapter_notes(
+    episode: Episode, starts: list[float], image_urls: list[str | None]
+) -> list[ChapterNote]:
     """The episode's chapters at `starts` (seconds as heard, one per chapter), each with its
-    link and the public URL its image is published at (content-addressed, like all media)."""
-    notes = []
-    for start, chapter in zip(starts, episode.chapters):
-        image_url = None
-        if chapter.image:
-            image = episode.resolve(chapter.image)
-            key = chapter_image_key(
-                episode.show, episode.slug, file_hash(image), image.suffix.lower()
-            )
-            image_url = public_url(network.settings.base_url, key)
-        notes.append(ChapterNote(start, chapter.title, chapter.url, image_url))
-    return notes
+    link and the public URL its image is published at (`podcast_tools.record` names both)."""
+    return [
+        ChapterNote(start, chapter.title, chapter.url, image_url)
+        for start, chapter, image_url in zip(starts, episode.chapters, image_urls)
+    ]
 
 
 #: Feeds carry at most this many bytes of show notes (Apple's limit for description).
@@ -214,10 +208,10 @@ _MARKDOWN_LIMIT = 64 * 1024
 
 
 def notes_size_problem(
-    network: Network, episode: Episode, chapters: list[ChapterNote] | None = None
+    network: Network, episode: Episode, chapters: list[ChapterNote]
 ) -> Problem | None:
-    """A problem when the episode's rendered notes exceed what a feed carries. `chapters` are
-    the times as heard when known; the master's times otherwise (the size barely differs)."""
+    """A problem when the episode's rendered notes (with `chapters`, as heard when known) exceed
+    what a feed carries."""
     file = network.display(episode.path)
     markdown = len(episode.notes.encode())
     if markdown > _MARKDOWN_LIMIT:
@@ -227,8 +221,6 @@ def notes_size_problem(
             f"the show notes are {markdown} bytes of Markdown; feeds allow {NOTES_LIMIT} bytes "
             "of HTML: shorten them",
         )
-    if chapters is None:
-        chapters = chapter_notes(network, episode, [c.start for c in episode.chapters])
     return rendered_size_problem(file, render_notes(network, episode, chapters).html)
 
 
@@ -242,13 +234,6 @@ def rendered_size_problem(file: str, html: str) -> Problem | None:
             f"the rendered show notes are {size} bytes; feeds allow {NOTES_LIMIT}: shorten them",
         )
     return None
-
-
-def check_notes_sizes(network: Network) -> None:
-    """ContentError listing every episode whose notes a feed could not carry."""
-    problems = [p for e in network.episodes if (p := notes_size_problem(network, e)) is not None]
-    if problems:
-        raise ContentError(problems)
 
 
 def chapters_json(episode: Episode, chapters: list[ChapterNote]) -> str:

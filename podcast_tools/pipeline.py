@@ -30,8 +30,9 @@ from podcast_tools.formats import FORMATS, PRIMARY, OutputFormat
 from podcast_tools.fsutil import write_text_atomic
 from podcast_tools.layout import content_hash, file_hash
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.notes import NotesFiles, render_notes, write_notes
+from podcast_tools.notes import NotesFiles, notes_size_problem, render_notes, write_notes
 from podcast_tools.record import (
+    LEGACY_FORMAT,
     EpisodeRecord,
     ProcessedAudio,
     artwork_asset,
@@ -91,8 +92,11 @@ def fingerprint(network: Network, episode: Episode) -> str:
         "master": file_hash(episode.resolve(episode.audio)),
         "intro": file_hash(edits.intro) if edits.intro else None,
         "outro": file_hash(edits.outro) if edits.outro else None,
-        # max_gain_db only decides whether mastering runs, never what it makes
-        "settings": {k: v for k, v in settings.__dict__.items() if k != "max_gain_db"},
+        # max_gain_db only decides whether mastering runs, never what it makes; the output
+        # format is the primary one until shows name their formats (then they join here)
+        "settings": {
+            k: v for k, v in settings.__dict__.items() if k not in ("max_gain_db", "output_format")
+        },
         "trim": [edits.trim_start_s, edits.trim_end_s],
         "cuts": edits.cuts_s,
         "chapters": [
@@ -135,7 +139,7 @@ def _report_of(out_dir: Path, episode: Episode) -> tuple[dict[str, Any], Path] |
         return None
     if not isinstance(report, dict) or report.get("guid") != episode.guid:
         return None  # built from another version of the file: treat as not processed
-    audio_format = FORMATS.get(report.get("format", PRIMARY.name))
+    audio_format = FORMATS.get(report.get("format", LEGACY_FORMAT))
     if audio_format is None:
         return None
     return report, output_paths(out_dir, episode, audio_format)[0]
@@ -149,7 +153,7 @@ def processed_from_report(report: dict[str, Any], audio: Path, *, reused: bool) 
         raise TypeError("chapters")
     return ProcessedAudio(
         files=(
-            (report.get("format", PRIMARY.name), audio, report["sha256"], int(report["bytes"])),
+            (report.get("format", LEGACY_FORMAT), audio, report["sha256"], int(report["bytes"])),
         ),
         duration_s=round(float(report["duration_s"]), 3),
         chapter_times=tuple(round(float(c["start_s"]), 3) for c in chapters),
@@ -180,7 +184,7 @@ def reusable_build(
     if found is None:
         return None
     report, audio = found
-    audio_format = FORMATS[report.get("format", PRIMARY.name)]
+    audio_format = FORMATS[report.get("format", LEGACY_FORMAT)]
     try:
         size = audio.stat().st_size
     except OSError:
@@ -240,12 +244,12 @@ def episode_tags(
     chapters = contiguous_chapters(
         [
             (
-                mark.output_s,
-                mark.title,
+                start_s,
+                chapter.title,
                 chapter.url,
                 _picture(episode.resolve(chapter.image)) if chapter.image else None,
             )
-            for mark, chapter in zip(report.chapters, episode.chapters)
+            for start_s, chapter in zip(heard_times(report), episode.chapters)
         ],
         length_ms,
     )
@@ -391,7 +395,7 @@ def preview_feeds(
                     show_id,
                     inputs,
                     include_scheduled=include_scheduled,
-                    candidates=feed_candidates(records, show_id) + unprocessed,
+                    candidates=feed_candidates(network, records, show_id) + unprocessed,
                 )
             )
         except ContentError as exc:
@@ -420,7 +424,21 @@ def preview_notes(
     processed = built_audio(network, episode, build_dir / episode.show)
     times = processed.chapter_times if processed is not None else None
     files = write_notes(network, episode, heard_chapters(network, episode, times), out_dir)
-    return PreviewNotes(files, processed is not None)
+    as_heard = times is not None and len(times) == len(episode.chapters)
+    return PreviewNotes(files, as_heard)
+
+
+def check_notes(network: Network) -> None:
+    """ContentError listing every episode whose rendered notes (chapters at the master's times) a
+    feed could not carry: `podcast validate` checks it, so it is a problem now, not at publish."""
+    problems = [
+        problem
+        for episode in network.episodes
+        if (problem := notes_size_problem(network, episode, heard_chapters(network, episode, None)))
+        is not None
+    ]
+    if problems:
+        raise ContentError(problems)
 
 
 def fix_artwork(root: Path) -> list[tuple[str, Path | None]]:

@@ -12,6 +12,7 @@ publishing uploads each file (`EpisodeRecord.assets`) under exactly that key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 from podcast_tools.content import Episode, Network
 from podcast_tools.content.models import Person, ShowNumbers
 from podcast_tools.feed.build import EpisodeMedia, FeedInputs
-from podcast_tools.formats import PRIMARY, format_named
+from podcast_tools.formats import format_named
 from podcast_tools.layout import (
     artwork_key,
     audio_key,
@@ -30,7 +31,11 @@ from podcast_tools.layout import (
     public_url,
 )
 from podcast_tools.mediatypes import CHAPTERS_TYPE, TRANSCRIPT_TYPES, image_type
-from podcast_tools.notes import ChapterNote, chapter_notes, chapters_json, render_notes
+from podcast_tools.notes import ChapterNote, chapter_notes, render_notes
+
+#: The format of every audio object written before formats were recorded (manifest formats 1
+#: and 2, build reports without "format"): MP3, whatever the primary format is today.
+LEGACY_FORMAT = "mp3"
 
 
 @dataclass(frozen=True)
@@ -41,15 +46,16 @@ class AudioFile:
     format: str  # a row of formats.FORMATS
     key: str
     bytes: int
-    sha256: str
+    sha256: str  # "" when a format 1 manifest did not record it
     duration_s: float
+    type: str = ""  # MIME type; "" → the format's
 
-    @property
-    def type(self) -> str:
-        return format_named(self.format).mime
+    def __post_init__(self) -> None:
+        if not self.type:
+            object.__setattr__(self, "type", format_named(self.format).mime)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "format": self.format,
             "type": self.type,
             "key": self.key,
@@ -57,15 +63,19 @@ class AudioFile:
             "sha256": self.sha256,
             "duration_s": self.duration_s,
         }
+        if not self.sha256:
+            del data["sha256"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AudioFile:
         return cls(
-            format=data.get("format", PRIMARY.name),
+            format=data.get("format", LEGACY_FORMAT),
             key=data["key"],
             bytes=int(data["bytes"]),
             sha256=data.get("sha256", ""),
             duration_s=float(data["duration_s"]),
+            type=data.get("type", ""),
         )
 
 
@@ -113,6 +123,7 @@ class EpisodeRecord:
     chapters: dict[str, Any] | None = None  # {"key"}
     transcript: dict[str, Any] | None = None  # {"key", "type"}
     image: dict[str, Any] | None = None  # {"key"}
+    chapter_images: tuple[str | None, ...] = ()  # the key of each chapter's image, if it has one
     # the files publishing uploads beside the audio; not stored (the keys above are)
     assets: tuple[Asset, ...] = field(default=(), compare=False)
 
@@ -135,6 +146,7 @@ class EpisodeRecord:
             "chapters": self.chapters,
             "transcript": self.transcript,
             "image": self.image,
+            "chapter_images": list(self.chapter_images),
         }
 
     @classmethod
@@ -157,38 +169,30 @@ class EpisodeRecord:
             chapters=entry.get("chapters"),
             transcript=entry.get("transcript"),
             image=entry.get("image"),
+            chapter_images=tuple(entry.get("chapter_images") or ()),
         )
 
     def keys(self) -> list[str]:
-        """Every object key the episode's item names (audio first)."""
+        """Every object key the episode's item names (audio first; chapter images as far as the
+        record knows them: entries written before format 3 did not list them)."""
         keys = [audio.key for audio in self.audio]
         keys += [part["key"] for part in (self.chapters, self.transcript, self.image) if part]
+        keys += [key for key in self.chapter_images if key]
         return keys
 
-    def episode(self) -> Episode:
-        """The Episode a feed item is built from (the front matter as recorded)."""
-        meta = self.meta
+    def episode(self, root: Path) -> Episode:
+        """The Episode a feed item is built from: the front matter as recorded (`FEED_FIELDS`),
+        its file where it lies (or lay) in the network at `root`."""
         return Episode.model_construct(
-            title=meta["title"],
+            **{name: load(self.meta.get(name)) for name, (_, load) in FEED_FIELDS.items()},
             guid=self.guid,
-            date=datetime.fromisoformat(meta["date"]),
-            number=meta.get("number"),
-            season=meta.get("season"),
-            type=meta.get("type", "full"),
-            explicit=meta.get("explicit"),
-            summary=meta.get("summary"),
-            persons=[Person.model_construct(**person) for person in meta.get("persons", [])],
-            numbers={
-                show: ShowNumbers.model_construct(**numbers)
-                for show, numbers in (meta.get("numbers") or {}).items()
-            },
             shows=[s for s in self.shows if s != self.show],
             chapters=[],
             cuts=[],
             audio="",
             slug=self.slug,
             show=self.show,
-            path=Path("episodes") / self.show / f"{self.slug}.md",
+            path=root / "episodes" / self.show / f"{self.slug}.md",
             notes="",
         )
 
@@ -213,32 +217,77 @@ class EpisodeRecord:
         )
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+#: What a feed item needs from the front matter, as the manifest stores it: field → (to JSON,
+#: from JSON; the latter also gives the default of an entry written before the field was).
+#: A new item field is one line here.
+FEED_FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "title": (_same, _same),
+    "date": (lambda when: when.isoformat(), datetime.fromisoformat),
+    "number": (_same, _same),
+    "season": (_same, _same),
+    "type": (_same, lambda kind: kind or "full"),
+    "explicit": (_same, _same),
+    "summary": (_same, _same),
+    "persons": (
+        lambda persons: [person.model_dump(mode="json") for person in persons],
+        lambda persons: [Person.model_construct(**person) for person in persons or []],
+    ),
+    "numbers": (
+        lambda numbers: {show: n.model_dump(mode="json") for show, n in numbers.items()},
+        lambda numbers: {
+            show: ShowNumbers.model_construct(**n) for show, n in (numbers or {}).items()
+        },
+    ),
+}
+
+
 def episode_metadata(episode: Episode) -> dict[str, Any]:
-    """What a feed item needs from the front matter."""
-    return {
-        "title": episode.title,
-        "date": episode.date.isoformat(),
-        "number": episode.number,
-        "season": episode.season,
-        "type": episode.type,
-        "explicit": episode.explicit,
-        "summary": episode.summary,
-        "persons": [person.model_dump(mode="json") for person in episode.persons],
-        "numbers": {show: n.model_dump(mode="json") for show, n in episode.numbers.items()},
-    }
+    """What a feed item needs from the front matter (`FEED_FIELDS`), as JSON."""
+    return {name: dump(getattr(episode, name)) for name, (dump, _) in FEED_FIELDS.items()}
+
+
+def chapter_image_keys(episode: Episode) -> list[str | None]:
+    """Where each chapter's image is published (content-addressed), None for a chapter without."""
+    keys: list[str | None] = []
+    for chapter in episode.chapters:
+        if chapter.image:
+            path = episode.resolve(chapter.image)
+            keys.append(
+                episode_file_key(
+                    episode.show,
+                    episode.slug,
+                    "chapter-image",
+                    file_hash(path),
+                    path.suffix.lower(),
+                )
+            )
+        else:
+            keys.append(None)
+    return keys
 
 
 def heard_chapters(
-    network: Network, episode: Episode, chapter_times: tuple[float, ...] | list[float] | None
+    network: Network,
+    episode: Episode,
+    chapter_times: tuple[float, ...] | list[float] | None,
+    image_keys: list[str | None] | None = None,
 ) -> list[ChapterNote]:
     """The episode's chapters at the times they are heard (from a processing report or the
-    manifest); at the master's times when those are unknown or no longer match the chapters."""
+    manifest); at the master's times when those are unknown or no longer match the chapters.
+    Each names the public URL of its image (`image_keys`, else worked out here)."""
     times = (
         list(chapter_times)
         if chapter_times is not None and len(chapter_times) == len(episode.chapters)
         else [chapter.start for chapter in episode.chapters]
     )
-    return chapter_notes(network, episode, times)
+    keys = chapter_image_keys(episode) if image_keys is None else image_keys
+    base = network.settings.base_url
+    urls = [public_url(base, key) if key else None for key in keys]
+    return chapter_notes(episode, times, urls)
 
 
 def audio_files(episode: Episode, processed: ProcessedAudio) -> tuple[AudioFile, ...]:
@@ -266,7 +315,8 @@ def build_record(
     the chapters JSON, transcript, episode image and chapter images — each also listed in
     `assets` with its bytes, for publishing to upload."""
     show, slug = episode.show, episode.slug
-    chapters = heard_chapters(network, episode, chapter_times)
+    image_keys = chapter_image_keys(episode)
+    chapters = heard_chapters(network, episode, chapter_times, image_keys)
     notes = render_notes(network, episode, chapters)
     assets: list[Asset] = []
 
@@ -275,17 +325,15 @@ def build_record(
         key = episode_file_key(show, slug, kind, sha256, path.suffix.lower())
         return Asset(key, mime, field_name, sha256, path=path)
 
-    for index, chapter in enumerate(episode.chapters, start=1):  # before the chapters JSON
-        if chapter.image:
+    for index, (chapter, key) in enumerate(zip(episode.chapters, image_keys), start=1):
+        if key is not None:  # before the chapters JSON that names them
             path = episode.resolve(chapter.image)
-            assets.append(
-                file_asset(
-                    path, "chapter-image", f"chapters[{index}].image", image_type(path.suffix)
-                )
-            )
+            field_name = f"chapters[{index}].image"
+            sha256 = file_hash(path)
+            assets.append(Asset(key, image_type(path.suffix), field_name, sha256, path=path))
     chapters_part = transcript_part = image_part = None
-    if chapters:
-        data = chapters_json(episode, chapters).encode()
+    if notes.chapters_json is not None:
+        data = notes.chapters_json.encode()
         sha256 = content_hash(data)
         key = episode_file_key(show, slug, "chapters", sha256, ".json")
         assets.append(Asset(key, CHAPTERS_TYPE, "chapters", sha256, data=data))
@@ -313,6 +361,7 @@ def build_record(
         chapters=chapters_part,
         transcript=transcript_part,
         image=image_part,
+        chapter_images=tuple(image_keys),
         assets=tuple(assets),
     )
 
@@ -341,6 +390,12 @@ def feed_inputs(
     )
 
 
-def feed_candidates(records: dict[str, EpisodeRecord], show_id: str) -> list[Episode]:
+def feed_candidates(
+    network: Network, records: dict[str, EpisodeRecord], show_id: str
+) -> list[Episode]:
     """Every recorded episode of the show, as its record says (guid order)."""
-    return [record.episode() for guid, record in sorted(records.items()) if show_id in record.shows]
+    return [
+        record.episode(network.root)
+        for _, record in sorted(records.items())
+        if show_id in record.shows
+    ]

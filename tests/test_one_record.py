@@ -64,3 +64,80 @@ def test_published_audio_objects_name_their_format_and_type(sample: Path, tmp_pa
     [audio] = entry["audio"]
     assert (audio["format"], audio["type"]) == ("mp3", "audio/mpeg")
     assert audio["key"].endswith(".mp3") and (store / audio["key"]).stat().st_size == audio["bytes"]
+
+
+def test_a_record_survives_the_manifest_field_for_field(sample: Path, tmp_path: Path):
+    """What a feed item needs from the front matter (record.FEED_FIELDS) comes back from a
+    manifest entry as it went in — a new field is one line of that table."""
+    from podcast_tools.record import FEED_FIELDS, build_record
+
+    network = load_checked_network(sample)
+    for episode in network.episodes:
+        if episode.draft:
+            continue
+        record = build_record(network, episode, (), (), "fingerprint")
+        again = EpisodeRecord.from_entry(episode.guid, json.loads(json.dumps(record.entry())))
+        rebuilt = again.episode(network.root)
+        for name in FEED_FIELDS:
+            assert getattr(rebuilt, name) == getattr(episode, name), (episode.slug, name)
+        # named where it lies, whatever the working directory (feed problems name this file)
+        assert rebuilt.path == episode.path
+        assert network.display(rebuilt.path) == network.display(episode.path)
+        # every chapter image the notes link to is one of the record's keys
+        for chapter, key in zip(episode.chapters, record.chapter_images):
+            assert (key is not None) == bool(chapter.image)
+            assert key is None or key in record.keys()
+
+
+def test_manifest_formats_1_and_2_read_as_format_3_and_written_back_valid():
+    from podcast_tools.publish.manifest import Manifest
+
+    entry = {
+        "show": "itsmwp",
+        "shows": ["itsmwp"],
+        "slug": "001-x",
+        "fingerprint": "f",
+        "audio": {"key": "itsmwp/episodes/001-x-abc.mp3", "bytes": 10, "duration_s": 1.5},
+        "chapter_times": [],
+        "meta": {"title": "X", "date": "2026-10-01T08:00:00+00:00"},
+        "html": "",
+        "text": "",
+    }
+    old = Manifest.from_bytes(json.dumps({"version": 1, "episodes": {"g": entry}}).encode(), None)
+    [audio] = old.episodes["g"]["audio"]
+    assert audio == {
+        "format": "mp3",
+        "type": "audio/mpeg",
+        "key": "itsmwp/episodes/001-x-abc.mp3",
+        "bytes": 10,
+        "duration_s": 1.5,
+    }
+    written = json.loads(old.to_bytes())
+    assert written["version"] == 3
+    assert Manifest.from_bytes(old.to_bytes(), None).episodes == old.episodes  # valid format 3
+    record = EpisodeRecord.from_entry("g", old.episodes["g"])
+    assert record.enclosure.type == "audio/mpeg" and "sha256" not in record.enclosure.as_dict()
+
+
+def test_an_audio_format_this_version_does_not_know_says_upgrade():
+    import pytest
+
+    from podcast_tools.publish.manifest import Manifest
+    from podcast_tools.publish.storage import StorageError
+
+    audio = {"format": "flac9", "type": "audio/flac", "key": "a/b.flac", "bytes": 1}
+    entry = {
+        "show": "itsmwp",
+        "shows": ["itsmwp"],
+        "slug": "001-x",
+        "audio": [{**audio, "duration_s": 1.0}],
+        "meta": {"title": "X", "date": "2026-10-01T08:00:00+00:00"},
+        "html": "",
+        "text": "",
+    }
+    document = {"version": 3, "generation": 1, "episodes": {"g": entry}}
+    with pytest.raises(StorageError) as caught:
+        Manifest.from_bytes(json.dumps(document).encode(), None, where="m.json")
+    assert str(caught.value) == (
+        'm.json: was written by a newer podcast_tools (audio format "flac9"); upgrade'
+    )

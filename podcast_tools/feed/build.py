@@ -26,6 +26,7 @@ from podcast_tools.feed.extension import (
 from podcast_tools.formats import PRIMARY, format_of_suffix
 from podcast_tools.fsutil import write_bytes_atomic
 from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, show_folder_url
+from podcast_tools.mediatypes import RSS_TYPE
 from podcast_tools.notes import NOTES_LIMIT, apple_description, rendered_size_problem, strip_control
 
 GENERATOR = "podcast_tools"
@@ -210,7 +211,7 @@ def build_feed(
     # feedgen writes the last link() as the channel's <link>: self first, then the website (the
     # show's link, else the network's, else its folder under base_url — never the feed itself)
     website = show.link or network.settings.link or show_folder_url(network, show_id)
-    generator.link(href=feed_url, rel="self", type="application/rss+xml")
+    generator.link(href=feed_url, rel="self", type=RSS_TYPE)
     generator.link(href=website, rel="alternate")
     generator.description(_clean(show.description))
     generator.language(show.language)
@@ -337,7 +338,7 @@ def build_publisher_feed(network: Network, artwork_urls: dict[str, str]) -> Publ
     generator.load_extension("podcast")
     generator.register_extension(NAMESPACE, PodcastIndexExtension, PodcastIndexEntryExtension)
     generator.title(_clean(settings.name))
-    generator.link(href=network.publisher_feed_url, rel="self", type="application/rss+xml")
+    generator.link(href=network.publisher_feed_url, rel="self", type=RSS_TYPE)
     generator.link(href=settings.link or settings.base_url, rel="alternate")
     generator.description(_clean(settings.description or settings.name))
     generator.generator(GENERATOR)

@@ -13,6 +13,8 @@ from typing import Any
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from lxml import etree
 
+from podcast_tools.mediatypes import CHAPTERS_TYPE
+
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 NAMESPACE = "podcastindex"  # the attribute feedgen gives the extension: fg.podcastindex
@@ -172,7 +174,7 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
             if description is not None:
                 description.text = etree.CDATA(self._cdata_description)
         if self._chapters:
-            _element(item, "chapters", url=self._chapters, type="application/json+chapters")
+            _element(item, "chapters", url=self._chapters, type=CHAPTERS_TYPE)
         for url, mime in self._transcripts:
             _element(item, "transcript", url=url, type=mime)
         _persons(item, self._persons)

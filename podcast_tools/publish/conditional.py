@@ -35,5 +35,6 @@ def until_written(
             return attempt(n)
         except PreconditionFailed:
             say(conflict)
-            wait(n)
+            if n + 1 < CONFLICT_RETRIES:
+                wait(n)
     raise StorageError(f"{where}: still changing after {CONFLICT_RETRIES} tries")

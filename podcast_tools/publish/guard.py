@@ -115,7 +115,7 @@ def identity_problems(
                 )
             )
     others = {
-        guid: EpisodeRecord.from_entry(guid, entry).episode()
+        guid: EpisodeRecord.from_entry(guid, entry).episode(network.root)
         for guid, entry in published.items()
         if guid not in mine and guid not in doubled
     }
@@ -128,7 +128,9 @@ def identity_problems(
     for episode in run:
         before = published.get(episode.guid)
         was = (
-            EpisodeRecord.from_entry(episode.guid, before).episode() if before is not None else None
+            EpisodeRecord.from_entry(episode.guid, before).episode(network.root)
+            if before is not None
+            else None
         )
         for show_id in episode.all_shows:
             number, season = episode.numbers_in(show_id)

@@ -25,8 +25,11 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+from podcast_tools.formats import FORMATS
+from podcast_tools.mediatypes import JSON_TYPE
 from podcast_tools.publish.conditional import until_written
 from podcast_tools.publish.storage import Storage, StorageError
+from podcast_tools.record import LEGACY_FORMAT
 
 MANIFEST_KEY = "manifest.json"  # in the state location (podcast_tools.publish.state), never public
 MANIFEST_CACHE = "no-cache"
@@ -97,6 +100,11 @@ class Manifest:
             raise ManifestDamaged(
                 f"{where}: is damaged at {problem}; the feeds are left as they are; " + RECOVERY
             )
+        unknown = _unknown_format(document)
+        if unknown is not None:
+            raise StorageError(
+                f'{where}: was written by a newer podcast_tools (audio format "{unknown}"); upgrade'
+            )
         return cls(
             episodes={guid: _current_entry(entry) for guid, entry in document["episodes"].items()},
             artwork=document.get("artwork", {}),
@@ -148,7 +156,19 @@ def _current_entry(entry: dict[str, Any]) -> dict[str, Any]:
     audio = entry["audio"]
     if isinstance(audio, list):
         return entry
-    return {**entry, "audio": [{"format": "mp3", "type": "audio/mpeg", **audio}]}
+    mp3 = FORMATS[LEGACY_FORMAT]
+    known = {key: audio[key] for key in ("key", "bytes", "sha256", "duration_s") if key in audio}
+    return {**entry, "audio": [{"format": mp3.name, "type": mp3.mime, **known}]}
+
+
+def _unknown_format(document: dict[str, Any]) -> str | None:
+    """The first audio format of the document this podcast_tools does not know, or None."""
+    for entry in document["episodes"].values():
+        audio = entry["audio"]
+        for item in audio if isinstance(audio, list) else []:
+            if item["format"] not in FORMATS:
+                return item["format"]
+    return None
 
 
 @cache
@@ -249,7 +269,7 @@ def history_key(generation: int) -> str:
 
 def _put(state: Storage, key: str, data: bytes, **condition: Any) -> str:
     return state.put_bytes(
-        key, data, content_type="application/json", cache_control=MANIFEST_CACHE, **condition
+        key, data, content_type=JSON_TYPE, cache_control=MANIFEST_CACHE, **condition
     )
 
 

@@ -25,11 +25,12 @@ from xml.etree import ElementTree
 from podcast_tools.content import Network
 from podcast_tools.content.loader import feed_url
 from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, public_url
+from podcast_tools.mediatypes import RSS_TYPE
 from podcast_tools.publish.state import LEGACY_FILES, STATE_FILES, Locations, relative_url
 from podcast_tools.publish.storage import StorageError
 
 TIMEOUT_S = 10.0
-FEED_TYPES = ("application/rss+xml", "application/xml", "text/xml")
+FEED_TYPES = (RSS_TYPE, "application/xml", "text/xml")
 NOT_READABLE = (401, 403, 404, 410)
 _PROBE_BYTES = 64 * 1024  # of a state file: enough to know it was served
 _FEED_BYTES = 64 * 1024 * 1024

@@ -360,12 +360,13 @@ class Publisher:
         saw: refused here, before anything is processed or uploaded, not when the feed is
         built after the uploads and the manifest."""
         ours = {episode.guid for episode in run}
+        records = self._records(manifest)
         problems = []
         for show_id, show in self.network.shows.items():
             items = [e for e in run if show_id in e.all_shows]
             items += [
                 e
-                for e in feed_candidates(self._records(manifest), show_id)
+                for e in feed_candidates(self.network, records, show_id)
                 if e.guid not in ours and e.date <= now
             ]
             problems += numbering_problems(self.network, show, items)
@@ -696,9 +697,11 @@ class Publisher:
             guid: EpisodeRecord.from_entry(guid, entry) for guid, entry in manifest.episodes.items()
         }
 
-    def _inputs(self, manifest: Manifest) -> FeedInputs:
+    def _inputs(
+        self, manifest: Manifest, records: dict[str, EpisodeRecord] | None = None
+    ) -> FeedInputs:
         artwork = {show: art["key"] for show, art in manifest.artwork.items()}
-        return feed_inputs(self.base, self._records(manifest), artwork)
+        return feed_inputs(self.base, records or self._records(manifest), artwork)
 
     def _write_feeds(
         self,
@@ -713,12 +716,13 @@ class Publisher:
         moment = now or datetime.now(timezone.utc)
 
         def show_feed(show_id: str, manifest: Manifest, stored: bytes | None) -> tuple[bytes, str]:
+            records = self._records(manifest)
             feed = build_feed(
                 self.network,
                 show_id,
-                self._inputs(manifest),
+                self._inputs(manifest, records),
                 now=moment,
-                candidates=feed_candidates(self._records(manifest), show_id),
+                candidates=feed_candidates(self.network, records, show_id),
             )
             keeps = set(feed.included) | set(feed.scheduled) | set(manifest.unpublished)
             lost = (
@@ -735,7 +739,10 @@ class Publisher:
             return feed.xml, f"{len(feed.included)} episodes"
 
         def publisher_feed(manifest: Manifest, stored: bytes | None) -> tuple[bytes, str]:
-            built = build_publisher_feed(self.network, self._inputs(manifest).artwork_urls)
+            artwork = {show: art["key"] for show, art in manifest.artwork.items()}
+            built = build_publisher_feed(
+                self.network, feed_inputs(self.base, {}, artwork).artwork_urls
+            )
             return built.xml, f"the network's {len(self.network.shows)} shows"
 
         feeds = [

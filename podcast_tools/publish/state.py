@@ -29,6 +29,7 @@ from urllib.parse import urljoin
 
 from podcast_tools.content import NETWORK_FILE, Network
 from podcast_tools.errors import ContentError, Problem, UsageError
+from podcast_tools.mediatypes import JSON_TYPE
 from podcast_tools.publish.manifest import (
     MANIFEST_CACHE,
     MANIFEST_KEY,
@@ -209,7 +210,7 @@ def read_state(public: Storage, state: Storage, say, *, dry_run: bool = False) -
             state.put_bytes(
                 MANIFEST_KEY,
                 old[0],
-                content_type="application/json",
+                content_type=JSON_TYPE,
                 cache_control=MANIFEST_CACHE,
                 if_absent=True,
             )

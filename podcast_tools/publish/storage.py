@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 from podcast_tools.errors import ExitCode, PodcastToolsError
 from podcast_tools.fsutil import atomic_path
-from podcast_tools.layout import file_hash
+from podcast_tools.layout import content_hash, file_hash
 from podcast_tools.publish.source import Digest, OutsideError, Source
 
 #: Called with the number of bytes sent since the last call.
@@ -354,7 +354,7 @@ class LocalStorage(Storage):
         if not path.is_file():
             return None
         data = path.read_bytes()
-        return data, hashlib.sha256(data).hexdigest()
+        return data, content_hash(data)
 
     @contextmanager
     def _locked(self):
@@ -385,15 +385,16 @@ class LocalStorage(Storage):
                 raise PreconditionFailed(
                     f"{self.description}/{key}: was changed by someone else first"
                 )
+            etag = content_hash(data)
             try:
                 with self._staged(key) as temp:
                     temp.write_bytes(data)
-                self._write_meta(key, hashlib.sha256(data).hexdigest(), content_type, cache_control)
+                self._write_meta(key, etag, content_type, cache_control)
             except OSError as exc:
                 raise StorageError(
                     f"{self.description}/{key}: cannot write ({exc.strerror})"
                 ) from exc
-        return hashlib.sha256(data).hexdigest()
+        return etag
 
     def put_file(self, key, source, *, digest, content_type, cache_control, progress=None) -> str:
         try:
@@ -685,7 +686,7 @@ class S3Storage(Storage):
             "ContentMD5": base64.b64encode(md5.digest()).decode(),
             "ContentType": content_type,
             "CacheControl": cache_control,
-            "Metadata": {"sha256": hashlib.sha256(data).hexdigest()},
+            "Metadata": {"sha256": content_hash(data)},
         }
         if if_match is not None:
             arguments["IfMatch"] = if_match
@@ -718,7 +719,7 @@ class S3Storage(Storage):
             if (
                 len(data) != digest.size
                 or hashlib.md5(data).hexdigest() != digest.md5
-                or hashlib.sha256(data).hexdigest() != digest.sha256
+                or content_hash(data) != digest.sha256
             ):
                 raise SourceChanged(
                     "changed while it was being uploaded; publish again when it is finished"

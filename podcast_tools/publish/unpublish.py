@@ -72,10 +72,12 @@ class UnpublishResult:
 
 
 def media_keys(storage: Storage, base_url: str, entry: dict[str, Any]) -> list[str]:
-    """The objects of a manifest entry: audio, chapters JSON and the chapter images it names,
-    transcript, image."""
-    keys = EpisodeRecord.from_entry("", entry).keys()
-    if entry.get("chapters"):
+    """The objects of a manifest entry: audio, chapters JSON, the chapter images, transcript,
+    image. An entry written before the manifest listed chapter images (format 3) names them only
+    in its chapters JSON: they are read from there."""
+    record = EpisodeRecord.from_entry("", entry)
+    keys = record.keys()
+    if entry.get("chapters") and "chapter_images" not in entry:
         found = storage.get(entry["chapters"]["key"])
         try:
             chapters = json.loads(found[0]).get("chapters", []) if found else []
@@ -86,7 +88,7 @@ def media_keys(storage: Storage, base_url: str, entry: dict[str, Any]) -> list[s
             image = chapter.get("img") if isinstance(chapter, dict) else None
             if isinstance(image, str) and image.startswith(base):
                 keys.append(image[len(base) :])
-    return keys
+    return list(dict.fromkeys(keys))
 
 
 def unpublish(

@@ -65,7 +65,7 @@ def golden_feeds(root: Path = REPO) -> dict[str, bytes]:
     inputs = feed_inputs(network.settings.base_url, records, artwork_keys(network))
     feeds = {
         show_id: build_feed(
-            network, show_id, inputs, now=NOW, candidates=feed_candidates(records, show_id)
+            network, show_id, inputs, now=NOW, candidates=feed_candidates(network, records, show_id)
         ).xml
         for show_id in network.shows
     }
