@@ -10,6 +10,7 @@ accept; scripts, styles, event handlers and ``javascript:`` links never survive.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -146,8 +147,21 @@ def template_environment(network: Network, show_id: str) -> jinja2.Environment:
         folders.append(network.templates_dir / current)
         current = network.shows[current].extends
     folders.append(network.templates_dir)
+    present = tuple(
+        (str(folder), tuple(sorted(p.name for p in folder.iterdir())))
+        for folder in folders
+        if folder.is_dir()
+    )
+    return _environment(present)
+
+
+@functools.lru_cache(maxsize=64)
+def _environment(folders: tuple[tuple[str, tuple[str, ...]], ...]) -> jinja2.Environment:
+    """One environment per chain of template folders and the files they hold: templates are
+    compiled once per process (Jinja reloads one whose file changed; a template added or removed
+    makes another chain)."""
     loaders: list[jinja2.BaseLoader] = [
-        jinja2.FileSystemLoader(str(folder)) for folder in folders if folder.is_dir()
+        jinja2.FileSystemLoader(folder) for folder, _files in folders
     ]
     loaders.append(jinja2.PackageLoader("podcast_tools", "templates"))
     return jinja2.Environment(
