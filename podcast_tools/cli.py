@@ -351,13 +351,9 @@ def process(
         )
     measured = None
     if verify:
-        from podcast_tools.audio.master import measure_file
+        from podcast_tools.pipeline import measure_output
 
-        measured = measure_file(
-            report.output,
-            sample_rate=report.settings.sample_rate,
-            channels=report.settings.channels,
-        )
+        measured = measure_output(report)
     if as_json:
         payload = report.as_dict()
         payload["episode"] = network.display(episode.path)

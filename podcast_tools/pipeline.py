@@ -21,7 +21,9 @@ from podcast_tools.audio.master import (
     MasteringSettings,
     Progress,
     master,
+    measure_file,
 )
+from podcast_tools.audio.meter import LoudnessFigures
 from podcast_tools.audio.plan import PlanError
 from podcast_tools.content import Episode, Network, Show
 from podcast_tools.errors import ContentError, Problem, UsageError
@@ -335,6 +337,13 @@ def process_episode(
     payload["id3_version"] = audio_format.tag_name(version)
     write_text_atomic(report_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     return report, processed_from_mastering(report, audio_format, inputs)
+
+
+def measure_output(report: MasteringReport) -> LoudnessFigures:
+    """Decode the processed file and measure it (`process --verify`: one more pass)."""
+    return measure_file(
+        report.output, sample_rate=report.settings.sample_rate, channels=report.settings.channels
+    )
 
 
 # --- previews from the build folder, as publishing will lay them out --------------------------
