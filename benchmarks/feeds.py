@@ -109,7 +109,11 @@ def main() -> None:
         started = time.perf_counter()
         feeds = []
         for show_id in network.shows:
-            records = {g: EpisodeRecord.from_entry(g, e) for g, e in entries.items()}
+            records = {
+                g: EpisodeRecord.from_entry(g, e)
+                for g, e in entries.items()
+                if show_id in e["shows"]
+            }
             feeds.append(
                 build_feed(
                     network,

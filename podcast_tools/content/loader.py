@@ -149,6 +149,11 @@ def podcast_guid_for(url: str) -> str:
 
 def display_path(path: Path, root: Path) -> str:
     """A path as users see it in messages: relative to the network root when inside it."""
+    if path.is_absolute() and root.is_absolute() and ".." not in path.parts:
+        try:  # already spelled under the root: no file system look-up needed
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:

@@ -360,13 +360,12 @@ class Publisher:
         saw: refused here, before anything is processed or uploaded, not when the feed is
         built after the uploads and the manifest."""
         ours = {episode.guid for episode in run}
-        records = self._records(manifest)
         problems = []
         for show_id, show in self.network.shows.items():
             items = [e for e in run if show_id in e.all_shows]
             items += [
                 e
-                for e in feed_candidates(self.network, records, show_id)
+                for e in feed_candidates(self.network, self._records(manifest, show_id), show_id)
                 if e.guid not in ours and e.date <= now
             ]
             problems += numbering_problems(self.network, show, items)
@@ -690,11 +689,13 @@ class Publisher:
 
         return commit(self.state, manifest, merge, self.say)
 
-    def _records(self, manifest: Manifest) -> dict[str, EpisodeRecord]:
-        """Every published episode, as the manifest records it (one source of truth: two
-        checkouts never fight over a feed)."""
+    def _records(self, manifest: Manifest, show_id: str | None = None) -> dict[str, EpisodeRecord]:
+        """Every published episode (of `show_id`, when given), as the manifest records it (one
+        source of truth: two checkouts never fight over a feed)."""
         return {
-            guid: EpisodeRecord.from_entry(guid, entry) for guid, entry in manifest.episodes.items()
+            guid: EpisodeRecord.from_entry(guid, entry)
+            for guid, entry in manifest.episodes.items()
+            if show_id is None or show_id in entry["shows"]
         }
 
     def _inputs(
@@ -716,7 +717,7 @@ class Publisher:
         moment = now or datetime.now(timezone.utc)
 
         def show_feed(show_id: str, manifest: Manifest, stored: bytes | None) -> tuple[bytes, str]:
-            records = self._records(manifest)
+            records = self._records(manifest, show_id)
             feed = build_feed(
                 self.network,
                 show_id,
