@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from podcast_tools.audio.ffmpeg import ffmpeg_exe  # noqa: E402
 from podcast_tools.audio.synth import speech_like_master  # noqa: E402
 from podcast_tools.content import feed_url, podcast_guid_for  # noqa: E402
+from podcast_tools.content.loader import publisher_feed_url  # noqa: E402
 
 TARGET_LUFS, CEILING_DBTP, PAD_S = -16.0, -1.0, 0.5
 
@@ -127,8 +128,14 @@ def edge_silence(path: Path, threshold_db: float = -50.0) -> tuple[float, float]
 
 
 def make_network(folder: Path, master_path: Path) -> Path:
-    """A one-show network whose one episode is the benchmark master (no jingles)."""
+    """A one-show network whose one episode is the benchmark master (no jingles). The master is
+    linked into the network folder (content may only name files inside it)."""
     (folder / "episodes" / "bench" / "art").mkdir(parents=True)
+    inside = folder / "episodes" / "bench" / master_path.name
+    try:
+        os.link(master_path, inside)
+    except OSError:
+        shutil.copyfile(master_path, inside)
     from podcast_tools.scaffold import _placeholder_artwork
 
     (folder / "episodes" / "bench" / "art" / "cover.png").write_bytes(_placeholder_artwork())
@@ -139,6 +146,7 @@ def make_network(folder: Path, master_path: Path) -> Path:
         name = "Benchmark"
         base_url = "https://example.com/"
         storage = "file://public"
+        podcast_guid = "{podcast_guid_for(publisher_feed_url("https://example.com/"))}"
 
         [shows.bench]
         title = "Benchmark"
@@ -160,7 +168,7 @@ def make_network(folder: Path, master_path: Path) -> Path:
         title: Long
         guid: 7c2d1d9e-2d0b-4a0e-9f3e-4b8f2f5f0001
         date: 2026-01-01T00:00:00+00:00
-        audio: {os.path.relpath(master_path, episode.parent)}
+        audio: {inside.name}
         ---
         Benchmark.
         """)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -319,7 +320,7 @@ def process(
         typer.Option(
             "--out",
             metavar="DIR",
-            help="Folder for the MP3 and its JSON report (default: build/<show>/).",
+            help="Folder for the MP3 and its reports (default: build/<show>/).",
             file_okay=False,
         ),
     ] = None,
@@ -336,7 +337,8 @@ def process(
     ] = False,
 ) -> None:
     """Master one episode: trim silence, apply cuts, add jingles, normalise loudness with a
-    true-peak limiter, encode the MP3; write it with a JSON report."""
+    true-peak limiter, encode the MP3; write it with a JSON report and an HTML mastering report
+    (plots of loudness, limiter and edits; figures against the show's targets)."""
     from podcast_tools.pipeline import process_episode
 
     root, network, episode = _load_episode(ctx, episode_file)
@@ -354,11 +356,17 @@ def process(
         from podcast_tools.pipeline import measure_output
 
         measured = measure_output(report)
+    from podcast_tools.pipeline import write_report_page
+
+    started = time.perf_counter()
+    page = write_report_page(network, episode, report, measured)
+    report.seconds["report_page"] = time.perf_counter() - started
     if as_json:
         payload = report.as_dict()
         payload["episode"] = network.display(episode.path)
         if measured is not None:
             payload["loudness"]["mp3_measured"] = measured.as_dict()
+        payload["report_html"] = str(page)
         typer.echo(json_document("process", payload))
         return
     typer.echo(_summary(network, episode, report))
@@ -368,6 +376,7 @@ def process(
             f"  measured in the MP3: {figures['integrated_lufs']} LUFS, true peak "
             f"{figures['true_peak_dbtp']} dBTP, LRA {figures['loudness_range_lu']} LU"
         )
+    typer.echo(f"  report: {page}")
 
 
 @app.command()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from podcast_tools import __version__
+from podcast_tools import report as mastering_report
 from podcast_tools.artwork import artwork_problems, fixed_copy, inspect
 from podcast_tools.audio.master import (
     EditDecisions,
@@ -337,6 +338,29 @@ def process_episode(
     payload["id3_version"] = audio_format.tag_name(version)
     write_text_atomic(report_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     return report, processed_from_mastering(report, audio_format, inputs)
+
+
+def write_report_page(
+    network: Network,
+    episode: Episode,
+    report: MasteringReport,
+    measured: LoudnessFigures | None = None,
+) -> Path:
+    """Write the producer's mastering report, `<slug>.report.html` beside the audio file (see
+    `podcast_tools.report`), with the MP3's measured figures when `process --verify` has them."""
+    show = network.shows[episode.show]
+    about = [
+        ("episode", network.display(episode.path)),
+        ("show", show.title),
+        ("master", network.display(report.source)),
+    ]
+    return mastering_report.write_report_page(
+        report,
+        mastering_report.report_path(report.output),
+        title=episode.title,
+        about=about,
+        measured=measured,
+    )
 
 
 def measure_output(report: MasteringReport) -> LoudnessFigures:

@@ -5,7 +5,9 @@
 
 Memory stays flat whatever the master's length: passes hold one chunk of PCM at a time, and the
 analysis keeps two numbers per 10 ms (loudness energy and sample peak). The second pass runs
-Python's render and ffmpeg's MP3 encoder side by side, so the encoder sets the pace.
+Python's render and ffmpeg's MP3 encoder side by side, so the encoder sets the pace. The report's
+curves (`LoudnessCurves`: short-term loudness, limiter gain reduction) are derived from the 10 ms
+records both passes keep anyway — at most MAX_CURVE_POINTS float32 values each, no pass of their own.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 from podcast_tools.audio import ffmpeg
 from podcast_tools.audio.limiter import LimiterStats, TruePeakLimiter, smooth_gains
 from podcast_tools.audio.meter import (
+    FRAMES_PER_100MS,
     TRUE_PEAK_CONTEXT,
     LoudnessFigures,
     LoudnessMeter,
@@ -37,6 +40,7 @@ from podcast_tools.audio.meter import (
     integrated_loudness,
     loudness_range,
     per_100ms,
+    short_term_series,
 )
 from podcast_tools.audio.pcm import pcm_chunks
 from podcast_tools.audio.plan import ChapterMark, EditPlan, PlanError, place_chapters, plan_edits
@@ -50,6 +54,9 @@ from podcast_tools.layout import file_hash
 Progress = Callable[[str, float, float], None]
 
 MIN_MASTER_S = 1.0
+#: At most this many points per curve of the report (a 3-hour episode: one a second).
+MAX_CURVE_POINTS = 12_000
+_CURVE_HOPS = (1, 2, 5, 10, 20, 50, 100, 200, 600)  # in 100 ms steps
 #: How far the render thread steps back from the encoder (a nice value, 0–19).
 RENDER_NICENESS = 10
 
@@ -86,6 +93,62 @@ class EditDecisions:
     outro: Path | None = None
 
 
+@dataclass(frozen=True)
+class LoudnessCurves:
+    """What the report's plots draw, on one time grid of the output (point j at j × `hop_s`).
+
+    Small by design — at most MAX_CURVE_POINTS float32 values per series, computed from the 10 ms
+    records both passes keep anyway (no pass of their own): short-term loudness (3 s windows
+    centred on each point, LUFS) of the master's kept speech before gain, placed where it is
+    heard (NaN over the jingles), and of the programme fed to the encoder; and the limiter's
+    largest gain reduction (dB, ≥ 0) within ± half a hop of each point.
+    """
+
+    hop_s: float
+    master_short_term: np.ndarray
+    result_short_term: np.ndarray
+    gain_reduction_db: np.ndarray
+
+    @property
+    def times(self) -> np.ndarray:
+        return np.arange(self.result_short_term.size) * self.hop_s
+
+
+def curve_grid(total_frames: int, frame_len: int) -> tuple[int, int]:
+    """(hop in 100 ms groups, number of points) of the report's curves for a programme of
+    `total_frames` samples: the finest hop of _CURVE_HOPS giving at most MAX_CURVE_POINTS."""
+    groups = total_frames // (frame_len * FRAMES_PER_100MS)
+    for hop in _CURVE_HOPS:
+        if groups // hop + 1 <= MAX_CURVE_POINTS:
+            return hop, groups // hop + 1
+    hop = -(-groups // (MAX_CURVE_POINTS - 1))
+    return hop, groups // hop + 1
+
+
+def gain_reduction_series(
+    gain_squares: np.ndarray, gain_db: float, hop_frames: int, points: int
+) -> np.ndarray:
+    """The limiter's largest gain reduction (dB) over the 10 ms frames within ± half a hop of
+    each point (`gain_squares`: the limiter's mean squared gain per frame, linear gain included)."""
+    out = np.zeros(points, dtype=np.float32)
+    if gain_squares.size == 0 or points == 0:
+        return out
+    with np.errstate(divide="ignore"):
+        reduction = np.float32(gain_db) - np.float32(10.0) * np.log10(
+            np.maximum(gain_squares, np.float32(1e-30))
+        )
+    np.maximum(reduction, 0.0, out=reduction)
+    # frame f (centre (f + ½) × 10 ms) belongs to the point nearest to it
+    owner = (2 * np.arange(gain_squares.size, dtype=np.int64) + 1 + hop_frames) // (2 * hop_frames)
+    keep = owner < points
+    owner, reduction = owner[keep], reduction[keep]
+    if owner.size == 0:
+        return out
+    starts = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]]))
+    out[owner[starts]] = np.maximum.reduceat(reduction, starts)
+    return out
+
+
 @dataclass
 class MasteringReport:
     source: Path
@@ -108,6 +171,8 @@ class MasteringReport:
     intro_gain_db: float = 0.0
     outro_gain_db: float = 0.0
     seconds: dict[str, float] = field(default_factory=dict)
+    #: What the report's plots draw (not in `as_dict`: the HTML report carries them).
+    curves: LoudnessCurves | None = None
 
     def as_dict(self) -> dict[str, Any]:
         rate = self.plan.sample_rate
@@ -250,6 +315,12 @@ def master(
             intro_gain_db=steps.intro_gain_db,
             outro_gain_db=steps.outro_gain_db,
             seconds=timings,
+            curves=LoudnessCurves(
+                hop_s=steps.curve_hop_s,
+                master_short_term=steps.master_short_term,
+                result_short_term=rendering.result_short_term,
+                gain_reduction_db=rendering.gain_reduction_db,
+            ),
         )
         if finish is not None:
             finish(temp, report)
@@ -312,6 +383,10 @@ class MasterPlan:
     gain_db: float  # includes the codec-loss correction
     codec_loss_lu: float
     ceiling: float  # linear: the true-peak ceiling less the encoder headroom
+    #: The report's curves (see LoudnessCurves): their hop, and the master's kept speech before
+    #: gain, placed where it is heard (derived before the master's own frames are dropped).
+    curve_hop_s: float = 0.0
+    master_short_term: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
 
     @property
     def intro_s(self) -> float:
@@ -330,6 +405,9 @@ class Rendering:
     stats: LimiterStats
     #: The rendered programme fed to the encoder (its true peak: the limiter's bound).
     after: LoudnessFigures
+    #: The report's curves of the programme fed to the encoder (see LoudnessCurves).
+    result_short_term: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    gain_reduction_db: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
 
 
 def analyse(
@@ -410,6 +488,16 @@ def plan_master(
     # loudness sets the jingles' level), then the jingles; the master's own records are dropped.
     programme_energy, programme_peaks = _speech_frames(plan, energy, frame_peaks, frame_len)
     del energy, frame_peaks  # memory stays flat: only the programme's frames are kept
+    # The report's curve of the master (its kept speech, before the jingles join it).
+    hop, points = curve_grid(plan.total_frames, frame_len)
+    group = frame_len * FRAMES_PER_100MS
+    master_short_term = short_term_series(
+        programme_energy,
+        frame_len,
+        hop,
+        points,
+        span=(-(-plan.speech_start // group), plan.speech_end // group),
+    )
     speech_lufs = integrated_loudness(programme_energy, frame_len)
     intro, intro_gain_db = _match_jingle(intro, speech_lufs, rate)
     outro, outro_gain_db = _match_jingle(outro, speech_lufs, rate)
@@ -453,6 +541,8 @@ def plan_master(
         gain_db=gain_db,
         codec_loss_lu=codec_loss,
         ceiling=ceiling,
+        curve_hop_s=hop * group / rate,
+        master_short_term=master_short_term,
     )
 
 
@@ -510,7 +600,17 @@ def render(
         db(stats.output_peak_bound),
         loudness_range(after_energy, frame_len),
     )
-    return Rendering(frames=frames, stats=stats, after=after)
+    # The report's curves, from the same records (no pass over the audio of their own).
+    hop, points = curve_grid(plan.total_frames, frame_len)
+    return Rendering(
+        frames=frames,
+        stats=stats,
+        after=after,
+        result_short_term=short_term_series(after_energy, frame_len, hop, points),
+        gain_reduction_db=gain_reduction_series(
+            gain_squares, steps.gain_db, hop * FRAMES_PER_100MS, points
+        ),
+    )
 
 
 def solve_gain(
@@ -811,6 +911,7 @@ def _check_master(source: Path, decoded_s: float, expected_s: float | None) -> N
 __all__ = [
     "Analysis",
     "EditDecisions",
+    "LoudnessCurves",
     "MasterPlan",
     "MasteringReport",
     "MasteringSettings",

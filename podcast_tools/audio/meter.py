@@ -271,6 +271,41 @@ def loudness_range(frame_energy: np.ndarray, frame_len: int) -> float:
     return float(high - low)
 
 
+#: EBU Tech 3341: short-term loudness is measured over 3 s (300 meter frames of 10 ms).
+SHORT_TERM_FRAMES = 300
+
+
+def short_term_series(
+    frame_energy: np.ndarray,
+    frame_len: int,
+    hop_groups: int,
+    points: int,
+    span: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Short-term loudness (EBU Tech 3341: a 3 s window) at `points` instants, one every
+    `hop_groups` × 100 ms from 0, each window centred on its instant — for plots, float32 LUFS.
+
+    Works on 100 ms sums of the 10 ms frames (a running sum over them), so it costs one small
+    array whatever the length. `span` (first, end) in 100 ms groups limits the signal to where it
+    exists: windows are cut to it and instants outside it (or with an empty window: a signal of
+    less than 100 ms) are NaN. Silence is −inf.
+    """
+    groups = per_100ms(frame_energy)
+    lo, hi = (0, groups.size) if span is None else (max(0, span[0]), min(groups.size, span[1]))
+    cumulative = np.concatenate([[0.0], np.cumsum(groups)])
+    half = SHORT_TERM_FRAMES // FRAMES_PER_100MS // 2
+    centres = np.arange(points, dtype=np.int64) * hop_groups
+    start = np.clip(centres - half, lo, max(lo, hi))
+    end = np.clip(centres + half, lo, max(lo, hi))
+    width = end - start
+    mean_square = (cumulative[end] - cumulative[start]) / (
+        np.maximum(width, 1) * FRAMES_PER_100MS * frame_len
+    )
+    levels = _lufs(mean_square)
+    inside = (centres >= lo) & (centres <= hi) & (width > 0)
+    return np.where(inside, levels, np.nan).astype(np.float32)
+
+
 def short_window_lufs(frame_energy: np.ndarray, frame_len: int, window_frames: int) -> np.ndarray:
     """Loudness of a window of `window_frames` 10 ms frames centred on each frame."""
     kernel = np.full(window_frames, 1.0 / (window_frames * frame_len), dtype=np.float32)
