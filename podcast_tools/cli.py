@@ -455,6 +455,40 @@ def feed(
 
 @app.command()
 @_reports_errors
+def site(
+    ctx: typer.Context,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Folder for the pages, laid out as published (default: build/site/).",
+            file_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Write the listeners' website (a page for the network, each show and each episode) from the
+    processed episodes in build/, as `podcast publish` would lay it out. Its links point under
+    base_url; scheduled episodes and drafts are left out."""
+    from podcast_tools.fsutil import write_bytes_atomic
+    from podcast_tools.pipeline import local_site
+
+    root = _options(ctx).network_root()
+    network = load_checked_network(root)
+    _say_drafts(network, network.drafts)
+    pages = local_site(network, root / "build")
+    out_dir = out.resolve() if out else root / "build" / "site"
+    for page in pages:
+        write_bytes_atomic(out_dir / page.key, page.data)
+    assets = sum(page.immutable for page in pages)
+    typer.echo(
+        f"{out_dir}: {len(pages) - assets} pages and {assets} assets for {len(network.shows)} "
+        f"shows (under {network.settings.base_url})"
+    )
+
+
+@app.command()
+@_reports_errors
 def publish(
     ctx: typer.Context,
     episode_files: Annotated[

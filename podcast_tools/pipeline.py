@@ -3,13 +3,15 @@
 Above content, audio, tags, notes and feeds, it joins them: the mastering settings and edit
 decisions of an episode, its input fingerprint, processing (master, tag, notes, report), what a
 build folder holds (reused by `publish`, previewed by `podcast feed` and `podcast notes` through
-the same record builder publishing uses, `podcast_tools.record`).
+the same record builder publishing uses, `podcast_tools.record`), and the website `podcast site`
+builds from those records (`podcast_tools.site`).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,7 @@ from podcast_tools.record import (
     feed_inputs,
     heard_chapters,
 )
+from podcast_tools.site import SitePage, build_site
 from podcast_tools.tags import EpisodeTags, Picture, contiguous_chapters
 
 
@@ -371,6 +374,24 @@ def local_records(network: Network, build_dir: Path) -> dict[str, EpisodeRecord]
 
 def artwork_keys(network: Network) -> dict[str, str]:
     return {show_id: artwork_asset(network, show_id).key for show_id in network.shows}
+
+
+def local_site(
+    network: Network,
+    build_dir: Path,
+    *,
+    base_url: str | None = None,
+    now: datetime | None = None,
+) -> list[SitePage]:
+    """The listeners' website from what `process` built in `build_dir` (the records publishing
+    would store), as `site.build_site` lays it out under `base_url` (default: network.toml's)."""
+    return build_site(
+        network,
+        local_records(network, build_dir),
+        artwork_keys(network),
+        base_url=base_url,
+        now=now,
+    )
 
 
 @dataclass(frozen=True)

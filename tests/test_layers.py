@@ -21,11 +21,16 @@ LAYERS: list[tuple[str, ...]] = [
         "podcast_tools.artwork",
     ),
     ("podcast_tools.content",),
-    ("podcast_tools.tags", "podcast_tools.notes"),
+    ("podcast_tools.tags", "podcast_tools.notes", "podcast_tools.transcript"),
     ("podcast_tools.formats",),
     ("podcast_tools.audio", "podcast_tools.feed"),
     ("podcast_tools.record",),
-    ("podcast_tools.media_checks", "podcast_tools.pipeline", "podcast_tools.scaffold"),
+    (
+        "podcast_tools.media_checks",
+        "podcast_tools.pipeline",
+        "podcast_tools.scaffold",
+        "podcast_tools.site",
+    ),
     ("podcast_tools.publish",),
     ("podcast_tools.cli", "podcast_tools.__main__"),
 ]
