@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import sys
-import time
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -358,9 +357,7 @@ def process(
         measured = measure_output(report)
     from podcast_tools.pipeline import write_report_page
 
-    started = time.perf_counter()
     page = write_report_page(network, episode, report, measured)
-    report.seconds["report_page"] = time.perf_counter() - started
     if as_json:
         payload = report.as_dict()
         payload["episode"] = network.display(episode.path)
@@ -460,6 +457,40 @@ def feed(
             notes.append(f"{len(result.unprocessed)} not processed yet (run `podcast process`)")
         extra = f" ({'; '.join(notes)})" if notes else ""
         typer.echo(f"{path}: {len(result.included)} episodes{extra}")
+
+
+@app.command()
+@_reports_errors
+def site(
+    ctx: typer.Context,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Folder for the pages, laid out as published (default: build/site/).",
+            file_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Write the listeners' website (a page for the network, each show and each episode) from the
+    processed episodes in build/, as `podcast publish` would lay it out. Its links point under
+    base_url; scheduled episodes and drafts are left out."""
+    from podcast_tools.fsutil import write_bytes_atomic
+    from podcast_tools.pipeline import local_site
+
+    root = _options(ctx).network_root()
+    network = load_checked_network(root)
+    _say_drafts(network, network.drafts)
+    pages = local_site(network, root / "build")
+    out_dir = out.resolve() if out else root / "build" / "site"
+    for page in pages:
+        write_bytes_atomic(out_dir / page.key, page.data)
+    assets = sum(page.immutable for page in pages)
+    typer.echo(
+        f"{out_dir}: {len(pages) - assets} pages and {assets} assets for {len(network.shows)} "
+        f"shows (under {network.settings.base_url})"
+    )
 
 
 @app.command()

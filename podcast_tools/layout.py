@@ -54,6 +54,29 @@ def public_url(base_url: str, key: str) -> str:
 #: The network's publisher feed (Podcasting 2.0), beside the shows' folders.
 PUBLISHER_FEED_KEY = "publisher.xml"
 
+# --- the listeners' website: pages keep stable keys, its stylesheet and script carry a hash --
+
+#: The network's home page.
+SITE_INDEX_KEY = "index.html"
+
+
+def show_page_key(show_id: str, page: int = 1) -> str:
+    """A page of a show's episode list: the first is the show's page.
+
+    >>> show_page_key("itsmwp"), show_page_key("itsmwp", 2)
+    ('itsmwp/index.html', 'itsmwp/page/2/index.html')
+    """
+    return f"{show_id}/index.html" if page == 1 else f"{show_id}/page/{page}/index.html"
+
+
+def episode_page_key(show_id: str, slug: str) -> str:
+    return f"{show_id}/{slug}.html"
+
+
+def site_asset_key(name: str, sha256: str, suffix: str) -> str:
+    """The website's stylesheet or script (`name` "site"), content-addressed."""
+    return f"assets/{name}-{sha256[:HASH_CHARS]}{suffix}"
+
 
 def show_folder_url(network, show_id: str) -> str:
     """A show's folder under the base URL: its website when network.toml names no `link`."""

@@ -15,6 +15,10 @@ CHAPTERS_TYPE = "application/json+chapters"
 RSS_TYPE = "application/rss+xml"
 FEED_TYPE = f"{RSS_TYPE}; charset=utf-8"  # the Content-Type feeds are uploaded with
 JSON_TYPE = "application/json"
+#: The listeners' website: its pages, stylesheet and script.
+HTML_TYPE = "text/html; charset=utf-8"
+CSS_TYPE = "text/css; charset=utf-8"
+JS_TYPE = "text/javascript; charset=utf-8"
 
 
 def image_type(suffix: str) -> str:

@@ -139,16 +139,18 @@ def html_to_text(fragment: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def template_environment(network: Network, show_id: str) -> jinja2.Environment:
-    """Templates for a show: its own folder, its parents', the network's, the built-in ones."""
+def template_environment(network: Network, show_id: str | None) -> jinja2.Environment:
+    """Templates for a show: its own folder, its parents', the network's, the built-in ones
+    (`show_id` None: the network's and the built-in ones, for pages of the whole network).
+    A name may have folders (``site/episode.html.j2``): each folder of the chain is searched."""
     folders: list[Path] = []
-    current: str | None = show_id
+    current = show_id
     while current is not None:
         folders.append(network.templates_dir / current)
         current = network.shows[current].extends
     folders.append(network.templates_dir)
     present = tuple(
-        (str(folder), tuple(sorted(p.name for p in folder.iterdir())))
+        (str(folder), tuple(sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))))
         for folder in folders
         if folder.is_dir()
     )

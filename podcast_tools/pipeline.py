@@ -3,13 +3,16 @@
 Above content, audio, tags, notes and feeds, it joins them: the mastering settings and edit
 decisions of an episode, its input fingerprint, processing (master, tag, notes, report), what a
 build folder holds (reused by `publish`, previewed by `podcast feed` and `podcast notes` through
-the same record builder publishing uses, `podcast_tools.record`).
+the same record builder publishing uses, `podcast_tools.record`), and the website `podcast site`
+builds from those records (`podcast_tools.site`).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +48,7 @@ from podcast_tools.record import (
     feed_inputs,
     heard_chapters,
 )
+from podcast_tools.site import SitePage, build_site
 from podcast_tools.tags import EpisodeTags, Picture, contiguous_chapters
 
 
@@ -347,20 +351,24 @@ def write_report_page(
     measured: LoudnessFigures | None = None,
 ) -> Path:
     """Write the producer's mastering report, `<slug>.report.html` beside the audio file (see
-    `podcast_tools.report`), with the MP3's measured figures when `process --verify` has them."""
+    `podcast_tools.report`), with the MP3's measured figures when `process --verify` has them.
+    The time it took joins the report's `seconds` ("report_page")."""
+    started = time.perf_counter()
     show = network.shows[episode.show]
     about = [
         ("episode", network.display(episode.path)),
         ("show", show.title),
         ("master", network.display(report.source)),
     ]
-    return mastering_report.write_report_page(
+    page = mastering_report.write_report_page(
         report,
         mastering_report.report_path(report.output),
         title=episode.title,
         about=about,
         measured=measured,
     )
+    report.seconds["report_page"] = time.perf_counter() - started
+    return page
 
 
 def measure_output(report: MasteringReport) -> LoudnessFigures:
@@ -395,6 +403,24 @@ def local_records(network: Network, build_dir: Path) -> dict[str, EpisodeRecord]
 
 def artwork_keys(network: Network) -> dict[str, str]:
     return {show_id: artwork_asset(network, show_id).key for show_id in network.shows}
+
+
+def local_site(
+    network: Network,
+    build_dir: Path,
+    *,
+    base_url: str | None = None,
+    now: datetime | None = None,
+) -> list[SitePage]:
+    """The listeners' website from what `process` built in `build_dir` (the records publishing
+    would store), as `site.build_site` lays it out under `base_url` (default: network.toml's)."""
+    return build_site(
+        network,
+        local_records(network, build_dir),
+        artwork_keys(network),
+        base_url=base_url,
+        now=now,
+    )
 
 
 @dataclass(frozen=True)

@@ -846,14 +846,18 @@ def _source_of(loc: tuple[str, ...], provenance: dict[tuple[str, ...], str], sho
     return below[-1] if below else show_id
 
 
+#: The names pydantic gives the plain branches of a union in an error's location.
+_BRANCH_LABELS = frozenset({"str", "bool", "none", "int", "float"})
+
+
 def _dotted(loc: Iterable[Any]) -> str:
     """('chapters', 1, 'start') → 'chapters[2].start' (list positions count from 1)."""
     text = ""
     for part in loc:
         if isinstance(part, int):
             text += f"[{part + 1}]"
-        elif part.startswith(("function-", "literal[", "str", "bool", "none")) or "[" in part:
-            continue  # pydantic's union branch labels
+        elif part in _BRANCH_LABELS or part.startswith(("function-", "literal[")) or "[" in part:
+            continue  # pydantic's union branch labels (a key of a table, e.g. "stream", stays)
         else:
             text += f".{part}" if text else part
     return text

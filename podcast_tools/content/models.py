@@ -74,6 +74,24 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _https_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc:
+        raise ValueError(
+            f'{quote_cut(value)} is not an absolute https URL, e.g. "https://podcasts.apple.com/…"'
+        )
+    return value
+
+
+def _platform_name(value: str) -> str:
+    if not ID_PATTERN.match(value):
+        raise ValueError(
+            f'{quote_cut(value)} is not a platform name; use lowercase letters, digits and "-" '
+            '(e.g. "apple", "spotify", "pocket-casts")'
+        )
+    return value
+
+
 def _language(value: str) -> str:
     if not langcodes.tag_is_valid(value):
         raise ValueError(
@@ -173,6 +191,8 @@ Identifier = Annotated[str, AfterValidator(_identifier)]
 CleanText = Annotated[str, AfterValidator(_clean_text)]
 Title = Annotated[str, AfterValidator(_clean_text), AfterValidator(_apple_title)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
+PlatformName = Annotated[str, AfterValidator(_platform_name)]
 Language = Annotated[str, AfterValidator(_language)]
 Email = Annotated[str, AfterValidator(_email)]
 Uuid = Annotated[str, AfterValidator(_uuid)]
@@ -367,6 +387,11 @@ class Show(_Strict):
     )
     funding: list[Funding] = []
     persons: list[Person] = []
+    # The website's subscribe links: directory name → the show's page there. Like podcast_guid
+    # it names this show's own listing, so spin-offs never inherit it.
+    platforms: dict[PlatformName, HttpsUrl] = Field(
+        {}, description='the show in podcast directories, e.g. apple = "https://podcasts.apple.com/…"'
+    )
 
     @field_validator("description")
     @classmethod
@@ -378,7 +403,7 @@ class Show(_Strict):
 
 
 #: Show fields that belong to one show and are never inherited from [defaults] or a parent.
-PER_SHOW_FIELDS = frozenset({"id", "podcast_guid", "extends", "new_feed_url"})
+PER_SHOW_FIELDS = frozenset({"id", "podcast_guid", "extends", "new_feed_url", "platforms"})
 
 
 class NetworkFile(_Strict):

@@ -1,0 +1,278 @@
+"""Transcripts as cues: SRT, WebVTT and the Podcasting 2.0 JSON form, parsed into timed text.
+
+The parsers take text (or bytes) and give cues in the file's order, or raise one
+`TranscriptError` that says where and what is wrong — never another exception, whatever the
+input (tests/test_site.py fuzzes them). They are lenient where real files differ harmlessly
+(CRLF or CR line ends, a byte-order mark, a missing cue number, `.` or `,` before the
+milliseconds, one to three digits of them, cue settings, an SRT cue whose text runs over a blank
+line) and strict where the times would be wrong (minutes or seconds over 59, an end before its
+start, no cue at all).
+
+Formats: SubRip as commonly written; WebVTT (W3C WebVTT, "WEBVTT" header, NOTE/STYLE/REGION
+blocks skipped, `<v Speaker>` voice spans kept as the speaker, other tags dropped);
+JSON as in the Podcasting 2.0 transcript spec (`{"version", "segments": [{"speaker",
+"startTime", "endTime", "body"}]}`), whose word- or phrase-level segments are joined into one cue
+per sentence of one speaker.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from podcast_tools.content.models import XML_CONTROL
+from podcast_tools.errors import PodcastToolsError
+from podcast_tools.mediatypes import TRANSCRIPT_TYPES
+
+
+class TranscriptError(PodcastToolsError):
+    """A transcript that cannot be read as cues; `line` is where (1-based), when known."""
+
+    def __init__(self, message: str, line: int | None = None):
+        self.reason = message
+        self.line = line
+        super().__init__(f"line {line}: {message}" if line is not None else message)
+
+
+@dataclass(frozen=True)
+class Cue:
+    start_s: float
+    end_s: float | None  # None: the JSON segment gave no end
+    text: str  # plain text (tags dropped, entities decoded), lines joined by a space
+    speaker: str | None = None
+
+
+_TIME = r"(?:(\d{1,9}):)?(\d{1,2}):(\d{1,2})(?:[,.](\d{1,3}))?"
+_TIMING = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}(?:[ \t].*)?$")
+_TAG = re.compile(r"<[^>]*>")
+_VOICE = re.compile(r"^\s*<v(?:\.[^\s>]*)?[ \t]+([^>]*)>")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+#: A cue longer than this is split when JSON segments are joined, even mid-sentence.
+JOINED_CUE_LIMIT_S = 30.0
+
+
+def _decode(data: bytes | str) -> str:
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise TranscriptError(
+                f"is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+            ) from None
+    text = data.removeprefix("\ufeff")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _seconds(groups: tuple[str | None, ...], line: int, shown: str) -> float:
+    hours, minutes, secs, fraction = groups
+    if int(minutes) > 59 or int(secs) > 59:
+        raise TranscriptError(f'"{shown}" is not a time: minutes and seconds go up to 59', line)
+    value = int(hours or 0) * 3600 + int(minutes) * 60 + int(secs)
+    return value + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
+
+
+def _timing(text: str, line: int) -> tuple[float, float] | None:
+    """(start, end) of a timing line `00:00:01,000 --> 00:00:04,000`, None if it is not one."""
+    match = _TIMING.match(text)
+    if match is None:
+        return None
+    groups = match.groups()
+    shown = text.strip()[:60]
+    start = _seconds(groups[:4], line, shown)
+    end = _seconds(groups[4:8], line, shown)
+    if end < start:
+        raise TranscriptError(f'"{shown}": the cue ends before it starts', line)
+    return start, end
+
+
+def _plain(lines: list[str]) -> tuple[str, str | None]:
+    """The cue's text without tags, entities decoded, and the speaker of a leading <v> span."""
+    speaker = None
+    if lines:
+        voice = _VOICE.match(lines[0])
+        if voice:
+            name = XML_CONTROL.sub("", html.unescape(voice.group(1)))
+            speaker = " ".join(name.split()) or None
+    words = " ".join(html.unescape(_TAG.sub("", line)) for line in lines)
+    return " ".join(XML_CONTROL.sub("", words).split()), speaker
+
+
+def _blocks(text: str) -> list[tuple[int, list[str]]]:
+    """Runs of non-blank lines, each with the (1-based) number of its first line."""
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            if not current:
+                blocks.append((number, current))
+            current.append(line)
+        else:
+            current = []
+    return blocks
+
+
+def _shown(line: str) -> str:
+    text = line.strip()
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _some(cues: list[Cue]) -> list[Cue]:
+    if not cues:
+        raise TranscriptError("holds no cues")
+    return cues
+
+
+def parse_srt(data: bytes | str) -> list[Cue]:
+    """Cues of a SubRip file.
+
+    >>> parse_srt("1\\n00:00:01,000 --> 00:00:02,500\\n<i>Hello</i> &amp; welcome\\n")
+    [Cue(start_s=1.0, end_s=2.5, text='Hello & welcome', speaker=None)]
+    >>> parse_srt("1\\n00:00:01,000 -> 00:00:02,500\\nHello\\n")
+    Traceback (most recent call last):
+    ...
+    podcast_tools.transcript.TranscriptError: line 2: expected a time range like "00:00:01,000 --> 00:00:04,000", found "00:00:01,000 -> 00:00:02,500"
+    """
+    cues: list[Cue] = []
+    pending: list[str] = []  # text of the last cue, extended by blocks without a timing line
+    for first, lines in _blocks(_decode(data)):
+        index = 0
+        if lines[0].strip().isdigit() and len(lines) > 1:
+            index = 1  # the cue number
+        timing = _timing(lines[index], first + index)
+        if timing is None:
+            if not cues:
+                raise TranscriptError(
+                    'expected a time range like "00:00:01,000 --> 00:00:04,000", '
+                    f'found "{_shown(lines[index])}"',
+                    first + index,
+                )
+            pending += lines  # the last cue's text went on after a blank line
+            last = cues[-1]
+            cues[-1] = Cue(last.start_s, last.end_s, _plain(pending)[0], last.speaker)
+            continue
+        pending = lines[index + 1 :]
+        cues.append(Cue(timing[0], timing[1], *_plain(pending)))
+    return _some(cues)
+
+
+def parse_vtt(data: bytes | str) -> list[Cue]:
+    """Cues of a WebVTT file.
+
+    >>> parse_vtt("WEBVTT\\n\\nNOTE made by hand\\n\\nintro\\n00:01.000 --> 00:04.000 align:start\\n"
+    ...           "<v Alex Host>Welcome to the show\\n")
+    [Cue(start_s=1.0, end_s=4.0, text='Welcome to the show', speaker='Alex Host')]
+    >>> parse_vtt("1\\n00:01.000 --> 00:04.000\\nHello\\n")
+    Traceback (most recent call last):
+    ...
+    podcast_tools.transcript.TranscriptError: line 1: a WebVTT file starts with the line "WEBVTT"
+    """
+    blocks = _blocks(_decode(data))
+    if not blocks or blocks[0][0] != 1 or not re.match(r"WEBVTT(?:[ \t]|$)", blocks[0][1][0]):
+        raise TranscriptError('a WebVTT file starts with the line "WEBVTT"', 1)
+    cues: list[Cue] = []
+    for first, lines in blocks[1:]:
+        if re.match(r"(?:NOTE|STYLE|REGION)(?:[ \t]|$)", lines[0]):
+            continue
+        at = next((i for i, line in enumerate(lines[:2]) if "-->" in line), None)
+        if at is None:
+            if any("-->" in line for line in lines):
+                where = next(i for i, line in enumerate(lines) if "-->" in line)
+                raise TranscriptError(
+                    "a cue has one identifier line at most before its times", first + where
+                )
+            continue  # not a cue: WebVTT parsers skip such a block
+        timing = _timing(lines[at], first + at)
+        if timing is None:
+            raise TranscriptError(
+                'expected a time range like "00:01.000 --> 00:04.000", '
+                f'found "{_shown(lines[at])}"',
+                first + at,
+            )
+        cues.append(Cue(timing[0], timing[1], *_plain(lines[at + 1 :])))
+    return _some(cues)
+
+
+def parse_json(data: bytes | str) -> list[Cue]:
+    """Cues of a Podcasting 2.0 JSON transcript: consecutive segments of one speaker are joined
+    into a cue per sentence (at most `JOINED_CUE_LIMIT_S` long).
+
+    >>> parse_json('{"version": "1.0.0", "segments": ['
+    ...            '{"speaker": "Sam", "startTime": 0.5, "endTime": 0.9, "body": "Hi"},'
+    ...            '{"speaker": "Sam", "startTime": 1, "endTime": 1.4, "body": "there."},'
+    ...            '{"speaker": "Alex", "startTime": 2, "body": "Hello."}]}')
+    [Cue(start_s=0.5, end_s=1.4, text='Hi there.', speaker='Sam'), Cue(start_s=2.0, end_s=None, text='Hello.', speaker='Alex')]
+    """
+    text = _decode(data)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TranscriptError(f"is not JSON: {exc.msg}", exc.lineno) from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise TranscriptError(f"is not JSON a transcript holds: {exc}") from None
+    except RecursionError:
+        raise TranscriptError("is not JSON a transcript holds: nested too deeply") from None
+    segments = document.get("segments") if isinstance(document, dict) else None
+    if not isinstance(segments, list):
+        raise TranscriptError('a JSON transcript is an object with a "segments" list')
+    cues: list[Cue] = []
+    open_cue = False  # the last cue may take the next segment of its speaker
+    for index, segment in enumerate(segments, start=1):
+        where = f"segments[{index}]"
+        if not isinstance(segment, dict):
+            raise TranscriptError(f"{where} is not an object")
+        start = _number(segment.get("startTime"), f"{where}.startTime")
+        end = segment.get("endTime")
+        end = None if end is None else _number(end, f"{where}.endTime")
+        if end is not None and end < start:
+            raise TranscriptError(f"{where}: endTime comes before startTime")
+        body = segment.get("body")
+        if not isinstance(body, str):
+            raise TranscriptError(f"{where}.body is not text")
+        speaker = segment.get("speaker")
+        if speaker is not None and not isinstance(speaker, str):
+            raise TranscriptError(f"{where}.speaker is not text")
+        body = " ".join(XML_CONTROL.sub("", body).split())
+        speaker = " ".join(XML_CONTROL.sub("", speaker or "").split()) or None
+        last = cues[-1] if cues else None
+        if (
+            open_cue
+            and last is not None
+            and last.speaker == speaker
+            and start - last.start_s <= JOINED_CUE_LIMIT_S
+        ):
+            joined = f"{last.text} {body}".strip()
+            cues[-1] = Cue(last.start_s, end if end is not None else last.end_s, joined, speaker)
+        else:
+            cues.append(Cue(start, end, body, speaker))
+        open_cue = not _SENTENCE_END.search(cues[-1].text)
+    return _some(cues)
+
+
+def _number(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TranscriptError(f"{where} is not a number of seconds")
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds) or seconds < 0:
+        raise TranscriptError(f"{where} must be zero or more seconds (and finite)")
+    return seconds
+
+
+#: The parser of each transcript type that has cues (an HTML transcript is linked, not parsed).
+PARSERS: dict[str, Callable[[bytes | str], list[Cue]]] = {
+    TRANSCRIPT_TYPES[".srt"]: parse_srt,
+    TRANSCRIPT_TYPES[".vtt"]: parse_vtt,
+    TRANSCRIPT_TYPES[".json"]: parse_json,
+}
+
+
+def parse_transcript(data: bytes, mime: str) -> list[Cue] | None:
+    """The cues of a transcript of type `mime`; None for a type without cues (HTML)."""
+    parser = PARSERS.get(mime)
+    return None if parser is None else parser(data)
