@@ -793,6 +793,45 @@ def check_public_command(
     typer.echo(f"all {len(findings)} checks ok")
 
 
+@app.command()
+@_reports_errors
+def preview(
+    ctx: typer.Context,
+    port: Annotated[
+        int,
+        typer.Option("--port", metavar="N", help="Port on 127.0.0.1 (0: any free port)."),
+    ] = 8000,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the preview in the web browser.")
+    ] = False,
+    include_scheduled: Annotated[
+        bool,
+        typer.Option("--include-scheduled", help="Also serve episodes dated in the future."),
+    ] = False,
+) -> None:
+    """Serve the website, the feeds and the processed media from build/ on 127.0.0.1 only, each
+    under the key `podcast publish` would upload it to, with every URL pointing at the preview —
+    to listen and click through before publishing. Changed files are picked up as you go."""
+    import webbrowser
+
+    from podcast_tools import preview as previewing
+
+    root = _options(ctx).network_root()
+    server = previewing.start(
+        root,
+        port=port,
+        include_scheduled=include_scheduled,
+        say=lambda line: typer.echo(line, err=True),
+    )
+    for line in previewing.summary(server):
+        typer.echo(line)
+    typer.echo(f"serving {server.url} — Ctrl-C stops")
+    if open_browser:
+        webbrowser.open(server.url)
+    previewing.run(server)
+    typer.echo("preview stopped")
+
+
 def _say_drafts(network: Network, drafts: list) -> None:
     if drafts:
         typer.echo(network.drafts_note(drafts), err=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +34,13 @@ from podcast_tools.errors import ContentError, Problem, UsageError
 from podcast_tools.feed.build import BuiltFeed, build_feed, build_publisher_feed
 from podcast_tools.formats import FORMATS, PRIMARY, OutputFormat
 from podcast_tools.fsutil import write_text_atomic
-from podcast_tools.layout import content_hash, file_hash
+from podcast_tools.layout import content_hash, feed_key, file_hash
 from podcast_tools.media_checks import load_checked_network
+from podcast_tools.mediatypes import FEED_TYPE
 from podcast_tools.notes import NotesFiles, notes_size_problem, render_notes, write_notes
 from podcast_tools.record import (
     LEGACY_FORMAT,
+    Asset,
     EpisodeRecord,
     ProcessedAudio,
     artwork_asset,
@@ -381,24 +383,32 @@ def measure_output(report: MasteringReport) -> LoudnessFigures:
 # --- previews from the build folder, as publishing will lay them out --------------------------
 
 
-def local_records(network: Network, build_dir: Path) -> dict[str, EpisodeRecord]:
-    """The record of every episode processed under `build_dir/<show>/` (built by the one
-    builder publishing uses, from each processing report)."""
-    records = {}
+def _local_builds(
+    network: Network, build_dir: Path
+) -> dict[str, tuple[EpisodeRecord, ProcessedAudio]]:
+    """Every episode processed under `build_dir/<show>/`: its record and its local files."""
+    builds = {}
     for episode in network.episodes:
         if episode.draft:
             continue
         processed = built_audio(network, episode, build_dir / episode.show)
         if processed is None:
             continue
-        records[episode.guid] = build_record(
+        record = build_record(
             network,
             episode,
             audio_files(episode, processed),
             processed.chapter_times,
             processed.fingerprint,
         )
-    return records
+        builds[episode.guid] = (record, processed)
+    return builds
+
+
+def local_records(network: Network, build_dir: Path) -> dict[str, EpisodeRecord]:
+    """The record of every episode processed under `build_dir/<show>/` (built by the one
+    builder publishing uses, from each processing report)."""
+    return {guid: record for guid, (record, _) in _local_builds(network, build_dir).items()}
 
 
 def artwork_keys(network: Network) -> dict[str, str]:
@@ -435,12 +445,23 @@ def preview_feeds(
     """Every wanted show's feed (and the publisher feed) from what is processed in `build_dir`,
     exactly as `publish` would write them; every feed checked before any is returned
     (ContentError listing all problems)."""
+    return _feeds_of(
+        network, show_ids, local_records(network, build_dir), include_scheduled=include_scheduled
+    )
+
+
+def _feeds_of(
+    network: Network,
+    show_ids: list[str],
+    records: dict[str, EpisodeRecord],
+    *,
+    include_scheduled: bool,
+) -> PreviewFeeds:
     unknown = [s for s in show_ids if s not in network.shows]
     if unknown:
         raise UsageError(
             f"unknown show(s): {', '.join(unknown)}; the shows are: {', '.join(network.shows)}"
         )
-    records = local_records(network, build_dir)
     inputs = feed_inputs(network.settings.base_url, records, artwork_keys(network))
     built, problems = [], []
     for show_id in show_ids:
@@ -467,6 +488,76 @@ def preview_feeds(
         else None
     )
     return PreviewFeeds(built, publisher)
+
+
+# --- the whole network from the build folder, as `podcast preview` serves it ------------------
+
+
+@dataclass(frozen=True)
+class LocalObject:
+    """One object of the network as `podcast preview` serves it: a file of the network or of
+    build/ (`path`, read when it is asked for) or bytes made here (`data`), and its Content-Type."""
+
+    path: Path | None
+    data: bytes | None
+    type: str
+
+    @classmethod
+    def of(cls, asset: Asset) -> LocalObject:
+        return cls(path=asset.path, data=asset.data, type=asset.type)
+
+
+def with_base_url(network: Network, base_url: str) -> Network:
+    """The network as if network.toml's base_url were `base_url`: every URL that records, notes,
+    chapters JSON and feeds are built with points there (the local preview's own address)."""
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    return replace(network, settings=network.settings.model_copy(update={"base_url": base}))
+
+
+def local_objects(
+    network: Network, build_dir: Path, *, base_url: str, include_scheduled: bool = False
+) -> dict[str, LocalObject]:
+    """What `publish` would upload from what is processed in `build_dir`, by object key: each
+    episode's audio file(s), every file beside them (chapter images, chapters JSON, transcript,
+    episode image), the shows' artwork, every show's feed and the publisher feed, and the
+    website's pages — with every URL they name under `base_url` instead of network.toml's.
+
+    The keys are publishing's (`layout.py`); only the chapters JSON, which names the chapter
+    images' URLs, gets the content-addressed key of its content under `base_url` (publishing's
+    own when `base_url` is network.toml's). Episodes dated in the future are left out, as
+    publishing leaves them out, unless `include_scheduled`. Raises ContentError when a feed breaks
+    a rule, as `podcast feed` does."""
+    here = with_base_url(network, base_url)
+    builds = _local_builds(here, build_dir)
+    records = {guid: record for guid, (record, _) in builds.items()}
+    now = datetime.now(timezone.utc)
+    due = {
+        guid: record
+        for guid, record in records.items()
+        if include_scheduled or datetime.fromisoformat(record.meta["date"]) <= now
+    }
+    objects: dict[str, LocalObject] = {}
+    for guid in due:
+        record, processed = builds[guid]
+        for audio, (_, path, _, _) in zip(record.audio, processed.files):
+            objects[audio.key] = LocalObject(path=path, data=None, type=audio.type)
+        for asset in record.assets:
+            objects[asset.key] = LocalObject.of(asset)
+    for show_id in here.shows:
+        asset = artwork_asset(here, show_id)
+        objects[asset.key] = LocalObject.of(asset)
+    feeds = _feeds_of(here, list(here.shows), records, include_scheduled=include_scheduled)
+    for feed in feeds.feeds:
+        objects[feed_key(feed.show_id)] = LocalObject(path=None, data=feed.xml, type=FEED_TYPE)
+    if feeds.publisher is not None:
+        objects[feeds.publisher.key] = LocalObject(
+            path=None, data=feeds.publisher.xml, type=FEED_TYPE
+        )
+    latest = max((datetime.fromisoformat(r.meta["date"]) for r in due.values()), default=now)
+    pages = build_site(here, due, artwork_keys(here), base_url=base_url, now=max(now, latest))
+    for page in pages:
+        objects.setdefault(page.key, LocalObject(path=None, data=page.data, type=page.type))
+    return objects
 
 
 @dataclass(frozen=True)

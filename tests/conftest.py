@@ -105,3 +105,12 @@ def leaky_bucket(s3_server, monkeypatch) -> str:
 
     _point_boto3_at(s3_server, monkeypatch)
     return _empty_bucket(s3_server, s3server.LEAKY_BUCKET)
+
+
+@pytest.fixture(scope="session")
+def processed_network(tmp_path_factory) -> Path:
+    """A copy of the sample network with three episodes processed (tests/preview_network.py),
+    made once per session for the `podcast preview` tests; never edited (copy it first)."""
+    from tests.preview_network import make_processed_network
+
+    return make_processed_network(tmp_path_factory.mktemp("preview") / "network")

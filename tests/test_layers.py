@@ -25,14 +25,14 @@ LAYERS: list[tuple[str, ...]] = [
     ("podcast_tools.formats",),
     ("podcast_tools.audio", "podcast_tools.feed"),
     ("podcast_tools.record",),
+    ("podcast_tools.site",),  # the website's pages from records (pipeline serves them)
     (
         "podcast_tools.media_checks",
         "podcast_tools.pipeline",
         "podcast_tools.report",
         "podcast_tools.scaffold",
-        "podcast_tools.site",
     ),
-    ("podcast_tools.publish",),
+    ("podcast_tools.publish", "podcast_tools.preview"),
     ("podcast_tools.cli", "podcast_tools.__main__"),
 ]
 

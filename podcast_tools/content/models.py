@@ -390,7 +390,8 @@ class Show(_Strict):
     # The website's subscribe links: directory name → the show's page there. Like podcast_guid
     # it names this show's own listing, so spin-offs never inherit it.
     platforms: dict[PlatformName, HttpsUrl] = Field(
-        {}, description='the show in podcast directories, e.g. apple = "https://podcasts.apple.com/…"'
+        {},
+        description='the show in podcast directories, e.g. apple = "https://podcasts.apple.com/…"',
     )
 
     @field_validator("description")

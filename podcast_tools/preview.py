@@ -1,0 +1,398 @@
+"""`podcast preview`: the network served on 127.0.0.1, as publishing would lay it out.
+
+Every object `publish` would upload — audio, chapter images, chapters JSON, transcripts, episode
+images, artwork, feeds, the publisher feed and the website's pages — is served under its object
+key, built from the network's files and what `podcast process` left in `build/`
+(`pipeline.local_objects`), with every URL in them pointing at the preview itself
+(`http://127.0.0.1:PORT/`). A URL is only ever looked up as a key of that mapping: no path from a
+request reaches the file system.
+
+The server speaks enough HTTP for podcast apps and browsers: GET and HEAD, `index.html` for a path
+ending in `/` (and a redirect from `/show` to `/show/`), Content-Type, Content-Length, ETag (with
+If-None-Match), `Accept-Ranges: bytes` and single byte ranges (206, or 416 when unsatisfiable;
+several ranges are answered with the whole object). Files are streamed, never read whole.
+
+When a file under `episodes/`, `templates/` or `build/` changes, the next request (at most one
+scan a second) rebuilds the mapping; while a change breaks a rule, the last good one is served and
+the problem is printed once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import quote, unquote, urlsplit
+
+from podcast_tools.errors import PodcastToolsError, UsageError
+from podcast_tools.media_checks import load_checked_network
+from podcast_tools.pipeline import LocalObject, local_objects
+
+HOST = "127.0.0.1"  # never another address: the preview is for the producer's own machine
+CHUNK = 64 * 1024
+HTML_TYPE = "text/html; charset=utf-8"
+
+Objects = dict[str, LocalObject]
+
+
+# --- byte ranges -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unsatisfiable:
+    """A Range the object cannot satisfy (416, `Content-Range: bytes */size`)."""
+
+
+UNSATISFIABLE = Unsatisfiable()
+_RANGE_SPEC = re.compile(r"([0-9]*)-([0-9]*)")
+_BIG = 1 << 63  # any number of more digits than this is past the end of every object
+
+
+def _number(digits: str) -> int:
+    return int(digits) if len(digits) <= 18 else _BIG
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | Unsatisfiable | None:
+    """The one range (first, last byte, inclusive) a Range header asks of an object of `size`
+    bytes, UNSATISFIABLE, or None for the whole object: no header, another unit, several ranges
+    (answered whole, as RFC 9110 allows) or a header that is no valid range (ignored)."""
+    if header is None:
+        return None
+    unit, equals, specs = header.partition("=")
+    if not equals or unit.lower() != "bytes":
+        return None
+    parts = specs.split(",")
+    if len(parts) != 1:
+        return None
+    match = _RANGE_SPEC.fullmatch(parts[0].strip(" \t"))
+    if match is None or match.group(0) == "-":
+        return None
+    first_digits, last_digits = match.groups()
+    if not first_digits:  # bytes=-n: the last n bytes
+        suffix = _number(last_digits)
+        if suffix == 0 or size == 0:
+            return UNSATISFIABLE
+        return max(0, size - suffix), size - 1
+    first = _number(first_digits)
+    last = _number(last_digits) if last_digits else None
+    if last is not None and last < first:
+        return None  # invalid: ignored
+    if first >= size:
+        return UNSATISFIABLE
+    return first, size - 1 if last is None else min(last, size - 1)
+
+
+# --- what is served ----------------------------------------------------------------------------
+
+
+def _stamp(folders: Iterable[Path]) -> int:
+    """A number that changes when any file or folder under `folders` is added, removed, renamed
+    or written (paths, sizes and modification times, hashed)."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for current, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files) + [""]:
+                path = os.path.join(current, name)
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    continue
+                digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return int.from_bytes(digest.digest()[:8], "big")
+
+
+class Catalogue:
+    """The preview's objects: built once at the start (a ContentError then stops the preview),
+    rebuilt when the network's files or build/ change (checked at most every `check_every`
+    seconds, by the request that finds the check due)."""
+
+    def __init__(
+        self,
+        root: Path,
+        base_url: str,
+        *,
+        include_scheduled: bool = False,
+        check_every: float = 1.0,
+        say: Callable[[str], None] = lambda line: None,
+    ):
+        self.root = root
+        self.build_dir = root / "build"
+        self.base_url = base_url
+        self.include_scheduled = include_scheduled
+        self.check_every = check_every
+        self.say = say
+        self._lock = threading.Lock()
+        self._checked = time.monotonic()
+        self._stamp: int | None = self._scan()
+        self._objects = self._build()
+
+    def _scan(self) -> int:
+        return _stamp([self.root / "episodes", self.root / "templates", self.build_dir])
+
+    def _build(self) -> Objects:
+        network = load_checked_network(self.root)
+        return local_objects(
+            network,
+            self.build_dir,
+            base_url=self.base_url,
+            include_scheduled=self.include_scheduled,
+        )
+
+    @property
+    def last(self) -> Objects:
+        """What is served now, without looking for changes."""
+        return self._objects
+
+    def objects(self) -> Objects:
+        """The current objects (rebuilt first when the files changed since the last look)."""
+        if time.monotonic() - self._checked < self.check_every:
+            return self._objects
+        if not self._lock.acquire(blocking=False):
+            return self._objects  # another request is looking: serve what there is meanwhile
+        try:
+            self._checked = time.monotonic()
+            stamp = self._scan()
+            if stamp != self._stamp:
+                self._stamp = stamp
+                try:
+                    self._objects = self._build()
+                    self.say(f"rebuilt: {len(self._objects)} objects")
+                except PodcastToolsError as exc:
+                    lines = exc.lines()
+                    self.say(f"not rebuilt, still serving the last good preview: {lines[0]}")
+                    for line in lines[1:]:
+                        self.say(f"  {line}")
+                except OSError as exc:  # a file replaced while it was read: look again next time
+                    self._stamp = None
+                    self.say(f"not rebuilt yet ({exc}); trying again")
+            return self._objects
+        finally:
+            self._lock.release()
+
+
+# --- HTTP ----------------------------------------------------------------------------------------
+
+
+def _etag(obj: LocalObject, handle: BinaryIO | None) -> tuple[str, int]:
+    """(strong ETag, size) of an object; a file's from the open handle, so both describe the very
+    bytes that will be sent even if the file is replaced meanwhile."""
+    if handle is not None:
+        info = os.fstat(handle.fileno())
+        return f'"{info.st_size:x}-{info.st_mtime_ns:x}"', info.st_size
+    data = obj.data or b""
+    return f'"{hashlib.sha256(data).hexdigest()[:24]}"', len(data)
+
+
+def _listing(objects: Objects) -> bytes:
+    """The page at `/` while the network has no website of its own: every object, linked."""
+    items = "\n".join(
+        f'<li><a href="/{quote(key)}">{html.escape(key)}</a></li>' for key in sorted(objects)
+    )
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>podcast preview</title></head>\n<body><main><h1>podcast preview</h1>\n"
+        "<p>What <code>podcast publish</code> would upload, served from this machine.</p>\n"
+        f"<ul>\n{items}\n</ul></main></body></html>\n"
+    ).encode()
+
+
+class PreviewHandler(BaseHTTPRequestHandler):
+    server: PreviewServer
+    protocol_version = "HTTP/1.1"
+    server_version = "podcast-preview"
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's names)
+        self._answer(body=True)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._answer(body=False)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        pass  # one line per request would drown the terminal; errors are answered, not logged
+
+    def _answer(self, *, body: bool) -> None:
+        objects = self.server.catalogue.objects()
+        path = urlsplit(self.path).path
+        key = unquote(path, errors="replace").lstrip("/")
+        if key == "" or key.endswith("/"):
+            key += "index.html"
+        if key not in objects:
+            if key == "index.html":
+                obj = LocalObject(path=None, data=_listing(objects), type=HTML_TYPE)
+                return self._send_object(obj, body)
+            if key + "/index.html" in objects:  # a folder's page: its address ends in "/"
+                return self._redirect("/" + quote(key) + "/")
+            return self._not_found(body)
+        return self._send_object(objects[key], body)
+
+    def _send_object(self, obj: LocalObject, body: bool) -> None:
+        handle: BinaryIO | None = None
+        if obj.path is not None:
+            try:
+                handle = obj.path.open("rb")
+            except OSError:  # gone since the mapping was built (a rebuild is on its way)
+                return self._not_found(body)
+        try:
+            etag, size = _etag(obj, handle)
+            wanted = byte_range(self.headers.get("Range"), size)
+            if_range = self.headers.get("If-Range")
+            if if_range is not None and if_range.strip() != etag:
+                wanted = None  # the client's partial copy is of another version: send it whole
+            if wanted is None and etag in _etags(self.headers.get("If-None-Match")):
+                self.send_response(HTTPStatus.NOT_MODIFIED)
+                self._common_headers(etag)
+                self.end_headers()
+                return
+            if isinstance(wanted, Unsatisfiable):
+                self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+                self._common_headers(etag)
+                self.send_header("Content-Range", f"bytes */{size}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            first, last = wanted if wanted is not None else (0, size - 1)
+            length = last - first + 1 if size else 0
+            self.send_response(HTTPStatus.OK if wanted is None else HTTPStatus.PARTIAL_CONTENT)
+            self._common_headers(etag)
+            self.send_header("Content-Type", obj.type)
+            self.send_header("Content-Length", str(length))
+            if wanted is not None:
+                self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
+            self.end_headers()
+            if not body or length == 0:
+                return
+            if handle is None:
+                self.wfile.write((obj.data or b"")[first : last + 1])
+            else:
+                handle.seek(first)
+                left = length
+                while left > 0:
+                    block = handle.read(min(CHUNK, left))
+                    if not block:
+                        break  # the file shrank underneath: the client sees a short body
+                    self.wfile.write(block)
+                    left -= len(block)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # players drop media requests all the time
+        finally:
+            if handle is not None:
+                handle.close()
+
+    def _common_headers(self, etag: str) -> None:
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", etag)
+        self.send_header("Cache-Control", "no-cache")  # a preview changes: always revalidate
+
+    def _redirect(self, location: str) -> None:
+        query = urlsplit(self.path).query
+        self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+        self.send_header("Location", location + (f"?{query}" if query else ""))
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _not_found(self, body: bool) -> None:
+        page = (
+            '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            "<title>Not found</title></head>\n<body><main><h1>Not found</h1>\n"
+            "<p>Nothing is published under this address. "
+            '<a href="/">Everything in the preview</a>.</p></main></body></html>\n'
+        ).encode()
+        self.send_response(HTTPStatus.NOT_FOUND)
+        self.send_header("Content-Type", HTML_TYPE)
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        if body:
+            self.wfile.write(page)
+
+
+def _etags(header: str | None) -> set[str]:
+    if header is None:
+        return set()
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
+
+
+class PreviewServer(ThreadingHTTPServer):
+    """The HTTP server on 127.0.0.1; `catalogue` is set once the port (and so the base URL) is
+    known."""
+
+    daemon_threads = True
+    allow_reuse_port = False  # never share a port with another server
+    catalogue: Catalogue
+
+    def __init__(self, port: int):
+        super().__init__((HOST, port), PreviewHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.server_address[1]}/"
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hung up (players do, all the time) is no error; anything else is."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+def start(
+    root: Path,
+    *,
+    port: int,
+    include_scheduled: bool = False,
+    check_every: float = 1.0,
+    say: Callable[[str], None] = lambda line: None,
+) -> PreviewServer:
+    """Bind 127.0.0.1:`port` (0: a free port) and build what the preview serves, with every URL
+    under the server's own address; the caller runs `serve_forever()`. Raises UsageError when the
+    port is taken, ContentError when the network or a feed breaks a rule."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port}: not a port number (0–65535; 0 takes a free port)")
+    try:
+        server = PreviewServer(port)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {HOST}:{port}: {exc.strerror or exc}; "
+            "choose another --port (0 takes a free port)"
+        ) from exc
+    try:
+        server.catalogue = Catalogue(
+            root, server.url, include_scheduled=include_scheduled, check_every=check_every, say=say
+        )
+    except BaseException:
+        server.server_close()
+        raise
+    return server
+
+
+def run(server: PreviewServer) -> None:
+    """Serve until Ctrl-C (which ends it quietly), then close the socket."""
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def summary(server: PreviewServer) -> list[str]:
+    """What is served, for the terminal: the feeds' URLs and the count of everything else."""
+    objects = server.catalogue.last
+    feeds = sorted(k for k, o in objects.items() if o.type.startswith("application/rss+xml"))
+    lines = [f"feed: {server.url}{key}" for key in feeds]
+    media = sum(1 for k in objects if k not in feeds)
+    lines.append(f"{media} other objects (audio, images, chapters, pages)")
+    return lines

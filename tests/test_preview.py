@@ -1,0 +1,634 @@
+"""`podcast preview`: the network from build/ served on 127.0.0.1 under publishing's keys, with
+every URL pointing at the preview — fetched here over real HTTP (urllib, http.client), nowhere
+but 127.0.0.1."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import socket
+import struct
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import feedparser
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from podcast_tools import preview as previewing
+from podcast_tools.cli import app
+from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key
+from podcast_tools.media_checks import load_checked_network
+from podcast_tools.pipeline import LocalObject, local_objects, local_records, with_base_url
+from podcast_tools.preview import UNSATISFIABLE, PreviewServer, byte_range
+from tests.conftest import edit
+from tests.preview_network import (
+    CHAPTER_IMAGE,
+    CROSS_POSTED,
+    SCHEDULED_GUID,
+    copy_network,
+    run_preview,
+    serving,
+)
+
+SAMPLE_BASE = "https://media.itsmweekly.example/"
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirects)
+
+
+def fetch(url: str, *, method: str = "GET", headers: dict[str, str] | None = None):
+    """(status, headers, body) of one request with urllib; errors are answers too."""
+    assert urlsplit(url).hostname == "127.0.0.1"
+    request = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with OPENER.open(request, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers, error.read()
+
+
+def raw(server: PreviewServer, target: str, *, method: str = "GET", headers=None):
+    """One request with the request target sent exactly as given (no client normalising)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+    try:
+        connection.putrequest(method, target, skip_accept_encoding=True)
+        for name, value in (headers or {}).items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def server(processed_network: Path):
+    with serving(processed_network, check_every=3600) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def network(processed_network: Path):
+    return load_checked_network(processed_network)
+
+
+def mp3_of(root: Path, episode_file: str) -> Path:
+    episode = Path(episode_file)
+    return root / "build" / episode.parent.name / f"{episode.stem}.mp3"
+
+
+def key_of(server: PreviewServer, url: str) -> str:
+    assert url.startswith(server.url), f"{url} is not under the preview's base {server.url}"
+    return url.removeprefix(server.url)
+
+
+# --- what is served ----------------------------------------------------------------------------
+
+
+def test_the_preview_holds_what_publish_uploads_byte_for_byte(
+    processed_network: Path, tmp_path: Path
+):
+    """With network.toml's own base URL, local_objects is exactly what `podcast publish` writes
+    to storage: the same keys, the same bytes (feeds included) — so the preview's keys are
+    publishing's, and publishing's bytes are untouched by the preview."""
+    root = copy_network(processed_network, tmp_path / "network")
+    store = tmp_path / "public"
+    done = CliRunner().invoke(
+        app,
+        [
+            "--root",
+            str(root),
+            "publish",
+            str(root / CHAPTER_IMAGE),
+            str(root / CROSS_POSTED),
+            "--storage",
+            f"file://{store}",
+            "--json",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["episodes_processed"]  # reused from build/, not mastered
+    published = {p.relative_to(store).as_posix(): p for p in store.rglob("*") if p.is_file()}
+
+    network = load_checked_network(root)
+    objects = local_objects(network, root / "build", base_url=network.settings.base_url)
+    assert set(objects) == set(published)
+    for key, obj in objects.items():
+        local = obj.data if obj.data is not None else obj.path.read_bytes()
+        assert local == published[key].read_bytes(), key
+
+
+def test_every_url_points_at_the_preview_and_only_chapters_json_changes_its_key(
+    processed_network: Path, server: PreviewServer
+):
+    network = load_checked_network(processed_network)
+    build = processed_network / "build"
+    public = local_objects(network, build, base_url=network.settings.base_url)
+    local = server.catalogue.last
+    moved = set(public) ^ set(local)
+    # the chapters JSON names the chapter images' URLs: its content-addressed key follows them
+    assert moved and all(re.search(r"-chapters-[0-9a-f]{12}\.json$", key) for key in moved)
+    assert len(set(local) - set(public)) == len(set(public) - set(local)) >= 1
+    for key in set(public) & set(local):
+        assert public[key].path == local[key].path and public[key].type == local[key].type, key
+    for key, obj in local.items():
+        if obj.data is not None:
+            assert SAMPLE_BASE.encode() not in obj.data, f"{key} names the public base URL"
+    assert server.url.startswith("http://127.0.0.1:") and server.server_address[0] == "127.0.0.1"
+
+
+def test_local_objects_cover_audio_assets_artwork_feeds(network, processed_network: Path):
+    build = processed_network / "build"
+    base = "http://127.0.0.1:9/"
+    objects = local_objects(network, build, base_url=base)
+    records = local_records(with_base_url(network, base), build)
+    scheduled = records[SCHEDULED_GUID]
+    for guid, record in records.items():
+        keys = [audio.key for audio in record.audio]
+        if guid == SCHEDULED_GUID:
+            assert not set(keys) & set(objects), "a scheduled episode is served before its date"
+            continue
+        path = build / record.show / f"{record.slug}.mp3"
+        assert objects[keys[0]] == LocalObject(path=path, data=None, type="audio/mpeg")
+        for asset in record.assets:  # chapter images, chapters JSON, transcript, episode image
+            assert objects[asset.key] == LocalObject.of(asset), asset.key
+    kinds = {a.field.split("[")[0] for r in records.values() for a in r.assets}
+    assert kinds >= {"chapters", "transcript", "image"}
+    for show_id in network.shows:
+        assert objects[feed_key(show_id)].type == "application/rss+xml; charset=utf-8"
+        assert any(k.startswith(f"{show_id}/art/cover-") for k in objects)
+    assert PUBLISHER_FEED_KEY in objects
+
+    later = local_objects(network, build, base_url=base, include_scheduled=True)
+    assert scheduled.audio[0].key in later
+    assert scheduled.guid.encode() in later[feed_key("itsmwp")].data
+    assert scheduled.guid.encode() not in objects[feed_key("itsmwp")].data
+
+
+def test_the_website_pages_are_served_under_the_preview_base(network, processed_network: Path):
+    """local_objects holds the website's pages (podcast_tools.site), built from the same records
+    with every URL under the preview's base, and no page for a scheduled episode."""
+    from podcast_tools.layout import SITE_INDEX_KEY, episode_page_key, show_page_key
+
+    base = "http://127.0.0.1:9/"
+    objects = local_objects(network, processed_network / "build", base_url=base)
+    index = objects[SITE_INDEX_KEY]
+    assert index.type.startswith("text/html") and index.data.startswith(b"<!DOCTYPE html>")
+    for show_id in network.shows:
+        assert show_page_key(show_id) in objects
+    processed = [e for e in network.episodes if episode_page_key(e.show, e.slug) in objects]
+    assert processed and all(e.guid != SCHEDULED_GUID for e in processed)
+    page = objects[episode_page_key(processed[0].show, processed[0].slug)].data.decode()
+    assert f'href="{base}' in page and "https://media.itsmweekly.example/" not in page
+
+
+# --- HTTP: feeds, media, ranges, HEAD, 404, traversal ------------------------------------------
+
+
+def test_feeds_parse_and_every_url_in_them_is_served(server: PreviewServer, network):
+    for show_id in network.shows:
+        status, headers, body = fetch(server.url + feed_key(show_id))
+        assert status == 200 and headers["Content-Type"] == "application/rss+xml; charset=utf-8"
+        feed = feedparser.parse(body)
+        assert not feed.bozo, feed.bozo_exception
+        assert feed.feed.title == network.shows[show_id].title
+        for entry in feed.entries:
+            [enclosure] = entry.enclosures
+            status, headers, audio = fetch(enclosure.href)
+            assert status == 200 and len(audio) == int(enclosure.length)
+            assert headers["Content-Type"] == enclosure.type == "audio/mpeg"
+            assert headers["Content-Length"] == enclosure.length
+            record_key = key_of(server, enclosure.href)
+            assert audio == server.catalogue.last[record_key].path.read_bytes()
+            for tag in ("podcast_chapters", "podcast_transcript"):
+                if tag in entry:
+                    assert fetch(entry[tag]["url"])[0] == 200, entry[tag]
+        assert fetch(feed.feed.image.href)[0] == 200
+    # the chapters JSON names its images under the preview's base, and they are there
+    chapters = [k for k in server.catalogue.last if k.endswith(".json")]
+    images = [
+        c["img"]
+        for key in chapters
+        for c in json.loads(fetch(server.url + key)[2])["chapters"]
+        if "img" in c
+    ]
+    assert images and all(fetch(url)[0] == 200 for url in images)
+    publisher = fetch(server.url + PUBLISHER_FEED_KEY)[2]
+    remote = re.findall(rb'feedUrl="([^"]+)"', publisher)
+    assert len(remote) == len(network.shows)
+    assert all(fetch(url.decode())[0] == 200 for url in remote)
+
+
+def test_media_are_the_build_files(server: PreviewServer, processed_network: Path):
+    for episode in (CHAPTER_IMAGE, CROSS_POSTED):
+        mp3 = mp3_of(processed_network, episode)
+        [key] = [k for k, o in server.catalogue.last.items() if o.path == mp3]
+        status, headers, body = fetch(server.url + key)
+        assert status == 200 and body == mp3.read_bytes()
+        assert headers["Accept-Ranges"] == "bytes" and headers["ETag"].startswith('"')
+        assert headers["Content-Length"] == str(mp3.stat().st_size)
+
+
+def audio_url(server: PreviewServer, processed_network: Path) -> tuple[str, bytes]:
+    mp3 = mp3_of(processed_network, CHAPTER_IMAGE)
+    [key] = [k for k, o in server.catalogue.last.items() if o.path == mp3]
+    return server.url + key, mp3.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "header, first, last",
+    [
+        ("bytes=0-9", 0, 9),
+        ("bytes=100-", 100, None),
+        ("bytes=-500", -500, None),
+        ("bytes=1000-1000", 1000, 1000),
+        ("BYTES = 5-6", None, None),  # not the "bytes" unit as written: ignored
+        ("bytes=0-1,5-6", None, None),  # several ranges: answered whole
+        ("bytes=9-2", None, None),  # invalid: ignored
+        ("items=0-1", None, None),
+        ("bytes=abc", None, None),
+    ],
+)
+def test_range_requests(server, processed_network, header, first, last):
+    url, data = audio_url(server, processed_network)
+    size = len(data)
+    whole_etag = fetch(url)[1]["ETag"]
+    status, headers, body = fetch(url, headers={"Range": header})
+    assert headers["Accept-Ranges"] == "bytes" and headers["ETag"] == whole_etag
+    if first is None:
+        assert status == 200 and body == data and "Content-Range" not in headers
+        assert headers["Content-Length"] == str(size)
+        return
+    start = first if first >= 0 else size + first
+    end = size - 1 if last is None else last
+    assert status == 206
+    assert body == data[start : end + 1]
+    assert headers["Content-Range"] == f"bytes {start}-{end}/{size}"
+    assert headers["Content-Length"] == str(end - start + 1)
+    assert headers["Content-Type"] == "audio/mpeg"
+
+
+def test_a_range_past_the_end_is_cut_to_the_end_and_a_suffix_longer_than_the_file_is_all(
+    server, processed_network
+):
+    url, data = audio_url(server, processed_network)
+    size = len(data)
+    status, headers, body = fetch(url, headers={"Range": f"bytes={size - 10}-{size + 5000}"})
+    assert (status, body, headers["Content-Range"]) == (
+        206,
+        data[-10:],
+        f"bytes {size - 10}-{size - 1}/{size}",
+    )
+    status, headers, body = fetch(url, headers={"Range": f"bytes=-{size * 3}"})
+    assert (status, body, headers["Content-Range"]) == (206, data, f"bytes 0-{size - 1}/{size}")
+
+
+@pytest.mark.parametrize(
+    "header", ["bytes={size}-", "bytes={size}-{size}", "bytes=-0", "bytes=99999999999999999999999-"]
+)
+def test_unsatisfiable_ranges_get_416(server, processed_network, header):
+    url, data = audio_url(server, processed_network)
+    status, headers, body = fetch(url, headers={"Range": header.format(size=len(data))})
+    assert status == 416 and body == b""
+    assert headers["Content-Range"] == f"bytes */{len(data)}"
+    assert headers["Content-Length"] == "0"
+
+
+def test_ranges_of_a_feed_and_if_range(server):
+    url = server.url + feed_key("itsmwp")
+    status, headers, whole = fetch(url)
+    etag = headers["ETag"]
+    status, headers, body = fetch(url, headers={"Range": "bytes=-100"})
+    assert status == 206 and body == whole[-100:]
+    assert headers["Content-Range"] == f"bytes {len(whole) - 100}-{len(whole) - 1}/{len(whole)}"
+    # If-Range: the range only when the client's copy is this version
+    assert fetch(url, headers={"Range": "bytes=0-4", "If-Range": etag})[2] == whole[:5]
+    status, _, body = fetch(url, headers={"Range": "bytes=0-4", "If-Range": '"old"'})
+    assert (status, body) == (200, whole)
+    # If-None-Match: not modified
+    status, headers, body = fetch(url, headers={"If-None-Match": etag})
+    assert (status, body, headers["ETag"]) == (304, b"", etag)
+
+
+def test_head_answers_get_headers_without_a_body(server, processed_network):
+    url, data = audio_url(server, processed_network)
+    for extra in ({}, {"Range": "bytes=10-19"}):
+        status, headers, body = raw(server, urlsplit(url).path, method="HEAD", headers=extra)
+        got = fetch(url, headers=extra)
+        assert body == b"" and status == got[0] in (200, 206)
+        for name in ("Content-Type", "Content-Length", "ETag", "Accept-Ranges", "Content-Range"):
+            assert headers[name] == got[1][name], name
+
+
+def test_unknown_keys_get_a_small_html_404(server):
+    for method in ("GET", "HEAD"):
+        status, headers, body = fetch(server.url + "itsmwp/episodes/nothing.mp3", method=method)
+        assert status == 404 and headers["Content-Type"] == "text/html; charset=utf-8"
+        assert int(headers["Content-Length"]) < 1024
+        if method == "HEAD":
+            assert body == b""
+        else:
+            assert b"Not found" in body and len(body) == int(headers["Content-Length"])
+    assert raw(server, "/feed.xml", method="POST")[0] == 501  # GET and HEAD only
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+        "/..%2f..%2f..%2fetc/passwd",
+        "/itsmwp/../../../../etc/passwd",
+        "//etc/passwd",
+        "/episodes/network.toml",  # a file of the network, but no object key
+        "/build/itsmwp/001-incident-vs-problem.mp3",
+        "/itsmwp/episodes/../../episodes/network.toml",
+        "/itsmwp/feed.xml%00",
+        "/%ff%fe",
+        "/\\..\\..\\etc\\passwd",
+    ],
+)
+def test_paths_outside_the_keys_reach_nothing(server, processed_network, target):
+    status, headers, body = raw(server, target)
+    assert status == 404, (target, status)
+    assert b"root:" not in body and b"[network]" not in body
+    # the absolute path of a real file is no key either
+    assert raw(server, "/" + str(processed_network / "episodes" / "network.toml"))[0] == 404
+
+
+def test_a_slash_serves_index_html_and_a_folder_without_it_redirects():
+    pages = {
+        "index.html": LocalObject(None, b"<h1>home</h1>", "text/html; charset=utf-8"),
+        "itsmwp/index.html": LocalObject(None, b"<h1>show</h1>", "text/html; charset=utf-8"),
+        "itsmwp/feed.xml": LocalObject(None, b"<rss/>", "application/rss+xml"),
+    }
+
+    class Fixed:
+        last = pages
+
+        def objects(self):
+            return pages
+
+    server = PreviewServer(0)
+    server.catalogue = Fixed()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert raw(server, "/")[2] == b"<h1>home</h1>"
+        assert raw(server, "/?utm=1")[2] == b"<h1>home</h1>"
+        assert raw(server, "/itsmwp/")[2] == b"<h1>show</h1>"
+        status, headers, body = raw(server, "/itsmwp")
+        assert (status, headers["Location"], body) == (301, "/itsmwp/", b"")
+        assert raw(server, "/itsmwp?x=1")[1]["Location"] == "/itsmwp/?x=1"
+        assert raw(server, "/itsmwp/feed.xml")[2] == b"<rss/>"
+        assert raw(server, "/itsmwp-anz")[0] == 404
+        assert raw(server, "/itsmwp/feed.xml/")[0] == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_slash_is_the_websites_index_and_its_links_are_served(server, network):
+    status, headers, body = fetch(server.url)
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert body == server.catalogue.last["index.html"].data
+    links = set(re.findall(rb'href="(' + re.escape(server.url.encode()) + rb'[^"#]*)"', body))
+    assert len(links) >= len(network.shows)
+    for link in links:
+        assert fetch(link.decode())[0] == 200, link
+
+
+# --- changes, the command ----------------------------------------------------------------------
+
+
+def test_changed_files_are_picked_up_and_a_broken_change_keeps_the_last_good_preview(
+    processed_network: Path, tmp_path: Path
+):
+    root = copy_network(processed_network, tmp_path / "network")
+    said: list[str] = []
+    with serving(root, check_every=0, say=said.append) as server:
+        url = server.url + feed_key("itsmwp")
+        assert b"Do We Still Need a Change Advisory Board?" in fetch(url)[2]
+        edit(root / CROSS_POSTED, "title: Do We Still", "title: Must We Still")
+        assert b"Must We Still Need a Change Advisory Board?" in fetch(url)[2]
+        assert said == [f"rebuilt: {len(server.catalogue.last)} objects"]
+
+        edit(root / CROSS_POSTED, "number: 2\n", "number: two\n")  # breaks a rule
+        assert b"Must We Still" in fetch(url)[2]  # the last good preview
+        assert fetch(url)[0] == 200
+        assert len(said) == 2 and said[1].startswith(
+            "not rebuilt, still serving the last good preview: episodes/itsmwp/002-change-"
+            "advisory-boards.md: number"
+        ), said
+        edit(root / CROSS_POSTED, "number: two\n", "number: 2\n")
+        edit(root / CROSS_POSTED, "title: Must We Still", "title: Should We Still")
+        assert b"Should We Still" in fetch(url)[2]
+        assert said[-1].startswith("rebuilt: ")
+
+        # a removed build disappears from the preview
+        mp3 = mp3_of(root, CHAPTER_IMAGE)
+        [key] = [k for k, o in server.catalogue.last.items() if o.path == mp3]
+        (mp3.with_suffix(".json")).unlink()
+        assert fetch(server.url + key)[0] == 404
+
+
+def test_a_file_replaced_while_the_preview_reads_it_is_read_again(
+    processed_network: Path, tmp_path: Path, monkeypatch
+):
+    root = copy_network(processed_network, tmp_path / "network")
+    said: list[str] = []
+    with serving(root, check_every=0, say=said.append) as server:
+        url = server.url + feed_key("itsmwp")
+        build = previewing.Catalogue._build
+        calls = []
+
+        def replaced_meanwhile(catalogue):
+            calls.append(catalogue)
+            if len(calls) == 1:
+                raise FileNotFoundError(2, "No such file or directory", "art/002-cover.png")
+            return build(catalogue)
+
+        monkeypatch.setattr(previewing.Catalogue, "_build", replaced_meanwhile)
+        edit(root / CROSS_POSTED, "title: Do We Still", "title: Must We Still")
+        assert b"Do We Still" in fetch(url)[2]  # the attempt that failed
+        assert b"Must We Still" in fetch(url)[2]  # tried again, with no further change
+        assert said == [
+            "not rebuilt yet ([Errno 2] No such file or directory: 'art/002-cover.png'); "
+            "trying again",
+            f"rebuilt: {len(server.catalogue.last)} objects",
+        ]
+
+
+def test_changes_are_looked_for_at_most_every_check_every_seconds(processed_network, tmp_path):
+    root = copy_network(processed_network, tmp_path / "network")
+    with serving(root, check_every=3600) as server:
+        url = server.url + feed_key("itsmwp")
+        edit(root / CROSS_POSTED, "title: Do We Still", "title: Must We Still")
+        assert b"Do We Still" in fetch(url)[2]  # not looked yet
+
+
+def test_podcast_preview_serves_until_ctrl_c_and_then_says_one_line(processed_network: Path):
+    running = run_preview(processed_network)
+    try:
+        assert running.url.startswith("http://127.0.0.1:")
+        status, _, body = fetch(running.url + feed_key("itsmwp"))
+        assert status == 200 and running.url.encode() in body
+        # a client that hangs up hard (a reset, as players do) is no error to print
+        port = int(urlsplit(running.url).port)
+        for request in (b"", b"GET /itsmwp/feed.xml HTTP/1.1\r\nHost: x\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", port)) as hangs_up:
+                hangs_up.sendall(request)
+                hangs_up.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        assert fetch(running.url + feed_key("itsmwp"))[0] == 200
+    finally:
+        code, lines, err = running.stop()
+    assert code == 0, err
+    assert err == ""
+    assert lines[-2:] == [f"serving {running.url} — Ctrl-C stops", "preview stopped"]
+    assert f"feed: {running.url}itsmwp/feed.xml" in lines
+
+
+def test_a_taken_port_is_one_line_and_exit_2(processed_network: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = CliRunner().invoke(
+            app, ["--root", str(processed_network), "preview", "--port", str(port)]
+        )
+    assert done.exit_code == 2
+    assert done.output.startswith(f"cannot listen on 127.0.0.1:{port}: ")
+    assert done.output.rstrip().endswith("choose another --port (0 takes a free port)")
+    assert len(done.output.strip().splitlines()) == 1
+
+
+def test_open_opens_the_preview_in_the_browser(processed_network: Path, monkeypatch):
+    opened = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    monkeypatch.setattr(previewing, "run", lambda server: server.server_close())
+    done = CliRunner().invoke(
+        app, ["--root", str(processed_network), "preview", "--port", "0", "--open"]
+    )
+    assert done.exit_code == 0, done.output
+    [url] = opened
+    assert f"serving {url} — Ctrl-C stops\npreview stopped\n" in done.stdout
+
+
+def test_a_network_that_breaks_a_rule_does_not_start(processed_network, tmp_path):
+    root = copy_network(processed_network, tmp_path / "network")
+    edit(root / CROSS_POSTED, "number: 2\n", "number: two\n")
+    done = CliRunner().invoke(app, ["--root", str(root), "preview", "--port", "0"])
+    assert done.exit_code == 1
+    assert done.output.startswith("episodes/itsmwp/002-change-advisory-boards.md: number")
+
+
+# --- the Range parser, fuzzed ------------------------------------------------------------------
+
+
+def test_byte_range_examples():
+    assert byte_range(None, 10) is None
+    assert byte_range("bytes=0-0", 10) == (0, 0)
+    assert byte_range("bytes=-3", 10) == (7, 9)
+    assert byte_range("bytes= 2-4 ", 10) == (2, 4)
+    assert byte_range("Bytes=2-4", 10) == (2, 4)
+    assert byte_range("bytes=10-", 10) is UNSATISFIABLE
+    assert byte_range("bytes=0-", 0) is UNSATISFIABLE
+    assert byte_range("bytes=-1", 0) is UNSATISFIABLE
+    assert byte_range("bytes=-", 10) is None
+    assert byte_range("bytes=1_0-", 100) is None  # int() would read 10
+    assert byte_range("bytes=١-٢", 100) is None  # so would it Arabic-Indic digits
+    assert byte_range("bytes=" + "9" * 5000 + "-", 100) is UNSATISFIABLE
+
+
+#: positions near the start, anywhere in a feed or an MP3 of the sample, and past them
+positions = st.one_of(st.integers(0, 100), st.integers(0, 20_000), st.integers(0, 2_000_000))
+
+range_headers = st.one_of(
+    st.text(max_size=40),
+    st.builds(
+        lambda unit, parts: unit + "=" + ",".join(parts),
+        st.sampled_from(["bytes", "BYTES", "bytes ", "items", ""]),
+        st.lists(
+            st.builds(
+                lambda a, b, sp: f"{sp}{a}-{b}{sp}",
+                st.one_of(st.just(""), positions.map(str), st.text("0123456789x_", max_size=25)),
+                st.one_of(st.just(""), positions.map(str), st.text("0123456789-", max_size=25)),
+                st.sampled_from(["", " ", "\t"]),
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+    ),
+)
+
+
+@given(header=range_headers, size=st.integers(0, 5000))
+def test_byte_range_always_gives_a_range_inside_the_object_or_none_or_416(header, size):
+    got = byte_range(header, size)
+    assert got is None or got is UNSATISFIABLE or (0 <= got[0] <= got[1] < size), got
+
+
+@given(
+    size=st.integers(0, 3000),
+    first=st.one_of(st.none(), st.integers(0, 3500)),
+    last=st.one_of(st.none(), st.integers(0, 3500)),
+)
+def test_byte_range_of_one_well_formed_spec_is_rfc_9110s(size, first, last):
+    header = f"bytes={'' if first is None else first}-{'' if last is None else last}"
+    got = byte_range(header, size)
+    if first is None and last is None:
+        assert got is None  # "bytes=-" is no range
+    elif first is None:  # the last `last` bytes
+        assert got == (UNSATISFIABLE if last == 0 or size == 0 else (max(0, size - last), size - 1))
+    elif last is not None and last < first:
+        assert got is None  # invalid: ignored
+    elif first >= size:
+        assert got is UNSATISFIABLE
+    else:
+        assert got == (first, size - 1 if last is None else min(last, size - 1))
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    header=range_headers.filter(lambda h: h.isprintable() and h.isascii()),
+    which=st.sampled_from(["audio", "feed"]),
+)
+def test_any_range_header_gets_200_206_or_416_with_consistent_headers(
+    server, processed_network, header, which
+):
+    if which == "audio":
+        url, data = audio_url(server, processed_network)
+    else:
+        url = server.url + feed_key("itsmwp-anz")
+        data = fetch(url)[2]
+    size = len(data)
+    status, headers, body = raw(server, urlsplit(url).path, headers={"Range": header})
+    assert status in (200, 206, 416), (header, status)
+    assert headers["Accept-Ranges"] == "bytes"
+    if status == 200:
+        assert body == data and headers["Content-Length"] == str(size)
+        assert "Content-Range" not in headers
+    elif status == 206:
+        match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", headers["Content-Range"])
+        first, last, total = map(int, match.groups())
+        assert total == size and 0 <= first <= last < size
+        assert body == data[first : last + 1]
+        assert headers["Content-Length"] == str(last - first + 1)
+    else:
+        assert headers["Content-Range"] == f"bytes */{size}" and body == b""
