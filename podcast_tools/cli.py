@@ -600,6 +600,7 @@ def _publish_summary(storage, result) -> None:
             f"{storage.description}: processed {len(result.processed)}, unchanged {len(result.skipped)}; "
             f"uploaded {len(result.uploads)} object(s), {size:.1f} MB; feeds written: {len(result.feeds)}"
             + (f" ({', '.join(result.feeds)})" if result.feeds else "")
+            + f"; website pages written: {len(result.pages)}"
         )
     for item in result.scheduled:
         typer.echo(scheduled_line(item))

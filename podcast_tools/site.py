@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -364,9 +364,15 @@ def build_site(
     *,
     base_url: str | None = None,
     now: datetime | None = None,
+    read: Callable[[str], bytes | None] | None = None,
 ) -> list[SitePage]:
     """Every page of the website, and its stylesheet and script, from the published-episode
     records (`records`: guid → record; drafts are never records) and each show's artwork key.
+
+    The chapters JSON and transcript a record names by key are read from the record's assets,
+    else from the network's copy of the episode when it builds the same key, else through
+    `read(key)` (publishing reads the published object): content-addressed, so every source
+    gives the same bytes, and pages built from any checkout are the same.
 
     `base_url` (default: network.toml's) is where the pages are served: every URL in them is
     absolute under it. An episode dated after `now` (an aware datetime; default: the current
@@ -382,11 +388,18 @@ def build_site(
     moment = now or datetime.now(timezone.utc)
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("now must carry a timezone (e.g. datetime.now(timezone.utc))")
-    return _SiteBuilder(network, base, artwork_keys).build(records, moment)
+    return _SiteBuilder(network, base, artwork_keys, read).build(records, moment)
 
 
 class _SiteBuilder:
-    def __init__(self, network: Network, base: str, artwork_keys: dict[str, str]):
+    def __init__(
+        self,
+        network: Network,
+        base: str,
+        artwork_keys: dict[str, str],
+        read: Callable[[str], bytes | None] | None = None,
+    ):
+        self.read = read
         self.network = network
         self.base = base
         self.artwork_keys = artwork_keys
@@ -563,7 +576,7 @@ class _SiteBuilder:
         explicit = (
             self.network.shows[owner].explicit if episode.explicit is None else episode.explicit
         )
-        files = _PublishedFiles(self.network, record, self.episodes.get(record.guid))
+        files = _PublishedFiles(self.network, record, self.episodes.get(record.guid), self.read)
         try:
             transcript = self.transcript_view(record, files, media.transcript_url)
         except TranscriptError as exc:
@@ -807,7 +820,14 @@ class _PublishedFiles:
     network's copy of the episode when that builds the same key (content-addressed: the same key
     is the same bytes); None when neither has it."""
 
-    def __init__(self, network: Network, record: EpisodeRecord, episode: Episode | None):
+    def __init__(
+        self,
+        network: Network,
+        record: EpisodeRecord,
+        episode: Episode | None,
+        read: Callable[[str], bytes | None] | None = None,
+    ):
+        self.read = read
         self.network = network
         self.record = record
         self.episode = episode  # the network's copy of the episode, if it still has one
@@ -832,7 +852,7 @@ class _PublishedFiles:
     def data(self, key: str) -> bytes | None:
         asset = self.find(key)
         if asset is None:
-            return None
+            return self.read(key) if self.read is not None else None
         if asset.data is not None:
             return asset.data
         return asset.path.read_bytes() if asset.path is not None else None

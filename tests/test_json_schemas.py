@@ -138,7 +138,7 @@ def test_the_schemas_are_strict(sample: Path):
     assert broken(lambda d: d["shows"].update({"Not An Id": d["shows"]["itsmwp"]}))
 
     dry = {
-        "schema": "podcast_tools/publish/1",
+        "schema": "podcast_tools/publish/2",
         "version": __version__,
         "storage": "s3://bucket/prefix",
         "state": "s3://bucket/prefix.state",
@@ -155,8 +155,11 @@ def test_the_schemas_are_strict(sample: Path):
         "manifest_written": False,
         "feeds_written": [],
         "feeds_unchanged": [],
+        "pages_written": [],
+        "pages_unchanged": 0,
     }
     assert schema_problems("publish", dry) == []
+    assert schema_problems("publish", {**dry, "pages_written": ["index.html"]}), "dry run wrote"
     uploading = {**dry, "objects_uploaded": [{"key": "itsmwp/feed.xml", "bytes": 9}]}
     assert schema_problems("publish", uploading), "a dry run that uploads"
     assert schema_problems("publish", {**uploading, "dry_run": False, "bytes_uploaded": 9}) == []

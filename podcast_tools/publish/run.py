@@ -39,7 +39,7 @@ from podcast_tools.feed.build import (
     numbering_problems,
 )
 from podcast_tools.formats import format_named
-from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key
+from podcast_tools.layout import PUBLISHER_FEED_KEY, content_hash, feed_key
 from podcast_tools.mediatypes import FEED_TYPE
 from podcast_tools.notes import notes_size_problem
 from podcast_tools.pipeline import edit_decisions, fingerprint, process_episode, reusable_build
@@ -79,9 +79,11 @@ from podcast_tools.record import (
     feed_inputs,
     heard_chapters,
 )
+from podcast_tools.site import build_site
 
 MEDIA_CACHE = "public, max-age=31536000, immutable"  # content-addressed: never changes
 FEED_CACHE = "public, max-age=300"  # feeds change: apps see a new episode within 5 minutes
+PAGE_CACHE = FEED_CACHE  # the website's pages change with the feeds
 
 Say = Callable[[str], None]
 
@@ -104,6 +106,8 @@ class PublishResult:
     uploads: list[Upload] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)  # keys written
     feeds_unchanged: list[str] = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)  # the website's pages and assets written
+    pages_unchanged: int = 0
     manifest_written: bool = False
     dry_run: bool = False
     # taken down with `podcast unpublish`: left out (episode files), unless published by name
@@ -113,7 +117,7 @@ class PublishResult:
 
     @property
     def uploaded_nothing(self) -> bool:
-        return not self.uploads and not self.feeds and not self.manifest_written
+        return not self.uploads and not self.feeds and not self.manifest_written and not self.pages
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -128,6 +132,8 @@ class PublishResult:
             "manifest_written": self.manifest_written,
             "feeds_written": self.feeds,
             "feeds_unchanged": self.feeds_unchanged,
+            "pages_written": self.pages,
+            "pages_unchanged": self.pages_unchanged,
         }
 
 
@@ -297,6 +303,7 @@ class Publisher:
             set(artwork),
             republished,
         )
+        self._write_site(result, now)
         return result
 
     def _leave_unpublished(
@@ -458,6 +465,7 @@ class Publisher:
         )
         shows = sorted({s for e in to_process + metadata_only for s in e.all_shows})
         lines.append("feeds that may change: " + (", ".join(shows) or "none"))
+        lines.append("then the website: its pages whose bytes change")
         lines += [scheduled_line(item) for item in scheduled]
         return "\n".join(lines)
 
@@ -786,6 +794,48 @@ class Publisher:
                 conflict=f"feed {key} changed meanwhile (another publisher): rebuilding",
             )
             manifest = state["manifest"]
+
+    def _write_site(self, result: PublishResult, now: datetime | None = None) -> None:
+        """The listeners' website (`podcast_tools.site`) from the manifest as stored now — every
+        page names only objects the manifest records, all uploaded and verified before it — in
+        upload order (assets, episode pages, show pages, the network's page last); a page whose
+        stored bytes are the same is left alone. Pages: `Cache-Control` max-age=300, like the
+        feeds; assets (content-addressed): immutable."""
+        manifest = read_manifest(self.state)
+        artwork = {show: art["key"] for show, art in manifest.artwork.items()}
+        pages = build_site(
+            self.network,
+            self._records(manifest),
+            artwork,
+            now=now or datetime.now(timezone.utc),
+            read=self._published_bytes,
+        )
+        for page in pages:
+            stored = self.storage.head(page.key)
+            if (
+                stored is not None
+                and stored.size == len(page.data)
+                and stored.sha256 == content_hash(page.data)
+            ):
+                result.pages_unchanged += 1
+                continue
+            self.storage.put_bytes(
+                page.key,
+                page.data,
+                content_type=page.type,
+                cache_control=MEDIA_CACHE if page.immutable else PAGE_CACHE,
+            )
+            result.pages.append(page.key)
+        if result.pages:
+            self.say(
+                f"website: {len(result.pages)} page(s) and asset(s) written, "
+                f"{result.pages_unchanged} unchanged"
+            )
+
+    def _published_bytes(self, key: str) -> bytes | None:
+        """A published object's bytes (a chapters JSON or transcript a page shows), or None."""
+        found = self.storage.get(key)
+        return found[0] if found is not None else None
 
 
 def scheduled_line(item: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 from podcast_tools.content import Network
 from podcast_tools.errors import UsageError
-from podcast_tools.layout import feed_key
+from podcast_tools.layout import episode_page_key, feed_key
 from podcast_tools.publish.guard import stored_items
 from podcast_tools.publish.manifest import Manifest, commit
 from podcast_tools.publish.run import Publisher, PublishResult, Say
@@ -68,6 +68,7 @@ class UnpublishResult:
     feeds: list[str] = field(default_factory=list)  # written
     deleted: list[str] = field(default_factory=list)  # media keys (--delete-media)
     kept: list[str] = field(default_factory=list)  # media keys kept
+    pages_deleted: list[str] = field(default_factory=list)  # their website pages
     manifest_written: bool = False
 
 
@@ -181,10 +182,15 @@ def unpublish(
         manifest = commit(state, updated, merge, say)
         result.manifest_written = True
     publishing = PublishResult()
-    Publisher(network, storage, state=state, say=say)._write_feeds(
-        manifest, affected, publishing, now, {t.guid for t in targets}, set()
-    )
+    publisher = Publisher(network, storage, state=state, say=say)
+    publisher._write_feeds(manifest, affected, publishing, now, {t.guid for t in targets}, set())
     result.feeds = publishing.feeds
+    publisher._write_site(publishing, now)  # the pages no longer list them
+    for entry in removed.values():  # nor keep a page of their own
+        page = episode_page_key(entry["show"], entry["slug"])
+        if storage.head(page) is not None:
+            storage.delete(page)
+            result.pages_deleted.append(page)
     for key in to_delete:  # the feeds no longer name them
         storage.delete(key)
         result.deleted.append(key)
