@@ -20,7 +20,16 @@ from pathlib import Path
 import pyte
 
 ANSI = re.compile(r"\x1b[\[\]()#;?0-9]*[A-Za-z@-~]")
-LINE_STARTS = ("mastering ", "uploading ", "feed ", "reusing ", "skipping ", "note: ", "file://")
+LINE_STARTS = (
+    "mastering ",
+    "uploading ",
+    "feed ",
+    "reusing ",
+    "skipping ",
+    "note: ",
+    "file://",
+    "website: ",
+)
 
 
 def run_on_a_terminal(args: list[str], cwd: Path, columns: int = 80, rows: int = 24) -> bytes:

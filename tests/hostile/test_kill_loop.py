@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -38,6 +39,11 @@ PODCAST_NS = "{https://podcastindex.org/namespace/1.0}"
 LAYOUT = (
     "net/publisher.xml",
     *(f"net/{show}/feed.xml" for show in SHOWS),
+)
+#: the website: the network's page, show pages (and their list pages), episode pages, assets
+SITE = re.compile(
+    r"^net/(index\.html|[a-z0-9-]+/index\.html|[a-z0-9-]+/page/\d+/index\.html"
+    r"|[a-z0-9-]+/[a-z0-9-]+\.html|assets/site-[0-9a-f]{12}\.(css|js))$"
 )
 
 
@@ -117,12 +123,18 @@ def check(client, bucket: str, ever: dict[str, set[str]]) -> None:
         ever[show] |= set(items)
     assert not client.list_multipart_uploads(Bucket=bucket).get("Uploads")
     for key in stored:
-        if key.startswith("net/"):
-            assert key in LAYOUT or "/episodes/" in key or "/art/cover-" in key, key
-        else:
+        if not key.startswith("net/"):
             assert key == "net.state/manifest.json" or key.startswith(
                 "net.state/history/manifest-"
             ), key
+            continue
+        assert key in LAYOUT or "/episodes/" in key or "/art/cover-" in key or SITE.match(key), key
+        if key.endswith(".html"):  # a page names only what is there
+            page = client.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+            for named in re.findall(
+                r'(?:href|src|content)="' + re.escape(BASE) + r'([^"#?]+)', page
+            ):
+                assert "net/" + named in stored, (key, named)
     read_manifest(S3Storage(bucket, "net.state"))  # whole, and what the schema describes
 
 
