@@ -1,7 +1,8 @@
 """A processed copy of the sample network for the `podcast preview` tests (tests/test_preview.py,
 tests/browser/): three episodes mastered with the real pipeline through the CLI — one with a
-chapter image, one cross-posted with an episode image and a transcript, one scheduled a month
-ahead — and ways to serve it: in a thread of this process, or as the real `podcast preview`."""
+chapter image, one cross-posted with an episode image and a transcript of four cues, one
+scheduled a month ahead — and ways to serve it: in a thread of this process, or as the real
+`podcast preview`."""
 
 from __future__ import annotations
 
@@ -30,6 +31,13 @@ CROSS_POSTED = "episodes/itsmwp/002-change-advisory-boards.md"  # + episode imag
 SCHEDULED = "episodes/itsmwp/004-scheduled-problem-reviews.md"
 SCHEDULED_GUID = "0e4f7a52-61d4-4c0f-9a8e-3b2d1c0f9e7a"
 PROCESSED = (CHAPTER_IMAGE, CROSS_POSTED, SCHEDULED)
+#: The transcript of CROSS_POSTED (WebVTT): a cue's start, its speaker and its text, times as heard.
+TRANSCRIPT_CUES = (
+    (0.0, "Alex Host", "Do we still need a CAB?"),
+    (4.5, "Sam Guest", "Not every week, and not for every change."),
+    (12.25, "Alex Host", "Then who approves a standard change?"),
+    (21.7, "Sam Guest", "Nobody: it was approved when it became standard."),
+)
 SERVING = re.compile(r"serving (http://127\.0\.0\.1:(\d+)/) — Ctrl-C stops")
 
 
@@ -41,7 +49,7 @@ def make_processed_network(root: Path) -> Path:
     art = root / "episodes" / "itsmwp" / "art"
     Image.new("RGB", (1400, 1400), (32, 96, 160)).save(art / "002-cover.png")
     (root / "episodes" / "itsmwp" / "002-change-advisory-boards.vtt").write_text(
-        "WEBVTT\n\n00:00:00.000 --> 00:00:04.000\nDo we still need a CAB?\n", encoding="utf-8"
+        webvtt(TRANSCRIPT_CUES), encoding="utf-8"
     )
     edit(
         root / CROSS_POSTED,
@@ -60,6 +68,21 @@ def make_processed_network(root: Path) -> Path:
         done = runner.invoke(app, ["--root", str(root), "process", str(root / episode)])
         assert done.exit_code == 0, done.output
     return root
+
+
+def webvtt(cues: tuple[tuple[float, str, str], ...]) -> str:
+    """A WebVTT file of (start, speaker, text) cues, each lasting until the next (the last 4 s)."""
+
+    def stamp(seconds: float) -> str:
+        minutes, rest = divmod(seconds, 60)
+        return f"00:{int(minutes):02d}:{rest:06.3f}"
+
+    ends = [start for start, _, _ in cues[1:]] + [cues[-1][0] + 4.0]
+    blocks = [
+        f"{stamp(start)} --> {stamp(end)}\n<v {speaker}>{text}"
+        for (start, speaker, text), end in zip(cues, ends)
+    ]
+    return "WEBVTT\n\n" + "\n\n".join(blocks) + "\n"
 
 
 def copy_network(processed: Path, root: Path) -> Path:
@@ -88,6 +111,7 @@ class PreviewProcess:
 
     process: subprocess.Popen
     url: str
+    root: Path  # the network it serves
     lines: list[str]  # stdout, line by line, as it comes (read by a thread)
     reader: threading.Thread
 
@@ -151,4 +175,4 @@ def run_preview(root: Path, *args: str, timeout: float = 60) -> PreviewProcess:
         raise AssertionError(
             "podcast preview did not start:\n" + "\n".join(lines) + "\n" + process.stderr.read()
         )
-    return PreviewProcess(process, url, lines, reader)
+    return PreviewProcess(process, url, root, lines, reader)

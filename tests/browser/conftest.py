@@ -5,7 +5,8 @@ downloads itself — and the sample network served by the real `podcast preview`
 - `browser`: one chromium for the session. Without chromium the tests are skipped, saying how to
   install it — except in CI (`CI` set), where a missing browser fails them.
 - `page`: a fresh page that records console errors, uncaught exceptions, failed requests and HTTP
-  errors, and fails the test when any occurred.
+  errors, and fails the test when any occurred; `new_page(**context_options)` makes more such
+  pages, each in a context of its own (dark colour scheme, a phone's viewport, no JavaScript …).
 - `axe`, called as `axe(page)`: axe-core (pinned in tests/clients/package.json) run on the page; the violations of
   impact serious or critical.
 - `preview_server`: `podcast preview --port 0` serving a processed copy of the sample network
@@ -71,10 +72,9 @@ def _favicon(url: str) -> bool:
     return urlsplit(url).path == "/favicon.ico"
 
 
-@pytest.fixture
-def page(browser) -> Iterator:
-    context = browser.new_context()
-    opened = context.new_page()
+def watch(opened) -> list[str]:
+    """Record the page's console errors, uncaught exceptions, failed requests and HTTP errors in
+    `opened.problems` (a test that causes one on purpose clears it); returns that list."""
     problems: list[str] = []
 
     def console(message) -> None:
@@ -93,11 +93,39 @@ def page(browser) -> Iterator:
     opened.on("pageerror", lambda error: problems.append(f"uncaught exception: {error}"))
     opened.on("requestfailed", failed)
     opened.on("response", response)
-    opened.problems = problems  # a test that causes one on purpose clears it
-    yield opened
-    context.close()
+    opened.problems = problems
+    return problems
+
+
+@pytest.fixture
+def new_page(browser) -> Iterator:
+    """`new_page(**options)`: a page in a new browser context made with Playwright's context
+    options (`color_scheme="dark"`, `viewport=…`, `java_script_enabled=False` …), watched as
+    `page` is; the test fails at its end if any of them had a problem."""
+    contexts = []
+    pages = []
+
+    def make(**options):
+        context = browser.new_context(**options)
+        contexts.append(context)
+        opened = context.new_page()
+        watch(opened)
+        pages.append(opened)
+        return opened
+
+    yield make
+    for context in contexts:
+        context.close()
+    problems = [problem for opened in pages for problem in opened.problems]
     if problems:
         pytest.fail("the page had problems:\n" + "\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def page(new_page):
+    """A fresh page (a new context with Playwright's defaults) that fails the test on a console
+    error, an uncaught exception, a failed request or an HTTP error."""
+    return new_page()
 
 
 def axe_violations(page) -> list[dict]:

@@ -34,22 +34,47 @@
     });
   }
 
-  function seek(seconds, play) {
-    function go() {
-      player.currentTime = seconds;
-      if (play) {
-        var playing = player.play();
-        if (playing && playing.catch) {
-          playing.catch(function () {});
-        }
-      }
-      markChapter();
+  function go(seconds, play) {
+    player.currentTime = seconds;
+    if (play) {
+      start();
     }
+    markChapter();
+  }
+
+  function start() {
+    var playing = player.play();
+    if (playing && playing.catch) {
+      playing.catch(function () {});
+    }
+  }
+
+  // A position asked for before the player has its metadata (it cannot seek yet): the last one
+  // asked for, taken once the metadata is in.
+  var pending = null;
+
+  function seek(seconds, play) {
     if (player.readyState >= 1) {
-      go();
-    } else {
-      player.addEventListener("loadedmetadata", go, { once: true });
-      player.load();
+      go(seconds, play);
+      return;
+    }
+    if (pending === null) {
+      player.addEventListener(
+        "loadedmetadata",
+        function () {
+          var wanted = pending;
+          pending = null;
+          go(wanted.seconds, wanted.play);
+        },
+        { once: true }
+      );
+    }
+    pending = { seconds: seconds, play: play || (pending !== null && pending.play) };
+    if (play) {
+      // play() fetches what is missing; never load(), which would throw away a download
+      // already under way and start it again. Without play (#t= on arrival), the position waits
+      // for the metadata the page preloads, or for the listener's own play.
+      start();
     }
   }
 
