@@ -721,6 +721,7 @@ th,td{padding:.3em .7em;border-bottom:1px solid #e3e5e8;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}td.none{color:#9aa0a6;text-align:center}
 td.pass{color:#1c6b34;font-weight:600}td.fail{color:#a93226;font-weight:600}
 footer{margin-top:2em;font-size:.8em;color:#6b737d}
+@media (max-width:700px){table{display:block;overflow-x:auto;max-width:100%}}
 """
 
 

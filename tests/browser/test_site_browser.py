@@ -413,3 +413,14 @@ def test_the_mastering_report_draws_its_plots(page, preview_server):
     # one mark per chapter, in order along the time axis
     lefts = [boxes[gid]["left"] for gid in chapter_ids]
     assert lefts == sorted(lefts) and len(set(lefts)) == len(lefts)
+
+
+def test_the_mastering_report_fits_a_phone(new_page, preview_server):
+    """At 390 px the report scrolls only its wide tables, never the page sideways; the plot
+    scales down with the window."""
+    page = new_page(viewport={"width": 390, "height": 844})
+    page.goto((preview_server.root / REPORT).as_uri())
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the report is {width} px wide on a 390 px phone"
+    figure = page.locator("#plots svg[role='img']").bounding_box()
+    assert figure is not None and 0 < figure["width"] <= 390
