@@ -134,18 +134,22 @@ def gain_reduction_series(
     if gain_squares.size == 0 or points == 0:
         return out
     with np.errstate(divide="ignore"):
-        reduction = np.float32(gain_db) - np.float32(10.0) * np.log10(
-            np.maximum(gain_squares, np.float32(1e-30))
-        )
+        reduction = np.log10(np.maximum(gain_squares, 1e-30), dtype=np.float32)
+    reduction *= np.float32(-10.0)
+    reduction += np.float32(gain_db)
     np.maximum(reduction, 0.0, out=reduction)
-    # frame f (centre (f + ½) × 10 ms) belongs to the point nearest to it
-    owner = (2 * np.arange(gain_squares.size, dtype=np.int64) + 1 + hop_frames) // (2 * hop_frames)
-    keep = owner < points
-    owner, reduction = owner[keep], reduction[keep]
-    if owner.size == 0:
+    # frame f (centre (f + ½) × 10 ms) belongs to the point nearest to it: point p owns the frames
+    # from the first f with 2f + 1 + hop ≥ 2·hop·p (no per-frame index array: memory stays flat)
+    firsts = np.maximum(
+        0, -(-(2 * hop_frames * np.arange(points + 1, dtype=np.int64) - hop_frames - 1) // 2)
+    )
+    reduction = reduction[: firsts[-1]]  # frames past the last point's belong to none
+    firsts = firsts[:-1]
+    owned = firsts < reduction.size
+    firsts = firsts[owned]
+    if firsts.size == 0:
         return out
-    starts = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]]))
-    out[owner[starts]] = np.maximum.reduceat(reduction, starts)
+    out[: firsts.size] = np.maximum.reduceat(reduction, firsts)
     return out
 
 
