@@ -425,10 +425,7 @@ def _draw_timeline(axes, report: MasteringReport) -> None:
             plan.intro_frames / rate,
             _HEARD_Y,
             "intro",
-            facecolor="#b9e0c4",
-            edgecolor="#4f9a65",
-            linewidth=0.6,
-            alpha=0.9,
+            **_JINGLE,
         )
         if plan.intro_overlap:
             box(
@@ -436,10 +433,7 @@ def _draw_timeline(axes, report: MasteringReport) -> None:
                 plan.intro_frames / rate,
                 _HEARD_Y,
                 "crossfade-in",
-                facecolor="none",
-                edgecolor="#4f9a65",
-                hatch="xx",
-                linewidth=0.0,
+                **_CROSSFADE,
             )
     if plan.outro_frames:
         box(
@@ -447,10 +441,7 @@ def _draw_timeline(axes, report: MasteringReport) -> None:
             plan.total_frames / rate,
             _HEARD_Y,
             "outro",
-            facecolor="#b9e0c4",
-            edgecolor="#4f9a65",
-            linewidth=0.6,
-            alpha=0.9,
+            **_JINGLE,
         )
         if plan.outro_overlap:
             box(
@@ -458,10 +449,7 @@ def _draw_timeline(axes, report: MasteringReport) -> None:
                 plan.speech_end / rate,
                 _HEARD_Y,
                 "crossfade-out",
-                facecolor="none",
-                edgecolor="#4f9a65",
-                hatch="xx",
-                linewidth=0.0,
+                **_CROSSFADE,
             )
     for index, mark in enumerate(report.chapters, 1):
         axes.plot(
@@ -701,6 +689,11 @@ def _duration(seconds: float) -> str:
         if hours
         else f"{minutes}:{secs:02d}.{millis:03d}"
     )
+
+
+#: How the timeline draws a jingle, and the crossfade over its overlap with the speech.
+_JINGLE = {"facecolor": "#b9e0c4", "edgecolor": "#4f9a65", "linewidth": 0.6, "alpha": 0.9}
+_CROSSFADE = {"facecolor": "none", "edgecolor": "#4f9a65", "hatch": "xx", "linewidth": 0.0}
 
 
 def _give_back_freed_memory() -> None:
