@@ -326,7 +326,11 @@ def process(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
     verify: Annotated[
         bool,
-        typer.Option("--verify", help="Decode the finished MP3 and measure it (one more pass)."),
+        typer.Option(
+            "--verify",
+            help="Decode every finished file (MP3 and the show's other formats) and measure it "
+            "(one more pass each).",
+        ),
     ] = False,
     id3v24: Annotated[
         bool,
@@ -336,8 +340,10 @@ def process(
     ] = False,
 ) -> None:
     """Master one episode: trim silence, apply cuts, add jingles, normalise loudness with a
-    true-peak limiter, encode the MP3; write it with a JSON report and an HTML mastering report
-    (plots of loudness, limiter and edits; figures against the show's targets)."""
+    true-peak limiter, encode the MP3 and the show's other formats (M4A, Opus) from the one
+    render; write them with a JSON report and an HTML mastering report (plots of loudness,
+    limiter and edits; figures against the show's targets)."""
+    from podcast_tools.formats import FORMATS, PRIMARY
     from podcast_tools.pipeline import process_episode
 
     root, network, episode = _load_episode(ctx, episode_file)
@@ -350,28 +356,30 @@ def process(
             progress=display.progress if display else None,
             tag_version=4 if id3v24 else None,
         )
-    measured = None
+    measured = {}
     if verify:
-        from podcast_tools.pipeline import measure_output
+        from podcast_tools.pipeline import measure_outputs
 
-        measured = measure_output(report)
+        measured = measure_outputs(report)
     from podcast_tools.pipeline import write_report_page
 
-    page = write_report_page(network, episode, report, measured)
+    page = write_report_page(network, episode, report, measured.get(PRIMARY.name))
     if as_json:
         payload = report.as_dict()
         payload["episode"] = network.display(episode.path)
-        if measured is not None:
-            payload["loudness"]["mp3_measured"] = measured.as_dict()
+        if measured:
+            payload["loudness"]["mp3_measured"] = measured[PRIMARY.name].as_dict()
+            for entry in payload["files"]:
+                entry["measured"] = measured[entry["format"]].as_dict()
         payload["report_html"] = str(page)
         typer.echo(json_document("process", payload))
         return
     typer.echo(_summary(network, episode, report))
-    if measured is not None:
-        figures = measured.as_dict()
+    for name, figures in measured.items():
+        shown = figures.as_dict()
         typer.echo(
-            f"  measured in the MP3: {figures['integrated_lufs']} LUFS, true peak "
-            f"{figures['true_peak_dbtp']} dBTP, LRA {figures['loudness_range_lu']} LU"
+            f"  measured in the {FORMATS[name].label}: {shown['integrated_lufs']} LUFS, true peak "
+            f"{shown['true_peak_dbtp']} dBTP, LRA {shown['loudness_range_lu']} LU"
         )
     typer.echo(f"  report: {page}")
 
@@ -853,6 +861,8 @@ def _load_episode(ctx: typer.Context, episode_file: Path):
 
 
 def _summary(network: Network, episode, report) -> str:
+    from podcast_tools.formats import FORMATS
+
     data = report.as_dict()
     loud, edits = data["loudness"], data["edits"]
     after = loud["after"]
@@ -868,6 +878,12 @@ def _summary(network: Network, episode, report) -> str:
         f"  trimmed {edits['head_trimmed_s']:.2f} s at the start and {edits['tail_trimmed_s']:.2f} s "
         f"at the end; {len(edits['cuts'])} cut(s); intro {edits['intro_s']:.1f} s, outro {edits['outro_s']:.1f} s",
     ]
+    for encoded in report.files[1:]:
+        lines.append(
+            f"  also {encoded.output.name}: {encoded.bytes / 1e6:.2f} MB, "
+            f"{encoded.bitrate_kbps} kbps {FORMATS[encoded.format].label}"
+            + (f", {encoded.trim_db:+.1f} dB to land on the target" if encoded.trim_db else "")
+        )
     if report.chapters:
         lines.append(
             "  chapters: " + ", ".join(f"{c.output_s:.1f} s {c.title}" for c in report.chapters)

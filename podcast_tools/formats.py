@@ -30,6 +30,9 @@ class OutputFormat:
     write_tags: Callable[[Path, EpisodeTags, int], None]  # (file, tags, tag version)
     tag_versions: tuple[int, ...]  # the tag versions the writer knows; the first is the default
     tag_name: Callable[[int], str]  # a tag version as the report names it ("2.3")
+    #: Lossy encoding raises true peaks: the limiter aims this far (dB) under the ceiling so the
+    #: decoded file stays under it.
+    true_peak_headroom_db: float = 0.7
 
     @property
     def default_tag_version(self) -> int:

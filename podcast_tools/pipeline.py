@@ -55,13 +55,14 @@ from podcast_tools.tags import EpisodeTags, Picture, contiguous_chapters
 
 
 def mastering_settings(show: Show) -> MasteringSettings:
-    """The show's loudness, MP3 and editing settings (inherited values already resolved)."""
+    """The show's loudness, formats and editing settings (inherited values already resolved)."""
     return MasteringSettings(
         target_lufs=show.loudness.target_lufs,
         true_peak_dbtp=show.loudness.true_peak_dbtp,
         sample_rate=show.mp3.sample_rate,
         channels=show.mp3.channels,
         bitrate_kbps=show.mp3.bitrate_kbps,
+        also=tuple((name, show.bitrate_of(name)) for name in show.formats if name != PRIMARY.name),
         silence_pad_s=show.mastering.silence_pad_s,
         silence_threshold_lu=show.mastering.silence_threshold_lu,
         crossfade_s=show.mastering.crossfade_s,
@@ -101,10 +102,12 @@ def fingerprint(network: Network, episode: Episode) -> str:
         "master": file_hash(episode.resolve(episode.audio)),
         "intro": file_hash(edits.intro) if edits.intro else None,
         "outro": file_hash(edits.outro) if edits.outro else None,
-        # max_gain_db only decides whether mastering runs, never what it makes; the output
-        # format is the primary one until shows name their formats (then they join here)
+        # max_gain_db only decides whether mastering runs, never what it makes; a show with the
+        # MP3 alone keeps the fingerprint it had before shows named formats
         "settings": {
-            k: v for k, v in settings.__dict__.items() if k not in ("max_gain_db", "output_format")
+            k: v
+            for k, v in settings.__dict__.items()
+            if k != "max_gain_db" and not (k == "also" and not v)
         },
         "trim": [edits.trim_start_s, edits.trim_end_s],
         "cuts": edits.cuts_s,
@@ -138,9 +141,9 @@ def fingerprint(network: Network, episode: Episode) -> str:
     return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
 
 
-def _report_of(out_dir: Path, episode: Episode) -> tuple[dict[str, Any], Path] | None:
-    """The JSON report `process` left for the episode in `out_dir` and its audio file, when it
-    is a report of this episode (same guid); else None."""
+def _report_of(out_dir: Path, episode: Episode) -> dict[str, Any] | None:
+    """The JSON report `process` left for the episode in `out_dir`, when it is a report of this
+    episode (same guid) in formats this version knows; else None."""
     report_path = out_dir / f"{episode.slug}.json"
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))
@@ -148,21 +151,45 @@ def _report_of(out_dir: Path, episode: Episode) -> tuple[dict[str, Any], Path] |
         return None
     if not isinstance(report, dict) or report.get("guid") != episode.guid:
         return None  # built from another version of the file: treat as not processed
-    audio_format = FORMATS.get(report.get("format", LEGACY_FORMAT))
-    if audio_format is None:
+    try:
+        if not all(name in FORMATS for name, _ in _report_files(report)):
+            return None
+    except (KeyError, TypeError, ValueError):
         return None
-    return report, output_paths(out_dir, episode, audio_format)[0]
+    return report
 
 
-def processed_from_report(report: dict[str, Any], audio: Path, *, reused: bool) -> ProcessedAudio:
-    """The facts of a processing report (KeyError, TypeError or ValueError when it has not
-    got them)."""
+def _report_files(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(format, its entry) of every file a processing report lists, the MP3 first; a report
+    written before shows named formats lists one file in its top-level fields."""
+    files = report.get("files") or [
+        {
+            "format": report.get("format", LEGACY_FORMAT),
+            "bytes": report["bytes"],
+            "sha256": report["sha256"],
+            "tags": report.get("id3_version"),
+        }
+    ]
+    return [(str(entry["format"]), entry) for entry in files]
+
+
+def processed_from_report(
+    report: dict[str, Any], out_dir: Path, episode: Episode, *, reused: bool
+) -> ProcessedAudio:
+    """The facts of a processing report, its files where `process` puts them in `out_dir`
+    (KeyError, TypeError or ValueError when it has not got them)."""
     chapters = report["chapters"]
     if not isinstance(chapters, list):
         raise TypeError("chapters")
     return ProcessedAudio(
-        files=(
-            (report.get("format", LEGACY_FORMAT), audio, report["sha256"], int(report["bytes"])),
+        files=tuple(
+            (
+                name,
+                audio_path(out_dir, episode, FORMATS[name]),
+                str(entry["sha256"]),
+                int(entry["bytes"]),
+            )
+            for name, entry in _report_files(report)
         ),
         duration_s=round(float(report["duration_s"]), 3),
         chapter_times=tuple(round(float(c["start_s"]), 3) for c in chapters),
@@ -174,51 +201,57 @@ def processed_from_report(report: dict[str, Any], audio: Path, *, reused: bool) 
 def built_audio(network: Network, episode: Episode, out_dir: Path) -> ProcessedAudio | None:
     """What `process` built for the episode in `out_dir` as its report says (a preview takes it
     as it is, even when the inputs have changed since), or None."""
-    found = _report_of(out_dir, episode)
-    if found is None or not found[1].is_file():
+    report = _report_of(out_dir, episode)
+    if report is None:
         return None
     try:
-        return processed_from_report(*found, reused=True)
+        processed = processed_from_report(report, out_dir, episode, reused=True)
     except (KeyError, TypeError, ValueError):
         return None
+    return processed if all(path.is_file() for _, path, _, _ in processed.files) else None
 
 
 def reusable_build(
     network: Network, episode: Episode, out_dir: Path, wanted: str
 ) -> ProcessedAudio | None:
     """What `process` already built for the episode in `out_dir`, when it was built from the same
-    inputs (`wanted`: the episode's fingerprint) with the default tag version and the audio is
-    still the file the report describes; else None."""
-    found = _report_of(out_dir, episode)
-    if found is None:
-        return None
-    report, audio = found
-    audio_format = FORMATS[report.get("format", LEGACY_FORMAT)]
-    try:
-        size = audio.stat().st_size
-    except OSError:
+    inputs (`wanted`: the episode's fingerprint, which names the show's formats) with the
+    default tag versions and every file is still the one the report describes; else None."""
+    report = _report_of(out_dir, episode)
+    if report is None or report.get("fingerprint") != wanted:
         return None
     chapters = report.get("chapters")
-    if (
-        report.get("fingerprint") != wanted
-        or report.get("id3_version") != audio_format.tag_name(audio_format.default_tag_version)
-        or report.get("bytes") != size
-        or not isinstance(chapters, list)
-        or len(chapters) != len(episode.chapters)
-        or file_hash(audio) != report.get("sha256")
-    ):
+    if not isinstance(chapters, list) or len(chapters) != len(episode.chapters):
         return None
     try:
-        return processed_from_report(report, audio, reused=True)
+        processed = processed_from_report(report, out_dir, episode, reused=True)
+        tag_names = [entry.get("tags") for _, entry in _report_files(report)]
     except (KeyError, TypeError, ValueError):
         return None
+    for (name, path, sha256, size), tag_name in zip(processed.files, tag_names):
+        audio_format = FORMATS[name]
+        try:
+            if path.stat().st_size != size:
+                return None
+        except OSError:
+            return None
+        if tag_name != audio_format.tag_name(audio_format.default_tag_version):
+            return None
+        if file_hash(path) != sha256:
+            return None
+    return processed
+
+
+def audio_path(out_dir: Path, episode: Episode, audio_format: OutputFormat = PRIMARY) -> Path:
+    """Where `process` puts the episode's file of `audio_format`."""
+    return out_dir / f"{episode.slug}{audio_format.suffix}"
 
 
 def output_paths(
     out_dir: Path, episode: Episode, audio_format: OutputFormat = PRIMARY
 ) -> tuple[Path, Path]:
     """Where the audio file and its JSON report go."""
-    return out_dir / f"{episode.slug}{audio_format.suffix}", out_dir / f"{episode.slug}.json"
+    return audio_path(out_dir, episode, audio_format), out_dir / f"{episode.slug}.json"
 
 
 def heard_times(report: MasteringReport) -> tuple[float, ...]:
@@ -227,11 +260,12 @@ def heard_times(report: MasteringReport) -> tuple[float, ...]:
     return tuple(round(mark.output_s, 3) for mark in report.chapters)
 
 
-def processed_from_mastering(
-    report: MasteringReport, audio_format: OutputFormat, fingerprint_value: str
-) -> ProcessedAudio:
+def processed_from_mastering(report: MasteringReport, fingerprint_value: str) -> ProcessedAudio:
     return ProcessedAudio(
-        files=((audio_format.name, report.output, report.sha256, report.bytes),),
+        files=tuple(
+            (encoded.format, encoded.output, encoded.sha256, encoded.bytes)
+            for encoded in report.files
+        ),
         duration_s=round(report.duration_s, 3),
         chapter_times=heard_times(report),
         fingerprint=fingerprint_value,
@@ -290,10 +324,11 @@ def process_episode(
     progress: Progress | None = None,
     tag_version: int | None = None,
     fingerprint_value: str | None = None,
-    audio_format: OutputFormat = PRIMARY,
 ) -> tuple[MasteringReport, ProcessedAudio]:
-    """Master one episode with its home show's settings, tag it (inside the temp file, before the
-    rename) and write its show notes, chapters JSON, transcript and JSON report beside it.
+    """Master one episode with its home show's settings into every format the show names (one
+    render), tag each file (inside its temp file, before the rename) and write the show notes,
+    chapters JSON, transcript and JSON report beside them. `tag_version` is the MP3's ID3
+    version (default: the format's); the other containers have one tag style each.
 
     Raises ContentError (naming the episode file and field) when an edit cannot be done.
     """
@@ -308,23 +343,30 @@ def process_episode(
                 )
             ]
         )
-    version = audio_format.default_tag_version if tag_version is None else tag_version
-    audio_path, report_path = output_paths(out_dir, episode, audio_format)
+    versions = {
+        name: (
+            audio_format.default_tag_version
+            if tag_version is None or audio_format is not PRIMARY
+            else tag_version
+        )
+        for name, audio_format in FORMATS.items()
+    }
+    primary_path, report_path = output_paths(out_dir, episode)
     show = network.shows[episode.show]
     inputs = fingerprint_value or fingerprint(network, episode)  # before: the files may change
 
-    def tag(temp: Path, report: MasteringReport) -> None:
+    def tag(temps: dict[str, Path], report: MasteringReport) -> None:
         chapters = heard_chapters(network, episode, heard_times(report))
         summary = render_notes(network, episode, chapters).text
-        audio_format.write_tags(
-            temp, episode_tags(network, episode, report, episode.summary or summary), version
-        )
+        tags = episode_tags(network, episode, report, episode.summary or summary)
+        for name, temp in temps.items():
+            FORMATS[name].write_tags(temp, tags, versions[name])
 
     try:
         report = master(
             episode.resolve(episode.audio),
-            audio_path,
-            replace(mastering_settings(show), output_format=audio_format.name),
+            primary_path,
+            mastering_settings(show),
             edit_decisions(network, episode),
             progress=progress,
             finish=tag,
@@ -340,10 +382,13 @@ def process_episode(
     }
     payload["source"] = network.display(report.source)
     payload["output"] = str(report.output)
-    payload["format"] = audio_format.name
-    payload["id3_version"] = audio_format.tag_name(version)
+    payload["format"] = PRIMARY.name
+    payload["id3_version"] = PRIMARY.tag_name(versions[PRIMARY.name])
+    for entry in payload["files"]:
+        audio_format = FORMATS[entry["format"]]
+        entry["tags"] = audio_format.tag_name(versions[audio_format.name])
     write_text_atomic(report_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-    return report, processed_from_mastering(report, audio_format, inputs)
+    return report, processed_from_mastering(report, inputs)
 
 
 def write_report_page(
@@ -373,11 +418,17 @@ def write_report_page(
     return page
 
 
-def measure_output(report: MasteringReport) -> LoudnessFigures:
-    """Decode the processed file and measure it (`process --verify`: one more pass)."""
-    return measure_file(
-        report.output, sample_rate=report.settings.sample_rate, channels=report.settings.channels
-    )
+def measure_outputs(report: MasteringReport) -> dict[str, LoudnessFigures]:
+    """Decode every processed file and measure it (`process --verify`: one more pass each),
+    by format, the MP3 first."""
+    return {
+        encoded.format: measure_file(
+            encoded.output,
+            sample_rate=report.settings.sample_rate,
+            channels=report.settings.channels,
+        )
+        for encoded in report.files
+    }
 
 
 # --- previews from the build folder, as publishing will lay them out --------------------------

@@ -218,7 +218,7 @@ def lufs_of(mean_square: float) -> float:
 
 def test_process_writes_a_self_contained_page_beside_the_mp3(processed):
     root, doc, page = processed
-    assert_valid("process", doc)  # report_html is a key of process/2
+    assert_valid("process", doc)  # report_html is a key since process/2
     assert doc["report_html"] == str(root / PAGE)
     assert Path(doc["output"]).parent == (root / PAGE).parent
     parsed = elements(page)

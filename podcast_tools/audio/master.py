@@ -19,8 +19,8 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import closing
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ from podcast_tools.audio.pcm import pcm_chunks
 from podcast_tools.audio.plan import ChapterMark, EditPlan, PlanError, place_chapters, plan_edits
 from podcast_tools.audio.probe import probe_duration
 from podcast_tools.errors import AudioInputError
-from podcast_tools.formats import PRIMARY, format_named
+from podcast_tools.formats import PRIMARY, OutputFormat, format_named
 from podcast_tools.fsutil import atomic_path
 from podcast_tools.layout import file_hash
 
@@ -69,16 +69,32 @@ class MasteringSettings:
     true_peak_dbtp: float = -1.0
     sample_rate: int = 44100
     channels: int = 2
-    bitrate_kbps: int = 128
-    #: The row of `podcast_tools.formats.FORMATS` to encode (MP3, the primary format, by default).
-    output_format: str = PRIMARY.name
+    bitrate_kbps: int = 128  # the MP3's (the primary format's, the feed's enclosure)
+    #: Formats encoded beside the MP3 from the same render, as (format, kbps) pairs of rows of
+    #: `podcast_tools.formats.FORMATS`, e.g. (("m4a", 96), ("opus", 64)).
+    also: tuple[tuple[str, int], ...] = ()
     silence_pad_s: float = 0.5
     silence_threshold_lu: float = 25.0
     crossfade_s: float = 0.5
     #: More gain than this means near-silence or the wrong file: mastering stops instead.
     max_gain_db: float = 24.0
-    #: Lossy encoding raises true peaks; the limiter aims this far under the ceiling.
-    encoder_headroom_db: float = 0.7
+
+    def encodes(self) -> tuple[tuple[OutputFormat, int], ...]:
+        """Every file the render feeds, as (format row, kbps): the MP3 first."""
+        return ((PRIMARY, self.bitrate_kbps),) + tuple(
+            (format_named(name), kbps) for name, kbps in self.also
+        )
+
+
+def output_paths(output: Path, settings: MasteringSettings) -> dict[str, Path]:
+    """Where each format's file goes: the MP3 at `output`, every other format beside it (same
+    name, the format's suffix)."""
+    return {
+        audio_format.name: output if audio_format is PRIMARY else output.with_suffix(
+            audio_format.suffix
+        )
+        for audio_format, _ in settings.encodes()
+    }
 
 
 @dataclass(frozen=True)
@@ -154,9 +170,36 @@ def gain_reduction_series(
 
 
 @dataclass
+class EncodedFile:
+    """One file the render fed: its format, where it went, and how its level was set."""
+
+    format: str
+    output: Path
+    bitrate_kbps: int
+    #: What this encoder takes away from the programme's loudness (LU, measured on excerpts).
+    codec_loss_lu: float = 0.0
+    #: The gain (dB, ≤ 0) between the limiter and this encoder: the render is aimed at the
+    #: lossiest encoder, every other file is brought down to land on the same target.
+    trim_db: float = 0.0
+    bytes: int = 0
+    sha256: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "output": str(self.output),
+            "bitrate_kbps": self.bitrate_kbps,
+            "bytes": self.bytes,
+            "sha256": self.sha256,
+            "codec_loss_lu": round(self.codec_loss_lu, 2),
+            "trim_db": round(self.trim_db, 2),
+        }
+
+
+@dataclass
 class MasteringReport:
     source: Path
-    output: Path
+    output: Path  # the MP3 (the primary format); every file is in `files`
     duration_s: float
     bytes: int
     sha256: str
@@ -177,6 +220,8 @@ class MasteringReport:
     seconds: dict[str, float] = field(default_factory=dict)
     #: What the report's plots draw (not in `as_dict`: the HTML report carries them).
     curves: LoudnessCurves | None = None
+    #: Every file the render fed, the MP3 first.
+    files: list[EncodedFile] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         rate = self.plan.sample_rate
@@ -230,6 +275,7 @@ class MasteringReport:
                 }
                 for c in self.chapters
             ],
+            "files": [encoded.as_dict() for encoded in self.files],
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
         }
 
@@ -260,15 +306,17 @@ def master(
     edits: EditDecisions = EditDecisions(),
     *,
     progress: Progress | None = None,
-    finish: Callable[[Path, MasteringReport], None] | None = None,
+    finish: Callable[[dict[str, Path], MasteringReport], None] | None = None,
 ) -> MasteringReport:
-    """Turn `source` into a publish-ready MP3 at `output` (written to a temp file, then renamed).
+    """Turn `source` into publish-ready files: the MP3 at `output` and one file beside it for each
+    other format of `settings` (`output_paths`), all fed by one render. Each is written to a
+    temp file; they are renamed together once every one is finished.
 
-    `finish(temp_path, report)` runs on the finished temp file before the rename (that is where
-    tags go), so `output` only ever holds a complete, tagged file; the report's size and sha256
-    are of that final file. Raises AudioInputError (bad master or jingle), PlanError (an edit
-    that cannot be done), ToolError (ffmpeg) or whatever `finish` raises; on any error nothing is
-    left at `output`.
+    `finish(temp_paths, report)` (format name → temp file) runs on the finished temp files before
+    the rename (that is where tags go), so the outputs only ever hold complete, tagged files; the
+    sizes and sha256 in the report are of those final files. Raises AudioInputError (bad master
+    or jingle), PlanError (an edit that cannot be done), ToolError (ffmpeg) or whatever `finish`
+    raises; on any error nothing is left at any output.
     """
     for path in (source, edits.intro, edits.outro):
         if path is not None and not Path(path).is_file():
@@ -286,12 +334,14 @@ def master(
     source_figures = analysis.source_figures
     del analysis  # memory stays flat: nothing of the master's own analysis reaches the render
 
-    # The MP3 appears at `output` only when complete (and finished).
+    # The files appear at their outputs only when every one is complete (and finished).
     rate = settings.sample_rate
     total_s = steps.plan.total_frames / rate
-    with atomic_path(output) as temp:
+    outputs = output_paths(output, settings)
+    with ExitStack() as renames:
+        temps = {name: renames.enter_context(atomic_path(path)) for name, path in outputs.items()}
         started = time.perf_counter()
-        rendering = render(source, steps, settings, temp, report_progress)
+        rendering = render(source, steps, settings, temps, report_progress)
         timings["render_encode"] = time.perf_counter() - started
         stats = rendering.stats
         report = MasteringReport(
@@ -325,10 +375,23 @@ def master(
                 result_short_term=rendering.result_short_term,
                 gain_reduction_db=rendering.gain_reduction_db,
             ),
+            files=[
+                EncodedFile(
+                    format=audio_format.name,
+                    output=outputs[audio_format.name],
+                    bitrate_kbps=kbps,
+                    codec_loss_lu=steps.codec_losses.get(audio_format.name, steps.codec_loss_lu),
+                    trim_db=steps.trims_db.get(audio_format.name, 0.0),
+                )
+                for audio_format, kbps in settings.encodes()
+            ],
         )
         if finish is not None:
-            finish(temp, report)
-        report.bytes, report.sha256 = temp.stat().st_size, file_hash(temp)
+            finish(dict(temps), report)
+        for encoded in report.files:
+            temp = temps[encoded.format]
+            encoded.bytes, encoded.sha256 = temp.stat().st_size, file_hash(temp)
+        report.bytes, report.sha256 = report.files[0].bytes, report.files[0].sha256
     report_progress("render", total_s, total_s)
     return report
 
@@ -385,12 +448,16 @@ class MasterPlan:
     frame_len: int
     before_lufs: float
     gain_db: float  # includes the codec-loss correction
-    codec_loss_lu: float
-    ceiling: float  # linear: the true-peak ceiling less the encoder headroom
+    codec_loss_lu: float  # the largest of `codec_losses`: the render is aimed that much louder
+    ceiling: float  # linear: the limiter's, the true-peak ceiling less the encoders' headroom
     #: The report's curves (see LoudnessCurves): their hop, and the master's kept speech before
     #: gain, placed where it is heard (derived before the master's own frames are dropped).
     curve_hop_s: float = 0.0
     master_short_term: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    #: Per format: the loudness its encoder takes away (LU), and the gain (dB, ≤ 0) between the
+    #: limiter and its encoder that brings it onto the target (`level_formats`).
+    codec_losses: dict[str, float] = field(default_factory=dict)
+    trims_db: dict[str, float] = field(default_factory=dict)
 
     @property
     def intro_s(self) -> float:
@@ -509,7 +576,9 @@ def plan_master(
         if clip is not None:
             _add_clip(programme_energy, programme_peaks, clip, first_sample, rate, frame_len)
     before_lufs = integrated_loudness(programme_energy, frame_len)
-    ceiling = 10.0 ** ((settings.true_peak_dbtp - settings.encoder_headroom_db) / 20.0)
+    encodes = settings.encodes()
+    # Probe the encoders below the most cautious ceiling; the final one follows from their trims.
+    ceiling = _linear(settings.true_peak_dbtp - max(f.true_peak_headroom_db for f, _ in encodes))
     gain_db = solve_gain(
         programme_energy, programme_peaks, frame_len, rate, settings.target_lufs, ceiling
     )
@@ -521,8 +590,11 @@ def plan_master(
             f"take {gain_db:+.1f} dB, more than max_gain_db ({settings.max_gain_db:g} dB) — "
             "near-silence or the wrong file? Check the recording, or raise mastering.max_gain_db",
         )
-    # Aim the rendered PCM a little louder by what the encoder will take away.
-    codec_loss = codec_loudness_loss(analysis.excerpts, gain_db, ceiling, settings)
+    # Aim the rendered PCM a little louder by what the lossiest encoder will take away; the
+    # others get a little less (their trims), so that every file lands on the target.
+    losses = codec_loudness_loss(analysis.excerpts, gain_db, ceiling, settings)
+    codec_loss, trims, ceiling_db = level_formats(losses, encodes, settings.true_peak_dbtp)
+    ceiling = _linear(ceiling_db)
     gain_db = solve_gain(
         programme_energy,
         programme_peaks,
@@ -547,22 +619,53 @@ def plan_master(
         ceiling=ceiling,
         curve_hop_s=hop * group / rate,
         master_short_term=master_short_term,
+        codec_losses=losses,
+        trims_db=trims,
     )
+
+
+def level_formats(
+    losses: dict[str, float],
+    encodes: tuple[tuple[OutputFormat, int], ...],
+    true_peak_dbtp: float,
+) -> tuple[float, dict[str, float], float]:
+    """How one render lands every format on the target: (make-up gain in LU, each format's trim
+    in dB, the limiter's ceiling in dBTP).
+
+    The render is aimed louder by the largest codec loss; a format that loses less is brought
+    down by the difference (a trim ≤ 0 between the limiter and its encoder), so each file
+    measures the target. A file's true peak is the limiter's ceiling, plus its trim, plus what
+    its encoder adds (at most the row's headroom): the ceiling is set so that every file stays
+    under `true_peak_dbtp`. With the MP3 alone: no trim, the ceiling less the MP3's headroom.
+    """
+    make_up = max(losses.get(f.name, 0.0) for f, _ in encodes)
+    trims = {f.name: losses.get(f.name, 0.0) - make_up for f, _ in encodes}
+    ceiling_db = true_peak_dbtp - max(f.true_peak_headroom_db + trims[f.name] for f, _ in encodes)
+    return make_up, trims, ceiling_db
+
+
+def _linear(level_db: float) -> float:
+    return 10.0 ** (level_db / 20.0)
 
 
 def render(
     source: Path,
     steps: MasterPlan,
     settings: MasteringSettings,
-    output: Path,
+    outputs: Path | Mapping[str, Path],
     progress: Progress | None = None,
 ) -> Rendering:
-    """Pass 2: render the programme (edits, jingles, gain, limiter) and encode it to `output`.
+    """Pass 2: render the programme (edits, jingles, gain, limiter) once and feed every format's
+    encoder from it, each through its trim (`MasterPlan.trims_db`).
 
-    The render runs on a lower-priority thread beside ffmpeg's encoder, so the encoder sets the
-    pace. Writes `output` directly: `master` points it at a temp file. Raises AudioInputError if
-    the master now decodes shorter than it did in pass 1, ToolError if ffmpeg fails.
+    `outputs`: format name → file, or the MP3's path (the other formats beside it, as
+    `output_paths` places them). The render runs on a lower-priority thread beside ffmpeg's
+    encoders, so the encoders set the pace. Writes the files directly: `master` points them at
+    temp files. Raises AudioInputError if the master now decodes shorter than it did in pass 1,
+    ToolError if ffmpeg fails.
     """
+    if not isinstance(outputs, Mapping):
+        outputs = output_paths(outputs, settings)
     rate, channels = settings.sample_rate, settings.channels
     plan, frame_len = steps.plan, steps.frame_len
     if plan.sample_rate != rate:
@@ -578,20 +681,29 @@ def render(
     )
     total_s = plan.total_frames / rate
 
-    def feed_encoder(encoder: ffmpeg.Encoder) -> int:
+    def feed_encoders(feeds: list[Callable[[np.ndarray], None]]) -> int:
         written = 0
         with closing(pcm_chunks(source, sample_rate=rate, channels=channels)) as chunks:
             for piece in assemble(chunks, plan, steps.intro, steps.outro, source):
                 rendered = limiter.process(piece)
-                encoder.write(rendered)
+                for feed in feeds:
+                    feed(rendered)
                 written += rendered.shape[0]
                 report_progress("render", written / rate, total_s)
         rendered = limiter.flush()
-        encoder.write(rendered)
+        for feed in feeds:
+            feed(rendered)
         return written + rendered.shape[0]
 
-    with _encoder(output, settings) as encoder:
-        frames = run_yielding_to_encoder(feed_encoder, encoder)
+    with ExitStack() as encoders:
+        feeds = [
+            _trimmed(
+                encoders.enter_context(_encoder(outputs[f.name], f, kbps, settings)),
+                steps.trims_db.get(f.name, 0.0),
+            )
+            for f, kbps in settings.encodes()
+        ]
+        frames = run_yielding_to_encoder(feed_encoders, feeds)
     # The rendered programme's loudness, from the analysis and the gain the limiter applied to
     # each 10 ms (measuring the render again would cost the encoder CPU; --verify measures the
     # MP3 itself).
@@ -678,52 +790,74 @@ def run_yielding_to_encoder(work: Callable[[Any], Any], *args: Any) -> Any:
     return outcome["result"]
 
 
-def _encoder(output: Path, settings: MasteringSettings) -> ffmpeg.Encoder:
-    """ffmpeg encoding the settings' output format (its row of the format table)."""
-    audio_format = format_named(settings.output_format)
+def _encoder(
+    output: Path, audio_format: OutputFormat, kbps: int, settings: MasteringSettings
+) -> ffmpeg.Encoder:
+    """ffmpeg encoding one format (its row of the format table) at `kbps`."""
     return ffmpeg.Encoder(
         output,
         sample_rate=settings.sample_rate,
         channels=settings.channels,
-        output_args=audio_format.encoder_args(settings.bitrate_kbps),
+        output_args=audio_format.encoder_args(kbps),
         label=audio_format.label,
     )
 
 
+def _trimmed(encoder: ffmpeg.Encoder, trim_db: float) -> Callable[[np.ndarray], None]:
+    """What writes the render to `encoder`: as it is, or through a fixed gain of `trim_db`."""
+    if trim_db == 0.0:
+        return encoder.write
+    gain = np.float32(_linear(trim_db))
+    return lambda rendered: encoder.write(rendered * gain)
+
+
 def codec_loudness_loss(
     excerpts: list[np.ndarray], gain_db: float, ceiling: float, settings: MasteringSettings
-) -> float:
-    """How much integrated loudness (LU) the MP3 encoder takes away at these settings.
+) -> dict[str, float]:
+    """How much integrated loudness (LU) each format's encoder takes away at these settings.
 
     MP3 at podcast bitrates measures a few tenths of a LU quieter than what went in (LAME's
-    psychoacoustic model drops masked detail). Encoding a few seconds of the programme, at its
-    final level, tells how much to add so that the *MP3* lands on the target.
+    psychoacoustic model drops masked detail); AAC and Opus lose less. Encoding a few seconds of
+    the programme, at its final level, with every encoder at once (fed the same PCM) tells how
+    much to add so that each *file* lands on the target.
     """
+    encodes = settings.encodes()
     if not excerpts:
-        return 0.0
+        return {f.name: 0.0 for f, _ in encodes}
     rate, channels = settings.sample_rate, settings.channels
     limiter = TruePeakLimiter(10.0 ** (gain_db / 20.0), ceiling, rate, channels)
-    with tempfile.TemporaryDirectory(prefix="podcast-codec-") as folder:
-        probe = Path(folder) / f"probe{format_named(settings.output_format).suffix}"
-        with LoudnessMeter(rate, channels) as before, LoudnessMeter(rate, channels) as after:
-            with _encoder(probe, settings) as encoder:
-                for chunk in excerpts:
-                    fade = np.linspace(
-                        0.0, 1.0, min(rate // 100, chunk.shape[0] // 2), dtype=np.float32
-                    )[:, None]
-                    chunk = chunk.copy()  # fade the joins so they add no clicks
-                    chunk[: fade.shape[0]] *= fade
-                    chunk[chunk.shape[0] - fade.shape[0] :] *= fade[::-1]
-                    rendered = limiter.process(chunk)
-                    before.feed(rendered)
-                    encoder.write(rendered)
-                rendered = limiter.flush()
+    with tempfile.TemporaryDirectory(prefix="podcast-codec-") as folder, ExitStack() as stack:
+        probes = {f.name: Path(folder) / f"probe{f.suffix}" for f, _ in encodes}
+        before = stack.enter_context(LoudnessMeter(rate, channels))
+        with ExitStack() as encoders:
+            feeds = [
+                encoders.enter_context(_encoder(probes[f.name], f, kbps, settings)).write
+                for f, kbps in encodes
+            ]
+            for chunk in excerpts:
+                fade = np.linspace(
+                    0.0, 1.0, min(rate // 100, chunk.shape[0] // 2), dtype=np.float32
+                )[:, None]
+                chunk = chunk.copy()  # fade the joins so they add no clicks
+                chunk[: fade.shape[0]] *= fade
+                chunk[chunk.shape[0] - fade.shape[0] :] *= fade[::-1]
+                rendered = limiter.process(chunk)
                 before.feed(rendered)
-                encoder.write(rendered)
-            for chunk in ffmpeg.decode_pcm(probe, sample_rate=rate, channels=channels):
-                after.feed(chunk)
-            loss = before.integrated_lufs() - after.integrated_lufs()
-    return float(np.clip(loss, -1.0, 1.0)) if math.isfinite(loss) else 0.0
+                for feed in feeds:
+                    feed(rendered)
+            rendered = limiter.flush()
+            before.feed(rendered)
+            for feed in feeds:
+                feed(rendered)
+        went_in = before.integrated_lufs()
+        losses = {}
+        for name, probe in probes.items():
+            with LoudnessMeter(rate, channels) as after:
+                for chunk in ffmpeg.decode_pcm(probe, sample_rate=rate, channels=channels):
+                    after.feed(chunk)
+                loss = went_in - after.integrated_lufs()
+            losses[name] = float(np.clip(loss, -1.0, 1.0)) if math.isfinite(loss) else 0.0
+    return losses
 
 
 def assemble(

@@ -31,13 +31,13 @@ from podcast_tools.content.apple import check_category
 from podcast_tools.content.hints import quote_cut
 from podcast_tools.content.taxonomy import check_group, check_role
 from podcast_tools.content.timecode import parse_timecode
+from podcast_tools.encodings import BITRATES, FORMAT_NAMES
 from podcast_tools.mediatypes import TRANSCRIPT_TYPES
 
 ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
 #: Characters XML 1.0 cannot carry (feeds, tags): the one definition, used by every layer.
 XML_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-LAME_CBR_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 TIMEZONE_EXAMPLE = "2011-04-22T09:00:00+01:00"
 TRANSCRIPT_SUFFIXES = tuple(TRANSCRIPT_TYPES)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -261,27 +261,44 @@ class Loudness(_Strict):
     true_peak_dbtp: float = Field(-1.0, ge=-9.0, le=0.0)
 
 
+def _bitrate_of(format_name: str):
+    def check(value: int | None) -> int | None:
+        problem = None if value is None else BITRATES[format_name].problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
 class Mp3Settings(_Strict):
-    bitrate: int | None = Field(None, description="kbps, CBR; default 128 stereo, 64 mono")
+    """The MP3 (the feed's enclosure); its channels and sample rate are every format's."""
+
+    bitrate: Annotated[int | None, _bitrate_of("mp3")] = Field(
+        None, description="kbps, CBR; default 128 stereo, 64 mono"
+    )
     channels: Literal[1, 2] = 2
     sample_rate: Literal[22050, 24000, 32000, 44100, 48000] = 44100
-
-    @field_validator("bitrate")
-    @classmethod
-    def _lame_bitrate(cls, value: int | None) -> int | None:
-        if value is not None and value not in LAME_CBR_KBPS:
-            raise ValueError(
-                f"{value} kbps is not an MP3 bitrate; choose one of "
-                + ", ".join(map(str, LAME_CBR_KBPS))
-            )
-        return value
 
     @property
     def bitrate_kbps(self) -> int:
         """The bitrate to encode at: as set, else 128 kbps stereo / 64 kbps mono."""
-        if self.bitrate is not None:
-            return self.bitrate
-        return 128 if self.channels == 2 else 64
+        return self.bitrate if self.bitrate is not None else BITRATES["mp3"].default(self.channels)
+
+
+class M4aSettings(_Strict):
+    bitrate: Annotated[int | None, _bitrate_of("m4a")] = Field(
+        None, description="kbps, AAC-LC in M4A; default 96 stereo, 48 mono"
+    )
+
+
+class OpusSettings(_Strict):
+    bitrate: Annotated[int | None, _bitrate_of("opus")] = Field(
+        None, description="kbps, Opus in Ogg at 48 kHz; default 64 stereo, 32 mono"
+    )
+
+
+FormatName = Literal[FORMAT_NAMES]  # type: ignore[valid-type]
 
 
 class Mastering(_Strict):
@@ -370,7 +387,14 @@ class Show(_Strict):
     link: HttpUrl | None = None
     copyright: CleanText | None = None
     loudness: Loudness = Loudness()
+    formats: list[FormatName] = Field(
+        ["mp3"],
+        description='the audio files of every episode, e.g. ["mp3", "m4a", "opus"]; mp3 is the '
+        "feed's enclosure and always one of them",
+    )
     mp3: Mp3Settings = Mp3Settings()
+    m4a: M4aSettings = M4aSettings()
+    opus: OpusSettings = OpusSettings()
     mastering: Mastering = Mastering()
     intro: OptionalClip = None
     outro: OptionalClip = None
@@ -401,6 +425,26 @@ class Show(_Strict):
         if size > 4000:
             raise ValueError(f"is {size} bytes; Apple allows at most 4000")
         return value
+
+    @field_validator("formats")
+    @classmethod
+    def _mp3_and_no_twice(cls, value: list[str]) -> list[str]:
+        if "mp3" not in value:
+            raise ValueError(
+                'must include "mp3": the MP3 is the feed\'s enclosure, every app plays it'
+            )
+        twice = sorted({name for name in value if value.count(name) > 1})
+        if twice:
+            raise ValueError(f"names {', '.join(twice)} twice")
+        return value
+
+    def bitrate_of(self, format_name: str) -> int:
+        """The kbps the show encodes `format_name` at: as set, else the format's default for
+        the show's channels."""
+        settings = getattr(self, format_name)
+        if settings.bitrate is not None:
+            return settings.bitrate
+        return BITRATES[format_name].default(self.mp3.channels)
 
 
 #: Show fields that belong to one show and are never inherited from [defaults] or a parent.

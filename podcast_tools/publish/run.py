@@ -254,11 +254,15 @@ class Publisher:
                 if reusable_build(self.network, e, self.build_dir / e.show, wanted[e.guid])
                 is not None
             ]
-            self.say(self._plan_text(to_process, metadata_only, result.reused, result.scheduled))
+            self.say(
+                self._plan_text(
+                    to_process, metadata_only, result.reused, result.scheduled, manifest
+                )
+            )
             return result
 
         self._abort_stale_uploads(started, result)
-        builds = self._process(to_process, wanted)
+        builds = self._process(to_process, wanted, manifest.episodes)
         self._check_sources(episodes)  # swapped since validation: refused before any upload
         result.processed = [self.network.display(e.path) for e in to_process]
         result.reused = [self.network.display(e.path) for e in to_process if builds[e.guid].reused]
@@ -453,13 +457,15 @@ class Publisher:
         metadata_only: list[Episode],
         reused: list[str],
         scheduled: list[dict[str, Any]],
+        manifest: Manifest,
     ) -> str:
         lines = [f"would process and upload {len(to_process)} episode(s):"]
         for episode in to_process:
             shown = self.network.display(episode.path)
-            lines.append(
-                f"  {shown}" + ("  (already built by `process`)" if shown in reused else "")
-            )
+            notes = [self._format_change(episode, manifest.episodes.get(episode.guid))]
+            notes.append("already built by `process`" if shown in reused else None)
+            said = "; ".join(note for note in notes if note)
+            lines.append(f"  {shown}" + (f"  ({said})" if said else ""))
         lines.append(
             f"unchanged audio, metadata and feeds refreshed: {len(metadata_only)} episode(s)"
         )
@@ -469,10 +475,28 @@ class Publisher:
         lines += [scheduled_line(item) for item in scheduled]
         return "\n".join(lines)
 
+    def _format_change(self, episode: Episode, entry: dict[str, Any] | None) -> str | None:
+        """How the show's formats differ from the published files of the episode (None: they do
+        not, or it is not published yet)."""
+        if not entry or not isinstance(entry.get("audio"), list):
+            return None
+        published = [audio.get("format") for audio in entry["audio"]]
+        wanted = self.network.shows[episode.show].formats
+        added = [name for name in wanted if name not in published]
+        dropped = [name for name in published if name not in wanted]
+        if not added and not dropped:
+            return None
+        said = [f"adds {', '.join(added)}"] if added else []
+        said += [f"drops {', '.join(map(str, dropped))}"] if dropped else []
+        return " and ".join(said) + ": re-rendered once, every format from one render"
+
     # -- steps ------------------------------------------------------------------------------------
 
     def _process(
-        self, episodes: list[Episode], wanted: dict[str, str]
+        self,
+        episodes: list[Episode],
+        wanted: dict[str, str],
+        manifest_entries: dict[str, dict[str, Any]],
     ) -> dict[str, ProcessedAudio]:
         """Master the episodes (in parallel), or reuse what `process` built from the same inputs."""
 
@@ -484,7 +508,11 @@ class Publisher:
                     f"reusing {self.network.display(built.primary)}: processed from the same inputs"
                 )
                 return episode.guid, built
-            self.say(f"mastering {self.network.display(episode.path)}")
+            change = self._format_change(episode, manifest_entries.get(episode.guid))
+            self.say(
+                f"mastering {self.network.display(episode.path)}"
+                + (f" ({change})" if change else "")
+            )
             _report, processed = process_episode(
                 self.network,
                 episode,
