@@ -681,6 +681,7 @@ def run_yielding_to_encoder(work: Callable[[Any], Any], *args: Any) -> Any:
 def _encoder(output: Path, settings: MasteringSettings) -> ffmpeg.Encoder:
     """ffmpeg encoding the settings' output format (its row of the format table)."""
     audio_format = format_named(settings.output_format)
+    audio_format.require_encoder()
     return ffmpeg.Encoder(
         output,
         sample_rate=settings.sample_rate,
