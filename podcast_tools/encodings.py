@@ -43,7 +43,7 @@ class Bitrates:
 BITRATES: dict[str, Bitrates] = {
     "mp3": Bitrates("MP3", 32, 320, stereo=128, mono=64, only=LAME_CBR_KBPS),
     # AAC-LC: ffmpeg's encoder is transparent for speech from about 64 kbps a channel pair
-    "m4a": Bitrates("AAC", 32, 320, stereo=96, mono=48),
+    "m4a": Bitrates("AAC", 32, 320, stereo=96, mono=64),
     # Opus: libopus' own guidance for full-band speech and music is 48–64 kbps stereo
     "opus": Bitrates("Opus", 16, 256, stereo=64, mono=32),
 }

@@ -1,20 +1,33 @@
-"""ID3 tags for published MP3s, from one declared table of fields, plus chapters (CHAP + CTOC).
+"""Episode tags in every container we publish, from one declared table of fields, with chapters.
 
-Every field is declared once in :data:`FIELDS` with the frame it maps to; the same table writes
-tags and reads them back (tests use it to check a round trip). ID3v2.3 by default (the widest
-player support), v2.4 on request. Writing replaces the whole tag, so re-tagging never duplicates
-frames. Errors from mutagen become :class:`TagError` naming the file.
+Every logical field is declared once in :data:`FIELDS` with one style per container (as in
+mediafile): the ID3 frames of an MP3, the iTunes atoms of an M4A, the Vorbis comments of an Opus
+file. The same table writes tags and reads them back (tests use it to check a round trip).
+
+- MP3: ID3v2.3 by default (the widest player support), v2.4 on request; chapters as CHAP + CTOC.
+- M4A: iTunes atoms (mutagen); chapters both as a Nero ``chpl`` atom and as a QuickTime chapter
+  track (Apple's players read the latter), written by an ffmpeg stream copy — mutagen cannot.
+- Opus: Vorbis comments (mutagen), the cover as a FLAC picture block (METADATA_BLOCK_PICTURE),
+  chapters as the Vorbis chapter extension (CHAPTER001=00:00:00.000, CHAPTER001NAME=…).
+
+Writing replaces the whole tag, so re-tagging never duplicates anything. Errors from mutagen and
+ffmpeg become :class:`TagError` naming the file.
 """
 
 from __future__ import annotations
 
+import base64
+import io
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import langcodes
+from mutagen.flac import Picture as FlacPicture
 from mutagen.id3 import (
     APIC,
     CHAP,
@@ -42,12 +55,16 @@ from mutagen.id3 import (
     PictureType,
     TextFrame,
 )
+from mutagen.mp4 import MP4, AtomDataType, MP4Cover, MP4FreeForm, MP4Tags
+from mutagen.oggopus import OggOpus
+from PIL import Image, UnidentifiedImageError
 
-from podcast_tools.errors import PodcastToolsError
+from podcast_tools.audio.ffmpeg import input_url, run
+from podcast_tools.errors import PodcastToolsError, ToolError
 
 
 class TagError(PodcastToolsError):
-    """An MP3 could not be tagged or read."""
+    """An audio file could not be tagged or read."""
 
     def __init__(self, message: str, *, file: Path | str):
         self.file = str(file)
@@ -71,7 +88,7 @@ class ChapterTag:
 
 @dataclass(frozen=True)
 class EpisodeTags:
-    """Everything the tag of one episode's MP3 says."""
+    """Everything the tag of one episode's audio file says (whatever its container)."""
 
     title: str
     artist: str  # hosts, else the show's author
@@ -93,13 +110,33 @@ class EpisodeTags:
 
 
 @dataclass(frozen=True)
+class Style:
+    """How one container stores one field, both ways.
+
+    `write` turns the value into what the container holds — ID3: frames; MP4: (atom, value as
+    mutagen takes it) pairs; Vorbis comments: (name, text) pairs. `read` takes the container's
+    whole tag (mutagen's ID3, MP4Tags or VComment) back to the value, None when it is absent.
+    """
+
+    key: str  # the ID3 frame, the MP4 atom or the Vorbis comment name
+    write: Callable[[Any], list]
+    read: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
 class Field:
-    """One logical field and how it maps to ID3 frames, both ways."""
+    """One logical field of :class:`EpisodeTags` and its style in each container.
+
+    No style for a container means it has no place for the field (e.g. the duration, which MP4
+    and Ogg state themselves) or writes it outside the tag (MP4 chapters: see write_mp4_tags)."""
 
     name: str
-    frame_id: str
-    write: Callable[[Any], list]
-    read: Callable[[ID3], Any]
+    id3: tuple[Style, ...] = ()
+    mp4: tuple[Style, ...] = ()
+    vorbis: tuple[Style, ...] = ()
+
+
+CONTAINERS = ("id3", "mp4", "vorbis")
 
 
 def _text(frame_class) -> Callable[[Any], list]:
@@ -202,41 +239,6 @@ def _read_cover(tags: ID3) -> Picture | None:
     return None
 
 
-#: The one declaration of what goes where. Fields whose value is None are left out.
-FIELDS: tuple[Field, ...] = (
-    Field("title", "TIT2", _text(TIT2), _read_text("TIT2")),
-    Field("artist", "TPE1", _text(TPE1), _read_text("TPE1")),
-    Field("album", "TALB", _text(TALB), _read_text("TALB")),
-    Field("album_artist", "TPE2", _text(TPE2), _read_text("TPE2")),
-    Field("track", "TRCK", _text(TRCK), _read_text("TRCK", int)),
-    Field("season", "TPOS", _text(TPOS), _read_text("TPOS", int)),
-    Field("date", "TDRC", _date, _read_date),
-    Field("genre", "TCON", _text(TCON), _read_text("TCON")),
-    Field(
-        "language", "TLAN", lambda v: [TLAN(encoding=3, text=[_iso639_2(v)])], _read_text("TLAN")
-    ),
-    Field("copyright", "TCOP", _text(TCOP), _read_text("TCOP")),
-    Field("summary", "COMM", _comment, _read_comment),
-    Field("summary", "TDES", _text(TDES), _read_text("TDES")),
-    Field("link", "WOAR", _link, _read_url("WOAR")),
-    Field("feed_url", "WFED", _feed_url, _read_feed_url),
-    Field("guid", "TGID", _text(TGID), _read_text("TGID")),
-    Field("length_ms", "TLEN", _text(TLEN), _read_text("TLEN", int)),
-    Field("cover", "APIC", _cover, _read_cover),
-)
-
-
-def build_frames(tags: EpisodeTags) -> list:
-    """All frames for `tags`: the declared fields, the podcast flag and the chapters."""
-    frames: list = [PCST(value=1)]
-    for spec in FIELDS:
-        value = getattr(tags, spec.name)
-        if value is not None and value != "":
-            frames.extend(spec.write(value))
-    frames.extend(_chapter_frames(tags.chapters))
-    return frames
-
-
 def _chapter_frames(chapters: tuple[ChapterTag, ...]) -> list:
     if not chapters:
         return []
@@ -287,6 +289,280 @@ def contiguous_chapters(
         end = round(starts[index + 1][0] * 1000) if index + 1 < len(starts) else length_ms
         tags.append(ChapterTag(start, max(end, start), title, url, image))
     return tuple(tags)
+
+
+# --- the styles of each container -------------------------------------------------------------
+
+
+def _id3(frame_class, convert: Callable[[str], Any] = str) -> Style:
+    """A text frame holding the value as text."""
+    frame_id = frame_class.__name__
+    return Style(frame_id, _text(frame_class), _read_text(frame_id, convert))
+
+
+def _read_id3_chapters(tags: ID3) -> list[ChapterTag]:
+    """The CHAP frames in the order of the table of contents (else by element id)."""
+    tocs = tags.getall("CTOC")
+    chapters = {frame.element_id: frame for frame in tags.getall("CHAP")}
+    order = list(tocs[0].child_element_ids) if tocs else sorted(chapters)
+    result = []
+    for element_id in order:
+        frame = chapters[element_id]
+        title = frame.sub_frames.get("TIT2")
+        urls = frame.sub_frames.getall("WXXX")
+        pictures = frame.sub_frames.getall("APIC")
+        result.append(
+            ChapterTag(
+                frame.start_time,
+                frame.end_time,
+                str(title.text[0]) if title else "",
+                urls[0].url if urls else None,
+                Picture(pictures[0].data, pictures[0].mime) if pictures else None,
+            )
+        )
+    return result
+
+
+def _iso_date(value: datetime) -> str:
+    """ISO 8601 in UTC with a Z, as iTunes writes ©day (a naive time is written as it is)."""
+    if value.tzinfo is None:
+        return value.strftime("%Y-%m-%dT%H:%M:%S")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _mp4(atom: str, convert: Callable[[str], Any] = str) -> Style:
+    """A text atom (©nam, aART, desc, purl, egid, …) holding the value."""
+    return Style(
+        atom,
+        lambda value: [(atom, [str(value)])],
+        lambda tags: convert(tags[atom][0]) if tags.get(atom) else None,
+    )
+
+
+def _mp4_number(atom: str) -> Style:
+    """trkn / disk: a (number, total) pair; the total is unknown (0)."""
+    return Style(
+        atom,
+        lambda value: [(atom, [(int(value), 0)])],
+        lambda tags: tags[atom][0][0] if tags.get(atom) else None,
+    )
+
+
+def _mp4_freeform(name: str, convert: Callable[[Any], str] = str) -> Style:
+    """A freeform ``----:com.apple.iTunes:NAME`` atom (UTF-8 text), for what iTunes has no atom."""
+    atom = f"----:com.apple.iTunes:{name}"
+    return Style(
+        atom,
+        lambda value: [(atom, [MP4FreeForm(convert(value).encode("utf-8"), AtomDataType.UTF8)])],
+        lambda tags: bytes(tags[atom][0]).decode("utf-8") if tags.get(atom) else None,
+    )
+
+
+_MP4_IMAGE_FORMATS = {"image/jpeg": MP4Cover.FORMAT_JPEG, "image/png": MP4Cover.FORMAT_PNG}
+
+
+def _mp4_cover(picture: Picture) -> list:
+    if picture.mime not in _MP4_IMAGE_FORMATS:
+        raise ValueError(f"an MP4 cover must be JPEG or PNG, not {picture.mime}")
+    return [("covr", [MP4Cover(picture.data, _MP4_IMAGE_FORMATS[picture.mime])])]
+
+
+def _read_mp4_cover(tags: MP4Tags) -> Picture | None:
+    covers = tags.get("covr")
+    if not covers:
+        return None
+    mime = {code: mime for mime, code in _MP4_IMAGE_FORMATS.items()}.get(covers[0].imageformat)
+    return Picture(bytes(covers[0]), mime or "application/octet-stream")
+
+
+def _vorbis(name: str, convert: Callable[[str], Any] = str) -> Style:
+    """A Vorbis comment holding the value as text."""
+    return Style(
+        name,
+        lambda value: [(name, str(value))],
+        lambda tags: convert(tags[name][0]) if name in tags else None,
+    )
+
+
+def _image_facts(data: bytes) -> tuple[int, int, int]:
+    """Width, height and bits per pixel of an image when Pillow reads its header, else zeros
+    (the FLAC picture block allows 0 for unknown)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            depth = {"1": 1, "L": 8, "P": 8, "RGB": 24, "RGBA": 32, "CMYK": 32}.get(image.mode, 0)
+            return image.width, image.height, depth
+    except (UnidentifiedImageError, OSError, ValueError):
+        return 0, 0, 0
+
+
+def _vorbis_cover(picture: Picture) -> list:
+    """The cover as a base64 FLAC picture block of type 3 (front cover), the form Vorbis-comment
+    readers (ffmpeg, foobar2000, mpv, Android) take."""
+    block = FlacPicture()
+    block.type = PictureType.COVER_FRONT
+    block.mime = picture.mime
+    block.desc = "Cover"
+    block.width, block.height, block.depth = _image_facts(picture.data)
+    block.data = picture.data
+    return [("METADATA_BLOCK_PICTURE", base64.b64encode(block.write()).decode("ascii"))]
+
+
+def _read_vorbis_cover(tags) -> Picture | None:
+    for encoded in tags.get("METADATA_BLOCK_PICTURE", []):
+        block = FlacPicture(base64.b64decode(encoded))
+        if block.type == PictureType.COVER_FRONT:
+            return Picture(block.data, block.mime)
+    return None
+
+
+def _timestamp(ms: int) -> str:
+    """HH:MM:SS.mmm, as the Vorbis chapter extension writes a chapter's start.
+
+    >>> _timestamp(3_723_004)
+    '01:02:03.004'
+    """
+    seconds, millis = divmod(ms, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
+def _parse_timestamp(text: str) -> int:
+    """Milliseconds from HH:MM:SS(.fraction).
+
+    >>> _parse_timestamp("01:02:03.004"), _parse_timestamp("00:00:02.5")
+    (3723004, 2500)
+    """
+    hours, minutes, seconds = text.strip().split(":")
+    return round((int(hours) * 3600 + int(minutes) * 60 + float(seconds)) * 1000)
+
+
+def _vorbis_chapters(chapters: tuple[ChapterTag, ...]) -> list:
+    """CHAPTERnnn (start), CHAPTERnnnNAME and CHAPTERnnnURL (the Vorbis chapter extension of the
+    Xiph wiki: nnn from 000 to 999; numbered from 001 as its examples are). The extension has no
+    end time (each chapter runs to the next) and no image."""
+    if len(chapters) > 999:
+        raise ValueError("the Vorbis chapter extension numbers at most 999 chapters")
+    pairs: list = []
+    for number, chapter in enumerate(chapters, start=1):
+        key = f"CHAPTER{number:03d}"
+        pairs += [(key, _timestamp(chapter.start_ms)), (f"{key}NAME", chapter.title)]
+        if chapter.url:
+            pairs.append((f"{key}URL", chapter.url))
+    return pairs
+
+
+def _read_vorbis_chapters(tags) -> list[ChapterTag]:
+    """The chapters by number; each ends where the next starts (the last, at its own start: the
+    reader sets it to the end of the audio)."""
+    found: dict[int, dict[str, str]] = {}
+    for key, value in tags:
+        upper = key.upper()
+        if upper.startswith("CHAPTER") and upper[7:10].isdigit():
+            found.setdefault(int(upper[7:10]), {})[upper[10:]] = value
+    marks = [
+        (_parse_timestamp(parts[""]), parts.get("NAME", ""), parts.get("URL"))
+        for _, parts in sorted(found.items())
+        if "" in parts
+    ]
+    return [
+        ChapterTag(start, marks[index + 1][0] if index + 1 < len(marks) else start, title, url)
+        for index, (start, title, url) in enumerate(marks)
+    ]
+
+
+#: The one declaration of what goes where, one style per container. Fields whose value is None
+#: (or empty) are left out. Names without a standard home are documented where they are chosen.
+FIELDS: tuple[Field, ...] = (
+    Field("title", (_id3(TIT2),), (_mp4("©nam"),), (_vorbis("TITLE"),)),
+    Field("artist", (_id3(TPE1),), (_mp4("©ART"),), (_vorbis("ARTIST"),)),
+    Field("album", (_id3(TALB),), (_mp4("©alb"),), (_vorbis("ALBUM"),)),
+    Field("album_artist", (_id3(TPE2),), (_mp4("aART"),), (_vorbis("ALBUMARTIST"),)),
+    Field("track", (_id3(TRCK, int),), (_mp4_number("trkn"),), (_vorbis("TRACKNUMBER", int),)),
+    # the season as the disc number, in every container alike (ID3 has no season frame)
+    Field("season", (_id3(TPOS, int),), (_mp4_number("disk"),), (_vorbis("DISCNUMBER", int),)),
+    Field(
+        "date",
+        (Style("TDRC", _date, _read_date),),
+        (Style("©day", lambda v: [("©day", [_iso_date(v)])], _mp4("©day").read),),
+        (Style("DATE", lambda v: [("DATE", _iso_date(v))], _vorbis("DATE").read),),
+    ),
+    Field("genre", (_id3(TCON),), (_mp4("©gen"),), (_vorbis("GENRE"),)),
+    # ISO 639-2 everywhere (ID3's TLAN wants it); iTunes has no language atom, so a freeform one
+    Field(
+        "language",
+        (Style("TLAN", lambda v: [TLAN(encoding=3, text=[_iso639_2(v)])], _read_text("TLAN")),),
+        (_mp4_freeform("LANGUAGE", _iso639_2),),
+        (Style("LANGUAGE", lambda v: [("LANGUAGE", _iso639_2(v))], _vorbis("LANGUAGE").read),),
+    ),
+    Field("copyright", (_id3(TCOP),), (_mp4("cprt"),), (_vorbis("COPYRIGHT"),)),
+    # iTunes shows desc (short) or ldes (long); Vorbis readers show COMMENT or DESCRIPTION
+    Field(
+        "summary",
+        (Style("COMM", _comment, _read_comment), _id3(TDES)),
+        (_mp4("desc"), _mp4("ldes")),
+        (_vorbis("DESCRIPTION"), _vorbis("COMMENT")),
+    ),
+    # the show's website: WEBSITE is the common Vorbis name (MusicBrainz Picard's)
+    Field(
+        "link",
+        (Style("WOAR", _link, _read_url("WOAR")),),
+        (_mp4_freeform("WEBSITE"),),
+        (_vorbis("WEBSITE"),),
+    ),
+    # purl and egid are iTunes' podcast atoms (feed URL, episode guid); Vorbis comments have no
+    # podcast names, so PODCASTURL / PODCASTGUID say what ID3's WFED / TGID say
+    Field(
+        "feed_url",
+        (Style("WFED", _feed_url, _read_feed_url),),
+        (_mp4("purl"),),
+        (_vorbis("PODCASTURL"),),
+    ),
+    Field("guid", (_id3(TGID),), (_mp4("egid"),), (_vorbis("PODCASTGUID"),)),
+    # MP4 and Ogg state their own duration
+    Field("length_ms", (_id3(TLEN, int),)),
+    Field(
+        "cover",
+        (Style("APIC", _cover, _read_cover),),
+        (Style("covr", _mp4_cover, _read_mp4_cover),),
+        (Style("METADATA_BLOCK_PICTURE", _vorbis_cover, _read_vorbis_cover),),
+    ),
+    Field(
+        "chapters",
+        (Style("CHAP", _chapter_frames, _read_id3_chapters),),
+        (),  # an ffmpeg stream copy writes them (chpl + chapter track): see write_mp4_tags
+        (Style("CHAPTERnnn", _vorbis_chapters, _read_vorbis_chapters),),
+    ),
+)
+
+#: What marks a file as a podcast episode, beyond the fields (ID3: PCST, added in build_frames).
+#: iTunes: the podcast flag and media kind 21 (Podcast).
+_MP4_PODCAST_ATOMS: list = [("pcst", True), ("stik", [21])]
+
+
+def _written(container: str, tags: EpisodeTags) -> list:
+    """What the container holds for `tags`, field by field in table order."""
+    written: list = []
+    for spec in FIELDS:
+        value = getattr(tags, spec.name)
+        if value is not None and value != "":
+            for style in getattr(spec, container):
+                written.extend(style.write(value))
+    return written
+
+
+def _read_fields(container: str, tag: Any) -> dict[str, Any]:
+    """Every field the container has a style for; a field's second style is keyed name:key."""
+    fields: dict[str, Any] = {}
+    for spec in FIELDS:
+        for index, style in enumerate(getattr(spec, container)):
+            fields[spec.name if index == 0 else f"{spec.name}:{style.key}"] = style.read(tag)
+    return fields
+
+
+def build_frames(tags: EpisodeTags) -> list:
+    """All ID3 frames for `tags`: the podcast flag, then the declared fields with the chapters."""
+    return [PCST(value=1), *_written("id3", tags)]
 
 
 def write_tags(path: Path, tags: EpisodeTags, *, version: int = 3) -> None:
@@ -384,12 +660,12 @@ def _chap_start_ms(frame: bytes) -> int:
 class ReadBack:
     """What a tag says, field by field (for checks and tests)."""
 
-    version: tuple[int, int, int]
+    version: tuple[int, ...]  # ID3: (2, 3, 0) or (2, 4, 0); other containers have none: ()
     fields: dict[str, Any] = field(default_factory=dict)
     chapters: list[ChapterTag] = field(default_factory=list)
     toc_order: list[str] = field(default_factory=list)
     podcast_flag: bool = False
-    frame_counts: dict[str, int] = field(default_factory=dict)
+    frame_counts: dict[str, int] = field(default_factory=dict)  # frames, atoms or comments
 
 
 def read_tags(path: Path) -> ReadBack:
@@ -400,30 +676,166 @@ def read_tags(path: Path) -> ReadBack:
         raise TagError("has no ID3 tag", file=path) from exc
     except Exception as exc:
         raise TagError(f"cannot read ID3 tags ({exc})", file=path) from exc
-    result = ReadBack(version=tag.version)
-    for spec in FIELDS:
-        key = spec.name if spec.name not in result.fields else f"{spec.name}:{spec.frame_id}"
-        result.fields[key] = spec.read(tag)
+    result = ReadBack(version=tag.version, fields=_read_fields("id3", tag))
+    result.chapters = result.fields.pop("chapters")
     result.podcast_flag = "PCST" in tag
     tocs = tag.getall("CTOC")
     if tocs:
         result.toc_order = list(tocs[0].child_element_ids)
-    chapters = {frame.element_id: frame for frame in tag.getall("CHAP")}
-    for element_id in result.toc_order or sorted(chapters):
-        frame = chapters[element_id]
-        title = frame.sub_frames.get("TIT2")
-        urls = frame.sub_frames.getall("WXXX")
-        pictures = frame.sub_frames.getall("APIC")
-        result.chapters.append(
-            ChapterTag(
-                frame.start_time,
-                frame.end_time,
-                str(title.text[0]) if title else "",
-                urls[0].url if urls else None,
-                Picture(pictures[0].data, pictures[0].mime) if pictures else None,
-            )
-        )
     for key in tag.keys():
         frame_id = key.split(":")[0]
         result.frame_counts[frame_id] = result.frame_counts.get(frame_id, 0) + 1
+    return result
+
+
+# --- M4A ----------------------------------------------------------------------------------------
+
+
+def _no_padding(_info) -> int:
+    return 0
+
+
+def _temp_beside(path: Path, suffix: str) -> Path:
+    """A new empty temp file in the folder of `path` (so a rename onto `path` is atomic)."""
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(handle)
+    return Path(name)
+
+
+def _ffmetadata_escape(text: str) -> str:
+    """ffmpeg's metadata file quoting: a backslash before = ; # \\ and line breaks."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join("\\" + char if char in "=;#\\\n" else char for char in text)
+
+
+#: The Nero chpl atom stores a title's length in one byte: ffmpeg cuts longer titles at 255
+#: bytes, possibly inside a character. Titles are cut on a character boundary before that.
+MP4_CHAPTER_TITLE_BYTES = 255
+
+
+def mp4_chapter_title(title: str) -> str:
+    """The chapter title as an M4A can hold it (at most 255 UTF-8 bytes, whole characters).
+
+    >>> mp4_chapter_title("é" * 200) == "é" * 127
+    True
+    """
+    return title.encode("utf-8")[:MP4_CHAPTER_TITLE_BYTES].decode("utf-8", "ignore")
+
+
+def _ffmetadata(chapters: tuple[ChapterTag, ...]) -> str:
+    lines = [";FFMETADATA1"]
+    for chapter in chapters:
+        lines += [
+            "[CHAPTER]",
+            "TIMEBASE=1/1000",
+            f"START={chapter.start_ms}",
+            f"END={max(chapter.end_ms, chapter.start_ms)}",
+            f"title={_ffmetadata_escape(mp4_chapter_title(chapter.title))}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _remux_m4a(source: Path, output: Path, chapters: tuple[ChapterTag, ...]) -> None:
+    """Stream-copy the audio of `source` to `output` (no re-encoding) with these chapters and no
+    other metadata; ffmpeg's ipod muxer writes them as a Nero chpl atom and a QuickTime chapter
+    track, and +faststart puts the index before the audio (players start before the download
+    ends). Earlier chapters, covers and tags are left behind."""
+    args = ["-i", input_url(source)]
+    meta = None
+    try:
+        if chapters:
+            meta = _temp_beside(output, ".ffmeta")
+            meta.write_text(_ffmetadata(chapters), encoding="utf-8")
+            args += ["-f", "ffmetadata", "-i", input_url(meta)]
+            args += ["-map_metadata", "1", "-map_chapters", "1"]
+        else:
+            args += ["-map_metadata", "-1", "-map_chapters", "-1"]
+        args += ["-map", "0:a:0", "-c", "copy", "-movflags", "+faststart", "-f", "ipod", "-y"]
+        run([*args, input_url(output)], about=source)
+    finally:
+        if meta is not None:
+            meta.unlink(missing_ok=True)
+
+
+def write_mp4_tags(path: Path, tags: EpisodeTags) -> None:
+    """Replace the iTunes tag and the chapters of the M4A at `path`.
+
+    ffmpeg copies the audio into a temp file beside `path` with the chapters; mutagen writes the
+    atoms and the cover there (updating the chunk offsets of every track, the chapter track's
+    too); the temp file then replaces `path`. On failure `path` is untouched and the temp file
+    removed.
+    """
+    work = _temp_beside(path, ".m4a")
+    try:
+        _remux_m4a(path, work, tags.chapters)
+        audio = MP4(work)
+        if audio.tags is None:
+            audio.add_tags()
+        audio.tags.clear()
+        for atom, value in [*_MP4_PODCAST_ATOMS, *_written("mp4", tags)]:
+            audio.tags[atom] = value
+        audio.save(padding=_no_padding)
+        os.replace(work, path)
+    except ToolError as exc:
+        raise TagError(f"cannot write MP4 chapters ({exc})", file=path) from exc
+    except Exception as exc:  # mutagen raises several types for unwritable files
+        raise TagError(f"cannot write MP4 tags ({exc})", file=path) from exc
+    finally:
+        work.unlink(missing_ok=True)
+
+
+def read_mp4_tags(path: Path) -> ReadBack:
+    """Read the iTunes tag of the M4A at `path` through the same field table; the chapters as
+    mutagen reads them (the chpl atom), each running to the next, the last to the end."""
+    try:
+        audio = MP4(path)
+    except Exception as exc:
+        raise TagError(f"cannot read MP4 tags ({exc})", file=path) from exc
+    if audio.tags is None:
+        raise TagError("has no MP4 tags", file=path)
+    result = ReadBack(version=(), fields=_read_fields("mp4", audio.tags))
+    result.podcast_flag = bool(audio.tags.get("pcst"))
+    result.chapters = list(
+        contiguous_chapters(
+            [(c.start, c.title, None, None) for c in audio.chapters or ()],
+            round(audio.info.length * 1000),
+        )
+    )
+    result.frame_counts = {
+        atom: len(value) if isinstance(value, list) else 1 for atom, value in audio.tags.items()
+    }
+    return result
+
+
+# --- Opus ---------------------------------------------------------------------------------------
+
+
+def write_opus_tags(path: Path, tags: EpisodeTags) -> None:
+    """Replace the Vorbis comments of the Ogg Opus file at `path` (the encoder's vendor string
+    stays; every comment is ours)."""
+    try:
+        audio = OggOpus(path)
+        audio.tags.clear()
+        audio.tags.extend(_written("vorbis", tags))
+        audio.save(padding=_no_padding)
+    except Exception as exc:  # mutagen raises several types for unwritable files
+        raise TagError(f"cannot write Vorbis comments ({exc})", file=path) from exc
+
+
+def read_opus_tags(path: Path) -> ReadBack:
+    """Read the Vorbis comments of the Opus file at `path` through the same field table."""
+    try:
+        audio = OggOpus(path)
+    except Exception as exc:
+        raise TagError(f"cannot read Vorbis comments ({exc})", file=path) from exc
+    result = ReadBack(version=(), fields=_read_fields("vorbis", audio.tags))
+    chapters = result.fields.pop("chapters")
+    if chapters:  # the last chapter runs to the end of the audio
+        last = chapters[-1]
+        length_ms = round(audio.info.length * 1000)
+        end_ms = max(length_ms, last.start_ms)
+        chapters[-1] = ChapterTag(last.start_ms, end_ms, last.title, last.url)
+    result.chapters = chapters
+    for key, _ in audio.tags:
+        result.frame_counts[key.upper()] = result.frame_counts.get(key.upper(), 0) + 1
     return result

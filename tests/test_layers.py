@@ -19,6 +19,8 @@ LAYERS: list[tuple[str, ...]] = [
         "podcast_tools.jsonout",
         "podcast_tools.clihelp",
         "podcast_tools.artwork",
+        # the one ffmpeg adapter needs only errors; the tag writers (M4A chapters) run ffmpeg
+        "podcast_tools.audio.ffmpeg",
     ),
     ("podcast_tools.content",),
     ("podcast_tools.tags", "podcast_tools.notes", "podcast_tools.transcript"),

@@ -11,6 +11,7 @@ from PIL import Image
 
 from podcast_tools.audio import ffmpeg
 from podcast_tools.tags import (
+    CONTAINERS,
     FIELDS,
     EpisodeTags,
     Picture,
@@ -144,8 +145,10 @@ def test_retagging_replaces_never_duplicates(tmp_path: Path):
     assert counts["COMM"] == 1
 
 
-def test_every_field_is_declared_once_per_frame():
-    frame_ids = [spec.frame_id for spec in FIELDS]
-    assert len(frame_ids) == len(set(frame_ids))
-    names = {spec.name for spec in FIELDS}
-    assert names <= set(EpisodeTags.__dataclass_fields__)
+@pytest.mark.parametrize("container", CONTAINERS)
+def test_every_field_is_declared_once_per_frame(container: str):
+    keys = [style.key for spec in FIELDS for style in getattr(spec, container)]
+    assert len(keys) == len(set(keys))
+    names = [spec.name for spec in FIELDS]
+    # one row per logical field, and every field of the tags has its row
+    assert len(names) == len(set(names)) and set(names) == set(EpisodeTags.__dataclass_fields__)

@@ -47,6 +47,33 @@ def ffmpeg_exe() -> str:
         ) from exc
 
 
+@functools.cache
+def _encoders_of(exe: str) -> frozenset[str]:  # `exe` is the cache key; run() uses it
+    result = run(["-encoders"], timeout_s=60)
+    names = set()
+    for line in result.stdout.decode("utf-8", "replace").splitlines():
+        # " A....D aac   AAC (Advanced Audio Coding)": six capability flags, then the name; the
+        # legend above the "------" line has the same shape, so its "=" rows are skipped
+        parts = line.split()
+        if len(parts) >= 2 and len(parts[0]) == 6 and parts[0][0] in "VAS" and parts[1] != "=":
+            names.add(parts[1])
+    return frozenset(names)
+
+
+def encoders() -> frozenset[str]:
+    """The encoders the ffmpeg in use was built with (``ffmpeg -encoders``, asked once a binary)."""
+    return _encoders_of(ffmpeg_exe())
+
+
+def require_encoder(codec: str, *, label: str) -> None:
+    """Raise ToolError (one line: the format, the encoder, the binary) when ffmpeg lacks `codec`."""
+    if codec not in encoders():
+        raise ToolError(
+            f"{label} needs ffmpeg's {codec} encoder, which {ffmpeg_exe()} was built without: "
+            "install an ffmpeg that has it, or point PODCAST_FFMPEG at one"
+        )
+
+
 def input_url(path: Path | str) -> str:
     """An ffmpeg input argument that is always read as a local file, whatever its name."""
     return "file:" + str(Path(path).absolute())

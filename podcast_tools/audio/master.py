@@ -794,6 +794,7 @@ def _encoder(
     output: Path, audio_format: OutputFormat, kbps: int, settings: MasteringSettings
 ) -> ffmpeg.Encoder:
     """ffmpeg encoding one format (its row of the format table) at `kbps`."""
+    audio_format.require_encoder()
     return ffmpeg.Encoder(
         output,
         sample_rate=settings.sample_rate,

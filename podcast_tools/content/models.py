@@ -288,7 +288,7 @@ class Mp3Settings(_Strict):
 
 class M4aSettings(_Strict):
     bitrate: Annotated[int | None, _bitrate_of("m4a")] = Field(
-        None, description="kbps, AAC-LC in M4A; default 96 stereo, 48 mono"
+        None, description="kbps, AAC-LC in M4A; default 96 stereo, 64 mono"
     )
 
 
