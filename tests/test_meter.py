@@ -82,3 +82,35 @@ def test_true_peak_finds_the_inter_sample_peak(tmp_path: Path):
     assert db(float(np.abs(pcm).max())) == pytest.approx(db(amplitude) - 3.01, abs=0.1)
     assert db(true_peak(pcm)) == pytest.approx(db(amplitude), abs=0.2)
     assert db(true_peak(pcm)) == pytest.approx(ffmpeg_loudness(wav)["TP"], abs=0.2)
+
+
+def test_the_filter_loop_without_scipy_signal_equals_sosfilt(monkeypatch):
+    """The meter loads SciPy's compiled filter loop alone (not `scipy.signal`, ~75 MB); it
+    filters exactly as `scipy.signal.sosfilt`, and falls back to it when the loop is not found."""
+    import subprocess
+    import sys
+
+    from scipy import signal
+
+    from podcast_tools.audio import sosfilt as sosfilt_module
+    from podcast_tools.audio.meter import k_weighting_sos
+
+    sos = k_weighting_sos(44100).astype(np.float32)
+    x = np.random.default_rng(7).standard_normal(50_000).astype(np.float32)
+    state = np.random.default_rng(8).standard_normal((sos.shape[0], 2)).astype(np.float32)
+    expected, expected_state = signal.sosfilt(sos, x, zi=state)
+    got, got_state = sosfilt_module.sosfilt(sos, x, state)
+    assert np.array_equal(got, expected) and np.array_equal(got_state, expected_state)
+    assert got.dtype == np.float32 and got_state.dtype == np.float32
+    monkeypatch.setattr(sosfilt_module, "_compiled_loop", lambda: None)
+    fallback, fallback_state = sosfilt_module.sosfilt(sos, x, state)
+    assert np.array_equal(fallback, expected) and np.array_equal(fallback_state, expected_state)
+    probe = (
+        "import sys, numpy as np\n"
+        "from podcast_tools.audio.meter import LoudnessMeter\n"
+        "with LoudnessMeter(44100, 2) as m:\n"
+        "    m.feed(np.full((44100 * 3, 2), 0.1, np.float32))\n"
+        "    assert m.integrated_lufs() < 0\n"
+        "assert 'scipy.signal' not in sys.modules and 'scipy.stats' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)

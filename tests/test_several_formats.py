@@ -101,10 +101,10 @@ def test_every_file_lands_on_the_target_and_under_the_ceiling(
         [ffmpeg_exe(), "-hide_banner", "-i", str(m4a.output)], capture_output=True, text=True
     )
     assert "aac (LC)" in probe.stderr
-    # the bitrates asked for (average, ±15 %)
-    for encoded in report.files[1:]:
-        kbps = encoded.bytes * 8 / report.duration_s / 1000
-        assert kbps == pytest.approx(encoded.bitrate_kbps, rel=0.15), encoded
+    # the bitrates asked for: AAC's average within 15 %; Opus (VBR) spends less on pauses
+    kbps = {f.format: f.bytes * 8 / report.duration_s / 1000 for f in report.files}
+    assert kbps["m4a"] == pytest.approx(m4a.bitrate_kbps, rel=0.15)
+    assert opus.bitrate_kbps * 0.4 < kbps["opus"] <= opus.bitrate_kbps * 1.15
 
 
 def test_one_analysis_and_one_render_feed_every_encoder(tmp_path: Path, monkeypatch):
