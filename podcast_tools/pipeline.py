@@ -9,6 +9,7 @@ builds from those records (`podcast_tools.site`).
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ from typing import Any
 from podcast_tools import __version__
 from podcast_tools import report as mastering_report
 from podcast_tools.artwork import artwork_problems, fixed_copy, inspect
+from podcast_tools.audio.analysis_cache import AnalysisCache
 from podcast_tools.audio.master import (
     EditDecisions,
     MasteringReport,
@@ -91,6 +93,23 @@ def edit_decisions(network: Network, episode: Episode) -> EditDecisions:
     )
 
 
+def master_hash(path: Path) -> str:
+    """sha256 of a master, computed once per process for the same file (path, size, mtime): the
+    fingerprint and the analysis cache both key on it, and a master may be an hour of WAV."""
+    stat = path.stat()
+    return _master_hash(path.resolve(), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+@functools.lru_cache(maxsize=256)
+def _master_hash(path: Path, size: int, mtime_ns: int, inode: int) -> str:
+    return file_hash(path)
+
+
+def analysis_cache(network: Network) -> AnalysisCache:
+    """Where pass 1's results are kept between runs: `build/.cache/analysis/` of the network."""
+    return AnalysisCache(network.root / "build" / ".cache" / "analysis")
+
+
 def fingerprint(network: Network, episode: Episode) -> str:
     """What the published MP3 depends on: the master, the jingles, the show's audio settings, the
     edit decisions and chapters (they are in the tags), and the tool's version."""
@@ -99,7 +118,7 @@ def fingerprint(network: Network, episode: Episode) -> str:
     settings = mastering_settings(show)
     parts = {
         "tool": __version__,
-        "master": file_hash(episode.resolve(episode.audio)),
+        "master": master_hash(episode.resolve(episode.audio)),
         "intro": file_hash(edits.intro) if edits.intro else None,
         "outro": file_hash(edits.outro) if edits.outro else None,
         # max_gain_db only decides whether mastering runs, never what it makes; a show with the
@@ -362,14 +381,17 @@ def process_episode(
         for name, temp in temps.items():
             FORMATS[name].write_tags(temp, tags, versions[name])
 
+    source = episode.resolve(episode.audio)
     try:
         report = master(
-            episode.resolve(episode.audio),
+            source,
             primary_path,
             mastering_settings(show),
             edit_decisions(network, episode),
             progress=progress,
             finish=tag,
+            analysis_cache=analysis_cache(network),
+            source_sha256=master_hash(source),
         )
     except PlanError as exc:
         raise ContentError([Problem(network.display(episode.path), exc.field, str(exc))]) from exc

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from podcast_tools.audio import ffmpeg
+from podcast_tools.audio.analysis_cache import AnalysisCache
 from podcast_tools.audio.limiter import LimiterStats, TruePeakLimiter, smooth_gains
 from podcast_tools.audio.meter import (
     FRAMES_PER_100MS,
@@ -222,6 +223,8 @@ class MasteringReport:
     curves: LoudnessCurves | None = None
     #: Every file the render fed, the MP3 first.
     files: list[EncodedFile] = field(default_factory=list)
+    #: Pass 1 was taken from the analysis cache (the master was decoded once, by the render).
+    analysis_cached: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         rate = self.plan.sample_rate
@@ -276,6 +279,7 @@ class MasteringReport:
                 for c in self.chapters
             ],
             "files": [encoded.as_dict() for encoded in self.files],
+            "analysis_cached": self.analysis_cached,
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
         }
 
@@ -307,6 +311,8 @@ def master(
     *,
     progress: Progress | None = None,
     finish: Callable[[dict[str, Path], MasteringReport], None] | None = None,
+    analysis_cache: AnalysisCache | None = None,
+    source_sha256: str | None = None,
 ) -> MasteringReport:
     """Turn `source` into publish-ready files: the MP3 at `output` and one file beside it for each
     other format of `settings` (`output_paths`), all fed by one render. Each is written to a
@@ -316,7 +322,8 @@ def master(
     the rename (that is where tags go), so the outputs only ever hold complete, tagged files; the
     sizes and sha256 in the report are of those final files. Raises AudioInputError (bad master
     or jingle), PlanError (an edit that cannot be done), ToolError (ffmpeg) or whatever `finish`
-    raises; on any error nothing is left at any output.
+    raises; on any error nothing is left at any output. With `analysis_cache`, pass 1 comes from
+    it when it holds the master's analysis (see `analyse`; `report.analysis_cached` says so).
     """
     for path in (source, edits.intro, edits.outro):
         if path is not None and not Path(path).is_file():
@@ -325,8 +332,11 @@ def master(
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
-    analysis = analyse(source, settings, report_progress)
+    analysis = analyse(
+        source, settings, report_progress, cache=analysis_cache, source_sha256=source_sha256
+    )
     timings["analyse"] = time.perf_counter() - started
+    cached = analysis.from_cache
 
     started = time.perf_counter()
     steps = plan_master(analysis, settings, edits)  # takes the master's frames out of `analysis`
@@ -375,6 +385,7 @@ def master(
                 result_short_term=rendering.result_short_term,
                 gain_reduction_db=rendering.gain_reduction_db,
             ),
+            analysis_cached=cached,
             files=[
                 EncodedFile(
                     format=audio_format.name,
@@ -418,6 +429,7 @@ class Analysis:
     energy: np.ndarray | None  # per 10 ms: channel-weighted K-weighted energy
     frame_peaks: np.ndarray | None  # per 10 ms: the largest sample magnitude
     excerpts: list[np.ndarray] = field(default_factory=list)  # for the codec-loss probe
+    from_cache: bool = False  # taken from an AnalysisCache (no decoding)
 
     @property
     def duration_s(self) -> float:
@@ -482,15 +494,35 @@ class Rendering:
 
 
 def analyse(
-    source: Path, settings: MasteringSettings, progress: Progress | None = None
+    source: Path,
+    settings: MasteringSettings,
+    progress: Progress | None = None,
+    *,
+    cache: AnalysisCache | None = None,
+    source_sha256: str | None = None,
 ) -> Analysis:
     """Pass 1: one streaming read of the master (loudness, 10 ms energies and peaks, excerpts).
 
+    With a `cache`, an analysis of the same master bytes (`source_sha256`, else hashed here) at
+    the same rate and channels is taken from it instead (no decoding), and a new one is stored.
     Raises AudioInputError if the master holds no audio, is too short, is truncated (decodes
     to less than its header says) or is silent.
     """
     rate, channels = settings.sample_rate, settings.channels
     frame_len = frame_length(rate)
+    key = None
+    if cache is not None:
+        key = cache.key(source_sha256 or file_hash(source), rate, channels, _Excerpts().limit)
+        stored = cache.load(key)
+        if stored is not None:
+            return Analysis(
+                source=source,
+                sample_rate=rate,
+                channels=channels,
+                frame_len=frame_len,
+                from_cache=True,
+                **stored,
+            )
     report_progress = progress or _no_progress
     expected_s = _header_duration(source)
     meter, excerpts = LoudnessMeter(rate, channels, track_peaks=True), _Excerpts()
@@ -510,6 +542,15 @@ def analyse(
         frame_peaks = meter.frame_peaks()
     finally:
         meter.close()
+    if cache is not None and key is not None:
+        cache.store(
+            key,
+            master_frames=master_frames,
+            source_figures=source_figures,
+            energy=energy,
+            frame_peaks=frame_peaks,
+            excerpts=excerpts.chunks,
+        )
     return Analysis(
         source=source,
         sample_rate=rate,
