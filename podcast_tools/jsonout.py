@@ -16,7 +16,7 @@ document's keys gives it the next number and a new schema file.
 >>> list(doc)
 ['schema', 'version', 'shows']
 >>> load_schema("shows")["properties"]["schema"]["const"]
-'podcast_tools/shows/2'
+'podcast_tools/shows/3'
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 from podcast_tools import __version__
 
 #: Each command with `--json` and the number of the schema its documents follow now.
-SCHEMAS: dict[str, int] = {"shows": 2, "process": 2, "publish": 2}
+SCHEMAS: dict[str, int] = {"shows": 3, "process": 2, "publish": 2}
 
 SCHEMA_BASE_URI = "https://podcast-tools.invalid/schemas/"
 

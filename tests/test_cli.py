@@ -112,7 +112,7 @@ def test_shows_json(sample: Path):
     result = podcast("--root", str(sample), "shows", "--json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert data["schema"] == "podcast_tools/shows/2" and data["version"] == __version__
+    assert data["schema"] == "podcast_tools/shows/3" and data["version"] == __version__
     shows = data["shows"]
     assert shows["itsmwp-anz"]["origins"]["owner.name"] == "[defaults]"
     assert shows["itsmwp-anz"]["settings"]["language"] == "en-au"
