@@ -227,7 +227,6 @@ class EpisodeView:
     also_in: tuple[ShowView, ...] = ()
 
 
-
 @dataclass(frozen=True)
 class Pagination:
     number: int

@@ -446,7 +446,7 @@ class _Loader:
                 else:
                     message = "missing; set it here, in [defaults] or in the show it extends"
             self.problems.append(
-                Problem(self.display(toml_path), f"{table}.{_dotted(loc)}", message)
+                Problem(self.display(toml_path), f"{table}.{_dotted(error['loc'])}", message)
             )
 
     def check_unique_podcast_guids(self, toml_path: Path, shows: dict[str, Show]) -> None:

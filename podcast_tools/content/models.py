@@ -359,7 +359,6 @@ class Funding(_Strict):
     text: CleanText = "Support the show"
 
 
-
 # --- Podcasting 2.0 tags (docs/tags/*.md of the podcast namespace) ------------------------------
 
 #: A Lightning node's public key: 33 bytes, compressed (02/03 prefix), hex (value-recipient.md).
@@ -442,9 +441,10 @@ class Value(_Strict):
 
     type: Literal["lightning"] = "lightning"
     method: Literal["keysend"] = "keysend"
-    suggested: Annotated[
-        Decimal, PlainSerializer(lambda amount: format(amount, "f"), when_used="json")
-    ] | None = Field(None, gt=0, description="per payment, in BTC")
+    suggested: (
+        Annotated[Decimal, PlainSerializer(lambda amount: format(amount, "f"), when_used="json")]
+        | None
+    ) = Field(None, gt=0, description="per payment, in BTC")
     recipients: list[ValueRecipient] = Field(min_length=1)
 
     @field_validator("suggested", mode="before")
@@ -543,7 +543,7 @@ def _rrule(value: str) -> str:
         parts[key.upper()] = item
     if parts.get("FREQ", "").upper() not in _RRULE_FREQ:
         raise ValueError(
-            f"{quote_cut(value)} needs FREQ= one of {', '.join(_RRULE_FREQ)}, e.g. \"FREQ=WEEKLY\""
+            f'{quote_cut(value)} needs FREQ= one of {", ".join(_RRULE_FREQ)}, e.g. "FREQ=WEEKLY"'
         )
     return value
 
@@ -639,9 +639,7 @@ class Show(_Strict):
 
 
 #: Show fields that belong to one show and are never inherited from [defaults] or a parent.
-PER_SHOW_FIELDS = frozenset(
-    {"id", "podcast_guid", "extends", "new_feed_url", "platforms", "txt"}
-)
+PER_SHOW_FIELDS = frozenset({"id", "podcast_guid", "extends", "new_feed_url", "platforms", "txt"})
 
 
 class NetworkFile(_Strict):

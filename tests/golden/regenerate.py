@@ -73,9 +73,7 @@ def golden_records(network: Network) -> dict[str, EpisodeRecord]:
                 )
             )
         times = tuple(float(c.start) for c in episode.chapters)
-        records[episode.guid] = build_record(
-            network, episode, (audio, *others), times, "golden"
-        )
+        records[episode.guid] = build_record(network, episode, (audio, *others), times, "golden")
     return records
 
 
