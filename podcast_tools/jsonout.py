@@ -16,7 +16,7 @@ document's keys gives it the next number and a new schema file.
 >>> list(doc)
 ['schema', 'version', 'shows']
 >>> load_schema("shows")["properties"]["schema"]["const"]
-'podcast_tools/shows/2'
+'podcast_tools/shows/3'
 """
 
 from __future__ import annotations

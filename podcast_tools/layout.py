@@ -51,6 +51,42 @@ def public_url(base_url: str, key: str) -> str:
     return base_url.rstrip("/") + "/" + key
 
 
+def measured_url(prefix: str | None, url: str) -> str:
+    """An audio URL as listeners' apps fetch it through a measurement service (OP3, Podtrac…):
+    the prefix, then the URL without its ``https://`` — the rule both services document
+    (``https://op3.dev/e/host/path``, ``https://dts.podtrac.com/redirect.mp3/host/path``). An
+    ``http://`` URL keeps its scheme after the prefix (OP3's documented form for plain HTTP).
+    The one home of the rule: feeds (enclosure, alternate enclosures, trailers) and the
+    website's player use it, for audio only.
+
+    >>> measured_url("https://op3.dev/e/", "https://media.example/show/ep-1a2b.mp3")
+    'https://op3.dev/e/media.example/show/ep-1a2b.mp3'
+    >>> measured_url("https://dts.podtrac.com/redirect.mp3/", "https://media.example/a.mp3")
+    'https://dts.podtrac.com/redirect.mp3/media.example/a.mp3'
+    >>> measured_url("https://op3.dev/e/", "http://media.example/a.mp3")
+    'https://op3.dev/e/http://media.example/a.mp3'
+    >>> measured_url(None, "https://media.example/a.mp3")
+    'https://media.example/a.mp3'
+    """
+    if not prefix:
+        return url
+    return prefix + url.removeprefix("https://")
+
+
+def unmeasured_url(prefix: str | None, url: str) -> str:
+    """The audio URL behind `measured_url` (unchanged when it does not start with `prefix`).
+
+    >>> unmeasured_url("https://op3.dev/e/", "https://op3.dev/e/media.example/a.mp3")
+    'https://media.example/a.mp3'
+    >>> unmeasured_url("https://op3.dev/e/", "https://op3.dev/e/http://media.example/a.mp3")
+    'http://media.example/a.mp3'
+    """
+    if not prefix or not url.startswith(prefix):
+        return url
+    rest = url[len(prefix) :]
+    return rest if rest.startswith(("http://", "https://")) else "https://" + rest
+
+
 #: The network's publisher feed (Podcasting 2.0), beside the shows' folders.
 PUBLISHER_FEED_KEY = "publisher.xml"
 

@@ -582,9 +582,22 @@ class LocalObject:
 
 def with_base_url(network: Network, base_url: str) -> Network:
     """The network as if network.toml's base_url were `base_url`: every URL that records, notes,
-    chapters JSON and feeds are built with points there (the local preview's own address)."""
+    chapters JSON and feeds are built with points there (the local preview's own address), and —
+    unless `base_url` is network.toml's own — no show's audio goes through a measurement prefix
+    (`enclosure_prefix`)."""
     base = base_url if base_url.endswith("/") else base_url + "/"
-    return replace(network, settings=network.settings.model_copy(update={"base_url": base}))
+    if base == network.settings.base_url:
+        return network  # publishing's own URLs, measurement prefix and all
+    return replace(
+        network,
+        settings=network.settings.model_copy(update={"base_url": base, "enclosure_prefix": None}),
+        # elsewhere (the preview on 127.0.0.1) a measurement service could not reach the audio,
+        # and must not count a preview's plays: audio is named straight under `base_url`
+        shows={
+            show_id: show.model_copy(update={"enclosure_prefix": None})
+            for show_id, show in network.shows.items()
+        },
+    )
 
 
 def local_objects(

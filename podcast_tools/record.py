@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from podcast_tools.content import Episode, Network
-from podcast_tools.content.models import Person, ShowNumbers
-from podcast_tools.feed.build import EpisodeMedia, FeedInputs
-from podcast_tools.formats import format_named
+from podcast_tools.content.models import License, Location, Person, ShowNumbers, Soundbite, Value
+from podcast_tools.feed.build import AudioMedia, EpisodeMedia, FeedInputs
+from podcast_tools.formats import FORMATS, format_named
 from podcast_tools.layout import (
     artwork_key,
     audio_key,
@@ -66,6 +66,23 @@ class AudioFile:
         if not self.sha256:
             del data["sha256"]
         return data
+
+    @property
+    def label(self) -> str:
+        """The format as people read it ("MP3"); a format this version does not know, upper-cased."""
+        known = FORMATS.get(self.format)
+        return known.label if known is not None else self.format.upper()
+
+    def media(self, base_url: str) -> AudioMedia:
+        """The file as a feed names it, at its public URL under `base_url`."""
+        return AudioMedia(
+            url=public_url(base_url, self.key),
+            type=self.type,
+            bytes=self.bytes,
+            duration_s=self.duration_s,
+            sha256=self.sha256,
+            title=self.label,
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AudioFile:
@@ -214,11 +231,28 @@ class EpisodeRecord:
             transcript_url=url(self.transcript),
             transcript_type=(self.transcript or {}).get("type"),
             image_url=url(self.image),
+            audio=tuple(audio.media(base_url) for audio in self.audio),
         )
 
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _model(model: type) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """(to JSON, from JSON) of an optional model field; None stays None."""
+    return (
+        lambda value: None if value is None else value.model_dump(mode="json", exclude_none=True),
+        lambda data: None if data is None else model.model_validate(data),
+    )
+
+
+def _models(model: type) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """(to JSON, from JSON) of a list of models; an entry without the field holds none."""
+    return (
+        lambda values: [value.model_dump(mode="json", exclude_none=True) for value in values],
+        lambda data: [model.model_validate(item) for item in data or []],
+    )
 
 
 #: What a feed item needs from the front matter, as the manifest stores it: field → (to JSON,
@@ -242,6 +276,10 @@ FEED_FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
             show: ShowNumbers.model_construct(**n) for show, n in (numbers or {}).items()
         },
     ),
+    "soundbites": _models(Soundbite),
+    "value": _model(Value),
+    "license": _model(License),
+    "location": _model(Location),
 }
 
 

@@ -33,11 +33,11 @@ from markupsafe import Markup
 
 from podcast_tools.content import Episode, Network, Show, feed_url
 from podcast_tools.errors import ContentError, Problem
-from podcast_tools.formats import FORMATS
 from podcast_tools.layout import (
     SITE_INDEX_KEY,
     content_hash,
     episode_page_key,
+    measured_url,
     public_url,
     show_page_key,
     site_asset_key,
@@ -217,17 +217,14 @@ class EpisodeView:
     summary: str  # a line or two
     image_url: str | None  # the episode's own image, else its show's artwork
     image_alt: str
-    audio: tuple[AudioSource, ...]  # the enclosure first
+    audio: tuple[AudioSource, ...]  # the player's sources, smallest file first
+    download: AudioSource  # the feed's enclosure (MP3): what every player can play
     notes: Markup  # the record's sanitised notes
     chapters: tuple[ChapterView, ...]
     transcript: TranscriptView | None
     persons: tuple[PersonView, ...]
     show: ShowView  # the show whose folder holds its page
     also_in: tuple[ShowView, ...] = ()
-
-    @property
-    def download(self) -> AudioSource:
-        return self.audio[0]
 
 
 @dataclass(frozen=True)
@@ -577,6 +574,18 @@ class _SiteBuilder:
             self.network.shows[owner].explicit if episode.explicit is None else episode.explicit
         )
         files = _PublishedFiles(self.network, record, self.episodes.get(record.guid), self.read)
+        # every audio file, the enclosure first, through the show's measurement prefix (if any):
+        # a browser's play or download counts as a listen, as an app's does
+        prefix = self.network.shows[owner].enclosure_prefix
+        sources = [
+            AudioSource(
+                measured_url(prefix, public_url(self.base, audio.key)),
+                audio.type,
+                audio.label,
+                audio.bytes,
+            )
+            for audio in record.audio
+        ]
         try:
             transcript = self.transcript_view(record, files, media.transcript_url)
         except TranscriptError as exc:
@@ -600,17 +609,8 @@ class _SiteBuilder:
             summary=summary,
             image_url=media.image_url or show.artwork_url,
             image_alt=f"Artwork of {episode.title if media.image_url else show.title}",
-            audio=tuple(
-                AudioSource(
-                    public_url(self.base, audio.key),
-                    audio.type,
-                    FORMATS[audio.format].label
-                    if audio.format in FORMATS
-                    else audio.format.upper(),
-                    audio.bytes,
-                )
-                for audio in record.audio
-            ),
+            audio=tuple(sorted(sources, key=lambda source: (source.bytes, source.type))),
+            download=sources[0],
             notes=Markup(sanitise(media.html)),  # sanitised when recorded; again, in case
             chapters=self.chapter_views(record, files),
             transcript=transcript,

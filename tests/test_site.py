@@ -333,11 +333,16 @@ def test_episode_page_plays_the_records_audio_without_javascript(built: Built):
     [audio] = doc.xpath("//audio")
     assert audio.get("controls") is not None and audio.get("preload") == "metadata"
     sources = audio.xpath("./source")
+    # one source per file, the smallest first (a browser plays the first it can)
     assert [(s.get("src"), s.get("type")) for s in sources] == [
-        (public_url(BASE, a.key), a.type) for a in (*record.audio, second)
+        (public_url(BASE, a.key), a.type)
+        for a in sorted((*record.audio, second), key=lambda a: a.bytes)
     ]
+    assert sources[0].get("src").endswith("002-low-000000000000.mp3")
     downloads = doc.xpath("//a[@download]/@href")
-    assert downloads == [record.media(BASE).url]  # the enclosure
+    assert downloads == [record.media(BASE).url]  # the enclosure, whatever its size
+    # without JavaScript (or <audio>): the fallback inside <audio> links the enclosure too
+    assert audio.xpath("./p/a/@href") == [record.media(BASE).url]
     notes = doc.xpath('//section[@class="notes"]')[0]
     assert notes.xpath(".//strong[text()='pre-approved']")  # the notes' HTML, not escaped
 

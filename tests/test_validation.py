@@ -222,7 +222,7 @@ CASES = [
         'language = "en"',
         'language = "en',
         TOML,
-        "line 15, column 15",  # the sample network.toml's language line
+        "line 18, column 15",  # the sample network.toml's language line
         "cannot parse TOML",
         id="toml-unreadable",
     ),

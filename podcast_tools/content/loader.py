@@ -68,7 +68,10 @@ class FileChecks:
 
 # Where a resolved show value came from.
 BUILT_IN = "built-in default"
+NETWORK = "[network]"  # a [network] key that is also a show setting (enclosure_prefix)
 DEFAULTS = "[defaults]"
+#: [network] keys every show inherits, below [defaults] and the show's own.
+NETWORK_SHOW_SETTINGS = ("enclosure_prefix",)
 
 
 @dataclass(frozen=True)
@@ -296,6 +299,12 @@ class _Loader:
             merged: dict[str, Any] = {}
             provenance: dict[tuple[str, ...], str] = {}
             _merge_into(merged, provenance, built_in, BUILT_IN)
+            from_network = {
+                key: value
+                for key in NETWORK_SHOW_SETTINGS
+                if (value := getattr(network_file.network, key)) is not None
+            }
+            _merge_into(merged, provenance, from_network, NETWORK)
             inheritable = {
                 k: v for k, v in network_file.defaults.items() if k not in PER_SHOW_FIELDS
             }
@@ -425,7 +434,7 @@ class _Loader:
         for error in exc.errors():
             loc = tuple(str(part) for part in error["loc"])
             source = _source_of(loc, provenance, show_id)
-            table = "defaults" if source == DEFAULTS else f"shows.{source}"
+            table = {DEFAULTS: "defaults", NETWORK: "network"}.get(source, f"shows.{source}")
             message = _error_message(error, Show)
             if error["type"] == "missing":
                 if loc == ("podcast_guid",):
@@ -437,7 +446,7 @@ class _Loader:
                 else:
                     message = "missing; set it here, in [defaults] or in the show it extends"
             self.problems.append(
-                Problem(self.display(toml_path), f"{table}.{_dotted(loc)}", message)
+                Problem(self.display(toml_path), f"{table}.{_dotted(error['loc'])}", message)
             )
 
     def check_unique_podcast_guids(self, toml_path: Path, shows: dict[str, Show]) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -22,6 +24,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -224,6 +227,9 @@ class NetworkSettings(_Strict):
     )
     description: CleanText | None = Field(None, description="for the publisher feed")
     link: HttpUrl | None = Field(None, description="the network's website")
+    enclosure_prefix: MeasurementPrefix | None = Field(
+        None, description="every show's measurement prefix of audio URLs unless a show sets its own"
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -370,6 +376,223 @@ class Funding(_Strict):
     text: CleanText = "Support the show"
 
 
+# --- Podcasting 2.0 tags (docs/tags/*.md of the podcast namespace) ------------------------------
+
+#: A Lightning node's public key: 33 bytes, compressed (02/03 prefix), hex (value-recipient.md).
+_NODE_PUBKEY = re.compile(r"^0[23][0-9a-fA-F]{64}$")
+_LN_ADDRESS = re.compile(r"^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+#: SPDX-style license identifier (letters, digits, ".", "+", "-"), e.g. "CC-BY-4.0".
+_LICENSE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
+#: RFC 5870 geo URI as the namespace writes it: "geo:lat,lon" (an optional altitude).
+_GEO = re.compile(r"^geo:(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)(?:,-?\d+(?:\.\d+)?)?$")
+_OSM = re.compile(r"^[NWR][0-9]+(?:#[0-9]+)?$")
+_RRULE_FREQ = ("SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+_RRULE_PARTS = frozenset(
+    {
+        "FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
+        "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST",
+    }
+)  # fmt: skip
+#: The namespace's limit on most node values ("may be truncated by aggregators").
+NODE_TEXT_LIMIT = 128
+#: podcast:txt's limit (txt.md).
+TXT_LIMIT = 4000
+
+
+def _at_most(limit: int) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if len(value) > limit:
+            raise ValueError(f"is {len(value)} characters; the namespace allows at most {limit}")
+        return value
+
+    return check
+
+
+ShortText = Annotated[str, AfterValidator(_clean_text), AfterValidator(_at_most(NODE_TEXT_LIMIT))]
+PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+
+
+def _measurement_prefix(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(
+            f"{quote_cut(value)} is not an absolute https URL prefix, e.g. "
+            '"https://op3.dev/e/" or "https://dts.podtrac.com/redirect.mp3/"'
+        )
+    return value if value.endswith("/") else value + "/"
+
+
+MeasurementPrefix = Annotated[str, AfterValidator(_measurement_prefix)]
+OptionalPrefix = Annotated[MeasurementPrefix | None, BeforeValidator(_false_means_none)]
+
+
+class ValueRecipient(_Strict):
+    """A podcast:valueRecipient (value-recipient.md): who receives `split` shares of a payment."""
+
+    name: ShortText | None = None
+    type: Literal["node", "lnaddress"] = "node"
+    address: str
+    split: PositiveInt
+    custom_key: ShortText | None = None
+    custom_value: ShortText | None = None
+    fee: bool = False
+
+    @model_validator(mode="after")
+    def _address_form(self) -> ValueRecipient:
+        if self.type == "node" and not _NODE_PUBKEY.match(self.address):
+            raise ValueError(
+                f"address {quote_cut(self.address)} is not a Lightning node public key "
+                "(66 hex characters starting 02 or 03)"
+            )
+        if self.type == "lnaddress" and not _LN_ADDRESS.match(self.address):
+            raise ValueError(
+                f'address {quote_cut(self.address)} is not a Lightning Address, e.g. "alice@getalby.com"'
+            )
+        if (self.custom_key is None) != (self.custom_value is None):
+            raise ValueError("custom_key and custom_value go together; set both or neither")
+        return self
+
+
+class Value(_Strict):
+    """A podcast:value block (value.md): payments over Lightning keysend, split by shares."""
+
+    type: Literal["lightning"] = "lightning"
+    method: Literal["keysend"] = "keysend"
+    suggested: (
+        Annotated[Decimal, PlainSerializer(lambda amount: format(amount, "f"), when_used="json")]
+        | None
+    ) = Field(None, gt=0, description="per payment, in BTC")
+    recipients: list[ValueRecipient] = Field(min_length=1)
+
+    @field_validator("suggested", mode="before")
+    @classmethod
+    def _decimal_text(cls, value: Any) -> Any:
+        # TOML and YAML read 0.00000005 as a float: keep the digits as written
+        return str(value) if isinstance(value, float) else value
+
+
+class License(_Strict):
+    """A podcast:license (license.md): an SPDX-style identifier; a custom one also needs `url`."""
+
+    name: ShortText
+    url: HttpUrl | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _LICENSE_ID.match(value):
+            raise ValueError(
+                f'{quote_cut(value)} is not a license identifier, e.g. "CC-BY-4.0" (a custom '
+                "license: a short name without spaces, and its url)"
+            )
+        return value
+
+
+def _geo_uri(value: str) -> str:
+    match = _GEO.match(value)
+    if not match or not (
+        -90 <= float(match.group(1)) <= 90 and -180 <= float(match.group(2)) <= 180
+    ):
+        raise ValueError(
+            f'{quote_cut(value)} is not a geo URI; write "geo:LATITUDE,LONGITUDE", e.g. '
+            '"geo:-33.8688,151.2093" (latitude -90…90, longitude -180…180)'
+        )
+    return value
+
+
+def _osm_id(value: str) -> str:
+    if not _OSM.match(value):
+        raise ValueError(
+            f'{quote_cut(value)} is not an OpenStreetMap id; write N, W or R and the number, e.g. "R5750005"'
+        )
+    return value
+
+
+class Location(_Strict):
+    """A podcast:location (location.md): a place's name, with its geo URI and OSM id."""
+
+    name: ShortText
+    geo: Annotated[str, AfterValidator(_geo_uri)] | None = None
+    osm: Annotated[str, AfterValidator(_osm_id)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+class Soundbite(_Strict):
+    """A podcast:soundbite (soundbite.md), in seconds of the published audio (the enclosure)."""
+
+    start: Seconds
+    duration: Seconds
+    title: ShortText | None = None
+
+    @field_validator("duration")
+    @classmethod
+    def _some(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0 seconds (the namespace recommends 15 to 120)")
+        return value
+
+
+class Txt(_Strict):
+    """A podcast:txt (txt.md): free text, e.g. a directory's ownership token (purpose "verify")."""
+
+    text: Annotated[str, AfterValidator(_clean_text), AfterValidator(_at_most(TXT_LIMIT))]
+    purpose: ShortText | None = None
+
+
+def _rrule(value: str) -> str:
+    parts: dict[str, str] = {}
+    for part in value.split(";"):
+        key, sep, item = part.partition("=")
+        if not sep or not item or key.upper() not in _RRULE_PARTS:
+            raise ValueError(
+                f"{quote_cut(value)} is not an RFC 5545 recurrence rule; write NAME=VALUE parts "
+                'separated by ";", e.g. "FREQ=WEEKLY;BYDAY=TU"'
+            )
+        parts[key.upper()] = item
+    if parts.get("FREQ", "").upper() not in _RRULE_FREQ:
+        raise ValueError(
+            f'{quote_cut(value)} needs FREQ= one of {", ".join(_RRULE_FREQ)}, e.g. "FREQ=WEEKLY"'
+        )
+    return value
+
+
+def _iso_moment(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            (datetime if "T" in value else date).fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f'{quote_cut(value)} is not an ISO 8601 date or time, e.g. "2026-10-06T09:00:00+01:00"'
+            ) from None
+    return value
+
+
+class UpdateFrequency(_Strict):
+    """A podcast:updateFrequency (update-frequency.md): the release schedule, as text and rule."""
+
+    text: ShortText
+    rrule: Annotated[str, AfterValidator(_rrule)] | None = None
+    complete: bool = False
+    dtstart: Annotated[str, BeforeValidator(_iso_moment)] | None = None
+
+    @model_validator(mode="after")
+    def _count_needs_start(self) -> UpdateFrequency:
+        if self.rrule and "COUNT=" in self.rrule.upper() and self.dtstart is None:
+            raise ValueError("dtstart is required when the rrule has a COUNT (update-frequency.md)")
+        return self
+
+
 class Show(_Strict):
     """One show after inheritance from [defaults] and its `extends` chain is resolved."""
 
@@ -417,6 +640,18 @@ class Show(_Strict):
         {},
         description='the show in podcast directories, e.g. apple = "https://podcasts.apple.com/…"',
     )
+    # Reach: measurement and Podcasting 2.0 channel tags
+    enclosure_prefix: OptionalPrefix = Field(
+        None,
+        description="measurement prefix of audio URLs, e.g. https://op3.dev/e/ (false: none)",
+    )
+    value: Value | None = Field(None, description="podcast:value: Lightning payments")
+    license: License | None = Field(None, description="podcast:license of the show's audio")
+    location: Location | None = Field(None, description="podcast:location: what it is about")
+    txt: list[Txt] = Field([], description="podcast:txt, e.g. a directory's verify token")
+    update_frequency: UpdateFrequency | None = Field(
+        None, description="podcast:updateFrequency: the release schedule"
+    )
 
     @field_validator("description")
     @classmethod
@@ -448,7 +683,7 @@ class Show(_Strict):
 
 
 #: Show fields that belong to one show and are never inherited from [defaults] or a parent.
-PER_SHOW_FIELDS = frozenset({"id", "podcast_guid", "extends", "new_feed_url", "platforms"})
+PER_SHOW_FIELDS = frozenset({"id", "podcast_guid", "extends", "new_feed_url", "platforms", "txt"})
 
 
 class NetworkFile(_Strict):
@@ -553,6 +788,11 @@ class FrontMatter(_Strict):
     image: ExistingPath | None = None
     transcript: ExistingPath | None = None
     persons: list[Person] = []
+    # Podcasting 2.0 item tags; value, license and location override the show's for this episode
+    soundbites: list[Soundbite] = []
+    value: Value | None = None
+    license: License | None = None
+    location: Location | None = None
 
     @field_validator("transcript")
     @classmethod

@@ -7,30 +7,68 @@ included episode's date, never "now"), so an unchanged feed is never uploaded ag
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 
 from podcast_tools.content import Episode, Network, Show
+from podcast_tools.content.models import License, Location, Value
 from podcast_tools.errors import ContentError, Problem
 from podcast_tools.feed.extension import (
     NAMESPACE,
+    AlternateEnclosureTag,
+    LicenseTag,
+    LocationTag,
     PersonTag,
     PodcastIndexEntryExtension,
     PodcastIndexExtension,
+    RecipientTag,
     RemoteItem,
+    SoundbiteTag,
+    TrailerTag,
+    TxtTag,
+    UpdateFrequencyTag,
+    ValueTag,
 )
 from podcast_tools.formats import PRIMARY, format_of_suffix
 from podcast_tools.fsutil import write_bytes_atomic
-from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, show_folder_url
+from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, measured_url, show_folder_url
 from podcast_tools.mediatypes import RSS_TYPE
 from podcast_tools.notes import NOTES_LIMIT, apple_description, rendered_size_problem, strip_control
 
 GENERATOR = "podcast_tools"
 DESCRIPTION_LIMIT = NOTES_LIMIT
+#: Seconds a soundbite may end past the audio (durations are rounded to milliseconds).
+END_TOLERANCE_S = 0.05
+
+
+@dataclass(frozen=True)
+class AudioMedia:
+    """One published audio file of an episode, as a feed names it (podcast:alternateEnclosure)."""
+
+    url: str
+    type: str
+    bytes: int
+    duration_s: float
+    sha256: str = ""  # hex; "" when an old manifest did not record it
+    title: str | None = None  # the format as people read it, e.g. "MP3"
+
+    @property
+    def bitrate(self) -> int | None:
+        """Average bits per second (bytes × 8 / duration), None without a duration."""
+        return round(self.bytes * 8 / self.duration_s) if self.duration_s > 0 else None
+
+    @property
+    def integrity(self) -> tuple[str, str] | None:
+        """("sri", "sha256-<base64 of the digest>") — an SRI string (integrity.md) — or None."""
+        if not self.sha256:
+            return None
+        return ("sri", "sha256-" + base64.b64encode(bytes.fromhex(self.sha256)).decode("ascii"))
 
 
 @dataclass(frozen=True)
@@ -47,6 +85,12 @@ class EpisodeMedia:
     transcript_url: str | None = None
     transcript_type: str | None = None
     image_url: str | None = None
+    audio: tuple[AudioMedia, ...] = ()  # every audio file, the enclosure's first
+
+    @property
+    def files(self) -> tuple[AudioMedia, ...]:
+        """Every audio file; just the enclosure when `audio` was not given."""
+        return self.audio or (AudioMedia(self.url, self.mime, self.bytes, self.duration_s),)
 
 
 @dataclass
@@ -152,6 +196,7 @@ def check_feed(
             )
         for name, url in (
             ("audio", media.url),
+            *(("audio", audio.url) for audio in media.files[1:]),
             ("chapters", media.chapters_url),
             ("transcript", media.transcript_url),
             ("image", media.image_url),
@@ -160,10 +205,29 @@ def check_feed(
                 problems.append(
                     Problem(file, name, f'published URL "{url}" is not absolute http(s)')
                 )
+        problems.extend(soundbite_problems(file, episode, media.duration_s))
         problems.extend(numbering_problems(network, show, [episode]))
         too_long = rendered_size_problem(file, media.html or episode.title)
         if too_long is not None:
             problems.append(too_long)
+    return problems
+
+
+def soundbite_problems(file: str, episode: Episode, duration_s: float) -> list[Problem]:
+    """Each soundbite lies inside the published audio (soundbite.md: its times are the
+    enclosure's)."""
+    problems = []
+    for index, bite in enumerate(episode.soundbites, 1):
+        end = bite.start + bite.duration
+        if end > duration_s + END_TOLERANCE_S:
+            problems.append(
+                Problem(
+                    file,
+                    f"soundbites[{index}]",
+                    f"{bite.start:g} s + {bite.duration:g} s ends past the published audio's end "
+                    f"({duration_s:g} s); soundbite times are the published audio's",
+                )
+            )
     return problems
 
 
@@ -260,6 +324,11 @@ def build_feed(
             )
         )
 
+    _add_reach(namespace, show)
+    for episode in included:
+        if episode.type == "trailer":
+            namespace.trailer(_trailer_tag(show, episode, inputs.episodes[episode.guid]))
+
     # feedgen puts each new entry first: add oldest first so the newest leads the feed
     for episode in reversed(included):
         _add_item(generator, network, show, episode, inputs.episodes[episode.guid])
@@ -281,7 +350,7 @@ def _add_item(
     entry.title(_clean(episode.title))
     entry.guid(episode.guid, permalink=False)
     entry.pubDate(episode.date)
-    entry.enclosure(media.url, str(media.bytes), media.mime)
+    entry.enclosure(measured_url(show.enclosure_prefix, media.url), str(media.bytes), media.mime)
     description = _clean(media.html) or _clean(episode.summary or episode.title)
     apple = apple_description(description) or _clean(episode.summary or episode.title)
     entry.description(apple)
@@ -311,6 +380,85 @@ def _add_item(
         extension.season(season)
     if number is not None:
         extension.episode(number)
+    for index, audio in enumerate(media.files):
+        extension.alternate_enclosure(
+            AlternateEnclosureTag(
+                type=audio.type,
+                sources=(measured_url(show.enclosure_prefix, audio.url),),
+                length=audio.bytes,
+                bitrate=audio.bitrate,
+                title=audio.title,
+                default=index == 0,  # the enclosure's own file
+                integrity=audio.integrity,
+            )
+        )
+    for bite in episode.soundbites:
+        extension.soundbite(SoundbiteTag(bite.start, bite.duration, bite.title))
+    if episode.value is not None:  # overrides the show's for this episode (value.md)
+        extension.value(_value_tag(episode.value))
+    if episode.license is not None:
+        extension.license(_license_tag(episode.license))
+    if episode.location is not None:
+        extension.location(_location_tag(episode.location))
+
+
+def _value_tag(value: Value) -> ValueTag:
+    return ValueTag(
+        type=value.type,
+        method=value.method,
+        suggested=value.suggested,
+        recipients=tuple(
+            RecipientTag(
+                type=r.type,
+                address=r.address,
+                split=r.split,
+                name=None if r.name is None else _clean(r.name),
+                custom_key=r.custom_key,
+                custom_value=r.custom_value,
+                fee=r.fee,
+            )
+            for r in value.recipients
+        ),
+    )
+
+
+def _license_tag(license_: License) -> LicenseTag:
+    return LicenseTag(license_.name, license_.url)
+
+
+def _location_tag(location: Location) -> LocationTag:
+    return LocationTag(_clean(location.name), location.geo, location.osm)
+
+
+def _add_reach(namespace: PodcastIndexExtension, show: Show) -> None:
+    """The show's channel-level Podcasting 2.0 tags of reach, as network.toml sets them."""
+    if show.value is not None:
+        namespace.value(_value_tag(show.value))
+    if show.license is not None:
+        namespace.license(_license_tag(show.license))
+    if show.location is not None:
+        namespace.location(_location_tag(show.location))
+    for txt in show.txt:
+        namespace.txt(TxtTag(_clean(txt.text), txt.purpose))
+    if show.update_frequency is not None:
+        frequency = show.update_frequency
+        namespace.update_frequency(
+            UpdateFrequencyTag(
+                _clean(frequency.text), frequency.rrule, frequency.complete, frequency.dtstart
+            )
+        )
+
+
+def _trailer_tag(show: Show, episode: Episode, media: EpisodeMedia) -> TrailerTag:
+    """A trailer episode as the channel's podcast:trailer (trailer.md): its enclosure's file."""
+    return TrailerTag(
+        title=_clean(episode.title),
+        url=measured_url(show.enclosure_prefix, media.url),
+        pubdate=format_datetime(episode.date),
+        length=media.bytes,
+        type=media.mime,
+        season=episode.numbers_in(show.id)[1],
+    )
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from xml.etree import ElementTree
 
 from podcast_tools.content import Network
 from podcast_tools.content.loader import feed_url
-from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, public_url
+from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, public_url, unmeasured_url
 from podcast_tools.mediatypes import RSS_TYPE
 from podcast_tools.publish.state import LEGACY_FILES, STATE_FILES, Locations, relative_url
 from podcast_tools.publish.storage import StorageError
@@ -122,8 +122,14 @@ def check_public(
     base = base if base.endswith("/") else base + "/"
     published = network.settings.base_url
 
+    prefixes = sorted({s.enclosure_prefix for s in network.shows.values() if s.enclosure_prefix})
+
     def at_base(url: str) -> str:
-        # feeds name their files under network.toml's base_url: ask for them where we look
+        # an enclosure through a measurement prefix is asked for where the store serves it (the
+        # service only redirects there); feeds name their files under network.toml's base_url:
+        # ask for them where we look
+        for prefix in prefixes:
+            url = unmeasured_url(prefix, url)
         return base + url.removeprefix(published) if url.startswith(published) else url
 
     down: set[str] = set()  # hosts that did not answer: said once, not asked again

@@ -38,22 +38,42 @@ NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
 PUBLISHER = "publisher"
 
 
+#: The made-up files of every golden episode beside its MP3 (format, suffix, MIME type, bytes
+#: per second): the feeds list every audio file (podcast:alternateEnclosure), however many.
+ALTERNATES = (("m4a", ".m4a", "audio/mp4", 12_000), ("opus", ".opus", "audio/ogg", 6_000))
+
+
 def golden_records(network: Network) -> dict[str, EpisodeRecord]:
     """Every episode's record, built by the one builder publishing uses, with made-up audio facts
     derived from each episode's guid alone (adding an episode to the sample changes no other
-    episode's lines) and the chapters at their master times."""
+    episode's lines) and the chapters at their master times: an MP3 (the enclosure) and the
+    `ALTERNATES`."""
     records = {}
     for episode in sorted(network.episodes, key=lambda e: e.guid):
         made_up = hashlib.sha256(f"golden audio of {episode.guid}".encode()).hexdigest()
+        duration_s = 1_200.4 + int(made_up[4:8], 16) % 1_800
         audio = AudioFile(
             format=PRIMARY.name,
             key=audio_key(episode.show, episode.slug, made_up, PRIMARY.suffix),
             bytes=400_000 + int(made_up[:4], 16),
-            duration_s=1_200.4 + int(made_up[4:8], 16) % 1_800,
+            duration_s=duration_s,
             sha256=made_up,
         )
+        others = []
+        for name, suffix, mime, bytes_per_s in ALTERNATES:
+            digest = hashlib.sha256(f"golden {name} of {episode.guid}".encode()).hexdigest()
+            others.append(
+                AudioFile(
+                    format=name,
+                    key=audio_key(episode.show, episode.slug, digest, suffix),
+                    bytes=round(duration_s * bytes_per_s),
+                    duration_s=duration_s,
+                    sha256=digest,
+                    type=mime,
+                )
+            )
         times = tuple(float(c.start) for c in episode.chapters)
-        records[episode.guid] = build_record(network, episode, (audio,), times, "golden")
+        records[episode.guid] = build_record(network, episode, (audio, *others), times, "golden")
     return records
 
 
