@@ -308,9 +308,7 @@ def main() -> None:
     parser.add_argument(
         "--skip-normalize", action="store_true", help="skip ffmpeg-normalize (slow)"
     )
-    parser.add_argument(
-        "--skip-formats", action="store_true", help="skip the MP3 + M4A + Opus row"
-    )
+    parser.add_argument("--skip-formats", action="store_true", help="skip the MP3 + M4A + Opus row")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
 

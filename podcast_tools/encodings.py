@@ -30,9 +30,8 @@ class Bitrates:
     def problem(self, kbps: int) -> str | None:
         """Why `kbps` is not a bitrate of this format (None: it is)."""
         if self.only and kbps not in self.only:
-            return (
-                f"{kbps} kbps is not an {self.label} bitrate; choose one of "
-                + ", ".join(map(str, self.only))
+            return f"{kbps} kbps is not an {self.label} bitrate; choose one of " + ", ".join(
+                map(str, self.only)
             )
         if not self.lowest <= kbps <= self.highest:
             return f"{kbps} kbps is outside {self.label}'s {self.lowest}–{self.highest} kbps"

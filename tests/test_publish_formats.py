@@ -36,7 +36,12 @@ def test_adding_formats_rerenders_the_show_once(sample: Path, tmp_path: Path, lo
     edit(sample / "episodes" / "network.toml", ROW, ROW + 'formats = ["mp3", "m4a", "opus"]\n')
     logged_ffmpeg.unlink(missing_ok=True)
     plan = podcast(
-        sample, logged_ffmpeg, "publish", str(sample / EPISODE), str(sample / OTHER), *where,
+        sample,
+        logged_ffmpeg,
+        "publish",
+        str(sample / EPISODE),
+        str(sample / OTHER),
+        *where,
         "--dry-run",
     )
     said = plan.stdout + plan.stderr
@@ -45,7 +50,12 @@ def test_adding_formats_rerenders_the_show_once(sample: Path, tmp_path: Path, lo
     assert opus_encodes(logged_ffmpeg) == []  # a dry run renders nothing
 
     done = podcast(
-        sample, logged_ffmpeg, "publish", str(sample / EPISODE), str(sample / OTHER), *where,
+        sample,
+        logged_ffmpeg,
+        "publish",
+        str(sample / EPISODE),
+        str(sample / OTHER),
+        *where,
         "--json",
     )
     summary = json.loads(done.stdout)
@@ -60,13 +70,21 @@ def test_adding_formats_rerenders_the_show_once(sample: Path, tmp_path: Path, lo
         data = (store / audio["key"]).read_bytes()
         assert len(data) == audio["bytes"]
         assert hashlib.sha256(data).hexdigest() == audio["sha256"]
-        assert audio["key"].split("-")[-1].split(".")[0] == audio["sha256"][: len(audio["key"].split("-")[-1].split(".")[0])]
+        assert (
+            audio["key"].split("-")[-1].split(".")[0]
+            == audio["sha256"][: len(audio["key"].split("-")[-1].split(".")[0])]
+        )
         assert audio["key"].endswith("." + audio["format"])
     assert manifest(state)["episodes"][other_guid] == first[other_guid]
 
     logged_ffmpeg.unlink(missing_ok=True)
     again = podcast(
-        sample, logged_ffmpeg, "publish", str(sample / EPISODE), str(sample / OTHER), *where,
+        sample,
+        logged_ffmpeg,
+        "publish",
+        str(sample / EPISODE),
+        str(sample / OTHER),
+        *where,
         "--json",
     )
     assert json.loads(again.stdout)["episodes_processed"] == []  # once

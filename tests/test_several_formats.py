@@ -33,9 +33,7 @@ THREE = MasteringSettings(also=(("m4a", 96), ("opus", 64)))
 
 def test_level_formats_aims_at_the_lossiest_and_trims_the_others():
     encodes = THREE.encodes()
-    make_up, trims, ceiling = level_formats(
-        {"mp3": 0.5, "m4a": 0.2, "opus": 0.0}, encodes, -1.0
-    )
+    make_up, trims, ceiling = level_formats({"mp3": 0.5, "m4a": 0.2, "opus": 0.0}, encodes, -1.0)
     assert make_up == 0.5
     assert trims == {"mp3": 0.0, "m4a": pytest.approx(-0.3), "opus": pytest.approx(-0.5)}
     # every file: ceiling + trim + its encoder's headroom stays at or under −1 dBTP
@@ -43,12 +41,15 @@ def test_level_formats_aims_at_the_lossiest_and_trims_the_others():
         peak = ceiling + trims[audio_format.name] + audio_format.true_peak_headroom_db
         assert peak <= -1.0 + 1e-9
     assert any(
-        ceiling + trims[f.name] + f.true_peak_headroom_db == pytest.approx(-1.0)
-        for f, _ in encodes
+        ceiling + trims[f.name] + f.true_peak_headroom_db == pytest.approx(-1.0) for f, _ in encodes
     )  # and no lower than it must be
     # the MP3 alone: no trim, the ceiling less the MP3's headroom (what it always was)
     make_up, trims, ceiling = level_formats({"mp3": 0.4}, MasteringSettings().encodes(), -1.0)
-    assert (make_up, trims, ceiling) == (0.4, {"mp3": 0.0}, -1.0 - FORMATS["mp3"].true_peak_headroom_db)
+    assert (make_up, trims, ceiling) == (
+        0.4,
+        {"mp3": 0.0},
+        -1.0 - FORMATS["mp3"].true_peak_headroom_db,
+    )
 
 
 def test_output_paths_put_the_other_formats_beside_the_mp3(tmp_path: Path):
@@ -64,8 +65,13 @@ def test_output_paths_put_the_other_formats_beside_the_mp3(tmp_path: Path):
     [
         pytest.param(THREE, 2, 6.0, id="stereo-loud-peaks-need-limiting"),
         pytest.param(
-            dataclasses.replace(THREE, target_lufs=-19.0, channels=1, bitrate_kbps=64,
-                                also=(("m4a", 48), ("opus", 32))),
+            dataclasses.replace(
+                THREE,
+                target_lufs=-19.0,
+                channels=1,
+                bitrate_kbps=64,
+                also=(("m4a", 48), ("opus", 32)),
+            ),
             1,
             -14.0,
             id="mono-quiet",
@@ -157,9 +163,23 @@ def test_process_json_lists_every_file_and_verify_measures_each(tmp_path: Path, 
     )
     episode = sample / "episodes" / "itsmwp" / "001-incident-vs-problem.md"
     done = subprocess.run(
-        [sys.executable, "-m", "podcast_tools", "--root", str(sample), "process", str(episode),
-         "--json", "--verify", "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=600, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "podcast_tools",
+            "--root",
+            str(sample),
+            "process",
+            str(episode),
+            "--json",
+            "--verify",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=os.environ.copy(),
     )
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)

@@ -91,9 +91,9 @@ def output_paths(output: Path, settings: MasteringSettings) -> dict[str, Path]:
     """Where each format's file goes: the MP3 at `output`, every other format beside it (same
     name, the format's suffix)."""
     return {
-        audio_format.name: output if audio_format is PRIMARY else output.with_suffix(
-            audio_format.suffix
-        )
+        audio_format.name: output
+        if audio_format is PRIMARY
+        else output.with_suffix(audio_format.suffix)
         for audio_format, _ in settings.encodes()
     }
 

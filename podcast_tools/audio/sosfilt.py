@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 _LOADING = threading.Lock()  # the meter's channel threads ask at once; an extension loads once
 
 

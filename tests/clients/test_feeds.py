@@ -28,6 +28,7 @@ import podcastparser
 import pytest
 
 from podcast_tools.content import Episode
+from podcast_tools.formats import FORMATS, PRIMARY
 from tests.clients import tools
 from tests.clients.conftest import SCHEDULED_GUID, Published
 
@@ -239,22 +240,28 @@ def _partytime_recipients(value: dict | None) -> list[tuple]:
 
 
 def _expected_alternates(case: ItemCase) -> list[tuple]:
-    """Every published audio file of the episode (today: the MP3): type, length, bitrate from
-    bytes × 8 / the build report's duration, default, source URI and SRI of the file's bytes."""
-    audio = case.audio
-    data = audio.read_bytes()
+    """Every published audio file of the episode — the MP3 (the default), then each other format
+    its show names, in the show's order: type, length, bitrate from bytes × 8 / the build
+    report's duration, default, source URI and SRI of the file's bytes."""
     duration = float(case.published.report(case.episode)["duration_s"])
-    sri = "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
-    return [
-        (
-            "audio/mpeg",
-            len(data),
-            round(len(data) * 8 / duration),
-            True,
-            [case.published.url(audio)],
-            sri,
+    formats = case.published.network.shows[case.episode.show].formats
+    expected = []
+    for name in [PRIMARY.name, *(f for f in formats if f != PRIMARY.name)]:
+        audio = case.published.published_file(case.episode, "", FORMATS[name].suffix)
+        data = audio.read_bytes()
+        assert hashlib.sha256(data).hexdigest().startswith(audio.stem.rsplit("-", 1)[1])
+        sri = "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
+        expected.append(
+            (
+                FORMATS[name].mime,
+                len(data),
+                round(len(data) * 8 / duration),
+                name == PRIMARY.name,
+                [case.published.url(audio)],
+                sri,
+            )
         )
-    ]
+    return expected
 
 
 def _partytime_alternates(item: dict) -> list[tuple]:

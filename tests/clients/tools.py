@@ -143,7 +143,8 @@ def partytime(clients: Clients, feed: Path) -> dict:
 
 
 def ffprobe(clients: Clients, media: Path) -> dict:
-    """ffprobe's chapters and format (with tags) of a media file, as JSON."""
+    """ffprobe's chapters, format and streams (with tags) of a media file, as JSON (Ogg keeps
+    its comments on the stream)."""
     done = _run(
         [
             str(clients.ffprobe),
@@ -151,6 +152,7 @@ def ffprobe(clients: Clients, media: Path) -> dict:
             "error",
             "-show_chapters",
             "-show_format",
+            "-show_streams",
             "-of",
             "json",
             str(media),

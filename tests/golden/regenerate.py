@@ -20,7 +20,7 @@ from pathlib import Path
 from podcast_tools.content import Network
 from podcast_tools.feed import build_feed
 from podcast_tools.feed.build import build_publisher_feed
-from podcast_tools.formats import PRIMARY
+from podcast_tools.formats import FORMATS, PRIMARY
 from podcast_tools.layout import audio_key
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline import artwork_keys
@@ -38,16 +38,11 @@ NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
 PUBLISHER = "publisher"
 
 
-#: The made-up files of every golden episode beside its MP3 (format, suffix, MIME type, bytes
-#: per second): the feeds list every audio file (podcast:alternateEnclosure), however many.
-ALTERNATES = (("m4a", ".m4a", "audio/mp4", 12_000), ("opus", ".opus", "audio/ogg", 6_000))
-
-
 def golden_records(network: Network) -> dict[str, EpisodeRecord]:
     """Every episode's record, built by the one builder publishing uses, with made-up audio facts
     derived from each episode's guid alone (adding an episode to the sample changes no other
-    episode's lines) and the chapters at their master times: an MP3 (the enclosure) and the
-    `ALTERNATES`."""
+    episode's lines) and the chapters at their master times: an MP3 (the enclosure) and a file
+    of every other format the episode's show names, of the size its bitrate gives."""
     records = {}
     for episode in sorted(network.episodes, key=lambda e: e.guid):
         made_up = hashlib.sha256(f"golden audio of {episode.guid}".encode()).hexdigest()
@@ -55,21 +50,23 @@ def golden_records(network: Network) -> dict[str, EpisodeRecord]:
         audio = AudioFile(
             format=PRIMARY.name,
             key=audio_key(episode.show, episode.slug, made_up, PRIMARY.suffix),
-            bytes=400_000 + int(made_up[:4], 16),
+            bytes=round(duration_s * network.shows[episode.show].bitrate_of(PRIMARY.name) * 125),
             duration_s=duration_s,
             sha256=made_up,
         )
         others = []
-        for name, suffix, mime, bytes_per_s in ALTERNATES:
+        show = network.shows[episode.show]
+        for name in show.formats:
+            if name == PRIMARY.name:
+                continue
             digest = hashlib.sha256(f"golden {name} of {episode.guid}".encode()).hexdigest()
             others.append(
                 AudioFile(
                     format=name,
-                    key=audio_key(episode.show, episode.slug, digest, suffix),
-                    bytes=round(duration_s * bytes_per_s),
+                    key=audio_key(episode.show, episode.slug, digest, FORMATS[name].suffix),
+                    bytes=round(duration_s * show.bitrate_of(name) * 125),  # kbps → bytes/s
                     duration_s=duration_s,
                     sha256=digest,
-                    type=mime,
                 )
             )
         times = tuple(float(c.start) for c in episode.chapters)
