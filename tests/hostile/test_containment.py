@@ -132,8 +132,8 @@ def test_a_transcript_swapped_for_a_fifo_is_refused_without_hanging(
 ):
     real_process = RunPublisher._process
 
-    def process_then_fifo(self, episodes, wanted):
-        built = real_process(self, episodes, wanted)
+    def process_then_fifo(self, *args):
+        built = real_process(self, *args)
         (with_transcript / TRANSCRIPT).unlink()
         os.mkfifo(with_transcript / TRANSCRIPT)  # opening it to read would block
         return built
