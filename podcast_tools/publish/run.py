@@ -241,7 +241,7 @@ class Publisher:
         wanted = {e.guid: fingerprint(self.network, e) for e in episodes}
         for episode in episodes:
             entry = manifest.episodes.get(episode.guid)
-            if not self._still_published(entry, wanted[episode.guid]):
+            if not self._still_published(episode, entry, wanted[episode.guid]):
                 to_process.append(episode)
             else:
                 metadata_only.append(episode)
@@ -427,11 +427,15 @@ class Publisher:
                 )
         return due
 
-    def _still_published(self, entry: dict[str, Any] | None, wanted: str) -> bool:
+    def _still_published(
+        self, episode: Episode, entry: dict[str, Any] | None, wanted: str
+    ) -> bool:
         """The manifest entry is complete, current, and its audio is really in storage."""
         if entry is None or any(key not in entry for key in self.REQUIRED):
             return False
         if entry["fingerprint"] != wanted:
+            return False
+        if self._format_change(episode, entry) is not None:  # e.g. a manifest of before formats
             return False
         for audio in entry["audio"]:
             stored = self.storage.head(audio["key"])
