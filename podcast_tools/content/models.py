@@ -8,7 +8,10 @@ validation context as ``base`` (``episodes/`` for network.toml, the episode's fo
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 import uuid
 from datetime import date, datetime
 from pathlib import Path
@@ -139,7 +142,8 @@ def _existing_path(value: str, info: ValidationInfo) -> str:
     """Check that a relative path names a file under the context's ``base`` directory that lies
     inside the network folder (``root``; symlinks followed) and is not a Git LFS pointer.
 
-    A draft episode (context ``draft``) may name an `audio` file that does not exist yet."""
+    A draft episode (context ``draft``) may name an `audio` file that does not exist yet.
+    Done with strings and one stat (it runs for every file of 10,000 episodes)."""
     context = info.context or {}
     base: Path | None = context.get("base")
     if Path(value).is_absolute():
@@ -148,26 +152,42 @@ def _existing_path(value: str, info: ValidationInfo) -> str:
         )
     if base is None:
         return value
-    path = base / value
+    joined = os.path.join(os.fspath(base), value)
     root: Path | None = context.get("root")
     if root is not None:
-        target = path.resolve()
-        if not target.is_relative_to(root.resolve()):
+        resolve = context.get("resolve") or _resolved_text
+        target = resolve(joined)
+        inside = resolve(os.fspath(root)).rstrip(os.sep) + os.sep
+        if not (target + os.sep).startswith(inside):
             raise ValueError(
                 f"{quote_cut(value)} resolves to {target}, outside the network folder; "
                 "keep every file inside it (podcast new --audio copies a recording in)"
             )
-    if not path.is_file():
+    try:
+        info_ = os.stat(joined)
+        is_file = stat.S_ISREG(info_.st_mode)
+    except OSError as exc:  # as Path.is_file: a missing file is no file, other errors raise
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            raise
+        is_file = False
+    except ValueError:
+        is_file = False
+    path = base / value
+    if not is_file:
         if context.get("draft") and info.field_name == "audio" and not path.exists():
             return value
         shown = context.get("display", lambda p: p)(path)
         raise ValueError(f"file not found: {shown}")
-    if is_lfs_pointer(path):
+    if info_.st_size <= 1024 and is_lfs_pointer(path):
         raise ValueError(
             f"{context.get('display', lambda p: p)(path)} is a Git LFS pointer, not the file; "
             "run `git lfs pull` (in CI: `lfs: true` in the checkout step)"
         )
     return value
+
+
+def _resolved_text(path: str) -> str:
+    return str(Path(path).resolve())
 
 
 def _false_means_none(value: Any) -> Any:
