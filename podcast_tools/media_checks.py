@@ -21,7 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from podcast_tools.content.loader import FileChecks, Network, load_network
+from podcast_tools.content.loader import (
+    FileChecks,
+    Network,
+    load_network,
+    no_cycle_collection,
+)
 from podcast_tools.errors import AudioInputError, ContentError, Problem
 from podcast_tools.factcache import (
     CACHE_FILE,
@@ -78,25 +83,27 @@ def load_checked_network(root: Path, *, use_cache: bool = True) -> Network:
     """Load and validate the network under `root` with every check, media files included;
     raise ContentError listing all problems. `use_cache` False (or ``PODCAST_NO_CACHE=1``)
     checks every file afresh and leaves the validation cache alone."""
-    cache = open_cache(root) if use_cache else None
-    try:
-        return _load(root, cache)
-    finally:
-        if cache is not None:
-            cache.save()
+    with no_cycle_collection():
+        cache = open_cache(root) if use_cache else None
+        try:
+            return _load(root, cache)
+        finally:
+            if cache is not None:
+                cache.save()
 
 
 def validate_network(root: Path, *, use_cache: bool = True) -> Network:
     """What `podcast validate` checks: the network with every media check, then the size of
     every episode's rendered notes; ContentError listing all problems of either."""
-    cache = open_cache(root) if use_cache else None
-    try:
-        network = _load(root, cache)
-        check_notes(network, cache)
-        return network
-    finally:
-        if cache is not None:
-            cache.save()
+    with no_cycle_collection():
+        cache = open_cache(root) if use_cache else None
+        try:
+            network = _load(root, cache)
+            check_notes(network, cache)
+            return network
+        finally:
+            if cache is not None:
+                cache.save()
 
 
 def _load(root: Path, cache: FactCache | None) -> Network:

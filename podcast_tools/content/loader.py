@@ -194,7 +194,7 @@ def load_network(
     """
     root = root.resolve()
     loader = _Loader(root, checks, cache)
-    with _no_cycle_collection():
+    with no_cycle_collection():
         network = loader.load()
     if loader.problems or network is None:
         raise ContentError(loader.problems)
@@ -202,7 +202,7 @@ def load_network(
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
+def no_cycle_collection() -> Iterator[None]:
     """Loading makes hundreds of thousands of objects and no reference cycles worth collecting;
     the collector's passes over them would cost a third of loading 10,000 episodes."""
     was_enabled = gc.isenabled()
@@ -220,7 +220,7 @@ class _Loader:
         self.episodes_dir = root / "episodes"
         self.checks = checks
         self.cache = cache
-        self.resolve = _Resolver()
+        self.resolve = _Resolver(root)  # `root` is resolved (load_network)
         self.problems: list[Problem] = []
         self.show_types: dict[str, str] = {}
 
@@ -368,17 +368,21 @@ class _Loader:
         checks = self.checks
         if checks is None:
             return
-        named: dict[Path, list[tuple[Path, str]]] = defaultdict(list)
-        known: dict[Path, float] = {}
+        # keyed by resolved path as text: one Path object per file, not per episode
+        named_at: dict[str, list[tuple[Path, str]]] = defaultdict(list)
+        known_at: dict[str, float] = {}
         for episode in episodes:
+            folder = os.fspath(episode.folder)
             if episode.guid in durations:
-                master = self.resolve(episode.resolve(episode.audio))
-                named[master].append((episode.path, "audio"))
-                known[master] = durations[episode.guid]
+                master = self.resolve(os.path.join(folder, episode.audio))
+                named_at[master].append((episode.path, "audio"))
+                known_at[master] = durations[episode.guid]
             for field_name in ("intro", "outro"):
                 own = getattr(episode, field_name)
                 if isinstance(own, str):
-                    named[self.resolve(episode.resolve(own))].append((episode.path, field_name))
+                    named_at[self.resolve(os.path.join(folder, own))].append(
+                        (episode.path, field_name)
+                    )
         for show in shows.values():
             for field_name in ("intro", "outro"):
                 value = getattr(show, field_name)
@@ -390,9 +394,11 @@ class _Loader:
                         else f"shows.{show.id if origin == 'own' else origin}"
                     )
                     place = (toml_path, f"{table}.{field_name}")
-                    path = self.resolve(self.episodes_dir / value)
-                    if place not in named[path]:
-                        named[path].append(place)
+                    text = self.resolve(os.path.join(self.episodes_dir, value))
+                    if place not in named_at[text]:
+                        named_at[text].append(place)
+        named = {Path(text): places for text, places in named_at.items()}
+        known = {Path(text): seconds for text, seconds in known_at.items()}
 
         def check(path: Path) -> AudioInputError | None:
             try:
@@ -491,7 +497,7 @@ class _Loader:
         for folder in sorted(p for p in self.episodes_dir.iterdir() if p.is_dir()):
             if folder.name.startswith("."):
                 continue
-            files = sorted(folder.glob("*.md"))
+            files = sorted(folder.glob("*.md"), key=lambda path: path.name)  # one folder
             if folder.name not in declared:
                 if files:
                     self.problem(
@@ -762,11 +768,15 @@ class _Resolver:
     in a few folders), the last part of a path still looked at every time (a symlink is
     followed wherever it points). Called with a str, it answers with one."""
 
-    def __init__(self) -> None:
+    def __init__(self, *resolved: Path) -> None:
         self._folders: dict[str, str] = {}
+        self._known = {os.fspath(path): os.fspath(path) for path in resolved}
 
     def __call__(self, path: Any) -> Any:
         text = os.fspath(path)
+        known = self._known.get(text)
+        if known is not None:
+            return known if isinstance(path, str) else Path(known)
         folder, name = os.path.split(text)
         if name in ("", ".", "..") or not os.path.isabs(text):
             resolved = os.path.realpath(text)
@@ -872,6 +882,9 @@ def _from_json_object(value: dict[str, Any]) -> Any:
     return value
 
 
+_FRONT_MATTER_JSON = json.JSONDecoder(object_hook=_from_json_object)  # one for every file
+
+
 def _encode_front_matter(front: dict[str, Any], notes: str) -> str | None:
     if len(notes) > _CACHED_NOTES_CHARS:
         return None
@@ -884,7 +897,7 @@ def _encode_front_matter(front: dict[str, Any], notes: str) -> str | None:
 def _decode_front_matter(stored: Any) -> tuple[dict[str, Any], str] | None:
     """What _encode_front_matter stored, or None when it is not that (a damaged cache)."""
     try:
-        front, notes = json.loads(stored, object_hook=_from_json_object)
+        front, notes = _FRONT_MATTER_JSON.decode(stored)
     except (TypeError, ValueError, RecursionError):
         return None
     if not isinstance(front, dict) or not isinstance(notes, str):

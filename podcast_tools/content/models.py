@@ -146,7 +146,8 @@ def _existing_path(value: str, info: ValidationInfo) -> str:
     Done with strings and one stat (it runs for every file of 10,000 episodes)."""
     context = info.context or {}
     base: Path | None = context.get("base")
-    if Path(value).is_absolute():
+    absolute = value.startswith("/") if os.name == "posix" else Path(value).is_absolute()
+    if absolute:
         raise ValueError(
             f"{quote_cut(value)} must be a path relative to {context.get('base_label', 'its file')}"
         )
@@ -172,15 +173,15 @@ def _existing_path(value: str, info: ValidationInfo) -> str:
         is_file = False
     except ValueError:
         is_file = False
-    path = base / value
     if not is_file:
+        path = base / value
         if context.get("draft") and info.field_name == "audio" and not path.exists():
             return value
         shown = context.get("display", lambda p: p)(path)
         raise ValueError(f"file not found: {shown}")
-    if info_.st_size <= 1024 and is_lfs_pointer(path):
+    if info_.st_size <= 1024 and is_lfs_pointer(base / value):
         raise ValueError(
-            f"{context.get('display', lambda p: p)(path)} is a Git LFS pointer, not the file; "
+            f"{context.get('display', lambda p: p)(base / value)} is a Git LFS pointer, not the file; "
             "run `git lfs pull` (in CI: `lfs: true` in the checkout step)"
         )
     return value
@@ -564,15 +565,15 @@ class FrontMatter(_Strict):
     type: Literal["full", "trailer", "bonus"] = "full"
     explicit: bool | None = None
     summary: CleanText | None = None
-    shows: list[Identifier] = []
+    shows: list[Identifier] = Field(default_factory=list)
     # numbers in the feeds of the shows in `shows` (without them a cross-post is unnumbered there)
-    numbers: dict[Identifier, ShowNumbers] = {}
-    chapters: list[Chapter] = []
+    numbers: dict[Identifier, ShowNumbers] = Field(default_factory=dict)
+    chapters: list[Chapter] = Field(default_factory=list)
     trim: Trim = Trim()
-    cuts: list[Cut] = []
+    cuts: list[Cut] = Field(default_factory=list)
     image: ExistingPath | None = None
     transcript: ExistingPath | None = None
-    persons: list[Person] = []
+    persons: list[Person] = Field(default_factory=list)  # factories: no copy per episode
 
     @field_validator("transcript")
     @classmethod
