@@ -201,7 +201,7 @@ def test_an_edited_episode_file_is_parsed_again(sample: Path):
 
 
 def test_store_keeps_the_newest_entries_within_its_cap(tmp_path: Path, monkeypatch):
-    import podcast_tools.factcache as factcache
+    from podcast_tools import factcache
 
     monkeypatch.setattr(factcache, "MAX_ENTRIES", 3)
     files = []
