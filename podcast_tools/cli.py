@@ -20,7 +20,7 @@ from podcast_tools.content import NETWORK_FILE, Network, find_root
 from podcast_tools.content.hints import one_line
 from podcast_tools.errors import NotANetworkError, PodcastToolsError, UsageError
 from podcast_tools.jsonout import dumps as json_document
-from podcast_tools.media_checks import load_checked_network
+from podcast_tools.media_checks import load_checked_network, validate_network
 
 HELP = (
     "Take a podcast network from raw recordings to what listeners hear.\n\n"
@@ -141,15 +141,23 @@ def validate(
             "copy beside it (<name>.fixed.<ext>) to point network.toml or the episode at.",
         ),
     ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Check every file afresh, without reading or writing the validation cache "
+            "(build/.cache/; also PODCAST_NO_CACHE=1 for every command).",
+        ),
+    ] = False,
 ) -> None:
-    """Check every file of the network and list all problems at once (exit 1 if any)."""
+    """Check every file of the network and list all problems at once (exit 1 if any).
+
+    What decoding found out about a file (durations, damage, artwork) is kept in build/.cache/
+    and reused while the file is unchanged (same size, times and inode); --no-cache skips it."""
     options = _options(ctx)
     if fix_artwork:
         _fix_artwork(options.network_root())
-    network = options.network()
-    from podcast_tools.pipeline import check_notes
-
-    check_notes(network)
+    network = validate_network(options.network_root(), use_cache=not no_cache)
     drafts = len(network.drafts)
     typer.echo(
         f"OK: {network.settings.name}: {len(network.shows)} shows, "

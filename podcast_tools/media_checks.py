@@ -3,21 +3,63 @@
 ``podcast_tools.content`` reads and checks text only; it takes the checks that decode audio and
 images from here (:data:`MEDIA_CHECKS`), so the content layer never imports the audio or artwork
 code above it.
+
+What those checks find out about a file (a master's duration, that its last second decodes, what
+is wrong with an image — failures too) is remembered in the network's validation cache
+(``podcast_tools.factcache``, ``build/.cache/validation.json``) while the file is unchanged, and
+so are the parsed front matter of episode files and the outcome of the notes-size check. The
+decoders and renderers are imported only when something must be checked afresh.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from podcast_tools.artwork import IMAGE_FORMATS, artwork_problems
-from podcast_tools.artwork import inspect as inspect_image
-from podcast_tools.audio.probe import check_whole, probe_duration
-from podcast_tools.content.loader import FileChecks, Network, load_network
+from podcast_tools.content.loader import (
+    FileChecks,
+    Network,
+    load_network,
+    no_cycle_collection,
+)
+from podcast_tools.errors import AudioInputError, ContentError, Problem
+from podcast_tools.factcache import (
+    CACHE_FILE,
+    FactCache,
+    cache_disabled,
+    file_identity,
+)
+
+
+def probe_duration(path: Path) -> float:
+    from podcast_tools.audio.probe import probe_duration as probe
+
+    return probe(path)
+
+
+def check_whole(path: Path, duration_s: float) -> None:
+    from podcast_tools.audio.probe import check_whole as check
+
+    check(path, duration_s)
+
+
+def artwork_problems(path: Path) -> list[str]:
+    from podcast_tools.artwork import artwork_problems as problems
+
+    return problems(path)
 
 
 def chapter_image_problem(path: Path) -> str | None:
     """What is wrong with a chapter image (the words after its path), None when it is fine: it
     must be an image that decodes whole, holding what its extension says."""
+    from podcast_tools.artwork import IMAGE_FORMATS
+    from podcast_tools.artwork import inspect as inspect_image
+
     try:
         facts = inspect_image(path)
     except ValueError as exc:
@@ -37,7 +79,201 @@ MEDIA_CHECKS = FileChecks(
 )
 
 
-def load_checked_network(root: Path) -> Network:
+def load_checked_network(root: Path, *, use_cache: bool = True) -> Network:
     """Load and validate the network under `root` with every check, media files included;
-    raise ContentError listing all problems."""
-    return load_network(root, checks=MEDIA_CHECKS)
+    raise ContentError listing all problems. `use_cache` False (or ``PODCAST_NO_CACHE=1``)
+    checks every file afresh and leaves the validation cache alone."""
+    with no_cycle_collection():
+        cache = open_cache(root) if use_cache else None
+        try:
+            return _load(root, cache)
+        finally:
+            if cache is not None:
+                cache.save()
+
+
+def validate_network(root: Path, *, use_cache: bool = True) -> Network:
+    """What `podcast validate` checks: the network with every media check, then the size of
+    every episode's rendered notes; ContentError listing all problems of either."""
+    with no_cycle_collection():
+        cache = open_cache(root) if use_cache else None
+        try:
+            network = _load(root, cache)
+            check_notes(network, cache)
+            return network
+        finally:
+            if cache is not None:
+                cache.save()
+
+
+def _load(root: Path, cache: FactCache | None) -> Network:
+    checks = MEDIA_CHECKS if cache is None else cached_checks(cache)
+    return load_network(root, checks=checks, cache=cache)
+
+
+def open_cache(root: Path) -> FactCache | None:
+    """The network's validation cache; None when the environment turns it off."""
+    if cache_disabled():
+        return None
+    return FactCache(root.resolve() / CACHE_FILE, checks_version())
+
+
+# --- what a fact depends on besides its file ------------------------------------------------------
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def checks_version() -> str:
+    """A digest of everything a cached fact depends on besides the file itself: this package's
+    code, templates and data, the mutagen and Pillow installs, and the ffmpeg binary in use. A
+    change to any makes every entry stale."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(_PACKAGE):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if not name.endswith((".pyc", ".pyo")):
+                path = os.path.join(folder, name)
+                digest.update(f"{path}\0{file_identity(path)}\n".encode())
+    for module in ("mutagen", "PIL"):
+        spec = importlib.util.find_spec(module)
+        origin = spec.origin if spec is not None else None
+        digest.update(f"{module}\0{origin}\0{origin and file_identity(origin)}\n".encode())
+    ffmpeg = os.environ.get("PODCAST_FFMPEG") or shutil.which("ffmpeg") or "imageio-ffmpeg"
+    digest.update(f"ffmpeg\0{ffmpeg}\0{file_identity(ffmpeg)}\n".encode())
+    return digest.hexdigest()
+
+
+# --- the checks, remembered -------------------------------------------------------------------------
+
+
+def cached_checks(cache: FactCache, checks: FileChecks = MEDIA_CHECKS) -> FileChecks:
+    """`checks` whose answers (failures included) are kept in `cache` per file identity."""
+
+    def duration(path: Path) -> float:
+        identity = file_identity(path)
+        stored = cache.get("duration", path, identity)
+        if isinstance(stored, dict):
+            if isinstance(stored.get("error"), str):
+                raise AudioInputError(stored["error"], file=path)
+            if isinstance(stored.get("s"), (int, float)):
+                return float(stored["s"])
+        try:
+            seconds = checks.duration(path)
+        except AudioInputError as exc:
+            cache.put("duration", path, identity, {"error": exc.reason})
+            raise
+        cache.put("duration", path, identity, {"s": seconds})
+        return seconds
+
+    def whole(path: Path, duration_s: float) -> None:
+        identity = file_identity(path)
+        stored = cache.get("whole", path, identity)
+        if isinstance(stored, dict) and stored.get("duration_s") == duration_s:
+            if isinstance(stored.get("error"), str):
+                raise AudioInputError(stored["error"], file=path)
+            if stored.get("whole") is True:
+                return
+        try:
+            checks.whole(path, duration_s)
+        except AudioInputError as exc:
+            cache.put("whole", path, identity, {"duration_s": duration_s, "error": exc.reason})
+            raise
+        cache.put("whole", path, identity, {"duration_s": duration_s, "whole": True})
+
+    def artwork(path: Path) -> list[str]:
+        return _remembered(cache, "artwork", path, checks.artwork, _is_messages)
+
+    def chapter_image(path: Path) -> str | None:
+        return _remembered(
+            cache, "chapter image", path, checks.chapter_image, lambda v: v is None or _is_text(v)
+        )
+
+    return FileChecks(duration=duration, whole=whole, artwork=artwork, chapter_image=chapter_image)
+
+
+def _remembered(
+    cache: FactCache,
+    kind: str,
+    path: Path,
+    check: Callable[[Path], Any],
+    valid: Callable[[Any], bool],
+) -> Any:
+    identity = file_identity(path)
+    stored = cache.get(kind, path, identity)
+    if isinstance(stored, dict) and "answer" in stored and valid(stored["answer"]):
+        return stored["answer"]
+    answer = check(path)
+    cache.put(kind, path, identity, {"answer": answer})
+    return answer
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_messages(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# --- the notes-size check, remembered ---------------------------------------------------------------
+
+
+def check_notes(network: Network, cache: FactCache | None = None) -> None:
+    """ContentError listing every episode whose rendered notes (chapters at the master's times) a
+    feed could not carry: `podcast validate` checks it, so it is a problem now, not at publish.
+
+    With a `cache`, an episode whose notes fitted is not rendered again while nothing its notes
+    are made from changed: its file, network.toml, the templates and its chapter images."""
+    shared = _notes_inputs(network, cache) if cache is not None else None
+    problems = []
+    for episode in network.episodes:
+        identity = inputs = None
+        if cache is not None and shared is not None:
+            # the identity the episode was parsed under, not a newer one (it may change meanwhile)
+            identity = cache.identity_used("front matter", episode.path)
+            inputs = _episode_notes_inputs(shared, episode)
+            if identity is not None and cache.get("notes fit", episode.path, identity) == inputs:
+                continue
+        problem = _notes_problem(network, episode)
+        if problem is not None:
+            problems.append(problem)
+        elif cache is not None and inputs is not None:
+            cache.put("notes fit", episode.path, identity, inputs)
+    if problems:
+        raise ContentError(problems)
+
+
+def _notes_problem(network: Network, episode: Any) -> Problem | None:
+    from podcast_tools.notes import notes_size_problem
+    from podcast_tools.record import heard_chapters
+
+    return notes_size_problem(network, episode, heard_chapters(network, episode, None))
+
+
+def _notes_inputs(network: Network, cache: FactCache) -> str | None:
+    """The identity of what every episode's notes are rendered with: network.toml as it was
+    loaded and every file under templates/ (a network's, a show's); None if unknown."""
+    toml_identity = cache.identity_used("network file", network.root / "episodes" / "network.toml")
+    if toml_identity is None:
+        return None
+    digest = hashlib.sha256()
+    digest.update(f"{toml_identity}\n".encode())
+    for folder, dirs, files in os.walk(network.templates_dir):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            digest.update(f"{path}\0{file_identity(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def _episode_notes_inputs(shared: str, episode: Any) -> str:
+    """`shared` and the identity of the episode's chapter images (their content is hashed into
+    the URLs its notes show)."""
+    images = [
+        f"{chapter.image}\0{file_identity(episode.resolve(chapter.image))}"
+        for chapter in episode.chapters
+        if chapter.image
+    ]
+    if not images:
+        return shared
+    return hashlib.sha256("\n".join([shared, *images]).encode()).hexdigest()

@@ -39,7 +39,7 @@ from podcast_tools.fsutil import write_text_atomic
 from podcast_tools.layout import content_hash, feed_key, file_hash
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.mediatypes import FEED_TYPE
-from podcast_tools.notes import NotesFiles, notes_size_problem, render_notes, write_notes
+from podcast_tools.notes import NotesFiles, render_notes, write_notes
 from podcast_tools.record import (
     LEGACY_FORMAT,
     Asset,
@@ -662,19 +662,6 @@ def preview_notes(
     files = write_notes(network, episode, heard_chapters(network, episode, times), out_dir)
     as_heard = times is not None and len(times) == len(episode.chapters)
     return PreviewNotes(files, as_heard)
-
-
-def check_notes(network: Network) -> None:
-    """ContentError listing every episode whose rendered notes (chapters at the master's times) a
-    feed could not carry: `podcast validate` checks it, so it is a problem now, not at publish."""
-    problems = [
-        problem
-        for episode in network.episodes
-        if (problem := notes_size_problem(network, episode, heard_chapters(network, episode, None)))
-        is not None
-    ]
-    if problems:
-        raise ContentError(problems)
 
 
 def fix_artwork(root: Path) -> list[tuple[str, Path | None]]:

@@ -101,7 +101,8 @@ def _stamp(folders: Iterable[Path]) -> int:
     digest = hashlib.sha256()
     for folder in folders:
         for current, dirs, files in os.walk(folder):
-            dirs.sort()
+            # build/.cache/ changes when a load learns something, not what is served
+            dirs[:] = sorted(d for d in dirs if not (d == ".cache" and current == str(folder)))
             for name in sorted(files) + [""]:
                 path = os.path.join(current, name)
                 try:

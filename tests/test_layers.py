@@ -14,6 +14,7 @@ LAYERS: list[tuple[str, ...]] = [
         "podcast_tools",  # the package's face: __version__ only
         "podcast_tools.errors",
         "podcast_tools.fsutil",
+        "podcast_tools.factcache",  # pure storage: the validation cache's file
         "podcast_tools.layout",
         "podcast_tools.mediatypes",
         "podcast_tools.jsonout",

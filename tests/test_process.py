@@ -180,8 +180,11 @@ INCIDENT = "episodes/itsmwp/001-incident-vs-problem.md"
 
 
 def left_in(folder: Path) -> list[str]:
-    """What a failed run left in the output folder (temp files included)."""
-    return sorted(p.name for p in folder.rglob("*")) if folder.exists() else []
+    """What a failed run left in the output folder (temp files included); the validation cache
+    (build/.cache/) is no output."""
+    if not folder.exists():
+        return []
+    return sorted(p.name for p in folder.rglob("*") if ".cache" not in p.relative_to(folder).parts)
 
 
 def test_process_command_reports_a_master_validation_refuses(sample: Path):

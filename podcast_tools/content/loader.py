@@ -11,13 +11,17 @@ ones and ``load_checked_network``, which every command uses.
 
 from __future__ import annotations
 
+import gc
+import json
 import os
 import tomllib
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
@@ -37,6 +41,7 @@ from podcast_tools.content.models import (
 )
 from podcast_tools.content.timecode import format_timecode
 from podcast_tools.errors import AudioInputError, ContentError, NotANetworkError, Problem
+from podcast_tools.factcache import MISS, FactCache, file_identity
 from podcast_tools.layout import PUBLISHER_FEED_KEY, public_url
 
 NETWORK_FILE = Path("episodes") / "network.toml"
@@ -175,7 +180,9 @@ def find_root(start: Path | None = None) -> Path:
     )
 
 
-def load_network(root: Path, *, checks: FileChecks | None) -> Network:
+def load_network(
+    root: Path, *, checks: FileChecks | None, cache: FactCache | None = None
+) -> Network:
     """Load and validate the whole network under `root`; raise ContentError listing all problems.
 
     `checks` is required so that no caller goes without the media checks by accident: pass
@@ -184,20 +191,39 @@ def load_network(root: Path, *, checks: FileChecks | None) -> Network:
     values, inheritance, guids, numbers, referenced files that exist inside the network); no
     file is decoded, so durations, trims, cuts and chapters against the recording, files cut
     short and artwork go unchecked, and ``Network.durations`` stays empty.
+
+    With a `cache`, an episode file's parsed front matter is taken from it while the file is
+    unchanged (every rule is still checked against it); the caller saves the cache.
     """
     root = root.resolve()
-    loader = _Loader(root, checks)
-    network = loader.load()
+    loader = _Loader(root, checks, cache)
+    with no_cycle_collection():
+        network = loader.load()
     if loader.problems or network is None:
         raise ContentError(loader.problems)
     return network
 
 
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Loading makes hundreds of thousands of objects and no reference cycles worth collecting;
+    the collector's passes over them would cost a third of loading 10,000 episodes."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class _Loader:
-    def __init__(self, root: Path, checks: FileChecks | None):
+    def __init__(self, root: Path, checks: FileChecks | None, cache: FactCache | None = None):
         self.root = root
         self.episodes_dir = root / "episodes"
         self.checks = checks
+        self.cache = cache
+        self.resolve = _Resolver(root)  # `root` is resolved (load_network)
         self.problems: list[Problem] = []
         self.show_types: dict[str, str] = {}
 
@@ -216,12 +242,15 @@ class _Loader:
             "display": self.display,
             "root": self.root,
             "draft": draft,
+            "resolve": self.resolve,
         }
 
     # -- network.toml ----------------------------------------------------------------------------
 
     def load(self) -> Network | None:
         toml_path = self.root / NETWORK_FILE
+        if self.cache is not None:  # what facts derived from its content are stored under
+            self.cache.note_identity("network file", toml_path, file_identity(toml_path))
         try:
             raw = tomllib.loads(toml_path.read_text(encoding="utf-8").removeprefix("\ufeff"))
         except FileNotFoundError:
@@ -348,17 +377,21 @@ class _Loader:
         checks = self.checks
         if checks is None:
             return
-        named: dict[Path, list[tuple[Path, str]]] = defaultdict(list)
-        known: dict[Path, float] = {}
+        # keyed by resolved path as text: one Path object per file, not per episode
+        named_at: dict[str, list[tuple[Path, str]]] = defaultdict(list)
+        known_at: dict[str, float] = {}
         for episode in episodes:
+            folder = os.fspath(episode.folder)
             if episode.guid in durations:
-                master = episode.resolve(episode.audio).resolve()
-                named[master].append((episode.path, "audio"))
-                known[master] = durations[episode.guid]
+                master = self.resolve(os.path.join(folder, episode.audio))
+                named_at[master].append((episode.path, "audio"))
+                known_at[master] = durations[episode.guid]
             for field_name in ("intro", "outro"):
                 own = getattr(episode, field_name)
                 if isinstance(own, str):
-                    named[episode.resolve(own).resolve()].append((episode.path, field_name))
+                    named_at[self.resolve(os.path.join(folder, own))].append(
+                        (episode.path, field_name)
+                    )
         for show in shows.values():
             for field_name in ("intro", "outro"):
                 value = getattr(show, field_name)
@@ -370,9 +403,11 @@ class _Loader:
                         else f"shows.{show.id if origin == 'own' else origin}"
                     )
                     place = (toml_path, f"{table}.{field_name}")
-                    path = (self.episodes_dir / value).resolve()
-                    if place not in named[path]:
-                        named[path].append(place)
+                    text = self.resolve(os.path.join(self.episodes_dir, value))
+                    if place not in named_at[text]:
+                        named_at[text].append(place)
+        named = {Path(text): places for text, places in named_at.items()}
+        known = {Path(text): seconds for text, seconds in known_at.items()}
 
         def check(path: Path) -> AudioInputError | None:
             try:
@@ -471,7 +506,7 @@ class _Loader:
         for folder in sorted(p for p in self.episodes_dir.iterdir() if p.is_dir()):
             if folder.name.startswith("."):
                 continue
-            files = sorted(folder.glob("*.md"))
+            files = sorted(folder.glob("*.md"), key=lambda path: path.name)  # one folder
             if folder.name not in declared:
                 if files:
                     self.problem(
@@ -561,6 +596,22 @@ class _Loader:
             return None
 
     def read_front_matter(self, path: Path) -> tuple[dict[str, Any], str] | None:
+        if self.cache is None:
+            return self.parse_front_matter(path)
+        identity = file_identity(path)  # before reading: a change meanwhile makes the entry stale
+        stored = self.cache.get("front matter", path, identity)
+        if stored is not MISS:
+            parsed = _decode_front_matter(stored)
+            if parsed is not None:
+                return parsed
+        parsed = self.parse_front_matter(path)
+        if parsed is not None:
+            encoded = _encode_front_matter(*parsed)
+            if encoded is not None:
+                self.cache.put("front matter", path, identity, encoded)
+        return parsed
+
+    def parse_front_matter(self, path: Path) -> tuple[dict[str, Any], str] | None:
         try:
             text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
         except UnicodeDecodeError as exc:
@@ -720,6 +771,34 @@ class _Loader:
 
 # --- pure helpers --------------------------------------------------------------------------------
 
+
+class _Resolver:
+    """``Path.resolve()`` for one load: each folder is resolved once (10,000 episodes name files
+    in a few folders), the last part of a path still looked at every time (a symlink is
+    followed wherever it points). Called with a str, it answers with one."""
+
+    def __init__(self, *resolved: Path) -> None:
+        self._folders: dict[str, str] = {}
+        self._known = {os.fspath(path): os.fspath(path) for path in resolved}
+
+    def __call__(self, path: Any) -> Any:
+        text = os.fspath(path)
+        known = self._known.get(text)
+        if known is not None:
+            return known if isinstance(path, str) else Path(known)
+        folder, name = os.path.split(text)
+        if name in ("", ".", "..") or not os.path.isabs(text):
+            resolved = os.path.realpath(text)
+        else:
+            real_folder = self._folders.get(folder)
+            if real_folder is None:
+                real_folder = self._folders[folder] = os.path.realpath(folder)
+            resolved = os.path.join(real_folder, name)
+            if os.path.islink(resolved):
+                resolved = os.path.realpath(resolved)
+        return resolved if isinstance(path, str) else Path(resolved)
+
+
 #: Deeper than this, a producer's file is a mistake or an attack (the models nest 3 levels).
 MAX_NESTING = 16
 
@@ -775,6 +854,64 @@ class _ContentYamlLoader(yaml.SafeLoader):
             except TypeError:  # an unhashable key: the constructor reports it
                 break
         return super().construct_mapping(node, deep=deep)
+
+
+#: Longest notes (characters) whose file's front matter is cached with them.
+_CACHED_NOTES_CHARS = 16 * 1024
+
+
+class _NotJson(Exception):
+    pass
+
+
+def _to_json(value: Any) -> Any:
+    """Parsed YAML as JSON data, dates and times tagged; _NotJson for anything else (keys that
+    are not text, sets, binary): such front matter is simply parsed on every run."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, list):
+        return [_to_json(item) for item in value]
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) and not key.startswith("$") for key in value):
+            raise _NotJson
+        return {key: _to_json(item) for key, item in value.items()}
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    raise _NotJson
+
+
+def _from_json_object(value: dict[str, Any]) -> Any:
+    if len(value) == 1:
+        if "$datetime" in value:
+            return datetime.fromisoformat(value["$datetime"])
+        if "$date" in value:
+            return date.fromisoformat(value["$date"])
+    return value
+
+
+_FRONT_MATTER_JSON = json.JSONDecoder(object_hook=_from_json_object)  # one for every file
+
+
+def _encode_front_matter(front: dict[str, Any], notes: str) -> str | None:
+    if len(notes) > _CACHED_NOTES_CHARS:
+        return None
+    try:
+        return json.dumps([_to_json(front), notes], separators=(",", ":"), allow_nan=True)
+    except (_NotJson, RecursionError, ValueError):
+        return None
+
+
+def _decode_front_matter(stored: Any) -> tuple[dict[str, Any], str] | None:
+    """What _encode_front_matter stored, or None when it is not that (a damaged cache)."""
+    try:
+        front, notes = _FRONT_MATTER_JSON.decode(stored)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if not isinstance(front, dict) or not isinstance(notes, str):
+        return None
+    return front, notes
 
 
 def _depth(value: Any, level: int = 0) -> int:
