@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from podcast_tools import __version__
 from podcast_tools import report as mastering_report
 from podcast_tools.artwork import artwork_problems, fixed_copy, inspect
 from podcast_tools.audio.analysis_cache import AnalysisCache
@@ -25,6 +25,7 @@ from podcast_tools.audio.master import (
     EditDecisions,
     MasteringReport,
     MasteringSettings,
+    RENDER_VERSION,
     Progress,
     master,
     measure_file,
@@ -35,7 +36,7 @@ from podcast_tools.content import Episode, Network, Show
 from podcast_tools.errors import ContentError, Problem, UsageError
 from podcast_tools.feed.build import BuiltFeed, build_feed, build_publisher_feed
 from podcast_tools.formats import FORMATS, PRIMARY, OutputFormat
-from podcast_tools.fsutil import write_text_atomic
+from podcast_tools.fsutil import atomic_path, write_text_atomic
 from podcast_tools.layout import content_hash, feed_key, file_hash
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.mediatypes import FEED_TYPE
@@ -53,7 +54,7 @@ from podcast_tools.record import (
     heard_chapters,
 )
 from podcast_tools.site import SitePage, build_site
-from podcast_tools.tags import EpisodeTags, Picture, contiguous_chapters
+from podcast_tools.tags import EpisodeTags, Picture, contiguous_chapters, tags_digest
 
 
 def mastering_settings(show: Show) -> MasteringSettings:
@@ -111,18 +112,20 @@ def analysis_cache(network: Network) -> AnalysisCache:
 
 
 def fingerprint(network: Network, episode: Episode) -> str:
-    """What the published MP3 depends on: the master, the jingles, the show's audio settings, the
-    edit decisions and chapters (they are in the tags), and the tool's version."""
+    """The *audio* fingerprint: what the published audio's frames depend on — the master, the
+    jingles, the show's audio settings and formats, the edit decisions, the chapters' times
+    (where they land depends on the edits) and the render's version. What the tags say is the
+    other fingerprint (`tags_fingerprint`): a change there re-tags, never re-masters."""
     edits = edit_decisions(network, episode)
     show = network.shows[episode.show]
     settings = mastering_settings(show)
     parts = {
-        "tool": __version__,
+        "render": RENDER_VERSION,
         "master": master_hash(episode.resolve(episode.audio)),
         "intro": file_hash(edits.intro) if edits.intro else None,
         "outro": file_hash(edits.outro) if edits.outro else None,
-        # max_gain_db only decides whether mastering runs, never what it makes; a show with the
-        # MP3 alone keeps the fingerprint it had before shows named formats
+        # max_gain_db only decides whether mastering runs, never what it makes; "also" (the
+        # formats beside the MP3) only when the show names any
         "settings": {
             k: v
             for k, v in settings.__dict__.items()
@@ -130,34 +133,18 @@ def fingerprint(network: Network, episode: Episode) -> str:
         },
         "trim": [edits.trim_start_s, edits.trim_end_s],
         "cuts": edits.cuts_s,
-        "chapters": [
-            (c.start, c.title, c.url, file_hash(episode.resolve(c.image)) if c.image else None)
-            for c in episode.chapters
-        ],
-        "image": file_hash(episode.resolve(episode.image)) if episode.image else None,
-        # what the ID3 tag says (the notes body reaches feeds without touching the audio)
-        "tags": {
-            "episode": [
-                episode.title,
-                episode.date.isoformat(),
-                episode.number,
-                episode.season,
-                episode.summary,
-                [p.name for p in episode.persons if p.role.lower() == "host"],
-            ],
-            "show": [
-                show.title,
-                show.author,
-                show.copyright,
-                show.link,
-                show.language,
-                network.settings.name,
-                network.feed_url(show.id),
-                file_hash(network.show_path(show.artwork)),
-            ],
-        },
+        "chapters": [start for start, _ in edits.chapters],
     }
     return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
+
+
+def tags_fingerprint(
+    network: Network, episode: Episode, duration_s: float, chapter_times: tuple[float, ...]
+) -> str:
+    """The *tags* fingerprint: a digest of everything the tags of the episode's files say
+    (`tags.tags_digest` of `episode_tags`), for audio of `duration_s` with the chapters heard at
+    `chapter_times`."""
+    return tags_digest(episode_tags(network, episode, duration_s, chapter_times))
 
 
 def _report_of(out_dir: Path, episode: Episode) -> dict[str, Any] | None:
@@ -213,6 +200,7 @@ def processed_from_report(
         duration_s=round(float(report["duration_s"]), 3),
         chapter_times=tuple(round(float(c["start_s"]), 3) for c in chapters),
         fingerprint=str(report.get("fingerprint", "")),
+        tags_fingerprint=str(report.get("tags_fingerprint", "")),
         reused=reused,
     )
 
@@ -261,6 +249,61 @@ def reusable_build(
     return processed
 
 
+def retag_files(
+    network: Network,
+    episode: Episode,
+    sources: dict[str, Path],
+    out_dir: Path,
+    duration_s: float,
+    chapter_times: tuple[float, ...],
+) -> tuple[tuple[tuple[str, Path, str, int], ...], str]:
+    """Write every file of `sources` (format name → an already-mastered file of the episode)
+    with the episode's tags as they are now, to where `process` puts it in `out_dir` — a copy
+    tagged in a temp file, then renamed; no decoding, no encoding: the audio frames stay byte
+    for byte. Returns the files (format, path, sha256, bytes), the MP3 first, and the tags
+    fingerprint."""
+    tags = episode_tags(network, episode, duration_s, chapter_times)
+    files = []
+    for name in sorted(sources, key=lambda n: n != PRIMARY.name):
+        audio_format = FORMATS[name]
+        target = audio_path(out_dir, episode, audio_format)
+        with atomic_path(target) as temp:
+            shutil.copyfile(sources[name], temp)
+            audio_format.write_tags(temp, tags, audio_format.default_tag_version)
+            files.append((name, target, file_hash(temp), temp.stat().st_size))
+    return tuple(files), tags_digest(tags)
+
+
+def tags_current(network: Network, episode: Episode, processed: ProcessedAudio) -> bool:
+    """Whether the tags of a build say what the episode's tags say now."""
+    wanted = tags_fingerprint(network, episode, processed.duration_s, processed.chapter_times)
+    return processed.tags_fingerprint == wanted
+
+
+def retag_build(
+    network: Network, episode: Episode, out_dir: Path, built: ProcessedAudio
+) -> ProcessedAudio:
+    """Bring the tags of what `process` built in `out_dir` up to date, in place (see
+    `retag_files`), and its JSON report with them."""
+    files, digest = retag_files(
+        network,
+        episode,
+        {name: path for name, path, _, _ in built.files},
+        out_dir,
+        built.duration_s,
+        built.chapter_times,
+    )
+    report_path = output_paths(out_dir, episode)[1]
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    report["tags_fingerprint"] = digest
+    made = {name: (sha256, size) for name, _, sha256, size in files}
+    for entry in report.get("files") or ():
+        entry["sha256"], entry["bytes"] = made[entry["format"]]
+    report["sha256"], report["bytes"] = made[PRIMARY.name]
+    write_text_atomic(report_path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return replace(built, files=files, tags_fingerprint=digest, retagged=True, reused=False)
+
+
 def audio_path(out_dir: Path, episode: Episode, audio_format: OutputFormat = PRIMARY) -> Path:
     """Where `process` puts the episode's file of `audio_format`."""
     return out_dir / f"{episode.slug}{audio_format.suffix}"
@@ -279,8 +322,11 @@ def heard_times(report: MasteringReport) -> tuple[float, ...]:
     return tuple(round(mark.output_s, 3) for mark in report.chapters)
 
 
-def processed_from_mastering(report: MasteringReport, fingerprint_value: str) -> ProcessedAudio:
+def processed_from_mastering(
+    report: MasteringReport, fingerprint_value: str, tags_value: str = ""
+) -> ProcessedAudio:
     return ProcessedAudio(
+        tags_fingerprint=tags_value,
         files=tuple(
             (encoded.format, encoded.output, encoded.sha256, encoded.bytes)
             for encoded in report.files
@@ -296,12 +342,23 @@ def _picture(path: Path) -> Picture:
 
 
 def episode_tags(
-    network: Network, episode: Episode, report: MasteringReport, summary: str
+    network: Network,
+    episode: Episode,
+    duration_s: float,
+    chapter_times: tuple[float, ...],
+    summary: str | None = None,
 ) -> EpisodeTags:
-    """The ID3 tag of an episode's MP3: the episode, its home show and the network."""
+    """The tags of an episode's files (every format's, from one table): the episode, its home
+    show and the network, for audio of `duration_s` with the chapters heard at `chapter_times`.
+    The summary is the episode's own, else its rendered notes as text (`summary` when the caller
+    has rendered them already)."""
     show = network.shows[episode.show]
     hosts = [person.name for person in episode.persons if person.role.lower() == "host"]
-    length_ms = round(report.duration_s * 1000)
+    length_ms = round(duration_s * 1000)
+    if summary is None:
+        summary = episode.summary or render_notes(
+            network, episode, heard_chapters(network, episode, chapter_times)
+        ).text
     cover = episode.resolve(episode.image) if episode.image else network.show_path(show.artwork)
     chapters = contiguous_chapters(
         [
@@ -311,7 +368,7 @@ def episode_tags(
                 chapter.url,
                 _picture(episode.resolve(chapter.image)) if chapter.image else None,
             )
-            for start_s, chapter in zip(heard_times(report), episode.chapters)
+            for start_s, chapter in zip(chapter_times, episode.chapters)
         ],
         length_ms,
     )
@@ -374,10 +431,11 @@ def process_episode(
     show = network.shows[episode.show]
     inputs = fingerprint_value or fingerprint(network, episode)  # before: the files may change
 
+    written: list[str] = []
+
     def tag(temps: dict[str, Path], report: MasteringReport) -> None:
-        chapters = heard_chapters(network, episode, heard_times(report))
-        summary = render_notes(network, episode, chapters).text
-        tags = episode_tags(network, episode, report, episode.summary or summary)
+        tags = episode_tags(network, episode, round(report.duration_s, 3), heard_times(report))
+        written.append(tags_digest(tags))
         for name, temp in temps.items():
             FORMATS[name].write_tags(temp, tags, versions[name])
 
@@ -400,6 +458,7 @@ def process_episode(
         "episode": network.display(episode.path),
         "guid": episode.guid,
         "fingerprint": inputs,
+        "tags_fingerprint": written[0],
         **report.as_dict(),
     }
     payload["source"] = network.display(report.source)
@@ -410,7 +469,7 @@ def process_episode(
         audio_format = FORMATS[entry["format"]]
         entry["tags"] = audio_format.tag_name(versions[audio_format.name])
     write_text_atomic(report_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-    return report, processed_from_mastering(report, inputs)
+    return report, processed_from_mastering(report, inputs, written[0])
 
 
 def write_report_page(
@@ -473,6 +532,7 @@ def _local_builds(
             audio_files(episode, processed),
             processed.chapter_times,
             processed.fingerprint,
+            processed.tags_fingerprint,
         )
         builds[episode.guid] = (record, processed)
     return builds

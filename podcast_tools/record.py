@@ -104,8 +104,10 @@ class ProcessedAudio:
     files: tuple[tuple[str, Path, str, int], ...]  # (format, path, sha256, bytes), primary first
     duration_s: float
     chapter_times: tuple[float, ...]
-    fingerprint: str
+    fingerprint: str  # of the audio (pipeline.fingerprint)
     reused: bool = False  # found in the build folder, not made by this run
+    tags_fingerprint: str = ""  # of what the tags say (pipeline.tags_fingerprint)
+    retagged: bool = False  # the files' tags were rewritten by this run (no mastering)
 
     @property
     def primary(self) -> Path:
@@ -141,6 +143,9 @@ class EpisodeRecord:
     transcript: dict[str, Any] | None = None  # {"key", "type"}
     image: dict[str, Any] | None = None  # {"key"}
     chapter_images: tuple[str | None, ...] = ()  # the key of each chapter's image, if it has one
+    #: What the audio files' tags say (pipeline.tags_fingerprint); "" in entries written before
+    #: tags had a fingerprint of their own.
+    tags_fingerprint: str = ""
     # the files publishing uploads beside the audio; not stored (the keys above are)
     assets: tuple[Asset, ...] = field(default=(), compare=False)
 
@@ -155,6 +160,7 @@ class EpisodeRecord:
             "shows": list(self.shows),
             "slug": self.slug,
             "fingerprint": self.fingerprint,
+            "tags_fingerprint": self.tags_fingerprint,
             "audio": [audio.as_dict() for audio in self.audio],
             "chapter_times": list(self.chapter_times),
             "meta": self.meta,
@@ -176,6 +182,7 @@ class EpisodeRecord:
             shows=tuple(entry["shows"]),
             slug=entry["slug"],
             fingerprint=entry.get("fingerprint", ""),
+            tags_fingerprint=entry.get("tags_fingerprint", ""),
             audio=tuple(
                 AudioFile.from_dict(a) for a in (audio if isinstance(audio, list) else [audio])
             ),
@@ -347,6 +354,7 @@ def build_record(
     audio: tuple[AudioFile, ...],
     chapter_times: tuple[float, ...],
     fingerprint: str,
+    tags_fingerprint: str = "",
 ) -> EpisodeRecord:
     """The one builder of an episode's record: its audio files (from processing, or as already
     published), the chapters at `chapter_times` (as heard), the rendered notes, and the keys of
@@ -391,6 +399,7 @@ def build_record(
         shows=tuple(episode.all_shows),
         slug=slug,
         fingerprint=fingerprint,
+        tags_fingerprint=tags_fingerprint,
         audio=audio,
         chapter_times=tuple(chapter_times),
         meta=episode_metadata(episode),

@@ -17,8 +17,12 @@ ffmpeg become :class:`TagError` naming the file.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import io
+import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,6 +125,30 @@ class Style:
     key: str  # the ID3 frame, the MP4 atom or the Vorbis comment name
     write: Callable[[Any], list]
     read: Callable[[Any], Any]
+
+
+#: Bump when the writers put something else in a file for the same `EpisodeTags`: every
+#: published file is then re-tagged (never re-mastered) on the next publish.
+TAGS_VERSION = 1
+
+
+def tags_digest(tags: EpisodeTags) -> str:
+    """sha256 of everything the tags of an episode's files say (pictures by their own sha256),
+    with the writers' version: equal digests, equal tags in every container."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Picture):
+            return {"mime": value.mime, "sha256": hashlib.sha256(value.data).hexdigest()}
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, (tuple, list)):
+            return [plain(item) for item in value]
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return value
+
+    document = {"version": TAGS_VERSION, "tags": plain(tags)}
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -757,17 +785,36 @@ def _remux_m4a(source: Path, output: Path, chapters: tuple[ChapterTag, ...]) -> 
             meta.unlink(missing_ok=True)
 
 
+def _m4a_has_chapters(path: Path, chapters: tuple[ChapterTag, ...]) -> bool:
+    """Whether the M4A at `path` already holds these chapters (start and title, as its chpl
+    atom keeps them): then re-tagging it needs no ffmpeg at all."""
+    try:
+        found = MP4(path).chapters
+    except Exception:
+        return False
+    held = [(round(c.start * 1000), c.title) for c in found or ()]
+    wanted = [
+        (c.start_ms, mp4_chapter_title(c.title).replace("\r\n", "\n").replace("\r", "\n"))
+        for c in chapters
+    ]
+    return held == wanted
+
+
 def write_mp4_tags(path: Path, tags: EpisodeTags) -> None:
     """Replace the iTunes tag and the chapters of the M4A at `path`.
 
-    ffmpeg copies the audio into a temp file beside `path` with the chapters; mutagen writes the
+    ffmpeg copies the audio into a temp file beside `path` with the chapters (unless the file
+    holds these chapters already: then a plain copy, and no ffmpeg runs); mutagen writes the
     atoms and the cover there (updating the chunk offsets of every track, the chapter track's
     too); the temp file then replaces `path`. On failure `path` is untouched and the temp file
     removed.
     """
     work = _temp_beside(path, ".m4a")
     try:
-        _remux_m4a(path, work, tags.chapters)
+        if _m4a_has_chapters(path, tags.chapters):
+            shutil.copyfile(path, work)
+        else:
+            _remux_m4a(path, work, tags.chapters)
         audio = MP4(work)
         if audio.tags is None:
             audio.add_tags()

@@ -138,7 +138,7 @@ def test_the_schemas_are_strict(sample: Path):
     assert broken(lambda d: d["shows"].update({"Not An Id": d["shows"]["itsmwp"]}))
 
     dry = {
-        "schema": "podcast_tools/publish/2",
+        "schema": "podcast_tools/publish/3",
         "version": __version__,
         "storage": "s3://bucket/prefix",
         "state": "s3://bucket/prefix.state",
@@ -146,6 +146,7 @@ def test_the_schemas_are_strict(sample: Path):
         "episodes_processed": [EPISODE],
         "episodes_skipped": [],
         "episodes_reused": [],
+        "episodes_retagged": [],
         "episodes_drafts": [],
         "episodes_scheduled": [
             {"episode": EPISODE, "date": "2099-01-01T09:00:00+00:00", "already_published": False}

@@ -90,8 +90,14 @@ def test_process_then_publish_masters_once(sample: Path, tmp_path: Path, logged_
 
 
 def test_changed_inputs_are_mastered_again(sample: Path, tmp_path: Path, logged_ffmpeg: Path):
+    """An input of the audio changed (here the show's loudness target): the build is not
+    reused. (A change of what the tags say only re-tags it: tests/test_retag.py.)"""
     podcast(sample, logged_ffmpeg, "process", str(sample / EPISODE))
-    edit(sample / EPISODE, "title: Should", "title: Revised, Should")
+    edit(
+        sample / "episodes" / "network.toml",
+        "loudness = { target_lufs = -19.0 }",
+        "loudness = { target_lufs = -18.0 }",
+    )
     logged_ffmpeg.unlink()
     done = podcast(
         sample,

@@ -54,6 +54,9 @@ from podcast_tools.layout import file_hash
 #: Called as progress(stage, done_seconds, total_seconds); stage is "analyse" or "render".
 Progress = Callable[[str, float, float], None]
 
+#: Bump whenever the render makes other bytes from the same inputs (edits, limiter, encoder
+#: options): every published episode is then mastered again on the next publish.
+RENDER_VERSION = 1
 MIN_MASTER_S = 1.0
 #: At most this many points per curve of the report (a 3-hour episode: one a second).
 MAX_CURVE_POINTS = 12_000

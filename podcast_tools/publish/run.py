@@ -20,6 +20,7 @@ episode's new guid for a published slug, a number taken in a feed, a feed that w
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import threading
 from collections.abc import Callable
@@ -39,10 +40,19 @@ from podcast_tools.feed.build import (
     numbering_problems,
 )
 from podcast_tools.formats import format_named
-from podcast_tools.layout import PUBLISHER_FEED_KEY, content_hash, feed_key
+from podcast_tools.layout import PUBLISHER_FEED_KEY, content_hash, feed_key, file_hash
 from podcast_tools.mediatypes import FEED_TYPE
 from podcast_tools.notes import notes_size_problem
-from podcast_tools.pipeline import edit_decisions, fingerprint, process_episode, reusable_build
+from podcast_tools.pipeline import (
+    edit_decisions,
+    fingerprint,
+    process_episode,
+    retag_build,
+    retag_files,
+    reusable_build,
+    tags_current,
+    tags_fingerprint,
+)
 from podcast_tools.publish.conditional import until_written
 from podcast_tools.publish.guard import (
     FeedLoss,
@@ -99,6 +109,8 @@ class PublishResult:
     processed: list[str] = field(default_factory=list)  # episode files
     skipped: list[str] = field(default_factory=list)  # unchanged audio
     reused: list[str] = field(default_factory=list)  # processed: taken from `podcast process`
+    # audio unchanged, tags not: the mastered files re-tagged (from build/ or storage), no ffmpeg
+    retagged: list[str] = field(default_factory=list)
     drafts: list[str] = field(default_factory=list)  # episode files marked draft: left out
     # dated in the future: checked, not uploaded nor recorded until due ({episode, date,
     # already_published}: an episode published before its date moved stays as published)
@@ -125,6 +137,7 @@ class PublishResult:
             "episodes_processed": self.processed,
             "episodes_skipped": self.skipped,
             "episodes_reused": self.reused,
+            "episodes_retagged": self.retagged,
             "episodes_drafts": self.drafts,
             "episodes_scheduled": self.scheduled,
             "objects_uploaded": [{"key": u.key, "bytes": u.bytes} for u in self.uploads],
@@ -237,17 +250,20 @@ class Publisher:
             raise ContentError(problems)
         self._check_feeds_keep(manifest, episodes, now)  # a stale manifest stops here
         self._check_numbering(manifest, episodes, now)
-        to_process, metadata_only = [], []
+        to_process, to_retag, metadata_only = [], [], []
         wanted = {e.guid: fingerprint(self.network, e) for e in episodes}
         for episode in episodes:
             entry = manifest.episodes.get(episode.guid)
             if not self._still_published(episode, entry, wanted[episode.guid]):
                 to_process.append(episode)
+            elif not self._tags_published(episode, entry):
+                to_retag.append(episode)
             else:
                 metadata_only.append(episode)
         result.skipped = [self.network.display(e.path) for e in metadata_only]
         if dry_run:
             result.processed = [self.network.display(e.path) for e in to_process]
+            result.retagged = [self.network.display(e.path) for e in to_retag]
             result.reused = [
                 self.network.display(e.path)
                 for e in to_process
@@ -256,21 +272,26 @@ class Publisher:
             ]
             self.say(
                 self._plan_text(
-                    to_process, metadata_only, result.reused, result.scheduled, manifest
+                    to_process, metadata_only, result.reused, result.scheduled, manifest, to_retag
                 )
             )
             return result
 
         self._abort_stale_uploads(started, result)
         builds = self._process(to_process, wanted, manifest.episodes)
+        builds.update(self._retag(to_retag, wanted, manifest))
         self._check_sources(episodes)  # swapped since validation: refused before any upload
         result.processed = [self.network.display(e.path) for e in to_process]
         result.reused = [self.network.display(e.path) for e in to_process if builds[e.guid].reused]
+        result.retagged = [
+            self.network.display(e.path) for e in to_process + to_retag if builds[e.guid].retagged
+        ]
         entries: dict[str, dict[str, Any]] = {}
         for episode in episodes:
             entries[episode.guid] = self._entry(
                 episode, builds.get(episode.guid), manifest.episodes.get(episode.guid), result
             )
+        shutil.rmtree(self.build_dir / ".cache" / "retag", ignore_errors=True)  # all uploaded
         artwork = self._artwork(manifest, result)
         # Only what this run changed is laid over newer manifests when publishers race: an
         # entry merely copied from our first read must not undo another publisher's update.
@@ -443,6 +464,15 @@ class Publisher:
                 return False
         return True
 
+    def _tags_published(self, episode: Episode, entry: dict[str, Any]) -> bool:
+        """The published files' tags say what the episode's tags say now (entries written
+        before tags had a fingerprint of their own count as not)."""
+        record = EpisodeRecord.from_entry(episode.guid, entry)
+        wanted = tags_fingerprint(
+            self.network, episode, record.enclosure.duration_s, record.chapter_times
+        )
+        return record.tags_fingerprint == wanted
+
     def _check_notes(self, episodes: list[Episode], manifest: Manifest) -> None:
         """Feed rules that depend only on content, checked before anything is processed."""
         problems = []
@@ -462,6 +492,7 @@ class Publisher:
         reused: list[str],
         scheduled: list[dict[str, Any]],
         manifest: Manifest,
+        to_retag: list[Episode] = (),
     ) -> str:
         lines = [f"would process and upload {len(to_process)} episode(s):"]
         for episode in to_process:
@@ -470,10 +501,16 @@ class Publisher:
             notes.append("already built by `process`" if shown in reused else None)
             said = "; ".join(note for note in notes if note)
             lines.append(f"  {shown}" + (f"  ({said})" if said else ""))
+        if to_retag:
+            lines.append(
+                f"would re-tag and upload {len(to_retag)} episode(s) whose audio is unchanged "
+                "(no mastering):"
+            )
+            lines += [f"  {self.network.display(e.path)}" for e in to_retag]
         lines.append(
             f"unchanged audio, metadata and feeds refreshed: {len(metadata_only)} episode(s)"
         )
-        shows = sorted({s for e in to_process + metadata_only for s in e.all_shows})
+        shows = sorted({s for e in [*to_process, *to_retag, *metadata_only] for s in e.all_shows})
         lines.append("feeds that may change: " + (", ".join(shows) or "none"))
         lines.append("then the website: its pages whose bytes change")
         lines += [scheduled_line(item) for item in scheduled]
@@ -511,6 +548,8 @@ class Publisher:
                 self.say(
                     f"reusing {self.network.display(built.primary)}: processed from the same inputs"
                 )
+                if not tags_current(self.network, episode, built):
+                    built = retag_build(self.network, episode, out_dir, built)
                 return episode.guid, built
             change = self._format_change(episode, manifest_entries.get(episode.guid))
             self.say(
@@ -530,6 +569,65 @@ class Publisher:
             return {}
         with ThreadPoolExecutor(max_workers=min(self.workers, len(episodes))) as pool:
             return dict(pool.map(one, episodes))
+
+    def _retag(
+        self, episodes: list[Episode], wanted: dict[str, str], manifest: Manifest
+    ) -> dict[str, ProcessedAudio]:
+        """Re-tag the published audio of episodes whose audio is unchanged but whose tags are
+        not: the files `process` built when they are still there (re-tagged in place), else the
+        published files fetched from storage (checked against the manifest's sha256) into a
+        scratch folder under build/. No ffmpeg runs; the audio frames stay byte for byte."""
+        builds = {}
+        for episode in episodes:
+            shown = self.network.display(episode.path)
+            out_dir = self.build_dir / episode.show
+            built = reusable_build(self.network, episode, out_dir, wanted[episode.guid])
+            if built is not None:
+                self.say(f"re-tagging {shown} (audio unchanged): from {self.network.display(out_dir)}")
+                if not tags_current(self.network, episode, built):
+                    built = retag_build(self.network, episode, out_dir, built)
+                builds[episode.guid] = built
+                continue
+            self.say(f"re-tagging {shown} (audio unchanged): fetching its published files")
+            record = EpisodeRecord.from_entry(episode.guid, manifest.episodes[episode.guid])
+            retagged = self._retag_published(episode, record)
+            if retagged is None:  # not the bytes the manifest records: master it again
+                self.say(f"{shown}: its published audio is not what the manifest records")
+                builds.update(self._process([episode], wanted, manifest.episodes))
+            else:
+                builds[episode.guid] = retagged
+        return builds
+
+    def _retag_published(self, episode: Episode, record: EpisodeRecord) -> ProcessedAudio | None:
+        scratch = self.build_dir / ".cache" / "retag" / episode.guid
+        scratch.mkdir(parents=True, exist_ok=True)
+        fetched = {}
+        for audio in record.audio:
+            path = scratch / f"fetched{format_named(audio.format).suffix}"
+            if not self.storage.download(audio.key, path) or (
+                audio.sha256 and file_hash(path) != audio.sha256
+            ):
+                shutil.rmtree(scratch, ignore_errors=True)
+                return None
+            fetched[audio.format] = path
+        files, digest = retag_files(
+            self.network,
+            episode,
+            fetched,
+            scratch,
+            record.enclosure.duration_s,
+            record.chapter_times,
+        )
+        for path in fetched.values():
+            path.unlink(missing_ok=True)
+        return ProcessedAudio(
+            files=files,
+            duration_s=record.enclosure.duration_s,
+            chapter_times=record.chapter_times,
+            fingerprint=record.fingerprint,
+            tags_fingerprint=digest,
+            retagged=True,
+        )
 
     def _stage_progress(self, episode: Episode) -> Callable[[str, float, float], None] | None:
         if self.progress is None:
@@ -685,11 +783,14 @@ class Publisher:
                     file=shown,
                 )
             chapter_times, fingerprint_value = built.chapter_times, built.fingerprint
+            tags_value = built.tags_fingerprint
         else:
             before = EpisodeRecord.from_entry(episode.guid, previous)
             audio, chapter_times = before.audio, before.chapter_times
-            fingerprint_value = before.fingerprint
-        record = build_record(self.network, episode, audio, chapter_times, fingerprint_value)
+            fingerprint_value, tags_value = before.fingerprint, before.tags_fingerprint
+        record = build_record(
+            self.network, episode, audio, chapter_times, fingerprint_value, tags_value
+        )
         for asset in record.assets:
             if asset.data is not None:
                 self._upload_bytes(asset.key, asset.data, asset.type, result)

@@ -115,6 +115,14 @@ class Storage:
         """The object's bytes and ETag, or None when absent."""
         raise NotImplementedError
 
+    def download(self, key: str, dest: Path) -> bool:
+        """Write the object to `dest` (False when absent). The caller checks its hash."""
+        found = self.get(key)
+        if found is None:
+            return False
+        dest.write_bytes(found[0])
+        return True
+
     def put_bytes(
         self,
         key: str,
@@ -670,6 +678,33 @@ class S3Storage(Storage):
                 short = f"{len(data)} of {expected} bytes"
                 continue
             return data, response["ETag"]
+        raise StorageError(
+            f"{self.description}/{key}: cannot read: the answer was cut off {ATTEMPTS} times "
+            f"({short})"
+        )
+
+    def download(self, key: str, dest: Path) -> bool:
+        """Stream the object to `dest` a chunk at a time (an hour of audio never sits in memory);
+        a body cut off before its Content-Length is asked for again."""
+        short = ""
+        for _ in range(ATTEMPTS):
+            response = self._read(self._client.get_object, key)
+            if response is None:
+                return False
+            expected = int(response.get("ContentLength", -1))
+            written = 0
+            try:
+                with dest.open("wb") as handle:
+                    for chunk in response["Body"].iter_chunks(1 << 20):
+                        handle.write(chunk)
+                        written += len(chunk)
+            except Exception as exc:  # botocore's IncompleteReadError, a dropped connection …
+                short = f"{type(exc).__name__}: {_one_line(exc)}"
+                continue
+            if expected >= 0 and written != expected:
+                short = f"{written} of {expected} bytes"
+                continue
+            return True
         raise StorageError(
             f"{self.description}/{key}: cannot read: the answer was cut off {ATTEMPTS} times "
             f"({short})"
