@@ -26,39 +26,36 @@ def manifest(state: Path) -> dict:
 
 def test_adding_formats_rerenders_the_show_once(sample: Path, tmp_path: Path, logged_ffmpeg: Path):
     store, state = tmp_path / "public", tmp_path / "public.state"
-    where = ["--storage", f"file://{store}", "--state", f"file://{state}"]
-    podcast(sample, logged_ffmpeg, "publish", str(sample / EPISODE), str(sample / OTHER), *where)
+
+    def publish(*extra: str):
+        logged_ffmpeg.unlink(missing_ok=True)
+        return podcast(
+            sample,
+            logged_ffmpeg,
+            "publish",
+            str(sample / EPISODE),
+            str(sample / OTHER),
+            "--storage",
+            f"file://{store}",
+            "--state",
+            f"file://{state}",
+            *extra,
+        )
+
+    publish()
     first = manifest(state)["episodes"]
     other_guid = next(g for g, e in first.items() if e["show"] == "itsmwp")
     row_guid = next(g for g, e in first.items() if e["show"] == "itsmwp-row")
     assert [a["format"] for a in first[row_guid]["audio"]] == ["mp3"]
 
     edit(sample / "episodes" / "network.toml", ROW, ROW + 'formats = ["mp3", "m4a", "opus"]\n')
-    logged_ffmpeg.unlink(missing_ok=True)
-    plan = podcast(
-        sample,
-        logged_ffmpeg,
-        "publish",
-        str(sample / EPISODE),
-        str(sample / OTHER),
-        *where,
-        "--dry-run",
-    )
+    plan = publish("--dry-run")
     said = plan.stdout + plan.stderr
     assert f"{EPISODE}  (adds m4a, opus: re-rendered once, every format from one render)" in said
     assert OTHER not in said.split("unchanged audio")[0]
     assert opus_encodes(logged_ffmpeg) == []  # a dry run renders nothing
 
-    done = podcast(
-        sample,
-        logged_ffmpeg,
-        "publish",
-        str(sample / EPISODE),
-        str(sample / OTHER),
-        *where,
-        "--json",
-    )
-    summary = json.loads(done.stdout)
+    summary = json.loads(publish("--json").stdout)
     assert summary["episodes_processed"] == [EPISODE]  # the other show is left alone
     # one render fed the three encoders: one Opus encode for the file (and one codec probe)
     assert len(opus_encodes(logged_ffmpeg)) == 2, opus_encodes(logged_ffmpeg)
@@ -70,22 +67,11 @@ def test_adding_formats_rerenders_the_show_once(sample: Path, tmp_path: Path, lo
         data = (store / audio["key"]).read_bytes()
         assert len(data) == audio["bytes"]
         assert hashlib.sha256(data).hexdigest() == audio["sha256"]
-        assert (
-            audio["key"].split("-")[-1].split(".")[0]
-            == audio["sha256"][: len(audio["key"].split("-")[-1].split(".")[0])]
-        )
+        named = audio["key"].rsplit("-", 1)[1].split(".")[0]  # <slug>-<hash prefix>.<suffix>
+        assert audio["sha256"].startswith(named)
         assert audio["key"].endswith("." + audio["format"])
     assert manifest(state)["episodes"][other_guid] == first[other_guid]
 
-    logged_ffmpeg.unlink(missing_ok=True)
-    again = podcast(
-        sample,
-        logged_ffmpeg,
-        "publish",
-        str(sample / EPISODE),
-        str(sample / OTHER),
-        *where,
-        "--json",
-    )
+    again = publish("--json")
     assert json.loads(again.stdout)["episodes_processed"] == []  # once
     assert opus_encodes(logged_ffmpeg) == []

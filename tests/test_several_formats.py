@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from podcast_tools.audio import master as master_module
 from podcast_tools.audio.ffmpeg import ffmpeg_exe
 from podcast_tools.audio.master import (
     MasteringSettings,
@@ -115,15 +114,10 @@ def test_every_file_lands_on_the_target_and_under_the_ceiling(
 
 def test_one_analysis_and_one_render_feed_every_encoder(tmp_path: Path, monkeypatch):
     """The master is decoded twice (analysis, render) with three formats as with one."""
+    from tests.test_analysis_cache import counting_reads
+
     source = speech_like_master(tmp_path / "master.wav", 12, silence_s=1)
-    reads: list[Path] = []
-    real = master_module.pcm_chunks
-
-    def counted(path, **kwargs):
-        reads.append(Path(path))
-        return real(path, **kwargs)
-
-    monkeypatch.setattr(master_module, "pcm_chunks", counted)
+    reads = counting_reads(monkeypatch)
     master(source, tmp_path / "one.mp3", MasteringSettings())
     assert reads == [source, source]
     reads.clear()
