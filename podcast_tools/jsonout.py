@@ -11,7 +11,7 @@ schemas are strict (`additionalProperties: false` where the structure is ours), 
 document's keys gives it the next number and a new schema file.
 
 >>> schema_id("publish")
-'podcast_tools/publish/2'
+'podcast_tools/publish/3'
 >>> doc = document("shows", {"shows": {}})
 >>> list(doc)
 ['schema', 'version', 'shows']
@@ -28,7 +28,7 @@ from typing import Any
 from podcast_tools import __version__
 
 #: Each command with `--json` and the number of the schema its documents follow now.
-SCHEMAS: dict[str, int] = {"shows": 3, "process": 3, "publish": 2}
+SCHEMAS: dict[str, int] = {"shows": 3, "process": 3, "publish": 3}
 
 SCHEMA_BASE_URI = "https://podcast-tools.invalid/schemas/"
 
