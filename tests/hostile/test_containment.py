@@ -63,8 +63,8 @@ def test_a_transcript_swapped_after_validation_is_refused_before_any_upload(
         pytest.skip(f"{outside} does not exist here")
     real_process = RunPublisher._process
 
-    def process_then_swap(self, episodes, wanted):  # validation is over; no upload yet
-        built = real_process(self, episodes, wanted)
+    def process_then_swap(self, *args):  # validation is over; no upload yet
+        built = real_process(self, *args)
         swap(with_transcript, outside)
         return built
 
@@ -132,8 +132,8 @@ def test_a_transcript_swapped_for_a_fifo_is_refused_without_hanging(
 ):
     real_process = RunPublisher._process
 
-    def process_then_fifo(self, episodes, wanted):
-        built = real_process(self, episodes, wanted)
+    def process_then_fifo(self, *args):
+        built = real_process(self, *args)
         (with_transcript / TRANSCRIPT).unlink()
         os.mkfifo(with_transcript / TRANSCRIPT)  # opening it to read would block
         return built
