@@ -18,7 +18,7 @@ from podcast_tools import __version__
 from podcast_tools.clihelp import Typer
 from podcast_tools.content import NETWORK_FILE, Network, find_root
 from podcast_tools.content.hints import one_line
-from podcast_tools.errors import NotANetworkError, PodcastToolsError, UsageError
+from podcast_tools.errors import ExitCode, NotANetworkError, PodcastToolsError, UsageError
 from podcast_tools.jsonout import dumps as json_document
 from podcast_tools.media_checks import load_checked_network, validate_network
 
@@ -28,7 +28,7 @@ HELP = (
     "check them with `podcast validate`, then publish.\n\n"
     "Exit codes: 0 done · 1 content problems (one line each: file: field: what to do) · "
     "2 usage (bad options, no network found) · 3 storage/network failure · "
-    "4 ffmpeg missing or failed."
+    "4 ffmpeg missing or failed · 130 interrupted (Ctrl-C)."
 )
 
 app = Typer(
@@ -110,6 +110,14 @@ def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                     f"{len(lines)} problems in {files} file(s); nothing was written.", err=True
                 )
             raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            if options.debug:
+                traceback.print_exc(file=sys.stderr)
+            typer.echo(
+                "interrupted: nothing is left half-written; run the command again to finish",
+                err=True,
+            )
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
     return wrapper
 
@@ -559,16 +567,56 @@ def publish(
             "(see `podcast check-public`); exit 3 if a check fails.",
         ),
     ] = False,
+    jobs: Annotated[
+        Optional[int],
+        typer.Option(
+            "--jobs",
+            metavar="N",
+            min=1,
+            help="Master up to N episodes at once, each in a worker process of its own "
+            "(default: the CPUs this process may use). 1: one after another, in this process.",
+        ),
+    ] = None,
+    shard: Annotated[
+        Optional[str],
+        typer.Option(
+            "--shard",
+            metavar="K/N",
+            help="Publish only the K-th of N shares of the selected episodes (K from 1 to N, "
+            "chosen by guid, the same on every machine) and write no feeds and no website: run "
+            "N machines with 1/N … N/N, then one `publish --feeds-only`.",
+        ),
+    ] = None,
+    feeds_only: Annotated[
+        bool,
+        typer.Option(
+            "--feeds-only",
+            help="Process and upload no audio: write every feed, the publisher feed and the "
+            "website from the manifest as stored (after `--shard` runs). Takes no episode files.",
+        ),
+    ] = False,
 ) -> None:
     """Process what changed, upload and verify media, update the manifest, then the feeds.
 
     Exit codes: 0 done, 1 content errors (nothing uploaded), 2 usage, 3 storage/network failure
-    (or, with --check-public, a public check failed)."""
+    (or, with --check-public, a public check failed), 130 interrupted (Ctrl-C)."""
     from podcast_tools.publish import Publisher, select
+    from podcast_tools.publish.run import parse_shard, shard_of
     from podcast_tools.publish.state import locate, open_locations
 
     if sum(bool(x) for x in (episode_files, all_episodes, changed_since)) > 1:
         raise UsageError("choose one of: episode files, --all, --changed-since")
+    if feeds_only and (episode_files or all_episodes or changed_since or shard):
+        raise UsageError(
+            "--feeds-only writes the feeds of every episode in the manifest: it takes no episode "
+            "files, --all, --changed-since or --shard"
+        )
+    share = parse_shard(shard) if shard is not None else None
+    if share is not None and check_public:
+        raise UsageError(
+            "--check-public checks the feeds, which a --shard run does not write: give it to the "
+            "`publish --feeds-only` run"
+        )
     root = _options(ctx).network_root()
     network = load_checked_network(root)  # everything is validated before anything is uploaded
     settings = network.settings
@@ -578,15 +626,26 @@ def publish(
         typer.echo(
             f"note: feeds still point at {settings.base_url} (network.toml's base_url)", err=True
         )
-    episodes = select(network, list(episode_files or []), changed_since=changed_since)
+    episodes = [] if feeds_only else select(
+        network, list(episode_files or []), changed_since=changed_since
+    )
+    if share is not None:
+        episodes = shard_of(episodes, *share)
     with _display(enabled=not as_json) as display:
-        result = Publisher(
+        publisher = Publisher(
             network,
             storage,
             say=display.say if display else None,
             progress=display.progress if display else None,
             state=state,
-        ).run(episodes, dry_run=dry_run, by_name=bool(episode_files))
+            workers=jobs,
+        )
+        if feeds_only:
+            result = publisher.run_feeds_only(dry_run=dry_run)
+        else:
+            result = publisher.run(
+                episodes, dry_run=dry_run, by_name=bool(episode_files), shard=share
+            )
     if not as_json and not dry_run:
         _publish_summary(storage, result)
     findings = None
@@ -608,7 +667,14 @@ def publish(
 def _publish_summary(storage, result) -> None:
     from podcast_tools.publish.run import scheduled_line
 
-    if result.uploaded_nothing:
+    if result.shard is not None:
+        typer.echo(
+            f"{storage.description}: shard {result.shard}: processed {len(result.processed)}, "
+            f"unchanged {len(result.skipped)}; uploaded {len(result.uploads)} object(s), "
+            f"{sum(u.bytes for u in result.uploads) / 1e6:.1f} MB; no feeds written (run "
+            "`podcast publish --feeds-only` once every shard is done)"
+        )
+    elif result.uploaded_nothing:
         typer.echo(f"{storage.description}: nothing changed; nothing uploaded.")
     else:
         size = sum(u.bytes for u in result.uploads) / 1e6
@@ -903,8 +969,8 @@ class _Display:
     """What a person sees on stderr while work goes on.
 
     In a terminal (stdout and stderr both): one live rich display — a bar per running task
-    (mastering stages per episode, uploads in bytes) — with log lines printed above it, never
-    through it. Anywhere else (a pipe, a CI log): one plain line per step, no bars, no ANSI codes.
+    (the mastering stage of each episode under way, one per worker process; how many of the
+    batch are mastered; uploads in bytes) — with log lines printed above it, never through it. Anywhere else (a pipe, a CI log): one plain line per step, no bars, no ANSI codes.
     """
 
     def __init__(self, live: Any | None):
@@ -932,6 +998,8 @@ class _Display:
         detail = (
             f"{done / 1e6:.1f}/{total / 1e6:.1f} MB"
             if bytes_task
+            else f"{done:.0f}/{total:.0f}"
+            if label == "episodes mastered"
             else f"{100 * done / total:3.0f}%"
             if total
             else ""

@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # wrong command-line usage
     STORAGE = 3  # storage or network failure after retries
     TOOL = 4  # an external tool (ffmpeg) failed or is missing
+    INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report a command that SIGINT ended
 
 
 @dataclass(frozen=True, order=True)
@@ -43,6 +44,18 @@ class PodcastToolsError(Exception):
     def lines(self) -> list[str]:
         """The error as the one-line-per-problem text the CLI prints."""
         return [str(self)]
+
+    def __reduce__(self):
+        # Pickled as it is (message and attributes), not by calling __init__ again with the
+        # message: errors cross from mastering worker processes to the publisher this way.
+        return _rebuilt, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuilt(cls: type[PodcastToolsError], args: tuple, state: dict) -> PodcastToolsError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ContentError(PodcastToolsError):

@@ -149,7 +149,9 @@ FORMATS: dict[str, OutputFormat] = {
         # speech coder where it serves speech at low bitrates
         codec_args=("-application", "audio", "-vbr", "on"),
         muxer="opus",  # Ogg Opus (RFC 7845)
-        muxer_args=(),
+        # the Ogg stream's serial number is random unless bitexact: the same render then gives
+        # the same bytes (and key) on every machine, e.g. for shards and a single publisher
+        muxer_args=("-fflags", "+bitexact"),
         write_tags=_vorbis_comments,
         tag_versions=_ONLY_VERSION,
         tag_name=lambda _version: "Vorbis",

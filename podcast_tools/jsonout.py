@@ -11,7 +11,7 @@ schemas are strict (`additionalProperties: false` where the structure is ours), 
 document's keys gives it the next number and a new schema file.
 
 >>> schema_id("publish")
-'podcast_tools/publish/2'
+'podcast_tools/publish/3'
 >>> doc = document("shows", {"shows": {}})
 >>> list(doc)
 ['schema', 'version', 'shows']

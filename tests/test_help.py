@@ -104,7 +104,7 @@ def test_flags_take_no_value_in_help():
         "", CliRunner().invoke(app, ["process", "--help"], env={"COLUMNS": "200"}).stdout
     )
     line = next(line for line in text.splitlines() if "--verify" in line)
-    assert re.search(r"--verify\s+Decode the finished MP3", line), line
+    assert re.search(r"--verify\s+Decode every finished file", line), line
 
 
 def test_completion_options_are_offered():

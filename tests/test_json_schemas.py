@@ -158,12 +158,27 @@ def test_the_schemas_are_strict(sample: Path):
         "feeds_unchanged": [],
         "pages_written": [],
         "pages_unchanged": 0,
+        "shard": None,
+        "feeds_only": False,
     }
     assert schema_problems("publish", dry) == []
     assert schema_problems("publish", {**dry, "pages_written": ["index.html"]}), "dry run wrote"
     uploading = {**dry, "objects_uploaded": [{"key": "itsmwp/feed.xml", "bytes": 9}]}
     assert schema_problems("publish", uploading), "a dry run that uploads"
     assert schema_problems("publish", {**uploading, "dry_run": False, "bytes_uploaded": 9}) == []
+    # 3: a shard writes no feeds; a --feeds-only run uploads no audio
+    shard = {**dry, "dry_run": False, "shard": "2/3"}
+    assert schema_problems("publish", shard) == []
+    assert schema_problems("publish", {**shard, "shard": "2/3/4"})
+    assert schema_problems("publish", {**shard, "feeds_written": ["itsmwp/feed.xml"]})
+    assert schema_problems("publish", {**shard, "pages_written": ["index.html"]})
+    feeds = {**dry, "dry_run": False, "episodes_processed": [], "feeds_only": True}
+    assert schema_problems("publish", {**feeds, "feeds_written": ["itsmwp/feed.xml"]}) == []
+    assert schema_problems("publish", {**feeds, "episodes_processed": [EPISODE]})
+    media = {**uploading, "dry_run": False, "bytes_uploaded": 9, "episodes_processed": []}
+    assert schema_problems("publish", {**media, "feeds_only": False}) == []
+    assert schema_problems("publish", {**media, "feeds_only": True}), "feeds-only uploaded audio"
+    assert schema_problems("publish", {**feeds, "shard": "1/2"}), "a shard writes no feeds"
 
 
 @pytest.mark.parametrize("verify", [False, True], ids=["report", "verify"])

@@ -44,8 +44,8 @@ def load_workflow() -> dict:
     return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
 
 
-def steps() -> list[dict]:
-    return load_workflow()["jobs"]["publish"]["steps"]
+def steps(job: str = "publish") -> list[dict]:
+    return load_workflow()["jobs"][job]["steps"]
 
 
 def is_install_step(step: dict) -> bool:
@@ -107,8 +107,8 @@ def test_run_steps_are_plain_shell():
     become shell code), and no `if:` on a run step (the scripts decide, so they can be tested)."""
     workflow = load_workflow()
     assert workflow["defaults"]["run"]["shell"] == "bash"
-    run_steps = [s for s in steps() if "run" in s]
-    assert len(run_steps) >= 3
+    run_steps = [s for job in workflow["jobs"] for s in steps(job) if "run" in s]
+    assert len(run_steps) >= 3 + 1 + 2 + 2
     for step in run_steps:
         assert "${{" not in step["run"], step.get("name")
         assert "if" not in step, step.get("name")
@@ -132,6 +132,7 @@ class Run:
     steps: list[tuple[str, subprocess.CompletedProcess]] = field(default_factory=list)
     summary_file: Path | None = None
     seconds: float = 0.0
+    outputs: dict[str, str] = field(default_factory=dict)  # steps.<id>.outputs.<name> → value
 
     @property
     def returncode(self) -> int:
@@ -163,8 +164,12 @@ def run_workflow(
     storage: str,
     before: str = "",
     episodes: str = "",
+    job: str = "publish",
+    context: dict[str, str] | None = None,
 ) -> Run:
-    """Run the workflow's run: steps in order with bash, as GitHub would for this event."""
+    """Run the run: steps of a job of the workflow in order with bash, as GitHub would for this
+    event (`context`: the values of further expressions, e.g. a matrix's). The outputs the job's
+    steps write to $GITHUB_OUTPUT are in `Run.outputs`."""
     context = {
         "github.event_name": event,
         "github.event.before": before,
@@ -173,6 +178,7 @@ def run_workflow(
         "vars.AWS_REGION": "",
         "vars.AWS_ENDPOINT_URL": "",
         **NO_CREDENTIALS,
+        **(context or {}),
     }
 
     def resolve(value) -> str:
@@ -209,10 +215,10 @@ def run_workflow(
         "HOME": str(temp),  # no global git or pip settings of this machine's user
         **{name: str(path) for name, path in files.items()},
     }
-    job_env = {k: resolve(v) for k, v in load_workflow()["jobs"]["publish"].get("env", {}).items()}
+    job_env = {k: resolve(v) for k, v in load_workflow()["jobs"][job].get("env", {}).items()}
     run = Run(summary_file=summary)
     started = time.monotonic()
-    for number, step in enumerate(steps()):
+    for number, step in enumerate(steps(job)):
         if "uses" in step or is_install_step(step):
             continue
         script = temp / f"step{number}.sh"
@@ -229,6 +235,10 @@ def run_workflow(
             check=False,
         )
         run.steps.append((step.get("name", f"step {number}"), done))
+        for line in files["GITHUB_OUTPUT"].read_text().splitlines():  # a job's outputs
+            name, _, value = line.partition("=")
+            run.outputs[f"steps.{step.get('id')}.outputs.{name}"] = value
+        files["GITHUB_OUTPUT"].write_text("")
         for name, path in files.items():  # this harness does not pass these on between steps
             assert path.read_text() == "", f"{step.get('name')} wrote {name}; teach the test"
         if done.returncode != 0:
@@ -461,3 +471,94 @@ def test_a_manual_run_naming_no_episode_file_is_one_clear_error(tmp_path_factory
     assert run.returncode == 2, run.output
     assert "999-nope.md" in run.steps[-1][1].stderr
     assert not (tmp_path / "storage").exists()
+
+
+# -- a back catalogue on several runners ----------------------------------------------------------
+
+
+def test_the_sharded_jobs_are_opt_in_and_the_feeds_come_last():
+    workflow = load_workflow()
+    shards = workflow[True]["workflow_dispatch"]["inputs"]["shards"]
+    assert shards["type"] == "number" and shards["default"] == 1 and shards["required"] is False
+    jobs = workflow["jobs"]
+    # expressions coerce a missing input (push, schedule) to 0: the usual job runs
+    assert jobs["publish"]["if"] == "${{ !(inputs.shards > 1) }}"
+    assert jobs["shards"]["if"] == "${{ inputs.shards > 1 }}"
+    assert jobs["shard"]["needs"] == "shards"
+    strategy = jobs["shard"]["strategy"]
+    assert strategy["matrix"]["shard"] == "${{ fromJSON(needs.shards.outputs.list) }}"
+    assert strategy["fail-fast"] is False
+    assert set(jobs["feeds"]["needs"]) == {"shards", "shard"}
+    assert "!cancelled()" in jobs["feeds"]["if"]
+    for job in ("shard", "feeds"):  # as the usual job: shallow LFS checkout, pinned install
+        (checkout,) = [s for s in steps(job) if s.get("uses", "").startswith("actions/checkout@")]
+        assert checkout["with"] == {"fetch-depth": 1, "lfs": True}
+        (install,) = [s for s in steps(job) if is_install_step(s)]
+        assert install["run"].strip() == "python -m pip install -c constraints.txt ."
+        assert jobs[job]["env"] == jobs["publish"]["env"]
+
+
+def sample_workspace(base: Path) -> Path:
+    workspace = base / "workspace"
+    shutil.copytree(REPO / "templates", workspace / "templates")
+    shutil.copytree(REPO / "episodes", workspace / "episodes")
+    git("init", "-q", "-b", "main", cwd=workspace)
+    git("add", "-A", cwd=workspace)
+    git("commit", "-q", "-m", "x", cwd=workspace)
+    return workspace
+
+
+def test_a_manual_run_with_shards_publishes_each_share_then_the_feeds(
+    tmp_path_factory, tmp_path
+):
+    installed = installed_package(tmp_path_factory)
+    workspace = sample_workspace(tmp_path)
+    storage = tmp_path / "storage"
+    common = {"event": "workflow_dispatch", "storage": storage.as_uri()}
+
+    plan = run_workflow(
+        installed, workspace, tmp_path / "plan", job="shards", context={"inputs.shards": "3"},
+        **common,
+    )
+    assert plan.returncode == 0, plan.output
+    needs = {  # the job's outputs, as its `outputs:` map them from its steps'
+        f"needs.shards.outputs.{name}": plan.outputs[EXPRESSION.fullmatch(value).group(1)]
+        for name, value in load_workflow()["jobs"]["shards"]["outputs"].items()
+    }
+    matrix = json.loads(needs["needs.shards.outputs.list"])
+    assert matrix == [1, 2, 3] and needs["needs.shards.outputs.count"] == "3"
+
+    processed = []
+    for shard in matrix:
+        run = run_workflow(
+            installed, workspace, tmp_path / f"shard-{shard}", job="shard",
+            context={"matrix.shard": str(shard), **needs}, **common,
+        )
+        assert run.returncode == 0, run.output
+        assert run.published["shard"] == f"{shard}/3"
+        assert run.published["feeds_written"] == [] and run.published["pages_written"] == []
+        processed += run.published["episodes_processed"]
+    assert sorted(processed) == EPISODES  # every episode, once
+    assert not list(storage.rglob("feed.xml"))
+
+    feeds = run_workflow(installed, workspace, tmp_path / "feeds", job="feeds", **common)
+    assert feeds.returncode == 0, feeds.output
+    assert feeds.published["feeds_only"] is True
+    assert feeds.published["objects_uploaded"] == []
+    assert len(feeds.published["feeds_written"]) == 4  # 3 shows + publisher.xml
+    assert "--feeds-only" in feeds.summary_file.read_text()
+    check_published(workspace, storage)
+
+
+@pytest.mark.parametrize("shards", ["1", "65", "2.5", "-3"])
+def test_a_shard_count_out_of_range_is_one_clear_error(tmp_path_factory, tmp_path, shards):
+    installed = installed_package(tmp_path_factory)
+    plan = run_workflow(
+        installed, sample_workspace(tmp_path), tmp_path / "plan", job="shards",
+        event="workflow_dispatch", storage=(tmp_path / "storage").as_uri(),
+        context={"inputs.shards": shards},
+    )
+    assert plan.returncode == 2, plan.output
+    errors = [line for line in plan.output.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and "2 to 64" in errors[0], plan.output
+    assert plan.outputs == {}

@@ -19,12 +19,12 @@ episode's new guid for a published slug, a number taken in a feed, a feed that w
 
 from __future__ import annotations
 
-import os
+import hashlib
+import re
 import shutil
 import subprocess
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -72,6 +72,7 @@ from podcast_tools.publish.source import (
     open_inside,
 )
 from podcast_tools.publish.state import check_apart, read_state, state_beside
+from podcast_tools.publish.workers import Job, WorkerPool, usable_cpus
 from podcast_tools.publish.storage import (
     STALE_UPLOAD_S,
     Storage,
@@ -94,6 +95,7 @@ from podcast_tools.site import build_site
 MEDIA_CACHE = "public, max-age=31536000, immutable"  # content-addressed: never changes
 FEED_CACHE = "public, max-age=300"  # feeds change: apps see a new episode within 5 minutes
 PAGE_CACHE = FEED_CACHE  # the website's pages change with the feeds
+MASTERED_LABEL = "episodes mastered"  # the progress of a batch: done and total are counts
 
 Say = Callable[[str], None]
 
@@ -126,6 +128,8 @@ class PublishResult:
     left_unpublished: list[str] = field(default_factory=list)
     republished: list[str] = field(default_factory=list)  # episode files published again by name
     aborted_uploads: list[str] = field(default_factory=list)  # a killed run's incomplete uploads
+    shard: str | None = None  # "K/N": this run published the K-th share and wrote no feeds
+    feeds_only: bool = False  # this run wrote only the feeds and the website, from the manifest
 
     @property
     def uploaded_nothing(self) -> bool:
@@ -147,6 +151,8 @@ class PublishResult:
             "feeds_unchanged": self.feeds_unchanged,
             "pages_written": self.pages,
             "pages_unchanged": self.pages_unchanged,
+            "shard": self.shard,
+            "feeds_only": self.feeds_only,
         }
 
 
@@ -210,9 +216,11 @@ class Publisher:
         check_apart(storage, self.state)
         self.say = say or (lambda message: None)
         # progress(label, done, total): "master <slug>: <stage>" while mastering (stage progress),
-        # "upload <name>" in bytes while uploading; done == total ends a task.
+        # "upload <name>" in bytes while uploading, MASTERED_LABEL in episodes while a batch is
+        # mastered; done == total ends a task.
         self.progress = progress
-        self.workers = workers or max(1, min(os.cpu_count() or 1, 4))
+        # episodes mastered at once, each in a worker process (1: one after another, here)
+        self.workers = workers or usable_cpus()
         self.base = network.settings.base_url
         # Where episodes are processed (as `podcast process` does): a later run, or a run after
         # `podcast process`, reuses what is there when the inputs are the same.
@@ -229,10 +237,16 @@ class Publisher:
         dry_run: bool = False,
         now: datetime | None = None,
         by_name: bool = False,
+        shard: tuple[int, int] | None = None,
     ) -> PublishResult:
         """Publish `episodes`. `by_name`: they were named one by one (`podcast publish FILE…`),
-        so one taken down with `podcast unpublish` is published again (else it is left out)."""
+        so one taken down with `podcast unpublish` is published again (else it is left out).
+        `shard` (K, N): `episodes` are the K-th share of N (`shard_of`); the run processes,
+        uploads and records them in the manifest but writes no feed and no website — each would
+        list only what the shards done so far recorded — which `run_feeds_only` does after."""
         result = PublishResult(dry_run=dry_run)
+        if shard is not None:
+            result.shard = f"{shard[0]}/{shard[1]}"
         started = datetime.now(timezone.utc)
         now = now or started
         drafts = [e for e in episodes if e.draft]
@@ -272,7 +286,13 @@ class Publisher:
             ]
             self.say(
                 self._plan_text(
-                    to_process, metadata_only, result.reused, result.scheduled, manifest, to_retag
+                    to_process,
+                    metadata_only,
+                    result.reused,
+                    result.scheduled,
+                    manifest,
+                    shard,
+                    to_retag,
                 )
             )
             return result
@@ -318,6 +338,8 @@ class Publisher:
             ours = [e for e in episodes if e.guid in mine]
             updated = self._write_manifest(updated, set(mine), set(artwork), republished, ours)
             result.manifest_written = True
+        if shard is not None:
+            return result  # the feeds and the website: `run_feeds_only`, once every shard is done
         affected = {show for entry in entries.values() for show in entry["shows"]} | set(artwork)
         self._write_feeds(
             updated,
@@ -328,6 +350,27 @@ class Publisher:
             set(artwork),
             republished,
         )
+        self._write_site(result, now)
+        return result
+
+    def run_feeds_only(
+        self, *, dry_run: bool = False, now: datetime | None = None
+    ) -> PublishResult:
+        """Write every show's feed, the publisher feed and the website from the manifest as
+        stored — no audio is processed or uploaded (the step after `--shard` runs). The same
+        guards as a full run: no stored feed loses an item, numbers stay unique."""
+        result = PublishResult(dry_run=dry_run, feeds_only=True)
+        now = now or datetime.now(timezone.utc)
+        manifest = read_state(self.storage, self.state, self.say, dry_run=dry_run)
+        self._check_feeds_keep(manifest, [], now)  # a stale manifest stops here
+        self._check_numbering(manifest, [], now)
+        if dry_run:
+            self.say(
+                f"would write the feeds of {len(self.network.shows)} show(s) from the manifest "
+                f"({len(manifest.episodes)} episode(s)), then the website: what changed"
+            )
+            return result
+        self._write_feeds(manifest, sorted(self.network.shows), result, now, set(), set())
         self._write_site(result, now)
         return result
 
@@ -492,9 +535,11 @@ class Publisher:
         reused: list[str],
         scheduled: list[dict[str, Any]],
         manifest: Manifest,
+        shard: tuple[int, int] | None = None,
         to_retag: list[Episode] = (),
     ) -> str:
-        lines = [f"would process and upload {len(to_process)} episode(s):"]
+        share = f" (shard {shard[0]}/{shard[1]})" if shard else ""
+        lines = [f"would process and upload {len(to_process)} episode(s){share}:"]
         for episode in to_process:
             shown = self.network.display(episode.path)
             notes = [self._format_change(episode, manifest.episodes.get(episode.guid))]
@@ -511,8 +556,11 @@ class Publisher:
             f"unchanged audio, metadata and feeds refreshed: {len(metadata_only)} episode(s)"
         )
         shows = sorted({s for e in [*to_process, *to_retag, *metadata_only] for s in e.all_shows})
-        lines.append("feeds that may change: " + (", ".join(shows) or "none"))
-        lines.append("then the website: its pages whose bytes change")
+        if shard:
+            lines.append("no feeds and no website (a shard): `podcast publish --feeds-only` after")
+        else:
+            lines.append("feeds that may change: " + (", ".join(shows) or "none"))
+            lines.append("then the website: its pages whose bytes change")
         lines += [scheduled_line(item) for item in scheduled]
         return "\n".join(lines)
 
@@ -539,36 +587,74 @@ class Publisher:
         wanted: dict[str, str],
         manifest_entries: dict[str, dict[str, Any]],
     ) -> dict[str, ProcessedAudio]:
-        """Master the episodes (in parallel), or reuse what `process` built from the same inputs."""
+        """Master the episodes, or reuse what `process` built from the same inputs. With more
+        than one worker, each episode is mastered in a worker process of its own
+        (`podcast_tools.publish.workers`: one episode at a time per worker); with one, here."""
+        builds: dict[str, ProcessedAudio] = {}
+        to_master = []
+        for episode in episodes:
+            built = reusable_build(
+                self.network, episode, self.build_dir / episode.show, wanted[episode.guid]
+            )
+            if built is None:
+                to_master.append(episode)
+                continue
+            self.say(
+                f"reusing {self.network.display(built.primary)}: processed from the same inputs"
+            )
+            if not tags_current(self.network, episode, built):
+                built = retag_build(self.network, episode, self.build_dir / episode.show, built)
+            builds[episode.guid] = built
+        if not to_master:
+            return builds
+        finished = [0]
+        counting = threading.Lock()
 
-        def one(episode: Episode) -> tuple[str, ProcessedAudio]:
-            out_dir = self.build_dir / episode.show
-            built = reusable_build(self.network, episode, out_dir, wanted[episode.guid])
-            if built is not None:
-                self.say(
-                    f"reusing {self.network.display(built.primary)}: processed from the same inputs"
-                )
-                if not tags_current(self.network, episode, built):
-                    built = retag_build(self.network, episode, out_dir, built)
-                return episode.guid, built
+        def announce(episode: Episode) -> None:
             change = self._format_change(episode, manifest_entries.get(episode.guid))
             self.say(
                 f"mastering {self.network.display(episode.path)}"
                 + (f" ({change})" if change else "")
             )
-            _report, processed = process_episode(
-                self.network,
-                episode,
-                out_dir,
-                progress=self._stage_progress(episode),
-                fingerprint_value=wanted[episode.guid],
-            )
-            return episode.guid, processed
 
-        if not episodes:
-            return {}
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(episodes))) as pool:
-            return dict(pool.map(one, episodes))
+        def count(episode: Episode) -> None:
+            with counting:
+                finished[0] += 1
+                done = finished[0]
+            if self.progress is not None and len(to_master) > 1:
+                self.progress(MASTERED_LABEL, float(done), float(len(to_master)))
+
+        workers = min(self.workers, len(to_master))
+        if workers == 1:
+            for episode in to_master:
+                announce(episode)
+                _report, builds[episode.guid] = process_episode(
+                    self.network,
+                    episode,
+                    self.build_dir / episode.show,
+                    progress=self._stage_progress(episode),
+                    fingerprint_value=wanted[episode.guid],
+                )
+                count(episode)
+            return builds
+        by_path = {episode.path: episode for episode in to_master}
+        if self.progress is not None:
+            self.progress(MASTERED_LABEL, 0.0, float(len(to_master)))
+        pool = WorkerPool(
+            self.network,
+            workers,
+            started=lambda path: announce(by_path[path]),
+            finished=lambda path: count(by_path[path]),
+            progress=self.progress,
+        )
+        made = pool.run(
+            [
+                Job(e.path, e.slug, self.build_dir / e.show, wanted[e.guid])
+                for e in to_master
+            ]
+        )
+        builds.update({by_path[path].guid: built for path, built in made.items()})
+        return builds
 
     def _retag(
         self, episodes: list[Episode], wanted: dict[str, str], manifest: Manifest
@@ -976,6 +1062,35 @@ def scheduled_line(item: dict[str, Any]) -> str:
     if item["already_published"]:
         return f"already published, now dated later (kept as published): {item['episode']} ({item['date']})"
     return f"scheduled, uploaded when due: {item['episode']} ({item['date']})"
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`--shard K/N` → (K, N), 1 ≤ K ≤ N (UsageError otherwise).
+
+    >>> parse_shard("2/3")
+    (2, 3)
+    """
+    match = re.fullmatch(r"\s*(\d{1,6})\s*/\s*(\d{1,6})\s*", text)
+    if match is None or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise UsageError(
+            f'--shard "{text}": give K/N with 1 ≤ K ≤ N, e.g. --shard 1/3 (the first of three)'
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+def shard_number(guid: str, count: int) -> int:
+    """Which of `count` shards (1-based) an episode belongs to: from its guid alone, so every
+    machine, checkout and run agrees, and an episode never moves while `count` stays.
+
+    >>> shard_number("3f1d5d2e-3c55-4f44-9d0f-6a3a3c4f0a11", 1)
+    1
+    """
+    return int.from_bytes(hashlib.sha256(guid.encode("utf-8")).digest(), "big") % count + 1
+
+
+def shard_of(episodes: list[Episode], index: int, count: int) -> list[Episode]:
+    """The episodes of shard `index` of `count` (1-based), in their order."""
+    return [episode for episode in episodes if shard_number(episode.guid, count) == index]
 
 
 def select(network: Network, files: list[Path], *, changed_since: str | None) -> list[Episode]:
