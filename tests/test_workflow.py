@@ -391,7 +391,9 @@ def test_push_publishes_only_what_changed_since_the_commit_before(history):
     assert not run.notices, run.notices  # no fallback
     # --changed-since: the two episodes of the push and nothing else looked at (with --all the
     # others would be listed as skipped)
-    assert sorted(run.published["episodes_processed"]) == [CHANGED_EPISODE, NEW_EPISODE]
+    # the new episode is mastered; the retitled one only re-tagged (its audio is unchanged)
+    assert run.published["episodes_processed"] == [NEW_EPISODE]
+    assert run.published["episodes_retagged"] == [CHANGED_EPISODE]
     assert run.published["episodes_skipped"] == []
     assert "itsmwp/feed.xml" in run.published["feeds_written"]
     # the storage holds the network as of the second commit (the first run's state carried on)
@@ -406,7 +408,8 @@ def test_force_push_falls_back_to_publishing_everything(history):
     assert run.returncode == 0, run.output
     before = history.commits["second"]
     assert any(before in n and "--all" in n for n in run.notices), run.notices
-    assert run.published["episodes_processed"] == [NEW_EPISODE]  # retitled: new ID3 tags
+    assert run.published["episodes_processed"] == []
+    assert run.published["episodes_retagged"] == [NEW_EPISODE]  # retitled: new tags, same audio
     assert sorted(run.published["episodes_skipped"]) == EPISODES
     published = history.published["force-push"]
     check_published(history.workspaces["force-push"], published)
@@ -417,7 +420,8 @@ def test_force_push_falls_back_to_publishing_everything(history):
 def test_manual_run_publishes_the_named_episodes(history):
     run = history.runs["manual"]
     assert run.returncode == 0, run.output
-    assert run.published["episodes_processed"] == [
+    assert run.published["episodes_processed"] == []
+    assert run.published["episodes_retagged"] == [  # retitled: new tags, same audio
         "episodes/itsmwp-row/002-knowledge-management.md"
     ]
     assert run.published["episodes_skipped"] == ["episodes/itsmwp/001-incident-vs-problem.md"]
