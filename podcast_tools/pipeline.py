@@ -138,6 +138,58 @@ def fingerprint(network: Network, episode: Episode) -> str:
     return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
 
 
+def legacy_fingerprint(network: Network, episode: Episode) -> str | None:
+    """The one fingerprint podcast_tools 0.1 recorded before audio and tags had one each (its
+    MP3-only render and ID3 tags are what this version makes from the same inputs), or None
+    for a show that names more formats than the MP3 (that version had none). A published entry
+    that carries it was made from today's inputs: `publish` adopts it, no mastering, no
+    re-tagging."""
+    show = network.shows[episode.show]
+    settings = mastering_settings(show)
+    if settings.also:
+        return None
+    edits = edit_decisions(network, episode)
+    legacy_settings = {
+        k: v for k, v in settings.__dict__.items() if k not in ("max_gain_db", "also")
+    }
+    legacy_settings["encoder_headroom_db"] = 0.7
+    parts = {
+        "tool": "0.1.0",
+        "master": master_hash(episode.resolve(episode.audio)),
+        "intro": file_hash(edits.intro) if edits.intro else None,
+        "outro": file_hash(edits.outro) if edits.outro else None,
+        "settings": legacy_settings,
+        "trim": [edits.trim_start_s, edits.trim_end_s],
+        "cuts": edits.cuts_s,
+        "chapters": [
+            (c.start, c.title, c.url, file_hash(episode.resolve(c.image)) if c.image else None)
+            for c in episode.chapters
+        ],
+        "image": file_hash(episode.resolve(episode.image)) if episode.image else None,
+        "tags": {
+            "episode": [
+                episode.title,
+                episode.date.isoformat(),
+                episode.number,
+                episode.season,
+                episode.summary,
+                [p.name for p in episode.persons if p.role.lower() == "host"],
+            ],
+            "show": [
+                show.title,
+                show.author,
+                show.copyright,
+                show.link,
+                show.language,
+                network.settings.name,
+                network.feed_url(show.id),
+                file_hash(network.show_path(show.artwork)),
+            ],
+        },
+    }
+    return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
+
+
 def tags_fingerprint(
     network: Network, episode: Episode, duration_s: float, chapter_times: tuple[float, ...]
 ) -> str:
@@ -356,9 +408,10 @@ def episode_tags(
     hosts = [person.name for person in episode.persons if person.role.lower() == "host"]
     length_ms = round(duration_s * 1000)
     if summary is None:
-        summary = episode.summary or render_notes(
-            network, episode, heard_chapters(network, episode, chapter_times)
-        ).text
+        summary = (
+            episode.summary
+            or render_notes(network, episode, heard_chapters(network, episode, chapter_times)).text
+        )
     cover = episode.resolve(episode.image) if episode.image else network.show_path(show.artwork)
     chapters = contiguous_chapters(
         [

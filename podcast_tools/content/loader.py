@@ -11,6 +11,7 @@ ones and ``load_checked_network``, which every command uses.
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
@@ -26,7 +27,6 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from podcast_tools.content.hints import did_you_mean, quote_cut
@@ -226,6 +226,7 @@ class _Loader:
         self.resolve = _Resolver(root)  # `root` is resolved (load_network)
         self.problems: list[Problem] = []
         self.show_types: dict[str, str] = {}
+        self._referenced: dict[tuple[str, str], Path] = {}
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -234,6 +235,15 @@ class _Loader:
 
     def problem(self, path: Path, field: str, message: str) -> None:
         self.problems.append(Problem(self.display(path), field, message))
+
+    def referenced(self, episode: Episode, relative: str) -> Path:
+        """``episode.resolve(relative)``, one Path object per folder and spelling in a load (the
+        10,000 episodes of a network name a few files: their look-ups reuse one Path's text)."""
+        key = (os.path.dirname(os.fspath(episode.path)), relative)
+        path = self._referenced.get(key)
+        if path is None:
+            path = self._referenced[key] = episode.resolve(relative)
+        return path
 
     def context(self, base: Path, base_label: str, *, draft: bool = False) -> dict[str, Any]:
         return {
@@ -381,7 +391,7 @@ class _Loader:
         named_at: dict[str, list[tuple[Path, str]]] = defaultdict(list)
         known_at: dict[str, float] = {}
         for episode in episodes:
-            folder = os.fspath(episode.folder)
+            folder = os.path.dirname(os.fspath(episode.path))
             if episode.guid in durations:
                 master = self.resolve(os.path.join(folder, episode.audio))
                 named_at[master].append((episode.path, "audio"))
@@ -578,7 +588,7 @@ class _Loader:
         if parsed is None:
             return None
         front, notes = parsed
-        reserved = sorted(set(front) & (set(Episode.model_fields) - set(FrontMatter.model_fields)))
+        reserved = sorted(front.keys() & _episode_only_fields())
         for key in reserved:
             self.problem(path, key, "is set from the file's name and folder; remove this key")
         if reserved:
@@ -631,8 +641,10 @@ class _Loader:
                 path, "", "front matter is not closed; end the YAML keys with a line '---'"
             )
             return None
+        import yaml
+
         try:
-            front = yaml.load("".join(lines[1:closing]), Loader=_ContentYamlLoader)  # noqa: S506
+            front = yaml.load("".join(lines[1:closing]), Loader=_content_yaml_loader())  # noqa: S506
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 2}" if mark is not None else "front matter"
@@ -689,7 +701,7 @@ class _Loader:
         """Check trims, cuts and chapters against the recording; return its duration."""
         if self.checks is None:
             return None
-        audio = episode.resolve(episode.audio)
+        audio = self.referenced(episode, episode.audio)
         if episode.draft and not audio.exists():
             return None  # a draft may wait for its recording
         try:
@@ -774,8 +786,9 @@ class _Loader:
 
 class _Resolver:
     """``Path.resolve()`` for one load: each folder is resolved once (10,000 episodes name files
-    in a few folders), the last part of a path still looked at every time (a symlink is
-    followed wherever it points). Called with a str, it answers with one."""
+    in a few folders), and so is each path as spelt (10,000 episodes name the same master from
+    a few folders): one load sees the file system as it was when a path was first resolved.
+    A symlink is followed wherever it points. Called with a str, it answers with one."""
 
     def __init__(self, *resolved: Path) -> None:
         self._folders: dict[str, str] = {}
@@ -796,64 +809,85 @@ class _Resolver:
             resolved = os.path.join(real_folder, name)
             if os.path.islink(resolved):
                 resolved = os.path.realpath(resolved)
+        self._known[text] = resolved
         return resolved if isinstance(path, str) else Path(resolved)
+
+
+_EPISODE_ONLY_FIELDS: frozenset[str] | None = None
+
+
+def _episode_only_fields() -> frozenset[str]:
+    """The Episode fields set from a file's name and folder, never from its front matter."""
+    global _EPISODE_ONLY_FIELDS
+    if _EPISODE_ONLY_FIELDS is None:
+        _EPISODE_ONLY_FIELDS = frozenset(Episode.model_fields) - frozenset(FrontMatter.model_fields)
+    return _EPISODE_ONLY_FIELDS
 
 
 #: Deeper than this, a producer's file is a mistake or an attack (the models nest 3 levels).
 MAX_NESTING = 16
 
 
-class _ContentYamlLoader(yaml.SafeLoader):
-    """YAML for producers' files: safe types only, no aliases (nine lines of them expand to
-    gigabytes), nesting bounded (deep nesting exhausts the parser's recursion), duplicate keys
-    refused (the later one would silently win)."""
+@functools.cache
+def _content_yaml_loader() -> type:
+    """The YAML loader class for episode files, made on first use: PyYAML is imported only when
+    a file must be parsed (a warm validate takes every unchanged file's front matter from the
+    cache)."""
+    import yaml
 
-    def __init__(self, stream: str):
-        super().__init__(stream)
-        self._depth = 0
+    class _ContentYamlLoader(yaml.SafeLoader):
+        """YAML for producers' files: safe types only, no aliases (nine lines of them expand to
+        gigabytes), nesting bounded (deep nesting exhausts the parser's recursion), duplicate keys
+        refused (the later one would silently win)."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                "aliases (*name) are not allowed in podcast files; write the value out",
-                self.peek_event().start_mark,
-            )
-        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
-            return super().compose_node(parent, index)
-        self._depth += 1
-        try:
-            if self._depth > MAX_NESTING:
+        def __init__(self, stream: str):
+            super().__init__(stream)
+            self._depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
                 raise yaml.composer.ComposerError(
                     None,
                     None,
-                    f"lists or keys nested more than {MAX_NESTING} levels deep",
+                    "aliases (*name) are not allowed in podcast files; write the value out",
                     self.peek_event().start_mark,
                 )
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: {…}` is merged, not a key
-                continue
-            key = self.construct_object(key_node, deep=deep)
+            if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+                return super().compose_node(parent, index)
+            self._depth += 1
             try:
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(
+                if self._depth > MAX_NESTING:
+                    raise yaml.composer.ComposerError(
                         None,
                         None,
-                        f"duplicate key {quote_cut(str(key))} (first on line {seen[key] + 2}); "
-                        "keep one",
-                        key_node.start_mark,
+                        f"lists or keys nested more than {MAX_NESTING} levels deep",
+                        self.peek_event().start_mark,
                     )
-                seen[key] = key_node.start_mark.line
-            except TypeError:  # an unhashable key: the constructor reports it
-                break
-        return super().construct_mapping(node, deep=deep)
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: {…}` is merged, not a key
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None,
+                            None,
+                            f"duplicate key {quote_cut(str(key))} (first on line {seen[key] + 2}); "
+                            "keep one",
+                            key_node.start_mark,
+                        )
+                    seen[key] = key_node.start_mark.line
+                except TypeError:  # an unhashable key: the constructor reports it
+                    break
+            return super().construct_mapping(node, deep=deep)
+
+    return _ContentYamlLoader
 
 
 #: Longest notes (characters) whose file's front matter is cached with them.

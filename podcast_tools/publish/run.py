@@ -46,6 +46,7 @@ from podcast_tools.notes import notes_size_problem
 from podcast_tools.pipeline import (
     edit_decisions,
     fingerprint,
+    legacy_fingerprint,
     process_episode,
     retag_build,
     retag_files,
@@ -266,8 +267,12 @@ class Publisher:
         self._check_numbering(manifest, episodes, now)
         to_process, to_retag, metadata_only = [], [], []
         wanted = {e.guid: fingerprint(self.network, e) for e in episodes}
+        adopted: dict[str, dict[str, Any]] = {}  # published by 0.1 from today's inputs
         for episode in episodes:
             entry = manifest.episodes.get(episode.guid)
+            legacy = self._adopted(episode, entry, wanted[episode.guid])
+            if legacy is not None:
+                adopted[episode.guid] = entry = legacy
             if not self._still_published(episode, entry, wanted[episode.guid]):
                 to_process.append(episode)
             elif not self._tags_published(episode, entry):
@@ -308,9 +313,8 @@ class Publisher:
         ]
         entries: dict[str, dict[str, Any]] = {}
         for episode in episodes:
-            entries[episode.guid] = self._entry(
-                episode, builds.get(episode.guid), manifest.episodes.get(episode.guid), result
-            )
+            previous = adopted.get(episode.guid) or manifest.episodes.get(episode.guid)
+            entries[episode.guid] = self._entry(episode, builds.get(episode.guid), previous, result)
         shutil.rmtree(self.build_dir / ".cache" / "retag", ignore_errors=True)  # all uploaded
         artwork = self._artwork(manifest, result)
         # Only what this run changed is laid over newer manifests when publishers race: an
@@ -491,9 +495,7 @@ class Publisher:
                 )
         return due
 
-    def _still_published(
-        self, episode: Episode, entry: dict[str, Any] | None, wanted: str
-    ) -> bool:
+    def _still_published(self, episode: Episode, entry: dict[str, Any] | None, wanted: str) -> bool:
         """The manifest entry is complete, current, and its audio is really in storage."""
         if entry is None or any(key not in entry for key in self.REQUIRED):
             return False
@@ -506,6 +508,28 @@ class Publisher:
             if stored is None or stored.size != audio["bytes"]:
                 return False
         return True
+
+    def _adopted(
+        self, episode: Episode, entry: dict[str, Any] | None, wanted: str
+    ) -> dict[str, Any] | None:
+        """An entry podcast_tools 0.1 published from the episode's inputs as they are today (its
+        one fingerprint: `pipeline.legacy_fingerprint`), with today's two fingerprints in its
+        place — its MP3 is what this version would make, so it is neither mastered nor
+        re-tagged again; None for any other entry."""
+        if not entry or entry.get("tags_fingerprint") or "fingerprint" not in entry:
+            return None
+        if entry["fingerprint"] == wanted or entry["fingerprint"] != legacy_fingerprint(
+            self.network, episode
+        ):
+            return None
+        record = EpisodeRecord.from_entry(episode.guid, entry)
+        return {
+            **entry,
+            "fingerprint": wanted,
+            "tags_fingerprint": tags_fingerprint(
+                self.network, episode, record.enclosure.duration_s, record.chapter_times
+            ),
+        }
 
     def _tags_published(self, episode: Episode, entry: dict[str, Any]) -> bool:
         """The published files' tags say what the episode's tags say now (entries written
@@ -648,10 +672,7 @@ class Publisher:
             progress=self.progress,
         )
         made = pool.run(
-            [
-                Job(e.path, e.slug, self.build_dir / e.show, wanted[e.guid])
-                for e in to_master
-            ]
+            [Job(e.path, e.slug, self.build_dir / e.show, wanted[e.guid]) for e in to_master]
         )
         builds.update({by_path[path].guid: built for path, built in made.items()})
         return builds
@@ -669,7 +690,9 @@ class Publisher:
             out_dir = self.build_dir / episode.show
             built = reusable_build(self.network, episode, out_dir, wanted[episode.guid])
             if built is not None:
-                self.say(f"re-tagging {shown} (audio unchanged): from {self.network.display(out_dir)}")
+                self.say(
+                    f"re-tagging {shown} (audio unchanged): from {self.network.display(out_dir)}"
+                )
                 if not tags_current(self.network, episode, built):
                     built = retag_build(self.network, episode, out_dir, built)
                 builds[episode.guid] = built
