@@ -20,6 +20,19 @@ def sample(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def logged_ffmpeg(tmp_path: Path) -> Path:
+    """The log of every ffmpeg run (one line of arguments each) by a command whose environment
+    sets PODCAST_FFMPEG to the wrapper beside it, `ffmpeg-logged`, which runs the real ffmpeg."""
+    from podcast_tools.audio.ffmpeg import ffmpeg_exe
+
+    log = tmp_path / "ffmpeg.log"
+    wrapper = tmp_path / "ffmpeg-logged"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{ffmpeg_exe()}" "$@"\n')
+    wrapper.chmod(0o755)
+    return log
+
+
 def edit(path: Path, old: str, new: str) -> None:
     """Replace exactly one occurrence of `old` in a file (fails loudly if it is not there once)."""
     text = path.read_text(encoding="utf-8")

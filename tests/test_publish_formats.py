@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import edit
-from tests.test_publish_reuse import logged_ffmpeg, podcast  # noqa: F401  (a fixture)
+from tests.test_publish_reuse import podcast
 
 EPISODE = "episodes/itsmwp-row/001-outsourcing-the-service-desk.md"
 OTHER = "episodes/itsmwp/002-change-advisory-boards.md"  # a show that keeps the MP3 alone

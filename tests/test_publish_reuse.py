@@ -12,21 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
-from podcast_tools.audio.ffmpeg import ffmpeg_exe
 from tests.conftest import edit
 
 EPISODE = "episodes/itsmwp-row/001-outsourcing-the-service-desk.md"
-
-
-@pytest.fixture
-def logged_ffmpeg(tmp_path: Path) -> Path:
-    log = tmp_path / "ffmpeg.log"
-    wrapper = tmp_path / "ffmpeg-logged"
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{ffmpeg_exe()}" "$@"\n')
-    wrapper.chmod(0o755)
-    return log
 
 
 def podcast(root: Path, log: Path, *args: str) -> subprocess.CompletedProcess:

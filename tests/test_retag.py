@@ -18,7 +18,7 @@ from mutagen.id3 import ID3
 from podcast_tools.audio.ffmpeg import ffmpeg_exe
 from podcast_tools.tags import read_mp4_tags, read_opus_tags, read_tags
 from tests.conftest import edit
-from tests.test_publish_reuse import logged_ffmpeg, podcast  # noqa: F401  (a fixture)
+from tests.test_publish_reuse import podcast
 
 EPISODE = "episodes/itsmwp-anz/002-itil4-in-nz-government.md"  # MP3 + M4A + Opus, chapters
 OTHER = "episodes/itsmwp/002-change-advisory-boards.md"
@@ -32,8 +32,20 @@ def ffmpeg_runs(log: Path) -> list[str]:
 def packets(path: Path) -> bytes:
     """The audio stream's packets as stored (ffmpeg's stream copy to raw data: no decoding)."""
     return subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a:0", "-c", "copy", "-f",
-         "data", "-"],
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-map",
+            "0:a:0",
+            "-c",
+            "copy",
+            "-f",
+            "data",
+            "-",
+        ],
         capture_output=True,
         check=True,
     ).stdout
@@ -56,8 +68,16 @@ def published(sample: Path, tmp_path: Path, logged_ffmpeg: Path):
 
     def publish(*extra: str) -> dict:
         logged_ffmpeg.unlink(missing_ok=True)
-        done = podcast(sample, logged_ffmpeg, "publish", str(sample / EPISODE),
-                       str(sample / OTHER), *where, "--json", *extra)
+        done = podcast(
+            sample,
+            logged_ffmpeg,
+            "publish",
+            str(sample / EPISODE),
+            str(sample / OTHER),
+            *where,
+            "--json",
+            *extra,
+        )
         return json.loads(done.stdout)
 
     first = publish()

@@ -11,7 +11,7 @@ from pathlib import Path
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline import legacy_fingerprint
 from tests.conftest import edit
-from tests.test_publish_reuse import logged_ffmpeg, podcast  # noqa: F401  (a fixture)
+from tests.test_publish_reuse import podcast
 
 MP3_ONLY = "episodes/itsmwp/002-change-advisory-boards.md"
 THREE_FORMATS = "episodes/itsmwp-anz/002-itil4-in-nz-government.md"

@@ -13,22 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from podcast_tools.audio.ffmpeg import ffmpeg_exe
 from podcast_tools.factcache import CACHE_FILE, FactCache, file_identity
 from podcast_tools.media_checks import load_checked_network
 
 MASTER = "episodes/itsmwp/002-change-advisory-boards.mp3"
 EPISODE = "episodes/itsmwp/002-change-advisory-boards.md"
-
-
-@pytest.fixture
-def ffmpeg_log(tmp_path: Path) -> Path:
-    """A log of every ffmpeg run by `validate` (through a wrapper named by PODCAST_FFMPEG)."""
-    log = tmp_path / "ffmpeg.log"
-    wrapper = tmp_path / "ffmpeg-logged"
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{ffmpeg_exe()}" "$@"\n')
-    wrapper.chmod(0o755)
-    return log
 
 
 def start_validate(root: Path, log: Path, *args: str, **env: str) -> subprocess.Popen:
@@ -60,26 +49,26 @@ def damage_keeping_size(path: Path) -> None:
     path.write_bytes(data[:half] + bytes(len(data) - half))
 
 
-def test_warm_validate_runs_no_ffmpeg_and_says_the_same(sample: Path, ffmpeg_log: Path):
-    code, cold, cold_runs = validate(sample, ffmpeg_log)
+def test_warm_validate_runs_no_ffmpeg_and_says_the_same(sample: Path, logged_ffmpeg: Path):
+    code, cold, cold_runs = validate(sample, logged_ffmpeg)
     assert code == 0, cold
     assert cold_runs >= 7  # every master's last second at least
     assert (sample / CACHE_FILE).is_file()
 
-    code, warm, warm_runs = validate(sample, ffmpeg_log)
+    code, warm, warm_runs = validate(sample, logged_ffmpeg)
     assert code == 0, warm
-    assert warm_runs == 0, ffmpeg_log.read_text()
+    assert warm_runs == 0, logged_ffmpeg.read_text()
     assert warm == cold
 
 
-def test_no_cache_option_and_variable_check_everything_again(sample: Path, ffmpeg_log: Path):
-    assert validate(sample, ffmpeg_log)[0] == 0
+def test_no_cache_option_and_variable_check_everything_again(sample: Path, logged_ffmpeg: Path):
+    assert validate(sample, logged_ffmpeg)[0] == 0
     before = (sample / CACHE_FILE).stat().st_mtime_ns
 
-    code, output, runs = validate(sample, ffmpeg_log, "--no-cache")
+    code, output, runs = validate(sample, logged_ffmpeg, "--no-cache")
     assert code == 0, output
     assert runs >= 7
-    code, output, runs = validate(sample, ffmpeg_log, PODCAST_NO_CACHE="1")
+    code, output, runs = validate(sample, logged_ffmpeg, PODCAST_NO_CACHE="1")
     assert code == 0, output
     assert runs >= 7
     assert (sample / CACHE_FILE).stat().st_mtime_ns == before  # neither read nor wrote it
@@ -87,9 +76,9 @@ def test_no_cache_option_and_variable_check_everything_again(sample: Path, ffmpe
 
 @pytest.mark.parametrize("keep_mtime", [False, True], ids=["new-mtime", "mtime-restored"])
 def test_master_changed_in_place_with_the_same_size_is_checked_again(
-    sample: Path, ffmpeg_log: Path, keep_mtime: bool
+    sample: Path, logged_ffmpeg: Path, keep_mtime: bool
 ):
-    assert validate(sample, ffmpeg_log)[0] == 0
+    assert validate(sample, logged_ffmpeg)[0] == 0
     master = sample / MASTER
     before = master.stat()
     damage_keeping_size(master)
@@ -97,42 +86,42 @@ def test_master_changed_in_place_with_the_same_size_is_checked_again(
         os.utime(master, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert master.stat().st_size == before.st_size
 
-    code, cached, runs = validate(sample, ffmpeg_log)
+    code, cached, runs = validate(sample, logged_ffmpeg)
     assert code == 1, cached
     assert runs >= 1
     assert f"{EPISODE}: audio: {MASTER} " in cached
-    code, fresh, _ = validate(sample, ffmpeg_log, "--no-cache")
+    code, fresh, _ = validate(sample, logged_ffmpeg, "--no-cache")
     assert (code, cached) == (1, fresh)
 
 
-def test_master_cut_short_after_a_good_run_is_caught(sample: Path, ffmpeg_log: Path):
-    assert validate(sample, ffmpeg_log)[0] == 0
+def test_master_cut_short_after_a_good_run_is_caught(sample: Path, logged_ffmpeg: Path):
+    assert validate(sample, logged_ffmpeg)[0] == 0
     master = sample / MASTER
     data = master.read_bytes()
     master.write_bytes(data[: len(data) // 2])
 
-    code, output, _ = validate(sample, ffmpeg_log)
+    code, output, _ = validate(sample, logged_ffmpeg)
     assert code == 1, output
     line = next(line for line in output.splitlines() if line.startswith(f"{EPISODE}: audio:"))
     assert "truncated" in line or "cannot be read" in line, line
-    assert (code, output) == validate(sample, ffmpeg_log, "--no-cache")[:2]
+    assert (code, output) == validate(sample, logged_ffmpeg, "--no-cache")[:2]
 
 
-def test_failures_are_remembered_until_the_file_is_fixed(sample: Path, ffmpeg_log: Path):
+def test_failures_are_remembered_until_the_file_is_fixed(sample: Path, logged_ffmpeg: Path):
     master = sample / MASTER
     good = master.read_bytes()
     master.write_bytes(good[: len(good) // 2])
-    code, first, _ = validate(sample, ffmpeg_log)
+    code, first, _ = validate(sample, logged_ffmpeg)
     assert code == 1
-    code, second, runs = validate(sample, ffmpeg_log)
+    code, second, runs = validate(sample, logged_ffmpeg)
     assert (code, second, runs) == (1, first, 0)  # the failure came from the cache
 
     master.write_bytes(good)
-    code, output, _ = validate(sample, ffmpeg_log)
+    code, output, _ = validate(sample, logged_ffmpeg)
     assert code == 0, output
 
 
-def test_symlink_pointed_at_another_file_is_checked_again(sample: Path, ffmpeg_log: Path):
+def test_symlink_pointed_at_another_file_is_checked_again(sample: Path, logged_ffmpeg: Path):
     master = sample / MASTER
     good = sample / "episodes/itsmwp/takes/good.mp3"
     bad = sample / "episodes/itsmwp/takes/bad.mp3"
@@ -142,25 +131,25 @@ def test_symlink_pointed_at_another_file_is_checked_again(sample: Path, ffmpeg_l
     damage_keeping_size(bad)
     os.utime(bad, ns=(good.stat().st_atime_ns, good.stat().st_mtime_ns))  # same size and time
     master.symlink_to("takes/good.mp3")
-    assert validate(sample, ffmpeg_log)[0] == 0
+    assert validate(sample, logged_ffmpeg)[0] == 0
 
     master.unlink()
     master.symlink_to("takes/bad.mp3")
-    code, output, runs = validate(sample, ffmpeg_log)
+    code, output, runs = validate(sample, logged_ffmpeg)
     assert code == 1, output
     assert runs >= 1
     assert f"{EPISODE}: audio: episodes/itsmwp/takes/bad.mp3 is truncated" in output
-    assert (code, output) == validate(sample, ffmpeg_log, "--no-cache")[:2]
+    assert (code, output) == validate(sample, logged_ffmpeg, "--no-cache")[:2]
 
 
-def test_garbage_or_truncated_cache_file_is_survived_and_rebuilt(sample: Path, ffmpeg_log: Path):
+def test_garbage_or_truncated_cache_file_is_survived_and_rebuilt(sample: Path, logged_ffmpeg: Path):
     cache = sample / CACHE_FILE
-    code, expected, _ = validate(sample, ffmpeg_log)
+    code, expected, _ = validate(sample, logged_ffmpeg)
     assert code == 0
     whole = cache.read_bytes()
     for damaged in (b"\x00\xffnot json at all{{", whole[: len(whole) // 2], b"[]", b""):
         cache.write_bytes(damaged)
-        code, output, runs = validate(sample, ffmpeg_log)
+        code, output, runs = validate(sample, logged_ffmpeg)
         assert (code, output) == (0, expected), damaged[:40]
         assert runs >= 7  # checked again, not trusted
         json.loads(cache.read_bytes())  # rebuilt whole
@@ -169,14 +158,14 @@ def test_garbage_or_truncated_cache_file_is_survived_and_rebuilt(sample: Path, f
     for entry in document["entries"].values():
         entry[1] = {"s": "ten", "error": 3, "answer": [1, 2]}
     cache.write_text(json.dumps(document))
-    code, output, runs = validate(sample, ffmpeg_log)
+    code, output, runs = validate(sample, logged_ffmpeg)
     assert (code, output) == (0, expected)
     assert runs >= 7
 
 
-def test_two_validates_at_once_on_a_cold_cache_both_succeed(sample: Path, ffmpeg_log: Path):
-    first = start_validate(sample, ffmpeg_log)
-    second = start_validate(sample, ffmpeg_log)
+def test_two_validates_at_once_on_a_cold_cache_both_succeed(sample: Path, logged_ffmpeg: Path):
+    first = start_validate(sample, logged_ffmpeg)
+    second = start_validate(sample, logged_ffmpeg)
     for run in (first, second):
         out, err = run.communicate(timeout=600)
         assert run.returncode == 0, out + err
@@ -184,7 +173,7 @@ def test_two_validates_at_once_on_a_cold_cache_both_succeed(sample: Path, ffmpeg
     document = json.loads((sample / CACHE_FILE).read_bytes())
     assert document["entries"]
     assert not list((sample / CACHE_FILE).parent.glob(".*"))  # no temp file left behind
-    code, output, runs = validate(sample, ffmpeg_log)
+    code, output, runs = validate(sample, logged_ffmpeg)
     assert (code, runs) == (0, 0), output
 
 
