@@ -22,10 +22,10 @@ from podcast_tools import report as mastering_report
 from podcast_tools.artwork import artwork_problems, fixed_copy, inspect
 from podcast_tools.audio.analysis_cache import AnalysisCache
 from podcast_tools.audio.master import (
+    RENDER_VERSION,
     EditDecisions,
     MasteringReport,
     MasteringSettings,
-    RENDER_VERSION,
     Progress,
     master,
     measure_file,
@@ -390,6 +390,14 @@ def processed_from_mastering(
 
 
 def _picture(path: Path) -> Picture:
+    """The picture in an image file, read once per process while the file is unchanged: every
+    episode of a show carries the show's artwork, and publish works out each episode's tags."""
+    stat = path.stat()
+    return _read_picture(path.resolve(), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_picture(path: Path, size: int, mtime_ns: int, inode: int) -> Picture:
     return Picture(path.read_bytes(), inspect(path).mime)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -132,13 +133,20 @@ class Style:
 TAGS_VERSION = 1
 
 
+@functools.lru_cache(maxsize=64)
+def _picture_sha256(data: bytes) -> str:
+    """sha256 of a picture's bytes, once per picture (the same artwork object comes back for
+    every episode of a show; bytes keep their own hash, so the look-up costs nothing)."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def tags_digest(tags: EpisodeTags) -> str:
     """sha256 of everything the tags of an episode's files say (pictures by their own sha256),
     with the writers' version: equal digests, equal tags in every container."""
 
     def plain(value: Any) -> Any:
         if isinstance(value, Picture):
-            return {"mime": value.mime, "sha256": hashlib.sha256(value.data).hexdigest()}
+            return {"mime": value.mime, "sha256": _picture_sha256(value.data)}
         if isinstance(value, datetime):
             return value.isoformat()
         if isinstance(value, (tuple, list)):
