@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import socket
 import struct
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -632,3 +634,242 @@ def test_any_range_header_gets_200_206_or_416_with_consistent_headers(
         assert headers["Content-Length"] == str(last - first + 1)
     else:
         assert headers["Content-Range"] == f"bytes */{size}" and body == b""
+
+
+# --- hostile: links out of build/, other hosts, idle connections, If-None-Match (issue 20) ------
+
+SECRET = b"SECRET-OUTSIDE-THE-NETWORK-FOLDER 20c3\n"
+
+
+def _outside_secret(tmp_path: Path) -> Path:
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_bytes(SECRET * 50)
+    return secret
+
+
+def _swap_for_link(path: Path, target: Path) -> None:
+    path.unlink()
+    path.symlink_to(target)
+
+
+def test_a_media_file_that_is_a_link_out_of_build_is_never_served(
+    processed_network: Path, tmp_path: Path
+):
+    """`ln -s SECRET build/itsmwp/001-….mp3`, before the preview starts and (with no rebuild in
+    between) swapped while it runs: the MP3's address answers 404 with none of it, one line is
+    said, and the other episodes are still served. A link that stays inside build/ is served."""
+    root = copy_network(processed_network, tmp_path / "network")
+    secret = _outside_secret(tmp_path)
+    mp3 = mp3_of(root, CHAPTER_IMAGE)
+    other = mp3_of(root, CROSS_POSTED)
+    inside = root / "build" / "itsmwp" / "kept-copy.mp3"
+    inside.write_bytes(mp3.read_bytes())
+    _swap_for_link(mp3, secret)
+    said: list[str] = []
+    with serving(root, check_every=3600, say=said.append) as server:
+        [key] = [k for k, o in server.catalogue.last.items() if o.path == mp3]
+        [other_key] = [k for k, o in server.catalogue.last.items() if o.path == other]
+        for method in ("GET", "HEAD"):
+            status, _, body = fetch(server.url + key, method=method)
+            assert status == 404 and SECRET not in body, (method, status)
+        status, _, body = fetch(server.url + key, headers={"Range": "bytes=0-99"})
+        assert status == 404 and SECRET not in body
+        assert len(said) == 3 and all(key in line and "outside" in line for line in said), said
+        assert fetch(server.url + other_key)[2] == other.read_bytes()
+
+        # a link to a file inside build/ is no escape: served, as publish uploads it
+        _swap_for_link(mp3, inside)
+        status, _, body = fetch(server.url + key)
+        assert (status, body) == (200, inside.read_bytes())
+
+        # swapped while the preview runs, with no rebuild: looked at again on each request
+        _swap_for_link(other, secret)
+        status, _, body = fetch(server.url + other_key)
+        assert status == 404 and SECRET not in body
+        assert other_key in said[-1]
+
+
+def test_a_build_folder_that_is_a_link_out_of_build_is_never_served(
+    processed_network: Path, tmp_path: Path
+):
+    """build/itsmwp swapped for a link to a copy of it outside the network folder: the report and
+    the MP3 are where the preview looks, but the MP3 is outside build/ — 404, never its bytes."""
+    root = copy_network(processed_network, tmp_path / "network")
+    show = root / "build" / "itsmwp"
+    elsewhere = tmp_path / "elsewhere" / "itsmwp"
+    elsewhere.parent.mkdir()
+    show.rename(elsewhere)
+    mp3 = mp3_of(root, CHAPTER_IMAGE)
+    (elsewhere / mp3.name).write_bytes(SECRET * 50)
+    show.symlink_to(elsewhere, target_is_directory=True)
+    said: list[str] = []
+    with serving(root, check_every=3600, say=said.append) as server:
+        [key] = [k for k, o in server.catalogue.last.items() if o.path == mp3]
+        status, _, body = fetch(server.url + key)
+        assert status == 404 and SECRET not in body
+        assert len(said) == 1 and key in said[0], said
+
+
+def test_a_network_file_swapped_for_a_link_out_of_the_network_is_never_served(
+    processed_network: Path, tmp_path: Path
+):
+    """The episode image (a file of episodes/, served as publish uploads it) swapped for a link
+    to a file outside the network folder while the preview runs: 404."""
+    root = copy_network(processed_network, tmp_path / "network")
+    secret = _outside_secret(tmp_path)
+    image = root / "episodes" / "itsmwp" / "art" / "002-cover.png"
+    with serving(root, check_every=3600) as server:
+        [key] = [k for k, o in server.catalogue.last.items() if o.path == image]
+        assert fetch(server.url + key)[0] == 200
+        _swap_for_link(image, secret)
+        status, _, body = fetch(server.url + key)
+        assert status == 404 and SECRET not in body
+
+
+def test_a_media_file_swapped_for_a_fifo_is_answered_at_once(
+    processed_network: Path, tmp_path: Path
+):
+    """Only regular files are served: a FIFO (opened, it would wait for a writer forever) is 404."""
+    root = copy_network(processed_network, tmp_path / "network")
+    mp3 = mp3_of(root, CHAPTER_IMAGE)
+    with serving(root, check_every=3600) as server:
+        [key] = [k for k, o in server.catalogue.last.items() if o.path == mp3]
+        mp3.unlink()
+        os.mkfifo(mp3)
+        assert fetch(server.url + key)[0] == 404
+
+
+def with_host(server: PreviewServer, target: str, hosts: list[str]):
+    """(status, body) of a GET sending exactly `hosts` as its Host header(s) (none: no Host)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+    try:
+        connection.putrequest("GET", target, skip_host=True, skip_accept_encoding=True)
+        for host in hosts:
+            connection.putheader("Host", host)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_only_the_previews_own_host_names_are_answered(server: PreviewServer):
+    """DNS rebinding: a page of attacker.example whose name then resolves to 127.0.0.1 sends
+    `Host: attacker.example:PORT` — refused (421) with nothing of the feed; the loopback names
+    of the preview's own port are answered."""
+    port = server.server_address[1]
+    feed = "/" + feed_key("itsmwp")
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}", f"[::1]:{port}"):
+        status, body = with_host(server, feed, [host])
+        assert status == 200 and body.startswith(b"<?xml"), host
+    for hosts in (
+        ["attacker.example"],
+        [f"attacker.example:{port}"],
+        [f"127.0.0.1.attacker.example:{port}"],
+        [f"localhost.attacker.example:{port}"],
+        [f"127.0.0.1:{port + 1 if port < 65535 else 1}"],
+        ["127.0.0.1"],
+        [f"127.0.0.1:{port}@attacker.example"],
+        [""],
+        [],
+        [f"127.0.0.1:{port}", "attacker.example"],
+    ):
+        status, body = with_host(server, feed, hosts)
+        assert status in (400, 421) and b"<rss" not in body, (hosts, status)
+    # a request target in absolute form names its host itself (RFC 9112 §3.2.2)
+    status, body = with_host(server, f"http://attacker.example{feed}", [f"127.0.0.1:{port}"])
+    assert status in (400, 421) and b"<rss" not in body
+    status, body = with_host(server, f"http://127.0.0.1:{port}{feed}", [f"127.0.0.1:{port}"])
+    assert status == 200 and b"<rss" in body
+
+
+def _thread_count_settles(at_most: int, *, within: float, drip: list[socket.socket]) -> int:
+    """Wait (up to `within` s) for this process's thread count to fall to `at_most`, sending one
+    byte on each `drip` socket every half second meanwhile; the last count seen."""
+    deadline = time.monotonic() + within
+    while True:
+        count = threading.active_count()
+        if count <= at_most or time.monotonic() > deadline:
+            return count
+        for sock in drip:
+            try:
+                sock.send(b"X")
+            except OSError:
+                pass  # the preview closed it
+        time.sleep(0.5)
+
+
+def test_idle_and_half_sent_connections_are_closed_and_their_threads_end(
+    processed_network: Path,
+):
+    """100 connections to the real preview that send nothing, half a request, or a request a byte
+    at a time (each byte in time for a per-read timeout): each holds a thread of the server while
+    it is open; within seconds the preview closes them all and the thread count falls back,
+    while a normal request is answered meanwhile."""
+    with serving(processed_network, check_every=3600) as server:
+        url = server.url + feed_key("itsmwp")
+        assert fetch(url)[0] == 200
+        time.sleep(0.2)
+        before = threading.active_count()
+        port = server.server_address[1]
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]
+        try:
+            for sock in idle[30:60]:
+                sock.sendall(b"GET /itsmwp/feed.xml HTTP/1.1\r\nHost: 127.0.0.1:")
+            drip = idle[60:70]
+            for sock in drip:
+                sock.sendall(b"GET /itsmwp/feed.xml HTTP/1.1\r\nX-Slow: ")
+            for _ in range(20):  # until every connection has its thread
+                if threading.active_count() >= before + 100:
+                    break
+                time.sleep(0.1)
+            held = threading.active_count()
+            assert held >= before + 100, (before, held)
+            assert fetch(url)[0] == 200  # answered meanwhile
+            after = _thread_count_settles(before, within=20, drip=drip)
+            assert after <= before, f"{after - before} threads still held by idle connections"
+            assert fetch(url)[0] == 200
+        finally:
+            for sock in idle:
+                sock.close()
+
+
+@pytest.mark.parametrize(
+    "header, modified",
+    [
+        ("*", False),  # RFC 9110 §13.1.2: "*" matches any current representation
+        (" * ", False),
+        ("{etag}", False),
+        ("W/{etag}", False),  # If-None-Match compares weakly
+        ('W/"x", {etag}', False),
+        ('"x",W/{etag} , "y"', False),
+        ('"a,b", {etag}', False),  # a comma inside an entity-tag is no separator
+        (', ,{etag},', False),  # empty list elements are allowed
+        ('"x", "y"', True),
+        ('W/"x"', True),
+        ('"a,{bare}"', True),  # one tag that merely contains ours
+        ("w/{etag}", True),  # "W/" is case-sensitive: no valid list, ignored
+        ("{bare}", True),  # no quotes: not an entity-tag
+        ("*, {etag}", True),  # "*" only on its own
+    ],
+)
+def test_if_none_match(server, processed_network, header, modified):
+    """304 when the header names the current representation (or is "*"), with or without a
+    Range (If-None-Match is evaluated before Range, RFC 9110 §13.2.2); else the object."""
+    url, data = audio_url(server, processed_network)
+    etag = fetch(url, method="HEAD")[1]["ETag"]
+    value = header.format(etag=etag, bare=etag.strip('"'))
+    for extra in ({}, {"Range": "bytes=0-9"}):
+        status, headers, body = raw(
+            server, urlsplit(url).path, headers={"If-None-Match": value, **extra}
+        )
+        if modified:
+            assert status == (206 if extra else 200) and body == data[: 10 if extra else None]
+        else:
+            assert (status, body, headers["ETag"]) == (304, b"", etag), (value, extra)
+
+
+def test_if_none_match_star_on_nothing_is_404(server):
+    status, _, _ = fetch(server.url + "itsmwp/episodes/nothing.mp3", headers={"If-None-Match": "*"})
+    assert status == 404
