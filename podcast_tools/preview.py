@@ -12,6 +12,15 @@ ending in `/` (and a redirect from `/show` to `/show/`), Content-Type, Content-L
 If-None-Match), `Accept-Ranges: bytes` and single byte ranges (206, or 416 when unsatisfiable;
 several ranges are answered with the whole object). Files are streamed, never read whole.
 
+Only this machine's own names of the preview are answered (`Host: 127.0.0.1:PORT`,
+`localhost:PORT` or `[::1]:PORT`; any other is 421, so a page whose name is rebound to 127.0.0.1
+reads nothing). Each file is opened as `publish` opens it (`publish.source.open_inside`): a
+regular file whose real path lies inside `build/` (audio) or the network folder (the rest), checked
+on the open handle at every request — a link out of them, a FIFO or a device is 404 with one line
+said. A connection must send each request's head within IDLE_TIMEOUT seconds (of connecting or of
+the last answer; a client sending a byte at a time is closed too) and take each block of an answer
+within SEND_TIMEOUT seconds; at most MAX_CONNECTIONS are open at once (more are answered 503).
+
 When a file under `episodes/`, `templates/` or `build/` changes, the next request (at most one
 scan a second) rebuilds the mapping; while a change breaks a rule, the last good one is served and
 the problem is printed once.
@@ -21,8 +30,10 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -31,16 +42,19 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import BinaryIO
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 from podcast_tools.errors import PodcastToolsError, UsageError
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline import LocalObject, local_objects
+from podcast_tools.publish.source import FileSource, OutsideError, open_inside
 
 HOST = "127.0.0.1"  # never another address: the preview is for the producer's own machine
 CHUNK = 64 * 1024
 HTML_TYPE = "text/html; charset=utf-8"
+IDLE_TIMEOUT = 5.0  # seconds for a request's line and headers, from connecting or the last answer
+SEND_TIMEOUT = 30.0  # seconds for a client to take each block of an answer (a paused player)
+MAX_CONNECTIONS = 128  # open at once; a browser opens six, a podcast app one or two
 
 Objects = dict[str, LocalObject]
 
@@ -150,6 +164,11 @@ class Catalogue:
             include_scheduled=self.include_scheduled,
         )
 
+    def folder_of(self, path: Path) -> Path:
+        """The folder a served file must really lie in, as for `publish`: build/ for what
+        `process` built there, the network folder for the network's own files."""
+        return self.build_dir if path.is_relative_to(self.build_dir) else self.root
+
     @property
     def last(self) -> Objects:
         """What is served now, without looking for changes."""
@@ -185,11 +204,11 @@ class Catalogue:
 # --- HTTP ----------------------------------------------------------------------------------------
 
 
-def _etag(obj: LocalObject, handle: BinaryIO | None) -> tuple[str, int]:
+def _etag(obj: LocalObject, source: FileSource | None) -> tuple[str, int]:
     """(strong ETag, size) of an object; a file's from the open handle, so both describe the very
     bytes that will be sent even if the file is replaced meanwhile."""
-    if handle is not None:
-        info = os.fstat(handle.fileno())
+    if source is not None:
+        info = os.fstat(source.fd)
         return f'"{info.st_size:x}-{info.st_mtime_ns:x}"', info.st_size
     data = obj.data or b""
     return f'"{hashlib.sha256(data).hexdigest()[:24]}"', len(data)
@@ -209,13 +228,45 @@ def _listing(objects: Objects) -> bytes:
     ).encode()
 
 
+class _HeadReader(socket.SocketIO):
+    """A connection's reading end whose reads all end by the handler's `deadline`: a request's
+    head must arrive whole in time, not merely each byte of it."""
+
+    def __init__(self, sock: socket.socket, handler: PreviewHandler):
+        super().__init__(sock, "rb")
+        self._handler = handler
+
+    def readinto(self, buffer) -> int | None:
+        left = self._handler.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no whole request in time")
+        self._sock.settimeout(left)
+        return super().readinto(buffer)
+
+
 class PreviewHandler(BaseHTTPRequestHandler):
     server: PreviewServer
     protocol_version = "HTTP/1.1"
     server_version = "podcast-preview"
+    deadline = 0.0  # (monotonic) by when the head of the request being read must have arrived
 
     def version_string(self) -> str:
         return self.server_version
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()
+        self.rfile = io.BufferedReader(_HeadReader(self.connection, self))
+
+    def handle_one_request(self) -> None:
+        # a TimeoutError while reading or answering closes the connection (http.server)
+        self.deadline = time.monotonic() + self.server.idle_timeout
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()  # the head is read: now the answer is sent
+        self.connection.settimeout(self.server.send_timeout)
+        return parsed
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's names)
         self._answer(body=True)
@@ -226,9 +277,24 @@ class PreviewHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # noqa: A002
         pass  # one line per request would drown the terminal; errors are answered, not logged
 
+    def _target(self) -> SplitResult | None:
+        """The request target, when it is addressed to the preview by one of its own names (the
+        one Host header, and an absolute-form target's own authority); else None."""
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) != 1 or hosts[0].strip(" \t").lower() not in self.server.host_names:
+            return None
+        target = urlsplit(self.path)
+        if not self.path.startswith("/"):  # absolute form: it names the host (RFC 9112 §3.2.2)
+            if target.scheme.lower() != "http" or target.netloc.lower() not in self.server.host_names:
+                return None
+        return target
+
     def _answer(self, *, body: bool) -> None:
+        target = self._target()
+        if target is None:
+            return self._refuse(HTTPStatus.MISDIRECTED_REQUEST)
         objects = self.server.catalogue.objects()
-        path = urlsplit(self.path).path
+        path = target.path
         key = unquote(path, errors="replace").lstrip("/")
         if key == "" or key.endswith("/"):
             key += "index.html"
@@ -239,26 +305,37 @@ class PreviewHandler(BaseHTTPRequestHandler):
             if key + "/index.html" in objects:  # a folder's page: its address ends in "/"
                 return self._redirect("/" + quote(key) + "/")
             return self._not_found(body)
-        return self._send_object(objects[key], body)
+        return self._send_object(key, objects[key], body)
 
-    def _send_object(self, obj: LocalObject, body: bool) -> None:
-        handle: BinaryIO | None = None
+    def _open(self, key: str, path: Path) -> FileSource | None:
+        """The file, opened as `publish` opens it: a regular file inside its folder (else None,
+        and one line said — unless it is simply gone, and a rebuild is on its way)."""
+        root = self.server.catalogue.root
+        shown = os.path.relpath(path, root) if path.is_relative_to(root) else str(path)
+        try:
+            return open_inside(path, self.server.catalogue.folder_of(path), shown)
+        except OutsideError as exc:
+            if os.path.lexists(path):
+                self.server.say(f"not served: /{key}: {shown} {exc}")
+            return None
+
+    def _send_object(self, key: str, obj: LocalObject, body: bool) -> None:
+        source: FileSource | None = None
         if obj.path is not None:
-            try:
-                handle = obj.path.open("rb")
-            except OSError:  # gone since the mapping was built (a rebuild is on its way)
+            source = self._open(key, obj.path)
+            if source is None:
                 return self._not_found(body)
         try:
-            etag, size = _etag(obj, handle)
+            etag, size = _etag(obj, source)
+            if _none_match(self.headers.get_all("If-None-Match"), etag):
+                self.send_response(HTTPStatus.NOT_MODIFIED)  # before Range (RFC 9110 §13.2.2)
+                self._common_headers(etag)
+                self.end_headers()
+                return
             wanted = byte_range(self.headers.get("Range"), size)
             if_range = self.headers.get("If-Range")
             if if_range is not None and if_range.strip() != etag:
                 wanted = None  # the client's partial copy is of another version: send it whole
-            if wanted is None and etag in _etags(self.headers.get("If-None-Match")):
-                self.send_response(HTTPStatus.NOT_MODIFIED)
-                self._common_headers(etag)
-                self.end_headers()
-                return
             if isinstance(wanted, Unsatisfiable):
                 self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
                 self._common_headers(etag)
@@ -277,22 +354,21 @@ class PreviewHandler(BaseHTTPRequestHandler):
             self.end_headers()
             if not body or length == 0:
                 return
-            if handle is None:
+            if source is None:
                 self.wfile.write((obj.data or b"")[first : last + 1])
             else:
-                handle.seek(first)
-                left = length
-                while left > 0:
-                    block = handle.read(min(CHUNK, left))
+                offset = first
+                while offset <= last:
+                    block = source.read_at(offset, min(CHUNK, last + 1 - offset))
                     if not block:
                         break  # the file shrank underneath: the client sees a short body
                     self.wfile.write(block)
-                    left -= len(block)
+                    offset += len(block)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # players drop media requests all the time
         finally:
-            if handle is not None:
-                handle.close()
+            if source is not None:
+                source.close()
 
     def _common_headers(self, etag: str) -> None:
         self.send_header("Accept-Ranges", "bytes")
@@ -305,6 +381,14 @@ class PreviewHandler(BaseHTTPRequestHandler):
         self.send_header("Location", location + (f"?{query}" if query else ""))
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    def _refuse(self, status: HTTPStatus) -> None:
+        """An answer with no content that ends the connection."""
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
 
     def _not_found(self, body: bool) -> None:
         page = (
@@ -321,10 +405,34 @@ class PreviewHandler(BaseHTTPRequestHandler):
             self.wfile.write(page)
 
 
-def _etags(header: str | None) -> set[str]:
-    if header is None:
-        return set()
-    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
+#: one element of an entity-tag list (RFC 9110 §8.8.3, §5.6.1): empty elements are allowed
+_LIST_TAG = re.compile(r'[ \t]*(?:(W/)?("[\x21\x23-\x7e\x80-\xff]*"))?[ \t]*(,|$)')
+
+
+def entity_tags(header: str) -> set[str] | None:
+    """The opaque tags (quoted, without `W/`) an If-None-Match value lists, {"*"} for `*`, or
+    None when it is no valid list (the header is then ignored)."""
+    if header.strip(" \t") == "*":
+        return {"*"}
+    tags, position = set(), 0
+    while True:
+        match = _LIST_TAG.match(header, position)
+        if match is None:
+            return None
+        if match.group(2):
+            tags.add(match.group(2))
+        if not match.group(3):
+            return tags
+        position = match.end()
+
+
+def _none_match(headers: list[str] | None, etag: str) -> bool:
+    """Whether If-None-Match (every such header, as one list) names the current representation:
+    `*`, or its tag compared weakly (RFC 9110 §13.1.2)."""
+    if not headers:
+        return False
+    tags = entity_tags(", ".join(headers))
+    return tags is not None and ("*" in tags or etag.removeprefix("W/") in tags)
 
 
 class PreviewServer(ThreadingHTTPServer):
@@ -333,14 +441,55 @@ class PreviewServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_port = False  # never share a port with another server
+    request_queue_size = 64  # connections waiting to be accepted (a page's burst, not 5)
     catalogue: Catalogue
 
-    def __init__(self, port: int):
+    def __init__(
+        self,
+        port: int,
+        *,
+        idle_timeout: float = IDLE_TIMEOUT,
+        send_timeout: float = SEND_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
+        say: Callable[[str], None] = lambda line: None,
+    ):
         super().__init__((HOST, port), PreviewHandler)
+        self.idle_timeout, self.send_timeout, self.say = idle_timeout, send_timeout, say
+        self._slots = threading.BoundedSemaphore(max_connections)
+        bound = self.server_address[1]
+        names = ("127.0.0.1", "localhost", "[::1]")  # no name a DNS answer could rebind
+        self.host_names = frozenset(
+            [f"{name}:{bound}" for name in names] + (list(names) if bound == 80 else [])
+        )
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.server_address[1]}/"
+
+    def process_request(self, request, client_address) -> None:
+        """A thread for the connection while fewer than `max_connections` are open; else 503."""
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.setblocking(False)
+                request.send(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                    b"Retry-After: 5\r\nConnection: close\r\n\r\n"
+                )
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def handle_error(self, request, client_address) -> None:
         """A client that hung up (players do, all the time) is no error; anything else is."""
@@ -363,7 +512,7 @@ def start(
     if not 0 <= port <= 65535:
         raise UsageError(f"--port {port}: not a port number (0–65535; 0 takes a free port)")
     try:
-        server = PreviewServer(port)
+        server = PreviewServer(port, say=say)
     except OSError as exc:
         raise UsageError(
             f"cannot listen on {HOST}:{port}: {exc.strerror or exc}; "
