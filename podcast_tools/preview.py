@@ -280,12 +280,13 @@ class PreviewHandler(BaseHTTPRequestHandler):
     def _target(self) -> SplitResult | None:
         """The request target, when it is addressed to the preview by one of its own names (the
         one Host header, and an absolute-form target's own authority); else None."""
+        ours = self.server.host_names
         hosts = self.headers.get_all("Host") or []
-        if len(hosts) != 1 or hosts[0].strip(" \t").lower() not in self.server.host_names:
+        if len(hosts) != 1 or hosts[0].strip(" \t").lower() not in ours:
             return None
         target = urlsplit(self.path)
         if not self.path.startswith("/"):  # absolute form: it names the host (RFC 9112 §3.2.2)
-            if target.scheme.lower() != "http" or target.netloc.lower() not in self.server.host_names:
+            if target.scheme.lower() != "http" or target.netloc.lower() not in ours:
                 return None
         return target
 

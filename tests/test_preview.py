@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -372,12 +373,10 @@ def test_paths_outside_the_keys_reach_nothing(server, processed_network, target)
     assert raw(server, "/" + str(processed_network / "episodes" / "network.toml"))[0] == 404
 
 
-def test_a_slash_serves_index_html_and_a_folder_without_it_redirects():
-    pages = {
-        "index.html": LocalObject(None, b"<h1>home</h1>", "text/html; charset=utf-8"),
-        "itsmwp/index.html": LocalObject(None, b"<h1>show</h1>", "text/html; charset=utf-8"),
-        "itsmwp/feed.xml": LocalObject(None, b"<rss/>", "application/rss+xml"),
-    }
+@contextmanager
+def serving_pages(pages: dict[str, LocalObject], **options):
+    """The preview's HTTP server (PreviewServer(0, **options)) serving `pages` as they are, in a
+    thread of this process."""
 
     class Fixed:
         last = pages
@@ -385,11 +384,25 @@ def test_a_slash_serves_index_html_and_a_folder_without_it_redirects():
         def objects(self):
             return pages
 
-    server = PreviewServer(0)
+    server = PreviewServer(0, **options)
     server.catalogue = Fixed()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_a_slash_serves_index_html_and_a_folder_without_it_redirects():
+    pages = {
+        "index.html": LocalObject(None, b"<h1>home</h1>", "text/html; charset=utf-8"),
+        "itsmwp/index.html": LocalObject(None, b"<h1>show</h1>", "text/html; charset=utf-8"),
+        "itsmwp/feed.xml": LocalObject(None, b"<rss/>", "application/rss+xml"),
+    }
+    with serving_pages(pages) as server:
         assert raw(server, "/")[2] == b"<h1>home</h1>"
         assert raw(server, "/?utm=1")[2] == b"<h1>home</h1>"
         assert raw(server, "/itsmwp/")[2] == b"<h1>show</h1>"
@@ -399,9 +412,6 @@ def test_a_slash_serves_index_html_and_a_folder_without_it_redirects():
         assert raw(server, "/itsmwp/feed.xml")[2] == b"<rss/>"
         assert raw(server, "/itsmwp-anz")[0] == 404
         assert raw(server, "/itsmwp/feed.xml/")[0] == 404
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_the_slash_is_the_websites_index_and_its_links_are_served(server, network):
@@ -873,3 +883,29 @@ def test_if_none_match(server, processed_network, header, modified):
 def test_if_none_match_star_on_nothing_is_404(server):
     status, _, _ = fetch(server.url + "itsmwp/episodes/nothing.mp3", headers={"If-None-Match": "*"})
     assert status == 404
+
+
+def test_connections_past_the_cap_are_answered_503_and_hold_no_thread():
+    """With at most 8 connections open, a ninth and more are answered 503 at once and closed (no
+    thread each); once the idle ones are closed (the idle timeout), requests are answered again."""
+    pages = {"index.html": LocalObject(None, b"<h1>home</h1>", "text/html; charset=utf-8")}
+    with serving_pages(pages, idle_timeout=1.0, max_connections=8) as server, ExitStack() as held:
+        port = server.server_address[1]
+        before = threading.active_count()
+        for _ in range(8):
+            held.enter_context(socket.create_connection(("127.0.0.1", port)))
+        for _ in range(20):
+            if threading.active_count() >= before + 8:
+                break
+            time.sleep(0.05)
+        assert threading.active_count() == before + 8
+        for _ in range(10):
+            extra = held.enter_context(socket.create_connection(("127.0.0.1", port), timeout=5))
+            answer = b""
+            while chunk := extra.recv(1024):
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 503 "), answer
+            assert threading.active_count() == before + 8
+        assert _thread_count_settles(before, within=5, drip=[]) <= before
+        status, _, body = raw(server, "/")
+        assert (status, body) == (200, b"<h1>home</h1>")
