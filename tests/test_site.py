@@ -491,6 +491,75 @@ def test_a_transcript_that_cannot_be_read_is_one_problem_naming_file_and_line(
     assert "go up to 59" in problem.message
 
 
+# --- transcripts browsers would run ---------------------------------------------------------
+
+#: A transcript that is a page with a script: published as text/html, it runs on the website's
+#: origin (stored XSS).
+XSS_TRANSCRIPT = "<p>Welcome.</p>\n<script>alert(document.domain)</script>\n"
+#: Media types a browser opens as a document of the site (scripts, styles, links and all); a
+#: transcript is never published as one.
+DOCUMENT_TYPES = {
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "text/xml",
+    "application/xml",
+    "application/xslt+xml",
+    "application/mathml+xml",
+    "text/xsl",
+}
+XSS_EPISODE = "episodes/itsmwp/003-service-desk-metrics.md"
+
+
+def media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+@pytest.mark.parametrize("suffix", [".html", ".HTML", ".htm", ".xhtml", ".svg", ".xml"])
+def test_a_transcript_browsers_would_run_is_refused_in_one_line(network_copy: Path, suffix: str):
+    (network_copy / f"episodes/itsmwp/004{suffix}").write_text(XSS_TRANSCRIPT, encoding="utf-8")
+    front(network_copy / XSS_EPISODE, f"transcript: 004{suffix}")
+    result = CliRunner().invoke(app, ["--root", str(network_copy), "validate"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1, result.output
+    [line] = [line for line in result.stderr.splitlines() if line.startswith(XSS_EPISODE)]
+    assert line.startswith(f"{XSS_EPISODE}: transcript: ") and f"004{suffix}" in line, line
+    assert ".srt" in line and ".vtt" in line, line
+
+
+def test_no_transcript_is_published_as_a_page_browsers_run(built: Built):
+    """What publishing uploads beside the audio (each record's assets) and what the pages link:
+    every transcript as a type browsers show as text or download, never one they run."""
+    transcripts = [
+        (record, asset)
+        for record in built.records.values()
+        for asset in record.assets
+        if asset.field == "transcript"
+    ]
+    assert len(transcripts) == 4  # every episode of make_network with a transcript
+    for record, asset in transcripts:
+        assert media_type(asset.type) not in DOCUMENT_TYPES, (record.slug, asset.key, asset.type)
+        assert media_type(record.transcript["type"]) not in DOCUMENT_TYPES, record.slug
+        assert not asset.key.lower().endswith((".html", ".htm", ".xhtml", ".svg", ".xml"))
+        page = next(key for key in built.keys if key.endswith(f"/{record.slug}.html"))
+        assert record.media(BASE).transcript_url in built.doc(page).xpath("//a/@href")
+
+
+def test_a_transcript_recorded_as_html_is_not_linked(built: Built):
+    """A record from a manifest an older version wrote (or another checkout's) may name an HTML
+    transcript: its page does not link it."""
+    record = built.record("001-incident-vs-problem")
+    key = "itsmwp/episodes/000-older-transcript-0123456789ab.html"
+    older = EpisodeRecord.from_entry(
+        "0f0e0d0c-0000-4000-8000-000000000002",
+        {**record.entry(), "slug": "000-older", "transcript": {"key": key, "type": "text/html"}},
+    )
+    pages = {p.key: p for p in build(built.network, {**built.records, older.guid: older})}
+    doc = parse_html(pages["itsmwp/000-older.html"].data)
+    assert public_url(BASE, key) not in doc.xpath("//@href | //@src")
+    assert not doc.xpath('//section[@class="transcript"]')
+
+
 def test_show_page_lists_hosts_and_every_way_to_subscribe(built: Built):
     doc = built.doc("itsmwp/index.html")
     feed = public_url(BASE, "itsmwp/feed.xml")
