@@ -88,7 +88,7 @@ TRANSCRIPT_LABELS = {
     TRANSCRIPT_TYPES[".srt"]: "SubRip (SRT)",
     TRANSCRIPT_TYPES[".vtt"]: "WebVTT",
     TRANSCRIPT_TYPES[".json"]: "JSON",
-    TRANSCRIPT_TYPES[".html"]: "HTML",
+    TRANSCRIPT_TYPES[".txt"]: "plain text",
 }
 
 
@@ -191,7 +191,7 @@ class TranscriptView:
     url: str
     type: str
     label: str
-    cues: tuple[CueView, ...]  # empty for an HTML transcript: it is linked
+    cues: tuple[CueView, ...]  # empty for a plain-text transcript: it is linked
 
 
 @dataclass(frozen=True)
@@ -661,6 +661,10 @@ class _SiteBuilder:
         if not record.transcript or url is None:
             return None
         mime = record.transcript.get("type") or ""
+        if mime not in TRANSCRIPT_LABELS:
+            # a type no longer published (an HTML transcript a manifest of an older version
+            # names would run its scripts on this origin): not linked
+            return None
         data = files.data(record.transcript["key"])
         cues = parse_transcript(data, mime) if data is not None else None
         return TranscriptView(

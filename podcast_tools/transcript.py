@@ -264,7 +264,8 @@ def _number(value: object, where: str) -> float:
     return seconds
 
 
-#: The parser of each transcript type that has cues (an HTML transcript is linked, not parsed).
+#: The parser of each transcript type that has cues (a plain-text transcript is linked, not
+#: parsed).
 PARSERS: dict[str, Callable[[bytes | str], list[Cue]]] = {
     TRANSCRIPT_TYPES[".srt"]: parse_srt,
     TRANSCRIPT_TYPES[".vtt"]: parse_vtt,
@@ -273,6 +274,15 @@ PARSERS: dict[str, Callable[[bytes | str], list[Cue]]] = {
 
 
 def parse_transcript(data: bytes, mime: str) -> list[Cue] | None:
-    """The cues of a transcript of type `mime`; None for a type without cues (HTML)."""
+    """The cues of a transcript of type `mime`; None for a type without cues (plain text, which
+    must still be UTF-8: it is published as such).
+
+    >>> parse_transcript("Welcome.".encode(), "text/plain") is None
+    True
+    """
     parser = PARSERS.get(mime)
-    return None if parser is None else parser(data)
+    if parser is None:
+        if mime == TRANSCRIPT_TYPES[".txt"]:
+            _decode(data)
+        return None
+    return parser(data)

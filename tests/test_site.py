@@ -84,7 +84,7 @@ JSON_TRANSCRIPT = {
         },
     ],
 }
-HTML_TRANSCRIPT = "<cite>Host:</cite>\n<time>0:00</time>\n<p>Welcome.</p>\n"
+PLAIN_TRANSCRIPT = "Host (0:00): Welcome. <p> is how HTML starts a paragraph.\n"
 
 #: The episode pages of the sample network as built here (the scheduled one and the draft absent).
 EPISODE_PAGES = {
@@ -127,8 +127,8 @@ def make_network(root: Path) -> Path:
     front(episodes / "itsmwp/003-service-desk-metrics.md", "image: ../art/cover.png")
     (episodes / "itsmwp-anz/001.json").write_text(json.dumps(JSON_TRANSCRIPT), encoding="utf-8")
     front(episodes / "itsmwp-anz/001-major-incidents.md", "transcript: 001.json")
-    (episodes / "itsmwp-row/001.html").write_text(HTML_TRANSCRIPT, encoding="utf-8")
-    front(episodes / "itsmwp-row/001-outsourcing-the-service-desk.md", "transcript: 001.html")
+    (episodes / "itsmwp-row/001.txt").write_text(PLAIN_TRANSCRIPT, encoding="utf-8")
+    front(episodes / "itsmwp-row/001-outsourcing-the-service-desk.md", "transcript: 001.txt")
     (episodes / "itsmwp/004-next-year.md").write_text(
         f"---\ntitle: Coming Next Year\nguid: {SCHEDULED}\ndate: 2027-01-05T09:00:00+00:00\n"
         "number: 4\nseason: 1\naudio: 002-change-advisory-boards.mp3\n---\n\nScheduled.\n",
@@ -434,7 +434,7 @@ def test_transcripts_are_read_as_timed_cues(built: Built):
         (0.0, "Kiri:", "G'day everyone."),
         (8.12, "Sione:", "Sixty people on the bridge."),
     ]
-    # an HTML transcript is linked, not parsed; every transcript is linked for download
+    # a plain-text transcript is linked, not parsed; every transcript is linked for download
     assert cues_of(built, "itsmwp-row/001-outsourcing-the-service-desk.html") == []
     for slug, key in (
         ("001-outsourcing-the-service-desk", "itsmwp-row/001-outsourcing-the-service-desk.html"),
@@ -543,6 +543,10 @@ def test_no_transcript_is_published_as_a_page_browsers_run(built: Built):
         assert not asset.key.lower().endswith((".html", ".htm", ".xhtml", ".svg", ".xml"))
         page = next(key for key in built.keys if key.endswith(f"/{record.slug}.html"))
         assert record.media(BASE).transcript_url in built.doc(page).xpath("//a/@href")
+    plain = built.record("001-outsourcing-the-service-desk")
+    assert plain.transcript["type"] == "text/plain"  # the feed's podcast:transcript type
+    [asset] = [asset for asset in plain.assets if asset.field == "transcript"]
+    assert asset.type == "text/plain; charset=utf-8" and asset.key.endswith(".txt")
 
 
 def test_a_transcript_recorded_as_html_is_not_linked(built: Built):
@@ -1059,7 +1063,9 @@ def test_a_transcript_that_is_not_utf8_is_one_error():
     for parse in PARSERS.values():
         with pytest.raises(TranscriptError, match="is not UTF-8 text"):
             parse(b"WEBVTT\n\n00:01.000 --> 00:02.000\ncaf\xe9\n")
-    assert parse_transcript(b"<p>anything</p>", "text/html") is None
+    with pytest.raises(TranscriptError, match="is not UTF-8 text"):
+        parse_transcript(b"caf\xe9\n", "text/plain")
+    assert parse_transcript("café <p>\n".encode(), "text/plain") is None
 
 
 def assert_cues_or_one_error(parse, data) -> None:
