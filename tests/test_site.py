@@ -9,7 +9,9 @@ import hashlib
 import json
 import re
 import shutil
+import os
 import subprocess
+import sys
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,7 +30,7 @@ from podcast_tools.content import Network
 from podcast_tools.errors import ContentError
 from podcast_tools.layout import public_url
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.pipeline import artwork_keys, local_site
+from podcast_tools.pipeline import artwork_keys, local_records, local_site
 from podcast_tools.record import AudioFile, EpisodeRecord
 from podcast_tools.site import PAGE_SIZE, SitePage, build_site, iso_duration
 from podcast_tools.transcript import (
@@ -949,6 +951,69 @@ def test_podcast_site_writes_every_page_of_what_is_processed(network_copy: Path,
     assert (network_copy / "build/site/index.html").read_bytes() == (
         out / "index.html"
     ).read_bytes()
+
+
+
+def long_srt(megabytes: float) -> tuple[str, int]:
+    """A SubRip file of about `megabytes` MB (a cue every 2 s), and its number of cues."""
+    blocks, size, number = [], 0, 0
+    while size < megabytes * 1e6:
+        number += 1
+        start = 2 * number
+        stamp = f"{start // 3600:02d}:{start // 60 % 60:02d}:{start % 60:02d}"
+        block = (
+            f"{number}\n{stamp},000 --> {stamp},900\n"
+            f"Cue {number}: what the change advisory board decided about the service desk.\n\n"
+        )
+        blocks.append(block)
+        size += len(block)
+    return "".join(blocks), number
+
+
+def site_run(root: Path, out: Path) -> float:
+    """`podcast site --out OUT` as its own process; its peak resident memory (MB)."""
+    with (out.parent / f"{out.name}.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "podcast_tools", "--root", str(root), "site", "--out", str(out)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0, (out.parent / f"{out.name}.log").read_text()
+    return usage.ru_maxrss / 1024  # Linux: kilobytes
+
+
+def test_a_long_transcript_is_embedded_in_part_and_linked_whole(
+    network_copy: Path, tmp_path: Path
+):
+    """A 20 MB SRT made a 26 MB episode page (and the build took 200 MB more): the page embeds
+    the transcript's beginning and links the whole published file."""
+    episode = network_copy / "episodes/itsmwp/002-change-advisory-boards.md"
+    done = CliRunner().invoke(app, ["--root", str(network_copy), "process", str(episode)])
+    assert done.exit_code == 0, done.output
+    page_key = "itsmwp/002-change-advisory-boards.html"
+    small_rss = site_run(network_copy, tmp_path / "small")
+    small_page = (tmp_path / "small" / page_key).stat().st_size
+
+    srt, count = long_srt(20)
+    (network_copy / "episodes/itsmwp/002.srt").write_text(srt, encoding="utf-8")
+    long_rss = site_run(network_copy, tmp_path / "long")
+    page = (tmp_path / "long" / page_key).read_bytes()
+    print(f"page {small_page} → {len(page)} B; peak RSS {small_rss:.0f} → {long_rss:.0f} MB")
+    assert len(page) < 1_000_000
+    assert long_rss - small_rss < 100
+
+    doc = parse_html(page)
+    cues = doc.xpath('//ol[@class="cues"]/li')
+    assert 0 < len(cues) < count
+    assert text(cues[0]).split(" ", 1)[1] == srt.split("\n")[2]  # the first cue, in full
+    network = load_checked_network(network_copy)
+    records = local_records(network, network_copy / "build")
+    [record] = [r for r in records.values() if r.slug == episode.stem]
+    url = record.media(BASE).transcript_url
+    full = doc.xpath('//section[@class="transcript"]//a[contains(., "Full transcript")]/@href')
+    assert full == [url]
 
 
 # --- the transcript parsers -------------------------------------------------------------------
