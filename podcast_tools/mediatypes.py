@@ -4,12 +4,14 @@ from __future__ import annotations
 
 #: Artwork, episode images and chapter images, by file suffix.
 IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
-#: Transcripts the Podcasting 2.0 namespace lists, by file suffix.
+#: Transcripts the Podcasting 2.0 namespace lists, by file suffix: only types browsers show as
+#: text or download. Never an HTML (or SVG, XHTML …) one: published on the website's origin, its
+#: scripts would run there.
 TRANSCRIPT_TYPES = {
     ".srt": "application/x-subrip",
     ".vtt": "text/vtt",
-    ".html": "text/html",
     ".json": "application/json",
+    ".txt": "text/plain",
 }
 CHAPTERS_TYPE = "application/json+chapters"
 RSS_TYPE = "application/rss+xml"
@@ -23,3 +25,14 @@ JS_TYPE = "text/javascript; charset=utf-8"
 
 def image_type(suffix: str) -> str:
     return IMAGE_TYPES[suffix.lower()]
+
+
+def transcript_upload_type(mime: str) -> str:
+    """The Content-Type a transcript of type `mime` is uploaded with: plain text says it is
+    UTF-8 (browsers would guess otherwise); WebVTT, SRT and JSON transcripts are UTF-8 by
+    definition.
+
+    >>> transcript_upload_type("text/plain"), transcript_upload_type("text/vtt")
+    ('text/plain; charset=utf-8', 'text/vtt')
+    """
+    return f"{mime}; charset=utf-8" if mime == "text/plain" else mime

@@ -33,7 +33,7 @@ from podcast_tools.audio.master import (
 from podcast_tools.audio.meter import LoudnessFigures
 from podcast_tools.audio.plan import PlanError
 from podcast_tools.content import Episode, Network, Show
-from podcast_tools.errors import ContentError, Problem, UsageError
+from podcast_tools.errors import AudioInputError, ContentError, Problem, UsageError
 from podcast_tools.feed.build import BuiltFeed, build_feed, build_publisher_feed
 from podcast_tools.formats import FORMATS, PRIMARY, OutputFormat
 from podcast_tools.fsutil import atomic_path, write_text_atomic
@@ -514,6 +514,12 @@ def process_episode(
         )
     except PlanError as exc:
         raise ContentError([Problem(network.display(episode.path), exc.field, str(exc))]) from exc
+    except AudioInputError as exc:
+        if exc.file != str(source):
+            raise  # a jingle names itself
+        # the recording, as validation names it: the episode file, its audio field, the file
+        problem = f"{network.display(source)} {exc.reason}"
+        raise ContentError([Problem(network.display(episode.path), "audio", problem)]) from exc
     write_notes(network, episode, heard_chapters(network, episode, heard_times(report)), out_dir)
     payload = {
         "episode": network.display(episode.path),

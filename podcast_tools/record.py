@@ -30,7 +30,12 @@ from podcast_tools.layout import (
     file_hash,
     public_url,
 )
-from podcast_tools.mediatypes import CHAPTERS_TYPE, TRANSCRIPT_TYPES, image_type
+from podcast_tools.mediatypes import (
+    CHAPTERS_TYPE,
+    TRANSCRIPT_TYPES,
+    image_type,
+    transcript_upload_type,
+)
 from podcast_tools.notes import ChapterNote, chapter_notes, render_notes
 
 #: The format of every audio object written before formats were recorded (manifest formats 1
@@ -386,8 +391,8 @@ def build_record(
         chapters_part = {"key": key}
     if episode.transcript:
         path = episode.resolve(episode.transcript)
-        mime = TRANSCRIPT_TYPES[path.suffix.lower()]
-        assets.append(file_asset(path, "transcript", "transcript", mime))
+        mime = TRANSCRIPT_TYPES[path.suffix.lower()]  # never HTML: see mediatypes
+        assets.append(file_asset(path, "transcript", "transcript", transcript_upload_type(mime)))
         transcript_part = {"key": assets[-1].key, "type": mime}
     if episode.image:
         path = episode.resolve(episode.image)

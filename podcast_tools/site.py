@@ -45,10 +45,15 @@ from podcast_tools.layout import (
 from podcast_tools.mediatypes import CSS_TYPE, HTML_TYPE, JS_TYPE, TRANSCRIPT_TYPES
 from podcast_tools.notes import NotesError, sanitise, template_environment
 from podcast_tools.record import Asset, EpisodeRecord, build_record
-from podcast_tools.transcript import TranscriptError, parse_transcript
+from podcast_tools.transcript import TranscriptError, transcript_cues
 
 #: Episodes per page of a show's list (page 1 is the show's page, then page/2/, page/3/ …).
 PAGE_SIZE = 20
+#: What an episode's page embeds of its transcript: its first cues, up to this many characters
+#: of text (about four hours of speech) or this many cues, whichever comes first; a longer one is
+#: linked in full ("Full transcript"), so a page stays under a megabyte whatever the file holds.
+TRANSCRIPT_PAGE_CHARS = 250_000
+TRANSCRIPT_PAGE_CUES = 4_000
 
 #: How the subscribe links name the directories a show lists in `platforms`; another name is
 #: shown as written.
@@ -88,7 +93,7 @@ TRANSCRIPT_LABELS = {
     TRANSCRIPT_TYPES[".srt"]: "SubRip (SRT)",
     TRANSCRIPT_TYPES[".vtt"]: "WebVTT",
     TRANSCRIPT_TYPES[".json"]: "JSON",
-    TRANSCRIPT_TYPES[".html"]: "HTML",
+    TRANSCRIPT_TYPES[".txt"]: "plain text",
 }
 
 
@@ -191,7 +196,8 @@ class TranscriptView:
     url: str
     type: str
     label: str
-    cues: tuple[CueView, ...]  # empty for an HTML transcript: it is linked
+    cues: tuple[CueView, ...]  # empty for a plain-text transcript: it is linked
+    complete: bool = True  # False: `cues` are the beginning only (see TRANSCRIPT_PAGE_CHARS)
 
 
 @dataclass(frozen=True)
@@ -661,17 +667,30 @@ class _SiteBuilder:
         if not record.transcript or url is None:
             return None
         mime = record.transcript.get("type") or ""
+        if mime not in TRANSCRIPT_LABELS:
+            # a type no longer published (an HTML transcript a manifest of an older version
+            # names would run its scripts on this origin): not linked
+            return None
         data = files.data(record.transcript["key"])
-        cues = parse_transcript(data, mime) if data is not None else None
+        cues = transcript_cues(data, mime) if data is not None else None
+        shown: list[CueView] = []
+        room, complete = TRANSCRIPT_PAGE_CHARS, True
+        for cue in cues or ():
+            if not cue.text or not complete:
+                continue  # past what the page embeds, the rest is read only to check it
+            room -= len(cue.text) + len(cue.speaker or "")
+            if room < 0 or len(shown) == TRANSCRIPT_PAGE_CUES:
+                complete = False  # the page shows the beginning and links the whole
+                continue
+            shown.append(
+                CueView(seconds_attr(cue.start_s), clock(cue.start_s), cue.text, cue.speaker)
+            )
         return TranscriptView(
             url=url,
             type=mime,
             label=TRANSCRIPT_LABELS.get(mime, mime),
-            cues=tuple(
-                CueView(seconds_attr(c.start_s), clock(c.start_s), c.text, c.speaker)
-                for c in cues or ()
-                if c.text
-            ),
+            cues=tuple(shown),
+            complete=complete,
         )
 
     # -- heads ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import html
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from podcast_tools.content.models import XML_CONTROL
@@ -101,18 +101,29 @@ def _plain(lines: list[str]) -> tuple[str, str | None]:
     return " ".join(XML_CONTROL.sub("", words).split()), speaker
 
 
-def _blocks(text: str) -> list[tuple[int, list[str]]]:
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` (split at "\n"), one at a time: a long file is never held twice."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
+
+
+def _blocks(text: str) -> Iterator[tuple[int, list[str]]]:
     """Runs of non-blank lines, each with the (1-based) number of its first line."""
-    blocks: list[tuple[int, list[str]]] = []
     current: list[str] = []
-    for number, line in enumerate(text.split("\n"), start=1):
+    first = 0
+    for number, line in enumerate(_lines(text), start=1):
         if line.strip():
             if not current:
-                blocks.append((number, current))
+                first = number
             current.append(line)
-        else:
+        elif current:
+            yield first, current
             current = []
-    return blocks
+    if current:
+        yield first, current
 
 
 def _shown(line: str) -> str:
@@ -120,10 +131,14 @@ def _shown(line: str) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-def _some(cues: list[Cue]) -> list[Cue]:
-    if not cues:
+def _some(cues: Iterator[Cue]) -> Iterator[Cue]:
+    """`cues`, or one TranscriptError at their end when there were none."""
+    found = False
+    for cue in cues:
+        found = True
+        yield cue
+    if not found:
         raise TranscriptError("holds no cues")
-    return cues
 
 
 def parse_srt(data: bytes | str) -> list[Cue]:
@@ -136,7 +151,11 @@ def parse_srt(data: bytes | str) -> list[Cue]:
     ...
     podcast_tools.transcript.TranscriptError: line 2: expected a time range like "00:00:01,000 --> 00:00:04,000", found "00:00:01,000 -> 00:00:02,500"
     """
-    cues: list[Cue] = []
+    return list(_some(_srt_cues(data)))
+
+
+def _srt_cues(data: bytes | str) -> Iterator[Cue]:
+    last: Cue | None = None  # held until the next timing line: blank lines may split its text
     pending: list[str] = []  # text of the last cue, extended by blocks without a timing line
     for first, lines in _blocks(_decode(data)):
         index = 0
@@ -144,19 +163,21 @@ def parse_srt(data: bytes | str) -> list[Cue]:
             index = 1  # the cue number
         timing = _timing(lines[index], first + index)
         if timing is None:
-            if not cues:
+            if last is None:
                 raise TranscriptError(
                     'expected a time range like "00:00:01,000 --> 00:00:04,000", '
                     f'found "{_shown(lines[index])}"',
                     first + index,
                 )
             pending += lines  # the last cue's text went on after a blank line
-            last = cues[-1]
-            cues[-1] = Cue(last.start_s, last.end_s, _plain(pending)[0], last.speaker)
+            last = Cue(last.start_s, last.end_s, _plain(pending)[0], last.speaker)
             continue
+        if last is not None:
+            yield last
         pending = lines[index + 1 :]
-        cues.append(Cue(timing[0], timing[1], *_plain(pending)))
-    return _some(cues)
+        last = Cue(timing[0], timing[1], *_plain(pending))
+    if last is not None:
+        yield last
 
 
 def parse_vtt(data: bytes | str) -> list[Cue]:
@@ -170,11 +191,15 @@ def parse_vtt(data: bytes | str) -> list[Cue]:
     ...
     podcast_tools.transcript.TranscriptError: line 1: a WebVTT file starts with the line "WEBVTT"
     """
+    return list(_some(_vtt_cues(data)))
+
+
+def _vtt_cues(data: bytes | str) -> Iterator[Cue]:
     blocks = _blocks(_decode(data))
-    if not blocks or blocks[0][0] != 1 or not re.match(r"WEBVTT(?:[ \t]|$)", blocks[0][1][0]):
+    header = next(blocks, None)
+    if header is None or header[0] != 1 or not re.match(r"WEBVTT(?:[ \t]|$)", header[1][0]):
         raise TranscriptError('a WebVTT file starts with the line "WEBVTT"', 1)
-    cues: list[Cue] = []
-    for first, lines in blocks[1:]:
+    for first, lines in blocks:
         if re.match(r"(?:NOTE|STYLE|REGION)(?:[ \t]|$)", lines[0]):
             continue
         at = next((i for i, line in enumerate(lines[:2]) if "-->" in line), None)
@@ -192,8 +217,7 @@ def parse_vtt(data: bytes | str) -> list[Cue]:
                 f'found "{_shown(lines[at])}"',
                 first + at,
             )
-        cues.append(Cue(timing[0], timing[1], *_plain(lines[at + 1 :])))
-    return _some(cues)
+        yield Cue(timing[0], timing[1], *_plain(lines[at + 1 :]))
 
 
 def parse_json(data: bytes | str) -> list[Cue]:
@@ -249,7 +273,7 @@ def parse_json(data: bytes | str) -> list[Cue]:
         else:
             cues.append(Cue(start, end, body, speaker))
         open_cue = not _SENTENCE_END.search(cues[-1].text)
-    return _some(cues)
+    return list(_some(iter(cues)))
 
 
 def _number(value: object, where: str) -> float:
@@ -264,7 +288,8 @@ def _number(value: object, where: str) -> float:
     return seconds
 
 
-#: The parser of each transcript type that has cues (an HTML transcript is linked, not parsed).
+#: The parser of each transcript type that has cues (a plain-text transcript is linked, not
+#: parsed).
 PARSERS: dict[str, Callable[[bytes | str], list[Cue]]] = {
     TRANSCRIPT_TYPES[".srt"]: parse_srt,
     TRANSCRIPT_TYPES[".vtt"]: parse_vtt,
@@ -272,7 +297,32 @@ PARSERS: dict[str, Callable[[bytes | str], list[Cue]]] = {
 }
 
 
+#: The cues of SRT and WebVTT one at a time (a JSON document is read whole).
+_CUE_READERS: dict[str, Callable[[bytes | str], Iterator[Cue]]] = {
+    TRANSCRIPT_TYPES[".srt"]: _srt_cues,
+    TRANSCRIPT_TYPES[".vtt"]: _vtt_cues,
+    TRANSCRIPT_TYPES[".json"]: lambda data: iter(parse_json(data)),
+}
+
+
 def parse_transcript(data: bytes, mime: str) -> list[Cue] | None:
-    """The cues of a transcript of type `mime`; None for a type without cues (HTML)."""
-    parser = PARSERS.get(mime)
-    return None if parser is None else parser(data)
+    """The cues of a transcript of type `mime`; None for a type without cues (plain text, which
+    must still be UTF-8: it is published as such).
+
+    >>> parse_transcript("Welcome.".encode(), "text/plain") is None
+    True
+    """
+    cues = transcript_cues(data, mime)
+    return None if cues is None else list(cues)
+
+
+def transcript_cues(data: bytes, mime: str) -> Iterator[Cue] | None:
+    """`parse_transcript`'s cues one at a time, each read when it is asked for (a long SRT or
+    WebVTT is never held as cues whole); the TranscriptError of a fault comes when the reading
+    reaches it. None for a type without cues."""
+    reader = _CUE_READERS.get(mime)
+    if reader is None:
+        if mime == TRANSCRIPT_TYPES[".txt"]:
+            _decode(data)
+        return None
+    return _some(reader(data))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -216,13 +217,61 @@ def test_process_command_reports_a_master_that_fails_in_mastering(
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     [line] = result.stderr.splitlines()
-    if case == "silent":  # the master itself is named
-        named, reason = line.split(": ", 1)
-        assert Path(named) == (sample / f"episodes/itsmwp/{case}.wav").resolve(), line
-        assert "silent" in reason, line
+    if case == "silent":  # the episode's audio field and the master, as validation names them
+        assert line.startswith(f"{INCIDENT}: audio: episodes/itsmwp/{case}.wav is silent "), line
     else:  # the episode's audio field, and what to do
         assert line.startswith(f"{INCIDENT}: audio: the recording measures "), line
         assert "max_gain_db" in line, line
+    assert left_in(sample / "build") == []
+
+
+
+def float_master(path: Path, seconds: float, value: float, at_s: float | None) -> Path:
+    """A speech-like 44.1 kHz stereo float WAV (pcm_f32le) with `value` (NaN, infinity) written
+    over every sample, or over the left sample at `at_s` — as a broken plug-in or export leaves
+    one. The samples are found by walking the RIFF chunks to "data"."""
+    speech_like_master(path, seconds, silence_s=1, codec_args=("-c:a", "pcm_f32le"))
+    data = bytearray(path.read_bytes())
+    at = 12  # after "RIFF", the size, "WAVE"
+    while data[at : at + 4] != b"data":
+        at += 8 + int.from_bytes(data[at + 4 : at + 8], "little")
+        at += at % 2  # chunks are padded to an even size
+    start = at + 8
+    samples = np.frombuffer(bytes(data[start:]), dtype="<f4").copy()
+    if at_s is None:
+        samples[:] = value
+    else:
+        samples[round(at_s * 44100) * 2] = value
+    data[start:] = samples.tobytes()
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "value", "at_s", "words"),
+    [
+        ("all-nan", math.nan, None, "holds NaN (not-a-number) samples (the first at 0.00 s)"),
+        ("one-nan", math.nan, 12.0, "holds NaN (not-a-number) samples (the first at 12.00 s)"),
+        ("one-infinity", math.inf, 12.0, "holds infinite samples (the first at 12.00 s)"),
+    ],
+)
+def test_process_command_names_samples_that_are_not_numbers(
+    sample: Path, case: str, value: float, at_s: float | None, words: str
+):
+    """All NaN read as "is silent"; after one NaN or infinity among speech, the rest read as
+    silence to trim (here: "a chapter is in a part trimmed as silence"; else the encoder failed,
+    exit 4). Validation decodes only the recording's end, so mastering is where it is found; one
+    line names the episode file, its audio field and the master."""
+    episode = sample / INCIDENT
+    float_master(sample / f"episodes/itsmwp/{case}.wav", 25, value, at_s)
+    edit(episode, "audio: 001-incident-vs-problem.flac", f"audio: {case}.wav")
+    load_checked_network(sample)  # validation passes
+    result = CliRunner().invoke(app, ["--root", str(sample), "process", str(episode)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1, result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"{INCIDENT}: audio: episodes/itsmwp/{case}.wav {words}"), line
+    assert "silent" not in line
     assert left_in(sample / "build") == []
 
 

@@ -9,7 +9,9 @@ import hashlib
 import json
 import re
 import shutil
+import os
 import subprocess
+import sys
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,7 +30,7 @@ from podcast_tools.content import Network
 from podcast_tools.errors import ContentError
 from podcast_tools.layout import public_url
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.pipeline import artwork_keys, local_site
+from podcast_tools.pipeline import artwork_keys, local_records, local_site
 from podcast_tools.record import AudioFile, EpisodeRecord
 from podcast_tools.site import PAGE_SIZE, SitePage, build_site, iso_duration
 from podcast_tools.transcript import (
@@ -84,7 +86,7 @@ JSON_TRANSCRIPT = {
         },
     ],
 }
-HTML_TRANSCRIPT = "<cite>Host:</cite>\n<time>0:00</time>\n<p>Welcome.</p>\n"
+PLAIN_TRANSCRIPT = "Host (0:00): Welcome. <p> is how HTML starts a paragraph.\n"
 
 #: The episode pages of the sample network as built here (the scheduled one and the draft absent).
 EPISODE_PAGES = {
@@ -127,8 +129,8 @@ def make_network(root: Path) -> Path:
     front(episodes / "itsmwp/003-service-desk-metrics.md", "image: ../art/cover.png")
     (episodes / "itsmwp-anz/001.json").write_text(json.dumps(JSON_TRANSCRIPT), encoding="utf-8")
     front(episodes / "itsmwp-anz/001-major-incidents.md", "transcript: 001.json")
-    (episodes / "itsmwp-row/001.html").write_text(HTML_TRANSCRIPT, encoding="utf-8")
-    front(episodes / "itsmwp-row/001-outsourcing-the-service-desk.md", "transcript: 001.html")
+    (episodes / "itsmwp-row/001.txt").write_text(PLAIN_TRANSCRIPT, encoding="utf-8")
+    front(episodes / "itsmwp-row/001-outsourcing-the-service-desk.md", "transcript: 001.txt")
     (episodes / "itsmwp/004-next-year.md").write_text(
         f"---\ntitle: Coming Next Year\nguid: {SCHEDULED}\ndate: 2027-01-05T09:00:00+00:00\n"
         "number: 4\nseason: 1\naudio: 002-change-advisory-boards.mp3\n---\n\nScheduled.\n",
@@ -434,7 +436,7 @@ def test_transcripts_are_read_as_timed_cues(built: Built):
         (0.0, "Kiri:", "G'day everyone."),
         (8.12, "Sione:", "Sixty people on the bridge."),
     ]
-    # an HTML transcript is linked, not parsed; every transcript is linked for download
+    # a plain-text transcript is linked, not parsed; every transcript is linked for download
     assert cues_of(built, "itsmwp-row/001-outsourcing-the-service-desk.html") == []
     for slug, key in (
         ("001-outsourcing-the-service-desk", "itsmwp-row/001-outsourcing-the-service-desk.html"),
@@ -489,6 +491,79 @@ def test_a_transcript_that_cannot_be_read_is_one_problem_naming_file_and_line(
     )
     assert problem.message.startswith("episodes/itsmwp/001.vtt: line 10: ")
     assert "go up to 59" in problem.message
+
+
+# --- transcripts browsers would run ---------------------------------------------------------
+
+#: A transcript that is a page with a script: published as text/html, it runs on the website's
+#: origin (stored XSS).
+XSS_TRANSCRIPT = "<p>Welcome.</p>\n<script>alert(document.domain)</script>\n"
+#: Media types a browser opens as a document of the site (scripts, styles, links and all); a
+#: transcript is never published as one.
+DOCUMENT_TYPES = {
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "text/xml",
+    "application/xml",
+    "application/xslt+xml",
+    "application/mathml+xml",
+    "text/xsl",
+}
+XSS_EPISODE = "episodes/itsmwp/003-service-desk-metrics.md"
+
+
+def media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+@pytest.mark.parametrize("suffix", [".html", ".HTML", ".htm", ".xhtml", ".svg", ".xml"])
+def test_a_transcript_browsers_would_run_is_refused_in_one_line(network_copy: Path, suffix: str):
+    (network_copy / f"episodes/itsmwp/004{suffix}").write_text(XSS_TRANSCRIPT, encoding="utf-8")
+    front(network_copy / XSS_EPISODE, f"transcript: 004{suffix}")
+    result = CliRunner().invoke(app, ["--root", str(network_copy), "validate"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1, result.output
+    [line] = [line for line in result.stderr.splitlines() if line.startswith(XSS_EPISODE)]
+    assert line.startswith(f"{XSS_EPISODE}: transcript: ") and f"004{suffix}" in line, line
+    assert ".srt" in line and ".vtt" in line, line
+
+
+def test_no_transcript_is_published_as_a_page_browsers_run(built: Built):
+    """What publishing uploads beside the audio (each record's assets) and what the pages link:
+    every transcript as a type browsers show as text or download, never one they run."""
+    transcripts = [
+        (record, asset)
+        for record in built.records.values()
+        for asset in record.assets
+        if asset.field == "transcript"
+    ]
+    assert len(transcripts) == 4  # every episode of make_network with a transcript
+    for record, asset in transcripts:
+        assert media_type(asset.type) not in DOCUMENT_TYPES, (record.slug, asset.key, asset.type)
+        assert media_type(record.transcript["type"]) not in DOCUMENT_TYPES, record.slug
+        assert not asset.key.lower().endswith((".html", ".htm", ".xhtml", ".svg", ".xml"))
+        page = next(key for key in built.keys if key.endswith(f"/{record.slug}.html"))
+        assert record.media(BASE).transcript_url in built.doc(page).xpath("//a/@href")
+    plain = built.record("001-outsourcing-the-service-desk")
+    assert plain.transcript["type"] == "text/plain"  # the feed's podcast:transcript type
+    [asset] = [asset for asset in plain.assets if asset.field == "transcript"]
+    assert asset.type == "text/plain; charset=utf-8" and asset.key.endswith(".txt")
+
+
+def test_a_transcript_recorded_as_html_is_not_linked(built: Built):
+    """A record from a manifest an older version wrote (or another checkout's) may name an HTML
+    transcript: its page does not link it."""
+    record = built.record("001-incident-vs-problem")
+    key = "itsmwp/episodes/000-older-transcript-0123456789ab.html"
+    older = EpisodeRecord.from_entry(
+        "0f0e0d0c-0000-4000-8000-000000000002",
+        {**record.entry(), "slug": "000-older", "transcript": {"key": key, "type": "text/html"}},
+    )
+    pages = {p.key: p for p in build(built.network, {**built.records, older.guid: older})}
+    doc = parse_html(pages["itsmwp/000-older.html"].data)
+    assert public_url(BASE, key) not in doc.xpath("//@href | //@src")
+    assert not doc.xpath('//section[@class="transcript"]')
 
 
 def test_show_page_lists_hosts_and_every_way_to_subscribe(built: Built):
@@ -878,6 +953,71 @@ def test_podcast_site_writes_every_page_of_what_is_processed(network_copy: Path,
     ).read_bytes()
 
 
+
+def long_srt(megabytes: float) -> tuple[str, int]:
+    """A SubRip file of about `megabytes` MB (a cue every 2 s), and its number of cues."""
+    blocks, size, number = [], 0, 0
+    while size < megabytes * 1e6:
+        number += 1
+        start = 2 * number
+        stamp = f"{start // 3600:02d}:{start // 60 % 60:02d}:{start % 60:02d}"
+        block = (
+            f"{number}\n{stamp},000 --> {stamp},900\n"
+            f"Cue {number}: what the change advisory board decided about the service desk.\n\n"
+        )
+        blocks.append(block)
+        size += len(block)
+    return "".join(blocks), number
+
+
+def site_run(root: Path, out: Path) -> float:
+    """`podcast site --out OUT` as its own process; its peak resident memory (MB)."""
+    with (out.parent / f"{out.name}.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "podcast_tools", "--root", str(root), "site", "--out", str(out)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0, (out.parent / f"{out.name}.log").read_text()
+    return usage.ru_maxrss / 1024  # Linux: kilobytes
+
+
+def test_a_long_transcript_is_embedded_in_part_and_linked_whole(
+    network_copy: Path, tmp_path: Path
+):
+    """A 20 MB SRT made a 26 MB episode page (and the build took 200 MB more): the page embeds
+    the transcript's beginning and links the whole published file."""
+    episode = network_copy / "episodes/itsmwp/002-change-advisory-boards.md"
+    done = CliRunner().invoke(app, ["--root", str(network_copy), "process", str(episode)])
+    assert done.exit_code == 0, done.output
+    page_key = "itsmwp/002-change-advisory-boards.html"
+    small_rss = site_run(network_copy, tmp_path / "small")
+    small_page = (tmp_path / "small" / page_key).stat().st_size
+    assert b"Full transcript" not in (tmp_path / "small" / page_key).read_bytes()
+
+    srt, count = long_srt(20)
+    (network_copy / "episodes/itsmwp/002.srt").write_text(srt, encoding="utf-8")
+    long_rss = site_run(network_copy, tmp_path / "long")
+    page = (tmp_path / "long" / page_key).read_bytes()
+    print(f"page {small_page} → {len(page)} B; peak RSS {small_rss:.0f} → {long_rss:.0f} MB")
+    assert len(page) < 1_000_000
+    # the file's bytes and their text (40 MB) are held while it is read; never all its cues
+    assert long_rss - small_rss < 70
+
+    doc = parse_html(page)
+    cues = doc.xpath('//ol[@class="cues"]/li')
+    assert 0 < len(cues) < count
+    assert text(cues[0]).split(" ", 1)[1] == srt.split("\n")[2]  # the first cue, in full
+    network = load_checked_network(network_copy)
+    records = local_records(network, network_copy / "build")
+    [record] = [r for r in records.values() if r.slug == episode.stem]
+    url = record.media(BASE).transcript_url
+    full = doc.xpath('//section[@class="transcript"]//a[contains(., "Full transcript")]/@href')
+    assert full == [url]
+
+
 # --- the transcript parsers -------------------------------------------------------------------
 
 
@@ -990,7 +1130,9 @@ def test_a_transcript_that_is_not_utf8_is_one_error():
     for parse in PARSERS.values():
         with pytest.raises(TranscriptError, match="is not UTF-8 text"):
             parse(b"WEBVTT\n\n00:01.000 --> 00:02.000\ncaf\xe9\n")
-    assert parse_transcript(b"<p>anything</p>", "text/html") is None
+    with pytest.raises(TranscriptError, match="is not UTF-8 text"):
+        parse_transcript(b"caf\xe9\n", "text/plain")
+    assert parse_transcript("café <p>\n".encode(), "text/plain") is None
 
 
 def assert_cues_or_one_error(parse, data) -> None:

@@ -509,7 +509,7 @@ def analyse(
     With a `cache`, an analysis of the same master bytes (`source_sha256`, else hashed here) at
     the same rate and channels is taken from it instead (no decoding), and a new one is stored.
     Raises AudioInputError if the master holds no audio, is too short, is truncated (decodes
-    to less than its header says) or is silent.
+    to less than its header says), holds NaN or infinite samples or is silent.
     """
     rate, channels = settings.sample_rate, settings.channels
     frame_len = frame_length(rate)
@@ -536,13 +536,14 @@ def analyse(
             report_progress("analyse", meter.samples / rate, expected_s or 0.0)
         master_frames = meter.samples
         _check_master(source, master_frames / rate, expected_s)
+        frame_peaks = meter.frame_peaks()
+        _check_numbers(source, frame_peaks, frame_len / rate)
         energy = meter.frame_energies()
         source_figures = LoudnessFigures(
             integrated_loudness(energy, frame_len), math.nan, loudness_range(energy, frame_len)
         )
         if not math.isfinite(source_figures.integrated_lufs):
             raise AudioInputError("is silent (nothing above −70 LUFS)", file=source)
-        frame_peaks = meter.frame_peaks()
     finally:
         meter.close()
     if cache is not None and key is not None:
@@ -565,6 +566,22 @@ def analyse(
         frame_peaks=frame_peaks,
         excerpts=excerpts.chunks,
     )
+
+
+def _check_numbers(source: Path, frame_peaks: np.ndarray, frame_s: float) -> None:
+    """AudioInputError when a (float) master holds samples that are no numbers (NaN) or are
+    infinite, as a broken plug-in or export leaves them: the meter would read them — and the
+    K-weighting filter everything after them — as silence, and the encoder would fail on them.
+    A 10 ms frame's peak is NaN or infinite when one of its samples is."""
+    bad = np.flatnonzero(~np.isfinite(frame_peaks))
+    if bad.size:
+        first = int(bad[0])
+        kind = "NaN (not-a-number)" if np.isnan(frame_peaks[first]) else "infinite"
+        raise AudioInputError(
+            f"holds {kind} samples (the first at {first * frame_s:.2f} s); export it again, "
+            "e.g. as 24-bit PCM",
+            file=source,
+        )
 
 
 def plan_master(

@@ -46,6 +46,8 @@ XML_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TIMEZONE_EXAMPLE = "2011-04-22T09:00:00+01:00"
 TRANSCRIPT_SUFFIXES = tuple(TRANSCRIPT_TYPES)
+#: Transcripts browsers would open as a page of the site (and run its scripts): refused.
+_PAGE_SUFFIXES = (".html", ".htm", ".xhtml", ".xht", ".svg", ".xml")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
@@ -818,9 +820,15 @@ class FrontMatter(_Strict):
     @field_validator("transcript")
     @classmethod
     def _transcript_format(cls, value: str | None) -> str | None:
-        if value is not None and Path(value).suffix.lower() not in TRANSCRIPT_SUFFIXES:
+        suffix = Path(value).suffix.lower() if value is not None else ""
+        if value is not None and suffix in _PAGE_SUFFIXES:
             raise ValueError(
-                f"{quote_cut(value)} is not a transcript format apps read; use .srt, .vtt, .html or .json"
+                f"{quote_cut(value)} is a page browsers would open on the website and run its "
+                "scripts; save the transcript as .srt or .vtt (timed cues) or .txt (plain text)"
+            )
+        if value is not None and suffix not in TRANSCRIPT_SUFFIXES:
+            raise ValueError(
+                f"{quote_cut(value)} is not a transcript format apps read; use .srt, .vtt, .json or .txt"
             )
         return value
 

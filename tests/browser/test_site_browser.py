@@ -27,7 +27,8 @@ from podcast_tools.pipeline import local_records, local_site
 from podcast_tools.record import EpisodeRecord
 from podcast_tools.report import GIDS
 from tests.browser.conftest import describe
-from tests.preview_network import TRANSCRIPT_CUES, serving
+from tests.conftest import edit
+from tests.preview_network import CROSS_POSTED, TRANSCRIPT_CUES, copy_network, serving
 
 EPISODE = "itsmwp/002-change-advisory-boards.html"  # chapters, a transcript, its own image
 EPISODE_GUID = "96437e99-b727-4e6c-99f1-172d9e7e5d4a"
@@ -183,6 +184,30 @@ def click_and_seek(page, link) -> float:
     link.click()
     page.wait_for_function(f"() => window.seeks.length > {before}", timeout=15_000)
     return page.evaluate("() => window.seeks[window.seeks.length - 1]")
+
+
+#: A plain-text transcript that holds markup and a script: published as text/plain, shown as text.
+SCRIPTED = "Alex: Welcome.\n<script>window.ran = true; alert(document.domain)</script>\n"
+
+
+def test_a_transcript_with_a_script_is_shown_as_text_and_never_runs(
+    page, processed_network: Path, tmp_path: Path
+):
+    root = copy_network(processed_network, tmp_path / "network")
+    (root / "episodes/itsmwp/002.txt").write_text(SCRIPTED, encoding="utf-8")
+    edit(root / CROSS_POSTED, "transcript: 002-change-advisory-boards.vtt", "transcript: 002.txt")
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    with serving(root, check_every=3600) as server:
+        page.goto(f"{server.url}{EPISODE}")
+        link = page.locator(".transcript a", has_text="Read the transcript (plain text)")
+        answer = page.goto(link.get_attribute("href"))
+        assert answer is not None and answer.status == 200
+        assert answer.headers["content-type"] == "text/plain; charset=utf-8"
+        assert page.evaluate("document.contentType") == "text/plain"
+        assert "<script>window.ran = true;" in page.inner_text("body")
+        assert page.evaluate("window.ran === undefined")
+    assert dialogs == []
 
 
 def test_the_player_plays_and_chapters_and_cues_seek_it(page, preview_server):
