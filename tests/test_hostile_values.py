@@ -262,6 +262,14 @@ def test_bidi_control_in_a_soundbite_title_or_person_is_refused(sample: Path):
     assert f"{EPISODE}: persons[1].name: " in result.stderr
 
 
+@pytest.mark.parametrize(("title", "words"), [("Bidi \u202e title", "U+202E"), ("Bad \udcff", "UTF-8")])
+def test_new_refuses_a_title_that_would_not_validate(sample: Path, title: str, words: str):
+    result = podcast(sample, "new", "itsmwp", "--title", title)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("--title ") and words in result.stderr, result.stderr
+    assert not list((sample / "episodes/itsmwp").glob("004-*"))
+
+
 def test_right_to_left_titles_with_marks_still_validate(sample: Path):
     edit(
         sample / EPISODE,
