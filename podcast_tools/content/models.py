@@ -85,14 +85,23 @@ def code_point(char: str) -> str:
     return f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}"
 
 
-def _one_line_text(value: str) -> str:
+def line_text_problem(value: str) -> str | None:
+    """What one-line text (a title, a name) must not hold, as the words after its name, or None:
+    an invisible control that reorders or hides the text around it."""
     match = HIDDEN_CONTROL.search(value)
     if match:
-        raise ValueError(
+        return (
             f"contains {code_point(match.group())}, an invisible control that reorders or hides "
             "the text around it (in pages, feeds and apps); remove it (right-to-left text needs "
             "no such control)"
         )
+    return None
+
+
+def _one_line_text(value: str) -> str:
+    problem = line_text_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
