@@ -73,7 +73,8 @@ def test_a_folder_store_linked_to_episodes_is_refused(sample: Path):
 
 @pytest.mark.parametrize("state", ["file://build/state", "file://episodes/.state", "file://."])
 def test_a_folder_state_over_the_network_is_refused(sample: Path, state: str):
-    edit(sample / TOML, 'storage = "file://public"', f'storage = "file://public"\nstate = "{state}"')
+    storage = 'storage = "file://public"'
+    edit(sample / TOML, storage, f'storage = "file://public"\nstate = "{state}"')
     assert state in refused(sample, TOML, "network.state")
 
 
@@ -107,7 +108,10 @@ def test_publish_storage_option_over_the_network_is_refused(sample: Path, storag
     ("lines", "field"),
     [
         (r'location: {name: "L \udfff"}', "location.name"),
-        ('soundbites:\n  - start: 1\n    duration: 5\n    title: "Bite \\ud800"', "soundbites[1].title"),
+        (
+            'soundbites:\n  - start: 1\n    duration: 5\n    title: "Bite \\ud800"',
+            "soundbites[1].title",
+        ),
         (r'summary: "A pair \ud83d\ude00 written as two escapes"', "summary"),
         (r'"\udfff": 1', "\\udfff"),
     ],
@@ -120,6 +124,19 @@ def test_a_lone_surrogate_in_front_matter_is_refused(sample: Path, lines: str, f
 
 def test_a_lone_surrogate_in_the_title_is_refused(sample: Path):
     edit(sample / EPISODE, "title: Service Desk Metrics That Matter", r'title: "Metrics \udfff"')
+    assert "U+DFFF" in refused(sample, EPISODE, "title")
+
+
+def test_a_lone_surrogate_from_the_validation_cache_is_refused(sample: Path):
+    import json
+
+    assert podcast(sample, "validate").exit_code == 0
+    cache = sample / "build" / ".cache" / "validation.json"
+    data = json.loads(cache.read_text())
+    [key] = [k for k in data["entries"] if k.startswith("front matter") and k.endswith(EPISODE)]
+    entry = data["entries"][key]
+    entry[1] = entry[1].replace("Service Desk Metrics", "Service \\udfff Metrics")
+    cache.write_text(json.dumps(data))
     assert "U+DFFF" in refused(sample, EPISODE, "title")
 
 
@@ -201,7 +218,10 @@ def test_a_url_with_whitespace_control_or_query_is_refused(sample: Path, old, ne
 @pytest.mark.parametrize(
     ("lines", "field"),
     [
-        ("chapters:\n  - start: 0\n    title: A\n    url: \"https://x.example/\\r\\nX: y\"", "chapters[1].url"),
+        (
+            'chapters:\n  - start: 0\n    title: A\n    url: "https://x.example/\\r\\nX: y"',
+            "chapters[1].url",
+        ),
         ("persons:\n  - name: Sam\n    href: \"https://x.example/ sam\"", "persons[1].href"),
     ],
 )
@@ -242,7 +262,12 @@ def test_a_bidi_control_in_an_episode_title_is_refused(sample: Path, control: st
             'author = "IT \\u202DWeekly"',
             "defaults.author",
         ),
-        (EPISODE, "    title: Short surveys", "    title: \"Short \\u2067surveys\"", "chapters[3].title"),
+        (
+            EPISODE,
+            "    title: Short surveys",
+            '    title: "Short \\u2067surveys"',
+            "chapters[3].title",
+        ),
     ],
 )
 def test_a_bidi_control_in_any_one_line_text_is_refused(sample: Path, file, old, new, field):
@@ -262,7 +287,9 @@ def test_bidi_control_in_a_soundbite_title_or_person_is_refused(sample: Path):
     assert f"{EPISODE}: persons[1].name: " in result.stderr
 
 
-@pytest.mark.parametrize(("title", "words"), [("Bidi \u202e title", "U+202E"), ("Bad \udcff", "UTF-8")])
+@pytest.mark.parametrize(
+    ("title", "words"), [("Bidi \u202e title", "U+202E"), ("Bad \udcff", "UTF-8")]
+)
 def test_new_refuses_a_title_that_would_not_validate(sample: Path, title: str, words: str):
     result = podcast(sample, "new", "itsmwp", "--title", title)
     assert result.exit_code == 2, result.output
@@ -280,7 +307,8 @@ def test_right_to_left_titles_with_marks_still_validate(sample: Path):
     edit(
         sample / TOML,
         'title = "IT Service Management Weekly: Rest of World"',
-        'title = "ITSM Weekly: فارسی\u200cها 🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"',
+        'title = "ITSM Weekly: فارسی\u200cها '
+        '🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"',  # England's flag
     )
     result = podcast(sample, "validate")
     assert result.exit_code == 0, result.output
@@ -368,7 +396,8 @@ def test_a_bomb_as_episode_or_chapter_image_is_one_line(sample: Path, kind: str)
     result = podcast(sample, "validate")
     assert result.exit_code == 1, result.output
     assert f"{EPISODE}: chapters[3].image: " in result.stderr
-    assert any(line.startswith(image.relative_to(sample).as_posix()) for line in result.stderr.splitlines())
+    shown = image.relative_to(sample).as_posix()
+    assert any(line.startswith(shown) for line in result.stderr.splitlines()), result.stderr
 
 
 def test_fix_artwork_leaves_a_bomb_alone(sample: Path):

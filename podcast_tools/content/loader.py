@@ -650,7 +650,8 @@ class _Loader:
             parsed = _decode_front_matter(stored)
             if parsed is not None:
                 # JSON writes a surrogate (and an astral character's halves) as \udXXX
-                if "\\ud" in stored and not self.utf8_only(path, {**parsed[0], "notes": parsed[1]}):
+                front, notes = parsed
+                if "\\ud" in stored and not self.utf8_only(path, {**front, "notes": notes}):
                     return None
                 return parsed
         parsed = self.parse_front_matter(path)

@@ -107,8 +107,8 @@ def _one_line_text(value: str) -> str:
 
 def url_text_problem(value: str, *, space_ok: bool = False) -> str | None:
     """What makes `value` no URL as written (the words after it) — whitespace or a control
-    character, which urlsplit would drop or keep unnoticed — or None. `space_ok`: a plain space may stand (a storage URL
-    names a folder as it is spelt)."""
+    character, which urlsplit would drop or keep unnoticed — or None. `space_ok`: a plain space
+    may stand (a storage URL names a folder as it is spelt)."""
     for match in _URL_UNSAFE.finditer(value):
         if not (space_ok and match.group() == " "):
             return (
