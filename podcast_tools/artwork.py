@@ -1,11 +1,13 @@
 """Artwork checks (Apple's rules) and, on request, fixed copies.
 
 Apple Podcasts wants show and episode art as JPEG or PNG (matching the file's extension), RGB,
-square, 1400 to 3000 pixels a side.
+square, 1400 to 3000 pixels a side. An image larger than DECODE_MAX_PX a side is refused from its
+header, never decoded (a 400 kB PNG can decode to gigabytes).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,10 @@ from PIL import Image, UnidentifiedImageError
 from podcast_tools.mediatypes import IMAGE_TYPES
 
 MIN_PX, MAX_PX = 1400, 3000
+#: Larger than this a side, an image (artwork, episode or chapter image) is refused by its header
+#: alone: decoding holds every pixel in memory (6000² RGB: 108 MB). Twice Apple's maximum leaves
+#: --fix-artwork a large export to shrink.
+DECODE_MAX_PX = 2 * MAX_PX
 _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 IMAGE_FORMATS = _FORMATS  # what each image file extension must hold
 _MIME = {pillow: IMAGE_TYPES[suffix] for suffix, pillow in _FORMATS.items()}
@@ -32,12 +38,25 @@ class ArtworkFacts:
 
 
 def inspect(path: Path) -> ArtworkFacts:
-    """What the image really is; ValueError when it is not an image Pillow can read."""
+    """What the image really is; ValueError when it is not an image Pillow can read, or when its
+    header claims more than DECODE_MAX_PX a side (then no pixel is decoded)."""
+    too_large = (
+        f"; it is not decoded: export it at {MAX_PX}×{MAX_PX} px or smaller "
+        f"(at most {DECODE_MAX_PX} px a side are read)"
+    )
     try:
-        with Image.open(path) as image:
-            facts = ArtworkFacts(image.format or "?", image.mode, image.width, image.height)
+        with warnings.catch_warnings():  # Pillow warns of a bomb's size: we say it in one line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                facts = ArtworkFacts(image.format or "?", image.mode, image.width, image.height)
+    except Image.DecompressionBombError as exc:
+        raise ValueError(
+            f"claims far more than {DECODE_MAX_PX}×{DECODE_MAX_PX} px in its header{too_large}"
+        ) from exc
     except (UnidentifiedImageError, OSError) as exc:
         raise ValueError("is not a JPEG or PNG image") from exc
+    if max(facts.width, facts.height) > DECODE_MAX_PX:
+        raise ValueError(f"is {facts.width}×{facts.height} px{too_large}")
     try:
         with Image.open(path) as image:
             image.load()  # decode every pixel: a truncated file opens fine and fails here
@@ -82,8 +101,11 @@ def artwork_problems(path: Path) -> list[str]:
 def fixed_copy(path: Path) -> Path | None:
     """Write an RGB, at most 3000 px square copy beside `path` (``<name>.fixed<ext>``) when
     converting or shrinking fixes it; None when it cannot be fixed that way (too small, not
-    square). The original is left as it is."""
-    facts = inspect(path)
+    square, or too large to decode). The original is left as it is."""
+    try:
+        facts = inspect(path)
+    except ValueError:
+        return None
     if facts.width != facts.height or facts.width < MIN_PX:
         return None
     target = path.with_name(f"{path.stem}.fixed{path.suffix.lower()}")

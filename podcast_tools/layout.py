@@ -8,7 +8,9 @@ stable key per show.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 HASH_CHARS = 12
 
@@ -117,3 +119,62 @@ def site_asset_key(name: str, sha256: str, suffix: str) -> str:
 def show_folder_url(network, show_id: str) -> str:
     """A show's folder under the base URL: its website when network.toml names no `link`."""
     return public_url(network.settings.base_url, f"{show_id}/")
+
+
+# --- a folder store: where it lies, and that it stays apart from the network's own files ---------
+
+#: The network folder's own folders: the producers' files, the templates, and build/ (processed
+#: episodes, previews, caches). No folder store (storage, state) may overlap them.
+NETWORK_FOLDERS = ("episodes", "templates", "build")
+
+
+def file_url_folder(url: str, root: Path) -> str | None:
+    """The absolute folder a ``file://dir`` URL names (a relative dir is relative to the network
+    root `root`), normalised but with symlinks kept; None for any other URL.
+
+    >>> file_url_folder("file://public", Path("/n")), file_url_folder("file:///srv/x/", Path("/n"))
+    ('/n/public', '/srv/x')
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "file" or not (parts.netloc or parts.path):
+        return None
+    relative = parts.netloc + parts.path
+    folder = Path(relative) if relative.startswith("/") else Path(root) / relative
+    return str(Path(os.path.normpath(os.path.abspath(folder))))
+
+
+def folder_store_problem(url: str, folder: str, root: Path, *, state: bool = False) -> str | None:
+    """Why a folder store (`state`: the publisher's state) named `url`, at `folder`, must not be
+    used with the network under `root`, or None: it is or holds the network folder, or it is,
+    lies in or holds one of the network's own folders (symlinks resolved). A folder beside them
+    (``file://public``) is fine."""
+    where, network = os.path.realpath(folder), os.path.realpath(root)
+    relation = None
+    if _within(network, where):
+        relation = "is the network folder" if where == network else "holds the network folder"
+    for name in NETWORK_FOLDERS:
+        own = os.path.realpath(os.path.join(network, name))
+        if relation is None and _within(where, own):
+            relation = f"{'is' if where == own else 'lies in'} the network's {name}/ folder"
+        elif relation is None and _within(own, where):
+            relation = f"holds the network's {name}/ folder"
+    if relation is None:
+        return None
+    if where != folder:  # through a symlink: say where it leads
+        inside = _within(where, network) and where != network
+        relation += f" (it leads to {os.path.relpath(where, network) if inside else where})"
+    if state:
+        return (
+            f"{url} {relation}; keep the publisher's state in a folder of its own "
+            "(e.g. file://public.state), apart from the network's files"
+        )
+    return (
+        f"{url} {relation}; publish to a folder of its own (e.g. file://public): listeners would "
+        "read masters, drafts and scheduled episodes, and published pages would overwrite the "
+        "network's files"
+    )
+
+
+def _within(path: str, folder: str) -> bool:
+    """`path` is `folder` or lies inside it (both resolved)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

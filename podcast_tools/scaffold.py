@@ -24,7 +24,7 @@ from podcast_tools.content.loader import (
     podcast_guid_for,
     publisher_feed_url,
 )
-from podcast_tools.content.models import XML_CONTROL
+from podcast_tools.content.models import XML_CONTROL, line_text_problem
 from podcast_tools.errors import UsageError
 from podcast_tools.fsutil import copy_file_atomic, write_bytes_atomic, write_text_atomic
 
@@ -174,6 +174,11 @@ def new_episode(
         raise UsageError("--title must not be empty")
     if XML_CONTROL.search(title):
         raise UsageError("--title contains a control character, which feeds cannot carry")
+    problem = line_text_problem(title)
+    if problem:
+        raise UsageError(f"--title {problem}")
+    if not _is_utf8(title):
+        raise UsageError("--title is not UTF-8 text; type it again (or set a UTF-8 locale)")
     root = root.resolve()
     folder = root / "episodes" / show_id
     number = _next_number(folder)
@@ -240,6 +245,15 @@ def slugify(title: str) -> str:
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
     return slug or "episode"
+
+
+def _is_utf8(text: str) -> bool:
+    """False for text UTF-8 cannot carry (a lone surrogate: bytes that were not UTF-8 in argv)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _declared_shows(root: Path) -> set[str]:

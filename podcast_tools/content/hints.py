@@ -25,12 +25,17 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f'; did you mean "{close[0]}"?' if close else ""
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: Invisible controls that reorder or hide the text around them: bidi embeddings, overrides and
+#: isolates, the deprecated format controls, a zero-width no-break space (BOM) inside text and
+#: the interlinear annotation marks (a character class's body: used in other classes).
+HIDDEN_CONTROLS = r"\u202a-\u202e\u2066-\u2069\u206a-\u206f\ufeff\ufff9-\ufffb"
+_CONTROL = re.compile(rf"[\x00-\x1f\x7f-\x9f\u2028\u2029{HIDDEN_CONTROLS}\ud800-\udfff]")
 
 
 def one_line(text: str) -> str:
-    """Text with line breaks and other control characters shown as escapes, so a message is one
-    line and never moves the terminal's cursor.
+    """Text with line breaks, other control characters, invisible bidi controls and lone
+    surrogates shown as escapes, so a message is one line, prints as UTF-8 and never moves the
+    terminal's cursor or reorders the line.
 
     >>> one_line("bad\\nsecond \\x1b[2J")
     'bad\\\\nsecond \\\\x1b[2J'

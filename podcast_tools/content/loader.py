@@ -15,6 +15,7 @@ import functools
 import gc
 import json
 import os
+import re
 import tomllib
 import uuid
 from collections import defaultdict
@@ -29,7 +30,7 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from podcast_tools.content.hints import did_you_mean, quote_cut
+from podcast_tools.content.hints import did_you_mean, one_line, quote_cut
 from podcast_tools.content.models import (
     ID_PATTERN,
     PER_SHOW_FIELDS,
@@ -42,7 +43,12 @@ from podcast_tools.content.models import (
 from podcast_tools.content.timecode import format_timecode
 from podcast_tools.errors import AudioInputError, ContentError, NotANetworkError, Problem
 from podcast_tools.factcache import MISS, FactCache, file_identity
-from podcast_tools.layout import PUBLISHER_FEED_KEY, public_url
+from podcast_tools.layout import (
+    PUBLISHER_FEED_KEY,
+    file_url_folder,
+    folder_store_problem,
+    public_url,
+)
 
 NETWORK_FILE = Path("episodes") / "network.toml"
 #: Namespace for a show's podcast:guid (Podcasting 2.0 spec): UUIDv5 of the feed URL sans scheme.
@@ -283,12 +289,15 @@ class _Loader:
                 f"values nested {depth} levels deep; at most {MAX_NESTING} make sense",
             )
             return None
+        if not self.utf8_only(toml_path, raw):
+            return None
 
         try:
             network_file = NetworkFile.model_validate(raw)
         except ValidationError as exc:
             self.add_validation_problems(toml_path, exc, NetworkFile)
             return None
+        self.check_folder_stores(toml_path, network_file.network)
 
         shows, origins = self.resolve_shows(toml_path, network_file)
         if network_file.network.podcast_guid is None:
@@ -309,6 +318,33 @@ class _Loader:
             episodes=tuple(episodes),
             durations=durations,
         )
+
+    def check_folder_stores(self, toml_path: Path, settings: NetworkSettings) -> None:
+        """A folder store (storage, state) stays off the network folder and its own folders."""
+        for field_name in ("storage", "state"):
+            url = getattr(settings, field_name)
+            folder = file_url_folder(url, self.root) if url else None
+            problem = folder and folder_store_problem(
+                url, folder, self.root, state=field_name == "state"
+            )
+            if problem:
+                self.problem(toml_path, f"network.{field_name}", problem)
+
+    def utf8_only(self, path: Path, data: Any) -> bool:
+        """True when every text in parsed `data` (keys too) is one UTF-8 can carry; else False,
+        with a problem for each field that holds a lone surrogate (YAML reads "\\udfff" as
+        one; feeds, pages and the manifest are UTF-8, so publish would fail half-way)."""
+        found = False
+        for field_name, char in _not_utf8(data):
+            found = True
+            self.problem(
+                path,
+                field_name,
+                f"contains U+{ord(char):04X}, half of a UTF-16 surrogate pair, which is not text "
+                "UTF-8 can carry; write the character itself (or one escape, e.g. "
+                '"\\U0001F600"), not \\u escapes of its halves',
+            )
+        return not found
 
     def resolve_shows(
         self, toml_path: Path, network_file: NetworkFile
@@ -613,6 +649,10 @@ class _Loader:
         if stored is not MISS:
             parsed = _decode_front_matter(stored)
             if parsed is not None:
+                # JSON writes a surrogate (and an astral character's halves) as \udXXX
+                front, notes = parsed
+                if "\\ud" in stored and not self.utf8_only(path, {**front, "notes": notes}):
+                    return None
                 return parsed
         parsed = self.parse_front_matter(path)
         if parsed is not None:
@@ -659,6 +699,8 @@ class _Loader:
             return None
         if not isinstance(front, dict):
             self.problem(path, "", "front matter must be YAML keys and values (title: …, guid: …)")
+            return None
+        if not self.utf8_only(path, front):
             return None
         return front, "".join(lines[closing + 1 :]).strip() + "\n"
 
@@ -948,6 +990,36 @@ def _decode_front_matter(stored: Any) -> tuple[dict[str, Any], str] | None:
     return front, notes
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _not_utf8(value: Any, loc: tuple[str | int, ...] = ()) -> Iterator[tuple[str, str]]:
+    """(field, character) for each text in parsed data, keys included, that holds a surrogate:
+    the field as messages name it (list positions count from 1), escaped to print."""
+    if isinstance(value, str):
+        match = _SURROGATE.search(value)
+        if match:
+            yield _field_name(loc), match.group()
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            match = _SURROGATE.search(key) if isinstance(key, str) else None
+            if match:
+                yield _field_name((*loc, key)), match.group()
+            else:
+                yield from _not_utf8(item, (*loc, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _not_utf8(item, (*loc, index))
+
+
+def _field_name(loc: tuple[str | int, ...]) -> str:
+    """('chapters', 0, 'title') → 'chapters[1].title', control characters escaped."""
+    text = ""
+    for part in loc:
+        text += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return one_line(text)
+
+
 def _depth(value: Any, level: int = 0) -> int:
     """How deep lists and tables nest in parsed TOML (stops counting past MAX_NESTING)."""
     if level > MAX_NESTING or not isinstance(value, (dict, list)):
@@ -964,8 +1036,6 @@ def _toml_position(exc: tomllib.TOMLDecodeError) -> str:
     line = getattr(exc, "lineno", None)
     column = getattr(exc, "colno", None)
     if line is None:  # Python < 3.14 puts the position only in the message
-        import re
-
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         if match:
             line, column = int(match.group(1)), int(match.group(2))

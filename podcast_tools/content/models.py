@@ -12,13 +12,14 @@ import errno
 import os
 import re
 import stat
+import unicodedata
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import langcodes
 from pydantic import (
@@ -34,7 +35,7 @@ from pydantic import (
 )
 
 from podcast_tools.content.apple import check_category
-from podcast_tools.content.hints import quote_cut
+from podcast_tools.content.hints import HIDDEN_CONTROLS, quote_cut
 from podcast_tools.content.taxonomy import check_group, check_role
 from podcast_tools.content.timecode import parse_timecode
 from podcast_tools.encodings import BITRATES, FORMAT_NAMES
@@ -43,6 +44,13 @@ from podcast_tools.mediatypes import TRANSCRIPT_TYPES
 ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
 #: Characters XML 1.0 cannot carry (feeds, tags): the one definition, used by every layer.
 XML_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+#: Invisible controls that reorder or hide one-line text (titles, names): bidi embeddings,
+#: overrides and isolates and their kin. Right-to-left text needs none of them; the marks
+#: U+200E/U+200F/U+061C and the joiners U+200C/U+200D stay allowed.
+HIDDEN_CONTROL = re.compile(f"[{HIDDEN_CONTROLS}]")
+#: What no URL may hold as written: whitespace, control characters and invisible format
+#: characters (urlsplit drops CR, LF and tab silently while a feed would carry them).
+_URL_UNSAFE = re.compile(rf"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2060-\u2064{HIDDEN_CONTROLS}]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TIMEZONE_EXAMPLE = "2011-04-22T09:00:00+01:00"
 TRANSCRIPT_SUFFIXES = tuple(TRANSCRIPT_TYPES)
@@ -73,8 +81,66 @@ def _clean_text(value: str) -> str:
     return value
 
 
+def code_point(char: str) -> str:
+    """A character as messages name it: "U+202E RIGHT-TO-LEFT OVERRIDE", "U+000D"."""
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}"
+
+
+def line_text_problem(value: str) -> str | None:
+    """What one-line text (a title, a name) must not hold, as the words after its name, or None:
+    an invisible control that reorders or hides the text around it."""
+    match = HIDDEN_CONTROL.search(value)
+    if match:
+        return (
+            f"contains {code_point(match.group())}, an invisible control that reorders or hides "
+            "the text around it (in pages, feeds and apps); remove it (right-to-left text needs "
+            "no such control)"
+        )
+    return None
+
+
+def _one_line_text(value: str) -> str:
+    problem = line_text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def url_text_problem(value: str, *, space_ok: bool = False) -> str | None:
+    """What makes `value` no URL as written (the words after it) — whitespace or a control
+    character, which urlsplit would drop or keep unnoticed — or None. `space_ok`: a plain space
+    may stand (a storage URL names a folder as it is spelt)."""
+    for match in _URL_UNSAFE.finditer(value):
+        if not (space_ok and match.group() == " "):
+            return (
+                f"contains {code_point(match.group())}; a URL has no spaces, line breaks or "
+                "control characters (write a space as %20)"
+            )
+    return None
+
+
+def _url_parts(value: str, *, space_ok: bool = False) -> SplitResult:
+    """The parts of a URL, checked as written (url_text_problem)."""
+    problem = url_text_problem(value, space_ok=space_ok)
+    if problem:
+        raise ValueError(f"{quote_cut(value)} {problem}")
+    return urlsplit(value)
+
+
+def _url_base(value: str) -> str:
+    """A URL that paths are appended to (base_url, a measurement prefix): no ? or # part
+    (looked for as written: urlsplit reads "…/?" as no query), ending in "/"."""
+    if "?" in value or "#" in value:
+        raise ValueError(
+            f'{quote_cut(value)} has a "?" or "#" part; paths are appended to this URL, so it '
+            'ends with its path, e.g. "https://media.example/podcasts/"'
+        )
+    return value if value.endswith("/") else value + "/"
+
+
 def _http_url(value: str) -> str:
-    parts = urlsplit(value)
+    parts = _url_parts(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(
             f'{quote_cut(value)} is not an absolute http(s) URL, e.g. "https://example.com/"'
@@ -83,7 +149,7 @@ def _http_url(value: str) -> str:
 
 
 def _https_url(value: str) -> str:
-    parts = urlsplit(value)
+    parts = _url_parts(value)
     if parts.scheme != "https" or not parts.netloc:
         raise ValueError(
             f'{quote_cut(value)} is not an absolute https URL, e.g. "https://podcasts.apple.com/…"'
@@ -215,8 +281,12 @@ def _apple_title(value: str) -> str:
 
 Identifier = Annotated[str, AfterValidator(_identifier)]
 CleanText = Annotated[str, AfterValidator(_clean_text)]
-Title = Annotated[str, AfterValidator(_clean_text), AfterValidator(_apple_title)]
+#: One line of text: a name, a title (not a description): no invisible bidi controls either.
+LineText = Annotated[str, AfterValidator(_clean_text), AfterValidator(_one_line_text)]
+Title = Annotated[LineText, AfterValidator(_apple_title)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+#: A URL that object keys are appended to.
+BaseUrl = Annotated[HttpUrl, AfterValidator(_url_base)]
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 PlatformName = Annotated[str, AfterValidator(_platform_name)]
 Language = Annotated[str, AfterValidator(_language)]
@@ -237,8 +307,8 @@ class _Strict(BaseModel):
 
 
 class NetworkSettings(_Strict):
-    name: CleanText
-    base_url: HttpUrl = Field(description="public URL that object keys are appended to")
+    name: LineText
+    base_url: BaseUrl = Field(description="public URL that object keys are appended to")
     storage: str = Field(description="s3://bucket/prefix, file://relative/dir or file:///abs/dir")
     state: str | None = Field(None, description="private: the manifest; default beside storage")
     endpoint_url: HttpUrl | None = None
@@ -254,17 +324,12 @@ class NetworkSettings(_Strict):
         None, description="every show's measurement prefix of audio URLs unless a show sets its own"
     )
 
-    @field_validator("base_url")
-    @classmethod
-    def _trailing_slash(cls, value: str) -> str:
-        return value if value.endswith("/") else value + "/"
-
     @field_validator("storage", "state")
     @classmethod
     def _storage_url(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        parts = urlsplit(value)
+        parts = _url_parts(value, space_ok=True)
         if parts.scheme == "s3":
             if not parts.netloc:
                 raise ValueError(f"{quote_cut(value)} names no bucket; write s3://bucket/prefix")
@@ -281,7 +346,7 @@ class NetworkSettings(_Strict):
 
 
 class Owner(_Strict):
-    name: CleanText
+    name: LineText
     email: Email
 
 
@@ -373,7 +438,7 @@ class Category(_Strict):
 class Person(_Strict):
     """A podcast:person. `group` and `role` come from the Podcast Taxonomy (case-insensitive)."""
 
-    name: CleanText
+    name: LineText
     group: str = "cast"
     role: str = "host"
     href: HttpUrl | None = None
@@ -396,7 +461,7 @@ class Person(_Strict):
 
 class Funding(_Strict):
     url: HttpUrl
-    text: CleanText = "Support the show"
+    text: LineText = "Support the show"
 
 
 # --- Podcasting 2.0 tags (docs/tags/*.md of the podcast namespace) ------------------------------
@@ -431,21 +496,21 @@ def _at_most(limit: int) -> Callable[[str], str]:
     return check
 
 
-ShortText = Annotated[str, AfterValidator(_clean_text), AfterValidator(_at_most(NODE_TEXT_LIMIT))]
+ShortText = Annotated[LineText, AfterValidator(_at_most(NODE_TEXT_LIMIT))]
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 
 
 def _measurement_prefix(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
+    parts = _url_parts(value)
+    if parts.scheme != "https" or not parts.netloc:
         raise ValueError(
             f"{quote_cut(value)} is not an absolute https URL prefix, e.g. "
             '"https://op3.dev/e/" or "https://dts.podtrac.com/redirect.mp3/"'
         )
-    return value if value.endswith("/") else value + "/"
+    return value
 
 
-MeasurementPrefix = Annotated[str, AfterValidator(_measurement_prefix)]
+MeasurementPrefix = Annotated[str, AfterValidator(_measurement_prefix), AfterValidator(_url_base)]
 OptionalPrefix = Annotated[MeasurementPrefix | None, BeforeValidator(_false_means_none)]
 
 
@@ -622,7 +687,7 @@ class Show(_Strict):
     id: Identifier
     title: Title
     description: CleanText
-    author: CleanText
+    author: LineText
     owner: Owner
     language: Language
     category: Category
@@ -631,7 +696,7 @@ class Show(_Strict):
     explicit: bool = False
     type: Literal["episodic", "serial"] = "episodic"
     link: HttpUrl | None = None
-    copyright: CleanText | None = None
+    copyright: LineText | None = None
     loudness: Loudness = Loudness()
     formats: list[FormatName] = Field(
         ["mp3"],
@@ -740,7 +805,7 @@ AwareDatetime = Annotated[datetime, BeforeValidator(_aware_datetime)]
 
 class Chapter(_Strict):
     start: Seconds
-    title: CleanText
+    title: LineText
     url: HttpUrl | None = None
     image: ExistingPath | None = None
 
@@ -791,7 +856,7 @@ class FrontMatter(_Strict):
     """The YAML keys a producer writes at the top of an episode file."""
 
     title: Title
-    guid: CleanText
+    guid: LineText
     date: AwareDatetime
     audio: ExistingPath
     draft: bool = Field(

@@ -29,6 +29,7 @@ from urllib.parse import urljoin
 
 from podcast_tools.content import NETWORK_FILE, Network
 from podcast_tools.errors import ContentError, Problem, UsageError
+from podcast_tools.layout import folder_store_problem
 from podcast_tools.mediatypes import JSON_TYPE
 from podcast_tools.publish.manifest import (
     MANIFEST_CACHE,
@@ -99,6 +100,16 @@ def locate(
         field = "network.storage" if about_storage else "network.state"
         return ContentError([Problem(NETWORK_FILE.as_posix(), field, message)])
 
+    def apart(storage: Place, state: Place) -> Locations:
+        # a folder store stays off the network's own folders (as `validate` checks network.toml)
+        for place, url, is_state in ((storage, storage_url, False), (state, state_url, True)):
+            problem = place.kind == "file" and folder_store_problem(
+                url or place.url, place.path, network.root, state=is_state
+            )
+            if problem:
+                raise refuse(problem, about_storage=not is_state)
+        return Locations(storage, state)
+
     try:
         storage = parse_storage_url(storage_url, network.root)
     except StorageURLError as exc:
@@ -120,7 +131,7 @@ def locate(
                 if storage.kind == "s3"
                 else f"{what} the root folder, with nothing beside it; {advice}"
             )
-        return Locations(storage, state)
+        return apart(storage, state)
     try:
         state = parse_storage_url(state_url, network.root)
     except StorageURLError as exc:
@@ -139,7 +150,7 @@ def locate(
         )
     if state.contains(storage):
         raise refuse(f"{state.url} holds the public storage {storage.url}; keep them apart")
-    return Locations(storage, state)
+    return apart(storage, state)
 
 
 def open_locations(network: Network, locations: Locations) -> tuple[Storage, Storage]:

@@ -37,9 +37,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from podcast_tools.content.models import url_text_problem
 from podcast_tools.errors import ExitCode, PodcastToolsError
 from podcast_tools.fsutil import atomic_path
-from podcast_tools.layout import content_hash, file_hash
+from podcast_tools.layout import content_hash, file_hash, file_url_folder
 from podcast_tools.publish.source import Digest, OutsideError, Source
 
 #: Called with the number of bytes sent since the last call.
@@ -218,6 +219,9 @@ def parse_storage_url(url: str, root: Path) -> Place:
     ...
     podcast_tools.publish.storage.StorageURLError: ftp://x: not a storage URL; use s3://bucket/prefix or file://dir
     """
+    problem = url_text_problem(url, space_ok=True)
+    if problem:
+        raise StorageURLError(url, problem)
     parts = urlsplit(url)
     if parts.query or parts.fragment or "?" in url or "#" in url:
         raise StorageURLError(
@@ -229,10 +233,9 @@ def parse_storage_url(url: str, root: Path) -> Place:
         if problem:
             raise StorageURLError(url, problem)
         return Place("s3", parts.netloc, prefix)
-    if parts.scheme == "file" and (parts.netloc or parts.path):
-        relative = parts.netloc + parts.path
-        folder = Path(relative) if relative.startswith("/") else Path(root) / relative
-        return Place("file", "", str(Path(os.path.normpath(os.path.abspath(folder)))))
+    folder = file_url_folder(url, root)
+    if folder is not None:
+        return Place("file", "", folder)
     raise StorageURLError(url, "not a storage URL; use s3://bucket/prefix or file://dir")
 
 
