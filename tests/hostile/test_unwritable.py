@@ -144,16 +144,12 @@ def published(sample: Path, tmp_path: Path):
     first = run(sample, "publish", str(sample / EPISODE), *where)
     assert first.returncode == 0, first.stderr
     shutil.rmtree(sample / "build" / "itsmwp-anz")
-    scratch = tmp_path / "tmp"  # the system's temp folder, for the command
-    scratch.mkdir()
 
     def retag(fix: str, **mounts) -> subprocess.CompletedProcess:
         edit(sample / EPISODE, "\ntitle: ", f"\ntitle: {fix} ")
-        return run(
-            sample, "publish", str(sample / EPISODE), *where, "--json", TMPDIR=str(scratch), **mounts
-        )
+        return run(sample, "publish", str(sample / EPISODE), *where, **mounts)
 
-    return sample, state, scratch, retag
+    return sample, state, retag
 
 
 def published_title(state: Path) -> str:
@@ -163,39 +159,41 @@ def published_title(state: Path) -> str:
     return read_tags(state.parent / "public" / mp3).fields["title"]
 
 
-def test_retag_from_storage_with_build_cache_read_only(published):
-    sample, state, scratch, retag = published
-    cache = sample / "build" / ".cache"
-    before = sorted(p.relative_to(cache) for p in cache.rglob("*"))
-    done = retag("Fixed —", read_only=(cache,))
+def retagged_with_a_note(done: subprocess.CompletedProcess, reasons: tuple[str, ...]) -> None:
+    """The run re-tagged EPISODE from storage, saying once that build/.cache could not be used."""
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and not errors(done), done.stderr
-    assert json.loads(done.stdout)["episodes_retagged"] == [EPISODE]
+    assert f"re-tagging {EPISODE} (audio unchanged): fetching its published files" in done.stderr
     [note] = [line for line in done.stderr.splitlines() if "build/.cache" in line]
-    assert note.startswith("note: ") and any(r in note for r in REASONS["read-only"]), note
-    assert sorted(p.relative_to(cache) for p in cache.rglob("*")) == before
-    assert not any(scratch.iterdir())  # the stand-in scratch folder is removed
+    assert note.startswith("note: cannot write build/.cache/retag ("), note
+    assert any(reason in note for reason in reasons), note
+
+
+def test_retag_from_storage_with_build_cache_read_only(published):
+    sample, state, retag = published
+    cache = sample / "build" / ".cache"
+    before = sorted(p.relative_to(cache) for p in cache.rglob("*"))
+    retagged_with_a_note(retag("Fixed —", read_only=(cache,)), REASONS["read-only"])
     assert published_title(state).startswith("Fixed — ")
+    assert sorted(p.relative_to(cache) for p in cache.rglob("*")) == before
+    assert sorted(p.name for p in (sample / "build").iterdir()) == [".cache"]  # scratch removed
 
 
 def test_retag_from_storage_with_build_cache_full(published):
-    sample, state, scratch, retag = published
-    cache = sample / "build" / ".cache"
-    done = retag("Fixed —", full=(cache,))
-    assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr and not errors(done), done.stderr
-    assert json.loads(done.stdout)["episodes_retagged"] == [EPISODE]
-    [note] = [line for line in done.stderr.splitlines() if "build/.cache" in line]
-    assert note.startswith("note: ") and "No space left on device" in note, note
-    assert not any(scratch.iterdir())
+    sample, state, retag = published
+    build = sample / "build"
+    retagged_with_a_note(retag("Fixed —", full=(build / ".cache",)), REASONS["full"])
     assert published_title(state).startswith("Fixed — ")
+    assert sorted(p.name for p in build.iterdir()) == [".cache"]
 
-    # the temp folder full too: one line naming where, and nothing published
+    # all of build/ full: one line naming where, and nothing published
     manifest = (state / "manifest.json").read_bytes()
-    done = retag("Fixed again —", full=(cache, scratch))
+    done = retag("Fixed again —", full=(build,))
     assert "Traceback" not in done.stderr, done.stderr
     [line] = errors(done)
-    assert line.startswith(f"cannot write {scratch}") and line.endswith("No space left on device")
+    assert line.startswith(f"cannot write {build}/"), line
+    assert line.endswith("No space left on device"), line
     assert done.returncode == 3, done.stderr
     assert (state / "manifest.json").read_bytes() == manifest
+    assert published_title(state).startswith("Fixed — ")
     assert not leftovers(sample)
