@@ -27,7 +27,8 @@ HELP = (
     "Describe shows in episodes/network.toml and episodes in episodes/<show>/<slug>.md, "
     "check them with `podcast validate`, then publish.\n\n"
     "Exit codes: 0 done · 1 content problems (one line each: file: field: what to do) · "
-    "2 usage (bad options, no network found) · 3 storage/network failure · "
+    "2 usage (bad options, no network found) · 3 storage/network failure, or a folder that "
+    "cannot be written (read-only, disk full) · "
     "4 ffmpeg missing or failed · 130 interrupted (Ctrl-C)."
 )
 
@@ -110,6 +111,12 @@ def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                     f"{len(lines)} problems in {files} file(s); nothing was written.", err=True
                 )
             raise typer.Exit(int(exc.exit_code)) from None
+        except OSError as exc:  # a file or folder the system refused, where none was expected
+            if options.debug:
+                traceback.print_exc(file=sys.stderr)
+            where = f"{exc.filename}: " if exc.filename is not None else ""
+            typer.echo(one_line(f"{where}{exc.strerror or exc}"), err=True)
+            raise typer.Exit(int(ExitCode.STORAGE)) from None
         except KeyboardInterrupt:
             if options.debug:
                 traceback.print_exc(file=sys.stderr)

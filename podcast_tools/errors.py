@@ -114,3 +114,31 @@ class AudioInputError(PodcastToolsError):
         self.file = str(file)
         self.reason = message
         super().__init__(f"{self.file}: {message}")
+
+
+class WriteError(PodcastToolsError, OSError):
+    """A local file or folder cannot be written (a read-only folder, a full disk, a file where a
+    folder should be): one line naming the path and the system's reason. An OSError too, so that
+    what works around an unwritable cache still catches it."""
+
+    exit_code = ExitCode.STORAGE
+
+    def __init__(self, path: Path | str, error: OSError):
+        self.path = str(path)
+        self.reason = error.strerror or str(error)
+        OSError.__init__(self, error.errno, self.reason, self.path)
+
+    @classmethod
+    def of(cls, error: OSError, path: Path | str) -> WriteError:
+        """`error` as a WriteError (itself if it is one) naming its file, else `path`."""
+        return error if isinstance(error, WriteError) else cls(error.filename or path, error)
+
+    def __str__(self) -> str:
+        return f"cannot write {self.path}: {self.reason}"
+
+    def __reduce__(self):
+        return _rebuilt_write_error, (self.path, self.errno, self.reason)
+
+
+def _rebuilt_write_error(path: str, errno: int | None, reason: str) -> WriteError:
+    return WriteError(path, OSError(errno, reason))

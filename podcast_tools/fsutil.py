@@ -1,7 +1,11 @@
-"""File writing that never leaves a half-written file: write a temp file beside, then rename."""
+"""File writing that never leaves a half-written file: write a temp file beside, then rename.
+
+A folder that cannot be written (read-only, a full disk, a file in the way) raises `WriteError`:
+one line naming the path and the system's reason."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -9,20 +13,46 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from podcast_tools.errors import WriteError
+
+#: errors only a write gives: met while the block fills the temp file, they are the write's
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+
+
+def make_folder(folder: Path) -> None:
+    """`folder` and its parents, or WriteError naming the one that cannot be made."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError.of(exc, folder) from None
+
 
 @contextmanager
 def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temp path beside `target`; rename it onto `target` only if the block succeeds."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix or f".tmp{target.suffix}", dir=target.parent
-    )
+    make_folder(target.parent)
+    try:
+        fd, name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=suffix or f".tmp{target.suffix}", dir=target.parent
+        )
+    except OSError as exc:
+        raise WriteError(target, exc) from None
     os.close(fd)
     temp = Path(name)
     try:
-        yield temp
-        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; published files are readable
-        os.replace(temp, target)
+        try:
+            yield temp
+        except WriteError:
+            raise
+        except OSError as exc:  # writing the temp file: named as what it was to become
+            if exc.errno in WRITE_ERRNOS and exc.filename in (None, name):
+                raise WriteError(target, exc) from None
+            raise
+        try:
+            os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; published files are readable
+            os.replace(temp, target)
+        except OSError as exc:
+            raise WriteError(target, exc) from None
     finally:
         temp.unlink(missing_ok=True)
 

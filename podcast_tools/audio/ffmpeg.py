@@ -3,19 +3,24 @@
 Lookup order: the ``PODCAST_FFMPEG`` environment variable, then ``ffmpeg`` on PATH, then the binary
 shipped by the ``imageio-ffmpeg`` package (so ``pip install`` alone gives a working tool). Commands are
 argument lists (never a shell), always with ``-nostdin`` and a timeout; input paths are passed as
-``file:`` URLs so names that begin with ``-`` or contain ``:`` are read as files.
+``file:`` URLs so names that begin with ``-`` or contain ``:`` are read as files. An ffmpeg dies
+with the process that started it, however that ends (kill -9 included): on Linux it asks for
+SIGKILL when its parent ends (``PR_SET_PDEATHSIG``, see `die_with_parent`).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -89,11 +94,20 @@ def run(
     """Run ffmpeg with `args` (without the binary name); raise ToolError naming `about` on failure."""
     command = [ffmpeg_exe(), "-nostdin", "-hide_banner", *args]
     try:
-        result = subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)
-    except subprocess.TimeoutExpired:
-        raise ToolError(f"ffmpeg took longer than {timeout_s:g} s", file=about) from None
+        proc = _popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:
         raise ToolError(f"cannot run ffmpeg ({exc})", file=about) from exc
+    with proc:  # what subprocess.run does, the process started by _popen
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise ToolError(f"ffmpeg took longer than {timeout_s:g} s", file=about) from None
+        except BaseException:
+            proc.kill()
+            raise
+    result = subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
     if check and result.returncode != 0:
         raise ToolError(
             f"ffmpeg failed (exit {result.returncode})",
@@ -109,6 +123,94 @@ def stderr_tail(stderr: bytes, lines: int = 3) -> str:
     return " | ".join(line.strip() for line in text[-lines:] if line.strip())
 
 
+# -- dying with the parent -------------------------------------------------------------------------
+
+_PR_SET_PDEATHSIG = 1
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl on Linux (looked up once, before any fork), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def die_with_parent() -> bool:
+    """Linux: have this process killed (SIGKILL) when its parent ends, however it ends; False
+    where the system has no such request. The "parent" is the *thread* that started this
+    process (``PR_SET_PDEATHSIG``): it must last as long as this process is wanted."""
+    prctl = _prctl()
+    return prctl is not None and prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+
+
+def _dying_with(parent: int, prctl: Callable[..., int]) -> Callable[[], None]:
+    """A `preexec_fn`: the new process (before it runs ffmpeg) asks for SIGKILL when `parent`
+    ends, and ends at once if `parent` already has (it would never get the signal)."""
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(127)
+
+    return preexec
+
+
+_launcher_lock = threading.Lock()
+_launcher: tuple[int, queue.SimpleQueue] | None = None  # (the process it serves, its requests)
+
+
+def _popen(command: list[str], **options) -> subprocess.Popen:
+    """Start ffmpeg. On Linux every ffmpeg is started by one thread that lasts as long as this
+    process ("ffmpeg-launcher"): the parent-death signal is tied to the thread that forked, so an
+    ffmpeg started by a short-lived thread (the render thread, a probe pool's) would be killed when
+    that thread ends; started by the launcher, it dies with this process and only then."""
+    global _launcher
+    prctl = _prctl()
+    if prctl is None:
+        return subprocess.Popen(command, **options)
+    with _launcher_lock:
+        if _launcher is None or _launcher[0] != os.getpid():  # none yet, or a forked copy's
+            requests: queue.SimpleQueue = queue.SimpleQueue()
+            thread = threading.Thread(
+                target=_launch, args=(requests, prctl), name="ffmpeg-launcher", daemon=True
+            )
+            thread.start()
+            _launcher = (os.getpid(), requests)
+        requests = _launcher[1]
+    started: Future = Future()
+    requests.put((started, command, options))
+    try:
+        return started.result()
+    except BaseException:  # interrupted while waiting (Ctrl-C): what starts is not left running
+        started.add_done_callback(_kill_unclaimed)
+        raise
+
+
+def _kill_unclaimed(started: Future) -> None:
+    if not started.cancelled() and started.exception() is None:
+        started.result().kill()
+        started.result().wait()
+
+
+def _launch(requests: queue.SimpleQueue, prctl: Callable[..., int]) -> None:
+    while True:
+        started, command, options = requests.get()
+        try:
+            process = subprocess.Popen(
+                command, preexec_fn=_dying_with(os.getpid(), prctl), **options
+            )
+        except BaseException as exc:  # handed to the thread that asked
+            started.set_exception(exc)
+        else:
+            started.set_result(process)
+
+
 class _Process:
     """A running ffmpeg with stderr collected in a temp file and a deadline that kills it."""
 
@@ -118,7 +220,7 @@ class _Process:
         # -nostdin only stops ffmpeg reading keyboard commands; a pipe:0 input still works
         command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", *args]
         try:
-            self.proc = subprocess.Popen(
+            self.proc = _popen(
                 command,
                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE if not stdin else subprocess.DEVNULL,

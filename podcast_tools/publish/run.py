@@ -19,10 +19,12 @@ episode's new guid for a published slug, a number taken in a feed, a feed that w
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from podcast_tools.content import Episode, Network
-from podcast_tools.errors import ContentError, Problem, UsageError
+from podcast_tools.errors import ContentError, Problem, UsageError, WriteError
 from podcast_tools.feed.build import (
     FeedInputs,
     build_feed,
@@ -40,6 +42,7 @@ from podcast_tools.feed.build import (
     numbering_problems,
 )
 from podcast_tools.formats import format_named
+from podcast_tools.fsutil import make_folder
 from podcast_tools.layout import PUBLISHER_FEED_KEY, content_hash, feed_key, file_hash
 from podcast_tools.mediatypes import FEED_TYPE
 from podcast_tools.notes import notes_size_problem
@@ -226,6 +229,9 @@ class Publisher:
         # Where episodes are processed (as `podcast process` does): a later run, or a run after
         # `podcast process`, reuses what is there when the inputs are the same.
         self.build_dir = build_dir or network.root / "build"
+        # where published audio is fetched to be re-tagged: a temp folder if build/.cache is not
+        # writable (`_retag_published`)
+        self.retag_dir = self.build_dir / ".cache" / "retag"
         # an incomplete upload begun this long before the run started belongs to a killed run
         self.stale_upload_s = stale_upload_s
 
@@ -316,6 +322,7 @@ class Publisher:
             previous = adopted.get(episode.guid) or manifest.episodes.get(episode.guid)
             entries[episode.guid] = self._entry(episode, builds.get(episode.guid), previous, result)
         shutil.rmtree(self.build_dir / ".cache" / "retag", ignore_errors=True)  # all uploaded
+        shutil.rmtree(self.retag_dir, ignore_errors=True)
         artwork = self._artwork(manifest, result)
         # Only what this run changed is laid over newer manifests when publishers race: an
         # entry merely copied from our first read must not undo another publisher's update.
@@ -708,14 +715,45 @@ class Publisher:
         return builds
 
     def _retag_published(self, episode: Episode, record: EpisodeRecord) -> ProcessedAudio | None:
-        scratch = self.build_dir / ".cache" / "retag" / episode.guid
-        scratch.mkdir(parents=True, exist_ok=True)
+        """The episode's published audio, fetched into build/.cache/retag and re-tagged there (None:
+        not the bytes the manifest records). Where that folder cannot be written (read-only, full),
+        in a temporary folder in build/ instead, with one note line: it is only a scratch folder."""
+        cache = self.build_dir / ".cache" / "retag"
+        try:
+            return self._retag_fetched(self.retag_dir / episode.guid, episode, record)
+        except OSError as exc:
+            if self.retag_dir != cache:
+                raise WriteError.of(exc, self.retag_dir) from None
+            shutil.rmtree(cache / episode.guid, ignore_errors=True)
+            try:  # in build/ still: only files under build/ are uploaded as built audio
+                self.retag_dir = Path(tempfile.mkdtemp(prefix=".retag-", dir=self.build_dir))
+            except OSError as again:
+                raise WriteError.of(again, self.build_dir) from None
+            atexit.register(shutil.rmtree, self.retag_dir, True)  # should the run stop first
+            reason = exc.strerror or str(exc)
+            self.say(
+                f"note: cannot write {self.network.display(cache)} ({reason}); re-tagging in "
+                f"{self.network.display(self.retag_dir)} instead"
+            )
+        try:
+            return self._retag_fetched(self.retag_dir / episode.guid, episode, record)
+        except OSError as exc:
+            raise WriteError.of(exc, self.retag_dir) from None
+
+    def _retag_fetched(
+        self, scratch: Path, episode: Episode, record: EpisodeRecord
+    ) -> ProcessedAudio | None:
+        make_folder(scratch)
         fetched = {}
         for audio in record.audio:
             path = scratch / f"fetched{format_named(audio.format).suffix}"
-            if not self.storage.download(audio.key, path) or (
-                audio.sha256 and file_hash(path) != audio.sha256
-            ):
+            try:
+                found = self.storage.download(audio.key, path)
+            except WriteError:
+                raise
+            except OSError as exc:  # writing the file (the store's own errors are StorageError)
+                raise WriteError(path, exc) from None
+            if not found or (audio.sha256 and file_hash(path) != audio.sha256):
                 shutil.rmtree(scratch, ignore_errors=True)
                 return None
             fetched[audio.format] = path

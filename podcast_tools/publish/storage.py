@@ -38,7 +38,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from podcast_tools.content.models import url_text_problem
-from podcast_tools.errors import ExitCode, PodcastToolsError
+from podcast_tools.errors import ExitCode, PodcastToolsError, WriteError
 from podcast_tools.fsutil import atomic_path
 from podcast_tools.layout import content_hash, file_hash, file_url_folder
 from podcast_tools.publish.source import Digest, OutsideError, Source
@@ -697,13 +697,20 @@ class S3Storage(Storage):
             expected = int(response.get("ContentLength", -1))
             written = 0
             try:
-                with dest.open("wb") as handle:
+                handle = dest.open("wb")
+            except OSError as exc:
+                raise WriteError(dest, exc) from None
+            with handle:
+                try:
                     for chunk in response["Body"].iter_chunks(1 << 20):
-                        handle.write(chunk)
+                        _write_local(handle, chunk, dest)
                         written += len(chunk)
-            except Exception as exc:  # botocore's IncompleteReadError, a dropped connection …
-                short = f"{type(exc).__name__}: {_one_line(exc)}"
-                continue
+                    _write_local(handle, b"", dest)  # flushed: closing writes nothing more
+                except WriteError:  # this machine's disk, not the answer: asking again is no use
+                    raise
+                except Exception as exc:  # botocore's IncompleteReadError, a dropped connection …
+                    short = f"{type(exc).__name__}: {_one_line(exc)}"
+                    continue
             if expected >= 0 and written != expected:
                 short = f"{written} of {expected} bytes"
                 continue
@@ -900,6 +907,15 @@ def _etag_is_md5(response: dict) -> bool:
     return response.get("ServerSideEncryption") != "aws:kms" and not response.get(
         "SSECustomerAlgorithm"
     )
+
+
+def _write_local(handle, data: bytes, dest: Path) -> None:
+    """Write (and flush) to a local file; its errors are WriteError naming `dest`."""
+    try:
+        handle.write(data)
+        handle.flush()
+    except OSError as exc:
+        raise WriteError(dest, exc) from None
 
 
 def _one_line(value: object) -> str:

@@ -13,6 +13,15 @@ worker's group: ffmpeg exits, the worker's SIGTERM handler raises `Stopped` in i
 and mastering unwinds the way it does on any error (temp files removed, nothing renamed into
 place). A worker still there after a grace period is killed with its whole group (SIGKILL), and
 the temp files of the episodes it was mastering are removed by the parent.
+
+Dying with the parent (kill -9 of `publish`): a worker left running would master on, holding the
+parent's stdout and stderr open (a CI step or `| tee` waiting for end of file would hang), and with
+it the multiprocessing resource tracker (which ends when no process holds its pipe — the workers
+inherit it). So each worker watches a pipe whose only writing end the parent holds (a thread
+blocked reading it: end of file means the parent is gone) and then kills its group — itself and
+its ffmpeg processes; on Linux it also asks for SIGKILL when the parent ends (`PR_SET_PDEATHSIG`),
+as every ffmpeg does (`audio.ffmpeg`). The tracker is needed (the queues' locks are named
+semaphores under "spawn"; it removes those a killed run leaves) and ends with the last worker.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from multiprocessing.connection import wait as wait_for_exits
 from pathlib import Path
 from typing import Any
 
+from podcast_tools.audio.ffmpeg import die_with_parent
 from podcast_tools.content import Episode, Network
 from podcast_tools.errors import ContentError
 from podcast_tools.record import ProcessedAudio
@@ -79,18 +89,33 @@ def _stop(_signum: int, _frame: Any) -> None:
     raise Stopped()
 
 
-def start_worker(network_pickle: bytes, events: Any) -> None:
+def start_worker(network_pickle: bytes, events: Any, lifeline: Any) -> None:
     """Runs once in each new worker process."""
     global _network, _events
     try:
         os.setpgrp()  # the worker and its ffmpeg processes: one group, stopped together
-    except OSError:
+    except (AttributeError, OSError):
         pass
+    die_with_parent()  # Linux; the pool is started by the thread that waits for it to finish
+    threading.Thread(target=_watch, args=(lifeline,), name="lifeline", daemon=True).start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, _stop)
     _network = pickle.loads(network_pickle)
     _events = events
     events.put(("worker", os.getpid()))
+
+
+def _watch(lifeline: Any) -> None:
+    """Block reading the parent's pipe, which it never writes: end of file means the parent has
+    ended (or closed it, once every job is done). Then the worker's group goes: it and its ffmpeg
+    processes (only when the group is the worker's own: never the parent's)."""
+    try:
+        lifeline.recv_bytes()
+    except (EOFError, OSError):
+        pass
+    if getattr(os, "getpgrp", None) is not None and os.getpgrp() == os.getpid():
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def master_in_worker(job: Job) -> ProcessedAudio:
@@ -163,23 +188,30 @@ class WorkerPool:
         relay = threading.Thread(target=self._relay, args=(events,), name="worker-events")
         relay.daemon = True
         relay.start()
+        # the workers' lifeline: they hold the reading end, only this process the writing end
+        lifeline, held = self._context.Pipe(duplex=False)
         pool = ProcessPoolExecutor(
             max_workers=min(self.workers, len(jobs)),
             mp_context=self._context,
             initializer=start_worker,
-            initargs=(pickle.dumps(self.network), events),
+            initargs=(pickle.dumps(self.network), events, lifeline),
         )
         futures: dict[Future, Job] = {}
         try:
-            for job in jobs:
-                future = pool.submit(master_in_worker, job)
-                future.add_done_callback(partial(self._done, job))
-                futures[future] = job
-            wait(futures)
-        except BaseException:
-            self._stop(pool, [job for future, job in futures.items() if not future.done()])
-            raise
-        pool.shutdown(wait=True)
+            try:
+                # workers are started by the thread that submits (here): the one that waits
+                for job in jobs:
+                    future = pool.submit(master_in_worker, job)
+                    future.add_done_callback(partial(self._done, job))
+                    futures[future] = job
+                wait(futures)
+            except BaseException:
+                self._stop(pool, [job for future, job in futures.items() if not future.done()])
+                raise
+            pool.shutdown(wait=True)
+        finally:
+            held.close()
+            lifeline.close()
         events.put(None)
         relay.join(timeout=10)
         errors = [f.exception() for f in futures if f.exception() is not None]

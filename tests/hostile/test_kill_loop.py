@@ -21,8 +21,13 @@ import re
 import signal
 import subprocess
 import sys
+import threading
+import time
+import uuid
 from pathlib import Path
 from xml.etree import ElementTree
+
+import pytest
 
 from podcast_tools.publish.manifest import read_manifest
 from podcast_tools.publish.run import Publisher
@@ -211,3 +216,113 @@ def test_kill_9_anywhere_then_rerun(sample: Path, s3_server, bucket: str, monkey
         check(client, bucket, ever)
     new_episodes = sum(what == "episode" for _, what, _, _ in killed)
     assert new_episodes and len(ever["itsmwp-row"]) == 2 + new_episodes  # each one arrived
+
+
+# -- kill -9 of a `publish --jobs` parent while its workers master (issue 20, item 8) -------------
+
+JOBS_SEED = 20260420
+JOBS_ROUNDS = 3
+#: how long what the parent started may outlive it (the workers, their ffmpeg processes, the
+#: multiprocessing resource tracker), and how long its stdout and stderr may stay open
+OUTLIVE_S = 5.0
+
+
+def _processes_marked(marker: bytes) -> dict[int, str]:
+    """pid → command line of every process whose environment holds `marker` (VAR=value)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            environ = Path(f"/proc/{entry}/environ").read_bytes()
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if marker in environ.split(b"\0"):
+            found[int(entry)] = command.replace(b"\0", b" ").decode("utf-8", "replace")[:160]
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # field 4, after "(comm)": the ppid
+            found.append(int(entry))
+    return found
+
+
+def _read_to_eof(stream, done: threading.Event, into: list[bytes]) -> None:
+    while chunk := stream.read1(65536):
+        into.append(chunk)
+    done.set()
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_kill_9_of_a_jobs_parent_takes_its_workers_along(sample: Path):
+    """`podcast publish --jobs 2` with its stdout and stderr on pipes (as in a CI step, or
+    `| tee`), killed with SIGKILL while its workers master (a seeded moment after the first
+    worker's first ffmpeg starts): within a few seconds no process it started is left (workers,
+    their ffmpeg processes, the resource tracker: found by a variable only this run's
+    environment holds) and both pipes reach end of file."""
+    rng = random.Random(JOBS_SEED)
+    for round_ in range(JOBS_ROUNDS):
+        # a new loudness target each round: every episode is mastered again
+        network = sample / "episodes/network.toml"
+        text = network.read_text()
+        network.write_text(
+            re.sub(r"target_lufs = -?[\d.]+", f"target_lufs = {-16.0 - round_}", text, count=1)
+        )
+        run_id = uuid.uuid4().hex
+        marker = f"PODCAST_TEST_RUN={run_id}".encode()
+        env = {**os.environ, "PYTHONPATH": str(REPO), "PODCAST_TEST_RUN": run_id}
+        victim = subprocess.Popen(
+            [sys.executable, "-m", "podcast_tools", "--root", str(sample), "publish", "--jobs", "2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=REPO,
+        )
+        closed = {name: threading.Event() for name in ("stdout", "stderr")}
+        said: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
+        readers = [
+            threading.Thread(
+                target=_read_to_eof, args=(getattr(victim, n), closed[n], said[n]), daemon=True
+            )
+            for n in closed
+        ]
+        for reader in readers:
+            reader.start()
+        try:
+            deadline = time.monotonic() + 120
+            mastering = False
+            while not mastering and victim.poll() is None and time.monotonic() < deadline:
+                mastering = any(_children(worker) for worker in _children(victim.pid))
+                time.sleep(0.02)
+            assert mastering, (round_, b"".join(said["stderr"]).decode()[-2000:])
+            time.sleep(rng.uniform(0.0, 1.0))
+            victim.send_signal(signal.SIGKILL)
+            assert victim.wait(timeout=10) == -signal.SIGKILL
+            killed_at = time.monotonic()
+            left = _processes_marked(marker)
+            while left and time.monotonic() < killed_at + OUTLIVE_S:
+                time.sleep(0.1)
+                left = _processes_marked(marker)
+            assert not left, f"round {round_}: outlived the killed parent: {left}"
+            for name, event in closed.items():
+                remaining = max(0.0, killed_at + OUTLIVE_S - time.monotonic())
+                assert event.wait(remaining), f"round {round_}: {name} still open"
+        finally:
+            for pid in _processes_marked(marker):  # what a failed round left: this run's only
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            if victim.poll() is None:
+                victim.kill()
+                victim.wait()
