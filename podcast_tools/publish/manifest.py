@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
@@ -337,6 +338,38 @@ def generations(state: Storage) -> dict[int, str]:
         if match:
             found[int(match.group(1))] = item.key
     return dict(sorted(found.items()))
+
+
+def kept_entries(state: Storage, guids: set[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """(the entries of `guids` in every kept generation, in format 3; the kept copies that could
+    not be read). Only those entries are checked against the schema — a large manifest's every
+    generation is not validated whole for the few episodes asked about."""
+    kept = list(generations(state).values())
+    found: list[dict[str, Any]] = []
+    unreadable: list[str] = []
+
+    def entries_of(key: str) -> list[dict[str, Any]] | None:
+        copy = state.get(key)
+        if copy is None:
+            return []  # pruned meanwhile
+        try:
+            document = json.loads(copy[0])
+            episodes = document["episodes"]
+            version = document.get("version", 1)
+            wanted = {guid: episodes[guid] for guid in guids if guid in episodes}
+        except (ValueError, RecursionError, TypeError, KeyError, AttributeError):
+            return None
+        if schema_problem({"version": version, "episodes": wanted}, version) is not None:
+            return None
+        return [_current_entry(entry) for entry in wanted.values()]
+
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(kept)))) as pool:
+        for key, entries in zip(kept, pool.map(entries_of, kept)):
+            if entries is None:
+                unreadable.append(key)
+            else:
+                found.extend(entries)
+    return found, unreadable
 
 
 def prune_history(state: Storage) -> list[int]:
