@@ -6,9 +6,9 @@ show — even by a publisher whose checkout does not have them all. Per show: it
 guids taken down with `podcast unpublish` (`unpublished`), which publishing does not add again
 unless the episode's file is published by name.
 
-Every write is conditional (If-Match on the ETag read) and carries the next `generation`; a copy of
-each generation is kept in the state location (``history/manifest-<generation>.json``, the last
-`KEEP_GENERATIONS`), so `podcast state list` shows them and `podcast state restore` brings one
+Every write is conditional (If-Match on the ETag read) and carries the next `generation` (above
+every kept one); a copy of each generation is kept in the state location
+(``history/manifest-<generation>.json``, the last `KEEP_GENERATIONS`; created, never replaced), so `podcast state list` shows them and `podcast state restore` brings one
 back — as a new, higher generation. A manifest is checked against its JSON Schema
 (``schemas/state/manifest-3.schema.json``; formats 1 and 2 against ``manifest-2``) whenever it is read: a damaged one stops the run in one
 line naming the key, before any feed is touched.
@@ -29,7 +29,7 @@ from typing import Any
 from podcast_tools.formats import FORMATS
 from podcast_tools.mediatypes import JSON_TYPE
 from podcast_tools.publish.conditional import until_written
-from podcast_tools.publish.storage import Storage, StorageError
+from podcast_tools.publish.storage import PreconditionFailed, Storage, StorageError
 from podcast_tools.record import LEGACY_FORMAT
 
 MANIFEST_KEY = "manifest.json"  # in the state location (podcast_tools.publish.state), never public
@@ -274,17 +274,24 @@ def _put(state: Storage, key: str, data: bytes, **condition: Any) -> str:
     )
 
 
+class HistoryTaken(PreconditionFailed):
+    """The numbered copy of the generation just written exists already (written by someone
+    else): it is never replaced. The manifest itself was written."""
+
+
 def write_generation(
     state: Storage, manifest: Manifest, *, now: datetime | None = None, restored_from=None
 ) -> Manifest:
-    """Write `manifest` as the generation after the one it was read from, if the stored
-    manifest is still that one (PreconditionFailed otherwise); then keep its numbered copy and
-    prune the copies beyond the last KEEP_GENERATIONS."""
+    """Write `manifest` as the next generation — one above the one it was read from and above
+    every kept copy (a manifest put back from a backup carries a lower number) — if the stored
+    manifest is still the one it was read from (PreconditionFailed otherwise); then keep its
+    numbered copy, created, never replacing one (HistoryTaken), and prune the copies beyond the
+    last KEEP_GENERATIONS."""
     _keep_copy_of(state, manifest)
     written = Manifest(
         episodes=manifest.episodes,
         artwork=manifest.artwork,
-        generation=manifest.generation + 1,
+        generation=max([manifest.generation, *generations(state)]) + 1,
         unpublished=manifest.unpublished,
         written_at=(now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
         restored_from=restored_from,
@@ -294,17 +301,26 @@ def write_generation(
         state, MANIFEST_KEY, data, if_match=manifest.etag, if_absent=manifest.etag is None
     )
     written.raw = data
-    _put(state, history_key(written.generation), data)
+    try:
+        _put(state, history_key(written.generation), data, if_absent=True)
+    except PreconditionFailed:
+        raise HistoryTaken(
+            f"{state.description}/{history_key(written.generation)}: was kept by another writer "
+            "first; it is never replaced"
+        ) from None
     prune_history(state)
     return written
 
 
 def _keep_copy_of(state: Storage, manifest: Manifest) -> None:
     """The copy of the generation a new one replaces, if a run killed right after writing it
-    left none."""
+    left none (created only: a kept copy of that number is never replaced)."""
     kept = manifest.generation > 0 and manifest.raw is not None
     if kept and state.head(history_key(manifest.generation)) is None:
-        _put(state, history_key(manifest.generation), manifest.raw)
+        try:
+            _put(state, history_key(manifest.generation), manifest.raw, if_absent=True)
+        except PreconditionFailed:
+            pass  # written meanwhile: that copy stays
 
 
 def commit(
