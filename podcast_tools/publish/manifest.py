@@ -17,6 +17,7 @@ line naming the key, before any feed is touched.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -96,7 +97,9 @@ class Manifest:
             raise StorageError(
                 f"{where}: was written by a newer podcast_tools (format {version}); upgrade"
             )
-        problem = schema_problem(document, version) or _date_problem(document)
+        problem = (
+            _not_a_number(document) or schema_problem(document, version) or _date_problem(document)
+        )
         if problem is not None:
             raise ManifestDamaged(
                 f"{where}: is damaged at {problem}; the feeds are left as they are; " + RECOVERY
@@ -208,6 +211,24 @@ def schema_problem(document: Any, version: Any = VERSION) -> str | None:
     if kind == "pattern":
         return f"{where}: {_shown(value)} is not of the right form"
     return f"{where}: {_shown(value)} breaks the rule {kind} {_shown(error.validator_value)}"
+
+
+def _not_a_number(document: Any) -> str | None:
+    """The first NaN or ±Infinity in `document` — which JSON has not, but Python's json reads
+    (``NaN``, ``Infinity``, and a number too large for a float such as ``1e400``) — said with
+    where it is, or None."""
+    pending: list[tuple[Any, tuple[str, ...]]] = [(document, ())]
+    while pending:
+        value, path = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            where = ".".join(path) or "the top level"
+            shown = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+            return f"{where}: {shown} is not a number"
+        if isinstance(value, dict):
+            pending += [(item, (*path, str(key))) for key, item in reversed(value.items())]
+        elif isinstance(value, list):
+            pending += [(item, (*path, str(i))) for i, item in reversed(list(enumerate(value)))]
+    return None
 
 
 def _date_problem(document: dict[str, Any]) -> str | None:
@@ -375,7 +396,8 @@ def kept_entries(state: Storage, guids: set[str]) -> tuple[list[dict[str, Any]],
             wanted = {guid: episodes[guid] for guid in guids if guid in episodes}
         except (ValueError, RecursionError, TypeError, KeyError, AttributeError):
             return None
-        if schema_problem({"version": version, "episodes": wanted}, version) is not None:
+        mine = {"version": version, "episodes": wanted}
+        if _not_a_number(mine) or schema_problem(mine, version) is not None:
             return None
         return [_current_entry(entry) for entry in wanted.values()]
 
