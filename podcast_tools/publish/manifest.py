@@ -8,8 +8,9 @@ unless the episode's file is published by name.
 
 Every write is conditional (If-Match on the ETag read) and carries the next `generation` (above
 every kept one); a copy of each generation is kept in the state location
-(``history/manifest-<generation>.json``, the last `KEEP_GENERATIONS`; created, never replaced), so `podcast state list` shows them and `podcast state restore` brings one
-back — as a new, higher generation. A manifest is checked against its JSON Schema
+(``history/manifest-<generation>.json``, the last `KEEP_GENERATIONS`; created, never replaced),
+so `podcast state list` shows them and `podcast state restore` brings one back — as a new, higher
+generation. A manifest is checked against its JSON Schema
 (``schemas/state/manifest-3.schema.json``; formats 1 and 2 against ``manifest-2``) whenever it is read: a damaged one stops the run in one
 line naming the key, before any feed is touched.
 """
