@@ -713,8 +713,9 @@ def unpublish(
         bool,
         typer.Option(
             "--delete-media",
-            help="Also delete their media (audio, chapters, transcript, images) once the feeds "
-            "no longer name them. Default: keep them, so downloads keep working.",
+            help="Also delete their media (audio, chapters, transcript, images; also the older "
+            "copies the manifest's kept generations name) once the feeds no longer name them. "
+            "Default: keep them, so downloads keep working.",
         ),
     ] = False,
     dry_run: Annotated[

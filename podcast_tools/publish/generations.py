@@ -20,6 +20,7 @@ from podcast_tools.errors import UsageError
 from podcast_tools.publish.manifest import (
     HISTORY_PREFIX,
     MANIFEST_KEY,
+    HistoryTaken,
     Manifest,
     generations,
     history_key,
@@ -162,6 +163,8 @@ def restore(
     )
     try:
         written = write_generation(state, base, now=now, restored_from=generation)
+    except HistoryTaken as exc:  # the manifest is restored; its numbered copy could not be kept
+        raise StorageError(f"{exc}; the manifest was restored without a copy of its own") from None
     except PreconditionFailed:
         raise StorageError(
             f"{state.description}/{MANIFEST_KEY}: changed while it was being restored (another "

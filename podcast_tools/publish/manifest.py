@@ -6,10 +6,11 @@ show — even by a publisher whose checkout does not have them all. Per show: it
 guids taken down with `podcast unpublish` (`unpublished`), which publishing does not add again
 unless the episode's file is published by name.
 
-Every write is conditional (If-Match on the ETag read) and carries the next `generation`; a copy of
-each generation is kept in the state location (``history/manifest-<generation>.json``, the last
-`KEEP_GENERATIONS`), so `podcast state list` shows them and `podcast state restore` brings one
-back — as a new, higher generation. A manifest is checked against its JSON Schema
+Every write is conditional (If-Match on the ETag read) and carries the next `generation` (above
+every kept one); a copy of each generation is kept in the state location
+(``history/manifest-<generation>.json``, the last `KEEP_GENERATIONS`; created, never replaced),
+so `podcast state list` shows them and `podcast state restore` brings one back — as a new, higher
+generation. A manifest is checked against its JSON Schema
 (``schemas/state/manifest-3.schema.json``; formats 1 and 2 against ``manifest-2``) whenever it is read: a damaged one stops the run in one
 line naming the key, before any feed is touched.
 """
@@ -17,8 +18,10 @@ line naming the key, before any feed is touched.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
@@ -28,7 +31,7 @@ from typing import Any
 from podcast_tools.formats import FORMATS
 from podcast_tools.mediatypes import JSON_TYPE
 from podcast_tools.publish.conditional import until_written
-from podcast_tools.publish.storage import Storage, StorageError
+from podcast_tools.publish.storage import PreconditionFailed, Storage, StorageError
 from podcast_tools.record import LEGACY_FORMAT
 
 MANIFEST_KEY = "manifest.json"  # in the state location (podcast_tools.publish.state), never public
@@ -95,7 +98,9 @@ class Manifest:
             raise StorageError(
                 f"{where}: was written by a newer podcast_tools (format {version}); upgrade"
             )
-        problem = schema_problem(document, version) or _date_problem(document)
+        problem = (
+            _not_a_number(document) or schema_problem(document, version) or _date_problem(document)
+        )
         if problem is not None:
             raise ManifestDamaged(
                 f"{where}: is damaged at {problem}; the feeds are left as they are; " + RECOVERY
@@ -209,6 +214,24 @@ def schema_problem(document: Any, version: Any = VERSION) -> str | None:
     return f"{where}: {_shown(value)} breaks the rule {kind} {_shown(error.validator_value)}"
 
 
+def _not_a_number(document: Any) -> str | None:
+    """The first NaN or ±Infinity in `document` — which JSON has not, but Python's json reads
+    (``NaN``, ``Infinity``, and a number too large for a float such as ``1e400``) — said with
+    where it is, or None."""
+    pending: list[tuple[Any, tuple[str, ...]]] = [(document, ())]
+    while pending:
+        value, path = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            where = ".".join(path) or "the top level"
+            shown = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+            return f"{where}: {shown} is not a number"
+        if isinstance(value, dict):
+            pending += [(item, (*path, str(key))) for key, item in reversed(value.items())]
+        elif isinstance(value, list):
+            pending += [(item, (*path, str(i))) for i, item in reversed(list(enumerate(value)))]
+    return None
+
+
 def _date_problem(document: dict[str, Any]) -> str | None:
     """A date of the right form that is no date (the schema checks the form only)."""
     dates = [
@@ -273,17 +296,24 @@ def _put(state: Storage, key: str, data: bytes, **condition: Any) -> str:
     )
 
 
+class HistoryTaken(PreconditionFailed):
+    """The numbered copy of the generation just written exists already (written by someone
+    else): it is never replaced. The manifest itself was written."""
+
+
 def write_generation(
     state: Storage, manifest: Manifest, *, now: datetime | None = None, restored_from=None
 ) -> Manifest:
-    """Write `manifest` as the generation after the one it was read from, if the stored
-    manifest is still that one (PreconditionFailed otherwise); then keep its numbered copy and
-    prune the copies beyond the last KEEP_GENERATIONS."""
+    """Write `manifest` as the next generation — one above the one it was read from and above
+    every kept copy (a manifest put back from a backup carries a lower number) — if the stored
+    manifest is still the one it was read from (PreconditionFailed otherwise); then keep its
+    numbered copy, created, never replacing one (HistoryTaken), and prune the copies beyond the
+    last KEEP_GENERATIONS."""
     _keep_copy_of(state, manifest)
     written = Manifest(
         episodes=manifest.episodes,
         artwork=manifest.artwork,
-        generation=manifest.generation + 1,
+        generation=max([manifest.generation, *generations(state)]) + 1,
         unpublished=manifest.unpublished,
         written_at=(now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
         restored_from=restored_from,
@@ -293,17 +323,26 @@ def write_generation(
         state, MANIFEST_KEY, data, if_match=manifest.etag, if_absent=manifest.etag is None
     )
     written.raw = data
-    _put(state, history_key(written.generation), data)
+    try:
+        _put(state, history_key(written.generation), data, if_absent=True)
+    except PreconditionFailed:
+        raise HistoryTaken(
+            f"{state.description}/{history_key(written.generation)}: was kept by another writer "
+            "first; it is never replaced"
+        ) from None
     prune_history(state)
     return written
 
 
 def _keep_copy_of(state: Storage, manifest: Manifest) -> None:
     """The copy of the generation a new one replaces, if a run killed right after writing it
-    left none."""
+    left none (created only: a kept copy of that number is never replaced)."""
     kept = manifest.generation > 0 and manifest.raw is not None
     if kept and state.head(history_key(manifest.generation)) is None:
-        _put(state, history_key(manifest.generation), manifest.raw)
+        try:
+            _put(state, history_key(manifest.generation), manifest.raw, if_absent=True)
+        except PreconditionFailed:
+            pass  # written meanwhile: that copy stays
 
 
 def commit(
@@ -337,6 +376,39 @@ def generations(state: Storage) -> dict[int, str]:
         if match:
             found[int(match.group(1))] = item.key
     return dict(sorted(found.items()))
+
+
+def kept_entries(state: Storage, guids: set[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """(the entries of `guids` in every kept generation, in format 3; the kept copies that could
+    not be read). Only those entries are checked against the schema — a large manifest's every
+    generation is not validated whole for the few episodes asked about."""
+    kept = list(generations(state).values())
+    found: list[dict[str, Any]] = []
+    unreadable: list[str] = []
+
+    def entries_of(key: str) -> list[dict[str, Any]] | None:
+        copy = state.get(key)
+        if copy is None:
+            return []  # pruned meanwhile
+        try:
+            document = json.loads(copy[0])
+            episodes = document["episodes"]
+            version = document.get("version", 1)
+            wanted = {guid: episodes[guid] for guid in guids if guid in episodes}
+        except (ValueError, RecursionError, TypeError, KeyError, AttributeError):
+            return None
+        mine = {"version": version, "episodes": wanted}
+        if _not_a_number(mine) or schema_problem(mine, version) is not None:
+            return None
+        return [_current_entry(entry) for entry in wanted.values()]
+
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(kept)))) as pool:
+        for key, entries in zip(kept, pool.map(entries_of, kept)):
+            if entries is None:
+                unreadable.append(key)
+            else:
+                found.extend(entries)
+    return found, unreadable
 
 
 def prune_history(state: Storage) -> list[int]:

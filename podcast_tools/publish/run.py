@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -100,6 +101,7 @@ MEDIA_CACHE = "public, max-age=31536000, immutable"  # content-addressed: never 
 FEED_CACHE = "public, max-age=300"  # feeds change: apps see a new episode within 5 minutes
 PAGE_CACHE = FEED_CACHE  # the website's pages change with the feeds
 MASTERED_LABEL = "episodes mastered"  # the progress of a batch: done and total are counts
+CHECKS_AT_ONCE = 16  # HEADs asked at once when a feed's objects are checked against the store
 
 Say = Callable[[str], None]
 
@@ -234,6 +236,9 @@ class Publisher:
         self.retag_dir = self.build_dir / ".cache" / "retag"
         # an incomplete upload begun this long before the run started belongs to a killed run
         self.stale_upload_s = stale_upload_s
+        # key → the sha256 the store holds (None: none, or no object), as this run found it
+        # (uploaded and verified, or asked with a HEAD): a feed names no object unchecked
+        self._held: dict[str, str | None] = {}
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -512,7 +517,16 @@ class Publisher:
             return False
         for audio in entry["audio"]:
             stored = self.storage.head(audio["key"])
+            self._held[audio["key"]] = stored.sha256 if stored is not None else None
             if stored is None or stored.size != audio["bytes"]:
+                return False
+            if _differs(audio.get("sha256"), stored.sha256):
+                # as for tampered stored audio: processed again, and uploaded again if need be
+                self.say(
+                    f"{self.network.display(episode.path)}: {self.storage.description}/"
+                    f"{audio['key']} is not what the manifest records (its sha256): "
+                    "processing it again"
+                )
                 return False
         return True
 
@@ -873,6 +887,7 @@ class Publisher:
                 or same_etag(existing.etag, self.storage.expected_etag(hashed))
             )
         ):
+            self._held[key] = existing.sha256
             return
         self.say(f"uploading {key} ({size / 1e6:.1f} MB)")
         sent = [0]
@@ -907,6 +922,7 @@ class Publisher:
                 f"{check.size if check else 'nothing'} bytes, ETag {check.etag if check else '-'}; "
                 f"expected {size} bytes, ETag {etag})"
             )
+        self._held[key] = check.sha256
         result.uploads.append(Upload(key, size))
 
     def _entry(
@@ -1006,6 +1022,7 @@ class Publisher:
 
         def show_feed(show_id: str, manifest: Manifest, stored: bytes | None) -> tuple[bytes, str]:
             records = self._records(manifest, show_id)
+            self._check_held(records)
             feed = build_feed(
                 self.network,
                 show_id,
@@ -1075,6 +1092,33 @@ class Publisher:
             )
             manifest = state["manifest"]
 
+    def _check_held(self, records: dict[str, EpisodeRecord]) -> None:
+        """Every audio object the records name with a sha256 (a feed's podcast:integrity) holds
+        that sha256 in the store — what its metadata records, which the uploader wrote — else
+        IntegrityMismatch naming the key. Objects this run has not checked yet (uploaded, or
+        looked at while deciding what to publish) are asked at once, CHECKS_AT_ONCE at a time:
+        a HEAD each on S3, a sidecar read each in a folder."""
+        wanted = {
+            audio.key: audio.sha256
+            for record in records.values()
+            for audio in record.audio
+            if audio.sha256
+        }
+        unchecked = [key for key in wanted if key not in self._held]
+        if unchecked:
+            with ThreadPoolExecutor(max_workers=min(CHECKS_AT_ONCE, len(unchecked))) as pool:
+                recorded = pool.map(self.storage.recorded_sha256, unchecked)
+                self._held.update(zip(unchecked, recorded))
+        for key, sha256 in wanted.items():
+            held = self._held[key]
+            if _differs(sha256, held):
+                raise IntegrityMismatch(
+                    f"{self.storage.description}/{key}: the manifest records sha256 "
+                    f"{sha256[:12]}…, the store holds {(held or '')[:12]}…; the feeds are left as "
+                    "they are, so no feed names it with a sha256 apps would refuse; publish its "
+                    "episode by name (`podcast publish EPISODE_FILE`) to upload it again"
+                )
+
     def _write_site(self, result: PublishResult, now: datetime | None = None) -> None:
         """The listeners' website (`podcast_tools.site`) from the manifest as stored now — every
         page names only objects the manifest records, all uploaded and verified before it — in
@@ -1116,6 +1160,16 @@ class Publisher:
         """A published object's bytes (a chapters JSON or transcript a page shows), or None."""
         found = self.storage.get(key)
         return found[0] if found is not None else None
+
+
+class IntegrityMismatch(StorageError):
+    """A stored object does not hold the sha256 the manifest records for it."""
+
+
+def _differs(recorded: str | None, held: str | None) -> bool:
+    """The manifest records a sha256 and the store holds another (an object without one, e.g.
+    uploaded by another tool, cannot be checked this way and is not refused)."""
+    return bool(recorded) and bool(held) and recorded != held
 
 
 def scheduled_line(item: dict[str, Any]) -> str:

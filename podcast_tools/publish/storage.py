@@ -112,6 +112,12 @@ class Storage:
     def head(self, key: str) -> ObjectInfo | None:
         raise NotImplementedError
 
+    def recorded_sha256(self, key: str) -> str | None:
+        """The sha256 the object's metadata records (the uploader wrote it), without reading its
+        bytes; None when there is no object or it records none."""
+        found = self.head(key)
+        return found.sha256 if found is not None else None
+
     def get(self, key: str) -> tuple[bytes, str] | None:
         """The object's bytes and ETag, or None when absent."""
         raise NotImplementedError
@@ -359,6 +365,18 @@ class LocalStorage(Storage):
             content_type=meta.get("content_type"),
             cache_control=meta.get("cache_control"),
         )
+
+    def recorded_sha256(self, key: str) -> str | None:
+        """From the sidecar the upload wrote (`head` hashes the whole file instead)."""
+        if not self._path(key).is_file():
+            return None
+        try:
+            recorded = json.loads(self._meta_path(key).read_text()).get("sha256")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, AttributeError) as exc:
+            raise StorageError(f"{self.description}/{key}: cannot read ({exc})") from exc
+        return recorded if isinstance(recorded, str) else None
 
     def get(self, key: str) -> tuple[bytes, str] | None:
         path = self._path(key)

@@ -25,7 +25,7 @@ from podcast_tools.content import Network
 from podcast_tools.errors import UsageError
 from podcast_tools.layout import episode_page_key, feed_key
 from podcast_tools.publish.guard import stored_items
-from podcast_tools.publish.manifest import Manifest, commit
+from podcast_tools.publish.manifest import Manifest, commit, kept_entries
 from podcast_tools.publish.run import Publisher, PublishResult, Say
 from podcast_tools.publish.state import read_state
 from podcast_tools.publish.storage import Storage
@@ -144,11 +144,14 @@ def unpublish(
     remaining = {g: e for g, e in manifest.episodes.items() if g not in removed}
     used = {key for entry in remaining.values() for key in _keys_of(entry)}
     used |= {art["key"] for art in manifest.artwork.values()}
-    media = [
-        key
-        for entry in removed.values()
-        for key in dict.fromkeys(media_keys(storage, network.settings.base_url, entry))
-    ]
+    base_url = network.settings.base_url
+    media = list(
+        dict.fromkeys(
+            key for entry in removed.values() for key in media_keys(storage, base_url, entry)
+        )
+    )
+    if delete_media:  # and the copies older generations name (e.g. before a title fix's re-tag)
+        media += _older_media(storage, state, base_url, {t.guid for t in targets}, media, say)
     result.kept = [key for key in media if not delete_media or key in used]
     to_delete = [key for key in media if delete_media and key not in used]
     affected = sorted({show for item in result.episodes for show in item.shows})
@@ -195,6 +198,29 @@ def unpublish(
         storage.delete(key)
         result.deleted.append(key)
     return result
+
+
+def _older_media(
+    storage: Storage,
+    state: Storage,
+    base_url: str,
+    guids: set[str],
+    current: list[str],
+    say: Say,
+) -> list[str]:
+    """The stored objects that the kept generations of the manifest name for `guids` and the
+    current entries do not: the copies a re-tag or a new master replaced."""
+    entries, unreadable = kept_entries(state, guids)
+    for key in unreadable:
+        say(f"note: {state.description}/{key} cannot be read; the media only it names are kept")
+    seen = set(current)
+    older = []
+    for entry in entries:
+        for key in media_keys(storage, base_url, entry):
+            if key not in seen:
+                seen.add(key)
+                older.append(key)
+    return [key for key in older if storage.head(key) is not None]  # not deleted long ago
 
 
 def _keys_of(entry: dict[str, Any]) -> list[str]:

@@ -35,6 +35,15 @@ def damaged(good: dict, case: str) -> bytes:
         doc["episodes"][ROW1_GUID]["meta"]["date"] = "2026-10-12T08:00:00"
     elif case == "impossible-date":
         doc["episodes"][ROW1_GUID]["meta"]["date"] = "2026-13-45T08:00:00+00:00"
+    elif case == "nan-duration":  # Python's json writes and reads NaN; JSON has none
+        doc["episodes"][ROW1_GUID]["audio"][0]["duration_s"] = float("nan")
+    elif case == "infinite-duration":
+        doc["episodes"][ROW1_GUID]["audio"][0]["duration_s"] = float("inf")
+    elif case == "overflowing-duration":  # a JSON number that Python reads as infinity
+        doc["episodes"][ROW1_GUID]["audio"][0]["duration_s"] = 7e7
+        return json.dumps(doc).encode().replace(b"70000000.0", b"1e400")
+    elif case == "negative-chapter-time":
+        doc["episodes"][ROW1_GUID]["chapter_times"][1] = -7.0
     elif case == "null":
         return b"null"
     elif case == "cut-off":
@@ -54,6 +63,12 @@ CASES = {
     ),
     "impossible-date": (
         f'at episodes.{ROW1_GUID}.meta.date: "2026-13-45T08:00:00+00:00" is not a date'
+    ),
+    "nan-duration": f"at episodes.{ROW1_GUID}.audio.0.duration_s: NaN is not a number",
+    "infinite-duration": f"at episodes.{ROW1_GUID}.audio.0.duration_s: Infinity is not a number",
+    "overflowing-duration": f"at episodes.{ROW1_GUID}.audio.0.duration_s: Infinity is not a number",
+    "negative-chapter-time": (
+        f"at episodes.{ROW1_GUID}.chapter_times.1: -7.0 breaks the rule minimum 0"
     ),
     "null": "at the top level: must be an object, not null",
     "cut-off": "is damaged: not JSON (",

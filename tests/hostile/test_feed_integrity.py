@@ -1,0 +1,126 @@
+"""No feed names a stored object with a sha256 the store does not hold (issue 20, item 6).
+
+The repro: the manifest's `sha256` of an episode's MP3 edited (or the stored object's metadata
+tampered with), then a publish: before, the manifest's value went into the feed's
+`podcast:integrity` unchecked — apps that check it refuse the download. Now a feed is written
+only after each object it names with a sha256 was checked against what the store holds (its
+HEAD: the sha256 the uploader wrote into the metadata; for a folder, the file's own hash) —
+objects checked earlier in the same run are not asked again. A mismatch in an episode this run
+publishes is treated like tampered stored audio: the episode is processed again and its object
+uploaded again; in any other, the run stops before the feed with one line naming the key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.helpers import (
+    CAB,
+    CAB_GUID,
+    ROW1,
+    ROW1_GUID,
+    error_lines,
+    manifest,
+    podcast,
+    publish,
+    read,
+    snapshot,
+)
+
+WRONG = "0" * 64
+METRICS = "episodes/itsmwp/003-service-desk-metrics.md"
+
+
+def integrity(feed: bytes, guid: str) -> list[str]:
+    """The podcast:integrity values of the feed's item `guid`."""
+    item = next(i for i in re.findall(rb"<item>.*?</item>", feed, re.S) if guid.encode() in i)
+    return [v.decode() for v in re.findall(rb'<podcast:integrity[^>]*value="([^"]+)"', item)]
+
+
+def sri(data: bytes) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def edit_manifest_sha256(text: bytes, guid: str, sha256: str) -> bytes:
+    document = json.loads(text)
+    document["episodes"][guid]["audio"][0]["sha256"] = sha256
+    return json.dumps(document, indent=1).encode()
+
+
+def test_an_edited_manifest_sha256_never_reaches_the_feed(sample: Path, s3_server, bucket: str):
+    assert publish(sample, bucket, ROW1, CAB).exit_code == 0
+    client = s3_server.client()
+    key = manifest(s3_server, bucket)["episodes"][ROW1_GUID]["audio"][0]["key"]
+    real = sri(read(s3_server, bucket, f"net/{key}"))
+    assert integrity(read(s3_server, bucket, "net/itsmwp-row/feed.xml"), ROW1_GUID) == [real]
+    stored = read(s3_server, bucket, "net.state/manifest.json")
+    edited = edit_manifest_sha256(stored, ROW1_GUID, WRONG)
+    client.put_object(Bucket=bucket, Key="net.state/manifest.json", Body=edited)
+
+    before = snapshot(s3_server, bucket)
+    other = publish(sample, bucket, CAB)  # writes every feed, ROW1's among them
+    assert other.exit_code == 3, other.output
+    [line] = error_lines(other)
+    assert line.startswith(f"s3://{bucket}/net/{key}: the manifest records sha256 {WRONG[:12]}")
+    assert "the feeds are left as they are" in line, line
+    assert {k: v for k, v in snapshot(s3_server, bucket).items() if k.startswith("net/")} == {
+        k: v for k, v in before.items() if k.startswith("net/")
+    }
+
+    fixed = publish(sample, bucket, ROW1)  # in the run: processed again, the manifest put right
+    assert fixed.exit_code == 0, fixed.output
+    assert manifest(s3_server, bucket)["episodes"][ROW1_GUID]["audio"][0]["sha256"] != WRONG
+    assert integrity(read(s3_server, bucket, "net/itsmwp-row/feed.xml"), ROW1_GUID) == [real]
+
+
+def test_tampered_stored_metadata_is_caught_and_uploaded_again(
+    sample: Path, s3_server, bucket: str
+):
+    assert publish(sample, bucket, ROW1, CAB).exit_code == 0
+    client = s3_server.client()
+    key = manifest(s3_server, bucket)["episodes"][ROW1_GUID]["audio"][0]["key"]
+    head = client.head_object(Bucket=bucket, Key=f"net/{key}")
+    client.copy_object(
+        Bucket=bucket,
+        Key=f"net/{key}",
+        CopySource={"Bucket": bucket, "Key": f"net/{key}"},
+        MetadataDirective="REPLACE",
+        Metadata={"sha256": WRONG},
+        ContentType=head["ContentType"],
+        CacheControl=head["CacheControl"],
+    )
+
+    other = publish(sample, bucket, CAB)
+    assert other.exit_code == 3, other.output
+    [line] = error_lines(other)
+    assert line.startswith(f"s3://{bucket}/net/{key}: the manifest records sha256 "), line
+    assert f"the store holds {WRONG[:12]}" in line, line
+
+    fixed = publish(sample, bucket)  # every episode in the run: ROW1's MP3 uploaded again
+    assert fixed.exit_code == 0, fixed.output
+    body = read(s3_server, bucket, f"net/{key}")
+    stored = client.head_object(Bucket=bucket, Key=f"net/{key}")["Metadata"]["sha256"]
+    assert stored == hashlib.sha256(body).hexdigest()
+    assert integrity(read(s3_server, bucket, "net/itsmwp-row/feed.xml"), ROW1_GUID) == [sri(body)]
+
+
+@pytest.mark.parametrize("command", ["publish", "unpublish"])
+def test_in_a_folder_every_feed_writer_checks(sample: Path, command: str):
+    """Unpublishing an episode rewrites its show's feed, which names the others: checked too."""
+    assert podcast(sample, "publish", CAB, METRICS).exit_code == 0
+    state = sample / "public.state/manifest.json"
+    key = json.loads(state.read_text())["episodes"][CAB_GUID]["audio"][0]["key"]
+    state.write_bytes(edit_manifest_sha256(state.read_bytes(), CAB_GUID, WRONG))
+    feed = (sample / "public/itsmwp/feed.xml").read_bytes()
+
+    result = podcast(sample, command, METRICS)
+    assert result.exit_code == 3, result.output
+    [line] = error_lines(result)
+    assert line.startswith(f"file://{sample}/public/{key}: the manifest records sha256 "), line
+    assert (sample / "public/itsmwp/feed.xml").read_bytes() == feed
