@@ -10,6 +10,20 @@ from podcast_tools.media_checks import load_checked_network
 
 REPO = Path(__file__).resolve().parents[1]
 
+#: The test tiers. `pytest -m "not slow"` is the quick check of the core (the README's
+#: Development section); `pytest` runs everything, as `.ci/run` does. A test is slow when it runs
+#: in a real browser or a real podcast client, needs the session's S3 server or a published or
+#: processed sample network, or carries `@pytest.mark.slow` itself (anything over ~2 s).
+SLOW_FOLDERS = ("browser", "clients")
+SLOW_FIXTURES = frozenset({"s3_server", "processed_network", "preview_server", "published"})
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        folder = Path(str(item.path)).parent.name
+        if folder in SLOW_FOLDERS or SLOW_FIXTURES.intersection(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def sample(tmp_path: Path) -> Path:
