@@ -27,6 +27,7 @@ from podcast_tools.audio.master import (
     EditDecisions,
     MasteringReport,
     MasteringSettings,
+    OffTarget,
     Progress,
     master,
     measure_file,
@@ -521,6 +522,8 @@ def process_episode(
         )
     except PlanError as exc:
         raise ContentError([Problem(network.display(episode.path), exc.field, str(exc))]) from exc
+    except OffTarget as exc:  # the render's meter: no file of it was kept
+        raise ContentError([Problem(network.display(episode.path), "audio", exc.reason)]) from exc
     write_notes(network, episode, heard_chapters(network, episode, heard_times(report)), out_dir)
     payload = {
         "episode": network.display(episode.path),

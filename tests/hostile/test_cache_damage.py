@@ -13,6 +13,7 @@ line); and no file is kept whose rendered programme, metered by the render, is n
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from podcast_tools.audio.meter import integrated_loudness, loudness_range
 from podcast_tools.audio.synth import speech_like_master
 from tests.audio_tools import ffmpeg_loudness
 from tests.conftest import edit
-from tests.hostile.helpers import ROW1, podcast
+from tests.hostile.helpers import ROW1, error_lines, podcast
 
 ROW_TARGET = "loudness = { target_lufs = -19.0 }"
 NEW_TARGET = -17.0  # the changed target: the episode is mastered again, pass 1 from the cache
@@ -280,3 +281,25 @@ def test_no_cache_entry_publishes_anything_off_target(sample: Path, tmp_path_fac
     measured = ffmpeg_loudness(mp3)
     assert measured["I"] == pytest.approx(NEW_TARGET, abs=TOLERANCE_LU), measured
     assert measured["TP"] <= -1.0
+
+
+def test_a_render_off_target_is_one_line_and_nothing_is_published(
+    sample: Path, tmp_path: Path, monkeypatch
+):
+    """The second line of defence, with no cache involved: a render that lands off target (the
+    fault injected: a gain 6 dB short of what the plan solved) keeps no file and publishes
+    nothing of the episode."""
+    from podcast_tools.audio import master as master_module
+
+    real = master_module.solve_gain
+    monkeypatch.setattr(master_module, "solve_gain", lambda *args: real(*args) - 6.0)
+    store = tmp_path / "store"
+    result = podcast(sample, "publish", ROW1, "--storage", f"file://{store}")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    [line] = error_lines(result)
+    assert line.startswith(f"{ROW1}: audio: mastering missed the target: "), line
+    said = re.search(r"its MP3 would measure (-?[\d.]+) LUFS .*, target -19 ± 0.3 LUFS;", line)
+    assert said and float(said[1]) == pytest.approx(-19.0 - 6.0, abs=0.5), line
+    assert not published_mp3s(store) and not list(store.rglob("*.xml"))
+    assert not list((sample / "build").rglob("*.mp3"))
