@@ -410,7 +410,12 @@ def master(
     del analysis
     started = time.perf_counter()
     analysis = analyse(
-        source, settings, report_progress, cache=analysis_cache, source_sha256=source_sha256
+        source,
+        settings,
+        report_progress,
+        cache=analysis_cache,
+        source_sha256=source_sha256,
+        remeasure=True,  # even if the entry could not be removed (a read-only cache)
     )
     timings["analyse"] += time.perf_counter() - started
     return _master_from(analysis, output, settings, edits, report_progress, finish, timings)
@@ -601,11 +606,14 @@ def analyse(
     *,
     cache: AnalysisCache | None = None,
     source_sha256: str | None = None,
+    remeasure: bool = False,
 ) -> Analysis:
     """Pass 1: one streaming read of the master (loudness, 10 ms energies and peaks, excerpts).
 
     With a `cache`, an analysis of the same master bytes (`source_sha256`, else hashed here) at
-    the same rate and channels is taken from it instead (no decoding), and a new one is stored.
+    the same rate and channels is taken from it instead (no decoding; unless `remeasure`), and a
+    new one is stored. An entry that fails its checks is removed (`Analysis.cache_damage` says
+    why) and the master measured.
     Raises AudioInputError if the master holds no audio, is too short, is truncated (decodes
     to less than its header says) or is silent.
     """
@@ -616,6 +624,7 @@ def analyse(
     if cache is not None:
         limit = _Excerpts().limit
         key = cache.key(source_sha256 or file_hash(source), rate, channels, limit)
+    if cache is not None and key is not None and not remeasure:
         found = cache.lookup(key, Expected(rate, channels, expected_s, limit))
         if found.found is not None:
             return Analysis(

@@ -303,3 +303,27 @@ def test_a_render_off_target_is_one_line_and_nothing_is_published(
     assert said and float(said[1]) == pytest.approx(-19.0 - 6.0, abs=0.5), line
     assert not published_mp3s(store) and not list(store.rglob("*.xml"))
     assert not list((sample / "build").rglob("*.mp3"))
+
+
+def test_workers_say_what_they_measured_again(sample: Path, tmp_path: Path):
+    """With --jobs 2 each episode is mastered in a worker process: its note reaches the producer
+    through the publisher, once per damaged entry."""
+    row2 = "episodes/itsmwp-row/002-knowledge-management.md"
+    args = ("publish", ROW1, row2, "--jobs", "2")
+    assert podcast(sample, *args, "--storage", f"file://{tmp_path / 'one'}").exit_code == 0
+    entries = list((sample / "build" / ".cache" / "analysis").glob("*.npz"))
+    assert len(entries) == 2
+    for entry in entries:
+        rewrite(entry, "huge", sealed=True)
+    edit(
+        sample / "episodes/network.toml", ROW_TARGET, f"loudness = {{ target_lufs = {NEW_TARGET} }}"
+    )
+    result = podcast(sample, *args, "--storage", f"file://{tmp_path / 'two'}")
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if "analysis cache entry" in line]
+    assert sorted(line.split(":")[1].strip() for line in notes) == [
+        "episodes/itsmwp-row/001-outsourcing-the-service-desk.ogg",
+        "episodes/itsmwp-row/002-knowledge-management.flac",
+    ], result.stderr
+    for mp3 in published_mp3s(tmp_path / "two"):
+        assert ffmpeg_loudness(mp3)["I"] == pytest.approx(NEW_TARGET, abs=TOLERANCE_LU)
