@@ -406,7 +406,6 @@ def master(
         assert analysis_cache is not None and analysis.cache_key is not None
         reason = exc.reason if isinstance(exc, AudioInputError) else str(exc)
         analysis_cache.evict(analysis.cache_key, reason)
-        tell(_remeasured("proved wrong in use", reason))
     del analysis
     started = time.perf_counter()
     analysis = analyse(
@@ -418,7 +417,10 @@ def master(
         remeasure=True,  # even if the entry could not be removed (a read-only cache)
     )
     timings["analyse"] += time.perf_counter() - started
-    return _master_from(analysis, output, settings, edits, report_progress, finish, timings)
+    report = _master_from(analysis, output, settings, edits, report_progress, finish, timings)
+    # said only now: when the fresh analysis fails the same way, the error is all there is to say
+    tell(_remeasured("proved wrong in use", reason))
+    return report
 
 
 def _remeasured(what: str, reason: str) -> str:

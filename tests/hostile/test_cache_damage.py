@@ -327,3 +327,15 @@ def test_workers_say_what_they_measured_again(sample: Path, tmp_path: Path):
     ], result.stderr
     for mp3 in published_mp3s(tmp_path / "two"):
         assert ffmpeg_loudness(mp3)["I"] == pytest.approx(NEW_TARGET, abs=TOLERANCE_LU)
+
+
+def test_an_edit_error_with_a_good_entry_is_the_error_alone(sample: Path, tmp_path: Path):
+    """A plan that fails with a cached analysis is tried once more from a fresh one (the entry
+    may be what is wrong); when that fails the same way the error is all that is said."""
+    assert podcast(sample, "publish", ROW1, "--storage", f"file://{tmp_path / 's'}").exit_code == 0
+    edit(sample / ROW1, "start: 13.02", "start: 19.4")  # in the silence trimmed at the end
+    result = podcast(sample, "publish", ROW1, "--storage", f"file://{tmp_path / 's'}")
+    assert result.exit_code == 1, result.output
+    [line] = error_lines(result)
+    assert line.startswith(f"{ROW1}: chapters[3].start: 19.4 s is in a part that was cut"), line
+    assert "analysis cache" not in result.stderr
