@@ -378,6 +378,7 @@ def process(
             out_dir,
             progress=display.progress if display else None,
             tag_version=4 if id3v24 else None,
+            note=display.say if display else lambda line: typer.echo(line, err=True),
         )
     measured = {}
     if verify:

@@ -13,6 +13,7 @@ import functools
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +27,7 @@ from podcast_tools.audio.master import (
     EditDecisions,
     MasteringReport,
     MasteringSettings,
+    OffTarget,
     Progress,
     master,
     measure_file,
@@ -461,11 +463,14 @@ def process_episode(
     progress: Progress | None = None,
     tag_version: int | None = None,
     fingerprint_value: str | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> tuple[MasteringReport, ProcessedAudio]:
     """Master one episode with its home show's settings into every format the show names (one
     render), tag each file (inside its temp file, before the rename) and write the show notes,
     chapters JSON, transcript and JSON report beside them. `tag_version` is the MP3's ID3
-    version (default: the format's); the other containers have one tag style each.
+    version (default: the format's); the other containers have one tag style each. `note` is
+    told (one line, "note: <master>: …") when the master's analysis cache entry was damaged and
+    the master was measured again.
 
     Raises ContentError (naming the episode file and field) when an edit cannot be done.
     """
@@ -511,6 +516,9 @@ def process_episode(
             finish=tag,
             analysis_cache=analysis_cache(network),
             source_sha256=master_hash(source),
+            note=None
+            if note is None
+            else lambda message: note(f"note: {network.display(source)}: {message}"),
         )
     except PlanError as exc:
         raise ContentError([Problem(network.display(episode.path), exc.field, str(exc))]) from exc
@@ -520,6 +528,8 @@ def process_episode(
         # the recording, as validation names it: the episode file, its audio field, the file
         problem = f"{network.display(source)} {exc.reason}"
         raise ContentError([Problem(network.display(episode.path), "audio", problem)]) from exc
+    except OffTarget as exc:  # the render's meter: no file of it was kept
+        raise ContentError([Problem(network.display(episode.path), "audio", exc.reason)]) from exc
     write_notes(network, episode, heard_chapters(network, episode, heard_times(report)), out_dir)
     payload = {
         "episode": network.display(episode.path),

@@ -29,12 +29,13 @@ from typing import Any
 import numpy as np
 
 from podcast_tools import __version__
-from podcast_tools.audio.master import LoudnessCurves, MasteringReport
+from podcast_tools.audio.master import LOUDNESS_TOLERANCE_LU, LoudnessCurves, MasteringReport
 from podcast_tools.audio.meter import LoudnessFigures
 from podcast_tools.fsutil import write_text_atomic
 
-#: The integrated loudness of the MP3 must lie this close to the show's target (README, benchmark).
-INTEGRATED_TOLERANCE_LU = 0.3
+#: The integrated loudness of the MP3 must lie this close to the show's target (README, benchmark;
+#: mastering keeps no file that would not).
+INTEGRATED_TOLERANCE_LU = LOUDNESS_TOLERANCE_LU
 #: Matplotlib's SVG ids are hashed with this salt (fixed: the same report, the same bytes).
 SVG_HASH_SALT = "podcast_tools-report"
 _EPSILON = 1e-9  # figures are compared as the JSON rounds them

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from podcast_tools.audio import ffmpeg
-from podcast_tools.audio.analysis_cache import AnalysisCache
+from podcast_tools.audio.analysis_cache import AnalysisCache, Expected
 from podcast_tools.audio.limiter import LimiterStats, TruePeakLimiter, smooth_gains
 from podcast_tools.audio.meter import (
     FRAMES_PER_100MS,
@@ -53,6 +53,9 @@ from podcast_tools.layout import file_hash
 
 #: Called as progress(stage, done_seconds, total_seconds); stage is "analyse" or "render".
 Progress = Callable[[str, float, float], None]
+#: Called with one line about the master (no path) worth telling the producer, e.g. that its
+#: analysis cache entry was damaged and the master was measured again.
+Note = Callable[[str], None]
 
 #: Bump whenever the render makes other bytes from the same inputs (edits, limiter, encoder
 #: options): every published episode is then mastered again on the next publish.
@@ -63,6 +66,8 @@ MAX_CURVE_POINTS = 12_000
 _CURVE_HOPS = (1, 2, 5, 10, 20, 50, 100, 200, 600)  # in 100 ms steps
 #: How far the render thread steps back from the encoder (a nice value, 0–19).
 RENDER_NICENESS = 10
+#: Every file must measure this close to the target (LU): else nothing is kept (`check_files`).
+LOUDNESS_TOLERANCE_LU = 0.3
 
 
 @dataclass(frozen=True)
@@ -296,14 +301,59 @@ class _Excerpts:
         self.stride = 1
         self.index = 0
         self.chunks: list[np.ndarray] = []
+        self.indices: list[int] = []  # which chunk of the master each one is
 
     def feed(self, chunk: np.ndarray) -> None:
         if self.index % self.stride == 0:
             self.chunks.append(chunk.copy())
+            self.indices.append(self.index)
             if len(self.chunks) > self.limit:
-                self.chunks = self.chunks[::2]
+                self.chunks, self.indices = self.chunks[::2], self.indices[::2]
                 self.stride *= 2
         self.index += 1
+
+
+class CachedAnalysisCheck:
+    """What the render checks of an analysis taken from the cache, as it decodes the master:
+    each excerpt (what the codec probe measured) is the master's chunk it says it is, and the
+    master decodes to the length the analysis says. Both are free: the render reads the master
+    anyway (to its end when the analysis came from the cache)."""
+
+    def __init__(self, source: Path, master_frames: int, excerpts: list[np.ndarray], indices):
+        self.source = source
+        self.master_frames = master_frames
+        self.expected = dict(zip(indices, excerpts))
+        self.frames = 0
+
+    def chunks(self, chunks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        for number, chunk in enumerate(chunks):
+            excerpt = self.expected.pop(number, None)
+            if excerpt is not None and not np.array_equal(excerpt, chunk):
+                self._differs(f"chunk {number} is not the excerpt the codec probe measured")
+            self.frames += chunk.shape[0]
+            yield chunk
+
+    def finish(self, rest: Iterator[np.ndarray]) -> None:
+        """Read the rest of the master (what the edits left out) and check its length."""
+        for _ in rest:
+            pass
+        if self.expected:
+            self._differs(f"it ends before chunk {min(self.expected)}")
+        if self.frames != self.master_frames:
+            self._differs(
+                f"it decodes to {self.frames} samples, the analysis says {self.master_frames}"
+            )
+
+    def _differs(self, what: str) -> None:
+        raise AnalysisMismatch(f"the master is not what it describes: {what}", file=self.source)
+
+
+class AnalysisMismatch(AudioInputError):
+    """The master does not decode as the analysis taken from the cache says."""
+
+
+class OffTarget(AudioInputError):
+    """A rendered file would not measure the show's target: nothing of it is kept."""
 
 
 def master(
@@ -316,6 +366,7 @@ def master(
     finish: Callable[[dict[str, Path], MasteringReport], None] | None = None,
     analysis_cache: AnalysisCache | None = None,
     source_sha256: str | None = None,
+    note: Note | None = None,
 ) -> MasteringReport:
     """Turn `source` into publish-ready files: the MP3 at `output` and one file beside it for each
     other format of `settings` (`output_paths`), all fed by one render. Each is written to a
@@ -324,14 +375,18 @@ def master(
     `finish(temp_paths, report)` (format name → temp file) runs on the finished temp files before
     the rename (that is where tags go), so the outputs only ever hold complete, tagged files; the
     sizes and sha256 in the report are of those final files. Raises AudioInputError (bad master
-    or jingle), PlanError (an edit that cannot be done), ToolError (ffmpeg) or whatever `finish`
-    raises; on any error nothing is left at any output. With `analysis_cache`, pass 1 comes from
-    it when it holds the master's analysis (see `analyse`; `report.analysis_cached` says so).
+    or jingle; OffTarget when a file would miss the target: `check_files`), PlanError (an edit
+    that cannot be done), ToolError (ffmpeg) or whatever `finish` raises; on any error nothing is
+    left at any output. With `analysis_cache`, pass 1 comes from it when it holds the master's
+    analysis (see `analyse`; `report.analysis_cached` says so). An entry found damaged, or that
+    the render finds does not describe the master (or that leads off target or to a plan that
+    fails), is removed and the master measured again — `note` is told, in one line.
     """
     for path in (source, edits.intro, edits.outro):
         if path is not None and not Path(path).is_file():
             raise AudioInputError("file not found", file=path)
     report_progress = progress or _no_progress
+    tell = note or (lambda message: None)
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
@@ -339,13 +394,55 @@ def master(
         source, settings, report_progress, cache=analysis_cache, source_sha256=source_sha256
     )
     timings["analyse"] = time.perf_counter() - started
-    cached = analysis.from_cache
+    if analysis.cache_damage is not None:
+        tell(_remeasured("was damaged", analysis.cache_damage))
+    if not analysis.from_cache:
+        return _master_from(analysis, output, settings, edits, report_progress, finish, timings)
+    try:
+        return _master_from(analysis, output, settings, edits, report_progress, finish, timings)
+    except (AudioInputError, PlanError) as exc:
+        # The cached analysis may be what went wrong: measure the master and try once more (an
+        # error of the master or of the edits themselves comes back the same way).
+        assert analysis_cache is not None and analysis.cache_key is not None
+        reason = exc.reason if isinstance(exc, AudioInputError) else str(exc)
+        analysis_cache.evict(analysis.cache_key, reason)
+    del analysis
+    started = time.perf_counter()
+    analysis = analyse(
+        source,
+        settings,
+        report_progress,
+        cache=analysis_cache,
+        source_sha256=source_sha256,
+        remeasure=True,  # even if the entry could not be removed (a read-only cache)
+    )
+    timings["analyse"] += time.perf_counter() - started
+    report = _master_from(analysis, output, settings, edits, report_progress, finish, timings)
+    # said only now: when the fresh analysis fails the same way, the error is all there is to say
+    tell(_remeasured("proved wrong in use", reason))
+    return report
 
+
+def _remeasured(what: str, reason: str) -> str:
+    return f"its analysis cache entry {what} ({reason}): removed, the master measured again"
+
+
+def _master_from(
+    analysis: Analysis,
+    output: Path,
+    settings: MasteringSettings,
+    edits: EditDecisions,
+    report_progress: Progress,
+    finish: Callable[[dict[str, Path], MasteringReport], None] | None,
+    timings: dict[str, float],
+) -> MasteringReport:
+    """`master`'s plan, render, check and finish, from `analysis`."""
+    source, cached = analysis.source, analysis.from_cache
     started = time.perf_counter()
     steps = plan_master(analysis, settings, edits)  # takes the master's frames out of `analysis`
     timings["plan"] = time.perf_counter() - started
     source_figures = analysis.source_figures
-    del analysis  # memory stays flat: nothing of the master's own analysis reaches the render
+    analysis.excerpts = []  # memory stays flat: the render keeps nothing of the master's analysis
 
     # The files appear at their outputs only when every one is complete (and finished).
     rate = settings.sample_rate
@@ -356,6 +453,7 @@ def master(
         started = time.perf_counter()
         rendering = render(source, steps, settings, temps, report_progress)
         timings["render_encode"] = time.perf_counter() - started
+        check_files(source, rendering, steps, settings)
         stats = rendering.stats
         report = MasteringReport(
             source=source,
@@ -433,6 +531,11 @@ class Analysis:
     frame_peaks: np.ndarray | None  # per 10 ms: the largest sample magnitude
     excerpts: list[np.ndarray] = field(default_factory=list)  # for the codec-loss probe
     from_cache: bool = False  # taken from an AnalysisCache (no decoding)
+    excerpt_index: list[int] = field(default_factory=list)  # the master chunk of each excerpt
+    cache_key: str | None = None  # its key in the cache it came from (or went to)
+    #: Why the cache's entry for this master was removed before it was measured (None: it was
+    #: not, or there was none).
+    cache_damage: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -473,6 +576,8 @@ class MasterPlan:
     #: limiter and its encoder that brings it onto the target (`level_formats`).
     codec_losses: dict[str, float] = field(default_factory=dict)
     trims_db: dict[str, float] = field(default_factory=dict)
+    #: Set when the analysis came from the cache: what the render checks of it.
+    cached_check: CachedAnalysisCheck | None = None
 
     @property
     def intro_s(self) -> float:
@@ -503,31 +608,38 @@ def analyse(
     *,
     cache: AnalysisCache | None = None,
     source_sha256: str | None = None,
+    remeasure: bool = False,
 ) -> Analysis:
     """Pass 1: one streaming read of the master (loudness, 10 ms energies and peaks, excerpts).
 
     With a `cache`, an analysis of the same master bytes (`source_sha256`, else hashed here) at
-    the same rate and channels is taken from it instead (no decoding), and a new one is stored.
+    the same rate and channels is taken from it instead (no decoding; unless `remeasure`), and a
+    new one is stored. An entry that fails its checks is removed (`Analysis.cache_damage` says
+    why) and the master measured.
     Raises AudioInputError if the master holds no audio, is too short, is truncated (decodes
     to less than its header says), holds NaN or infinite samples or is silent.
     """
     rate, channels = settings.sample_rate, settings.channels
     frame_len = frame_length(rate)
-    key = None
+    key, damage = None, None
+    expected_s = _header_duration(source)
     if cache is not None:
-        key = cache.key(source_sha256 or file_hash(source), rate, channels, _Excerpts().limit)
-        stored = cache.load(key)
-        if stored is not None:
+        limit = _Excerpts().limit
+        key = cache.key(source_sha256 or file_hash(source), rate, channels, limit)
+    if cache is not None and key is not None and not remeasure:
+        found = cache.lookup(key, Expected(rate, channels, expected_s, limit))
+        if found.found is not None:
             return Analysis(
                 source=source,
                 sample_rate=rate,
                 channels=channels,
                 frame_len=frame_len,
                 from_cache=True,
-                **stored,
+                cache_key=key,
+                **found.found,
             )
+        damage = found.damage
     report_progress = progress or _no_progress
-    expected_s = _header_duration(source)
     meter, excerpts = LoudnessMeter(rate, channels, track_peaks=True), _Excerpts()
     try:
         for chunk in pcm_chunks(source, sample_rate=rate, channels=channels):
@@ -554,6 +666,7 @@ def analyse(
             energy=energy,
             frame_peaks=frame_peaks,
             excerpts=excerpts.chunks,
+            excerpt_index=excerpts.indices,
         )
     return Analysis(
         source=source,
@@ -565,6 +678,9 @@ def analyse(
         energy=energy,
         frame_peaks=frame_peaks,
         excerpts=excerpts.chunks,
+        excerpt_index=excerpts.indices,
+        cache_key=key,
+        cache_damage=damage,
     )
 
 
@@ -682,6 +798,11 @@ def plan_master(
         master_short_term=master_short_term,
         codec_losses=losses,
         trims_db=trims,
+        cached_check=CachedAnalysisCheck(
+            analysis.source, analysis.master_frames, analysis.excerpts, analysis.excerpt_index
+        )
+        if analysis.from_cache
+        else None,
     )
 
 
@@ -741,19 +862,32 @@ def render(
         frame_count=steps.programme_energy.size,
     )
     total_s = plan.total_frames / rate
+    check = steps.cached_check
+    metered: list[np.ndarray] = []
 
     def feed_encoders(feeds: list[Callable[[np.ndarray], None]]) -> int:
-        written = 0
-        with closing(pcm_chunks(source, sample_rate=rate, channels=channels)) as chunks:
-            for piece in assemble(chunks, plan, steps.intro, steps.outro, source):
-                rendered = limiter.process(piece)
+        # The render's own meter on what it feeds the encoders (its K-weighting threads are
+        # started here: they inherit this thread's lower priority).
+        meter = LoudnessMeter(rate, channels)
+        try:
+            feeds = [meter.feed, *feeds]
+            written = 0
+            with closing(pcm_chunks(source, sample_rate=rate, channels=channels)) as decoded:
+                chunks = decoded if check is None else check.chunks(decoded)
+                for piece in assemble(chunks, plan, steps.intro, steps.outro, source):
+                    rendered = limiter.process(piece)
+                    for feed in feeds:
+                        feed(rendered)
+                    written += rendered.shape[0]
+                    report_progress("render", written / rate, total_s)
+                rendered = limiter.flush()
                 for feed in feeds:
                     feed(rendered)
-                written += rendered.shape[0]
-                report_progress("render", written / rate, total_s)
-        rendered = limiter.flush()
-        for feed in feeds:
-            feed(rendered)
+                if check is not None:
+                    check.finish(chunks)
+            metered.append(meter.frame_energies())
+        finally:
+            meter.close()
         return written + rendered.shape[0]
 
     with ExitStack() as encoders:
@@ -765,12 +899,11 @@ def render(
             for f, kbps in settings.encodes()
         ]
         frames = run_yielding_to_encoder(feed_encoders, feeds)
-    # The rendered programme's loudness, from the analysis and the gain the limiter applied to
-    # each 10 ms (measuring the render again would cost the encoder CPU; --verify measures the
-    # MP3 itself).
+    # The rendered programme's loudness as the render's meter measured what it fed the encoders
+    # (the limiter's true-peak bound: its own measurement of the same samples); --verify decodes
+    # and measures the files themselves.
+    (after_energy,) = metered
     gain_squares = limiter.frame_gain_squares()
-    count = min(gain_squares.size, steps.programme_energy.size)
-    after_energy = steps.programme_energy[:count] * gain_squares[:count]
     stats = limiter.stats
     after = LoudnessFigures(
         integrated_loudness(after_energy, frame_len),
@@ -788,6 +921,32 @@ def render(
             gain_squares, steps.gain_db, hop * FRAMES_PER_100MS, points
         ),
     )
+
+
+def check_files(
+    source: Path, rendering: Rendering, steps: MasterPlan, settings: MasteringSettings
+) -> None:
+    """OffTarget unless every file the render fed lands on the show's target: its loudness — the
+    render's meter on the programme fed to the encoders, with the file's trim, less what its
+    encoder takes away (measured by the codec probe) — within LOUDNESS_TOLERANCE_LU of the
+    target, and its true peak — the limiter's bound, with the trim, plus what the encoder may
+    add (the format's headroom) — at or under the ceiling."""
+    target, ceiling = settings.target_lufs, settings.true_peak_dbtp
+    rendered = rendering.after.integrated_lufs
+    for audio_format, _ in settings.encodes():
+        trim = steps.trims_db.get(audio_format.name, 0.0)
+        loss = steps.codec_losses.get(audio_format.name, steps.codec_loss_lu)
+        loudness = rendered + trim - loss
+        peak = rendering.after.true_peak_dbtp + trim + audio_format.true_peak_headroom_db
+        if abs(loudness - target) <= LOUDNESS_TOLERANCE_LU + 1e-9 and peak <= ceiling + 1e-9:
+            continue
+        raise OffTarget(
+            f"mastering missed the target: its {audio_format.label} would measure "
+            f"{loudness:.1f} LUFS (the render metered {rendered:.1f} LUFS, trim {trim:+.1f} dB, "
+            f"the encoder takes {loss:.1f} LU), target {target:g} ± {LOUDNESS_TOLERANCE_LU:g} "
+            f"LUFS; true peak at most {peak:.1f} dBTP, ceiling {ceiling:g} dBTP; no file was kept",
+            file=source,
+        )
 
 
 def solve_gain(
@@ -1110,14 +1269,17 @@ def _check_master(source: Path, decoded_s: float, expected_s: float | None) -> N
 
 __all__ = [
     "Analysis",
+    "AnalysisMismatch",
     "EditDecisions",
     "LoudnessCurves",
     "MasterPlan",
     "MasteringReport",
     "MasteringSettings",
+    "OffTarget",
     "PlanError",
     "Rendering",
     "analyse",
+    "check_files",
     "master",
     "plan_master",
     "render",

@@ -679,6 +679,7 @@ class Publisher:
                     self.build_dir / episode.show,
                     progress=self._stage_progress(episode),
                     fingerprint_value=wanted[episode.guid],
+                    note=self.say,
                 )
                 count(episode)
             return builds
@@ -691,6 +692,7 @@ class Publisher:
             started=lambda path: announce(by_path[path]),
             finished=lambda path: count(by_path[path]),
             progress=self.progress,
+            said=self.say,
         )
         made = pool.run(
             [Job(e.path, e.slug, self.build_dir / e.show, wanted[e.guid]) for e in to_master]

@@ -132,6 +132,7 @@ def master_in_worker(job: Job) -> ProcessedAudio:
         job.out_dir,
         progress=_throttled_progress(episode),
         fingerprint_value=job.fingerprint,
+        note=lambda line: _events.put(("note", line)),
     )
     return processed
 
@@ -156,7 +157,7 @@ def _throttled_progress(episode: Episode) -> Callable[[str, float, float], None]
 class WorkerPool:
     """Master `jobs` in up to `workers` processes; `started(episode_path)` is called (on a relay
     thread) as each begins, `progress(label, done, total)` as it goes, `finished(episode_path)`
-    when it is mastered."""
+    when it is mastered, `said(line)` with each note a worker has for the producer."""
 
     def __init__(
         self,
@@ -166,12 +167,14 @@ class WorkerPool:
         started: Callable[[Path], None],
         finished: Callable[[Path], None] | None = None,
         progress: Progress | None = None,
+        said: Callable[[str], None] | None = None,
     ):
         self.network = network
         self.workers = workers
         self.started = started
         self.finished = finished
         self.progress = progress
+        self.said = said
         self._context = multiprocessing.get_context("spawn")
         self._pids: set[int] = set()
         self._lock = threading.Lock()
@@ -248,6 +251,8 @@ class WorkerPool:
                     self.started(Path(event[1]))
                 elif kind == "progress" and self.progress is not None:
                     self.progress(event[1], event[2], event[3])
+                elif kind == "note" and self.said is not None:
+                    self.said(event[1])
             except Exception:  # drawing must never stop the relay (and so the workers)
                 continue
 
