@@ -522,14 +522,14 @@ def process_episode(
         )
     except PlanError as exc:
         raise ContentError([Problem(network.display(episode.path), exc.field, str(exc))]) from exc
+    except OffTarget as exc:  # the render's meter: no file of it was kept
+        raise ContentError([Problem(network.display(episode.path), "audio", exc.reason)]) from exc
     except AudioInputError as exc:
         if exc.file != str(source):
             raise  # a jingle names itself
         # the recording, as validation names it: the episode file, its audio field, the file
         problem = f"{network.display(source)} {exc.reason}"
         raise ContentError([Problem(network.display(episode.path), "audio", problem)]) from exc
-    except OffTarget as exc:  # the render's meter: no file of it was kept
-        raise ContentError([Problem(network.display(episode.path), "audio", exc.reason)]) from exc
     write_notes(network, episode, heard_chapters(network, episode, heard_times(report)), out_dir)
     payload = {
         "episode": network.display(episode.path),
