@@ -144,6 +144,7 @@ def test_runs_storing_at_once_never_leave_a_half_file(tmp_path: Path):
     assert [p.name for p in (tmp_path / "cache").iterdir()] == ["same.npz"]
 
 
+@pytest.mark.slow
 def test_process_keeps_the_cache_in_the_networks_build_folder(sample: Path):
     from podcast_tools.media_checks import load_checked_network
     from podcast_tools.pipeline import process_episode

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -92,6 +93,7 @@ def test_process_refuses_a_draft_in_one_line(sample: Path):
     assert "draft: true" in lines[0]
 
 
+@pytest.mark.slow
 def test_feed_and_publish_skip_drafts_and_say_so_once(sample: Path, tmp_path: Path):
     path = new_draft(sample)
     shown = path.relative_to(sample).as_posix()

@@ -399,6 +399,7 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@pytest.mark.slow
 def test_feed_command_from_local_build(sample: Path, tmp_path: Path):
     """The local preview names every file where `publish` puts it: content-addressed keys
     `{show}/episodes/{slug}-{kind}-{sha256[:12]}{suffix}` under base_url, derived here from the

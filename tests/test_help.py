@@ -72,6 +72,7 @@ def test_help_shows_no_raw_python_types(path: tuple[str, ...], env: dict[str, st
     assert_no_raw_types(result.stdout, f"podcast {' '.join(path)} --help ({env})")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rich", ["1", "0"], ids=["rich", "plain"])
 def test_help_of_the_installed_command_piped(rich: str):
     """The real console script, piped (not a terminal), with typer's rich and plain formatters."""

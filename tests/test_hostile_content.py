@@ -87,6 +87,7 @@ def test_a_huge_value_is_cut_short_in_the_message(sample: Path):
     assert len(message) < 200 and "…" in message
 
 
+@pytest.mark.slow
 def test_a_20_mb_title_is_one_short_line(sample: Path):
     path = sample / EPISODE
     lines = path.read_text().splitlines(keepends=True)
@@ -130,6 +131,7 @@ yaml_text = st.text(
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60,
     deadline=None,
@@ -166,6 +168,7 @@ def test_any_network_toml_gives_lines_and_an_exit_code_never_a_traceback(sample:
     assert result.exit_code in (0, 1)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60,
     deadline=None,

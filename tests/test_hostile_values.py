@@ -5,10 +5,7 @@ and the field, with exit 1, so `publish` stops before anything is uploaded."""
 
 from __future__ import annotations
 
-import os
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -17,6 +14,7 @@ from typer.testing import CliRunner
 
 from podcast_tools.cli import app
 from tests.conftest import REPO, edit
+from tests.memory import podcast_peak_mb
 
 EPISODE = "episodes/itsmwp/003-service-desk-metrics.md"
 TOML = "episodes/network.toml"
@@ -410,32 +408,11 @@ def test_fix_artwork_leaves_a_bomb_alone(sample: Path):
     assert not list(path.parent.glob("bomb.fixed*"))
 
 
-#: Runs `podcast` and, as it exits, copies its own peak memory (VmHWM) to the file named by the
-#: environment's PEAK_OUT. The child's wait4 figure (ru_maxrss) will not do: Linux carries the
-#: parent's peak across fork and exec, so a child of a large test process "peaks" at its size.
-PEAK_SHIM = """
-import atexit, os, runpy
-def _peak():
-    with open("/proc/self/status") as status, open(os.environ["PEAK_OUT"], "w") as out:
-        out.write(next(line for line in status if line.startswith("VmHWM:")))
-atexit.register(_peak)
-runpy.run_module("podcast_tools", run_name="__main__", alter_sys=True)
-"""
-
-
 def peak_rss_mb(*args: str, tmp_path: Path) -> tuple[int, str, float]:
     """Run `podcast ARGS` in a child process: (exit code, stderr, its own peak RSS in MB)."""
-    out = tmp_path / "peak.txt"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PODCAST_NO_CACHE": "1", "PEAK_OUT": str(out)}
-    child = subprocess.run(
-        [sys.executable, "-c", PEAK_SHIM, *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        check=False,
-    )
-    kib = int(out.read_text().split()[1])  # "VmHWM:   123456 kB"
-    return child.returncode, child.stderr.decode(), kib / 1024
+    env = {"PYTHONPATH": str(REPO), "PODCAST_NO_CACHE": "1"}
+    child, peak = podcast_peak_mb(*args, scratch=tmp_path, env=env)
+    return child.returncode, child.stderr, peak
 
 
 @pytest.mark.parametrize("fix", [False, True], ids=["validate", "fix-artwork"])

@@ -64,6 +64,7 @@ def test_package_files_include_the_builtin_templates():
     assert "podcast_tools/templates/episode.txt.j2" in files
 
 
+@pytest.mark.slow
 def test_wheel_ships_every_package_file(installed):
     with zipfile.ZipFile(installed.wheel) as wheel:
         shipped = set(wheel.namelist())
@@ -192,6 +193,7 @@ def test_init_then_validate(installed, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_publish_the_sample_network(installed, tmp_path):
     root = tmp_path / "network"
     shutil.copytree(REPO / "episodes", root / "episodes")

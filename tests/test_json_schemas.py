@@ -211,6 +211,7 @@ def test_publish_dry_run_json_matches_its_schema(sample: Path, tmp_path: Path):
     assert not public.exists() or not any(public.iterdir())
 
 
+@pytest.mark.slow
 def test_publish_json_to_a_folder_then_a_run_with_nothing_to_do(sample: Path, tmp_path: Path):
     public = tmp_path / "public"
     publish = ("--root", str(sample), "publish", "--json", "--storage", public.as_uri())

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+import pytest
+
 from podcast_tools.cli import app
 from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key
 from podcast_tools.media_checks import load_checked_network
@@ -25,6 +27,7 @@ def podcast(root: Path, *args: str) -> str:
     return done.output
 
 
+@pytest.mark.slow
 def test_feeds_previewed_after_process_are_the_published_feeds(sample: Path, tmp_path: Path):
     network = load_checked_network(sample)
     processed = [e for e in network.episodes if not e.draft]

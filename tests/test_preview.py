@@ -885,6 +885,7 @@ def test_if_none_match_star_on_nothing_is_404(server):
     assert status == 404
 
 
+@pytest.mark.slow
 def test_connections_past_the_cap_are_answered_503_and_hold_no_thread():
     """With at most 8 connections open, a ninth and more are answered 503 at once and closed (no
     thread each); once the idle ones are closed (the idle timeout), requests are answered again."""

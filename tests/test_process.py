@@ -22,6 +22,7 @@ STEREO = MasteringSettings()
 MONO = MasteringSettings(target_lufs=-19.0, channels=1, bitrate_kbps=64)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("settings", "rate", "channels", "level_db"),
     [
@@ -57,6 +58,7 @@ def test_output_meets_loudness_and_true_peak_targets(
         assert report.limiter_max_reduction_db > 1.0  # the loud one needed the limiter
 
 
+@pytest.mark.slow
 def test_trims_cuts_and_jingles_give_the_expected_duration(tmp_path: Path):
     source = speech_like_master(
         tmp_path / "master.flac", 30, silence_s=2, codec_args=("-c:a", "flac")
@@ -306,6 +308,7 @@ def test_processed_episode_is_tagged_with_notes_beside_it(sample: Path):
     ]
 
 
+@pytest.mark.slow
 def test_notes_command_previews(sample: Path):
     """Before processing, the preview shows the master's chapter times and says so; after,
     the times as heard — shifted by the trimmed start and the 3 s intro — read from the

@@ -443,6 +443,7 @@ main()
 """
 
 
+@pytest.mark.slow
 def test_a_copy_killed_midway_leaves_nothing_in_the_public_folder(sample: Path, tmp_path: Path):
     """The only fake: a process killed (SIGKILL, no clean-up) while it copies an MP3."""
     assert podcast(sample, "publish", FIRST).exit_code == 0

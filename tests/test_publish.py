@@ -256,6 +256,7 @@ def test_content_errors_upload_nothing(sample: Path, s3_server, bucket: str):
     assert s3_server.client().list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
 
 
+@pytest.mark.slow
 def test_publish_to_a_local_folder(sample: Path):
     result = CliRunner().invoke(app, ["--root", str(sample), "publish", "--json"])
     assert result.exit_code == 0, result.output

@@ -7,6 +7,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import edit
 from tests.test_publish_reuse import podcast
 
@@ -24,6 +26,7 @@ def manifest(state: Path) -> dict:
     return json.loads((state / "manifest.json").read_text())
 
 
+@pytest.mark.slow
 def test_adding_formats_rerenders_the_show_once(sample: Path, tmp_path: Path, logged_ffmpeg: Path):
     store, state = tmp_path / "public", tmp_path / "public.state"
 

@@ -77,6 +77,7 @@ def test_the_default_is_every_usable_cpu():
     assert usable_cpus() == len(os.sched_getaffinity(0))
 
 
+@pytest.mark.slow
 def test_episodes_are_mastered_in_worker_processes(tmp_path: Path):
     """Each worker is a process of its own (never this one), each masters whole episodes, and
     every episode's stage progress reaches the parent."""
@@ -102,6 +103,7 @@ def test_episodes_are_mastered_in_worker_processes(tmp_path: Path):
     assert not list((tmp_path / "build").rglob("*.tmp*"))
 
 
+@pytest.mark.slow
 def test_jobs_2_publishes_the_same_bytes_as_jobs_1(tmp_path: Path):
     roots = {}
     for jobs in (1, 2):
@@ -117,6 +119,7 @@ def test_jobs_2_publishes_the_same_bytes_as_jobs_1(tmp_path: Path):
     assert one == two and any(key.endswith(".mp3") for key in one)
 
 
+@pytest.mark.slow
 def test_a_failed_episode_does_not_stop_the_others_and_its_error_crosses_whole(tmp_path: Path):
     make_catalogue(tmp_path, count=3, seconds=6)
     network = load_checked_network(tmp_path)
@@ -143,6 +146,7 @@ def test_jobs_must_be_a_positive_count(sample: Path, jobs: str):
     assert "--jobs" in done.output
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_every_worker_and_leaves_nothing_half_written(tmp_path: Path):
     """SIGINT to `podcast publish --jobs 2` while two workers master: exit 130 at once, no
     ffmpeg or worker left running, no temp file in build/, storage and manifest as they were."""

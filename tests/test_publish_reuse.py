@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 
+import pytest
+
 from tests.conftest import edit
 
 EPISODE = "episodes/itsmwp-row/001-outsourcing-the-service-desk.md"
@@ -39,6 +41,7 @@ def encodes(log: Path) -> int:
     return sum("libmp3lame" in line for line in log.read_text().splitlines())
 
 
+@pytest.mark.slow
 def test_process_then_publish_masters_once(sample: Path, tmp_path: Path, logged_ffmpeg: Path):
     podcast(sample, logged_ffmpeg, "process", str(sample / EPISODE))
     assert encodes(logged_ffmpeg) > 0
@@ -78,6 +81,7 @@ def test_process_then_publish_masters_once(sample: Path, tmp_path: Path, logged_
     assert encodes(logged_ffmpeg) == 0
 
 
+@pytest.mark.slow
 def test_changed_inputs_are_mastered_again(sample: Path, tmp_path: Path, logged_ffmpeg: Path):
     """An input of the audio changed (here the show's loudness target): the build is not
     reused. (A change of what the tags say only re-tags it: tests/test_retag.py.)"""
@@ -102,6 +106,7 @@ def test_changed_inputs_are_mastered_again(sample: Path, tmp_path: Path, logged_
     assert encodes(logged_ffmpeg) > 0
 
 
+@pytest.mark.slow
 def test_a_build_with_other_id3_version_or_damaged_mp3_is_not_reused(
     sample: Path, tmp_path: Path, logged_ffmpeg: Path
 ):

@@ -169,6 +169,7 @@ def test_feeds_only_and_shard_refuse_what_they_cannot_do(sample: Path, tmp_path:
     assert not store.exists()
 
 
+@pytest.mark.slow
 def test_feeds_only_keeps_the_lost_item_guard(sample: Path, tmp_path: Path):
     """A manifest older than the feeds (put back from a backup): --feeds-only stops before
     writing any feed, as a full run does."""

@@ -216,6 +216,7 @@ def lufs_of(mean_square: float) -> float:
 # --- the page is written, self-contained ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_process_writes_a_self_contained_page_beside_the_mp3(processed):
     root, doc, page = processed
     assert_valid("process", doc)  # report_html is a key since process/2
@@ -242,6 +243,7 @@ def test_process_writes_a_self_contained_page_beside_the_mp3(processed):
     assert "http" not in without_namespaces and "//" not in without_namespaces.replace("<!--", "")
 
 
+@pytest.mark.slow
 def test_the_summary_names_the_page_and_a_second_run_writes_the_same_bytes(tmp_path: Path):
     root = make_network(tmp_path / "network")
     runs = []
@@ -652,6 +654,7 @@ def test_the_report_carries_small_float32_series(small_report):
     assert "curves" not in small_report.as_dict()  # not in the JSON
 
 
+@pytest.mark.slow
 def test_no_third_read_of_the_master(tmp_path: Path):
     """`process` decodes the master as often as it did before the page: the validation's reads and
     mastering's two passes (analyse, render) — the page is drawn from what the passes kept."""

@@ -77,6 +77,7 @@ def test_output_paths_put_the_other_formats_beside_the_mp3(tmp_path: Path):
         ),
     ],
 )
+@pytest.mark.slow
 def test_every_file_lands_on_the_target_and_under_the_ceiling(
     tmp_path: Path, settings: MasteringSettings, channels: int, level_db: float
 ):
@@ -144,6 +145,7 @@ def test_the_plan_records_each_encoders_loss_and_trim(tmp_path: Path):
         assert trim == pytest.approx(steps.codec_losses[name] - steps.codec_loss_lu)
 
 
+@pytest.mark.slow
 def test_process_json_lists_every_file_and_verify_measures_each(tmp_path: Path, sample: Path):
     """`process --json --verify` on a show naming three formats (process/3)."""
     from tests.conftest import edit

@@ -9,9 +9,7 @@ import hashlib
 import json
 import re
 import shutil
-import os
 import subprocess
-import sys
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -44,6 +42,7 @@ from podcast_tools.transcript import (
 )
 from tests.conftest import edit, find_problem, problems_of
 from tests.golden.regenerate import golden_records
+from tests.memory import podcast_peak_mb
 
 REPO = Path(__file__).resolve().parents[1]
 TOML = "episodes/network.toml"
@@ -972,18 +971,13 @@ def long_srt(megabytes: float) -> tuple[str, int]:
 
 def site_run(root: Path, out: Path) -> float:
     """`podcast site --out OUT` as its own process; its peak resident memory (MB)."""
-    with (out.parent / f"{out.name}.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "podcast_tools", "--root", str(root), "site", "--out", str(out)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    assert process.returncode == 0, (out.parent / f"{out.name}.log").read_text()
-    return usage.ru_maxrss / 1024  # Linux: kilobytes
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done, peak = podcast_peak_mb("--root", str(root), "site", "--out", str(out), scratch=out.parent)
+    assert done.returncode == 0, done.stderr
+    return peak
 
 
+@pytest.mark.slow
 def test_a_long_transcript_is_embedded_in_part_and_linked_whole(
     network_copy: Path, tmp_path: Path
 ):

@@ -17,6 +17,7 @@ import sys
 import termios
 from pathlib import Path
 
+import pytest
 import pyte
 
 ANSI = re.compile(r"\x1b[\[\]()#;?0-9]*[A-Za-z@-~]")
@@ -82,6 +83,7 @@ def screen_lines(output: bytes, columns: int = 80, rows: int = 24) -> list[str]:
     return logical
 
 
+@pytest.mark.slow
 def test_publish_in_a_terminal_prints_log_lines_above_one_live_display(
     sample: Path, tmp_path: Path
 ):
@@ -106,6 +108,7 @@ def test_publish_in_a_terminal_prints_log_lines_above_one_live_display(
     assert re.search(r"master \S+: (analyse|render)", drawn), drawn[:2000]
 
 
+@pytest.mark.slow
 def test_publish_into_a_pipe_prints_plain_lines(sample: Path, tmp_path: Path):
     store = tmp_path / "store"
     done = subprocess.run(

@@ -200,6 +200,7 @@ def test_two_processes_updating_one_object_in_a_folder_lose_no_update(tmp_path: 
         assert [e for e in entries if e.startswith(name)] == [f"{name}-{i}" for i in range(40)]
 
 
+@pytest.mark.slow
 def test_a_publisher_that_loses_the_manifest_write_in_a_folder_merges_and_retries(
     sample: Path, tmp_path: Path
 ):
@@ -245,6 +246,7 @@ def test_a_publisher_that_loses_the_manifest_write_in_a_folder_merges_and_retrie
 # --- process --verify and --id3v24 ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_process_verify_measures_the_mp3_and_id3v24_writes_version_4_tags(sample: Path):
     from mutagen.id3 import ID3
 
@@ -300,6 +302,7 @@ def outputs_in(build: Path) -> list[str]:
     return sorted(p.name for p in build.iterdir() if p.name != ".cache") if build.exists() else []
 
 
+@pytest.mark.slow
 def test_exit_code_4_when_ffmpeg_is_missing_or_cannot_run(sample: Path, tmp_path: Path):
     """A fresh process each (the binary is looked up once per process): PODCAST_FFMPEG naming
     no executable, and naming an executable file that is no program the system can run."""
@@ -326,6 +329,7 @@ def test_exit_code_4_when_ffmpeg_is_missing_or_cannot_run(sample: Path, tmp_path
 # --- 24-bit, 32-bit integer and 32-bit float WAV masters ----------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("codec", ["pcm_s24le", "pcm_s32le", "pcm_f32le"])
 @pytest.mark.parametrize("rate", [44100, 48000], ids=["read-directly", "through-ffmpeg"])
 def test_wav_masters_of_every_sample_format_reach_the_target(sample: Path, codec: str, rate: int):
@@ -357,6 +361,7 @@ def test_wav_masters_of_every_sample_format_reach_the_target(sample: Path, codec
 # --- feeds from what the manifest holds ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_checkout_without_some_episodes_keeps_them_in_the_feed_byte_for_byte(
     sample: Path, tmp_path: Path
 ):

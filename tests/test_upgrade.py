@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline import legacy_fingerprint
 from tests.conftest import edit
@@ -17,6 +19,7 @@ MP3_ONLY = "episodes/itsmwp/002-change-advisory-boards.md"
 THREE_FORMATS = "episodes/itsmwp-anz/002-itil4-in-nz-government.md"
 
 
+@pytest.mark.slow
 def test_entries_of_the_previous_version_are_adopted_without_ffmpeg(
     sample: Path, tmp_path: Path, logged_ffmpeg: Path
 ):

@@ -61,6 +61,7 @@ def test_warm_validate_runs_no_ffmpeg_and_says_the_same(sample: Path, logged_ffm
     assert warm == cold
 
 
+@pytest.mark.slow
 def test_no_cache_option_and_variable_check_everything_again(sample: Path, logged_ffmpeg: Path):
     assert validate(sample, logged_ffmpeg)[0] == 0
     before = (sample / CACHE_FILE).stat().st_mtime_ns
@@ -74,6 +75,7 @@ def test_no_cache_option_and_variable_check_everything_again(sample: Path, logge
     assert (sample / CACHE_FILE).stat().st_mtime_ns == before  # neither read nor wrote it
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("keep_mtime", [False, True], ids=["new-mtime", "mtime-restored"])
 def test_master_changed_in_place_with_the_same_size_is_checked_again(
     sample: Path, logged_ffmpeg: Path, keep_mtime: bool
@@ -94,6 +96,7 @@ def test_master_changed_in_place_with_the_same_size_is_checked_again(
     assert (code, cached) == (1, fresh)
 
 
+@pytest.mark.slow
 def test_master_cut_short_after_a_good_run_is_caught(sample: Path, logged_ffmpeg: Path):
     assert validate(sample, logged_ffmpeg)[0] == 0
     master = sample / MASTER
@@ -121,6 +124,7 @@ def test_failures_are_remembered_until_the_file_is_fixed(sample: Path, logged_ff
     assert code == 0, output
 
 
+@pytest.mark.slow
 def test_symlink_pointed_at_another_file_is_checked_again(sample: Path, logged_ffmpeg: Path):
     master = sample / MASTER
     good = sample / "episodes/itsmwp/takes/good.mp3"
@@ -142,6 +146,7 @@ def test_symlink_pointed_at_another_file_is_checked_again(sample: Path, logged_f
     assert (code, output) == validate(sample, logged_ffmpeg, "--no-cache")[:2]
 
 
+@pytest.mark.slow
 def test_garbage_or_truncated_cache_file_is_survived_and_rebuilt(sample: Path, logged_ffmpeg: Path):
     cache = sample / CACHE_FILE
     code, expected, _ = validate(sample, logged_ffmpeg)

@@ -376,6 +376,7 @@ def titles(storage: Path, show: str) -> set[str]:
     return {item.findtext("title") for item in channel.findall("item")}
 
 
+@pytest.mark.slow
 def test_first_push_publishes_everything(history):
     run = history.runs["first push"]
     assert run.returncode == 0, run.output
@@ -512,6 +513,7 @@ def sample_workspace(base: Path) -> Path:
     return workspace
 
 
+@pytest.mark.slow
 def test_a_manual_run_with_shards_publishes_each_share_then_the_feeds(
     tmp_path_factory, tmp_path
 ):

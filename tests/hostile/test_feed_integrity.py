@@ -110,6 +110,7 @@ def test_tampered_stored_metadata_is_caught_and_uploaded_again(
     assert integrity(read(s3_server, bucket, "net/itsmwp-row/feed.xml"), ROW1_GUID) == [sri(body)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["publish", "unpublish"])
 def test_in_a_folder_every_feed_writer_checks(sample: Path, command: str):
     """Unpublishing an episode rewrites its show's feed, which names the others: checked too."""

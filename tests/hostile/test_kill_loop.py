@@ -263,6 +263,7 @@ def _read_to_eof(stream, done: threading.Event, into: list[bytes]) -> None:
     done.set()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
 def test_kill_9_of_a_jobs_parent_takes_its_workers_along(sample: Path):
     """`podcast publish --jobs 2` with its stdout and stderr on pipes (as in a CI step, or

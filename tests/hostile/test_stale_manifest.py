@@ -11,6 +11,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.publish import manifest as manifest_module
 from podcast_tools.publish.manifest import Manifest, generations, read_manifest, write_generation
@@ -227,6 +229,7 @@ def test_a_restore_racing_a_publisher_restores_nothing(
     assert stored["generation"] == 3 and "x-racing" in stored["unpublished"]
 
 
+@pytest.mark.slow
 def test_unpublish_and_generations_in_a_folder(sample: Path):
     assert podcast(sample, "publish").exit_code == 0
     gone = podcast(sample, "unpublish", ROW1)

@@ -74,6 +74,7 @@ def silent_endpoint():
     server.close()
 
 
+@pytest.mark.slow
 def test_an_endpoint_that_accepts_and_never_answers(sample: Path, silent_endpoint):
     endpoint, held = silent_endpoint
     elapsed, done = run_publish(sample, endpoint)
@@ -86,6 +87,7 @@ def test_an_endpoint_that_accepts_and_never_answers(sample: Path, silent_endpoin
     assert elapsed < 60, f"took {elapsed:.1f} s"
 
 
+@pytest.mark.slow
 def test_an_endpoint_that_never_accepts(sample: Path):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

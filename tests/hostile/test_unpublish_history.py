@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import edit
 from tests.hostile.helpers import CAB, CAB_GUID, ROW1, ROW1_GUID, keys, manifest, podcast, publish
 
@@ -76,6 +78,7 @@ def test_unpublish_delete_media_deletes_the_copies_older_generations_name(
     assert CAB_GUID in manifest(s3_server, bucket)["episodes"]
 
 
+@pytest.mark.slow
 def test_a_second_unpublish_with_delete_media_finds_the_media_in_the_history(sample: Path):
     """Taken down first without --delete-media (the media stay): asked again with it, the
     media are found in the kept generations and deleted (in a folder store)."""
