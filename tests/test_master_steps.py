@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import sys
+import threading
 import weakref
 from pathlib import Path
 
@@ -205,6 +208,36 @@ def test_render_writes_an_mp3_at_the_target_loudness(tmp_path: Path, speech: Pat
     decoded_s = decode(out).shape[0] / 44100
     assert decoded_s == pytest.approx(steps.plan.total_frames / 44100, abs=0.1)
     assert {stage for stage, _, _ in seen} == {"render"}
+
+
+def _ffmpeg_children() -> dict[str, int]:
+    """This process's ffmpeg children, decoder or encoder (by their output) → niceness (Linux
+    /proc: the 19th field of /proc/<pid>/stat)."""
+    found: dict[str, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        if int(fields[1]) == os.getpid() and b"ffmpeg" in command[0]:  # fields[1]: ppid
+            found["decoder" if b"pipe:1" in command else "encoder"] = int(fields[16])
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread niceness is Linux's")
+def test_render_decoder_runs_at_the_render_threads_lower_priority(tmp_path: Path):
+    """The render yields the CPU to the encoder (the bottleneck): its thread runs at
+    RENDER_NICENESS, and so must the decoder it starts; the encoder keeps the caller's."""
+    source = speech_like_master(tmp_path / "master.mp3", 12, silence_s=1, codec_args=())
+    steps = plan_master(analyse(source, SETTINGS), SETTINGS)  # an MP3: decoded by ffmpeg
+    caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[dict[str, int]] = []
+    render(source, steps, SETTINGS, tmp_path / "out.mp3", lambda *_: seen.append(_ffmpeg_children()))
+    both = [children for children in seen if len(children) == 2]
+    assert both, f"never saw the decoder and the encoder running: {seen}"
+    expected = {"decoder": max(caller, master_module.RENDER_NICENESS), "encoder": caller}
+    assert all(children == expected for children in both), both
 
 
 def test_render_notices_a_master_that_shrank_since_the_analysis(tmp_path: Path):
