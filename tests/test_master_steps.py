@@ -233,7 +233,9 @@ def test_render_decoder_runs_at_the_render_threads_lower_priority(tmp_path: Path
     steps = plan_master(analyse(source, SETTINGS), SETTINGS)  # an MP3: decoded by ffmpeg
     caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     seen: list[dict[str, int]] = []
-    render(source, steps, SETTINGS, tmp_path / "out.mp3", lambda *_: seen.append(_ffmpeg_children()))
+    render(
+        source, steps, SETTINGS, tmp_path / "out.mp3", lambda *_: seen.append(_ffmpeg_children())
+    )
     both = [children for children in seen if len(children) == 2]
     assert both, f"never saw the decoder and the encoder running: {seen}"
     expected = {"decoder": max(caller, master_module.RENDER_NICENESS), "encoder": caller}

@@ -149,11 +149,17 @@ def die_with_parent() -> bool:
     return prctl is not None and prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
 
 
-def _dying_with(parent: int, prctl: Callable[..., int]) -> Callable[[], None]:
-    """A `preexec_fn`: the new process (before it runs ffmpeg) asks for SIGKILL when `parent`
+def _dying_with(parent: int, prctl: Callable[..., int], niceness: int) -> Callable[[], None]:
+    """A `preexec_fn`: the new process (before it runs ffmpeg) takes `niceness` (that of the
+    thread that asked for it: the launcher's is not the caller's), asks for SIGKILL when `parent`
     ends, and ends at once if `parent` already has (it would never get the signal)."""
 
     def preexec() -> None:
+        if os.getpriority(os.PRIO_PROCESS, 0) != niceness:
+            try:
+                os.setpriority(os.PRIO_PROCESS, 0, niceness)
+            except OSError:
+                pass  # a lower niceness than the launcher's needs privilege: keep the launcher's
         prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != parent:
             os._exit(127)
@@ -169,7 +175,10 @@ def _popen(command: list[str], **options) -> subprocess.Popen:
     """Start ffmpeg. On Linux every ffmpeg is started by one thread that lasts as long as this
     process ("ffmpeg-launcher"): the parent-death signal is tied to the thread that forked, so an
     ffmpeg started by a short-lived thread (the render thread, a probe pool's) would be killed when
-    that thread ends; started by the launcher, it dies with this process and only then."""
+    that thread ends; started by the launcher, it dies with this process and only then. It runs
+    at the niceness of the thread that called (the render's decoder at the render's lower
+    priority), as if that thread had started it; only a niceness below the launcher's (that of
+    the thread that started the first ffmpeg, the main thread in practice) is out of reach."""
     global _launcher
     prctl = _prctl()
     if prctl is None:
@@ -183,8 +192,9 @@ def _popen(command: list[str], **options) -> subprocess.Popen:
             thread.start()
             _launcher = (os.getpid(), requests)
         requests = _launcher[1]
+    niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())  # this thread's
     started: Future = Future()
-    requests.put((started, command, options))
+    requests.put((started, command, options, niceness))
     try:
         return started.result()
     except BaseException:  # interrupted while waiting (Ctrl-C): what starts is not left running
@@ -194,16 +204,16 @@ def _popen(command: list[str], **options) -> subprocess.Popen:
 
 def _kill_unclaimed(started: Future) -> None:
     if not started.cancelled() and started.exception() is None:
-        started.result().kill()
-        started.result().wait()
+        with started.result() as process:  # leaving closes its pipes and waits for it
+            process.kill()
 
 
 def _launch(requests: queue.SimpleQueue, prctl: Callable[..., int]) -> None:
     while True:
-        started, command, options = requests.get()
+        started, command, options, niceness = requests.get()
         try:
             process = subprocess.Popen(
-                command, preexec_fn=_dying_with(os.getpid(), prctl), **options
+                command, preexec_fn=_dying_with(os.getpid(), prctl, niceness), **options
             )
         except BaseException as exc:  # handed to the thread that asked
             started.set_exception(exc)
