@@ -767,8 +767,13 @@ class Publisher:
                 found = self.storage.download(audio.key, path)
             except WriteError:
                 raise
-            except OSError as exc:  # writing the file (the store's own errors are StorageError)
-                raise WriteError(path, exc) from None
+            except OSError as exc:  # the store's own errors are StorageError
+                if exc.filename is None or Path(exc.filename) == path:
+                    raise WriteError(path, exc) from None  # writing the scratch file
+                raise StorageError(  # reading the stored file (a folder store's disk)
+                    f"{self.storage.description}/{audio.key}: cannot read: "
+                    f"{exc.strerror or exc}"
+                ) from None
             if not found or (audio.sha256 and file_hash(path) != audio.sha256):
                 shutil.rmtree(scratch, ignore_errors=True)
                 return None

@@ -382,7 +382,14 @@ class LocalStorage(Storage):
         path = self._path(key)
         if not path.is_file():
             return None
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None  # deleted meanwhile
+        except OSError as exc:  # the store's disk (EACCES, EIO): not a file of ours being written
+            raise StorageError(
+                f"{self.description}/{key}: cannot read: {exc.strerror or exc}"
+            ) from None
         return data, content_hash(data)
 
     @contextmanager
