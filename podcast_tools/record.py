@@ -13,7 +13,7 @@ publishing uploads each file (`EpisodeRecord.assets`) under exactly that key.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -200,6 +200,14 @@ class EpisodeRecord:
             image=entry.get("image"),
             chapter_images=tuple(entry.get("chapter_images") or ()),
         )
+
+    def without_integrity(self, keys: set[str]) -> EpisodeRecord:
+        """The record with no sha256 for the audio objects `keys` (a feed names them without
+        podcast:integrity: the store does not hold that sha256)."""
+        if not any(audio.key in keys for audio in self.audio):
+            return self
+        audio = tuple(replace(a, sha256="") if a.key in keys else a for a in self.audio)
+        return replace(self, audio=audio)
 
     def keys(self) -> list[str]:
         """Every object key the episode's item names (audio first; chapter images as far as the
