@@ -45,7 +45,7 @@ from podcast_tools.feed.build import (
 from podcast_tools.formats import format_named
 from podcast_tools.fsutil import make_folder
 from podcast_tools.layout import PUBLISHER_FEED_KEY, content_hash, feed_key, file_hash
-from podcast_tools.mediatypes import FEED_TYPE
+from podcast_tools.mediatypes import FEED_TYPE, transcript_published
 from podcast_tools.notes import notes_size_problem
 from podcast_tools.pipeline import (
     edit_decisions,
@@ -370,6 +370,7 @@ class Publisher:
             republished,
         )
         self._write_site(result, now)
+        self._delete_unpublished_transcripts(manifest, updated)
         return result
 
     def run_feeds_only(
@@ -392,7 +393,35 @@ class Publisher:
         self.mismatch_stops = False  # the feeds from the manifest: no episode of this run to fix
         self._write_feeds(manifest, sorted(self.network.shows), result, now, set(), set())
         self._write_site(result, now)
+        self._delete_unpublished_transcripts(manifest)
         return result
+
+    def _delete_unpublished_transcripts(self, *manifests: Manifest) -> None:
+        """The transcripts of a type no longer published that entries of an older version
+        record (HTML: served from the website's origin, its scripts would run there): deleted
+        from the store — the feeds and the site, written before, never name them — one note
+        line each. The entry is made again, with the transcript its file names now, when its
+        episode is published."""
+        stale: dict[str, str] = {}
+        kept: set[str] = set()
+        for manifest in manifests:
+            for entry in manifest.episodes.values():
+                part = entry.get("transcript") or {}
+                if not part.get("key"):
+                    continue
+                if transcript_published(part.get("type")):
+                    kept.add(part["key"])
+                else:
+                    stale[part["key"]] = str(part.get("type"))
+        for key, mime in sorted(stale.items()):
+            if key in kept or self.storage.head(key) is None:
+                continue
+            self.storage.delete(key)
+            self.say(
+                f"note: deleted {self.storage.description}/{key}: a {mime} transcript an older "
+                "version published (on the website's origin its scripts would run); no feed or "
+                "page names it"
+            )
 
     def _leave_unpublished(
         self, episodes: list[Episode], manifest: Manifest, by_name: bool, result: PublishResult
