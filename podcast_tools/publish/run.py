@@ -1173,7 +1173,9 @@ class Publisher:
                     f"sha256 apps would refuse; {repair}"
                 )
             else:
-                said = f"the manifest records sha256 {sha256[:12]}…, the store holds {held[:12]}…"
+                said = (
+                    f"the manifest records sha256 {sha256[:12]}…, the store holds {held[:12]}…"
+                )
             unverified.add(key)
             if key not in self._noted:
                 self._noted.add(key)

@@ -178,7 +178,7 @@ def test_unpublish_completes_although_another_objects_metadata_is_tampered(
     assert "deleted s3://" in gone.stdout  # the takedown's media went too
 
 
-# -- the store's own record of a file (review of issue 20) ------------------------------------------
+# -- the store's own record of a file (review of issue 20) ---------------------------------------
 
 
 def sidecar(sample: Path, key: str) -> Path:
@@ -208,7 +208,8 @@ def test_in_a_folder_a_wrong_sidecar_stops_no_feed_and_is_rewritten(sample: Path
 
     fixed = podcast(sample, "publish", CAB)
     assert fixed.exit_code == 0, fixed.output
-    assert json.loads(sidecar(sample, key).read_text())["sha256"] == hashlib.sha256(body).hexdigest()
+    rewritten = json.loads(sidecar(sample, key).read_text())["sha256"]
+    assert rewritten == hashlib.sha256(body).hexdigest()
 
 
 @pytest.mark.slow
