@@ -13,6 +13,18 @@ TRANSCRIPT_TYPES = {
     ".json": "application/json",
     ".txt": "text/plain",
 }
+
+
+def transcript_published(mime: str | None) -> bool:
+    """Whether a transcript recorded with type `mime` may be named in a feed or on a page (a
+    manifest of an older version may record an HTML one: never).
+
+    >>> transcript_published("text/vtt"), transcript_published("text/html")
+    (True, False)
+    """
+    return mime in TRANSCRIPT_TYPES.values()
+
+
 CHAPTERS_TYPE = "application/json+chapters"
 RSS_TYPE = "application/rss+xml"
 FEED_TYPE = f"{RSS_TYPE}; charset=utf-8"  # the Content-Type feeds are uploaded with

@@ -13,7 +13,7 @@ publishing uploads each file (`EpisodeRecord.assets`) under exactly that key.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from podcast_tools.mediatypes import (
     CHAPTERS_TYPE,
     TRANSCRIPT_TYPES,
     image_type,
+    transcript_published,
     transcript_upload_type,
 )
 from podcast_tools.notes import ChapterNote, chapter_notes, render_notes
@@ -201,6 +202,20 @@ class EpisodeRecord:
             chapter_images=tuple(entry.get("chapter_images") or ()),
         )
 
+    @property
+    def names_transcript(self) -> bool:
+        """The record names a transcript of a type that is published (an HTML one a manifest of
+        an older version records is named nowhere, and `publish` deletes it)."""
+        return bool(self.transcript) and transcript_published(self.transcript.get("type"))
+
+    def without_integrity(self, keys: set[str]) -> EpisodeRecord:
+        """The record with no sha256 for the audio objects `keys` (a feed names them without
+        podcast:integrity: the store does not hold that sha256)."""
+        if not any(audio.key in keys for audio in self.audio):
+            return self
+        audio = tuple(replace(a, sha256="") if a.key in keys else a for a in self.audio)
+        return replace(self, audio=audio)
+
     def keys(self) -> list[str]:
         """Every object key the episode's item names (audio first; chapter images as far as the
         record knows them: entries written before format 3 did not list them)."""
@@ -240,8 +255,8 @@ class EpisodeRecord:
             html=self.html,
             summary=self.text,
             chapters_url=url(self.chapters),
-            transcript_url=url(self.transcript),
-            transcript_type=(self.transcript or {}).get("type"),
+            transcript_url=url(self.transcript) if self.names_transcript else None,
+            transcript_type=self.transcript["type"] if self.names_transcript else None,
             image_url=url(self.image),
             audio=tuple(audio.media(base_url) for audio in self.audio),
         )

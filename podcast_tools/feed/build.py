@@ -38,7 +38,7 @@ from podcast_tools.feed.extension import (
 from podcast_tools.formats import PRIMARY, format_of_suffix
 from podcast_tools.fsutil import write_bytes_atomic
 from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, measured_url, show_folder_url
-from podcast_tools.mediatypes import RSS_TYPE
+from podcast_tools.mediatypes import RSS_TYPE, transcript_published
 from podcast_tools.notes import NOTES_LIMIT, apple_description, rendered_size_problem, strip_control
 
 GENERATOR = "podcast_tools"
@@ -372,7 +372,7 @@ def _add_item(
     extension.explicit(show.explicit if episode.explicit is None else episode.explicit)
     if media.chapters_url:
         extension.chapters(media.chapters_url)
-    if media.transcript_url and media.transcript_type:
+    if media.transcript_url and transcript_published(media.transcript_type):
         extension.transcript(media.transcript_url, media.transcript_type)
     for person in episode.persons:
         extension.person(PersonTag(person.name, person.role, person.group, person.href, person.img))

@@ -296,42 +296,75 @@ def _put(state: Storage, key: str, data: bytes, **condition: Any) -> str:
     )
 
 
-class HistoryTaken(PreconditionFailed):
-    """The numbered copy of the generation just written exists already (written by someone
-    else): it is never replaced. The manifest itself was written."""
+class HistoryTaken(StorageError):
+    """The numbered copy of a generation exists already (written by someone else): it is never
+    replaced. Not a lost race (PreconditionFailed): the manifest itself was written."""
+
+
+HISTORY_RENUMBER_TRIES = 4  # a manifest whose history number is taken is numbered again this often
 
 
 def write_generation(
-    state: Storage, manifest: Manifest, *, now: datetime | None = None, restored_from=None
+    state: Storage,
+    manifest: Manifest,
+    *,
+    now: datetime | None = None,
+    restored_from=None,
+    say: Callable[[str], None] | None = None,
 ) -> Manifest:
     """Write `manifest` as the next generation — one above the one it was read from and above
     every kept copy (a manifest put back from a backup carries a lower number) — if the stored
     manifest is still the one it was read from (PreconditionFailed otherwise); then keep its
-    numbered copy, created, never replacing one (HistoryTaken), and prune the copies beyond the
-    last KEEP_GENERATIONS."""
+    numbered copy, created, never replacing one, and prune the copies beyond the last
+    KEEP_GENERATIONS.
+
+    A numbered copy another writer kept first (the listing did not show it yet) is not a lost
+    race — the manifest was written: the written manifest is numbered again above it (a
+    conditional write on what was just written) and its copy kept under that number, with one
+    note line; HistoryTaken when that fails HISTORY_RENUMBER_TRIES times."""
     _keep_copy_of(state, manifest)
-    written = Manifest(
-        episodes=manifest.episodes,
-        artwork=manifest.artwork,
-        generation=max([manifest.generation, *generations(state)]) + 1,
-        unpublished=manifest.unpublished,
-        written_at=(now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
-        restored_from=restored_from,
+    written_at = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    generation = max([manifest.generation, *generations(state)]) + 1
+    condition: dict[str, Any] = {"if_match": manifest.etag, "if_absent": manifest.etag is None}
+    taken: str | None = None  # the history key found taken, once the manifest was written
+    previous = manifest
+    for _ in range(HISTORY_RENUMBER_TRIES):
+        written = Manifest(
+            episodes=manifest.episodes,
+            artwork=manifest.artwork,
+            generation=generation,
+            unpublished=manifest.unpublished,
+            written_at=written_at,
+            restored_from=restored_from,
+        )
+        data = written.to_bytes()
+        try:
+            etag = _put(state, MANIFEST_KEY, data, **condition)
+        except PreconditionFailed:
+            if taken is None:
+                raise  # a lost race: nothing of ours was written
+            if say is not None:  # ours was written, and another writer's written over it since
+                say(f"note: the manifest was written over meanwhile; {taken} is not its copy")
+            return previous
+        written.etag, written.raw = etag, data
+        try:
+            _put(state, history_key(generation), data, if_absent=True)
+        except PreconditionFailed:
+            taken, previous = f"{state.description}/{history_key(generation)}", written
+            generation = max([generation, *generations(state)]) + 1
+            condition = {"if_match": written.etag}  # ours, written a moment ago
+            if say is not None:
+                say(
+                    f"note: {taken} was kept by another writer first (it is never replaced); "
+                    f"the manifest just written is numbered again: generation {generation}"
+                )
+            continue
+        prune_history(state)
+        return written
+    raise HistoryTaken(
+        f"{taken}: was kept by another writer first; it is never replaced, and the manifest was "
+        "written without a numbered copy"
     )
-    data = written.to_bytes()
-    written.etag = _put(
-        state, MANIFEST_KEY, data, if_match=manifest.etag, if_absent=manifest.etag is None
-    )
-    written.raw = data
-    try:
-        _put(state, history_key(written.generation), data, if_absent=True)
-    except PreconditionFailed:
-        raise HistoryTaken(
-            f"{state.description}/{history_key(written.generation)}: was kept by another writer "
-            "first; it is never replaced"
-        ) from None
-    prune_history(state)
-    return written
 
 
 def _keep_copy_of(state: Storage, manifest: Manifest) -> None:
@@ -358,7 +391,7 @@ def commit(
     def write(attempt: int) -> Manifest:
         if attempt:
             current[0] = merge(read_manifest(state))
-        return write_generation(state, current[0])
+        return write_generation(state, current[0], say=say)
 
     return until_written(
         f"{state.description}/{MANIFEST_KEY}",

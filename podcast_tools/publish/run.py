@@ -45,7 +45,7 @@ from podcast_tools.feed.build import (
 from podcast_tools.formats import format_named
 from podcast_tools.fsutil import make_folder
 from podcast_tools.layout import PUBLISHER_FEED_KEY, content_hash, feed_key, file_hash
-from podcast_tools.mediatypes import FEED_TYPE
+from podcast_tools.mediatypes import FEED_TYPE, transcript_published
 from podcast_tools.notes import notes_size_problem
 from podcast_tools.pipeline import (
     edit_decisions,
@@ -239,6 +239,9 @@ class Publisher:
         # key → the sha256 the store holds (None: none, or no object), as this run found it
         # (uploaded and verified, or asked with a HEAD): a feed names no object unchecked
         self._held: dict[str, str | None] = {}
+        self._noted: set[str] = set()  # keys a note said are named without podcast:integrity
+        # a sha256 mismatch stops the run before the feeds (else: named without integrity)
+        self.mismatch_stops = True
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -367,6 +370,7 @@ class Publisher:
             republished,
         )
         self._write_site(result, now)
+        self._delete_unpublished_transcripts(manifest, updated)
         return result
 
     def run_feeds_only(
@@ -386,9 +390,38 @@ class Publisher:
                 f"({len(manifest.episodes)} episode(s)), then the website: what changed"
             )
             return result
+        self.mismatch_stops = False  # the feeds from the manifest: no episode of this run to fix
         self._write_feeds(manifest, sorted(self.network.shows), result, now, set(), set())
         self._write_site(result, now)
+        self._delete_unpublished_transcripts(manifest)
         return result
+
+    def _delete_unpublished_transcripts(self, *manifests: Manifest) -> None:
+        """The transcripts of a type no longer published that entries of an older version
+        record (HTML: served from the website's origin, its scripts would run there): deleted
+        from the store — the feeds and the site, written before, never name them — one note
+        line each. The entry is made again, with the transcript its file names now, when its
+        episode is published."""
+        stale: dict[str, str] = {}
+        kept: set[str] = set()
+        for manifest in manifests:
+            for entry in manifest.episodes.values():
+                part = entry.get("transcript") or {}
+                if not part.get("key"):
+                    continue
+                if transcript_published(part.get("type")):
+                    kept.add(part["key"])
+                else:
+                    stale[part["key"]] = str(part.get("type"))
+        for key, mime in sorted(stale.items()):
+            if key in kept or self.storage.head(key) is None:
+                continue
+            self.storage.delete(key)
+            self.say(
+                f"note: deleted {self.storage.description}/{key}: a {mime} transcript an older "
+                "version published (on the website's origin its scripts would run); no feed or "
+                "page names it"
+            )
 
     def _leave_unpublished(
         self, episodes: list[Episode], manifest: Manifest, by_name: bool, result: PublishResult
@@ -517,11 +550,13 @@ class Publisher:
             return False
         for audio in entry["audio"]:
             stored = self.storage.head(audio["key"])
-            self._held[audio["key"]] = stored.sha256 if stored is not None else None
             if stored is None or stored.size != audio["bytes"]:
                 return False
-            if _differs(audio.get("sha256"), stored.sha256):
+            if stored.sha256 is not None:
+                self._held[audio["key"]] = stored.sha256
+            if audio.get("sha256") and stored.sha256 != audio["sha256"]:
                 # as for tampered stored audio: processed again, and uploaded again if need be
+                # (also when the store records no sha256 for it: the upload writes one)
                 self.say(
                     f"{self.network.display(episode.path)}: {self.storage.description}/"
                     f"{audio['key']} is not what the manifest records (its sha256): "
@@ -767,8 +802,13 @@ class Publisher:
                 found = self.storage.download(audio.key, path)
             except WriteError:
                 raise
-            except OSError as exc:  # writing the file (the store's own errors are StorageError)
-                raise WriteError(path, exc) from None
+            except OSError as exc:  # the store's own errors are StorageError
+                if exc.filename is None or Path(exc.filename) == path:
+                    raise WriteError(path, exc) from None  # writing the scratch file
+                raise StorageError(  # reading the stored file (a folder store's disk)
+                    f"{self.storage.description}/{audio.key}: cannot read: "
+                    f"{exc.strerror or exc}"
+                ) from None
             if not found or (audio.sha256 and file_hash(path) != audio.sha256):
                 shutil.rmtree(scratch, ignore_errors=True)
                 return None
@@ -1023,8 +1063,7 @@ class Publisher:
         moment = now or datetime.now(timezone.utc)
 
         def show_feed(show_id: str, manifest: Manifest, stored: bytes | None) -> tuple[bytes, str]:
-            records = self._records(manifest, show_id)
-            self._check_held(records)
+            records = self._check_held(self._records(manifest, show_id))
             feed = build_feed(
                 self.network,
                 show_id,
@@ -1094,14 +1133,20 @@ class Publisher:
             )
             manifest = state["manifest"]
 
-    def _check_held(self, records: dict[str, EpisodeRecord]) -> None:
-        """Every audio object the records name with a sha256 (a feed's podcast:integrity) holds
-        that sha256 in the store — what its metadata records, which the uploader wrote — else
-        IntegrityMismatch naming the key. Objects this run has not checked yet (uploaded, or
-        looked at while deciding what to publish) are asked at once, CHECKS_AT_ONCE at a time:
-        a HEAD each on S3, a sidecar read each in a folder."""
+    def _check_held(self, records: dict[str, EpisodeRecord]) -> dict[str, EpisodeRecord]:
+        """The records, each audio object they name with a sha256 (a feed's podcast:integrity)
+        checked against the sha256 the store holds for it — S3: what its metadata records, which
+        the uploader wrote; a folder: the file's own hash. Objects this run has not checked yet
+        (uploaded, or looked at while deciding what to publish) are asked at once,
+        CHECKS_AT_ONCE at a time.
+
+        A feed never names an object with a sha256 the store does not hold: an object that
+        holds none (another tool wrote it) is named without one, with one note line; one that
+        holds another stops the run (IntegrityMismatch naming the key) — or, where the run must
+        complete (`mismatch_stops` False: a takedown, the feeds from the manifest), is named
+        without one too, with one note line."""
         wanted = {
-            audio.key: audio.sha256
+            audio.key: (audio.sha256, record)
             for record in records.values()
             for audio in record.audio
             if audio.sha256
@@ -1111,15 +1156,33 @@ class Publisher:
             with ThreadPoolExecutor(max_workers=min(CHECKS_AT_ONCE, len(unchecked))) as pool:
                 recorded = pool.map(self.storage.recorded_sha256, unchecked)
                 self._held.update(zip(unchecked, recorded))
-        for key, sha256 in wanted.items():
+        unverified = set()
+        for key, (sha256, record) in wanted.items():
             held = self._held[key]
-            if _differs(sha256, held):
+            if held == sha256:
+                continue
+            where = f"{self.storage.description}/{key}"
+            episode = self.network.display(self.network.root / "episodes" / record.show)
+            repair = f"`podcast publish {episode}/{record.slug}.md` uploads it again"
+            if held is None:
+                said = "holds no sha256 to check it by (not uploaded by podcast_tools, or missing)"
+            elif self.mismatch_stops:
                 raise IntegrityMismatch(
-                    f"{self.storage.description}/{key}: the manifest records sha256 "
-                    f"{sha256[:12]}…, the store holds {(held or '')[:12]}…; the feeds are left as "
-                    "they are, so no feed names it with a sha256 apps would refuse; publish its "
-                    "episode by name (`podcast publish EPISODE_FILE`) to upload it again"
+                    f"{where}: the manifest records sha256 {sha256[:12]}…, the store holds "
+                    f"{held[:12]}…; the feeds are left as they are, so no feed names it with a "
+                    f"sha256 apps would refuse; {repair}"
                 )
+            else:
+                said = (
+                    f"the manifest records sha256 {sha256[:12]}…, the store holds {held[:12]}…"
+                )
+            unverified.add(key)
+            if key not in self._noted:
+                self._noted.add(key)
+                self.say(f"note: {where}: {said}; named without podcast:integrity; {repair}")
+        if not unverified:
+            return records
+        return {guid: record.without_integrity(unverified) for guid, record in records.items()}
 
     def _write_site(self, result: PublishResult, now: datetime | None = None) -> None:
         """The listeners' website (`podcast_tools.site`) from the manifest as stored now — every
@@ -1166,12 +1229,6 @@ class Publisher:
 
 class IntegrityMismatch(StorageError):
     """A stored object does not hold the sha256 the manifest records for it."""
-
-
-def _differs(recorded: str | None, held: str | None) -> bool:
-    """The manifest records a sha256 and the store holds another (an object without one, e.g.
-    uploaded by another tool, cannot be checked this way and is not refused)."""
-    return bool(recorded) and bool(held) and recorded != held
 
 
 def scheduled_line(item: dict[str, Any]) -> str:

@@ -113,8 +113,9 @@ class Storage:
         raise NotImplementedError
 
     def recorded_sha256(self, key: str) -> str | None:
-        """The sha256 the object's metadata records (the uploader wrote it), without reading its
-        bytes; None when there is no object or it records none."""
+        """The sha256 the store holds for the object (S3: what its metadata records — the
+        uploader wrote it — without reading its bytes; a folder: the file's own hash); None when
+        there is no object or it records none."""
         found = self.head(key)
         return found.sha256 if found is not None else None
 
@@ -346,6 +347,9 @@ class LocalStorage(Storage):
             temp.unlink(missing_ok=True)
 
     def head(self, key: str) -> ObjectInfo | None:
+        """The file as it is: its sha256 is its own hash, so verification proves something —
+        None when the sidecar records another (the store's record of it is wrong: the next
+        publish of its episode uploads it again, which rewrites both)."""
         path = self._path(key)
         if not path.is_file():
             return None
@@ -358,31 +362,37 @@ class LocalStorage(Storage):
             actual = file_hash(path)
         except (OSError, ValueError) as exc:
             raise StorageError(f"{self.description}/{key}: cannot read ({exc})") from exc
+        recorded = meta.get("sha256") if isinstance(meta, dict) else None
         return ObjectInfo(
             size=path.stat().st_size,
             etag=actual,
-            sha256=actual,  # what is really on disk, so verification proves something
-            content_type=meta.get("content_type"),
-            cache_control=meta.get("cache_control"),
+            sha256=None if isinstance(recorded, str) and recorded != actual else actual,
+            content_type=meta.get("content_type") if isinstance(meta, dict) else None,
+            cache_control=meta.get("cache_control") if isinstance(meta, dict) else None,
         )
 
     def recorded_sha256(self, key: str) -> str | None:
-        """From the sidecar the upload wrote (`head` hashes the whole file instead)."""
-        if not self._path(key).is_file():
-            return None
+        """The file's own hash — what a listener downloads — whatever its sidecar says."""
+        path = self._path(key)
         try:
-            recorded = json.loads(self._meta_path(key).read_text()).get("sha256")
+            return file_hash(path) if path.is_file() else None
         except FileNotFoundError:
-            return None
-        except (OSError, ValueError, AttributeError) as exc:
-            raise StorageError(f"{self.description}/{key}: cannot read ({exc})") from exc
-        return recorded if isinstance(recorded, str) else None
+            return None  # deleted meanwhile
+        except OSError as exc:
+            raise StorageError(f"{self.description}/{key}: cannot read ({exc.strerror})") from exc
 
     def get(self, key: str) -> tuple[bytes, str] | None:
         path = self._path(key)
         if not path.is_file():
             return None
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None  # deleted meanwhile
+        except OSError as exc:  # the store's disk (EACCES, EIO): not a file of ours being written
+            raise StorageError(
+                f"{self.description}/{key}: cannot read: {exc.strerror or exc}"
+            ) from None
         return data, content_hash(data)
 
     @contextmanager

@@ -186,6 +186,7 @@ def unpublish(
         result.manifest_written = True
     publishing = PublishResult()
     publisher = Publisher(network, storage, state=state, say=say)
+    publisher.mismatch_stops = False  # a takedown always completes: never blocked by another object
     publisher._write_feeds(manifest, affected, publishing, now, {t.guid for t in targets}, set())
     result.feeds = publishing.feeds
     publisher._write_site(publishing, now)  # the pages no longer list them

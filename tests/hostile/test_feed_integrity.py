@@ -110,18 +110,154 @@ def test_tampered_stored_metadata_is_caught_and_uploaded_again(
     assert integrity(read(s3_server, bucket, "net/itsmwp-row/feed.xml"), ROW1_GUID) == [sri(body)]
 
 
+METRICS_GUID = "04bab1e0-bca4-48be-9c8b-6e3eff69f280"
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("command", ["publish", "unpublish"])
-def test_in_a_folder_every_feed_writer_checks(sample: Path, command: str):
-    """Unpublishing an episode rewrites its show's feed, which names the others: checked too."""
+def test_in_a_folder_publish_checks_every_feed_it_writes(sample: Path):
+    """Publishing another episode rewrites the show's feed, which names the edited one: stopped."""
     assert podcast(sample, "publish", CAB, METRICS).exit_code == 0
     state = sample / "public.state/manifest.json"
     key = json.loads(state.read_text())["episodes"][CAB_GUID]["audio"][0]["key"]
     state.write_bytes(edit_manifest_sha256(state.read_bytes(), CAB_GUID, WRONG))
     feed = (sample / "public/itsmwp/feed.xml").read_bytes()
 
-    result = podcast(sample, command, METRICS)
+    result = podcast(sample, "publish", METRICS)
     assert result.exit_code == 3, result.output
     [line] = error_lines(result)
     assert line.startswith(f"file://{sample}/public/{key}: the manifest records sha256 "), line
     assert (sample / "public/itsmwp/feed.xml").read_bytes() == feed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [("unpublish", METRICS), ("publish", "--feeds-only")])
+def test_in_a_folder_a_takedown_is_never_blocked_by_another_object(sample: Path, command):
+    """Unpublishing (and writing the feeds from the manifest) always completes: an object of
+    another episode whose sha256 is not the manifest's is named without podcast:integrity —
+    never with a wrong one — and one note line says how to repair it."""
+    assert podcast(sample, "publish", CAB, METRICS).exit_code == 0
+    state = sample / "public.state/manifest.json"
+    key = json.loads(state.read_text())["episodes"][CAB_GUID]["audio"][0]["key"]
+    state.write_bytes(edit_manifest_sha256(state.read_bytes(), CAB_GUID, WRONG))
+
+    result = podcast(sample, *command)
+    assert result.exit_code == 0, result.output
+    feed = (sample / "public/itsmwp/feed.xml").read_bytes()
+    assert integrity(feed, CAB_GUID) == []
+    if command[0] == "unpublish":
+        assert METRICS_GUID.encode() not in feed
+    [note] = [line for line in result.stderr.splitlines() if key in line]
+    assert note.startswith(f"note: file://{sample}/public/{key}: "), note
+    assert "podcast publish" in note, note
+
+
+def test_unpublish_completes_although_another_objects_metadata_is_tampered(
+    sample: Path, s3_server, bucket: str
+):
+    assert publish(sample, bucket, CAB, METRICS).exit_code == 0
+    client = s3_server.client()
+    key = manifest(s3_server, bucket)["episodes"][CAB_GUID]["audio"][0]["key"]
+    head = client.head_object(Bucket=bucket, Key=f"net/{key}")
+    client.copy_object(
+        Bucket=bucket,
+        Key=f"net/{key}",
+        CopySource={"Bucket": bucket, "Key": f"net/{key}"},
+        MetadataDirective="REPLACE",
+        Metadata={"sha256": WRONG},
+        ContentType=head["ContentType"],
+        CacheControl=head["CacheControl"],
+    )
+    gone = podcast(
+        sample, "unpublish", METRICS, "--delete-media", "--storage", f"s3://{bucket}/net"
+    )
+    assert gone.exit_code == 0, gone.output
+    feed = read(s3_server, bucket, "net/itsmwp/feed.xml")
+    assert METRICS_GUID.encode() not in feed
+    assert integrity(feed, CAB_GUID) == []  # never the wrong one, nor one unchecked
+    assert WRONG[:12] not in feed.decode()
+    assert "deleted s3://" in gone.stdout  # the takedown's media went too
+
+
+# -- the store's own record of a file (review of issue 20) ---------------------------------------
+
+
+def sidecar(sample: Path, key: str) -> Path:
+    """The folder store's metadata of `key` (its recorded sha256, type, caching)."""
+    return sample / "public.state/objects/.meta" / f"{key}.json"
+
+
+def folder_key(sample: Path, guid: str) -> str:
+    return json.loads((sample / "public.state/manifest.json").read_text())["episodes"][guid][
+        "audio"
+    ][0]["key"]
+
+
+@pytest.mark.slow
+def test_in_a_folder_a_wrong_sidecar_stops_no_feed_and_is_rewritten(sample: Path):
+    """The folder store's integrity is the file's own hash — what a listener downloads — so a
+    sidecar that records another stops nothing; publishing the episode by name rewrites it."""
+    assert podcast(sample, "publish", CAB, METRICS).exit_code == 0
+    key = folder_key(sample, CAB_GUID)
+    body = (sample / "public" / key).read_bytes()
+    meta = json.loads(sidecar(sample, key).read_text())
+    sidecar(sample, key).write_text(json.dumps({**meta, "sha256": WRONG}))
+
+    other = podcast(sample, "publish", METRICS)
+    assert other.exit_code == 0, other.output
+    assert integrity((sample / "public/itsmwp/feed.xml").read_bytes(), CAB_GUID) == [sri(body)]
+
+    fixed = podcast(sample, "publish", CAB)
+    assert fixed.exit_code == 0, fixed.output
+    rewritten = json.loads(sidecar(sample, key).read_text())["sha256"]
+    assert rewritten == hashlib.sha256(body).hexdigest()
+
+
+@pytest.mark.slow
+def test_in_a_folder_tampered_bytes_never_reach_the_feed_with_the_old_integrity(sample: Path):
+    """The file's bytes changed, its sidecar intact: the feed never names it with the sha256 of
+    what it held before; publishing its episode by name uploads it again."""
+    assert podcast(sample, "publish", CAB, METRICS).exit_code == 0
+    key = folder_key(sample, CAB_GUID)
+    path = sample / "public" / key
+    body = path.read_bytes()
+    middle = len(body) // 2
+    path.write_bytes(body[:middle] + bytes(64) + body[middle + 64 :])  # same size
+    feed = (sample / "public/itsmwp/feed.xml").read_bytes()
+
+    other = podcast(sample, "publish", METRICS)
+    assert other.exit_code == 3, other.output
+    [line] = error_lines(other)
+    assert line.startswith(f"file://{sample}/public/{key}: the manifest records sha256 "), line
+    assert (sample / "public/itsmwp/feed.xml").read_bytes() == feed
+
+    fixed = podcast(sample, "publish", CAB)
+    assert fixed.exit_code == 0, fixed.output
+    assert path.read_bytes() == body
+    assert integrity((sample / "public/itsmwp/feed.xml").read_bytes(), CAB_GUID) == [sri(body)]
+
+
+def test_an_object_without_a_recorded_sha256_gets_no_integrity(
+    sample: Path, s3_server, bucket: str
+):
+    """An object overwritten by another tool (no sha256 in its metadata) cannot be checked
+    without downloading it: its item carries no podcast:integrity (one note line) rather than
+    the manifest's unchecked one; publishing its episode by name uploads it again."""
+    assert publish(sample, bucket, ROW1, CAB).exit_code == 0
+    client = s3_server.client()
+    key = manifest(s3_server, bucket)["episodes"][ROW1_GUID]["audio"][0]["key"]
+    body = read(s3_server, bucket, f"net/{key}")
+    middle = len(body) // 2
+    client.put_object(
+        Bucket=bucket, Key=f"net/{key}", Body=body[:middle] + bytes(64) + body[middle + 64 :]
+    )
+
+    other = publish(sample, bucket, CAB)  # writes every feed, ROW1's among them
+    assert other.exit_code == 0, other.output
+    assert integrity(read(s3_server, bucket, "net/itsmwp-row/feed.xml"), ROW1_GUID) == []
+    [note] = [line for line in other.stderr.splitlines() if key in line]
+    assert note.startswith(f"note: s3://{bucket}/net/{key}: "), note
+
+    fixed = publish(sample, bucket, ROW1)
+    assert fixed.exit_code == 0, fixed.output
+    assert read(s3_server, bucket, f"net/{key}") == body
+    assert integrity(read(s3_server, bucket, "net/itsmwp-row/feed.xml"), ROW1_GUID) == [sri(body)]

@@ -14,8 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from podcast_tools.publish.manifest import Manifest, history_key, write_generation
-from podcast_tools.publish.storage import LocalStorage, PreconditionFailed, S3Storage
+from podcast_tools.publish.manifest import (
+    Manifest,
+    commit,
+    generations,
+    history_key,
+    write_generation,
+)
+from podcast_tools.publish.storage import LocalStorage, S3Storage
 from tests.conftest import edit
 from tests.hostile.helpers import ROW1, podcast, publish, read
 
@@ -96,6 +102,40 @@ def test_a_history_copy_is_created_never_replaced(
 
     state.put_bytes(history_key(2), theirs, content_type="application/json", cache_control="x")
     state.list = listed_before_they_wrote
-    with pytest.raises(PreconditionFailed):
-        write_generation(state, first)
+    written = write_generation(state, first)  # numbered again above the copy they kept
     assert state.get(history_key(2))[0] == theirs
+    assert written.generation == 3 and state.get(history_key(3))[0] == written.raw
+
+
+@pytest.mark.parametrize("kind", ["s3", "folder"])
+def test_a_taken_history_number_is_not_a_lost_race(kind: str, tmp_path: Path, s3_server, request):
+    """The manifest was written when its history number turns out taken: not a conflict to merge
+    and retry (no "another publisher" line, no second write of a merged document) — the written
+    manifest is numbered again above the taken copy, one note says so, and the one new history
+    copy is the manifest as written."""
+    if kind == "s3":
+        state = S3Storage(request.getfixturevalue("bucket"), "net.state")
+    else:
+        state = LocalStorage(tmp_path / "net.state", state_folder=tmp_path / "net.state")
+    first = write_generation(state, Manifest())
+    theirs = b'{"episodes": {}, "generation": 2, "version": 3}\n'
+    state.put_bytes(history_key(2), theirs, content_type="application/json", cache_control="x")
+    real_list = state.list
+    state.list = lambda prefix: [i for i in real_list(prefix) if i.key != history_key(2)]
+    said: list[str] = []
+    merged: list[Manifest] = []
+
+    def merge(newer: Manifest) -> Manifest:
+        merged.append(newer)
+        return newer
+
+    written = commit(state, first, merge, said.append)
+    state.list = real_list
+
+    assert not merged and not any("another publisher" in line for line in said), said
+    assert [line for line in said if history_key(2) in line], said
+    assert state.get(history_key(2))[0] == theirs  # never replaced
+    stored = state.get("manifest.json")[0]
+    assert json.loads(stored)["generation"] == written.generation == 3
+    assert state.get(history_key(3))[0] == stored
+    assert sorted(generations(state)) == [1, 2, 3]  # exactly one new generation

@@ -12,6 +12,7 @@ the full-disk cases are skipped.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -197,3 +198,32 @@ def test_retag_from_storage_with_build_cache_full(published):
     assert (state / "manifest.json").read_bytes() == manifest
     assert published_title(state).startswith("Fixed — ")
     assert not leftovers(sample)
+
+
+@pytest.mark.slow
+def test_retag_from_storage_names_a_read_error_as_one(sample: Path, monkeypatch):
+    """A stored file that cannot be read (EIO on the folder store's disk: a fault injected, no
+    disk fails on demand) is the store's error, naming the object — not "cannot write" the
+    scratch folder, and no fallback to a temp folder."""
+    from podcast_tools.publish.storage import LocalStorage
+    from tests.hostile.helpers import podcast
+
+    assert podcast(sample, "publish", EPISODE).exit_code == 0
+    shutil.rmtree(sample / "build" / "itsmwp-anz")
+    edit(sample / EPISODE, "\ntitle: ", "\ntitle: Fixed — ")
+    real_get = LocalStorage.get
+
+    def failing_get(self, key):
+        if key.startswith("itsmwp-anz/") and key.endswith(".mp3"):
+            raise OSError(errno.EIO, "Input/output error", str(self._path(key)))
+        return real_get(self, key)
+
+    monkeypatch.setattr(LocalStorage, "get", failing_get)
+    done = podcast(sample, "publish", EPISODE)
+    assert done.exit_code == 3, done.output
+    assert "Traceback" not in done.stderr and "cannot write" not in done.stderr, done.stderr
+    [line] = [
+        l for l in done.stderr.splitlines() if l.strip() and not _said(l) and "fetching" not in l
+    ]
+    assert line.startswith(f"file://{sample}/public/itsmwp-anz/"), line
+    assert ".mp3: cannot read" in line and line.endswith("Input/output error"), line
