@@ -5,6 +5,7 @@ and the field, with exit 1, so `publish` stops before anything is uploaded."""
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -428,3 +429,42 @@ def test_a_12000_px_png_is_refused_without_decoding_it(sample: Path, fix: bool, 
     assert [line for line in lines if "12000×12000" in line] == lines[-1:], stderr
     assert not (path.parent / "cover.fixed.png").exists()
     assert peak < 200, f"validate peaked at {peak:.0f} MB"
+
+
+def ico_holding(path: Path, png: bytes) -> None:
+    """An ICO file whose one directory entry says 256×256 px but holds `png` (of any size)."""
+    entry = struct.pack("<BBBBHHII", 0, 0, 0, 0, 1, 32, len(png), 6 + 16)  # 0 means 256
+    path.write_bytes(struct.pack("<HHH", 0, 1, 1) + entry + png)
+
+
+def test_an_ico_holding_a_12000_px_png_is_refused_without_decoding_it(
+    sample: Path, tmp_path: Path
+):
+    big = tmp_path / "big.png"
+    blank_png(big, 12000)
+    path = sample / "episodes" / "art" / "cover.png"
+    ico_holding(path, big.read_bytes())
+    code, stderr, peak = peak_rss_mb("--root", str(sample), "validate", tmp_path=tmp_path)
+    assert code == 1, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("episodes/art/cover.png: ")]
+    assert len(lines) == 1 and "is ICO data" in lines[0] and "PNG or JPEG" in lines[0], stderr
+    assert peak < 200, f"validate peaked at {peak:.0f} MB"
+
+
+def test_an_eps_named_png_is_refused_without_starting_ghostscript(sample: Path, tmp_path: Path):
+    bin_dir, started = tmp_path / "bin", tmp_path / "gs-started"
+    bin_dir.mkdir()
+    (bin_dir / "gs").write_text(f"#!/bin/sh\ntouch {started}\nexit 1\n")
+    (bin_dir / "gs").chmod(0o755)
+    path = sample / "episodes" / "art" / "cover.png"
+    path.write_bytes(
+        b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 2000 2000\n"
+        b"newpath 0 0 moveto 2000 2000 lineto stroke\nshowpage\n%%EOF\n"
+    )
+    env = {"PYTHONPATH": str(REPO), "PODCAST_NO_CACHE": "1"}
+    env["PATH"] = f"{bin_dir}:{os.environ['PATH']}"
+    child, _ = podcast_peak_mb("--root", str(sample), "validate", scratch=tmp_path, env=env)
+    assert child.returncode == 1, child.stderr
+    lines = [l for l in child.stderr.splitlines() if l.startswith("episodes/art/cover.png: ")]
+    assert len(lines) == 1 and "is EPS data" in lines[0], child.stderr
+    assert not started.exists(), "Ghostscript was started on an untrusted file"
