@@ -437,6 +437,7 @@ def ico_holding(path: Path, png: bytes) -> None:
     path.write_bytes(struct.pack("<HHH", 0, 1, 1) + entry + png)
 
 
+@pytest.mark.slow
 def test_an_ico_holding_a_12000_px_png_is_refused_without_decoding_it(
     sample: Path, tmp_path: Path
 ):
@@ -451,6 +452,7 @@ def test_an_ico_holding_a_12000_px_png_is_refused_without_decoding_it(
     assert peak < 200, f"validate peaked at {peak:.0f} MB"
 
 
+@pytest.mark.slow
 def test_an_eps_named_png_is_refused_without_starting_ghostscript(sample: Path, tmp_path: Path):
     bin_dir, started = tmp_path / "bin", tmp_path / "gs-started"
     bin_dir.mkdir()
