@@ -126,7 +126,12 @@ def test_a_lone_surrogate_in_the_title_is_refused(sample: Path):
     assert "U+DFFF" in refused(sample, EPISODE, "title")
 
 
-def test_a_lone_surrogate_from_the_validation_cache_is_refused(sample: Path):
+@pytest.mark.parametrize(
+    "written",
+    ["Service \\udfff Metrics", "Service \\uDFFF Metrics", "Service \udfff Metrics"],
+    ids=["escape", "escape-upper-case", "raw-surrogate"],
+)
+def test_a_lone_surrogate_from_the_validation_cache_is_refused(sample: Path, written: str):
     import json
 
     assert podcast(sample, "validate").exit_code == 0
@@ -134,7 +139,7 @@ def test_a_lone_surrogate_from_the_validation_cache_is_refused(sample: Path):
     data = json.loads(cache.read_text())
     [key] = [k for k in data["entries"] if k.startswith("front matter") and k.endswith(EPISODE)]
     entry = data["entries"][key]
-    entry[1] = entry[1].replace("Service Desk Metrics", "Service \\udfff Metrics")
+    entry[1] = entry[1].replace("Service Desk Metrics", written)
     cache.write_text(json.dumps(data))
     assert "U+DFFF" in refused(sample, EPISODE, "title")
 
