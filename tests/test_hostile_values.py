@@ -70,6 +70,52 @@ def test_a_folder_store_linked_to_episodes_is_refused(sample: Path):
     assert "episodes/" in line
 
 
+def can_bind_mount() -> bool:
+    """A private mount namespace (unshare -m) where a bind mount may be made: root on Linux."""
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return False
+    trial = subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False)
+    return trial.returncode == 0
+
+
+@pytest.mark.skipif(not can_bind_mount(), reason="needs unshare -m (root) for a bind mount")
+@pytest.mark.parametrize(
+    ("mounted", "storage", "words"),
+    [
+        ("build", "file://public", "is the network's build/ folder"),
+        ("episodes", "file://public/new", "lies in the network's episodes/ folder"),
+        (".", "file://public", "is the network folder"),
+    ],
+    ids=["build", "in-episodes", "network"],
+)
+def test_a_folder_store_that_is_the_same_folder_by_another_name_is_refused(
+    sample: Path, tmp_path: Path, mounted: str, storage: str, words: str
+):
+    """A path that names a network folder without resolving to its path (a bind mount here; a
+    differently cased name on a case-insensitive file system): the same folder all the same."""
+    import subprocess
+    import sys
+
+    (sample / "build").mkdir(exist_ok=True)
+    (sample / "public").mkdir()
+    edit(sample / TOML, 'storage = "file://public"', f'storage = "{storage}"')
+    script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+    child = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, "sh", str(sample / mounted), str(sample / "public"),
+         sys.executable, "-m", "podcast_tools", "--root", str(sample), "validate"],
+        env={**os.environ, "PYTHONPATH": str(REPO), "PODCAST_NO_CACHE": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    assert child.returncode == 1, child.stderr
+    lines = [l for l in child.stderr.splitlines() if l.startswith(f"{TOML}: network.storage: ")]
+    assert len(lines) == 1 and storage in lines[0] and words in lines[0], child.stderr
+
+
 @pytest.mark.parametrize("state", ["file://build/state", "file://episodes/.state", "file://."])
 def test_a_folder_state_over_the_network_is_refused(sample: Path, state: str):
     storage = 'storage = "file://public"'
