@@ -2,14 +2,20 @@
 
 Apple Podcasts wants show and episode art as JPEG or PNG (matching the file's extension), RGB,
 square, 1400 to 3000 pixels a side. An image larger than DECODE_MAX_PX a side is refused from its
-header, never decoded (a 400 kB PNG can decode to gigabytes).
+header, never decoded (a 400 kB PNG can decode to gigabytes). Only Pillow's JPEG and PNG readers
+ever see an input image: a file of another format (an ICO whose directory understates the PNG it
+holds, an EPS that Ghostscript would render) is named from its first bytes and never decoded.
 """
 
 from __future__ import annotations
 
+import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -23,6 +29,38 @@ DECODE_MAX_PX = 2 * MAX_PX
 _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 IMAGE_FORMATS = _FORMATS  # what each image file extension must hold
 _MIME = {pillow: IMAGE_TYPES[suffix] for suffix, pillow in _FORMATS.items()}
+#: The only readers an input image is opened with (Image.open would try every format it knows).
+READABLE = ("JPEG", "PNG")
+
+
+@contextmanager
+def open_image(source: Path | IO[bytes]) -> Iterator[Image.Image]:
+    """An input image opened by the JPEG or PNG reader only; UnidentifiedImageError for any other
+    format. A header or a load() past Pillow's bomb limit raises (DecompressionBombError, or the
+    DecompressionBombWarning made an error), never a warning that lets the decode go on."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(source, formats=READABLE) as image:
+            yield image
+
+
+def format_of(path: Path) -> str | None:
+    """The image format Pillow sees in the file's first bytes (its readers' signature checks
+    only: nothing is parsed), None when it knows none."""
+    try:
+        with path.open("rb") as file:
+            prefix = file.read(16)
+    except OSError:
+        return None
+    Image.init()
+    for name in Image.ID:
+        accept = Image.OPEN[name][1]
+        try:
+            if accept is not None and accept(prefix):
+                return name
+        except (SyntaxError, IndexError, TypeError, struct.error):  # as Image.open: not this one
+            continue
+    return None
 
 
 @dataclass(frozen=True)
@@ -38,8 +76,8 @@ class ArtworkFacts:
 
 
 def inspect(path: Path) -> ArtworkFacts:
-    """What the image really is; ValueError when it is not an image Pillow can read, or when its
-    header claims more than DECODE_MAX_PX a side (then no pixel is decoded)."""
+    """What the image really is; ValueError when it is not a JPEG or PNG Pillow can read, or when
+    its header claims more than DECODE_MAX_PX a side (then no pixel is decoded)."""
     too_large = (
         f"; it is not decoded: export it at {MAX_PX}×{MAX_PX} px or smaller "
         f"(at most {DECODE_MAX_PX} px a side are read)"
@@ -47,20 +85,25 @@ def inspect(path: Path) -> ArtworkFacts:
     try:
         with warnings.catch_warnings():  # Pillow warns of a bomb's size: we say it in one line
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(path, formats=READABLE) as image:
                 facts = ArtworkFacts(image.format or "?", image.mode, image.width, image.height)
     except Image.DecompressionBombError as exc:
         raise ValueError(
             f"claims far more than {DECODE_MAX_PX}×{DECODE_MAX_PX} px in its header{too_large}"
         ) from exc
     except (UnidentifiedImageError, OSError) as exc:
+        other = format_of(path)
+        if other is not None and other not in READABLE:
+            raise ValueError(f"is {other} data; export it as PNG or JPEG") from exc
         raise ValueError("is not a JPEG or PNG image") from exc
     if max(facts.width, facts.height) > DECODE_MAX_PX:
         raise ValueError(f"is {facts.width}×{facts.height} px{too_large}")
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             image.load()  # decode every pixel: a truncated file opens fine and fails here
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ValueError(f"decodes to more pixels than its header says{too_large}") from exc
+    except (OSError, ValueError, UnidentifiedImageError) as exc:
         raise ValueError(
             f"is truncated or damaged ({exc}); export or copy the image again"
         ) from exc
@@ -110,7 +153,7 @@ def fixed_copy(path: Path) -> Path | None:
         return None
     target = path.with_name(f"{path.stem}.fixed{path.suffix.lower()}")
     fmt = _FORMATS.get(path.suffix.lower(), "PNG")
-    with Image.open(path) as image:
+    with open_image(path) as image:
         if image.mode != "RGB":
             image = image.convert("RGB")
         if image.width > MAX_PX:

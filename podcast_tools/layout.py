@@ -147,20 +147,16 @@ def folder_store_problem(url: str, folder: str, root: Path, *, state: bool = Fal
     """Why a folder store (`state`: the publisher's state) named `url`, at `folder`, must not be
     used with the network under `root`, or None: it is or holds the network folder, or it is,
     lies in or holds one of the network's own folders (symlinks resolved). A folder beside them
-    (``file://public``) is fine."""
+    (``file://public``) is fine. Paths are compared, and folders by identity (device and inode)
+    too: on a case-insensitive file system ``file://Build`` is build/, and so is a bind mount."""
     where, network = os.path.realpath(folder), os.path.realpath(root)
-    relation = None
-    if _within(network, where):
-        relation = "is the network folder" if where == network else "holds the network folder"
-    for name in NETWORK_FOLDERS:
-        own = os.path.realpath(os.path.join(network, name))
-        if relation is None and _within(where, own):
-            relation = f"{'is' if where == own else 'lies in'} the network's {name}/ folder"
-        elif relation is None and _within(own, where):
-            relation = f"holds the network's {name}/ folder"
+    relation = _relation(where, network, _within)
     if relation is None:
-        return None
-    if where != folder:  # through a symlink: say where it leads
+        relation = _relation(where, network, _within_by_identity)
+        if relation is None:
+            return None
+        relation += " (the same folder under another name)"
+    elif where != folder:  # through a symlink: say where it leads
         inside = _within(where, network) and where != network
         relation += f" (it leads to {os.path.relpath(where, network) if inside else where})"
     if state:
@@ -175,6 +171,41 @@ def folder_store_problem(url: str, folder: str, root: Path, *, state: bool = Fal
     )
 
 
+def _relation(where: str, network: str, within) -> str | None:
+    """How the folder `where` overlaps the network folder or its own folders, by `within`."""
+    if within(network, where):
+        same = within(where, network)
+        return "is the network folder" if same else "holds the network folder"
+    for name in NETWORK_FOLDERS:
+        own = os.path.realpath(os.path.join(network, name))
+        if within(where, own):
+            return f"{'is' if within(own, where) else 'lies in'} the network's {name}/ folder"
+        if within(own, where):
+            return f"holds the network's {name}/ folder"
+    return None
+
+
 def _within(path: str, folder: str) -> bool:
     """`path` is `folder` or lies inside it (both resolved)."""
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _within_by_identity(path: str, folder: str) -> bool:
+    """`path`, or the nearest of its folders that exists, is `folder` or lies inside it, by the
+    folders' identity (device, inode) rather than their names; False when `folder` is not there."""
+    try:
+        target = os.stat(folder)
+    except OSError:
+        return False
+    current = path
+    while True:
+        try:
+            here = os.stat(current)
+        except OSError:
+            here = None
+        if here is not None and (here.st_dev, here.st_ino) == (target.st_dev, target.st_ino):
+            return True
+        parent = os.path.dirname(current)
+        if parent == current:
+            return False
+        current = parent

@@ -64,6 +64,7 @@ from mutagen.mp4 import MP4, AtomDataType, MP4Cover, MP4FreeForm, MP4Tags
 from mutagen.oggopus import OggOpus
 from PIL import Image, UnidentifiedImageError
 
+from podcast_tools.artwork import open_image
 from podcast_tools.audio.ffmpeg import input_url, run
 from podcast_tools.errors import PodcastToolsError, ToolError
 
@@ -422,12 +423,18 @@ def _vorbis(name: str, convert: Callable[[str], Any] = str) -> Style:
 
 def _image_facts(data: bytes) -> tuple[int, int, int]:
     """Width, height and bits per pixel of an image when Pillow reads its header, else zeros
-    (the FLAC picture block allows 0 for unknown)."""
+    (the FLAC picture block allows 0 for unknown). Only a JPEG or PNG header is read."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with open_image(io.BytesIO(data)) as image:
             depth = {"1": 1, "L": 8, "P": 8, "RGB": 24, "RGBA": 32, "CMYK": 32}.get(image.mode, 0)
             return image.width, image.height, depth
-    except (UnidentifiedImageError, OSError, ValueError):
+    except (  # Image.DecompressionBombWarning: made an error by open_image
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ):
         return 0, 0, 0
 
 

@@ -5,6 +5,7 @@ and the field, with exit 1, so `publish` stops before anything is uploaded."""
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -69,6 +70,52 @@ def test_a_folder_store_linked_to_episodes_is_refused(sample: Path):
     assert "episodes/" in line
 
 
+def can_bind_mount() -> bool:
+    """A private mount namespace (unshare -m) where a bind mount may be made: root on Linux."""
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return False
+    trial = subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False)
+    return trial.returncode == 0
+
+
+@pytest.mark.skipif(not can_bind_mount(), reason="needs unshare -m (root) for a bind mount")
+@pytest.mark.parametrize(
+    ("mounted", "storage", "words"),
+    [
+        ("build", "file://public", "is the network's build/ folder"),
+        ("episodes", "file://public/new", "lies in the network's episodes/ folder"),
+        (".", "file://public", "is the network folder"),
+    ],
+    ids=["build", "in-episodes", "network"],
+)
+def test_a_folder_store_that_is_the_same_folder_by_another_name_is_refused(
+    sample: Path, tmp_path: Path, mounted: str, storage: str, words: str
+):
+    """A path that names a network folder without resolving to its path (a bind mount here; a
+    differently cased name on a case-insensitive file system): the same folder all the same."""
+    import subprocess
+    import sys
+
+    (sample / "build").mkdir(exist_ok=True)
+    (sample / "public").mkdir()
+    edit(sample / TOML, 'storage = "file://public"', f'storage = "{storage}"')
+    script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+    child = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, "sh", str(sample / mounted), str(sample / "public"),
+         sys.executable, "-m", "podcast_tools", "--root", str(sample), "validate"],
+        env={**os.environ, "PYTHONPATH": str(REPO), "PODCAST_NO_CACHE": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    assert child.returncode == 1, child.stderr
+    lines = [l for l in child.stderr.splitlines() if l.startswith(f"{TOML}: network.storage: ")]
+    assert len(lines) == 1 and storage in lines[0] and words in lines[0], child.stderr
+
+
 @pytest.mark.parametrize("state", ["file://build/state", "file://episodes/.state", "file://."])
 def test_a_folder_state_over_the_network_is_refused(sample: Path, state: str):
     storage = 'storage = "file://public"'
@@ -125,7 +172,12 @@ def test_a_lone_surrogate_in_the_title_is_refused(sample: Path):
     assert "U+DFFF" in refused(sample, EPISODE, "title")
 
 
-def test_a_lone_surrogate_from_the_validation_cache_is_refused(sample: Path):
+@pytest.mark.parametrize(
+    "written",
+    ["Service \\udfff Metrics", "Service \\uDFFF Metrics", "Service \udfff Metrics"],
+    ids=["escape", "escape-upper-case", "raw-surrogate"],
+)
+def test_a_lone_surrogate_from_the_validation_cache_is_refused(sample: Path, written: str):
     import json
 
     assert podcast(sample, "validate").exit_code == 0
@@ -133,7 +185,7 @@ def test_a_lone_surrogate_from_the_validation_cache_is_refused(sample: Path):
     data = json.loads(cache.read_text())
     [key] = [k for k in data["entries"] if k.startswith("front matter") and k.endswith(EPISODE)]
     entry = data["entries"][key]
-    entry[1] = entry[1].replace("Service Desk Metrics", "Service \\udfff Metrics")
+    entry[1] = entry[1].replace("Service Desk Metrics", written)
     cache.write_text(json.dumps(data))
     assert "U+DFFF" in refused(sample, EPISODE, "title")
 
@@ -428,3 +480,44 @@ def test_a_12000_px_png_is_refused_without_decoding_it(sample: Path, fix: bool, 
     assert [line for line in lines if "12000×12000" in line] == lines[-1:], stderr
     assert not (path.parent / "cover.fixed.png").exists()
     assert peak < 200, f"validate peaked at {peak:.0f} MB"
+
+
+def ico_holding(path: Path, png: bytes) -> None:
+    """An ICO file whose one directory entry says 256×256 px but holds `png` (of any size)."""
+    entry = struct.pack("<BBBBHHII", 0, 0, 0, 0, 1, 32, len(png), 6 + 16)  # 0 means 256
+    path.write_bytes(struct.pack("<HHH", 0, 1, 1) + entry + png)
+
+
+@pytest.mark.slow
+def test_an_ico_holding_a_12000_px_png_is_refused_without_decoding_it(
+    sample: Path, tmp_path: Path
+):
+    big = tmp_path / "big.png"
+    blank_png(big, 12000)
+    path = sample / "episodes" / "art" / "cover.png"
+    ico_holding(path, big.read_bytes())
+    code, stderr, peak = peak_rss_mb("--root", str(sample), "validate", tmp_path=tmp_path)
+    assert code == 1, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("episodes/art/cover.png: ")]
+    assert len(lines) == 1 and "is ICO data" in lines[0] and "PNG or JPEG" in lines[0], stderr
+    assert peak < 200, f"validate peaked at {peak:.0f} MB"
+
+
+@pytest.mark.slow
+def test_an_eps_named_png_is_refused_without_starting_ghostscript(sample: Path, tmp_path: Path):
+    bin_dir, started = tmp_path / "bin", tmp_path / "gs-started"
+    bin_dir.mkdir()
+    (bin_dir / "gs").write_text(f"#!/bin/sh\ntouch {started}\nexit 1\n")
+    (bin_dir / "gs").chmod(0o755)
+    path = sample / "episodes" / "art" / "cover.png"
+    path.write_bytes(
+        b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 2000 2000\n"
+        b"newpath 0 0 moveto 2000 2000 lineto stroke\nshowpage\n%%EOF\n"
+    )
+    env = {"PYTHONPATH": str(REPO), "PODCAST_NO_CACHE": "1"}
+    env["PATH"] = f"{bin_dir}:{os.environ['PATH']}"
+    child, _ = podcast_peak_mb("--root", str(sample), "validate", scratch=tmp_path, env=env)
+    assert child.returncode == 1, child.stderr
+    lines = [l for l in child.stderr.splitlines() if l.startswith("episodes/art/cover.png: ")]
+    assert len(lines) == 1 and "is EPS data" in lines[0], child.stderr
+    assert not started.exists(), "Ghostscript was started on an untrusted file"

@@ -8,12 +8,17 @@ succeed, and a reader never sees half a file). The folder is capped (oldest used
 refreshes the file's time.
 
 The folder may come from elsewhere (CI restores `build/.cache` from a shared cache), so an entry is
-checked before use (`lookup`): its own checksum (a sha256 of every array, stored inside it when it
-is written), the arrays it must hold and nothing else, their types and shapes against each other
-and against the master (its rate, channels and the duration its header gives), finite values,
-physical ranges (a 10 ms energy no larger than K-weighted PCM of the entry's own peaks can make;
-peaks within ±24 dBFS) and its figures (computed again from its energies). An entry failing any of
-these is damaged: it is removed and the master is measured again, never used.
+checked before use (`lookup`). Before any array is read (`read_entry`): the file's size, its
+members' names (only the arrays below; at most the excerpts the master's analysis keeps), each
+member's unpacked size in the zip's directory and its .npy header's type and shape, all within what
+an analysis of this master can hold (its header's duration, else 24 h) — a member inflating to
+gigabytes or a header claiming 10¹³ values is never decompressed or allocated. Then: its own
+checksum (a sha256 of every array, stored inside it when it is written), the arrays it must hold and
+nothing else, their types and shapes against each other and against the master (its rate, channels
+and the duration its header gives), finite values, physical ranges (a 10 ms energy no larger than
+K-weighted PCM of the entry's own peaks can make; peaks within ±24 dBFS) and its figures (computed
+again from its energies). An entry failing any of these is damaged: it is removed and the master is
+measured again, never used.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import os
 import re
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,15 +113,13 @@ class AnalysisCache:
         against the master). A damaged entry is removed: a miss, with the reason."""
         path = self.path(key)
         try:
-            with np.load(path, allow_pickle=False) as stored:
-                found = {name: stored[name] for name in stored.files}
-            result = checked(found, expected)
+            result = checked(read_entry(path, expected), expected)
         except FileNotFoundError:
             self.counts.misses += 1
             return Lookup(None)
         except Damaged as exc:
             return self._evict(path, str(exc))
-        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
+        except _UNREADABLE as exc:
             return self._evict(path, f"not a readable .npz file ({type(exc).__name__})")
         try:
             os.utime(path)  # recently used: the last to go when the folder is over its cap
@@ -196,6 +200,94 @@ class AnalysisCache:
                 break
             path.unlink(missing_ok=True)
             total -= size
+
+
+#: What reading a crafted .npz may raise (MemoryError: numpy's own, for a shape past the limits).
+_UNREADABLE = (
+    OSError,
+    ValueError,
+    KeyError,
+    TypeError,
+    EOFError,
+    MemoryError,
+    NotImplementedError,  # a compression method zipfile does not know
+    RuntimeError,  # an encrypted member
+    zipfile.BadZipFile,
+    zlib.error,
+)
+#: Room for one .npy header (numpy writes 128 bytes; it reads at most 10000).
+_NPY_HEADER_BYTES = 10_000
+#: The longest master an entry may describe when the master's header gives no duration.
+_LONGEST_S = 24 * 3600.0
+#: Channels an entry may hold without an `Expected` saying how many.
+_MAX_CHANNELS = 8
+
+
+def _value_limits(expected: Expected | None) -> dict[str, int]:
+    """How many values each array of an entry may hold, from what the master is: its arrays are
+    read only within these (a crafted entry may claim or inflate to gigabytes)."""
+    header_s = expected.header_s if expected is not None else None
+    seconds = 1.02 * header_s + 1.0 if header_s else _LONGEST_S
+    channels = expected.channels if expected is not None else _MAX_CHANNELS
+    excerpts = expected.excerpt_limit if expected is not None else 8
+    frames_10ms = math.ceil(seconds * 100) + 1  # energies and peaks: one a 10 ms frame
+    return {
+        "master_frames": 1,
+        "source_figures": 16,
+        "energy": frames_10ms,
+        "frame_peaks": frames_10ms,
+        "excerpt_index": max(excerpts, 16),
+        "checksum": 32,
+        "excerpt": CHUNK_FRAMES * channels,
+        "excerpts": excerpts,
+    }
+
+
+def read_entry(path: Path, expected: Expected | None) -> dict[str, np.ndarray]:
+    """The arrays in the .npz at `path`, each read only after its name, its unpacked size (the
+    zip's directory) and its .npy header (type and shape) are within what the master allows;
+    Damaged otherwise. Nothing larger than those limits is ever decompressed or allocated."""
+    limits = _value_limits(expected)
+
+    def values_allowed(name: str) -> int:
+        return limits["excerpt" if _EXCERPT.fullmatch(name) else name]
+
+    allowed = {*_ARRAYS, "checksum"}
+    most_bytes = sum(8 * limits[name] + _NPY_HEADER_BYTES for name in allowed)
+    most_bytes += limits["excerpts"] * (8 * limits["excerpt"] + _NPY_HEADER_BYTES)
+    if path.stat().st_size > most_bytes:
+        raise Damaged(f"it is {path.stat().st_size} bytes, at most {most_bytes}")
+    found: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        names = [info.filename.removesuffix(".npy") for info in members]
+        for info, name in zip(members, names):
+            if not info.filename.endswith(".npy") or not (
+                name in allowed or _EXCERPT.fullmatch(name)
+            ):
+                raise Damaged(f"it holds an unknown array {name}")
+        excerpts = sum(1 for name in names if _EXCERPT.fullmatch(name))
+        if excerpts > limits["excerpts"]:
+            raise Damaged(f"it holds {excerpts} excerpts, at most {limits['excerpts']}")
+        for info, name in zip(members, names):
+            most = 8 * values_allowed(name)
+            if info.file_size > most + _NPY_HEADER_BYTES:
+                raise Damaged(f"{name} unpacks to {info.file_size} bytes, at most {most}")
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = {
+                    (1, 0): np.lib.format.read_array_header_1_0,
+                    (2, 0): np.lib.format.read_array_header_2_0,
+                }.get(version)
+                if read_header is None:
+                    raise Damaged(f"{name} is an .npy file of version {version}")
+                shape, _, dtype = read_header(member)
+            values = math.prod(shape)
+            if dtype.hasobject or values * dtype.itemsize > most:
+                raise Damaged(f"{name} claims {values} values of {dtype}, at most {most} bytes")
+            with archive.open(info) as member:
+                found[name] = np.lib.format.read_array(member, allow_pickle=False)
+    return found
 
 
 def checksum(arrays: dict[str, object]) -> bytes:

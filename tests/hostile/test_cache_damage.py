@@ -13,8 +13,11 @@ line); and no file is kept whose rendered programme, metered by the render, is n
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +28,12 @@ from hypothesis import strategies as st
 from podcast_tools.audio.analysis_cache import AnalysisCache, checksum
 from podcast_tools.audio.master import MasteringSettings, master
 from podcast_tools.audio.meter import integrated_loudness, loudness_range
+from podcast_tools.audio.pcm import CHUNK_FRAMES
 from podcast_tools.audio.synth import speech_like_master
 from tests.audio_tools import ffmpeg_loudness
-from tests.conftest import edit
+from tests.conftest import REPO, edit
 from tests.hostile.helpers import ROW1, error_lines, podcast
+from tests.memory import podcast_peak_mb
 
 ROW_TARGET = "loudness = { target_lufs = -19.0 }"
 NEW_TARGET = -17.0  # the changed target: the episode is mastered again, pass 1 from the cache
@@ -339,3 +344,95 @@ def test_an_edit_error_with_a_good_entry_is_the_error_alone(sample: Path, tmp_pa
     [line] = error_lines(result)
     assert line.startswith(f"{ROW1}: chapters[3].start: 19.4 s is in a part that was cut"), line
     assert "analysis cache" not in result.stderr
+
+
+# -- entries that would fill memory before any check: read from the zip's directory first --------
+
+
+def npy_header(shape: tuple[int, ...], descr: str = "<f4") -> bytes:
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        out, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
+    return out.getvalue()
+
+
+def deflated_zeros(head: bytes, zeros: int) -> bytes:
+    """A raw deflate stream of `head` then `zeros` zero bytes, made without compressing them:
+    after a full flush a block of 1 MiB of zeros compresses to the same bytes every time."""
+    block = 1 << 20
+    first = zlib.compressobj(9, zlib.DEFLATED, -15)
+    start = first.compress(head) + first.flush(zlib.Z_FULL_FLUSH)
+    again = zlib.compressobj(9, zlib.DEFLATED, -15)
+    piece = again.compress(bytes(block)) + again.flush(zlib.Z_FULL_FLUSH)
+    return start + piece * (zeros // block) + zlib.compressobj(9, zlib.DEFLATED, -15).flush()
+
+
+def write_zip(path: Path, members: dict[str, tuple[bytes, int, int]]) -> None:
+    """A zip of raw deflated members: name → (deflated bytes, crc32, uncompressed size) — the
+    sizes are whatever the caller says, as in a crafted file."""
+    local, central = b"", b""
+    for name, (data, crc, size) in members.items():
+        fields = struct.pack("<HHHHHIII", 20, 0, 8, 0, 0x21, crc, len(data), size)
+        central += (
+            struct.pack("<IH", 0x02014B50, 20)
+            + fields
+            + struct.pack("<HHHHHII", len(name), 0, 0, 0, 0, 0, len(local))
+            + name.encode()
+        )
+        local += struct.pack("<I", 0x04034B50) + fields + struct.pack("<HH", len(name), 0)
+        local += name.encode() + data
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central),
+                      len(local), 0)  # fmt: skip
+    path.write_bytes(local + central + end)
+
+
+def deflated(raw: bytes) -> tuple[bytes, int, int]:
+    compress = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return compress.compress(raw) + compress.flush(), zlib.crc32(raw), len(raw)
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.lib.format.write_array(out, np.asarray(array), allow_pickle=False)
+    return out.getvalue()
+
+
+def craft(entry: Path, case: str) -> None:
+    with np.load(entry, allow_pickle=False) as stored:
+        members = {f"{name}.npy": deflated(npy_bytes(stored[name])) for name in stored.files}
+    if case == "zip-bomb":  # energy.npy says 2 GiB of float32 in its header and holds them
+        zeros = 2 << 30
+        data = deflated_zeros(npy_header((zeros // 4,)), zeros)
+        members["energy.npy"] = (data, 0, (len(npy_header((zeros // 4,))) + zeros) & 0xFFFFFFFF)
+    elif case == "huge-shape":  # a header claiming 10**13 values: numpy's own MemoryError
+        members["energy.npy"] = deflated(npy_header((10**13,)) + bytes(64))
+    elif case == "many-excerpts":  # 1000 excerpts of a chunk each (512 MiB), all read at once
+        raw = npy_bytes(np.zeros((CHUNK_FRAMES, 2), np.float32))
+        excerpt = deflated(raw)
+        for number in range(1000):
+            members[f"excerpt_{number:03d}.npy"] = excerpt
+    else:
+        raise AssertionError(case)
+    write_zip(entry, members)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["zip-bomb", "huge-shape", "many-excerpts"])
+def test_an_entry_that_would_fill_memory_is_measured_again(sample: Path, tmp_path: Path, case):
+    first = podcast(sample, "publish", ROW1, "--storage", f"file://{tmp_path / 'one'}")
+    assert first.exit_code == 0, first.output
+    craft(entry_of(sample), case)
+    edit(
+        sample / "episodes/network.toml", ROW_TARGET, f"loudness = {{ target_lufs = {NEW_TARGET} }}"
+    )
+    store = tmp_path / "two"
+    args = ("--root", str(sample), "publish", str(sample / ROW1), "--storage", f"file://{store}")
+    child, peak = podcast_peak_mb(*args, scratch=tmp_path, env={"PYTHONPATH": str(REPO)})
+    assert child.returncode == 0, child.stderr
+    assert "Traceback" not in child.stderr
+    notes = [line for line in child.stderr.splitlines() if "analysis cache" in line]
+    assert len(notes) == 1 and "measured again" in notes[0], child.stderr
+    (mp3,) = published_mp3s(store)
+    assert ffmpeg_loudness(mp3)["I"] == pytest.approx(NEW_TARGET, abs=TOLERANCE_LU)
+    assert peak < 200, f"publish peaked at {peak:.0f} MB"
