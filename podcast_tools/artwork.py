@@ -94,7 +94,13 @@ def inspect(path: Path) -> ArtworkFacts:
     except (UnidentifiedImageError, OSError) as exc:
         other = format_of(path)
         if other is not None and other not in READABLE:
-            raise ValueError(f"is {other} data; export it as PNG or JPEG") from exc
+            expected = _FORMATS.get(path.suffix.lower())
+            if expected is None:
+                raise ValueError(f"is {other} data; export it as PNG or JPEG") from exc
+            raise ValueError(
+                f"is {other} data in a {path.suffix} file; save it as {expected} "
+                "(only PNG or JPEG images are read)"
+            ) from exc
         raise ValueError("is not a JPEG or PNG image") from exc
     if max(facts.width, facts.height) > DECODE_MAX_PX:
         raise ValueError(f"is {facts.width}×{facts.height} px{too_large}")

@@ -745,12 +745,6 @@ def _temp_beside(path: Path, suffix: str) -> Path:
     return Path(name)
 
 
-def _ffmetadata_escape(text: str) -> str:
-    """ffmpeg's metadata file quoting: a backslash before = ; # \\ and line breaks."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join("\\" + char if char in "=;#\\\n" else char for char in text)
-
-
 #: The Nero chpl atom stores a title's length in one byte: ffmpeg cuts longer titles at 255
 #: bytes, possibly inside a character. Titles are cut on a character boundary before that.
 MP4_CHAPTER_TITLE_BYTES = 255
@@ -766,6 +760,9 @@ def mp4_chapter_title(title: str) -> str:
 
 
 def _ffmetadata(chapters: tuple[ChapterTag, ...]) -> str:
+    """The chapters' times as an ffmetadata file. Their titles go on the command line instead
+    (`_chapter_titles`): ffmpeg's ffmetadata reader takes an escaped backslash at the end of a
+    line for a line continuation, so a title ending in a backslash swallowed the next chapter."""
     lines = [";FFMETADATA1"]
     for chapter in chapters:
         lines += [
@@ -773,9 +770,16 @@ def _ffmetadata(chapters: tuple[ChapterTag, ...]) -> str:
             "TIMEBASE=1/1000",
             f"START={chapter.start_ms}",
             f"END={max(chapter.end_ms, chapter.start_ms)}",
-            f"title={_ffmetadata_escape(mp4_chapter_title(chapter.title))}",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _chapter_titles(chapters: tuple[ChapterTag, ...]) -> list[str]:
+    """ffmpeg options giving each output chapter its title, as it is (no quoting needed)."""
+    args = []
+    for index, chapter in enumerate(chapters):
+        args += [f"-metadata:c:{index}", f"title={mp4_chapter_title(chapter.title)}"]
+    return args
 
 
 def _remux_m4a(source: Path, output: Path, chapters: tuple[ChapterTag, ...]) -> None:
@@ -790,7 +794,7 @@ def _remux_m4a(source: Path, output: Path, chapters: tuple[ChapterTag, ...]) -> 
             meta = _temp_beside(output, ".ffmeta")
             meta.write_text(_ffmetadata(chapters), encoding="utf-8")
             args += ["-f", "ffmetadata", "-i", input_url(meta)]
-            args += ["-map_metadata", "1", "-map_chapters", "1"]
+            args += ["-map_metadata", "1", "-map_chapters", "1", *_chapter_titles(chapters)]
         else:
             args += ["-map_metadata", "-1", "-map_chapters", "-1"]
         args += ["-map", "0:a:0", "-c", "copy", "-movflags", "+faststart", "-f", "ipod", "-y"]

@@ -13,9 +13,12 @@ REPO = Path(__file__).resolve().parents[1]
 #: The test tiers. `pytest -m "not slow"` is the quick check of the core (the README's
 #: Development section); `pytest` runs everything, as `.ci/run` does. A test is slow when it runs
 #: in a real browser or a real podcast client, needs the session's S3 server or a published or
-#: processed sample network, or carries `@pytest.mark.slow` itself (anything over ~2 s).
+#: processed sample network, or the wheel installed in a fresh venv, or carries
+#: `@pytest.mark.slow` itself (anything over ~1 s on a 2-core machine).
 SLOW_FOLDERS = ("browser", "clients")
-SLOW_FIXTURES = frozenset({"s3_server", "processed_network", "preview_server", "published"})
+SLOW_FIXTURES = frozenset(
+    {"s3_server", "processed_network", "preview_server", "published", "installed"}
+)
 
 
 def pytest_collection_modifyitems(config, items) -> None:

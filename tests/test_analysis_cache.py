@@ -35,6 +35,7 @@ def counting_reads(monkeypatch) -> list[Path]:
     return reads
 
 
+@pytest.mark.slow
 def test_a_second_run_takes_pass_one_from_the_cache_and_makes_the_same_bytes(
     tmp_path: Path, source: Path, monkeypatch
 ):

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from mutagen.flac import Picture as FlacPicture
 from mutagen.mp4 import MP4
@@ -372,6 +372,8 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(title=TEXT, chapter_titles=st.lists(TEXT, min_size=1, max_size=3))
+# a title ending in a backslash swallowed the next chapter of an M4A (ffmpeg's ffmetadata reader)
+@example(title="0", chapter_titles=["Q&A \\", "Wrap-up \\", "; # = \\\n"])
 def test_any_admitted_title_round_trips(clips, tmp_path_factory, name, title, chapter_titles):
     path = tmp_path_factory.mktemp("fuzz") / f"e{FORMATS[name].suffix}"
     shutil.copy(clips[name], path)

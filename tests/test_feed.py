@@ -479,6 +479,7 @@ def test_feed_command_from_local_build(sample: Path, tmp_path: Path):
         assert (store / url.removeprefix(BASE)).read_bytes() == data, url
 
 
+@pytest.mark.slow
 def test_feed_command_writes_nothing_when_a_rule_fails(sample: Path):
     """Notes that render past Apple's 4000 bytes pass loading and processing; the feed builder
     refuses them, and then no feed at all is written (not the other shows', not the

@@ -149,6 +149,7 @@ def test_any_front_matter_gives_lines_and_an_exit_code_never_a_traceback(
         assert all(line.startswith(("episodes/", "templates/")) for line in problems), problems
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60,
     deadline=None,

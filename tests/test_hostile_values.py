@@ -467,6 +467,7 @@ def peak_rss_mb(*args: str, tmp_path: Path) -> tuple[int, str, float]:
     return child.returncode, child.stderr, peak
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fix", [False, True], ids=["validate", "fix-artwork"])
 def test_a_12000_px_png_is_refused_without_decoding_it(sample: Path, fix: bool, tmp_path: Path):
     path = sample / "episodes" / "art" / "cover.png"

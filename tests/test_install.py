@@ -72,6 +72,7 @@ def test_wheel_ships_every_package_file(installed):
     assert not missing, f"not in {installed.wheel.name}: {missing}"
 
 
+@pytest.mark.slow
 def test_sdist_ships_every_package_file_and_the_project_files(installed):
     with tarfile.open(installed.sdist) as sdist:
         top = sdist.getnames()[0].split("/")[0]

@@ -181,6 +181,7 @@ def test_the_schemas_are_strict(sample: Path):
     assert schema_problems("publish", {**feeds, "shard": "1/2"}), "a shard writes no feeds"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("verify", [False, True], ids=["report", "verify"])
 def test_process_json_matches_its_schema(sample: Path, verify: bool):
     doc = run_json(

@@ -163,6 +163,7 @@ def test_bad_input_is_one_clear_error_and_no_output(tmp_path: Path, case: str):
     assert not list(out.parent.glob("*")) if out.parent.exists() else True
 
 
+@pytest.mark.slow
 def test_process_command_on_the_sample_network(sample: Path):
     runner = CliRunner()
     episode = sample / "episodes/itsmwp/002-change-advisory-boards.md"
@@ -277,6 +278,7 @@ def test_process_command_names_samples_that_are_not_numbers(
     assert left_in(sample / "build") == []
 
 
+@pytest.mark.slow
 def test_processed_episode_is_tagged_with_notes_beside_it(sample: Path):
     from podcast_tools.tags import read_tags
 

@@ -259,6 +259,7 @@ def test_the_summary_names_the_page_and_a_second_run_writes_the_same_bytes(tmp_p
 # --- the plots say what the JSON says ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_target_and_ceiling_lines_sit_at_the_shows_targets(processed):
     _root, doc, page = processed
     svg = svg_of(page)
@@ -531,6 +532,7 @@ def small_report(tmp_path_factory):
     return master(source, folder / "out.mp3", MasteringSettings(), EditDecisions())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("after", "codec_loss", "measured", "verdicts"),
     [

@@ -113,6 +113,7 @@ def test_every_file_lands_on_the_target_and_under_the_ceiling(
     assert opus.bitrate_kbps * 0.4 < kbps["opus"] <= opus.bitrate_kbps * 1.15
 
 
+@pytest.mark.slow
 def test_one_analysis_and_one_render_feed_every_encoder(tmp_path: Path, monkeypatch):
     """The master is decoded twice (analysis, render) with three formats as with one."""
     from tests.test_analysis_cache import counting_reads

@@ -922,6 +922,7 @@ def test_platforms_belong_to_one_show_and_are_listed_by_podcast_shows(sample: Pa
 # --- podcast site -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_podcast_site_writes_every_page_of_what_is_processed(network_copy: Path, tmp_path: Path):
     runner = CliRunner()
     episode = network_copy / "episodes/itsmwp-row/001-outsourcing-the-service-desk.md"
@@ -1207,6 +1208,7 @@ segments = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(
     document=st.one_of(

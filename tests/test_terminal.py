@@ -128,6 +128,7 @@ def test_publish_into_a_pipe_prints_plain_lines(sample: Path, tmp_path: Path):
     assert done.stdout.decode().startswith(f"file://{store}")
 
 
+@pytest.mark.slow
 def test_stdout_piped_from_a_terminal_gets_no_bars(sample: Path, tmp_path: Path):
     """`podcast publish | cat`: stderr is still the terminal, yet the output stays plain."""
     store = tmp_path / "store"

@@ -79,6 +79,7 @@ def _newer(document: dict) -> bytes:
     return json.dumps({**document, "version": document["version"] + 1}).encode()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("damage", "words"),
     [

@@ -49,6 +49,7 @@ def damage_keeping_size(path: Path) -> None:
     path.write_bytes(data[:half] + bytes(len(data) - half))
 
 
+@pytest.mark.slow
 def test_warm_validate_runs_no_ffmpeg_and_says_the_same(sample: Path, logged_ffmpeg: Path):
     code, cold, cold_runs = validate(sample, logged_ffmpeg)
     assert code == 0, cold
@@ -110,6 +111,7 @@ def test_master_cut_short_after_a_good_run_is_caught(sample: Path, logged_ffmpeg
     assert (code, output) == validate(sample, logged_ffmpeg, "--no-cache")[:2]
 
 
+@pytest.mark.slow
 def test_failures_are_remembered_until_the_file_is_fixed(sample: Path, logged_ffmpeg: Path):
     master = sample / MASTER
     good = master.read_bytes()
@@ -168,6 +170,7 @@ def test_garbage_or_truncated_cache_file_is_survived_and_rebuilt(sample: Path, l
     assert runs >= 7
 
 
+@pytest.mark.slow
 def test_two_validates_at_once_on_a_cold_cache_both_succeed(sample: Path, logged_ffmpeg: Path):
     first = start_validate(sample, logged_ffmpeg)
     second = start_validate(sample, logged_ffmpeg)

@@ -386,6 +386,7 @@ def test_first_push_publishes_everything(history):
     check_published(history.workspaces["first push"], history.published["first push"])
 
 
+@pytest.mark.slow
 def test_push_publishes_only_what_changed_since_the_commit_before(history):
     run = history.runs["push"]
     assert run.returncode == 0, run.output
@@ -404,6 +405,7 @@ def test_push_publishes_only_what_changed_since_the_commit_before(history):
     assert any(t.startswith("Revisited — ") for t in titles(published, "itsmwp"))
 
 
+@pytest.mark.slow
 def test_force_push_falls_back_to_publishing_everything(history):
     run = history.runs["force-push"]
     assert run.returncode == 0, run.output
@@ -418,6 +420,7 @@ def test_force_push_falls_back_to_publishing_everything(history):
     assert "Problem Records That Get Read" not in titles(published, "itsmwp")
 
 
+@pytest.mark.slow
 def test_manual_run_publishes_the_named_episodes(history):
     run = history.runs["manual"]
     assert run.returncode == 0, run.output
@@ -431,6 +434,7 @@ def test_manual_run_publishes_the_named_episodes(history):
     check_published(history.workspaces["manual"], published)
 
 
+@pytest.mark.slow
 def test_hourly_run_publishes_everything_due(history):
     run = history.runs["hourly"]
     assert run.returncode == 0, run.output
@@ -442,6 +446,7 @@ def test_hourly_run_publishes_everything_due(history):
     assert '"episodes_skipped"' in summary  # the JSON summary also lands on the run's page
 
 
+@pytest.mark.slow
 def test_a_missing_storage_setting_is_one_clear_error(tmp_path_factory, tmp_path):
     installed = installed_package(tmp_path_factory)
     workspace = tmp_path / "workspace"
@@ -457,6 +462,7 @@ def test_a_missing_storage_setting_is_one_clear_error(tmp_path_factory, tmp_path
     assert not (workspace / "public").exists()  # nothing published to network.toml's storage
 
 
+@pytest.mark.slow
 def test_a_manual_run_naming_no_episode_file_is_one_clear_error(tmp_path_factory, tmp_path):
     installed = installed_package(tmp_path_factory)
     workspace = tmp_path / "workspace"
@@ -556,6 +562,7 @@ def test_a_manual_run_with_shards_publishes_each_share_then_the_feeds(
     check_published(workspace, storage)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shards", ["1", "65", "2.5", "-3"])
 def test_a_shard_count_out_of_range_is_one_clear_error(tmp_path_factory, tmp_path, shards):
     installed = installed_package(tmp_path_factory)

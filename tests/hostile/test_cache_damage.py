@@ -98,6 +98,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("case", "sealed"), CASES)
 def test_a_bad_cache_entry_is_measured_again_and_the_episode_lands_on_target(
     sample: Path, tmp_path: Path, case: str, sealed: bool
@@ -240,6 +241,7 @@ def off_target(path: Path) -> str | None:
     return None
 
 
+@pytest.mark.slow
 @settings(
     max_examples=20,
     deadline=None,
@@ -265,6 +267,7 @@ def test_no_cache_entry_masters_anything_off_target(fuzz_master: dict, tmp_path_
     assert again.analysis_cached
 
 
+@pytest.mark.slow
 @settings(max_examples=3, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_no_cache_entry_publishes_anything_off_target(sample: Path, tmp_path_factory, data):
@@ -310,6 +313,7 @@ def test_a_render_off_target_is_one_line_and_nothing_is_published(
     assert not list((sample / "build").rglob("*.mp3"))
 
 
+@pytest.mark.slow
 def test_workers_say_what_they_measured_again(sample: Path, tmp_path: Path):
     """With --jobs 2 each episode is mastered in a worker process: its note reaches the producer
     through the publisher, once per damaged entry."""

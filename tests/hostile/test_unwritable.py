@@ -119,6 +119,7 @@ COMMANDS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("inside", [False, True], ids=["the-folder", "a-folder-in-it"])
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_out_on_a_read_only_folder_is_one_line(sample: Path, tmp_path: Path, command, inside):
