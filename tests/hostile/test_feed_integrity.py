@@ -79,12 +79,11 @@ def test_an_edited_manifest_sha256_never_reaches_the_feed(sample: Path, s3_serve
     assert integrity(read(s3_server, bucket, "net/itsmwp-row/feed.xml"), ROW1_GUID) == [real]
 
 
-def test_tampered_stored_metadata_is_caught_and_uploaded_again(
-    sample: Path, s3_server, bucket: str
-):
-    assert publish(sample, bucket, ROW1, CAB).exit_code == 0
+def record_a_wrong_sha256(s3_server, bucket: str, guid: str) -> str:
+    """Rewrite the stored metadata of the episode's MP3 to record WRONG as its sha256 (the bytes
+    and the other headers as they were); its key."""
     client = s3_server.client()
-    key = manifest(s3_server, bucket)["episodes"][ROW1_GUID]["audio"][0]["key"]
+    key = manifest(s3_server, bucket)["episodes"][guid]["audio"][0]["key"]
     head = client.head_object(Bucket=bucket, Key=f"net/{key}")
     client.copy_object(
         Bucket=bucket,
@@ -95,6 +94,14 @@ def test_tampered_stored_metadata_is_caught_and_uploaded_again(
         ContentType=head["ContentType"],
         CacheControl=head["CacheControl"],
     )
+    return key
+
+
+def test_tampered_stored_metadata_is_caught_and_uploaded_again(
+    sample: Path, s3_server, bucket: str
+):
+    assert publish(sample, bucket, ROW1, CAB).exit_code == 0
+    key = record_a_wrong_sha256(s3_server, bucket, ROW1_GUID)
 
     other = publish(sample, bucket, CAB)
     assert other.exit_code == 3, other.output
@@ -105,7 +112,7 @@ def test_tampered_stored_metadata_is_caught_and_uploaded_again(
     fixed = publish(sample, bucket)  # every episode in the run: ROW1's MP3 uploaded again
     assert fixed.exit_code == 0, fixed.output
     body = read(s3_server, bucket, f"net/{key}")
-    stored = client.head_object(Bucket=bucket, Key=f"net/{key}")["Metadata"]["sha256"]
+    stored = s3_server.client().head_object(Bucket=bucket, Key=f"net/{key}")["Metadata"]["sha256"]
     assert stored == hashlib.sha256(body).hexdigest()
     assert integrity(read(s3_server, bucket, "net/itsmwp-row/feed.xml"), ROW1_GUID) == [sri(body)]
 
@@ -155,18 +162,7 @@ def test_unpublish_completes_although_another_objects_metadata_is_tampered(
     sample: Path, s3_server, bucket: str
 ):
     assert publish(sample, bucket, CAB, METRICS).exit_code == 0
-    client = s3_server.client()
-    key = manifest(s3_server, bucket)["episodes"][CAB_GUID]["audio"][0]["key"]
-    head = client.head_object(Bucket=bucket, Key=f"net/{key}")
-    client.copy_object(
-        Bucket=bucket,
-        Key=f"net/{key}",
-        CopySource={"Bucket": bucket, "Key": f"net/{key}"},
-        MetadataDirective="REPLACE",
-        Metadata={"sha256": WRONG},
-        ContentType=head["ContentType"],
-        CacheControl=head["CacheControl"],
-    )
+    record_a_wrong_sha256(s3_server, bucket, CAB_GUID)
     gone = podcast(
         sample, "unpublish", METRICS, "--delete-media", "--storage", f"s3://{bucket}/net"
     )
