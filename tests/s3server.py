@@ -112,6 +112,10 @@ def start(data_dir: Path, log: Path, timeout_s: float = 60.0) -> S3Server:
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         "-webdav=false",
+        # Every test bucket is a collection with a volume of its own; `weed mini` otherwise allows
+        # as many volumes as GiB free on the disk (70 here), which a full run outgrows on a
+        # fuller disk ("failed to find writable volumes"). Volume files grow as written.
+        "-volume.max=1000",
         f"-s3.config={config}",
     ]
     args += [f"-{name}={port}" for name, port in ports.items()]
