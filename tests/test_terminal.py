@@ -75,7 +75,9 @@ def screen_lines(output: bytes, columns: int = 80, rows: int = 24) -> list[str]:
     logical: list[str] = []
     previous = ""
     for row in rows:  # the terminal wraps a long line: a full row continues on the next
-        if logical and len(previous) >= columns - 1:
+        # (unless the next row begins a log line: a line that exactly fills its row is followed by
+        # a new line, which the screen cannot tell from a wrap; joining them lost a line)
+        if logical and len(previous) >= columns - 1 and not row.startswith(LINE_STARTS):
             logical[-1] += row
         else:
             logical.append(row)
