@@ -85,6 +85,9 @@ def crawl(page, start: str) -> dict[str, list[tuple[str, str]]]:
         answer = page.goto(url)
         assert answer is not None and answer.status == 200, url
         assert answer.headers["content-type"] == "text/html; charset=utf-8", url
+        # lazy images start after the load event: let them finish (and be checked) before the
+        # next page, or chromium aborts them in flight and that reads as a failed request
+        page.wait_for_load_state("networkidle")
         found[page_key(url)] = page.eval_on_selector_all(
             'head link[rel="alternate"][type="application/rss+xml"]',
             "links => links.map(link => [link.href, link.title])",
