@@ -285,46 +285,9 @@ def build_feed(
     newest = max((e.date for e in included), default=None)
     generator.lastBuildDate(newest or datetime(1970, 1, 1, tzinfo=timezone.utc))
 
-    itunes = generator.podcast
-    itunes.itunes_author(_clean(show.author))
-    itunes.itunes_owner(name=_clean(show.owner.name), email=show.owner.email)
-    itunes.itunes_image(inputs.artwork_urls[show_id])
-    category = {"cat": show.category.name}
-    if show.category.subcategory:
-        category["sub"] = show.category.subcategory
-    itunes.itunes_category(category)
-    itunes.itunes_type(show.type)
-    if show.new_feed_url:
-        itunes.itunes_new_feed_url(show.new_feed_url)
-    if show.block:
-        itunes.itunes_block(True)
-    if show.complete:
-        itunes.itunes_complete(True)
-
+    _add_itunes_channel(generator, show, inputs.artwork_urls[show_id])
     namespace: PodcastIndexExtension = getattr(generator, NAMESPACE)
-    namespace.explicit(show.explicit)
-    namespace.guid(show.podcast_guid)
-    namespace.locked(show.locked, show.owner.email)
-    for funding in show.funding:
-        namespace.funding(funding.url, _clean(funding.text))
-    for person in show.persons:
-        namespace.person(PersonTag(person.name, person.role, person.group, person.href, person.img))
-    namespace.medium(show.medium)
-    siblings = [
-        RemoteItem(other.podcast_guid, network.feed_url(other.id))
-        for other in sorted(network.shows.values(), key=lambda s: s.podcast_guid)
-        if other.id != show_id
-    ]
-    if siblings:
-        namespace.podroll(siblings)
-    if network.settings.podcast_guid:
-        namespace.publisher(
-            RemoteItem(
-                network.settings.podcast_guid, network.publisher_feed_url, medium="publisher"
-            )
-        )
-
-    _add_reach(namespace, show)
+    _add_namespace_channel(namespace, network, show)
     for episode in included:
         if episode.type == "trailer":
             namespace.trailer(_trailer_tag(show, episode, inputs.episodes[episode.guid]))
@@ -341,6 +304,52 @@ def build_feed(
         scheduled=tuple(e.guid for e in scheduled),
         unprocessed=tuple(e.guid for e in unprocessed),
     )
+
+
+def _add_itunes_channel(generator: FeedGenerator, show: Show, artwork_url: str) -> None:
+    """The channel's itunes: tags."""
+    itunes = generator.podcast
+    itunes.itunes_author(_clean(show.author))
+    itunes.itunes_owner(name=_clean(show.owner.name), email=show.owner.email)
+    itunes.itunes_image(artwork_url)
+    category = {"cat": show.category.name}
+    if show.category.subcategory:
+        category["sub"] = show.category.subcategory
+    itunes.itunes_category(category)
+    itunes.itunes_type(show.type)
+    if show.new_feed_url:
+        itunes.itunes_new_feed_url(show.new_feed_url)
+    if show.block:
+        itunes.itunes_block(True)
+    if show.complete:
+        itunes.itunes_complete(True)
+
+
+def _add_namespace_channel(namespace: PodcastIndexExtension, network: Network, show: Show) -> None:
+    """The channel's podcast: tags (Podcasting 2.0): identity, people, siblings, reach."""
+    namespace.explicit(show.explicit)
+    namespace.guid(show.podcast_guid)
+    namespace.locked(show.locked, show.owner.email)
+    for funding in show.funding:
+        namespace.funding(funding.url, _clean(funding.text))
+    for person in show.persons:
+        namespace.person(PersonTag(person.name, person.role, person.group, person.href, person.img))
+    namespace.medium(show.medium)
+    siblings = [
+        RemoteItem(other.podcast_guid, network.feed_url(other.id))
+        for other in sorted(network.shows.values(), key=lambda s: s.podcast_guid)
+        if other.id != show.id
+    ]
+    if siblings:
+        namespace.podroll(siblings)
+    if network.settings.podcast_guid:
+        namespace.publisher(
+            RemoteItem(
+                network.settings.podcast_guid, network.publisher_feed_url, medium="publisher"
+            )
+        )
+
+    _add_reach(namespace, show)
 
 
 def _add_item(
