@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from podcast_tools.cli import app
 from podcast_tools.errors import ContentError, Problem
 from podcast_tools.media_checks import load_checked_network
 
@@ -48,6 +56,72 @@ def logged_ffmpeg(tmp_path: Path) -> Path:
     wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{ffmpeg_exe()}" "$@"\n')
     wrapper.chmod(0o755)
     return log
+
+
+@dataclass
+class Ran:
+    """What a `podcast` run in its own process did (the names of click's in-process result)."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    exception: BaseException | None = None
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def podcast(
+    root: Path | None,
+    *args: str,
+    ok: bool = False,
+    process: bool = False,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 600,
+) -> Any:
+    """Run `podcast [--root ROOT] ARGS…` as a producer types it: the one runner of the tests.
+
+    In-process (click's test runner) unless `process` — then `python -m podcast_tools` in a
+    process of its own, with `env` added to this one's environment (for what is read at start,
+    e.g. PODCAST_FFMPEG). Arguments starting with ``episodes/`` are taken inside the network.
+    Both results have `exit_code`, `stdout`, `stderr` and `output`; with `ok`, a run that does not
+    exit 0 fails the test with what it printed. A traceback instead of one line always fails it.
+    """
+    argv = [*(("--root", str(root)) if root is not None else ()), *map(str, args)]
+    if root is not None:
+        argv = [str(root / a) if a.startswith("episodes/") else a for a in argv]
+    if process:
+        done = subprocess.run(
+            [sys.executable, "-m", "podcast_tools", *argv],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            check=False,
+            timeout=timeout,
+        )
+        result: Any = Ran(done.returncode, done.stdout, done.stderr)
+    else:
+        assert cwd is None, "an in-process run has the test's working folder"
+        result = CliRunner().invoke(app, argv, env=env)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise AssertionError("a traceback instead of one line") from result.exception
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def podcast_json(root: Path, *args: str, **how: Any) -> Any:
+    """`podcast ARGS… --json` that must exit 0: its standard output, parsed."""
+    return json.loads(podcast(root, *args, "--json", ok=True, **how).stdout)
+
+
+def ffmpeg_logged(log: Path) -> dict[str, str]:
+    """The environment that has a `podcast` process log its ffmpeg runs in `log` (the
+    `logged_ffmpeg` fixture's log)."""
+    return {"PODCAST_FFMPEG": str(log.parent / "ffmpeg-logged")}
 
 
 def edit(path: Path, old: str, new: str) -> None:

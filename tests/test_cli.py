@@ -3,34 +3,24 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from podcast_tools import __version__
-from podcast_tools.cli import app
 from podcast_tools.media_checks import load_checked_network
-from tests.conftest import edit
-
-runner = CliRunner()
-
-
-def podcast(*args: str):
-    return runner.invoke(app, list(args))
+from tests.conftest import edit, podcast
 
 
 def test_version():
-    result = podcast("--version")
+    result = podcast(None, "--version")
     assert result.exit_code == 0
     assert result.stdout.strip() == f"podcast_tools {__version__}"
 
 
 def test_help_explains_workflow_and_exit_codes():
-    result = podcast("--help")
+    result = podcast(None, "--help")
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
     assert "episodes/network.toml" in text and "podcast validate" in text
@@ -38,32 +28,26 @@ def test_help_explains_workflow_and_exit_codes():
 
 
 def test_python_dash_m_works(sample: Path):
-    done = subprocess.run(
-        [sys.executable, "-m", "podcast_tools", "--root", str(sample), "validate"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = podcast(sample, "validate", process=True, ok=True)
     assert "3 shows, 7 episodes" in done.stdout
 
 
 def test_validate_ok(sample: Path):
-    result = podcast("--root", str(sample), "validate")
+    result = podcast(None, "--root", str(sample), "validate")
     assert result.exit_code == 0
     assert "no problems found" in result.stdout
 
 
 def test_validate_finds_the_network_upwards(sample: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(sample / "episodes" / "itsmwp")
-    result = podcast("validate")
+    result = podcast(None, "validate")
     assert result.exit_code == 0, result.output
 
 
 def test_validate_problems_one_line_each_exit_1(sample: Path):
     edit(sample / "episodes/itsmwp/001-incident-vs-problem.md", "summary:", "sumary:")
     edit(sample / "episodes/network.toml", 'language = "en-au"', 'language = "english"')
-    result = podcast("--root", str(sample), "validate")
+    result = podcast(None, "--root", str(sample), "validate")
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert (
@@ -77,26 +61,26 @@ def test_validate_problems_one_line_each_exit_1(sample: Path):
 
 def test_debug_adds_the_traceback(sample: Path):
     edit(sample / "episodes/itsmwp/001-incident-vs-problem.md", "summary:", "sumary:")
-    result = podcast("--debug", "--root", str(sample), "validate")
+    result = podcast(None, "--debug", "--root", str(sample), "validate")
     assert result.exit_code == 1
     assert "Traceback" in result.stderr and "ContentError" in result.stderr
 
 
 def test_no_network_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)
-    result = podcast("validate")
+    result = podcast(None, "validate")
     assert result.exit_code == 2
     assert "no episodes/network.toml" in result.stderr and "podcast init" in result.stderr
-    result = podcast("--root", str(tmp_path), "shows")
+    result = podcast(None, "--root", str(tmp_path), "shows")
     assert result.exit_code == 2
 
 
 def test_unknown_command_is_a_usage_error():
-    assert podcast("frobnicate").exit_code == 2
+    assert podcast(None, "frobnicate").exit_code == 2
 
 
 def test_shows_lists_inheritance(sample: Path):
-    result = podcast("--root", str(sample), "shows")
+    result = podcast(None, "--root", str(sample), "shows")
     assert result.exit_code == 0
     out = result.stdout
     assert (
@@ -109,7 +93,7 @@ def test_shows_lists_inheritance(sample: Path):
 
 
 def test_shows_json(sample: Path):
-    result = podcast("--root", str(sample), "shows", "--json")
+    result = podcast(None, "--root", str(sample), "shows", "--json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["schema"] == "podcast_tools/shows/3" and data["version"] == __version__
@@ -121,9 +105,9 @@ def test_shows_json(sample: Path):
 
 def test_init_creates_a_network_that_validates(tmp_path: Path):
     target = tmp_path / "my-network"
-    result = podcast("init", str(target))
+    result = podcast(None, "init", str(target))
     assert result.exit_code == 0, result.output
-    assert podcast("--root", str(target), "validate").exit_code == 0
+    assert podcast(None, "--root", str(target), "validate").exit_code == 0
     network = load_checked_network(target)
     assert set(network.shows) == {"main", "main-regional"}
     assert network.shows["main-regional"].extends == "main"
@@ -134,7 +118,7 @@ def test_init_creates_a_network_that_validates(tmp_path: Path):
 
 def test_init_refuses_an_existing_network(sample: Path):
     before = (sample / "episodes/network.toml").read_bytes()
-    result = podcast("init", str(sample))
+    result = podcast(None, "init", str(sample))
     assert result.exit_code == 2
     assert "already exists" in result.stderr
     assert (sample / "episodes/network.toml").read_bytes() == before
@@ -143,6 +127,7 @@ def test_init_refuses_an_existing_network(sample: Path):
 def test_new_writes_an_episode_with_fresh_guid_and_next_number(sample: Path):
     audio = sample / "episodes/itsmwp/001-incident-vs-problem.flac"
     first = podcast(
+        None,
         "--root",
         str(sample),
         "new",
@@ -153,6 +138,7 @@ def test_new_writes_an_episode_with_fresh_guid_and_next_number(sample: Path):
         str(audio),
     )
     second = podcast(
+        None,
         "--root",
         str(sample),
         "new",
@@ -180,13 +166,13 @@ def test_new_writes_an_episode_with_fresh_guid_and_next_number(sample: Path):
 
 
 def test_new_without_audio_points_at_where_the_master_goes(sample: Path):
-    result = podcast("--root", str(sample), "new", "itsmwp-row", "--title", "Draft")
+    result = podcast(None, "--root", str(sample), "new", "itsmwp-row", "--title", "Draft")
     assert result.exit_code == 0
     path = Path(result.stdout.strip())
     assert path.name == "003-draft.md"
     assert "audio: 003-draft.wav\ndraft: true" in path.read_text()
     assert "put its recording at the `audio` path" in result.stderr
-    check = podcast("--root", str(sample), "validate")
+    check = podcast(None, "--root", str(sample), "validate")
     assert check.exit_code == 0, check.output  # a draft waits for its recording
 
 
@@ -198,7 +184,7 @@ def test_new_without_audio_points_at_where_the_master_goes(sample: Path):
     ],
 )
 def test_new_usage_errors(sample: Path, args, words):
-    result = podcast("--root", str(sample), *args)
+    result = podcast(None, "--root", str(sample), *args)
     assert result.exit_code == 2
     assert words in result.stderr
     assert sorted(p.name for p in (sample / "episodes/itsmwp").glob("*.md"))[-1].startswith("003")

@@ -8,23 +8,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from podcast_tools.cli import app
 from podcast_tools.media_checks import load_checked_network
-from tests.conftest import edit, find_problem, problems_of
-
-runner = CliRunner()
+from tests.conftest import edit, find_problem, podcast, problems_of
 
 LFS_POINTER = (
     "version https://git-lfs.github.com/spec/v1\n"
     "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
     "size 12345\n"
 )
-
-
-def podcast(root: Path, *args: str):
-    return runner.invoke(app, ["--root", str(root), *args])
 
 
 def front_matter(path: Path) -> dict:
@@ -120,7 +112,7 @@ def test_feed_and_publish_skip_drafts_and_say_so_once(sample: Path, tmp_path: Pa
 
 
 def test_init_writes_gitattributes_for_lfs_and_gitignore(tmp_path: Path):
-    result = runner.invoke(app, ["init", str(tmp_path / "net")])
+    result = podcast(None, "init", str(tmp_path / "net"))
     assert result.exit_code == 0, result.output
     attributes = (tmp_path / "net" / ".gitattributes").read_text()
     for pattern in ("*.wav", "*.flac", "*.aif", "*.aiff", "*.m4a", "*.mp3", "*.opus", "*.ogg"):

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from podcast_tools.cli import app
 from podcast_tools.clihelp import Typer
+from tests.conftest import podcast
 
 
 def command_tree():
@@ -76,16 +77,9 @@ def test_help_shows_no_raw_python_types(path: tuple[str, ...], env: dict[str, st
 @pytest.mark.parametrize("rich", ["1", "0"], ids=["rich", "plain"])
 def test_help_of_the_installed_command_piped(rich: str):
     """The real console script, piped (not a terminal), with typer's rich and plain formatters."""
-    env = {**os.environ, "TYPER_USE_RICH": rich, "TERM": "dumb", "COLUMNS": "100"}
+    env = {"TYPER_USE_RICH": rich, "TERM": "dumb", "COLUMNS": "100"}
     for path in COMMANDS:
-        done = subprocess.run(
-            [sys.executable, "-m", "podcast_tools", *path, "--help"],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+        done = podcast(None, *path, "--help", process=True, ok=True, env=env)
         assert_no_raw_types(done.stdout, f"podcast {' '.join(path)} --help (TYPER_USE_RICH={rich})")
 
 

@@ -11,21 +11,12 @@ import zlib
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from podcast_tools.cli import app
-from tests.conftest import REPO, edit
+from tests.conftest import REPO, edit, podcast
 from tests.memory import podcast_peak_mb
 
 EPISODE = "episodes/itsmwp/003-service-desk-metrics.md"
 TOML = "episodes/network.toml"
-
-
-def podcast(root: Path, *args: str):
-    result = CliRunner().invoke(app, ["--root", str(root), *args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError("a traceback instead of one line") from result.exception
-    return result
 
 
 def refused(root: Path, file: str, field: str, *args: str, exit_code: int = 1) -> str:
@@ -272,7 +263,7 @@ def test_a_url_with_whitespace_control_or_query_is_refused(sample: Path, old, ne
             'chapters:\n  - start: 0\n    title: A\n    url: "https://x.example/\\r\\nX: y"',
             "chapters[1].url",
         ),
-        ("persons:\n  - name: Sam\n    href: \"https://x.example/ sam\"", "persons[1].href"),
+        ('persons:\n  - name: Sam\n    href: "https://x.example/ sam"', "persons[1].href"),
     ],
 )
 def test_an_episode_url_with_a_line_break_or_space_is_refused(sample: Path, lines, field):
@@ -328,8 +319,8 @@ def test_a_bidi_control_in_any_one_line_text_is_refused(sample: Path, file, old,
 def test_bidi_control_in_a_soundbite_title_or_person_is_refused(sample: Path):
     add_front_matter(
         sample,
-        "soundbites:\n  - start: 1\n    duration: 5\n    title: \"Bite \\u202e\"\n"
-        "persons:\n  - name: \"Sam \\u2068Guest\"",
+        'soundbites:\n  - start: 1\n    duration: 5\n    title: "Bite \\u202e"\n'
+        'persons:\n  - name: "Sam \\u2068Guest"',
     )
     result = podcast(sample, "validate")
     assert result.exit_code == 1
@@ -351,9 +342,9 @@ def test_right_to_left_titles_with_marks_still_validate(sample: Path):
     edit(
         sample / EPISODE,
         "title: Service Desk Metrics That Matter",
-        "title: \"مقاييس مكتب الخدمة \u200f(ITSM)\u200f\"",
+        'title: "مقاييس مكتب الخدمة \u200f(ITSM)\u200f"',
     )
-    edit(sample / EPISODE, "    title: Introduction", "    title: \"מבוא \u200e3\u200e\"")
+    edit(sample / EPISODE, "    title: Introduction", '    title: "מבוא \u200e3\u200e"')
     edit(
         sample / TOML,
         'title = "IT Service Management Weekly: Rest of World"',
@@ -490,9 +481,7 @@ def ico_holding(path: Path, png: bytes) -> None:
 
 
 @pytest.mark.slow
-def test_an_ico_holding_a_12000_px_png_is_refused_without_decoding_it(
-    sample: Path, tmp_path: Path
-):
+def test_an_ico_holding_a_12000_px_png_is_refused_without_decoding_it(sample: Path, tmp_path: Path):
     big = tmp_path / "big.png"
     blank_png(big, 12000)
     path = sample / "episodes" / "art" / "cover.png"

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typer.testing import CliRunner
 
 from podcast_tools import __version__, jsonout
 from podcast_tools.cli import app
+from tests.conftest import podcast
 
 SHOWS = {"itsmwp", "itsmwp-anz", "itsmwp-row"}
 EPISODE = "episodes/itsmwp/002-change-advisory-boards.md"  # a cut, jingles, three chapters
@@ -107,12 +106,7 @@ def test_the_envelope_comes_first_and_its_keys_are_reserved():
 
 
 def test_shows_json_from_the_console_script(sample: Path):
-    done = subprocess.run(
-        [sys.executable, "-m", "podcast_tools", "--root", str(sample), "shows", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = podcast(sample, "shows", "--json", process=True, ok=True)
     doc = json.loads(done.stdout)
     assert_valid("shows", doc)
     assert set(doc["shows"]) == SHOWS

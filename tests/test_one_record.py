@@ -7,24 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 import pytest
 
-from podcast_tools.cli import app
 from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline import local_records
 from podcast_tools.publish.manifest import MANIFEST_KEY
 from podcast_tools.record import EpisodeRecord
-
-runner = CliRunner()
-
-
-def podcast(root: Path, *args: str) -> str:
-    done = runner.invoke(app, ["--root", str(root), *args])
-    assert done.exit_code == 0, done.output
-    return done.output
+from tests.conftest import podcast
 
 
 @pytest.mark.slow
@@ -33,11 +23,11 @@ def test_feeds_previewed_after_process_are_the_published_feeds(sample: Path, tmp
     processed = [e for e in network.episodes if not e.draft]
     assert len(processed) >= 5  # the whole sample: every show, chapters, transcripts, images
     for episode in processed:
-        podcast(sample, "process", str(episode.path))
+        podcast(sample, "process", str(episode.path), ok=True)
     preview = tmp_path / "preview"
-    podcast(sample, "feed", "--out", str(preview))
+    podcast(sample, "feed", "--out", str(preview), ok=True)
     store = tmp_path / "store"
-    podcast(sample, "publish", "--storage", f"file://{store}")
+    podcast(sample, "publish", "--storage", f"file://{store}", ok=True)
 
     keys = [feed_key(show_id) for show_id in network.shows] + [PUBLISHER_FEED_KEY]
     for key in keys:
@@ -60,7 +50,7 @@ def test_feeds_previewed_after_process_are_the_published_feeds(sample: Path, tmp
 def test_published_audio_objects_name_their_format_and_type(sample: Path, tmp_path: Path):
     episode = "episodes/itsmwp-row/001-outsourcing-the-service-desk.md"
     store = tmp_path / "store"
-    podcast(sample, "publish", str(sample / episode), "--storage", f"file://{store}")
+    podcast(sample, "publish", str(sample / episode), "--storage", f"file://{store}", ok=True)
     stored = json.loads((tmp_path / "store.state" / MANIFEST_KEY).read_bytes())
     assert stored["version"] == 3
     [entry] = stored["episodes"].values()

@@ -18,19 +18,17 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import podcastparser
 import pytest
-from typer.testing import CliRunner
 
-from podcast_tools.cli import app
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.publish import Publisher, open_storage
 from podcast_tools.publish.state import default_state_url
-from tests.conftest import edit
+from tests.conftest import edit, podcast
 
 SCHEDULED = "episodes/itsmwp/003-service-desk-metrics.md"
 SCHEDULED_GUID = "04bab1e0-bca4-48be-9c8b-6e3eff69f280"
@@ -46,12 +44,6 @@ ROW = "episodes/itsmwp-row/001-outsourcing-the-service-desk.md"
 FIRST = "episodes/itsmwp/001-incident-vs-problem.md"
 SAMPLE_BASE = 'base_url = "https://media.itsmweekly.example/"'
 SAMPLE_STORAGE = 'storage = "file://public"'
-
-
-def podcast(root: Path, *args: str):
-    """The command as a producer runs it; episode files are given inside the network."""
-    args = tuple(str(root / a) if a.startswith("episodes/") else a for a in args)
-    return CliRunner().invoke(app, ["--root", str(root), *args])
 
 
 def listener(url: str, method: str = "GET", headers: dict | None = None):
@@ -331,7 +323,7 @@ def test_a_scheduled_episode_is_uploaded_only_when_due(sample: Path, s3_server, 
 
     # the hourly run after its date publishes it
     network = load_checked_network(sample)
-    due = datetime(2099, 6, 1, 9, 30, tzinfo=timezone.utc)
+    due = datetime(2099, 6, 1, 9, 30, tzinfo=UTC)
     later = Publisher(network, open_storage(f"s3://{bucket}/net", sample)).run(
         list(network.episodes), now=due
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import edit
-from tests.test_publish_reuse import podcast
+from tests.test_publish_reuse import logged_podcast
 
 EPISODE = "episodes/itsmwp-row/001-outsourcing-the-service-desk.md"
 OTHER = "episodes/itsmwp/002-change-advisory-boards.md"  # a show that keeps the MP3 alone
@@ -32,7 +32,7 @@ def test_adding_formats_rerenders_the_show_once(sample: Path, tmp_path: Path, lo
 
     def publish(*extra: str):
         logged_ffmpeg.unlink(missing_ok=True)
-        return podcast(
+        return logged_podcast(
             sample,
             logged_ffmpeg,
             "publish",

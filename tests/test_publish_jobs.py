@@ -20,6 +20,7 @@ from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline import fingerprint
 from podcast_tools.publish.workers import Job, WorkerPool, usable_cpus
 from tests.catalogue import make_catalogue
+from tests.conftest import podcast, podcast_json
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -152,15 +153,8 @@ def test_ctrl_c_stops_every_worker_and_leaves_nothing_half_written(tmp_path: Pat
     ffmpeg or worker left running, no temp file in build/, storage and manifest as they were."""
     episodes = make_catalogue(tmp_path, count=4, seconds=150)
     store = tmp_path / "public"
-    first = subprocess.run(  # one episode published: a manifest and a feed to keep intact
-        [sys.executable, "-m", "podcast_tools", "publish", "--jobs", "1", str(episodes[0])],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert first.returncode == 0, first.stderr
+    # one episode published: a manifest and a feed to keep intact
+    podcast(None, "publish", "--jobs", "1", str(episodes[0]), process=True, ok=True, cwd=tmp_path)
     before = {**tree(store), **tree(tmp_path / "public.state")}
     builds_before = tree(tmp_path / "build")
 
@@ -202,13 +196,5 @@ def test_ctrl_c_stops_every_worker_and_leaves_nothing_half_written(tmp_path: Pat
         assert key.endswith((".mp3", ".json", ".html", ".txt", ".md")), key
     assert {**tree(store), **tree(tmp_path / "public.state")} == before
 
-    again = subprocess.run(  # and the next run completes the job
-        [sys.executable, "-m", "podcast_tools", "publish", "--jobs", "2", "--json"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert again.returncode == 0, again.stderr
-    assert len(json.loads(again.stdout)["episodes_processed"]) == 3
+    again = podcast_json(None, "publish", "--jobs", "2", process=True, cwd=tmp_path)
+    assert len(again["episodes_processed"]) == 3  # and the next run completes the job

@@ -7,31 +7,18 @@ wrapper that logs every invocation of the real ffmpeg before running it.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-
 
 import pytest
 
-from tests.conftest import edit
+from tests.conftest import Ran, edit, ffmpeg_logged, podcast
 
 EPISODE = "episodes/itsmwp-row/001-outsourcing-the-service-desk.md"
 
 
-def podcast(root: Path, log: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PODCAST_FFMPEG": str(log.parent / "ffmpeg-logged")}
-    done = subprocess.run(
-        [sys.executable, "-m", "podcast_tools", "--root", str(root), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done
+def logged_podcast(root: Path, log: Path, *args: str) -> Ran:
+    """`podcast ARGS…` in its own process, its ffmpeg runs logged in `log`; must exit 0."""
+    return podcast(root, *args, process=True, ok=True, env=ffmpeg_logged(log))
 
 
 def encodes(log: Path) -> int:
@@ -43,14 +30,14 @@ def encodes(log: Path) -> int:
 
 @pytest.mark.slow
 def test_process_then_publish_masters_once(sample: Path, tmp_path: Path, logged_ffmpeg: Path):
-    podcast(sample, logged_ffmpeg, "process", str(sample / EPISODE))
+    logged_podcast(sample, logged_ffmpeg, "process", str(sample / EPISODE))
     assert encodes(logged_ffmpeg) > 0
     built = sample / "build/itsmwp-row/001-outsourcing-the-service-desk.mp3"
     before = built.stat()
     logged_ffmpeg.unlink()
 
     store = tmp_path / "store"
-    done = podcast(
+    done = logged_podcast(
         sample,
         logged_ffmpeg,
         "publish",
@@ -69,7 +56,7 @@ def test_process_then_publish_masters_once(sample: Path, tmp_path: Path, logged_
     assert len(published) == 1
     assert (store / published[0]).read_bytes() == built.read_bytes()
 
-    plain = podcast(
+    plain = logged_podcast(
         sample,
         logged_ffmpeg,
         "publish",
@@ -85,14 +72,14 @@ def test_process_then_publish_masters_once(sample: Path, tmp_path: Path, logged_
 def test_changed_inputs_are_mastered_again(sample: Path, tmp_path: Path, logged_ffmpeg: Path):
     """An input of the audio changed (here the show's loudness target): the build is not
     reused. (A change of what the tags say only re-tags it: tests/test_retag.py.)"""
-    podcast(sample, logged_ffmpeg, "process", str(sample / EPISODE))
+    logged_podcast(sample, logged_ffmpeg, "process", str(sample / EPISODE))
     edit(
         sample / "episodes" / "network.toml",
         "loudness = { target_lufs = -19.0 }",
         "loudness = { target_lufs = -18.0 }",
     )
     logged_ffmpeg.unlink()
-    done = podcast(
+    done = logged_podcast(
         sample,
         logged_ffmpeg,
         "publish",
@@ -110,8 +97,8 @@ def test_changed_inputs_are_mastered_again(sample: Path, tmp_path: Path, logged_
 def test_a_build_with_other_id3_version_or_damaged_mp3_is_not_reused(
     sample: Path, tmp_path: Path, logged_ffmpeg: Path
 ):
-    podcast(sample, logged_ffmpeg, "process", str(sample / EPISODE), "--id3v24")
-    done = podcast(
+    logged_podcast(sample, logged_ffmpeg, "process", str(sample / EPISODE), "--id3v24")
+    done = logged_podcast(
         sample,
         logged_ffmpeg,
         "publish",
@@ -126,7 +113,7 @@ def test_a_build_with_other_id3_version_or_damaged_mp3_is_not_reused(
     data = bytearray(built.read_bytes())
     data[-100] ^= 0xFF  # same size, other content
     built.write_bytes(bytes(data))
-    done = podcast(
+    done = logged_podcast(
         sample,
         logged_ffmpeg,
         "publish",

@@ -18,7 +18,7 @@ from mutagen.id3 import ID3
 from podcast_tools.audio.ffmpeg import ffmpeg_exe
 from podcast_tools.tags import read_mp4_tags, read_opus_tags, read_tags
 from tests.conftest import edit
-from tests.test_publish_reuse import podcast
+from tests.test_publish_reuse import logged_podcast
 
 EPISODE = "episodes/itsmwp-anz/002-itil4-in-nz-government.md"  # MP3 + M4A + Opus, chapters
 OTHER = "episodes/itsmwp/002-change-advisory-boards.md"
@@ -68,7 +68,7 @@ def published(sample: Path, tmp_path: Path, logged_ffmpeg: Path):
 
     def publish(*extra: str) -> dict:
         logged_ffmpeg.unlink(missing_ok=True)
-        done = podcast(
+        done = logged_podcast(
             sample,
             logged_ffmpeg,
             "publish",

@@ -16,15 +16,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from podcast_tools.audio.synth import speech_like_master
-from podcast_tools.cli import app
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.publish import Publisher, open_storage
 from podcast_tools.publish.storage import PreconditionFailed
 from tests.audio_tools import ffmpeg_loudness
-from tests.conftest import REPO, edit
+from tests.conftest import REPO, Ran, edit, podcast
 
 INCIDENT = "episodes/itsmwp/001-incident-vs-problem.md"
 CAB = "episodes/itsmwp/002-change-advisory-boards.md"
@@ -34,12 +32,6 @@ GUIDS = {
     CAB: "96437e99-b727-4e6c-99f1-172d9e7e5d4a",
     SDM: "04bab1e0-bca4-48be-9c8b-6e3eff69f280",
 }
-
-
-def podcast(root: Path, *args: str):
-    """`podcast --root ROOT ARGS…` in-process; episode files given relative to the network."""
-    args = tuple(str(root / a) if a.startswith("episodes/") else a for a in args)
-    return CliRunner().invoke(app, ["--root", str(root), *args])
 
 
 def tree_of(folder: Path) -> dict[str, bytes]:
@@ -287,15 +279,8 @@ def test_process_verify_measures_the_mp3_and_id3v24_writes_version_4_tags(sample
 # --- exit code 4: ffmpeg missing or failing -----------------------------------------------------
 
 
-def run_cli(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "podcast_tools", "--root", str(root), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=300,
-        check=False,
-    )
+def run_cli(root: Path, env: dict[str, str], *args: str) -> Ran:
+    return podcast(root, *args, process=True, env=env, timeout=300)
 
 
 def outputs_in(build: Path) -> list[str]:
@@ -318,13 +303,13 @@ def test_exit_code_4_when_ffmpeg_is_missing_or_cannot_run(sample: Path, tmp_path
     for env, words in cases:
         for args in (("validate",), ("process", str(sample / SDM))):
             done = run_cli(sample, env, *args)
-            assert done.returncode == 4, (args, done.stdout, done.stderr)
+            assert done.exit_code == 4, (args, done.stdout, done.stderr)
             [line] = done.stderr.splitlines()
             assert words in line, line
             assert "Traceback" not in done.stderr
     assert outputs_in(sample / "build") == []
     fine = run_cli(sample, {}, "validate")  # the same network, with ffmpeg found
-    assert fine.returncode == 0, fine.stderr
+    assert fine.exit_code == 0, fine.stderr
 
 
 # --- 24-bit, 32-bit integer and 32-bit float WAV masters ----------------------------------------

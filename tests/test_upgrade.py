@@ -13,7 +13,7 @@ import pytest
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline import legacy_fingerprint
 from tests.conftest import edit
-from tests.test_publish_reuse import podcast
+from tests.test_publish_reuse import logged_podcast
 
 MP3_ONLY = "episodes/itsmwp/002-change-advisory-boards.md"
 THREE_FORMATS = "episodes/itsmwp-anz/002-itil4-in-nz-government.md"
@@ -27,7 +27,7 @@ def test_entries_of_the_previous_version_are_adopted_without_ffmpeg(
 
     def publish(*extra: str) -> dict:
         logged_ffmpeg.unlink(missing_ok=True)
-        done = podcast(
+        done = logged_podcast(
             sample,
             logged_ffmpeg,
             "publish",

@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 
 import podcastparser
-from typer.testing import CliRunner
 
-from podcast_tools.cli import app
+from tests.conftest import podcast
 
 BASE = "https://media.itsmweekly.example/"
 SHOWS = ("itsmwp", "itsmwp-anz", "itsmwp-row")
@@ -18,12 +17,6 @@ ROW1 = "episodes/itsmwp-row/001-outsourcing-the-service-desk.md"
 ROW1_GUID = "9c65556b-f7af-427b-8bb3-d53ceaac22e1"
 CAB = "episodes/itsmwp/002-change-advisory-boards.md"  # cross-posted to itsmwp-anz
 CAB_GUID = "96437e99-b727-4e6c-99f1-172d9e7e5d4a"
-
-
-def podcast(root: Path, *args: str):
-    """`podcast --root ROOT ARGS…` in-process; episode files given relative to the network."""
-    args = tuple(str(root / a) if a.startswith("episodes/") else a for a in args)
-    return CliRunner().invoke(app, ["--root", str(root), *args])
 
 
 def publish(root: Path, bucket: str, *args: str):
