@@ -410,34 +410,40 @@ STAGE_SETTINGS: dict[str, type[StageSettings]] = {}
 
 
 def _stage_tables(value: Any) -> dict[str, StageSettings]:
-    """`mastering.stages`: each table checked against its stage's settings model."""
+    """`mastering.stages`: each table checked against its stage's settings model (every bad one
+    named, in one line)."""
     if not isinstance(value, dict):
         raise ValueError("must be a table of stages, e.g. [mastering.stages.<name>]")
     checked: dict[str, StageSettings] = {}
+    wrong: list[str] = []
     for name, table in value.items():
         model = STAGE_SETTINGS.get(name)
         if model is None:
-            hint = did_you_mean(str(name), STAGE_SETTINGS)
-            known = ", ".join(STAGE_SETTINGS) or "none"
-            raise ValueError(
-                f"{quote_cut(str(name))} is no audio stage{hint or f' (known: {known})'}"
+            hint = (
+                did_you_mean(str(name), STAGE_SETTINGS)
+                or f" (known: {', '.join(STAGE_SETTINGS) or 'none'})"
             )
-        if isinstance(table, model):
+            wrong.append(f"{quote_cut(str(name))} is no audio stage{hint}")
+        elif isinstance(table, model):
             checked[name] = table
-            continue
-        try:
-            checked[name] = model.model_validate(table)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in (name, *error["loc"]))
-            if error["type"] == "extra_forbidden":
-                known = ", ".join(model.model_fields)
-                raise ValueError(f"{where}: unknown key; known keys: {known}") from None
-            got = quote_cut(repr(error.get("input")), quotes=False)
-            raise ValueError(
-                f"{where}: {error['msg'][0].lower()}{error['msg'][1:]}, got {got}"
-            ) from None
+        else:
+            try:
+                checked[name] = model.model_validate(table)
+            except ValidationError as exc:
+                wrong.append(_stage_problem(name, model, exc.errors()[0]))
+    if wrong:
+        raise ValueError("; ".join(wrong))
     return checked
+
+
+def _stage_problem(name: str, model: type[StageSettings], error: Any) -> str:
+    where = ".".join(str(part) for part in (name, *error["loc"]))
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown key; known keys: {', '.join(model.model_fields)}"
+    if error["type"] == "model_type":
+        return f"{where}: must be a table, e.g. [mastering.stages.{name}]"
+    got = quote_cut(repr(error.get("input")), quotes=False)
+    return f"{where}: {error['msg'][0].lower()}{error['msg'][1:]}, got {got}"
 
 
 class Mastering(_Strict):
