@@ -17,8 +17,8 @@ changes, and the render is the one it always was.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
-from contextlib import closing
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -47,7 +47,8 @@ class Stage(Protocol):
     randomness, no clock, no state kept between passes) — pass 1 measures what pass 2 renders,
     and a cached analysis stays true. Blocks are float32 arrays of (frames, channels) at the
     context's rate; a stage may hold samples back (return fewer, even none) and give them in
-    `flush`, but must, over the whole master, return as many frames as it was given.
+    `flush`, but must, over the whole master, return as many frames as it was given (the chain
+    cuts its output as its input came, so both passes see the decoder's chunks).
     """
 
     #: The name a show turns it on by (`[mastering.stages.<name>]`).
@@ -114,24 +115,31 @@ class StageChain:
         self.stages = [STAGES[name](settings, context) for name, settings in specs]
         self.channels = context.channels
 
-    def run(self, blocks: Generator[np.ndarray, None, None]) -> Iterator[np.ndarray]:
+    def run(self, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         """The chain's output for `blocks` (no stage: `blocks` themselves, untouched)."""
         if not self.stages:
             return blocks
         return self._run(blocks)
 
-    def _run(self, blocks: Generator[np.ndarray, None, None]) -> Iterator[np.ndarray]:
+    def _run(self, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         for stage in self.stages:
             stage.prepare()
-        with closing(blocks):  # a render that stops early stops the decoder too
+        cut = _AsTheInputCame()
+        try:
             for block in blocks:
-                block = self._through(block, 0)
-                if block.shape[0]:
-                    yield block
+                cut.expect(block.shape[0])
+                cut.add(self._through(block, 0))
+                yield from cut.ready()
+        finally:  # a render that stops early stops the decoder too
+            close = getattr(blocks, "close", None)
+            if close is not None:
+                close()
         for index, stage in enumerate(self.stages):  # each stage's tail runs through the rest
-            block = self._through(self._checked(stage, stage.flush()), index + 1)
-            if block.shape[0]:
-                yield block
+            cut.add(self._through(self._checked(stage, stage.flush()), index + 1))
+            yield from cut.ready()
+        if cut.sizes or cut.frames:
+            names = ", ".join(repr(stage.name) for stage in self.stages)
+            raise RuntimeError(f"the audio stages {names} returned another number of frames")
 
     def _through(self, block: np.ndarray, first: int) -> np.ndarray:
         for stage in self.stages[first:]:
@@ -150,6 +158,34 @@ class StageChain:
                 f"{self.channels} channel(s)"
             )
         return block
+
+
+class _AsTheInputCame:
+    """The chain's output cut as its input came: output block k is as long as input block k,
+    so chunk numbers and lengths stay the decoder's (the codec probe's excerpts, the cached
+    analysis's checks) whatever a stage holds back."""
+
+    def __init__(self) -> None:
+        self.sizes: deque[int] = deque()
+        self.parts: list[np.ndarray] = []
+        self.frames = 0
+
+    def expect(self, frames: int) -> None:
+        self.sizes.append(frames)
+
+    def add(self, block: np.ndarray) -> None:
+        if block.shape[0]:
+            self.parts.append(block)
+            self.frames += block.shape[0]
+
+    def ready(self) -> Iterator[np.ndarray]:
+        while self.sizes and self.frames >= self.sizes[0]:
+            size = self.sizes.popleft()
+            joined = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
+            rest = joined[size:]
+            self.parts = [rest] if rest.shape[0] else []
+            self.frames -= size
+            yield joined[:size]
 
 
 __all__ = [
