@@ -33,6 +33,7 @@ from podcast_tools.audio.master import (
     measure_file,
 )
 from podcast_tools.audio.meter import LoudnessFigures
+from podcast_tools.audio.stages import chain_identity, stage_specs
 from podcast_tools.audio.plan import PlanError
 from podcast_tools.content import Episode, Network, Show
 from podcast_tools.errors import AudioInputError, ContentError, Problem, UsageError
@@ -60,18 +61,19 @@ from podcast_tools.tags import EpisodeTags, Picture, contiguous_chapters, tags_d
 
 
 def mastering_settings(show: Show) -> MasteringSettings:
-    """The show's loudness, formats and editing settings (inherited values already resolved)."""
+    """The show's loudness, formats and editing settings (inherited values already resolved).
+
+    Every field of the show's `loudness` and `mastering` is the MasteringSettings field of the
+    same name (a setting is declared once on each side, no mapping to edit); `mastering.stages`
+    becomes the enabled stages, in chain order."""
     return MasteringSettings(
-        target_lufs=show.loudness.target_lufs,
-        true_peak_dbtp=show.loudness.true_peak_dbtp,
+        **show.loudness.model_dump(),
         sample_rate=show.mp3.sample_rate,
         channels=show.mp3.channels,
         bitrate_kbps=show.mp3.bitrate_kbps,
         also=tuple((name, show.bitrate_of(name)) for name in show.formats if name != PRIMARY.name),
-        silence_pad_s=show.mastering.silence_pad_s,
-        silence_threshold_lu=show.mastering.silence_threshold_lu,
-        crossfade_s=show.mastering.crossfade_s,
-        max_gain_db=show.mastering.max_gain_db,
+        **show.mastering.model_dump(exclude={"stages"}),
+        stages=stage_specs(show.mastering.stages),
     )
 
 
@@ -116,8 +118,9 @@ def analysis_cache(network: Network) -> AnalysisCache:
 def fingerprint(network: Network, episode: Episode) -> str:
     """The *audio* fingerprint: what the published audio's frames depend on — the master, the
     jingles, the show's audio settings and formats, the edit decisions, the chapters' times
-    (where they land depends on the edits) and the render's version. What the tags say is the
-    other fingerprint (`tags_fingerprint`): a change there re-tags, never re-masters."""
+    (where they land depends on the edits), the render's version and — only when the show turns
+    any on — the audio stages (names, versions, settings). What the tags say is the other
+    fingerprint (`tags_fingerprint`): a change there re-tags, never re-masters."""
     edits = edit_decisions(network, episode)
     show = network.shows[episode.show]
     settings = mastering_settings(show)
@@ -131,12 +134,14 @@ def fingerprint(network: Network, episode: Episode) -> str:
         "settings": {
             k: v
             for k, v in settings.__dict__.items()
-            if k != "max_gain_db" and not (k == "also" and not v)
+            if k not in ("max_gain_db", "stages") and not (k == "also" and not v)
         },
         "trim": [edits.trim_start_s, edits.trim_end_s],
         "cuts": edits.cuts_s,
         "chapters": [start for start, _ in edits.chapters],
     }
+    if settings.stages:  # only then: without stages, every fingerprint is what it always was
+        parts["stages"] = chain_identity(settings.stages)
     return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
 
 
@@ -148,11 +153,11 @@ def legacy_fingerprint(network: Network, episode: Episode) -> str | None:
     re-tagging."""
     show = network.shows[episode.show]
     settings = mastering_settings(show)
-    if settings.also:
+    if settings.also or settings.stages:
         return None
     edits = edit_decisions(network, episode)
     legacy_settings = {
-        k: v for k, v in settings.__dict__.items() if k not in ("max_gain_db", "also")
+        k: v for k, v in settings.__dict__.items() if k not in ("max_gain_db", "also", "stages")
     }
     legacy_settings["encoder_headroom_db"] = 0.7
     parts = {

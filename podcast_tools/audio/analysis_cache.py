@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import math
 import os
 import re
@@ -96,10 +97,20 @@ class AnalysisCache:
     cap_bytes: int = DEFAULT_CAP_BYTES
     counts: CacheCounts = field(default_factory=CacheCounts)
 
-    def key(self, master_sha256: str, sample_rate: int, channels: int, excerpts: int) -> str:
-        return content_hash(
-            f"{ANALYSIS_VERSION}:{master_sha256}:{sample_rate}:{channels}:{excerpts}".encode()
-        )
+    def key(
+        self,
+        master_sha256: str,
+        sample_rate: int,
+        channels: int,
+        excerpts: int,
+        chain: list[dict[str, object]] | None = None,
+    ) -> str:
+        """The entry of a master's analysis at these settings; `chain`: what the stage chain the
+        master runs through depends on (`stages.chain_identity`) — none, the key of before."""
+        text = f"{ANALYSIS_VERSION}:{master_sha256}:{sample_rate}:{channels}:{excerpts}"
+        if chain:
+            text += ":" + json.dumps(chain, sort_keys=True)
+        return content_hash(text.encode())
 
     def path(self, key: str) -> Path:
         return self.folder / f"{key}.npz"

@@ -46,6 +46,7 @@ from podcast_tools.audio.meter import (
 from podcast_tools.audio.pcm import pcm_chunks
 from podcast_tools.audio.plan import ChapterMark, EditPlan, PlanError, place_chapters, plan_edits
 from podcast_tools.audio.probe import probe_duration
+from podcast_tools.audio.stages import StageChain, StageContext, StageSpec, chain_identity
 from podcast_tools.errors import AudioInputError
 from podcast_tools.formats import PRIMARY, OutputFormat, format_named
 from podcast_tools.fsutil import atomic_path
@@ -87,6 +88,9 @@ class MasteringSettings:
     crossfade_s: float = 0.5
     #: More gain than this means near-silence or the wrong file: mastering stops instead.
     max_gain_db: float = 24.0
+    #: The audio stages run on the decoded master before everything else, in chain order
+    #: (`podcast_tools.audio.stages`); none by default.
+    stages: tuple[StageSpec, ...] = ()
 
     def encodes(self) -> tuple[tuple[OutputFormat, int], ...]:
         """Every file the render feeds, as (format row, kbps): the MP3 first."""
@@ -610,10 +614,11 @@ def analyse(
     source_sha256: str | None = None,
     remeasure: bool = False,
 ) -> Analysis:
-    """Pass 1: one streaming read of the master (loudness, 10 ms energies and peaks, excerpts).
+    """Pass 1: one streaming read of the master (loudness, 10 ms energies and peaks, excerpts) —
+    of what the show's stage chain makes of it (`master_chunks`), as the render will see it.
 
     With a `cache`, an analysis of the same master bytes (`source_sha256`, else hashed here) at
-    the same rate and channels is taken from it instead (no decoding; unless `remeasure`), and a
+    the same rate and channels (and stage chain) is taken from it instead (no decoding; unless `remeasure`), and a
     new one is stored. An entry that fails its checks is removed (`Analysis.cache_damage` says
     why) and the master measured.
     Raises AudioInputError if the master holds no audio, is too short, is truncated (decodes
@@ -625,7 +630,13 @@ def analyse(
     expected_s = _header_duration(source)
     if cache is not None:
         limit = _Excerpts().limit
-        key = cache.key(source_sha256 or file_hash(source), rate, channels, limit)
+        key = cache.key(
+            source_sha256 or file_hash(source),
+            rate,
+            channels,
+            limit,
+            chain=chain_identity(settings.stages),
+        )
     if cache is not None and key is not None and not remeasure:
         found = cache.lookup(key, Expected(rate, channels, expected_s, limit))
         if found.found is not None:
@@ -642,7 +653,7 @@ def analyse(
     report_progress = progress or _no_progress
     meter, excerpts = LoudnessMeter(rate, channels, track_peaks=True), _Excerpts()
     try:
-        for chunk in pcm_chunks(source, sample_rate=rate, channels=channels):
+        for chunk in master_chunks(source, settings):
             meter.feed(chunk)
             excerpts.feed(chunk)
             report_progress("analyse", meter.samples / rate, expected_s or 0.0)
@@ -682,6 +693,14 @@ def analyse(
         cache_key=key,
         cache_damage=damage,
     )
+
+
+def master_chunks(source: Path, settings: MasteringSettings) -> Iterator[np.ndarray]:
+    """The master as both passes read it: decoded at the settings' rate and channels, then run
+    through the show's stage chain (with no stage: the decoded chunks themselves)."""
+    rate, channels = settings.sample_rate, settings.channels
+    chain = StageChain(settings.stages, StageContext(source, rate, channels))
+    return chain.run(pcm_chunks(source, sample_rate=rate, channels=channels))
 
 
 def _check_numbers(source: Path, frame_peaks: np.ndarray, frame_s: float) -> None:
@@ -753,6 +772,47 @@ def plan_master(
         if clip is not None:
             _add_clip(programme_energy, programme_peaks, clip, first_sample, rate, frame_len)
     before_lufs = integrated_loudness(programme_energy, frame_len)
+    levels = _solve_levels(
+        programme_energy, programme_peaks, frame_len, before_lufs, analysis, settings
+    )
+    gain_db, codec_loss, ceiling, losses, trims = levels
+    return MasterPlan(
+        plan=plan,
+        chapters=chapters,
+        intro=intro,
+        outro=outro,
+        intro_gain_db=intro_gain_db,
+        outro_gain_db=outro_gain_db,
+        programme_energy=programme_energy,
+        programme_peaks=programme_peaks,
+        frame_len=frame_len,
+        before_lufs=before_lufs,
+        gain_db=gain_db,
+        codec_loss_lu=codec_loss,
+        ceiling=ceiling,
+        curve_hop_s=hop * group / rate,
+        master_short_term=master_short_term,
+        codec_losses=losses,
+        trims_db=trims,
+        cached_check=CachedAnalysisCheck(
+            analysis.source, analysis.master_frames, analysis.excerpts, analysis.excerpt_index
+        )
+        if analysis.from_cache
+        else None,
+    )
+
+
+def _solve_levels(
+    programme_energy: np.ndarray,
+    programme_peaks: np.ndarray,
+    frame_len: int,
+    before_lufs: float,
+    analysis: Analysis,
+    settings: MasteringSettings,
+) -> tuple[float, float, float, dict[str, float], dict[str, float]]:
+    """`plan_master`'s gain: (gain dB, codec loss LU, linear ceiling, each format's codec loss,
+    each format's trim). Raises PlanError for more gain than `settings.max_gain_db`."""
+    rate = settings.sample_rate
     encodes = settings.encodes()
     # Probe the encoders below the most cautious ceiling; the final one follows from their trims.
     ceiling = _linear(settings.true_peak_dbtp - max(f.true_peak_headroom_db for f, _ in encodes))
@@ -780,30 +840,7 @@ def plan_master(
         settings.target_lufs + codec_loss,
         ceiling,
     )
-    return MasterPlan(
-        plan=plan,
-        chapters=chapters,
-        intro=intro,
-        outro=outro,
-        intro_gain_db=intro_gain_db,
-        outro_gain_db=outro_gain_db,
-        programme_energy=programme_energy,
-        programme_peaks=programme_peaks,
-        frame_len=frame_len,
-        before_lufs=before_lufs,
-        gain_db=gain_db,
-        codec_loss_lu=codec_loss,
-        ceiling=ceiling,
-        curve_hop_s=hop * group / rate,
-        master_short_term=master_short_term,
-        codec_losses=losses,
-        trims_db=trims,
-        cached_check=CachedAnalysisCheck(
-            analysis.source, analysis.master_frames, analysis.excerpts, analysis.excerpt_index
-        )
-        if analysis.from_cache
-        else None,
-    )
+    return gain_db, codec_loss, ceiling, losses, trims
 
 
 def level_formats(
@@ -837,8 +874,8 @@ def render(
     outputs: Path | Mapping[str, Path],
     progress: Progress | None = None,
 ) -> Rendering:
-    """Pass 2: render the programme (edits, jingles, gain, limiter) once and feed every format's
-    encoder from it, each through its trim (`MasterPlan.trims_db`).
+    """Pass 2: render the programme (stage chain, edits, jingles, gain, limiter) once and feed
+    every format's encoder from it, each through its trim (`MasterPlan.trims_db`).
 
     `outputs`: format name → file, or the MP3's path (the other formats beside it, as
     `output_paths` places them). The render runs on a lower-priority thread beside ffmpeg's
@@ -872,7 +909,7 @@ def render(
         try:
             feeds = [meter.feed, *feeds]
             written = 0
-            with closing(pcm_chunks(source, sample_rate=rate, channels=channels)) as decoded:
+            with closing(master_chunks(source, settings)) as decoded:
                 chunks = decoded if check is None else check.chunks(decoded)
                 for piece in assemble(chunks, plan, steps.intro, steps.outro, source):
                     rendered = limiter.process(piece)

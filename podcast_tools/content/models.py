@@ -29,13 +29,15 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 from podcast_tools.content.apple import check_category
-from podcast_tools.content.hints import HIDDEN_CONTROLS, quote_cut
+from podcast_tools.content.hints import HIDDEN_CONTROLS, did_you_mean, quote_cut
 from podcast_tools.content.taxonomy import check_group, check_role
 from podcast_tools.content.timecode import parse_timecode
 from podcast_tools.encodings import BITRATES, FORMAT_NAMES
@@ -395,6 +397,55 @@ class OpusSettings(_Strict):
 FormatName = Literal[FORMAT_NAMES]  # type: ignore[valid-type]
 
 
+class StageSettings(_Strict):
+    """What every audio stage's table (`[mastering.stages.<name>]`) holds; a stage's own
+    settings model adds its fields."""
+
+    enabled: bool = Field(True, description="false: off (e.g. a show turning off its network's)")
+
+
+#: The audio stages a show may turn on, name → settings model, in chain order. Filled by
+#: `podcast_tools.audio.stages.register_stage`, beside the stage's code (in the audio layer).
+STAGE_SETTINGS: dict[str, type[StageSettings]] = {}
+
+
+def _stage_tables(value: Any) -> dict[str, StageSettings]:
+    """`mastering.stages`: each table checked against its stage's settings model (every bad one
+    named, in one line)."""
+    if not isinstance(value, dict):
+        raise ValueError("must be a table of stages, e.g. [mastering.stages.<name>]")
+    checked: dict[str, StageSettings] = {}
+    wrong: list[str] = []
+    for name, table in value.items():
+        model = STAGE_SETTINGS.get(name)
+        if model is None:
+            hint = (
+                did_you_mean(str(name), STAGE_SETTINGS)
+                or f" (known: {', '.join(STAGE_SETTINGS) or 'none'})"
+            )
+            wrong.append(f"{quote_cut(str(name))} is no audio stage{hint}")
+        elif isinstance(table, model):
+            checked[name] = table
+        else:
+            try:
+                checked[name] = model.model_validate(table)
+            except ValidationError as exc:
+                wrong.append(_stage_problem(name, model, exc.errors()[0]))
+    if wrong:
+        raise ValueError("; ".join(wrong))
+    return checked
+
+
+def _stage_problem(name: str, model: type[StageSettings], error: Any) -> str:
+    where = ".".join(str(part) for part in (name, *error["loc"]))
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown key; known keys: {', '.join(model.model_fields)}"
+    if error["type"] == "model_type":
+        return f"{where}: must be a table, e.g. [mastering.stages.{name}]"
+    got = quote_cut(repr(error.get("input")), quotes=False)
+    return f"{where}: {error['msg'][0].lower()}{error['msg'][1:]}, got {got}"
+
+
 class Mastering(_Strict):
     """How episodes are edited before encoding."""
 
@@ -406,6 +457,17 @@ class Mastering(_Strict):
     max_gain_db: float = Field(
         24.0, ge=0.0, le=60.0, description="more gain than this stops mastering (near-silence)"
     )
+    stages: Annotated[dict[str, Any], BeforeValidator(_stage_tables)] = Field(
+        {}, description="audio stages run on the master first, [mastering.stages.<name>]"
+    )
+
+    @model_serializer(mode="wrap")
+    def _no_empty_stages(self, handler: Any) -> dict[str, Any]:
+        """Without stages, the settings read as they did before stages existed (`shows --json`)."""
+        data = handler(self)
+        if not self.stages:
+            data.pop("stages", None)
+        return data
 
 
 class Category(_Strict):
