@@ -80,12 +80,14 @@ def podcast(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = 600,
+    imports: tuple[str, ...] = (),
 ) -> Any:
     """Run `podcast [--root ROOT] ARGS…` as a producer types it: the one runner of the tests.
 
     In-process (click's test runner) unless `process` — then `python -m podcast_tools` in a
     process of its own, with `env` added to this one's environment (for what is read at start,
-    e.g. PODCAST_FFMPEG). Arguments starting with ``episodes/`` are taken inside the network.
+    e.g. PODCAST_FFMPEG), having imported the modules `imports` names first (plug-ins that
+    register themselves: the tests' audio stages). Arguments starting with ``episodes/`` are taken inside the network.
     Both results have `exit_code`, `stdout`, `stderr` and `output`; with `ok`, a run that does not
     exit 0 fails the test with what it printed. A traceback instead of one line always fails it.
     """
@@ -93,11 +95,17 @@ def podcast(
     if root is not None:
         argv = [str(root / a) if a.startswith("episodes/") else a for a in argv]
     if process:
+        start = ["-m", "podcast_tools"]
+        if imports:
+            start = [
+                "-c",
+                f"import {', '.join(imports)}; from podcast_tools.cli import main; main()",
+            ]
         done = subprocess.run(
-            [sys.executable, "-m", "podcast_tools", *argv],
+            [sys.executable, *start, *argv],
             capture_output=True,
             text=True,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **(env or {}), **({"PYTHONPATH": str(REPO)} if imports else {})},
             cwd=cwd,
             check=False,
             timeout=timeout,

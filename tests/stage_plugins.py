@@ -5,9 +5,6 @@ imported it; `publish`'s worker processes import it again when they unpickle a s
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -74,25 +71,3 @@ class Gain:
     def flush(self) -> np.ndarray:
         held, self.held = self.held, np.zeros((0, self.channels), dtype=np.float32)
         return held
-
-
-def run_podcast(root: Path, *args: str, env: dict[str, str] | None = None):
-    """`podcast --root root args…` in a process that has registered the tests' stages."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import tests.stage_plugins; from podcast_tools.cli import main; main()",
-            "--root",
-            str(root),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {}), "PYTHONPATH": str(REPO)},
-        cwd=REPO,
-        check=False,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done

@@ -5,7 +5,6 @@ stage does to mastering — real ffmpeg on generated audio, stages registered as
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +33,8 @@ from podcast_tools.content.models import Loudness, Mastering, StageSettings
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline import fingerprint, mastering_settings
 from tests.audio_tools import ffmpeg_loudness, synth
-from tests.conftest import find_problem, problems_of
-from tests.stage_plugins import GainSettings, NothingSettings, run_podcast
+from tests.conftest import find_problem, podcast_json, problems_of
+from tests.stage_plugins import GainSettings, NothingSettings
 
 NETWORK_TOML = "episodes/network.toml"
 CONTEXT = StageContext(Path("master.wav"), 44100, 2)
@@ -285,11 +284,11 @@ def test_a_stage_that_changes_loudness_is_measured_and_every_file_lands_on_targe
 @pytest.mark.slow
 def test_publish_remasters_only_the_show_that_turns_a_stage_on(sample: Path, tmp_path: Path):
     store = tmp_path / "store"
-    publish = ("publish", "--storage", f"file://{store}", "--json")
-    first = json.loads(run_podcast(sample, *publish).stdout)
+    publish = ("publish", "--storage", f"file://{store}")
+    first = podcast_json(sample, *publish, process=True, imports=("tests.stage_plugins",))
     assert len(first["episodes_processed"]) == 7
     _add(sample, "[shows.itsmwp-row.mastering.stages.test-nothing]")
-    second = json.loads(run_podcast(sample, *publish).stdout)
+    second = podcast_json(sample, *publish, process=True, imports=("tests.stage_plugins",))
     row = sorted(p for p in first["episodes_processed"] if p.startswith("episodes/itsmwp-row/"))
     assert len(row) == 2
     assert sorted(second["episodes_processed"]) == row  # mastered again: the row show's only
@@ -301,5 +300,5 @@ def test_publish_remasters_only_the_show_that_turns_a_stage_on(sample: Path, tmp
     assert len(remastered) == 2
     for path in remastered:
         assert ffmpeg_loudness(path)["I"] == pytest.approx(-19.0, abs=0.3), path.name
-    third = json.loads(run_podcast(sample, *publish).stdout)
+    third = podcast_json(sample, *publish, process=True, imports=("tests.stage_plugins",))
     assert third["episodes_processed"] == []
