@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from podcast_tools.audio.ffmpeg import require_encoder
+from podcast_tools.ffmpeg import require_encoder
 from podcast_tools.encodings import BITRATES, Bitrates
 from podcast_tools.tags import EpisodeTags, write_mp4_tags, write_opus_tags, write_tags
 

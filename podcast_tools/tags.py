@@ -65,8 +65,8 @@ from mutagen.oggopus import OggOpus
 from PIL import Image, UnidentifiedImageError
 
 from podcast_tools.artwork import open_image
-from podcast_tools.audio.ffmpeg import input_url, run
 from podcast_tools.errors import PodcastToolsError, ToolError
+from podcast_tools.ffmpeg import input_url, run
 
 
 class TagError(PodcastToolsError):
