@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from podcast_tools import jsonout
 from podcast_tools.content import models
-from podcast_tools.formats import FORMATS, PRIMARY, Bitrates, OutputFormat
+from podcast_tools.formats import FORMATS, PRIMARY, TAG_WRITERS, Bitrates
 from tests.conftest import edit
 
 #: A format the toolkit does not have: Opus in an .oga file (Ogg's audio suffix), so the real
@@ -41,9 +41,16 @@ def test_the_table_is_the_one_list_of_formats():
     for name, row in FORMATS.items():
         assert row.name == name and row.bitrates.label == row.label
         assert models.FORMAT_SETTINGS[name] is models.Show.model_fields[name].annotation
-    assert (models.Mp3Settings, models.M4aSettings, models.OpusSettings) == tuple(
-        models.FORMAT_SETTINGS.values()
-    )
+    assert [model.__name__ for model in models.FORMAT_SETTINGS.values()] == [
+        "Mp3Settings",
+        "M4aSettings",
+        "OpusSettings",
+    ]
+    assert models.Mp3Settings is models.FORMAT_SETTINGS["mp3"]
+    # each row's tag style has its writer (tags.py registers them; the table imports none)
+    import podcast_tools.tags  # noqa: F401
+
+    assert {row.tag_style for row in FORMATS.values()} <= set(TAG_WRITERS)
     assert set(models.FormatName.__args__) == set(FORMATS)
     # the M4A's bitrate problem names the format as the table does (it said "AAC")
     assert FORMATS["m4a"].bitrates.problem(400) == "400 kbps is outside M4A's 32–320 kbps"
@@ -61,7 +68,9 @@ def test_a_row_more_is_validated_and_given_a_settings_model():
         oga(bitrate=64, channels=1)  # channels and sample rate are the primary row's alone
     assert list(generated["mp3"].model_fields) == ["bitrate", "channels", "sample_rate"]
     assert generated["mp3"](channels=1).bitrate_kbps == 64
-    assert oga.model_fields["bitrate"].description == "kbps, Opus in .oga; default 48 stereo, 24 mono"
+    assert (
+        oga.model_fields["bitrate"].description == "kbps, Opus in .oga; default 48 stereo, 24 mono"
+    )
 
 
 def test_a_row_more_is_in_the_schema_enums():
