@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,8 @@ def test_the_table_is_the_one_list_of_formats():
         "OpusSettings",
     ]
     assert models.Mp3Settings is models.FORMAT_SETTINGS["mp3"]
+    show = models.Show.model_construct(m4a=models.FORMAT_SETTINGS["m4a"](bitrate=64))
+    assert pickle.loads(pickle.dumps(show)).m4a.bitrate == 64  # as publish's workers get it
     # each row's tag style has its writer (tags.py registers them; the table imports none)
     import podcast_tools.tags  # noqa: F401
 

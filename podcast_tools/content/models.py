@@ -406,6 +406,9 @@ def format_settings_models(table: Mapping[str, OutputFormat]) -> dict[str, type[
 
 #: Each format's settings model, generated from its row of `formats.FORMATS`.
 FORMAT_SETTINGS = format_settings_models(FORMATS)
+# each under its name in this module, as a class statement would put it (so that settings pickle,
+# e.g. to publish's worker processes)
+globals().update({model.__name__: model for model in FORMAT_SETTINGS.values()})
 Mp3Settings = FORMAT_SETTINGS[PRIMARY.name]
 
 FormatName = Literal[tuple(FORMATS)]  # type: ignore[valid-type]
