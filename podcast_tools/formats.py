@@ -1,10 +1,14 @@
 """Output formats as data: one row per format an episode can be published in.
 
 A row says everything the rest of the toolkit needs to know about a format — how ffmpeg encodes it,
-the file's suffix, its MIME type, how its tags are written and which tag versions it knows — so a
-new format is a new row here, and the pipeline, the storage keys, the manifest and the feeds take it
-from the table. (The model is mediafile's one-field-many-styles table: one declared field, one
-style per container; `tags.py` holds the ID3, MP4 and Vorbis-comment style of every field.)
+the file's suffix, its MIME type, its bitrates, how its tags are written and which tag versions it
+knows — so a new format is a new row here: the pipeline, the storage keys, the manifest and the
+feeds take it from the table, and the show's settings model of the format, its bitrate rules and
+the format lists of validation and the JSON Schemas are generated from it (`content/models.py`,
+`jsonout.py`). The table sits in the bottom layer and imports nothing above it: a row names its
+tag style, whose writer `tags.py` registers (`register_tag_writer`). (The model is mediafile's
+one-field-many-styles table: one declared field, one style per container; `tags.py` holds the
+ID3, MP4 and Vorbis-comment style of every field.)
 
 MP3 is the first row, the primary format: the feed's `<enclosure>` is the file of this format.
 The others (M4A, Opus) are alternatives beside it (`podcast:alternateEnclosure`).
