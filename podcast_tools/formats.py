@@ -29,8 +29,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from podcast_tools.ffmpeg import require_encoder
-
 #: The constant bitrates LAME encodes (MPEG-1 layer III; kbps).
 LAME_CBR_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 
@@ -124,6 +122,9 @@ class OutputFormat:
 
     def require_encoder(self) -> None:
         """Raise ToolError (naming the format and the binary) when ffmpeg lacks its encoder."""
+        # here, not at the top: validation reads the table without loading ffmpeg's numpy
+        from podcast_tools.ffmpeg import require_encoder
+
         require_encoder(self.codec, label=self.label)
 
     def write_tags(self, path: Path, tags: Any, version: int) -> None:

@@ -700,8 +700,8 @@ class UpdateFrequency(_Strict):
         return self
 
 
-class _ShowHead(_Strict):
-    """A show's fields before its formats' settings (`Show`)."""
+class Show(_Strict):
+    """One show after inheritance from [defaults] and its `extends` chain is resolved."""
 
     id: Identifier
     title: Title
@@ -722,20 +722,11 @@ class _ShowHead(_Strict):
         description='the audio files of every episode, e.g. ["mp3", "m4a", "opus"]; mp3 is the '
         "feed's enclosure and always one of them",
     )
-
-
-#: A show's settings of each format, after `formats` and in the table's order: `mp3`, `m4a`, …
-_ShowFormats = create_model(  # type: ignore[call-overload]
-    "_ShowFormats",
-    __base__=_ShowHead,
-    __module__=__name__,
-    **{name: (model, model()) for name, model in FORMAT_SETTINGS.items()},
-)
-
-
-class Show(_ShowFormats):  # type: ignore[valid-type,misc]
-    """One show after inheritance from [defaults] and its `extends` chain is resolved."""
-
+    # The settings of each format, here and in the table's order, as if written out here:
+    # `mp3: Mp3Settings = Mp3Settings()`, `m4a: M4aSettings = M4aSettings()`, … (a class body's
+    # namespace and annotations are plain dicts, read by pydantic when the class is made)
+    __annotations__.update(FORMAT_SETTINGS)
+    locals().update({name: model() for name, model in FORMAT_SETTINGS.items()})
     mastering: Mastering = Mastering()
     intro: OptionalClip = None
     outro: OptionalClip = None
