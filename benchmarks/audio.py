@@ -36,10 +36,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from podcast_tools.audio.ffmpeg import ffmpeg_exe  # noqa: E402
 from podcast_tools.audio.synth import speech_like_master  # noqa: E402
 from podcast_tools.content import feed_url, podcast_guid_for  # noqa: E402
 from podcast_tools.content.loader import publisher_feed_url  # noqa: E402
+from podcast_tools.ffmpeg import ffmpeg_exe  # noqa: E402
 
 TARGET_LUFS, CEILING_DBTP, PAD_S = -16.0, -1.0, 0.5
 M4A_KBPS, OPUS_KBPS = 96, 64

@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from podcast_tools.audio.ffmpeg import ffmpeg_exe  # noqa: E402
 from podcast_tools.audio.synth import speech_like_master  # noqa: E402
+from podcast_tools.ffmpeg import ffmpeg_exe  # noqa: E402
 
 
 def podcast(root: Path, log: Path, *args: str) -> float:

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from audio import line, make_network, timed  # noqa: E402
 
-from podcast_tools.audio.ffmpeg import ffmpeg_exe  # noqa: E402
 from podcast_tools.audio.synth import speech_like_master  # noqa: E402
+from podcast_tools.ffmpeg import ffmpeg_exe  # noqa: E402
 
 
 def publish(root: Path, env: dict[str, str]) -> float:

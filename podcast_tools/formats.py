@@ -1,10 +1,14 @@
 """Output formats as data: one row per format an episode can be published in.
 
 A row says everything the rest of the toolkit needs to know about a format — how ffmpeg encodes it,
-the file's suffix, its MIME type, how its tags are written and which tag versions it knows — so a
-new format is a new row here, and the pipeline, the storage keys, the manifest and the feeds take it
-from the table. (The model is mediafile's one-field-many-styles table: one declared field, one
-style per container; `tags.py` holds the ID3, MP4 and Vorbis-comment style of every field.)
+the file's suffix, its MIME type, its bitrates, how its tags are written and which tag versions it
+knows — so a new format is a new row here: the pipeline, the storage keys, the manifest and the
+feeds take it from the table, and the show's settings model of the format, its bitrate rules and
+the format lists of validation and the JSON Schemas are generated from it (`content/models.py`,
+`jsonout.py`). The table sits in the bottom layer and imports nothing above it: a row names its
+tag style, whose writer `tags.py` registers (`register_tag_writer`). (The model is mediafile's
+one-field-many-styles table: one declared field, one style per container; `tags.py` holds the
+ID3, MP4 and Vorbis-comment style of every field.)
 
 MP3 is the first row, the primary format: the feed's `<enclosure>` is the file of this format.
 The others (M4A, Opus) are alternatives beside it (`podcast:alternateEnclosure`).
@@ -21,12 +25,47 @@ MIME types, as feeds and uploads carry them:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from podcast_tools.audio.ffmpeg import require_encoder
-from podcast_tools.encodings import BITRATES, Bitrates
-from podcast_tools.tags import EpisodeTags, write_mp4_tags, write_opus_tags, write_tags
+#: The constant bitrates LAME encodes (MPEG-1 layer III; kbps).
+LAME_CBR_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+
+
+@dataclass(frozen=True)
+class Bitrates:
+    """The bitrates (kbps) a format's encoder is run at, and its defaults."""
+
+    lowest: int
+    highest: int
+    stereo: int  # default for stereo programmes
+    mono: int  # default for mono programmes
+    only: tuple[int, ...] = ()  # when the encoder takes only these values
+    label: str = ""  # the format as people read it: its row's label (set by the row)
+
+    def default(self, channels: int) -> int:
+        return self.stereo if channels == 2 else self.mono
+
+    def problem(self, kbps: int) -> str | None:
+        """Why `kbps` is not a bitrate of this format (None: it is)."""
+        if self.only and kbps not in self.only:
+            return f"{kbps} kbps is not an {self.label} bitrate; choose one of " + ", ".join(
+                map(str, self.only)
+            )
+        if not self.lowest <= kbps <= self.highest:
+            return f"{kbps} kbps is outside {self.label}'s {self.lowest}–{self.highest} kbps"
+        return None
+
+
+#: Tag style ("id3", "mp4", "vorbis": `tags.CONTAINERS`) → the writer of a file's tags, as
+#: (file, tags, tag version). The writers live a layer up (`tags.py` registers them on import), so
+#: this table names a row's style and never imports its writer.
+TAG_WRITERS: dict[str, Callable[[Path, Any, int], None]] = {}
+
+
+def register_tag_writer(style: str, writer: Callable[[Path, Any, int], None]) -> None:
+    TAG_WRITERS[style] = writer
 
 
 @dataclass(frozen=True)
@@ -40,10 +79,12 @@ class OutputFormat:
     codec_args: tuple[str, ...]  # encoder options besides the bitrate
     muxer: str  # ffmpeg's output format
     muxer_args: tuple[str, ...]  # container options (no tag: the tag writer writes it)
-    write_tags: Callable[[Path, EpisodeTags, int], None]  # (file, tags, tag version)
+    tag_style: str  # how its tags are written: a key of TAG_WRITERS
     tag_versions: tuple[int, ...]  # the tag versions the writer knows; the first is the default
     tag_name: Callable[[int], str]  # a tag version as the report names it ("2.3")
-    bitrates: Bitrates  # what validation accepts and the defaults (`encodings.py`)
+    bitrates: Bitrates  # what validation accepts and the defaults
+    #: What the bitrate is, as the settings' description and the JSON Schema say it ("CBR")
+    bitrate_note: str
     #: Lossy encoding raises true peaks; the limiter should aim this far (dB) under the ceiling.
     #: MP3's 0.7 dB is measured on speech (audio/master.py). AAC and Opus were measured against
     #: LAME on brickwall-limited pink noise at the default bitrates (a harsh case): AAC overshot
@@ -54,6 +95,10 @@ class OutputFormat:
     #: The muxer seeks back in its output (MP3: the Xing header; MP4: the index written at the
     #: end, moved to the front by +faststart), so the output must be a regular file, not a pipe.
     needs_seekable_output: bool = False
+
+    def __post_init__(self) -> None:
+        # the bitrate problems name the format as its row does
+        object.__setattr__(self, "bitrates", replace(self.bitrates, label=self.label))
 
     @property
     def default_tag_version(self) -> int:
@@ -77,19 +122,21 @@ class OutputFormat:
 
     def require_encoder(self) -> None:
         """Raise ToolError (naming the format and the binary) when ffmpeg lacks its encoder."""
+        # here, not at the top: validation reads the table without loading ffmpeg's numpy
+        from podcast_tools.ffmpeg import require_encoder
+
         require_encoder(self.codec, label=self.label)
 
-
-def _id3(path: Path, tags: EpisodeTags, version: int) -> None:
-    write_tags(path, tags, version=version)
-
-
-def _itunes(path: Path, tags: EpisodeTags, _version: int) -> None:
-    write_mp4_tags(path, tags)
-
-
-def _vorbis_comments(path: Path, tags: EpisodeTags, _version: int) -> None:
-    write_opus_tags(path, tags)
+    def write_tags(self, path: Path, tags: Any, version: int) -> None:
+        """Write `tags` (tags.EpisodeTags) into the file at `path` in this format's tag style."""
+        try:
+            writer = TAG_WRITERS[self.tag_style]
+        except KeyError:
+            raise LookupError(
+                f"no tag writer for {self.label}'s {self.tag_style!r} tags: "
+                "import podcast_tools.tags (it registers them)"
+            ) from None
+        writer(path, tags, version)
 
 
 #: Containers whose tag has no versions: one, numbered 1, named after the tag.
@@ -109,10 +156,11 @@ FORMATS: dict[str, OutputFormat] = {
         # no ID3 from ffmpeg (ours is written after); a Xing header so players seek and time
         # a CBR file exactly
         muxer_args=("-id3v2_version", "0", "-write_xing", "1"),
-        write_tags=_id3,
+        tag_style="id3",
         tag_versions=(3, 4),  # ID3v2.3 first: more players read it (see tags.py)
         tag_name=lambda version: f"2.{version}",
-        bitrates=BITRATES["mp3"],
+        bitrates=Bitrates(32, 320, stereo=128, mono=64, only=LAME_CBR_KBPS),
+        bitrate_note="CBR",
         true_peak_headroom_db=0.7,
         needs_seekable_output=True,
     ),
@@ -128,12 +176,13 @@ FORMATS: dict[str, OutputFormat] = {
         # index first so players start before the download ends
         muxer="ipod",
         muxer_args=("-movflags", "+faststart"),
-        write_tags=_itunes,
+        tag_style="mp4",
         tag_versions=_ONLY_VERSION,
         tag_name=lambda _version: "iTunes",
         # ffmpeg's AAC encoder needs more bits than Apple's or FDK's for the same sound, so mono
         # stays at MP3's 64; stereo at 96 is three quarters of MP3's 128
-        bitrates=BITRATES["m4a"],
+        bitrates=Bitrates(32, 320, stereo=96, mono=64),
+        bitrate_note="AAC-LC",
         true_peak_headroom_db=1.3,
         needs_seekable_output=True,
     ),
@@ -152,11 +201,12 @@ FORMATS: dict[str, OutputFormat] = {
         # the Ogg stream's serial number is random unless bitexact: the same render then gives
         # the same bytes (and key) on every machine, e.g. for shards and a single publisher
         muxer_args=("-fflags", "+bitexact"),
-        write_tags=_vorbis_comments,
+        tag_style="vorbis",
         tag_versions=_ONLY_VERSION,
         tag_name=lambda _version: "Vorbis",
         # Opus is transparent for speech well below MP3's bitrates: half of them
-        bitrates=BITRATES["opus"],
+        bitrates=Bitrates(16, 256, stereo=64, mono=32),
+        bitrate_note="Opus at 48 kHz",
         true_peak_headroom_db=2.0,
         # Opus codes at 48 kHz only (RFC 6716); decoders play Ogg Opus at 48 kHz
         output_sample_rate=48000,

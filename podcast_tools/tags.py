@@ -65,8 +65,9 @@ from mutagen.oggopus import OggOpus
 from PIL import Image, UnidentifiedImageError
 
 from podcast_tools.artwork import open_image
-from podcast_tools.audio.ffmpeg import input_url, run
 from podcast_tools.errors import PodcastToolsError, ToolError
+from podcast_tools.ffmpeg import input_url, run
+from podcast_tools.formats import register_tag_writer
 
 
 class TagError(PodcastToolsError):
@@ -905,3 +906,11 @@ def read_opus_tags(path: Path) -> ReadBack:
     for key, _ in audio.tags:
         result.frame_counts[key.upper()] = result.frame_counts.get(key.upper(), 0) + 1
     return result
+
+
+# --- the tag styles of the format table ---------------------------------------------------------
+
+# A row of `formats.FORMATS` names its style; the writer of each, as (file, tags, tag version).
+register_tag_writer("id3", lambda path, tags, version: write_tags(path, tags, version=version))
+register_tag_writer("mp4", lambda path, tags, _version: write_mp4_tags(path, tags))
+register_tag_writer("vorbis", lambda path, tags, _version: write_opus_tags(path, tags))

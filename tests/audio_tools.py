@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from podcast_tools.audio import ffmpeg
+from podcast_tools import ffmpeg
 
 
 def synth(

@@ -49,7 +49,7 @@ def sample(tmp_path: Path) -> Path:
 def logged_ffmpeg(tmp_path: Path) -> Path:
     """The log of every ffmpeg run (one line of arguments each) by a command whose environment
     sets PODCAST_FFMPEG to the wrapper beside it, `ffmpeg-logged`, which runs the real ffmpeg."""
-    from podcast_tools.audio.ffmpeg import ffmpeg_exe
+    from podcast_tools.ffmpeg import ffmpeg_exe
 
     log = tmp_path / "ffmpeg.log"
     wrapper = tmp_path / "ffmpeg-logged"

@@ -19,7 +19,7 @@ from mutagen.flac import Picture as FlacPicture
 from mutagen.mp4 import MP4
 from mutagen.oggopus import OggOpus
 
-from podcast_tools.audio import ffmpeg
+from podcast_tools import ffmpeg
 from podcast_tools.errors import ToolError
 from podcast_tools.formats import FORMATS, PRIMARY
 from podcast_tools.tags import (

@@ -1,4 +1,4 @@
-"""How ffmpeg processes are started and let go (podcast_tools.audio.ffmpeg): the real ffmpeg."""
+"""How ffmpeg processes are started and let go (podcast_tools.ffmpeg): the real ffmpeg."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from podcast_tools.audio import ffmpeg
+from podcast_tools import ffmpeg
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the launcher thread is Linux's")

@@ -207,7 +207,7 @@ def test_a_truncated_master_is_reported(sample: Path, episode: str, master: str)
 
 
 def test_a_truncated_wav_master_is_reported(sample: Path):
-    from podcast_tools.audio import ffmpeg
+    from podcast_tools import ffmpeg
 
     wav = sample / "episodes/itsmwp/003-service-desk-metrics.wav"
     ffmpeg.run(
@@ -276,7 +276,7 @@ def test_notes_too_large_for_a_feed_are_reported_by_validate(sample: Path):
 
 
 def test_near_silence_is_not_amplified_47_db(sample: Path, tmp_path: Path):
-    from podcast_tools.audio import ffmpeg
+    from podcast_tools import ffmpeg
 
     master = sample / "episodes/itsmwp/003-service-desk-metrics.wav"
     ffmpeg.run(
@@ -321,7 +321,7 @@ def test_problems_with_line_breaks_in_values_stay_one_line_each(sample: Path):
 
 
 def test_a_vbr_mp3_without_a_xing_header_is_measured_not_called_truncated(sample: Path):
-    from podcast_tools.audio import ffmpeg
+    from podcast_tools import ffmpeg
     from podcast_tools.media_checks import load_checked_network
 
     master = sample / "episodes/itsmwp/003-vbr.mp3"

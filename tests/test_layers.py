@@ -20,12 +20,11 @@ LAYERS: list[tuple[str, ...]] = [
         "podcast_tools.jsonout",
         "podcast_tools.clihelp",
         "podcast_tools.artwork",
-        # the one ffmpeg adapter needs only errors; the tag writers (M4A chapters) run ffmpeg
-        "podcast_tools.audio.ffmpeg",
+        "podcast_tools.ffmpeg",  # the one ffmpeg adapter: the tag writers (M4A chapters) run it
+        "podcast_tools.formats",  # the format table: content validates bitrates with it
     ),
     ("podcast_tools.content",),
     ("podcast_tools.tags", "podcast_tools.notes", "podcast_tools.transcript"),
-    ("podcast_tools.formats",),
     ("podcast_tools.audio", "podcast_tools.feed"),
     ("podcast_tools.record",),
     ("podcast_tools.site",),  # the website's pages from records (pipeline serves them)

@@ -10,7 +10,7 @@ import eyed3
 import pytest
 from mutagen.id3 import ID3
 
-from podcast_tools.audio import ffmpeg
+from podcast_tools import ffmpeg
 from podcast_tools.tags import read_tags, write_tags
 from tests.audio_tools import synth
 from tests.test_tags import png, sample_tags

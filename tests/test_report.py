@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from podcast_tools.audio.ffmpeg import ffmpeg_exe
 from podcast_tools.audio.master import (
     MAX_CURVE_POINTS,
     EditDecisions,
@@ -33,6 +32,7 @@ from podcast_tools.audio.master import (
 )
 from podcast_tools.audio.meter import LoudnessFigures, loudness_range, short_term_series
 from podcast_tools.cli import app
+from podcast_tools.ffmpeg import ffmpeg_exe
 from podcast_tools.report import checks, report_page
 from tests.audio_tools import synth
 from tests.conftest import REPO, edit, podcast

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3
 
-from podcast_tools.audio.ffmpeg import ffmpeg_exe
+from podcast_tools.ffmpeg import ffmpeg_exe
 from podcast_tools.tags import read_mp4_tags, read_opus_tags, read_tags
 from tests.conftest import edit
 from tests.test_publish_reuse import logged_podcast

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from podcast_tools.audio.ffmpeg import ffmpeg_exe
 from podcast_tools.audio.master import (
     MasteringSettings,
     analyse,
@@ -24,6 +23,7 @@ from podcast_tools.audio.master import (
     plan_master,
 )
 from podcast_tools.audio.synth import speech_like_master
+from podcast_tools.ffmpeg import ffmpeg_exe
 from podcast_tools.formats import FORMATS
 from tests.audio_tools import decode, ffmpeg_loudness
 

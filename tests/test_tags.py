@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from podcast_tools.audio import ffmpeg
+from podcast_tools import ffmpeg
 from podcast_tools.tags import (
     CONTAINERS,
     FIELDS,

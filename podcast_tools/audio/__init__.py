@@ -1,1 +1,1 @@
-"""Audio: probing, loudness, mastering. Everything that runs ffmpeg goes through ``audio.ffmpeg``."""
+"""Audio: probing, loudness, mastering. Every ffmpeg run goes through ``podcast_tools.ffmpeg``."""

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from podcast_tools.audio import ffmpeg
+from podcast_tools import ffmpeg
 from podcast_tools.audio.analysis_cache import AnalysisCache, Expected
 from podcast_tools.audio.limiter import LimiterStats, TruePeakLimiter, smooth_gains
 from podcast_tools.audio.meter import (

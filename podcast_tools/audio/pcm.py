@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from podcast_tools.audio import ffmpeg
+from podcast_tools import ffmpeg
 
 CHUNK_FRAMES = 1 << 16
 _PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE

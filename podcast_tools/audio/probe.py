@@ -10,7 +10,7 @@ from pathlib import Path
 import mutagen
 from mutagen.mp3 import BitrateMode, MPEGInfo
 
-from podcast_tools.audio import ffmpeg
+from podcast_tools import ffmpeg
 from podcast_tools.errors import AudioInputError
 
 _DURATION = re.compile(rb"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from podcast_tools.audio import ffmpeg
+from podcast_tools import ffmpeg
 
 
 def speech_like_master(

@@ -14,7 +14,7 @@ import re
 import stat
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +31,7 @@ from pydantic import (
     PlainSerializer,
     ValidationError,
     ValidationInfo,
+    create_model,
     field_validator,
     model_serializer,
     model_validator,
@@ -40,7 +41,7 @@ from podcast_tools.content.apple import check_category
 from podcast_tools.content.hints import HIDDEN_CONTROLS, did_you_mean, quote_cut
 from podcast_tools.content.taxonomy import check_group, check_role
 from podcast_tools.content.timecode import parse_timecode
-from podcast_tools.encodings import BITRATES, FORMAT_NAMES
+from podcast_tools.formats import FORMATS, PRIMARY, Bitrates, OutputFormat
 from podcast_tools.mediatypes import TRANSCRIPT_TYPES
 
 ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
@@ -357,9 +358,9 @@ class Loudness(_Strict):
     true_peak_dbtp: float = Field(-1.0, ge=-9.0, le=0.0)
 
 
-def _bitrate_of(format_name: str):
+def _bitrate_of(bitrates: Bitrates):
     def check(value: int | None) -> int | None:
-        problem = None if value is None else BITRATES[format_name].problem(value)
+        problem = None if value is None else bitrates.problem(value)
         if problem:
             raise ValueError(problem)
         return value
@@ -367,34 +368,52 @@ def _bitrate_of(format_name: str):
     return AfterValidator(check)
 
 
-class Mp3Settings(_Strict):
-    """The MP3 (the feed's enclosure); its channels and sample rate are every format's."""
-
-    bitrate: Annotated[int | None, _bitrate_of("mp3")] = Field(
-        None, description="kbps, CBR; default 128 stereo, 64 mono"
-    )
-    channels: Literal[1, 2] = 2
-    sample_rate: Literal[22050, 24000, 32000, 44100, 48000] = 44100
+class _PrimarySettings(_Strict):
+    """The primary format's settings (the MP3, the feed's enclosure); its channels and sample rate
+    are every format's."""
 
     @property
     def bitrate_kbps(self) -> int:
         """The bitrate to encode at: as set, else 128 kbps stereo / 64 kbps mono."""
-        return self.bitrate if self.bitrate is not None else BITRATES["mp3"].default(self.channels)
+        default = PRIMARY.bitrates.default(self.channels)  # type: ignore[attr-defined]
+        return self.bitrate if self.bitrate is not None else default  # type: ignore[attr-defined]
 
 
-class M4aSettings(_Strict):
-    bitrate: Annotated[int | None, _bitrate_of("m4a")] = Field(
-        None, description="kbps, AAC-LC in M4A; default 96 stereo, 64 mono"
-    )
+#: The primary format's fields after its bitrate, in this order.
+_PRIMARY_EXTRAS: dict[str, Any] = {
+    "channels": (Literal[1, 2], 2),
+    "sample_rate": (Literal[22050, 24000, 32000, 44100, 48000], 44100),
+}
 
 
-class OpusSettings(_Strict):
-    bitrate: Annotated[int | None, _bitrate_of("opus")] = Field(
-        None, description="kbps, Opus in Ogg at 48 kHz; default 64 stereo, 32 mono"
-    )
+def format_settings_models(table: Mapping[str, OutputFormat]) -> dict[str, type[BaseModel]]:
+    """A settings model per row of the format table, named after it (`Mp3Settings`, …): the
+    bitrate, checked against the row's bitrates; the first row's (the primary's) also has the
+    channels and the sample rate."""
+    generated: dict[str, type[BaseModel]] = {}
+    for name, row in table.items():
+        primary = not generated
+        rates = row.bitrates
+        description = f"kbps, {row.bitrate_note}; default {rates.stereo} stereo, {rates.mono} mono"
+        bitrate = (Annotated[int | None, _bitrate_of(rates)], Field(None, description=description))
+        generated[name] = create_model(  # type: ignore[call-overload]
+            f"{name.capitalize()}Settings",
+            __base__=_PrimarySettings if primary else _Strict,
+            __module__=__name__,
+            bitrate=bitrate,
+            **(_PRIMARY_EXTRAS if primary else {}),
+        )
+    return generated
 
 
-FormatName = Literal[FORMAT_NAMES]  # type: ignore[valid-type]
+#: Each format's settings model, generated from its row of `formats.FORMATS`.
+FORMAT_SETTINGS = format_settings_models(FORMATS)
+# each under its name in this module, as a class statement would put it (so that settings pickle,
+# e.g. to publish's worker processes)
+globals().update({model.__name__: model for model in FORMAT_SETTINGS.values()})
+Mp3Settings = FORMAT_SETTINGS[PRIMARY.name]
+
+FormatName = Literal[tuple(FORMATS)]  # type: ignore[valid-type]
 
 
 class StageSettings(_Strict):
@@ -765,9 +784,11 @@ class Show(_Strict):
         description='the audio files of every episode, e.g. ["mp3", "m4a", "opus"]; mp3 is the '
         "feed's enclosure and always one of them",
     )
-    mp3: Mp3Settings = Mp3Settings()
-    m4a: M4aSettings = M4aSettings()
-    opus: OpusSettings = OpusSettings()
+    # The settings of each format, here and in the table's order, as if written out here:
+    # `mp3: Mp3Settings = Mp3Settings()`, `m4a: M4aSettings = M4aSettings()`, … (a class body's
+    # namespace and annotations are plain dicts, read by pydantic when the class is made)
+    __annotations__.update(FORMAT_SETTINGS)
+    locals().update({name: model() for name, model in FORMAT_SETTINGS.items()})
     mastering: Mastering = Mastering()
     intro: OptionalClip = None
     outro: OptionalClip = None
@@ -829,7 +850,7 @@ class Show(_Strict):
         settings = getattr(self, format_name)
         if settings.bitrate is not None:
             return settings.bitrate
-        return BITRATES[format_name].default(self.mp3.channels)
+        return FORMATS[format_name].bitrates.default(self.mp3.channels)
 
 
 #: Show fields that belong to one show and are never inherited from [defaults] or a parent.

@@ -20,7 +20,7 @@ it the multiprocessing resource tracker (which ends when no process holds its pi
 inherit it). So each worker watches a pipe whose only writing end the parent holds (a thread
 blocked reading it: end of file means the parent is gone) and then kills its group — itself and
 its ffmpeg processes; on Linux it also asks for SIGKILL when the parent ends (`PR_SET_PDEATHSIG`),
-as every ffmpeg does (`audio.ffmpeg`). The tracker is needed (the queues' locks are named
+as every ffmpeg does (`podcast_tools.ffmpeg`). The tracker is needed (the queues' locks are named
 semaphores under "spawn"; it removes those a killed run leaves) and ends with the last worker.
 """
 
@@ -40,9 +40,9 @@ from multiprocessing.connection import wait as wait_for_exits
 from pathlib import Path
 from typing import Any
 
-from podcast_tools.audio.ffmpeg import die_with_parent
 from podcast_tools.content import Episode, Network
 from podcast_tools.errors import ContentError
+from podcast_tools.ffmpeg import die_with_parent
 from podcast_tools.record import ProcessedAudio
 
 #: How long workers get to stop cleanly after SIGTERM before they are killed.

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from podcast_tools.audio.ffmpeg import ffmpeg_exe
+from podcast_tools.ffmpeg import ffmpeg_exe
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "published.json"
