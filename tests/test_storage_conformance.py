@@ -19,11 +19,14 @@ import pytest
 from podcast_tools.publish.source import BytesSource, digest
 from podcast_tools.publish.storage import (
     BACKENDS,
+    STATE_SUFFIX,
     PreconditionFailed,
     S3Storage,
     Storage,
     StorageError,
+    backend_for,
     open_storage,
+    parse_storage_url,
 )
 
 PACKAGE = Path(__file__).resolve().parents[1] / "podcast_tools"
@@ -96,6 +99,15 @@ def test_no_code_branches_on_which_backend_it_holds():
 
 
 # --- the contract -------------------------------------------------------------------------------
+
+
+def test_a_store_is_opened_at_its_url_and_keeps_its_state_beside(store: Storage, tmp_path: Path):
+    place = parse_storage_url(store.description, tmp_path)
+    assert type(store) is backend_for(place)
+    assert backend_for(place).at(place).description == store.description == place.url
+    state = store.default_state()
+    assert type(state) is type(store)
+    assert state.description == place.beside(STATE_SUFFIX).url
 
 
 def test_bytes_and_their_metadata_round_trip(store: Storage):
