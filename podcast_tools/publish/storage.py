@@ -33,9 +33,9 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import ClassVar
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import ClassVar
 
 from podcast_tools.content.models import url_text_problem
 from podcast_tools.errors import ExitCode, PodcastToolsError, UsageError, WriteError
