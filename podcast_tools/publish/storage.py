@@ -12,6 +12,10 @@ the bytes sent — the whole file's, or for a multipart upload the MD5 of the pa
 retried. Every request has a connect and a read timeout and a bounded number of tries, so an
 endpoint that never answers fails the run in well under a minute.
 
+Each backend is registered in `BACKENDS` under the scheme of its URLs (parsed by
+`podcast_tools.locations`) and says what it can do in its `Capabilities`; callers ask those, never
+which backend they hold. `tests/test_storage_conformance.py` runs the contract on every one.
+
 A publish uses two of them: the public one (media and feeds, what `base_url` serves) and the
 private state (the manifest), by default beside it (`podcast_tools.publish.state`).
 """
