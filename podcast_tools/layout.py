@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 HASH_CHARS = 12
 
@@ -126,21 +125,6 @@ def show_folder_url(network, show_id: str) -> str:
 #: The network folder's own folders: the producers' files, the templates, and build/ (processed
 #: episodes, previews, caches). No folder store (storage, state) may overlap them.
 NETWORK_FOLDERS = ("episodes", "templates", "build")
-
-
-def file_url_folder(url: str, root: Path) -> str | None:
-    """The absolute folder a ``file://dir`` URL names (a relative dir is relative to the network
-    root `root`), normalised but with symlinks kept; None for any other URL.
-
-    >>> file_url_folder("file://public", Path("/n")), file_url_folder("file:///srv/x/", Path("/n"))
-    ('/n/public', '/srv/x')
-    """
-    parts = urlsplit(url)
-    if parts.scheme != "file" or not (parts.netloc or parts.path):
-        return None
-    relative = parts.netloc + parts.path
-    folder = Path(relative) if relative.startswith("/") else Path(root) / relative
-    return str(Path(os.path.normpath(os.path.abspath(folder))))
 
 
 def folder_store_problem(url: str, folder: str, root: Path, *, state: bool = False) -> str | None:

@@ -16,6 +16,7 @@ LAYERS: list[tuple[str, ...]] = [
         "podcast_tools.fsutil",
         "podcast_tools.factcache",  # pure storage: the validation cache's file
         "podcast_tools.layout",
+        "podcast_tools.locations",  # storage URLs: the one parser (validation and publish)
         "podcast_tools.mediatypes",
         "podcast_tools.jsonout",
         "podcast_tools.clihelp",

@@ -45,10 +45,10 @@ from podcast_tools.errors import AudioInputError, ContentError, NotANetworkError
 from podcast_tools.factcache import MISS, FactCache, file_identity
 from podcast_tools.layout import (
     PUBLISHER_FEED_KEY,
-    file_url_folder,
     folder_store_problem,
     public_url,
 )
+from podcast_tools.locations import file_url_folder
 
 NETWORK_FILE = Path("episodes") / "network.toml"
 #: Namespace for a show's podcast:guid (Podcasting 2.0 spec): UUIDv5 of the feed URL sans scheme.

@@ -42,6 +42,7 @@ from podcast_tools.content.hints import HIDDEN_CONTROLS, did_you_mean, quote_cut
 from podcast_tools.content.taxonomy import check_group, check_role
 from podcast_tools.content.timecode import parse_timecode
 from podcast_tools.formats import FORMATS, PRIMARY, Bitrates, OutputFormat
+from podcast_tools.locations import StorageURLError, parse_storage_url
 from podcast_tools.mediatypes import TRANSCRIPT_TYPES
 
 ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
@@ -332,19 +333,16 @@ class NetworkSettings(_Strict):
     def _storage_url(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        parts = _url_parts(value, space_ok=True)
-        if parts.scheme == "s3":
-            if not parts.netloc:
-                raise ValueError(f"{quote_cut(value)} names no bucket; write s3://bucket/prefix")
-        elif parts.scheme == "file":
-            if not (parts.netloc or parts.path):
-                raise ValueError(
-                    f"{quote_cut(value)} names no directory; write file://relative/dir"
-                )
-        else:
-            raise ValueError(
-                f"{quote_cut(value)} is not a storage URL; use s3://bucket/prefix or file://relative/dir"
-            )
+        _url_parts(value, space_ok=True)
+        try:  # the one parser publishing uses (a relative folder's root does not matter here)
+            parse_storage_url(value, Path("/"))
+        except StorageURLError as exc:
+            words = {
+                "bucket": "names no bucket; write s3://bucket/prefix",
+                "directory": "names no directory; write file://relative/dir",
+                "scheme": "is not a storage URL; use s3://bucket/prefix or file://relative/dir",
+            }.get(exc.missing or "")
+            raise ValueError(f"{quote_cut(value)} {words}" if words else exc.reason) from None
         return value
 
 

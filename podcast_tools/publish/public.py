@@ -26,8 +26,8 @@ from podcast_tools.content import Network
 from podcast_tools.content.loader import feed_url
 from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, public_url, unmeasured_url
 from podcast_tools.mediatypes import RSS_TYPE
-from podcast_tools.publish.state import LEGACY_FILES, STATE_FILES, Locations, relative_url
-from podcast_tools.publish.storage import StorageError
+from podcast_tools.publish.state import Locations, relative_url
+from podcast_tools.publish.storage import StorageError, backend_for
 
 TIMEOUT_S = 10.0
 FEED_TYPES = (RSS_TYPE, "application/xml", "text/xml")
@@ -105,11 +105,12 @@ def state_urls(network: Network, locations: Locations, base_url: str) -> list[st
     """Every URL at which a state file would be readable if the public area reached it."""
     feed = feed_key(next(iter(network.shows)))
     urls = []
-    for name in STATE_FILES[locations.state.kind]:
+    for name in backend_for(locations.state).state_files:
         url = relative_url(locations, base_url, name.format(feed=feed))
         if url is not None:
             urls.append(url)
-    urls += [base_url + name.format(feed=feed) for name in LEGACY_FILES[locations.storage.kind]]
+    legacy = backend_for(locations.storage).legacy_files
+    urls += [base_url + name.format(feed=feed) for name in legacy]
     return list(dict.fromkeys(urls))
 
 

@@ -21,7 +21,6 @@ State an older version left in the public place (its ``manifest.json``; a folder
 
 from __future__ import annotations
 
-import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,13 +38,11 @@ from podcast_tools.publish.manifest import (
 )
 from podcast_tools.publish.storage import (
     STATE_SUFFIX,
-    LocalStorage,
     Place,
     PreconditionFailed,
-    S3Storage,
     Storage,
     StorageURLError,
-    folder_beside,
+    backend_for,
     parse_storage_url,
 )
 
@@ -53,10 +50,7 @@ from podcast_tools.publish.storage import (
 def beside(storage: Place) -> Place | None:
     """The default state location: the storage location + ".state", beside it (None when
     there is no such place that listeners cannot read: a whole bucket, the root folder)."""
-    if storage.kind == "s3":
-        return Place("s3", storage.bucket, storage.path + STATE_SUFFIX) if storage.path else None
-    folder = folder_beside(Path(storage.path))
-    return Place("file", "", str(folder)) if folder is not None else None
+    return storage.beside(STATE_SUFFIX)
 
 
 def default_state_url(storage_url: str, root: Path) -> str | None:
@@ -103,7 +97,7 @@ def locate(
     def apart(storage: Place, state: Place) -> Locations:
         # a folder store stays off the network's own folders (as `validate` checks network.toml)
         for place, url, is_state in ((storage, storage_url, False), (state, state_url, True)):
-            problem = place.kind == "file" and folder_store_problem(
+            problem = place.syntax.local and folder_store_problem(
                 url or place.url, place.path, network.root, state=is_state
             )
             if problem:
@@ -118,19 +112,8 @@ def locate(
         state = beside(storage)
         if state is None:
             what = "it is" if storage_option else f"storage {storage.url} is"
-            advice = (
-                "add --state URL"
-                if storage_option
-                else 'set state = "s3://OTHER-BUCKET/prefix"'
-                if storage.kind == "s3"
-                else 'set state = "file:///another/folder"'
-            )
-            raise refuse(
-                f"{what} a whole bucket, which listeners read entirely, so nothing beside it is "
-                f"private; {advice} (a place listeners cannot read) for the manifest"
-                if storage.kind == "s3"
-                else f"{what} the root folder, with nothing beside it; {advice}"
-            )
+            advice = "add --state URL" if storage_option else storage.syntax.state_example
+            raise refuse(storage.syntax.nothing_beside(what, advice))
         return apart(storage, state)
     try:
         state = parse_storage_url(state_url, network.root)
@@ -156,36 +139,18 @@ def locate(
 def open_locations(network: Network, locations: Locations) -> tuple[Storage, Storage]:
     """(public storage, state storage) for a run."""
     settings = network.settings
-    if locations.storage.kind == "s3":
-        options = {"endpoint_url": settings.endpoint_url, "region": settings.region}
-        return (
-            S3Storage(locations.storage.bucket, locations.storage.path, **options),
-            S3Storage(locations.state.bucket, locations.state.path, **options),
-        )
-    state_folder = Path(locations.state.path)
-    return (
-        LocalStorage(Path(locations.storage.path), state_folder=state_folder),
-        LocalStorage(state_folder, state_folder=state_folder),
-    )
+    options = {
+        "endpoint_url": settings.endpoint_url,
+        "region": settings.region,
+        "state_folder": Path(locations.state.path),  # (a folder's sidecars go there)
+    }
+    backend = backend_for(locations.storage)  # the state is of the same kind (`locate`)
+    return backend.at(locations.storage, **options), backend.at(locations.state, **options)
 
 
 def state_beside(storage: Storage) -> Storage:
     """The state store by the default rule, for a library user who opened only the storage."""
-    if isinstance(storage, LocalStorage):
-        return LocalStorage(storage.state_folder, state_folder=storage.state_folder)
-    if isinstance(storage, S3Storage):
-        if not storage.prefix:
-            raise UsageError(
-                f"{storage.description}: a whole bucket is public; pass the state "
-                "(another bucket) explicitly"
-            )
-        return S3Storage(
-            storage.bucket,
-            storage.prefix + STATE_SUFFIX,
-            endpoint_url=storage.endpoint_url,
-            region=storage.region,
-        )
-    raise UsageError(f"{storage.description}: no default state location; pass one")
+    return storage.default_state()
 
 
 def check_apart(storage: Storage, state: Storage) -> None:
@@ -229,7 +194,7 @@ def read_state(public: Storage, state: Storage, say, *, dry_run: bool = False) -
             pass  # another publisher moved it first
     public.delete(MANIFEST_KEY)
     moved = [MANIFEST_KEY, *public.move_legacy_sidecars()]
-    if isinstance(public, LocalStorage):
+    if public.capabilities.private_sidecars:
         say(
             f"moved the publisher's state out of the public folder {public.description} "
             f"({', '.join(moved)}) to {state.description}"
@@ -251,29 +216,7 @@ def relative_url(locations: Locations, base_url: str, name: str) -> str | None:
     """Where the state file `name` would be if base_url reached the state location (the state
     seen from the storage location, applied to base_url), or None when it cannot (another
     bucket)."""
-    storage, state = locations.storage, locations.state
-    if (storage.kind, storage.bucket) != (state.kind, state.bucket):
+    relative = locations.storage.relative(locations.state)
+    if relative is None:
         return None
-    if storage.kind == "s3":
-        relative = posixpath.relpath(state.path or ".", storage.path or ".")
-    else:
-        relative = os.path.relpath(state.path, storage.path)
     return urljoin(base_url, posixpath.normpath(posixpath.join(relative, name)))
-
-
-STATE_FILES = {
-    # what the state location holds (for a folder: "objects/" keeps the public folder's sidecars)
-    "s3": ("manifest.json",),
-    "file": (
-        "manifest.json",
-        ".lock",
-        ".meta/manifest.json.json",
-        "objects/.lock",
-        "objects/.meta/{feed}.json",
-    ),
-}
-LEGACY_FILES = {
-    # what older versions kept in the public place
-    "s3": ("manifest.json",),
-    "file": ("manifest.json", ".lock", ".meta/{feed}.json"),
-}

@@ -12,6 +12,10 @@ the bytes sent — the whole file's, or for a multipart upload the MD5 of the pa
 retried. Every request has a connect and a read timeout and a bounded number of tries, so an
 endpoint that never answers fails the run in well under a minute.
 
+Each backend is registered in `BACKENDS` under the scheme of its URLs (parsed by
+`podcast_tools.locations`) and says what it can do in its `Capabilities`; callers ask those, never
+which backend they hold. `tests/test_storage_conformance.py` runs the contract on every one.
+
 A publish uses two of them: the public one (media and feeds, what `base_url` serves) and the
 private state (the manifest), by default beside it (`podcast_tools.publish.state`).
 """
@@ -35,12 +39,19 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import ClassVar
 
 from podcast_tools.content.models import url_text_problem
-from podcast_tools.errors import ExitCode, PodcastToolsError, WriteError
+from podcast_tools.errors import ExitCode, PodcastToolsError, UsageError, WriteError
 from podcast_tools.fsutil import atomic_path
-from podcast_tools.layout import content_hash, file_hash, file_url_folder
+from podcast_tools.layout import content_hash, file_hash
+from podcast_tools.locations import (
+    Place,
+    StorageURLError,
+    bucket_problem,
+    prefix_problem,
+)
+from podcast_tools.locations import parse_storage_url as parse_place
 from podcast_tools.publish.source import Digest, OutsideError, Source
 
 #: Called with the number of bytes sent since the last call.
@@ -98,12 +109,51 @@ def same_etag(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.strip('"').lower() == b.strip('"').lower()
 
 
-class Storage:
-    """What publishing needs from a store. Keys are relative to the target's prefix."""
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, where backends differ (the conformance suite checks each)."""
 
+    #: an object's ETag is the MD5 of its bytes (S3's; a multipart one: of its parts' MD5s),
+    #: else the sha256 of its bytes
+    etag_is_md5: bool
+    #: writes "only if absent" (If-None-Match) and "only on this version" (If-Match)
+    conditional_writes: bool
+    #: large objects go in parts (`part_bytes`)
+    multipart: bool
+    #: the store keeps its own lock, metadata and temp files, in the private state location
+    private_sidecars: bool
+
+
+class Storage:
+    """What publishing needs from a store. Keys are relative to the target's prefix.
+
+    A backend is one subclass, registered in `BACKENDS` under the scheme of its URLs."""
+
+    scheme: ClassVar[str]  # its URLs' scheme (podcast_tools.locations.SCHEMES)
+    capabilities: ClassVar[Capabilities]
+    #: what its state location holds ("{feed}": a show's feed key), for `check-public`
+    state_files: ClassVar[tuple[str, ...]] = ("manifest.json",)
+    #: what older versions kept in the public place
+    legacy_files: ClassVar[tuple[str, ...]] = ("manifest.json",)
     description: str  # also its canonical URL: s3://bucket/prefix or file:///absolute/dir
     #: the size of a multipart upload's parts (None: the store takes whole files)
     part_bytes: int | None = None
+
+    @classmethod
+    def at(
+        cls,
+        place: Place,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        state_folder: Path | None = None,
+    ) -> Storage:
+        """The store at `place` (options a backend has no use for, it ignores)."""
+        raise NotImplementedError
+
+    def default_state(self) -> Storage:
+        """The private state store by the default rule: beside this one."""
+        raise UsageError(f"{self.description}: no default state location; pass one")
 
     def expected_etag(self, digest: Digest) -> str:
         """The ETag the store gives an object holding the bytes of `digest`."""
@@ -178,72 +228,13 @@ class Storage:
         return []
 
 
-@dataclass(frozen=True)
-class Place:
-    """A storage location: an S3 bucket and prefix, or an absolute folder."""
-
-    kind: str  # "s3" or "file"
-    bucket: str  # "" for a folder
-    path: str  # the prefix without surrounding slashes (s3), or the absolute folder
-
-    @property
-    def url(self) -> str:
-        if self.kind == "s3":
-            return f"s3://{self.bucket}/{self.path}".rstrip("/")
-        return f"file://{self.path}"
-
-    def contains(self, other: Place) -> bool:
-        """`other` is this location or lies inside it."""
-        if (self.kind, self.bucket) != (other.kind, other.bucket):
-            return False
-        if self.kind == "s3":
-            return (
-                not self.path or other.path == self.path or other.path.startswith(self.path + "/")
-            )
-        mine, theirs = os.path.realpath(self.path), os.path.realpath(other.path)
-        return theirs == mine or theirs.startswith(mine.rstrip("/") + "/")
-
-
-class StorageURLError(ValueError):
-    """A text that names no storage location; ``str()`` is ``"<url>: <reason>"``."""
-
-    def __init__(self, url: str, reason: str):
-        super().__init__(f"{url}: {reason}")
-        self.url, self.reason = url, reason
-
-
 def parse_storage_url(url: str, root: Path) -> Place:
-    """The location ``s3://bucket/prefix`` or ``file://dir`` names (a relative ``file://`` dir
-    is relative to the network root): the one parser of storage URLs, for every command and
-    :func:`open_storage`. StorageURLError for anything else.
-
-    >>> parse_storage_url("s3://media/net/", Path("/n"))
-    Place(kind='s3', bucket='media', path='net')
-    >>> parse_storage_url("file://public", Path("/n")).path
-    '/n/public'
-    >>> parse_storage_url("ftp://x", Path("/n"))
-    Traceback (most recent call last):
-    ...
-    podcast_tools.publish.storage.StorageURLError: ftp://x: not a storage URL; use s3://bucket/prefix or file://dir
-    """
+    """The location a storage URL names (`podcast_tools.locations.parse_storage_url`, the one
+    parser), its text checked first as network.toml's is. StorageURLError for anything else."""
     problem = url_text_problem(url, space_ok=True)
     if problem:
         raise StorageURLError(url, problem)
-    parts = urlsplit(url)
-    if parts.query or parts.fragment or "?" in url or "#" in url:
-        raise StorageURLError(
-            url, "a storage URL has no ? or # part; use s3://bucket/prefix or file://dir"
-        )
-    if parts.scheme == "s3" and parts.netloc:
-        prefix = parts.path.strip("/")
-        problem = bucket_problem(parts.netloc) or prefix_problem(prefix)
-        if problem:
-            raise StorageURLError(url, problem)
-        return Place("s3", parts.netloc, prefix)
-    folder = file_url_folder(url, root)
-    if folder is not None:
-        return Place("file", "", folder)
-    raise StorageURLError(url, "not a storage URL; use s3://bucket/prefix or file://dir")
+    return parse_place(url, root)
 
 
 def open_storage(
@@ -261,17 +252,15 @@ def open_storage(
         where = parse_storage_url(url, root)
     except StorageURLError as exc:
         raise StorageError(str(exc)) from None
-    if where.kind == "s3":
-        return S3Storage(where.bucket, where.path, endpoint_url=endpoint_url, region=region)
-    return LocalStorage(Path(where.path), state_folder=state_folder)
+    return backend_for(where).at(
+        where, endpoint_url=endpoint_url, region=region, state_folder=state_folder
+    )
 
 
 def folder_beside(folder: Path) -> Path | None:
     """The default state folder of a published folder: ``<folder>.state`` beside it."""
-    folder = Path(os.path.normpath(os.path.abspath(folder)))
-    if folder.parent == folder:
-        return None  # the file system's root has nothing beside it
-    return folder.with_name(folder.name + STATE_SUFFIX)
+    place = Place(LocalStorage.scheme, "", str(folder)).beside(STATE_SUFFIX)
+    return Path(place.path) if place is not None else None  # (the root has nothing beside it)
 
 
 # --- local folder -------------------------------------------------------------------------------
@@ -286,6 +275,26 @@ class LocalStorage(Storage):
     of writes in progress (``.tmp/``, renamed onto the object when whole) live in the private
     folder: ``<state_folder>/objects/`` (``state_folder`` itself for the state's own folder).
     """
+
+    scheme = "file"
+    capabilities = Capabilities(
+        etag_is_md5=False, conditional_writes=True, multipart=False, private_sidecars=True
+    )
+    state_files = (
+        "manifest.json",
+        ".lock",
+        ".meta/manifest.json.json",
+        "objects/.lock",  # "objects/" keeps the public folder's sidecars
+        "objects/.meta/{feed}.json",
+    )
+    legacy_files = ("manifest.json", ".lock", ".meta/{feed}.json")
+
+    @classmethod
+    def at(cls, place, *, endpoint_url=None, region=None, state_folder=None) -> LocalStorage:
+        return cls(Path(place.path), state_folder=state_folder)
+
+    def default_state(self) -> LocalStorage:
+        return LocalStorage(self.state_folder, state_folder=self.state_folder)
 
     def __init__(self, folder: Path, *, state_folder: Path | None = None):
         self.folder = Path(os.path.normpath(os.path.abspath(folder)))
@@ -304,7 +313,14 @@ class LocalStorage(Storage):
         parts = key.split("/")
         if not key or key.startswith("/") or "\\" in key or "\0" in key or {".", ".."} & set(parts):
             raise StorageError(f"{self.description}/{key}: is not a key inside the folder")
-        return self.folder / key
+        path = self.folder / key
+        inside, real = os.path.realpath(self.folder), os.path.realpath(path)
+        if not real.startswith(inside.rstrip("/") + "/"):
+            raise StorageError(
+                f"{self.description}/{key}: is not a key inside the folder (a symlink leads out "
+                "of the folder)"
+            )
+        return path
 
     def expected_etag(self, digest: Digest) -> str:
         return digest.sha256
@@ -555,7 +571,30 @@ def _umask() -> int:
 class S3Storage(Storage):
     """Any S3-compatible store through boto3 (AWS S3, Cloudflare R2, MinIO, SeaweedFS …)."""
 
+    scheme = "s3"
+    capabilities = Capabilities(
+        etag_is_md5=True, conditional_writes=True, multipart=True, private_sidecars=False
+    )
     MULTIPART_BYTES = 16 * 1024 * 1024
+    #: keys per listing request (S3's most; the conformance suite lowers it to see pages)
+    LIST_PAGE_KEYS = 1000
+
+    @classmethod
+    def at(cls, place, *, endpoint_url=None, region=None, state_folder=None) -> S3Storage:
+        return cls(place.bucket, place.path, endpoint_url=endpoint_url, region=region)
+
+    def default_state(self) -> S3Storage:
+        if not self.prefix:
+            raise UsageError(
+                f"{self.description}: a whole bucket is public; pass the state "
+                "(another bucket) explicitly"
+            )
+        return S3Storage(
+            self.bucket,
+            self.prefix + STATE_SUFFIX,
+            endpoint_url=self.endpoint_url,
+            region=self.region,
+        )
 
     def __init__(
         self,
@@ -898,7 +937,9 @@ class S3Storage(Storage):
         start = len(self._key(""))
         try:
             pages = self._client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self._key(prefix)
+                Bucket=self.bucket,
+                Prefix=self._key(prefix),
+                PaginationConfig={"PageSize": self.LIST_PAGE_KEYS},
             )
             for page in pages:
                 for item in page.get("Contents", []):
@@ -950,31 +991,13 @@ def _one_line(value: object) -> str:
     return " ".join(str(value).split())
 
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_LEGACY_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
+#: Every backend, by the scheme of its URLs: a new one is a Storage subclass and a line here
+#: (and, for a new kind of URL, its syntax in podcast_tools.locations.SCHEMES).
+BACKENDS: dict[str, type[Storage]] = {
+    backend.scheme: backend for backend in (LocalStorage, S3Storage)
+}
 
 
-def bucket_problem(bucket: str) -> str | None:
-    """Why `bucket` cannot be an S3 bucket's name, or None.
-
-    >>> bucket_problem("media-bucket") is None
-    True
-    >>> bucket_problem("bad bucket")
-    '"bad bucket" is not a bucket name: 3–63 lowercase letters, digits, dots and hyphens, beginning and ending with a letter or digit'
-    """
-    if _BUCKET.match(bucket) or (_LEGACY_BUCKET.match(bucket) and ".." not in bucket):
-        return None  # (older buckets may have capitals and underscores; some stores keep them)
-    shown = bucket if len(bucket) <= 70 else bucket[:67] + "…"
-    return (
-        f'"{shown}" is not a bucket name: 3–63 lowercase letters, digits, dots and hyphens, '
-        "beginning and ending with a letter or digit"
-    )
-
-
-def prefix_problem(prefix: str) -> str | None:
-    """Why `prefix` (without its surrounding slashes) cannot be a key prefix of ours, or None."""
-    if any(part in ("", ".", "..") for part in prefix.split("/")) and prefix:
-        return f'the prefix "{prefix}" has an empty, "." or ".." part'
-    if any(ord(c) < 0x20 or c in '\\"{}^`' for c in prefix):
-        return f"the prefix {prefix!r} holds characters keys should not"
-    return None
+def backend_for(place: Place) -> type[Storage]:
+    """The backend that stores objects at `place`."""
+    return BACKENDS[place.kind]

@@ -83,3 +83,16 @@ def test_what_names_no_storage_location_is_refused_alike(sample: Path, url: str)
     result = podcast(sample, "publish", "--storage", url)
     assert result.exit_code == 2, result.output
     assert error_lines(result) == [f"--storage {url}: {message}"]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"), [(url, message) for url, message in BAD_URLS if url.startswith("s3://")]
+)
+def test_validate_refuses_what_publish_refuses_in_the_same_line(sample: Path, url: str, message):
+    """`validate` reads network.toml's storage with publishing's one parser: a bad bucket, prefix
+    or ?/# part is refused before any publish, in the words publishing uses."""
+    edit(sample / "episodes/network.toml", 'storage = "file://public"', f'storage = "{url}"')
+    for command in ("validate", "publish"):
+        result = podcast(sample, command)
+        assert result.exit_code == 1, result.output
+        assert error_lines(result) == [f"episodes/network.toml: network.storage: {message}"]
