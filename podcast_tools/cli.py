@@ -525,106 +525,108 @@ def site(
     )
 
 
+#: The options of `publish`, one alias each (their help is what `podcast publish --help` shows).
+PublishFiles = Annotated[
+    Optional[list[Path]],
+    typer.Argument(metavar="EPISODE_FILE", help="Only these episodes (default: all)."),
+]
+PublishAll = Annotated[
+    bool, typer.Option("--all", help="Every episode (the default when none are named).")
+]
+PublishChangedSince = Annotated[
+    Optional[str],
+    typer.Option(
+        "--changed-since",
+        metavar="GIT_REV",
+        help="Only episodes whose files changed since this git revision.",
+    ),
+]
+PublishDryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan; upload nothing.")]
+PublishJson = Annotated[
+    bool, typer.Option("--json", help="Print a machine-readable summary (for CI).")
+]
+PublishStorage = Annotated[
+    Optional[str],
+    typer.Option(
+        "--storage",
+        metavar="URL",
+        help="Override network.toml's storage for this run (s3://bucket/prefix, file://dir).",
+    ),
+]
+PublishState = Annotated[
+    Optional[str],
+    typer.Option(
+        "--state",
+        metavar="URL",
+        help="Where the private manifest lives for this run (default: network.toml's state "
+        "with its storage, else beside the storage: s3://bucket/prefix.state, file://dir.state).",
+    ),
+]
+PublishCheckPublic = Annotated[
+    bool,
+    typer.Option(
+        "--check-public",
+        help="After the feeds are written, ask base_url as a listener does what is readable "
+        "(see `podcast check-public`); exit 3 if a check fails.",
+    ),
+]
+PublishJobs = Annotated[
+    Optional[int],
+    typer.Option(
+        "--jobs",
+        metavar="N",
+        min=1,
+        help="Master up to N episodes at once, each in a worker process of its own "
+        "(default: the CPUs this process may use). 1: one after another, in this process.",
+    ),
+]
+PublishShard = Annotated[
+    Optional[str],
+    typer.Option(
+        "--shard",
+        metavar="K/N",
+        help="Publish only the K-th of N shares of the selected episodes (K from 1 to N, "
+        "chosen by guid, the same on every machine) and write no feeds and no website: run "
+        "N machines with 1/N … N/N, then one `publish --feeds-only`.",
+    ),
+]
+PublishFeedsOnly = Annotated[
+    bool,
+    typer.Option(
+        "--feeds-only",
+        help="Process and upload no audio: write every feed, the publisher feed and the "
+        "website from the manifest as stored (after `--shard` runs). Takes no episode files.",
+    ),
+]
+
+
 @app.command()
 @_reports_errors
 def publish(
     ctx: typer.Context,
-    episode_files: Annotated[
-        Optional[list[Path]],
-        typer.Argument(metavar="EPISODE_FILE", help="Only these episodes (default: all)."),
-    ] = None,
-    all_episodes: Annotated[
-        bool, typer.Option("--all", help="Every episode (the default when none are named).")
-    ] = False,
-    changed_since: Annotated[
-        Optional[str],
-        typer.Option(
-            "--changed-since",
-            metavar="GIT_REV",
-            help="Only episodes whose files changed since this git revision.",
-        ),
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the plan; upload nothing.")
-    ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print a machine-readable summary (for CI).")
-    ] = False,
-    storage_url: Annotated[
-        Optional[str],
-        typer.Option(
-            "--storage",
-            metavar="URL",
-            help="Override network.toml's storage for this run (s3://bucket/prefix, file://dir).",
-        ),
-    ] = None,
-    state_url: Annotated[
-        Optional[str],
-        typer.Option(
-            "--state",
-            metavar="URL",
-            help="Where the private manifest lives for this run (default: network.toml's state "
-            "with its storage, else beside the storage: s3://bucket/prefix.state, file://dir.state).",
-        ),
-    ] = None,
-    check_public: Annotated[
-        bool,
-        typer.Option(
-            "--check-public",
-            help="After the feeds are written, ask base_url as a listener does what is readable "
-            "(see `podcast check-public`); exit 3 if a check fails.",
-        ),
-    ] = False,
-    jobs: Annotated[
-        Optional[int],
-        typer.Option(
-            "--jobs",
-            metavar="N",
-            min=1,
-            help="Master up to N episodes at once, each in a worker process of its own "
-            "(default: the CPUs this process may use). 1: one after another, in this process.",
-        ),
-    ] = None,
-    shard: Annotated[
-        Optional[str],
-        typer.Option(
-            "--shard",
-            metavar="K/N",
-            help="Publish only the K-th of N shares of the selected episodes (K from 1 to N, "
-            "chosen by guid, the same on every machine) and write no feeds and no website: run "
-            "N machines with 1/N … N/N, then one `publish --feeds-only`.",
-        ),
-    ] = None,
-    feeds_only: Annotated[
-        bool,
-        typer.Option(
-            "--feeds-only",
-            help="Process and upload no audio: write every feed, the publisher feed and the "
-            "website from the manifest as stored (after `--shard` runs). Takes no episode files.",
-        ),
-    ] = False,
+    episode_files: PublishFiles = None,
+    all_episodes: PublishAll = False,
+    changed_since: PublishChangedSince = None,
+    dry_run: PublishDryRun = False,
+    as_json: PublishJson = False,
+    storage_url: PublishStorage = None,
+    state_url: PublishState = None,
+    check_public: PublishCheckPublic = False,
+    jobs: PublishJobs = None,
+    shard: PublishShard = None,
+    feeds_only: PublishFeedsOnly = False,
 ) -> None:
     """Process what changed, upload and verify media, update the manifest, then the feeds.
 
     Exit codes: 0 done, 1 content errors (nothing uploaded), 2 usage, 3 storage/network failure
     (or, with --check-public, a public check failed), 130 interrupted (Ctrl-C)."""
     from podcast_tools.publish import Publisher, select
-    from podcast_tools.publish.run import parse_shard, shard_of
+    from podcast_tools.publish.run import shard_of
     from podcast_tools.publish.state import locate, open_locations
 
-    if sum(bool(x) for x in (episode_files, all_episodes, changed_since)) > 1:
-        raise UsageError("choose one of: episode files, --all, --changed-since")
-    if feeds_only and (episode_files or all_episodes or changed_since or shard):
-        raise UsageError(
-            "--feeds-only writes the feeds of every episode in the manifest: it takes no episode "
-            "files, --all, --changed-since or --shard"
-        )
-    share = parse_shard(shard) if shard is not None else None
-    if share is not None and check_public:
-        raise UsageError(
-            "--check-public checks the feeds, which a --shard run does not write: give it to the "
-            "`publish --feeds-only` run"
-        )
+    share = _publish_usage(
+        episode_files, all_episodes, changed_since, shard, feeds_only, check_public
+    )
     root = _options(ctx).network_root()
     network = load_checked_network(root)  # everything is validated before anything is uploaded
     settings = network.settings
@@ -670,6 +672,28 @@ def publish(
         typer.echo(str(finding), err=True)
     if findings and not all(finding.ok for finding in findings):
         raise typer.Exit(3)
+
+
+def _publish_usage(
+    episode_files, all_episodes, changed_since, shard, feeds_only, check_public
+) -> tuple[int, int] | None:
+    """The options of `publish` that do not go together (UsageError); the shard asked for."""
+    from podcast_tools.publish.run import parse_shard
+
+    if sum(bool(x) for x in (episode_files, all_episodes, changed_since)) > 1:
+        raise UsageError("choose one of: episode files, --all, --changed-since")
+    if feeds_only and (episode_files or all_episodes or changed_since or shard):
+        raise UsageError(
+            "--feeds-only writes the feeds of every episode in the manifest: it takes no episode "
+            "files, --all, --changed-since or --shard"
+        )
+    share = parse_shard(shard) if shard is not None else None
+    if share is not None and check_public:
+        raise UsageError(
+            "--check-public checks the feeds, which a --shard run does not write: give it to the "
+            "`publish --feeds-only` run"
+        )
+    return share
 
 
 def _publish_summary(storage, result) -> None:

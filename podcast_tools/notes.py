@@ -14,6 +14,7 @@ import functools
 import html
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,10 +225,14 @@ _MARKDOWN_LIMIT = 64 * 1024
 
 
 def notes_size_problem(
-    network: Network, episode: Episode, chapters: list[ChapterNote]
+    network: Network,
+    episode: Episode,
+    chapters: list[ChapterNote],
+    render: Callable[[], RenderedNotes] | None = None,
 ) -> Problem | None:
     """A problem when the episode's rendered notes (with `chapters`, as heard when known) exceed
-    what a feed carries."""
+    what a feed carries (`render`: the notes as the caller renders them, e.g. once per publish
+    run; asked only when the Markdown is within the limit)."""
     file = network.display(episode.path)
     markdown = len(episode.notes.encode())
     if markdown > _MARKDOWN_LIMIT:
@@ -237,7 +242,8 @@ def notes_size_problem(
             f"the show notes are {markdown} bytes of Markdown; feeds allow {NOTES_LIMIT} bytes "
             "of HTML: shorten them",
         )
-    return rendered_size_problem(file, render_notes(network, episode, chapters).html)
+    notes = render() if render is not None else render_notes(network, episode, chapters)
+    return rendered_size_problem(file, notes.html)
 
 
 def rendered_size_problem(file: str, html: str) -> Problem | None:

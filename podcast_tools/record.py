@@ -37,7 +37,7 @@ from podcast_tools.mediatypes import (
     transcript_published,
     transcript_upload_type,
 )
-from podcast_tools.notes import ChapterNote, chapter_notes, render_notes
+from podcast_tools.notes import ChapterNote, RenderedNotes, chapter_notes, render_notes
 
 #: The format of every audio object written before formats were recorded (manifest formats 1
 #: and 2, build reports without "format"): MP3, whatever the primary format is today.
@@ -315,8 +315,12 @@ def episode_metadata(episode: Episode) -> dict[str, Any]:
     return {name: dump(getattr(episode, name)) for name, (dump, _) in FEED_FIELDS.items()}
 
 
-def chapter_image_keys(episode: Episode) -> list[str | None]:
-    """Where each chapter's image is published (content-addressed), None for a chapter without."""
+def chapter_image_keys(
+    episode: Episode, hash_file: Callable[[Path], str] | None = None
+) -> list[str | None]:
+    """Where each chapter's image is published (content-addressed), None for a chapter without
+    (`hash_file`: how a file is hashed, e.g. once per publish run; default `file_hash`)."""
+    hash_file = hash_file or file_hash
     keys: list[str | None] = []
     for chapter in episode.chapters:
         if chapter.image:
@@ -326,7 +330,7 @@ def chapter_image_keys(episode: Episode) -> list[str | None]:
                     episode.show,
                     episode.slug,
                     "chapter-image",
-                    file_hash(path),
+                    hash_file(path),
                     path.suffix.lower(),
                 )
             )
@@ -375,19 +379,25 @@ def build_record(
     chapter_times: tuple[float, ...],
     fingerprint: str,
     tags_fingerprint: str = "",
+    *,
+    notes: RenderedNotes | None = None,
+    hash_file: Callable[[Path], str] | None = None,
 ) -> EpisodeRecord:
     """The one builder of an episode's record: its audio files (from processing, or as already
     published), the chapters at `chapter_times` (as heard), the rendered notes, and the keys of
     the chapters JSON, transcript, episode image and chapter images — each also listed in
-    `assets` with its bytes, for publishing to upload."""
+    `assets` with its bytes, for publishing to upload. A publish run passes the notes it has
+    rendered already and its memo of file hashes (`podcast_tools.publish.plan.RunFacts`)."""
     show, slug = episode.show, episode.slug
-    image_keys = chapter_image_keys(episode)
-    chapters = heard_chapters(network, episode, chapter_times, image_keys)
-    notes = render_notes(network, episode, chapters)
+    hash_file = hash_file or file_hash
+    image_keys = chapter_image_keys(episode, hash_file)
+    if notes is None:
+        chapters = heard_chapters(network, episode, chapter_times, image_keys)
+        notes = render_notes(network, episode, chapters)
     assets: list[Asset] = []
 
     def file_asset(path: Path, kind: str, field_name: str, mime: str) -> Asset:
-        sha256 = file_hash(path)
+        sha256 = hash_file(path)
         key = episode_file_key(show, slug, kind, sha256, path.suffix.lower())
         return Asset(key, mime, field_name, sha256, path=path)
 
@@ -395,7 +405,7 @@ def build_record(
         if key is not None:  # before the chapters JSON that names them
             path = episode.resolve(chapter.image)
             field_name = f"chapters[{index}].image"
-            sha256 = file_hash(path)
+            sha256 = hash_file(path)
             assets.append(Asset(key, image_type(path.suffix), field_name, sha256, path=path))
     chapters_part = transcript_part = image_part = None
     if notes.chapters_json is not None:
@@ -433,11 +443,13 @@ def build_record(
     )
 
 
-def artwork_asset(network: Network, show_id: str) -> Asset:
+def artwork_asset(
+    network: Network, show_id: str, hash_file: Callable[[Path], str] | None = None
+) -> Asset:
     """A show's artwork as published: content-addressed under the show's folder."""
     show = network.shows[show_id]
     path = network.show_path(show.artwork)
-    sha256 = file_hash(path)
+    sha256 = (hash_file or file_hash)(path)
     return Asset(
         artwork_key(show_id, sha256, path.suffix),
         image_type(path.suffix),

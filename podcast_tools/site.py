@@ -874,7 +874,14 @@ class _PublishedFiles:
             return self.read(key) if self.read is not None else None
         if asset.data is not None:
             return asset.data
-        return asset.path.read_bytes() if asset.path is not None else None
+        if asset.path is None:
+            return None
+        data = asset.path.read_bytes()
+        if content_hash(data) == asset.sha256:
+            return data
+        # the file changed since the record was built (e.g. during a publish run): the bytes
+        # published under the key, when they can be read
+        return self.read(key) if self.read is not None else None
 
     def name(self, key: str) -> str:
         """The file as producers know it (its path in the network), else its key."""

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,10 +89,15 @@ def is_scheduled(entry: dict[str, Any] | None, now: datetime) -> bool:
 
 
 def identity_problems(
-    network: Network, published: dict[str, dict[str, Any]], run: list[Episode]
+    network: Network,
+    published: dict[str, dict[str, Any]],
+    run: list[Episode],
+    record_of: Callable[[str, dict[str, Any]], EpisodeRecord] | None = None,
 ) -> list[Problem]:
     """This run's episodes that would double an episode of the manifest (`published`): the same
-    show and slug under another guid, or a number (per season) another episode has in a feed."""
+    show and slug under another guid, or a number (per season) another episode has in a feed.
+    `record_of(guid, entry)`: an entry's record (a publish run reads each once)."""
+    record_of = record_of or EpisodeRecord.from_entry
     problems = []
     mine = {episode.guid for episode in run}
     by_slug = {
@@ -115,7 +121,7 @@ def identity_problems(
                 )
             )
     others = {
-        guid: EpisodeRecord.from_entry(guid, entry).episode(network.root)
+        guid: record_of(guid, entry).episode(network.root)
         for guid, entry in published.items()
         if guid not in mine and guid not in doubled
     }
@@ -128,7 +134,7 @@ def identity_problems(
     for episode in run:
         before = published.get(episode.guid)
         was = (
-            EpisodeRecord.from_entry(episode.guid, before).episode(network.root)
+            record_of(episode.guid, before).episode(network.root)
             if before is not None
             else None
         )

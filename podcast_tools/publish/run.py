@@ -46,17 +46,12 @@ from podcast_tools.formats import format_named
 from podcast_tools.fsutil import make_folder
 from podcast_tools.layout import PUBLISHER_FEED_KEY, content_hash, feed_key, file_hash
 from podcast_tools.mediatypes import FEED_TYPE, transcript_published
-from podcast_tools.notes import notes_size_problem
 from podcast_tools.pipeline import (
     edit_decisions,
     fingerprint,
-    legacy_fingerprint,
     process_episode,
     retag_build,
     retag_files,
-    reusable_build,
-    tags_current,
-    tags_fingerprint,
 )
 from podcast_tools.publish.conditional import until_written
 from podcast_tools.publish.guard import (
@@ -68,6 +63,7 @@ from podcast_tools.publish.guard import (
     stored_items,
 )
 from podcast_tools.publish.manifest import Manifest, commit, read_manifest
+from podcast_tools.publish.plan import EpisodePlan, RunFacts, format_change, plan_episode
 from podcast_tools.publish.source import (
     BytesSource,
     Digest,
@@ -88,12 +84,9 @@ from podcast_tools.record import (
     Asset,
     EpisodeRecord,
     ProcessedAudio,
-    artwork_asset,
     audio_files,
-    build_record,
     feed_candidates,
     feed_inputs,
-    heard_chapters,
 )
 from podcast_tools.site import build_site
 
@@ -242,6 +235,8 @@ class Publisher:
         self._noted: set[str] = set()  # keys a note said are named without podcast:integrity
         # a sha256 mismatch stops the run before the feeds (else: named without integrity)
         self.mismatch_stops = True
+        # what the run has worked out about its episodes, once each (`run` starts a new one)
+        self.facts = RunFacts(network)
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -258,87 +253,139 @@ class Publisher:
         so one taken down with `podcast unpublish` is published again (else it is left out).
         `shard` (K, N): `episodes` are the K-th share of N (`shard_of`); the run processes,
         uploads and records them in the manifest but writes no feed and no website — each would
-        list only what the shards done so far recorded — which `run_feeds_only` does after."""
-        result = PublishResult(dry_run=dry_run)
-        if shard is not None:
-            result.shard = f"{shard[0]}/{shard[1]}"
+        list only what the shards done so far recorded — which `run_feeds_only` does after.
+
+        Each episode's action is decided once (`plan`); the dry run says the plans, the real
+        run carries them out."""
+        result = PublishResult(dry_run=dry_run, shard=f"{shard[0]}/{shard[1]}" if shard else None)
         started = datetime.now(timezone.utc)
         now = now or started
+        self.facts = RunFacts(self.network)  # what this run works out, once
+        episodes = self._leave_drafts(episodes, result)
+        manifest = read_state(self.storage, self.state, self.say, dry_run=dry_run)
+        episodes = self._checked(episodes, manifest, now, by_name, result)
+        republished = {e.guid for e in episodes if e.guid in manifest.unpublished}
+        plans = self.plan(episodes, manifest)
+        result.skipped = [self._shown(p) for p in plans if not p.changes_audio]
+        if dry_run:
+            self._say_plan(plans, manifest, now, shard, republished, result)
+            return result
+        self._abort_stale_uploads(started, result)
+        builds = self._carry_out(plans, manifest)
+        self._check_sources(episodes)  # swapped since validation: refused before any upload
+        self._list_outcome(plans, builds, result)
+        entries = {p.episode.guid: self._entry(p, builds.get(p.episode.guid), result) for p in plans}
+        shutil.rmtree(self.build_dir / ".cache" / "retag", ignore_errors=True)  # all uploaded
+        shutil.rmtree(self.retag_dir, ignore_errors=True)
+        artwork = self._artwork(manifest, result)
+        updated, mine = self._record(manifest, entries, artwork, episodes, republished, result)
+        if shard is not None:
+            return result  # the feeds and the website: `run_feeds_only`, once every shard is done
+        affected = {show for entry in entries.values() for show in entry["shows"]} | set(artwork)
+        shows = sorted(affected | set(self.network.shows))
+        self._write_feeds(updated, shows, result, now, mine, set(artwork), republished)
+        self._write_site(result, now)
+        self._delete_unpublished_transcripts(manifest, updated)
+        return result
+
+    def plan(self, episodes: list[Episode], manifest: Manifest) -> list[EpisodePlan]:
+        """What this run does with each of `episodes` (due, checked), and why."""
+        return [
+            plan_episode(
+                self.network,
+                episode,
+                manifest.episodes.get(episode.guid),
+                self.facts,
+                wanted=fingerprint(self.network, episode),
+                build_dir=self.build_dir,
+                stored_problem=self._stored_problem,
+            )
+            for episode in episodes
+        ]
+
+    def _shown(self, plan: EpisodePlan) -> str:
+        return self.network.display(plan.episode.path)
+
+    def _leave_drafts(self, episodes: list[Episode], result: PublishResult) -> list[Episode]:
         drafts = [e for e in episodes if e.draft]
         if drafts:
             result.drafts = [self.network.display(e.path) for e in drafts]
             self.say(self.network.drafts_note(drafts))
-            episodes = [e for e in episodes if not e.draft]
-        manifest = read_state(self.storage, self.state, self.say, dry_run=dry_run)
+        return [e for e in episodes if not e.draft]
+
+    def _checked(
+        self,
+        episodes: list[Episode],
+        manifest: Manifest,
+        now: datetime,
+        by_name: bool,
+        result: PublishResult,
+    ) -> list[Episode]:
+        """The episodes this run publishes, checked before anything is processed or uploaded."""
         episodes = self._leave_unpublished(episodes, manifest, by_name, result)
         self._check_notes(episodes, manifest)  # content rules first: nothing is uploaded on error
         episodes = self._leave_scheduled(episodes, manifest, now, result)
-        republished = {e.guid for e in episodes if e.guid in manifest.unpublished}
-        problems = identity_problems(self.network, manifest.episodes, episodes)
+        problems = identity_problems(
+            self.network, manifest.episodes, episodes, self.facts.record_of
+        )
         if problems:
             raise ContentError(problems)
         self._check_feeds_keep(manifest, episodes, now)  # a stale manifest stops here
         self._check_numbering(manifest, episodes, now)
-        to_process, to_retag, metadata_only = [], [], []
-        wanted = {e.guid: fingerprint(self.network, e) for e in episodes}
-        adopted: dict[str, dict[str, Any]] = {}  # published by 0.1 from today's inputs
-        for episode in episodes:
-            entry = manifest.episodes.get(episode.guid)
-            legacy = self._adopted(episode, entry, wanted[episode.guid])
-            if legacy is not None:
-                adopted[episode.guid] = entry = legacy
-            if not self._still_published(episode, entry, wanted[episode.guid]):
-                to_process.append(episode)
-            elif not self._tags_published(episode, entry):
-                to_retag.append(episode)
-            else:
-                metadata_only.append(episode)
-        result.skipped = [self.network.display(e.path) for e in metadata_only]
-        if dry_run:
-            result.processed = [self.network.display(e.path) for e in to_process]
-            result.retagged = [self.network.display(e.path) for e in to_retag]
-            result.reused = [
-                self.network.display(e.path)
-                for e in to_process
-                if reusable_build(self.network, e, self.build_dir / e.show, wanted[e.guid])
-                is not None
-            ]
-            self.say(
-                self._plan_text(
-                    to_process,
-                    metadata_only,
-                    result.reused,
-                    result.scheduled,
-                    manifest,
-                    shard,
-                    to_retag,
-                )
-            )
-            return result
+        self._check_sources(episodes)  # before the plan reads any of them
+        return episodes
 
-        self._abort_stale_uploads(started, result)
-        builds = self._process(to_process, wanted, manifest.episodes)
-        builds.update(self._retag(to_retag, wanted, manifest))
-        self._check_sources(episodes)  # swapped since validation: refused before any upload
-        result.processed = [self.network.display(e.path) for e in to_process]
-        result.reused = [self.network.display(e.path) for e in to_process if builds[e.guid].reused]
+    def _carry_out(self, plans: list[EpisodePlan], manifest: Manifest) -> dict[str, ProcessedAudio]:
+        """The audio of each plan that makes new audio: mastered, reused or re-tagged."""
+        builds = self._process([p for p in plans if p.action in ("master", "reuse")], manifest)
+        builds.update(self._retag([p for p in plans if p.action == "retag"], manifest))
+        return builds
+
+    def _list_outcome(
+        self, plans: list[EpisodePlan], builds: dict[str, ProcessedAudio], result: PublishResult
+    ) -> None:
+        processing = [p for p in plans if p.action in ("master", "reuse")]
+        retagging = [p for p in plans if p.action == "retag"]
+        result.processed = [self._shown(p) for p in processing]
+        result.reused = [self._shown(p) for p in processing if builds[p.episode.guid].reused]
         result.retagged = [
-            self.network.display(e.path) for e in to_process + to_retag if builds[e.guid].retagged
+            self._shown(p) for p in processing + retagging if builds[p.episode.guid].retagged
         ]
-        entries: dict[str, dict[str, Any]] = {}
-        for episode in episodes:
-            previous = adopted.get(episode.guid) or manifest.episodes.get(episode.guid)
-            entries[episode.guid] = self._entry(episode, builds.get(episode.guid), previous, result)
-        shutil.rmtree(self.build_dir / ".cache" / "retag", ignore_errors=True)  # all uploaded
-        shutil.rmtree(self.retag_dir, ignore_errors=True)
-        artwork = self._artwork(manifest, result)
+
+    def _record(
+        self,
+        manifest: Manifest,
+        entries: dict[str, dict[str, Any]],
+        artwork: dict[str, dict[str, Any]],
+        episodes: list[Episode],
+        republished: set[str],
+        result: PublishResult,
+    ) -> tuple[Manifest, set[str]]:
+        """The manifest with this run's entries and artwork, written when they changed; and the
+        guids this run changed."""
         # Only what this run changed is laid over newer manifests when publishers race: an
         # entry merely copied from our first read must not undo another publisher's update.
         mine = {
             guid: entry for guid, entry in entries.items() if entry != manifest.episodes.get(guid)
         }
+        updated = self._updated(manifest, mine, artwork, republished)
+        result.republished = [
+            self.network.display(e.path) for e in episodes if e.guid in republished
+        ]
+        if mine or artwork:
+            ours = [e for e in episodes if e.guid in mine]
+            updated = self._write_manifest(updated, set(mine), set(artwork), republished, ours)
+            result.manifest_written = True
+        return updated, set(mine)
 
-        updated = Manifest(
+    @staticmethod
+    def _updated(
+        manifest: Manifest,
+        mine: dict[str, dict[str, Any]],
+        artwork: dict[str, dict[str, Any]],
+        republished: set[str],
+    ) -> Manifest:
+        return Manifest(
             episodes={**manifest.episodes, **mine},
             artwork={**manifest.artwork, **artwork},
             etag=manifest.etag,
@@ -350,28 +397,6 @@ class Publisher:
             },
             raw=manifest.raw,
         )
-        result.republished = [
-            self.network.display(e.path) for e in episodes if e.guid in republished
-        ]
-        if mine or artwork:
-            ours = [e for e in episodes if e.guid in mine]
-            updated = self._write_manifest(updated, set(mine), set(artwork), republished, ours)
-            result.manifest_written = True
-        if shard is not None:
-            return result  # the feeds and the website: `run_feeds_only`, once every shard is done
-        affected = {show for entry in entries.values() for show in entry["shows"]} | set(artwork)
-        self._write_feeds(
-            updated,
-            sorted(affected | set(self.network.shows)),
-            result,
-            now,
-            set(mine),
-            set(artwork),
-            republished,
-        )
-        self._write_site(result, now)
-        self._delete_unpublished_transcripts(manifest, updated)
-        return result
 
     def run_feeds_only(
         self, *, dry_run: bool = False, now: datetime | None = None
@@ -504,18 +529,6 @@ class Publisher:
             lost_reason(guid, show_id, entry, manifest.generation, self.state.description),
         )
 
-    REQUIRED = (
-        "audio",
-        "chapter_times",
-        "fingerprint",
-        "meta",
-        "html",
-        "text",
-        "shows",
-        "show",
-        "slug",
-    )
-
     def _leave_scheduled(
         self, episodes: list[Episode], manifest: Manifest, now: datetime, result: PublishResult
     ) -> list[Episode]:
@@ -540,18 +553,12 @@ class Publisher:
                 )
         return due
 
-    def _still_published(self, episode: Episode, entry: dict[str, Any] | None, wanted: str) -> bool:
-        """The manifest entry is complete, current, and its audio is really in storage."""
-        if entry is None or any(key not in entry for key in self.REQUIRED):
-            return False
-        if entry["fingerprint"] != wanted:
-            return False
-        if self._format_change(episode, entry) is not None:  # e.g. a manifest of before formats
-            return False
+    def _stored_problem(self, episode: Episode, entry: dict[str, Any]) -> str | None:
+        """Why the entry's audio is not in storage as recorded (None: it is)."""
         for audio in entry["audio"]:
             stored = self.storage.head(audio["key"])
             if stored is None or stored.size != audio["bytes"]:
-                return False
+                return "its audio is not in storage as recorded"
             if stored.sha256 is not None:
                 self._held[audio["key"]] = stored.sha256
             if audio.get("sha256") and stored.sha256 != audio["sha256"]:
@@ -562,136 +569,149 @@ class Publisher:
                     f"{audio['key']} is not what the manifest records (its sha256): "
                     "processing it again"
                 )
-                return False
-        return True
-
-    def _adopted(
-        self, episode: Episode, entry: dict[str, Any] | None, wanted: str
-    ) -> dict[str, Any] | None:
-        """An entry podcast_tools 0.1 published from the episode's inputs as they are today (its
-        one fingerprint: `pipeline.legacy_fingerprint`), with today's two fingerprints in its
-        place — its MP3 is what this version would make, so it is neither mastered nor
-        re-tagged again; None for any other entry."""
-        if not entry or entry.get("tags_fingerprint") or "fingerprint" not in entry:
-            return None
-        if entry["fingerprint"] == wanted or entry["fingerprint"] != legacy_fingerprint(
-            self.network, episode
-        ):
-            return None
-        record = EpisodeRecord.from_entry(episode.guid, entry)
-        return {
-            **entry,
-            "fingerprint": wanted,
-            "tags_fingerprint": tags_fingerprint(
-                self.network, episode, record.enclosure.duration_s, record.chapter_times
-            ),
-        }
-
-    def _tags_published(self, episode: Episode, entry: dict[str, Any]) -> bool:
-        """The published files' tags say what the episode's tags say now (entries written
-        before tags had a fingerprint of their own count as not)."""
-        record = EpisodeRecord.from_entry(episode.guid, entry)
-        wanted = tags_fingerprint(
-            self.network, episode, record.enclosure.duration_s, record.chapter_times
-        )
-        return record.tags_fingerprint == wanted
+                return "its stored audio is not what the manifest records"
+        return None
 
     def _check_notes(self, episodes: list[Episode], manifest: Manifest) -> None:
         """Feed rules that depend only on content, checked before anything is processed."""
         problems = []
         for episode in episodes:
             times = (manifest.episodes.get(episode.guid) or {}).get("chapter_times")
-            chapters = heard_chapters(self.network, episode, times)
-            problem = notes_size_problem(self.network, episode, chapters)
+            problem = self.facts.notes_problem(episode, times)
             if problem is not None:
                 problems.append(problem)
         if problems:
             raise ContentError(problems)
 
+    def _say_plan(
+        self,
+        plans: list[EpisodePlan],
+        manifest: Manifest,
+        now: datetime,
+        shard: tuple[int, int] | None,
+        republished: set[str],
+        result: PublishResult,
+    ) -> None:
+        """The dry run: the plans, as the real run's result would list them, and what it
+        would write."""
+        processing = [p for p in plans if p.action in ("master", "reuse")]
+        retagging = [p for p in plans if p.action == "retag"]
+        result.processed = [self._shown(p) for p in processing]
+        result.reused = [self._shown(p) for p in processing if p.build and p.tags_current]
+        result.retagged = [self._shown(p) for p in processing + retagging if p.ends_retagged]
+        feeds = None if shard else self._feeds_that_change(plans, manifest, now, republished)
+        self.say(self._plan_text(plans, shard, feeds, result.scheduled))
+
     def _plan_text(
         self,
-        to_process: list[Episode],
-        metadata_only: list[Episode],
-        reused: list[str],
+        plans: list[EpisodePlan],
+        shard: tuple[int, int] | None,
+        feeds: list[str] | None,
         scheduled: list[dict[str, Any]],
-        manifest: Manifest,
-        shard: tuple[int, int] | None = None,
-        to_retag: list[Episode] = (),
     ) -> str:
+        def listed(chosen: list[EpisodePlan], notes: bool = True) -> list[str]:
+            lines = []
+            for plan in chosen:
+                change = format_change(self.network, plan.episode, plan.entry)
+                said = [change or plan.reason] if notes else []
+                said += ["already built by `process`"] if plan.action == "reuse" else []
+                lines.append(f"  {self._shown(plan)}" + (f"  ({'; '.join(said)})" if said else ""))
+            return lines
+
+        def of(*actions: str) -> list[EpisodePlan]:
+            return [p for p in plans if p.action in actions]
+
         share = f" (shard {shard[0]}/{shard[1]})" if shard else ""
-        lines = [f"would process and upload {len(to_process)} episode(s){share}:"]
-        for episode in to_process:
-            shown = self.network.display(episode.path)
-            notes = [self._format_change(episode, manifest.episodes.get(episode.guid))]
-            notes.append("already built by `process`" if shown in reused else None)
-            said = "; ".join(note for note in notes if note)
-            lines.append(f"  {shown}" + (f"  ({said})" if said else ""))
-        if to_retag:
+        lines = [f"would process and upload {len(of('master', 'reuse'))} episode(s){share}:"]
+        lines += listed(of("master", "reuse"))
+        if of("retag"):
             lines.append(
-                f"would re-tag and upload {len(to_retag)} episode(s) whose audio is unchanged "
+                f"would re-tag and upload {len(of('retag'))} episode(s) whose audio is unchanged "
                 "(no mastering):"
             )
-            lines += [f"  {self.network.display(e.path)}" for e in to_retag]
-        lines.append(
-            f"unchanged audio, metadata and feeds refreshed: {len(metadata_only)} episode(s)"
-        )
-        shows = sorted({s for e in [*to_process, *to_retag, *metadata_only] for s in e.all_shows})
-        if shard:
+            lines += listed(of("retag"), notes=False)
+        refreshed = of("metadata", "adopt")
+        lines.append(f"unchanged audio, metadata refreshed: {len(refreshed)} episode(s)")
+        lines += listed(refreshed)
+        lines.append(f"unchanged: {len(of('unchanged'))} episode(s)")
+        if feeds is None:
             lines.append("no feeds and no website (a shard): `podcast publish --feeds-only` after")
         else:
-            lines.append("feeds that may change: " + (", ".join(shows) or "none"))
+            lines.append("feeds that may change: " + (", ".join(feeds) or "none"))
             lines.append("then the website: its pages whose bytes change")
         lines += [scheduled_line(item) for item in scheduled]
         return "\n".join(lines)
 
-    def _format_change(self, episode: Episode, entry: dict[str, Any] | None) -> str | None:
-        """How the show's formats differ from the published files of the episode (None: they do
-        not, or it is not published yet)."""
-        if not entry or not isinstance(entry.get("audio"), list):
-            return None
-        published = [audio.get("format") for audio in entry["audio"]]
-        wanted = self.network.shows[episode.show].formats
-        added = [name for name in wanted if name not in published]
-        dropped = [name for name in published if name not in wanted]
-        if not added and not dropped:
-            return None
-        said = [f"adds {', '.join(added)}"] if added else []
-        said += [f"drops {', '.join(map(str, dropped))}"] if dropped else []
-        return " and ".join(said) + ": re-rendered once, every format from one render"
+    def _feeds_that_change(
+        self, plans: list[EpisodePlan], manifest: Manifest, now: datetime, republished: set[str]
+    ) -> list[str]:
+        """The feeds the real run would write: those of episodes with new audio, and every
+        other feed whose bytes, built from the manifest as the run would leave it, differ from
+        the stored feed's."""
+        changing = {show for p in plans if p.changes_audio for show in p.episode.all_shows}
+        mine = {
+            p.episode.guid: p.record.entry()
+            for p in plans
+            if p.record is not None and p.record.entry() != manifest.episodes.get(p.episode.guid)
+        }
+        artwork = self._artwork_changes(manifest)
+        after = self._updated(manifest, mine, artwork, republished)
+        feeds = {
+            show: (feed_key(show), partial(self._show_feed, show))
+            for show in sorted(self.network.shows)
+            if show not in changing
+        }
+        if self.network.settings.podcast_guid:
+            feeds[PUBLISHER_FEED_KEY] = (PUBLISHER_FEED_KEY, self._publisher_feed)
+        for name, (key, build) in feeds.items():
+            stored = self.storage.get(key)
+            try:
+                xml = build(after, None, now)[0]
+            except IntegrityMismatch:  # the real run stops there: nothing written
+                continue
+            if stored is None or stored[0] != xml:
+                changing.add(name)
+        return sorted(changing)
 
     # -- steps ------------------------------------------------------------------------------------
 
     def _process(
-        self,
-        episodes: list[Episode],
-        wanted: dict[str, str],
-        manifest_entries: dict[str, dict[str, Any]],
+        self, plans: list[EpisodePlan], manifest: Manifest
     ) -> dict[str, ProcessedAudio]:
-        """Master the episodes, or reuse what `process` built from the same inputs. With more
-        than one worker, each episode is mastered in a worker process of its own
-        (`podcast_tools.publish.workers`: one episode at a time per worker); with one, here."""
+        """Master the episodes, or reuse what `process` built from the same inputs."""
         builds: dict[str, ProcessedAudio] = {}
-        to_master = []
-        for episode in episodes:
-            built = reusable_build(
-                self.network, episode, self.build_dir / episode.show, wanted[episode.guid]
-            )
-            if built is None:
-                to_master.append(episode)
-                continue
-            self.say(
-                f"reusing {self.network.display(built.primary)}: processed from the same inputs"
-            )
-            if not tags_current(self.network, episode, built):
-                built = retag_build(self.network, episode, self.build_dir / episode.show, built)
-            builds[episode.guid] = built
-        if not to_master:
-            return builds
+        for plan in plans:
+            if plan.action == "reuse":
+                shown = self.network.display(plan.build.primary)
+                self.say(f"reusing {shown}: processed from the same inputs")
+                builds[plan.episode.guid] = self._from_build(plan)
+        to_master = [p for p in plans if p.action == "master"]
+        if to_master:
+            builds.update(self._master(to_master, manifest.episodes))
+        return builds
+
+    def _from_build(self, plan: EpisodePlan) -> ProcessedAudio:
+        """What `process` built from the episode's inputs, its tags brought up to date first
+        when they are stale (in place, with its report)."""
+        episode = plan.episode
+        if plan.tags_current:
+            return plan.build
+        return retag_build(self.network, episode, self.build_dir / episode.show, plan.build)
+
+    def _master(
+        self, plans: list[EpisodePlan], manifest_entries: dict[str, dict[str, Any]]
+    ) -> dict[str, ProcessedAudio]:
+        """Master the episodes. With more than one worker, each episode is mastered in a worker
+        process of its own (`podcast_tools.publish.workers`: one episode at a time per worker);
+        with one, here."""
+        to_master = [plan.episode for plan in plans]
+        wanted = {plan.episode.guid: plan.wanted for plan in plans}
+        builds: dict[str, ProcessedAudio] = {}
         finished = [0]
         counting = threading.Lock()
 
         def announce(episode: Episode) -> None:
-            change = self._format_change(episode, manifest_entries.get(episode.guid))
+            change = format_change(self.network, episode, manifest_entries.get(episode.guid))
             self.say(
                 f"mastering {self.network.display(episode.path)}"
                 + (f" ({change})" if change else "")
@@ -735,32 +755,26 @@ class Publisher:
         builds.update({by_path[path].guid: built for path, built in made.items()})
         return builds
 
-    def _retag(
-        self, episodes: list[Episode], wanted: dict[str, str], manifest: Manifest
-    ) -> dict[str, ProcessedAudio]:
+    def _retag(self, plans: list[EpisodePlan], manifest: Manifest) -> dict[str, ProcessedAudio]:
         """Re-tag the published audio of episodes whose audio is unchanged but whose tags are
         not: the files `process` built when they are still there (re-tagged in place), else the
         published files fetched from storage (checked against the manifest's sha256) into a
         scratch folder under build/. No ffmpeg runs; the audio frames stay byte for byte."""
         builds = {}
-        for episode in episodes:
+        for plan in plans:
+            episode = plan.episode
             shown = self.network.display(episode.path)
-            out_dir = self.build_dir / episode.show
-            built = reusable_build(self.network, episode, out_dir, wanted[episode.guid])
-            if built is not None:
-                self.say(
-                    f"re-tagging {shown} (audio unchanged): from {self.network.display(out_dir)}"
-                )
-                if not tags_current(self.network, episode, built):
-                    built = retag_build(self.network, episode, out_dir, built)
-                builds[episode.guid] = built
+            if plan.build is not None:
+                out_dir = self.network.display(self.build_dir / episode.show)
+                self.say(f"re-tagging {shown} (audio unchanged): from {out_dir}")
+                builds[episode.guid] = self._from_build(plan)
                 continue
             self.say(f"re-tagging {shown} (audio unchanged): fetching its published files")
-            record = EpisodeRecord.from_entry(episode.guid, manifest.episodes[episode.guid])
+            record = self.facts.record_of(episode.guid, manifest.episodes[episode.guid])
             retagged = self._retag_published(episode, record)
             if retagged is None:  # not the bytes the manifest records: master it again
                 self.say(f"{shown}: its published audio is not what the manifest records")
-                builds.update(self._process([episode], wanted, manifest.episodes))
+                builds.update(self._master([plan], manifest.episodes))
             else:
                 builds[episode.guid] = retagged
         return builds
@@ -968,15 +982,14 @@ class Publisher:
         result.uploads.append(Upload(key, size))
 
     def _entry(
-        self,
-        episode: Episode,
-        built: ProcessedAudio | None,
-        previous: dict | None,
-        result: PublishResult,
+        self, plan: EpisodePlan, built: ProcessedAudio | None, result: PublishResult
     ) -> dict[str, Any]:
         """Upload what the episode needs and return its manifest entry: its record
-        (`podcast_tools.record.build_record`, as `podcast feed` previews it), stored as it is."""
+        (`podcast_tools.record.build_record`, as `podcast feed` previews it), stored as it is —
+        the plan's when the audio stays as published."""
+        episode = plan.episode
         shown = self.network.display(episode.path)
+        record = plan.record
         if built is not None:
             audio = audio_files(episode, built)
             for (name, path, sha256, _size), published in zip(built.files, audio):
@@ -987,15 +1000,10 @@ class Publisher:
                     result,
                     file=shown,
                 )
-            chapter_times, fingerprint_value = built.chapter_times, built.fingerprint
-            tags_value = built.tags_fingerprint
-        else:
-            before = EpisodeRecord.from_entry(episode.guid, previous)
-            audio, chapter_times = before.audio, before.chapter_times
-            fingerprint_value, tags_value = before.fingerprint, before.tags_fingerprint
-        record = build_record(
-            self.network, episode, audio, chapter_times, fingerprint_value, tags_value
-        )
+            record = self.facts.record(
+                episode, audio, built.chapter_times, built.fingerprint, built.tags_fingerprint
+            )
+        assert record is not None  # a plan without new audio carries its record
         for asset in record.assets:
             if asset.data is not None:
                 self._upload_bytes(asset.key, asset.data, asset.type, result)
@@ -1003,15 +1011,21 @@ class Publisher:
                 self._upload_file(asset.path, self.network.root, asset, result, file=shown)
         return record.entry()
 
-    def _artwork(self, manifest: Manifest, result: PublishResult) -> dict[str, dict[str, Any]]:
+    def _artwork_changes(self, manifest: Manifest) -> dict[str, dict[str, Any]]:
+        """The shows whose artwork is not the one the manifest records: its key and sha256."""
         changed = {}
-        toml = self.network.display(self.network.root / "episodes" / "network.toml")
         for show_id in self.network.shows:
-            asset = artwork_asset(self.network, show_id)
-            self._upload_file(asset.path, self.network.root, asset, result, file=toml)
+            asset = self.facts.artwork(show_id)
             if manifest.artwork.get(show_id, {}).get("key") != asset.key:
                 changed[show_id] = {"key": asset.key, "sha256": asset.sha256}
         return changed
+
+    def _artwork(self, manifest: Manifest, result: PublishResult) -> dict[str, dict[str, Any]]:
+        toml = self.network.display(self.network.root / "episodes" / "network.toml")
+        for show_id in self.network.shows:
+            asset = self.facts.artwork(show_id)
+            self._upload_file(asset.path, self.network.root, asset, result, file=toml)
+        return self._artwork_changes(manifest)
 
     def _write_manifest(
         self,
@@ -1039,7 +1053,7 @@ class Publisher:
         """Every published episode (of `show_id`, when given), as the manifest records it (one
         source of truth: two checkouts never fight over a feed)."""
         return {
-            guid: EpisodeRecord.from_entry(guid, entry)
+            guid: self.facts.record_of(guid, entry)
             for guid, entry in manifest.episodes.items()
             if show_id is None or show_id in entry["shows"]
         }
@@ -1061,44 +1075,13 @@ class Publisher:
         republished: set[str] = frozenset(),
     ) -> None:
         moment = now or datetime.now(timezone.utc)
-
-        def show_feed(show_id: str, manifest: Manifest, stored: bytes | None) -> tuple[bytes, str]:
-            records = self._check_held(self._records(manifest, show_id))
-            feed = build_feed(
-                self.network,
-                show_id,
-                self._inputs(manifest, records),
-                now=moment,
-                candidates=feed_candidates(self.network, records, show_id),
-            )
-            keeps = set(feed.included) | set(feed.scheduled) | set(manifest.unpublished)
-            lost = (
-                [
-                    self._lost(show_id, guid, title, manifest.episodes.get(guid), manifest)
-                    for guid, title in (stored_items(stored) or {}).items()
-                    if guid not in keeps
-                ]
-                if stored is not None
-                else []
-            )
-            if lost:
-                raise FeedLoss(lost)
-            return feed.xml, f"{len(feed.included)} episodes"
-
-        def publisher_feed(manifest: Manifest, stored: bytes | None) -> tuple[bytes, str]:
-            artwork = {show: art["key"] for show, art in manifest.artwork.items()}
-            built = build_publisher_feed(
-                self.network, feed_inputs(self.base, {}, artwork).artwork_urls
-            )
-            return built.xml, f"the network's {len(self.network.shows)} shows"
-
         feeds = [
-            (feed_key(show_id), partial(show_feed, show_id))
+            (feed_key(show_id), partial(self._show_feed, show_id))
             for show_id in shows
             if show_id in self.network.shows
         ]
         if self.network.settings.podcast_guid:
-            feeds.append((PUBLISHER_FEED_KEY, publisher_feed))
+            feeds.append((PUBLISHER_FEED_KEY, self._publisher_feed))
         for key, build in feeds:
             state = {"manifest": manifest}
 
@@ -1110,7 +1093,7 @@ class Publisher:
                 state["manifest"] = state["manifest"].merged_into(
                     read_manifest(self.state), mine, my_artwork, republished
                 )
-                xml, what = build(state["manifest"], stored[0] if stored else None)
+                xml, what = build(state["manifest"], stored[0] if stored else None, moment)
                 if stored is not None and stored[0] == xml:
                     result.feeds_unchanged.append(key)
                     return
@@ -1132,6 +1115,40 @@ class Publisher:
                 conflict=f"feed {key} changed meanwhile (another publisher): rebuilding",
             )
             manifest = state["manifest"]
+
+    def _show_feed(
+        self, show_id: str, manifest: Manifest, stored: bytes | None, moment: datetime
+    ) -> tuple[bytes, str]:
+        """The show's feed from `manifest` (FeedLoss when it would lose an item of the `stored`
+        feed), and what it lists."""
+        records = self._check_held(self._records(manifest, show_id))
+        feed = build_feed(
+            self.network,
+            show_id,
+            self._inputs(manifest, records),
+            now=moment,
+            candidates=feed_candidates(self.network, records, show_id),
+        )
+        keeps = set(feed.included) | set(feed.scheduled) | set(manifest.unpublished)
+        lost = (
+            [
+                self._lost(show_id, guid, title, manifest.episodes.get(guid), manifest)
+                for guid, title in (stored_items(stored) or {}).items()
+                if guid not in keeps
+            ]
+            if stored is not None
+            else []
+        )
+        if lost:
+            raise FeedLoss(lost)
+        return feed.xml, f"{len(feed.included)} episodes"
+
+    def _publisher_feed(
+        self, manifest: Manifest, stored: bytes | None, moment: datetime
+    ) -> tuple[bytes, str]:
+        artwork = {show: art["key"] for show, art in manifest.artwork.items()}
+        built = build_publisher_feed(self.network, feed_inputs(self.base, {}, artwork).artwork_urls)
+        return built.xml, f"the network's {len(self.network.shows)} shows"
 
     def _check_held(self, records: dict[str, EpisodeRecord]) -> dict[str, EpisodeRecord]:
         """The records, each audio object they name with a sha256 (a feed's podcast:integrity)

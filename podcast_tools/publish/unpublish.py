@@ -111,36 +111,11 @@ def unpublish(
     for show_id in network.shows:
         stored = storage.get(feed_key(show_id))
         feeds[show_id] = (stored_items(stored[0]) or {}) if stored else {}
-    records: dict[str, dict[str, Any]] = {}
-    removed: dict[str, dict[str, Any]] = {}
+    records: dict[str, dict[str, Any]] = {}  # what the manifest records as unpublished
+    removed: dict[str, dict[str, Any]] = {}  # the entries taken out
     for target in targets:
-        entry = manifest.episodes.get(target.guid)
-        in_feeds = sorted(show for show, items in feeds.items() if target.guid in items)
-        record = manifest.unpublished.get(target.guid)
-        if entry is None and not in_feeds and record is None:
-            raise UsageError(
-                f"{target.label}: is not published (no manifest entry, in no feed of "
-                f"{storage.description})"
-            )
-        title = (
-            entry["meta"]["title"]
-            if entry
-            else next((feeds[show][target.guid] for show in in_feeds), None)
-            or (record or {}).get("title", "")
-        )
-        shows = sorted(set(entry["shows"] if entry else []) | set(in_feeds))
-        result.episodes.append(
-            Unpublished(target.guid, title, shows, already=entry is None and record is not None)
-        )
-        if entry is not None:
-            removed[target.guid] = entry
-        if entry is not None or record is None:
-            records[target.guid] = {
-                "at": now.isoformat(timespec="seconds"),
-                "shows": sorted(set(shows) | set((record or {}).get("shows", []))),
-                "title": title,
-                **({"show": entry["show"], "slug": entry["slug"]} if entry else {}),
-            }
+        item = _taken_down(target, manifest, feeds, storage, now, records, removed)
+        result.episodes.append(item)
     remaining = {g: e for g, e in manifest.episodes.items() if g not in removed}
     used = {key for entry in remaining.values() for key in _keys_of(entry)}
     used |= {art["key"] for art in manifest.artwork.values()}
@@ -154,40 +129,33 @@ def unpublish(
         media += _older_media(storage, state, base_url, {t.guid for t in targets}, media, say)
     result.kept = [key for key in media if not delete_media or key in used]
     to_delete = [key for key in media if delete_media and key not in used]
-    affected = sorted({show for item in result.episodes for show in item.shows})
     if dry_run:
-        for item in result.episodes:
-            say(
-                f'would unpublish {item.guid} ("{item.title}") from '
-                + (", ".join(feed_key(show) for show in item.shows) or "no feed")
-                + (" (already recorded as unpublished)" if item.already else "")
-            )
-        for key in to_delete:
-            say(f"would delete {key}")
-        if media and not delete_media:
-            say(f"would keep its media ({len(media)} object(s)); --delete-media deletes them")
+        _say_plan(result, to_delete, media, delete_media, say)
         return result
-
-    guids = set(records) | set(removed)
-    if guids:
-        updated = Manifest(
-            episodes=remaining,
-            artwork=manifest.artwork,
-            etag=manifest.etag,
-            generation=manifest.generation,
-            unpublished={**manifest.unpublished, **records},
-            raw=manifest.raw,
-        )
-
-        def merge(newer: Manifest) -> Manifest:
-            return updated.merged_into(newer, guids, set())
-
-        manifest = commit(state, updated, merge, say)
+    if records or removed:
+        manifest = _record(state, manifest, remaining, records, set(records) | set(removed), say)
         result.manifest_written = True
-    publishing = PublishResult()
     publisher = Publisher(network, storage, state=state, say=say)
+    _rewrite(publisher, manifest, {t.guid for t in targets}, removed, to_delete, result, now)
+    return result
+
+
+def _rewrite(
+    publisher: Publisher,
+    manifest: Manifest,
+    guids: set[str],
+    removed: dict[str, dict[str, Any]],
+    to_delete: list[str],
+    result: UnpublishResult,
+    now: datetime,
+) -> None:
+    """The feeds that carried the episodes and the website, written without them; then their
+    pages and `to_delete` deleted."""
+    storage = publisher.storage
+    affected = sorted({show for item in result.episodes for show in item.shows})
+    publishing = PublishResult()
     publisher.mismatch_stops = False  # a takedown always completes: never blocked by another object
-    publisher._write_feeds(manifest, affected, publishing, now, {t.guid for t in targets}, set())
+    publisher._write_feeds(manifest, affected, publishing, now, guids, set())
     result.feeds = publishing.feeds
     publisher._write_site(publishing, now)  # the pages no longer list them
     for entry in removed.values():  # nor keep a page of their own
@@ -198,7 +166,84 @@ def unpublish(
     for key in to_delete:  # the feeds no longer name them
         storage.delete(key)
         result.deleted.append(key)
-    return result
+
+
+def _taken_down(
+    target: Target,
+    manifest: Manifest,
+    feeds: dict[str, dict[str, str]],
+    storage: Storage,
+    now: datetime,
+    records: dict[str, dict[str, Any]],
+    removed: dict[str, dict[str, Any]],
+) -> Unpublished:
+    """What unpublishing `target` takes down (UsageError when it is not published); its entry
+    goes into `removed`, what the manifest records of it as unpublished into `records`."""
+    entry = manifest.episodes.get(target.guid)
+    in_feeds = sorted(show for show, items in feeds.items() if target.guid in items)
+    record = manifest.unpublished.get(target.guid)
+    if entry is None and not in_feeds and record is None:
+        raise UsageError(
+            f"{target.label}: is not published (no manifest entry, in no feed of "
+            f"{storage.description})"
+        )
+    title = (
+        entry["meta"]["title"]
+        if entry
+        else next((feeds[show][target.guid] for show in in_feeds), None)
+        or (record or {}).get("title", "")
+    )
+    shows = sorted(set(entry["shows"] if entry else []) | set(in_feeds))
+    if entry is not None:
+        removed[target.guid] = entry
+    if entry is not None or record is None:
+        records[target.guid] = {
+            "at": now.isoformat(timespec="seconds"),
+            "shows": sorted(set(shows) | set((record or {}).get("shows", []))),
+            "title": title,
+            **({"show": entry["show"], "slug": entry["slug"]} if entry else {}),
+        }
+    return Unpublished(target.guid, title, shows, already=entry is None and record is not None)
+
+
+def _say_plan(
+    result: UnpublishResult, to_delete: list[str], media: list[str], delete_media: bool, say: Say
+) -> None:
+    for item in result.episodes:
+        say(
+            f'would unpublish {item.guid} ("{item.title}") from '
+            + (", ".join(feed_key(show) for show in item.shows) or "no feed")
+            + (" (already recorded as unpublished)" if item.already else "")
+        )
+    for key in to_delete:
+        say(f"would delete {key}")
+    if media and not delete_media:
+        say(f"would keep its media ({len(media)} object(s)); --delete-media deletes them")
+
+
+def _record(
+    state: Storage,
+    manifest: Manifest,
+    remaining: dict[str, dict[str, Any]],
+    records: dict[str, dict[str, Any]],
+    guids: set[str],
+    say: Say,
+) -> Manifest:
+    """The manifest without the entries taken down, recording them as unpublished (the
+    conditional write, merged over a newer manifest on a conflict)."""
+    updated = Manifest(
+        episodes=remaining,
+        artwork=manifest.artwork,
+        etag=manifest.etag,
+        generation=manifest.generation,
+        unpublished={**manifest.unpublished, **records},
+        raw=manifest.raw,
+    )
+
+    def merge(newer: Manifest) -> Manifest:
+        return updated.merged_into(newer, guids, set())
+
+    return commit(state, updated, merge, say)
 
 
 def _older_media(
