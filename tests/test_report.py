@@ -685,3 +685,18 @@ def test_no_third_read_of_the_master(tmp_path: Path):
     processing = master_reads("process", str(root / EPISODE))
     assert (root / PAGE).is_file()
     assert len(processing) == len(validating) + 2, processing
+
+
+def test_no_function_of_the_report_module_is_over_100_lines():
+    """The page's drawing stays readable: every function of podcast_tools/report.py (nested ones
+    too) fits in 100 lines."""
+    import ast
+
+    source = (REPO / "podcast_tools" / "report.py").read_text(encoding="utf-8")
+    lengths = {
+        node.name: node.end_lineno - node.lineno + 1
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    assert lengths, "no function found"
+    assert {name: n for name, n in lengths.items() if n > 100} == {}
