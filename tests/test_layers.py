@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
         "podcast_tools.audio.ffmpeg",
     ),
     ("podcast_tools.content",),
+    ("podcast_tools.artifacts",),  # derived files and the one transcript resolver
     ("podcast_tools.tags", "podcast_tools.notes", "podcast_tools.transcript"),
     ("podcast_tools.formats",),
     ("podcast_tools.audio", "podcast_tools.feed"),

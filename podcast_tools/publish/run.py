@@ -48,9 +48,11 @@ from podcast_tools.layout import PUBLISHER_FEED_KEY, content_hash, feed_key, fil
 from podcast_tools.mediatypes import FEED_TYPE, transcript_published
 from podcast_tools.notes import notes_size_problem
 from podcast_tools.pipeline import (
+    artifacts_published,
     edit_decisions,
     fingerprint,
     legacy_fingerprint,
+    current_artifacts,
     process_episode,
     retag_build,
     retag_files,
@@ -287,7 +289,9 @@ class Publisher:
             legacy = self._adopted(episode, entry, wanted[episode.guid])
             if legacy is not None:
                 adopted[episode.guid] = entry = legacy
-            if not self._still_published(episode, entry, wanted[episode.guid]):
+            if not self._still_published(episode, entry, wanted[episode.guid]) or not (
+                artifacts_published(self.network, episode, wanted[episode.guid], entry)
+            ):
                 to_process.append(episode)
             elif not self._tags_published(episode, entry):
                 to_retag.append(episode)
@@ -684,7 +688,9 @@ class Publisher:
             )
             if not tags_current(self.network, episode, built):
                 built = retag_build(self.network, episode, self.build_dir / episode.show, built)
-            builds[episode.guid] = built
+            builds[episode.guid] = current_artifacts(
+                self.network, episode, self.build_dir / episode.show, built
+            )
         if not to_master:
             return builds
         finished = [0]
@@ -830,6 +836,7 @@ class Publisher:
             fingerprint=record.fingerprint,
             tags_fingerprint=digest,
             retagged=True,
+            artifacts=record.artifacts,  # published already: a re-tag keeps them
         )
 
     def _stage_progress(self, episode: Episode) -> Callable[[str, float, float], None] | None:
@@ -988,19 +995,21 @@ class Publisher:
                     file=shown,
                 )
             chapter_times, fingerprint_value = built.chapter_times, built.fingerprint
-            tags_value = built.tags_fingerprint
+            tags_value, artifacts = built.tags_fingerprint, built.artifacts
         else:
             before = EpisodeRecord.from_entry(episode.guid, previous)
             audio, chapter_times = before.audio, before.chapter_times
             fingerprint_value, tags_value = before.fingerprint, before.tags_fingerprint
+            artifacts = before.artifacts
         record = build_record(
-            self.network, episode, audio, chapter_times, fingerprint_value, tags_value
+            self.network, episode, audio, chapter_times, fingerprint_value, tags_value, artifacts
         )
         for asset in record.assets:
             if asset.data is not None:
                 self._upload_bytes(asset.key, asset.data, asset.type, result)
             else:
-                self._upload_file(asset.path, self.network.root, asset, result, file=shown)
+                folder = self.build_dir if asset.built else self.network.root
+                self._upload_file(asset.path, folder, asset, result, file=shown)
         return record.entry()
 
     def _artwork(self, manifest: Manifest, result: PublishResult) -> dict[str, dict[str, Any]]:
