@@ -14,6 +14,7 @@ fingerprint changes. No producer is registered by default.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +136,8 @@ PRODUCERS: dict[str, Producer] = {}
 
 def register(producer: Producer) -> None:
     """Make `producer` run for every episode it applies to (one producer per kind)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", producer.kind):
+        raise ValueError(f"{producer.kind!r}: a kind is lower-case letters, digits and dashes")
     if producer.kind == TRANSCRIPT and producer.mime not in TRANSCRIPT_TYPES.values():
         raise ValueError(f"a transcript is one of {', '.join(TRANSCRIPT_TYPES.values())}")
     PRODUCERS[producer.kind] = producer
