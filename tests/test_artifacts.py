@@ -71,11 +71,11 @@ def registered(monkeypatch) -> Counting:
     return counting
 
 
-def publish(root: Path, store: Path):
+def publish(root: Path, store: Path, workers: int = 1):
     network = load_checked_network(root)
     episodes = [e for e in network.episodes if e.show == SHOW]
     storage = open_storage(f"file://{store}", root)
-    result = Publisher(network, storage, workers=1).run(episodes)
+    result = Publisher(network, storage, workers=workers).run(episodes)
     manifest = Manifest.from_bytes(storage_state_bytes(store), None)
     return network, result, manifest
 
@@ -168,6 +168,25 @@ def test_an_artifact_is_made_recorded_uploaded_kept_and_made_again(
     assert changed["sha256"] != stored["sha256"]  # its text names the version
     assert b"made by version 2" in (store / changed["key"]).read_bytes()
     assert entry_of(manifest, network, MACHINE)["transcript"]["key"] == changed["key"]
+
+
+@pytest.mark.slow
+def test_episodes_mastered_in_worker_processes_get_their_artifacts(
+    sample: Path, tmp_path: Path, registered: Counting
+):
+    """A worker process (spawned) knows no producer registered in the publishing process: the
+    artifacts of what the workers mastered are made here, from their files, before the upload."""
+    store = tmp_path / "store"
+    network, result, manifest = publish(sample, store, workers=2)
+    assert len(result.processed) == 2 and not result.reused
+    assert sorted(registered.made) == [
+        "001-outsourcing-the-service-desk",
+        "002-knowledge-management",
+    ]
+    for path in (MACHINE, BY_HAND):
+        [stored] = entry_of(manifest, network, path)["artifacts"]
+        assert stored_type(store, stored["key"]) == "application/json"
+        assert entry_of(manifest, network, path)["transcript"]["key"] == stored["key"]
 
 
 def episode_of(root: Path, path: str) -> Episode:

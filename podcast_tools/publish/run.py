@@ -738,7 +738,11 @@ class Publisher:
         made = pool.run(
             [Job(e.path, e.slug, self.build_dir / e.show, wanted[e.guid]) for e in to_master]
         )
-        builds.update({by_path[path].guid: built for path, built in made.items()})
+        for path, built in made.items():  # a worker process knows no producer registered here
+            episode = by_path[path]
+            builds[episode.guid] = current_artifacts(
+                self.network, episode, self.build_dir / episode.show, built
+            )
         return builds
 
     def _retag(
