@@ -21,6 +21,7 @@ from podcast_tools.artifacts import Artifact, ArtifactInputs, Producer, transcri
 from podcast_tools.content import Episode
 from podcast_tools.layout import file_hash, public_url
 from podcast_tools.media_checks import load_checked_network
+from podcast_tools.pipeline import local_objects, local_records
 from podcast_tools.publish import Publisher, open_storage
 from podcast_tools.publish.manifest import MANIFEST_KEY, Manifest
 from podcast_tools.record import EpisodeRecord
@@ -102,7 +103,7 @@ def test_an_artifact_is_made_recorded_uploaded_kept_and_made_again(
     (sample / BY_HAND).with_suffix(".vtt").write_text(HAND_MADE, encoding="utf-8")
     edit(sample / BY_HAND, "intro: false", "transcript: 002-knowledge-management.vtt\nintro: false")
     store = tmp_path / "store"
-    network, result, manifest = publish(sample, store)
+    network, _, manifest = publish(sample, store)
     assert sorted(registered.made) == [
         "001-outsourcing-the-service-desk",
         "002-knowledge-management",
@@ -144,6 +145,18 @@ def test_an_artifact_is_made_recorded_uploaded_kept_and_made_again(
     assert f'url="{public_url(base, own["transcript"]["key"])}" type="text/vtt"' in feed
     assert f'url="{public_url(base, machine["key"])}"' not in feed
     assert (store / machine["key"]).is_file()
+
+    # `podcast preview` (the build folder as publishing lays it out) serves the same object
+    served = local_objects(network, sample / "build", base_url=base, include_scheduled=True)
+    assert served[stored["key"]].type == "application/json"
+    assert served[stored["key"]].path == built
+    [guid] = [e.guid for e in network.episodes if network.display(e.path) == MACHINE]
+    [local] = local_records(network, sample / "build")[guid].artifacts
+    assert (local.sha256, local.fingerprint, local.path) == (
+        made["sha256"],
+        made["fingerprint"],
+        built,
+    )
 
     # a publish with no change: nothing made, nothing uploaded
     _, again, manifest = publish(sample, store)
