@@ -763,7 +763,7 @@ class Publisher:
                 )
                 if not tags_current(self.network, episode, built):
                     built = retag_build(self.network, episode, out_dir, built)
-                builds[episode.guid] = built
+                builds[episode.guid] = current_artifacts(self.network, episode, out_dir, built)
                 continue
             self.say(f"re-tagging {shown} (audio unchanged): fetching its published files")
             record = EpisodeRecord.from_entry(episode.guid, manifest.episodes[episode.guid])
