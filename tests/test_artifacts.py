@@ -21,7 +21,7 @@ from podcast_tools.artifacts import Artifact, ArtifactInputs, Producer, transcri
 from podcast_tools.content import Episode
 from podcast_tools.layout import file_hash, public_url
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.pipeline import local_objects, local_records
+from podcast_tools.pipeline import local_objects, local_records, process_episode
 from podcast_tools.publish import Publisher, open_storage
 from podcast_tools.publish.manifest import MANIFEST_KEY, Manifest
 from podcast_tools.record import EpisodeRecord
@@ -181,6 +181,30 @@ def test_an_artifact_is_made_recorded_uploaded_kept_and_made_again(
     assert changed["sha256"] != stored["sha256"]  # its text names the version
     assert b"made by version 2" in (store / changed["key"]).read_bytes()
     assert entry_of(manifest, network, MACHINE)["transcript"]["key"] == changed["key"]
+
+
+@pytest.mark.slow
+def test_a_retag_from_a_build_made_without_the_producer_keeps_the_artifact(
+    sample: Path, tmp_path: Path, registered: Counting, monkeypatch
+):
+    """`podcast process` run where no producer is registered leaves a build whose report lists
+    no artifact; a title fix re-tags that build and the manifest still lists the artifact."""
+    store = tmp_path / "store"
+    network, _, manifest = publish(sample, store)
+    [stored] = entry_of(manifest, network, MACHINE)["artifacts"]
+    monkeypatch.delitem(artifacts.PRODUCERS, "transcript")
+    [episode] = [e for e in network.episodes if network.display(e.path) == MACHINE]
+    process_episode(network, episode, sample / "build" / SHOW)
+    report = sample / "build" / SHOW / "001-outsourcing-the-service-desk.json"
+    assert "artifacts" not in json.loads(report.read_text(encoding="utf-8"))
+    monkeypatch.setitem(artifacts.PRODUCERS, "transcript", registered.producer())
+
+    edit(sample / MACHINE, "title: Should You", "title: Should you")
+    network, retagged, manifest = publish(sample, store)
+    assert MACHINE in retagged.retagged
+    assert entry_of(manifest, network, MACHINE)["artifacts"] == [stored]  # made again, same bytes
+    assert registered.made.count("001-outsourcing-the-service-desk") == 2
+    assert "artifacts" in json.loads(report.read_text(encoding="utf-8"))
 
 
 @pytest.mark.slow

@@ -34,6 +34,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from podcast_tools.artifacts import transcript_source
 from podcast_tools.content import Episode, Network
 from podcast_tools.errors import ContentError, Problem, UsageError, WriteError
 from podcast_tools.feed.build import (
@@ -873,8 +874,9 @@ class Publisher:
             for index, chapter in enumerate(episode.chapters, start=1)
             if chapter.image
         ]
-        if episode.transcript:
-            found.append((episode.resolve(episode.transcript), shown, "transcript"))
+        transcript = transcript_source(episode)  # the episode's own (a derived one is in build/)
+        if transcript is not None and transcript.path is not None:
+            found.append((transcript.path, shown, transcript.field))
         if episode.image:
             found.append((episode.resolve(episode.image), shown, "image"))
         return found
