@@ -230,8 +230,8 @@ class EpisodeRecord:
         keys = [audio.key for audio in self.audio]
         keys += [part["key"] for part in (self.chapters, self.transcript, self.image) if part]
         keys += [key for key in self.chapter_images if key]
-        keys += [artifact.key(self.show, self.slug) for artifact in self.artifacts]
-        return list(dict.fromkeys(keys))
+        derived = [artifact.key(self.show, self.slug) for artifact in self.artifacts]
+        return keys + [key for key in derived if key not in keys]  # one may be the transcript
 
     def episode(self, root: Path) -> Episode:
         """The Episode a feed item is built from: the front matter as recorded (`FEED_FIELDS`),
@@ -432,8 +432,8 @@ def build_record(
         if artifact.path is not None:  # else published already (known from the manifest)
             mime = transcript_upload_type(artifact.type) if artifact.kind == TRANSCRIPT else None
             key, field_name = artifact.key(show, slug), f"artifacts.{artifact.kind}"
-            asset = Asset(key, mime or artifact.type, field_name, artifact.sha256, artifact.path)
-            assets.append(replace(asset, built=True))
+            sha256, path = artifact.sha256, artifact.path
+            assets.append(Asset(key, mime or artifact.type, field_name, sha256, path, built=True))
     return EpisodeRecord(
         guid=episode.guid,
         show=show,
