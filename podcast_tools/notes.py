@@ -23,6 +23,7 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from podcast_tools.artifacts import transcript_source
 from podcast_tools.content import Episode, Network
 from podcast_tools.content.models import XML_CONTROL
 from podcast_tools.content.timecode import format_timecode
@@ -299,9 +300,9 @@ def write_notes(
     write_text_atomic(files.page, notes.page)
     if files.chapters is not None and notes.chapters_json is not None:
         write_text_atomic(files.chapters, notes.chapters_json)
-    if episode.transcript:
-        source = episode.resolve(episode.transcript)
-        target = out_dir / f"{episode.slug}.transcript{source.suffix.lower()}"
-        write_bytes_atomic(target, source.read_bytes())
+    source = transcript_source(episode)  # the episode's own: a derived one is in out_dir already
+    if source is not None and source.path is not None:
+        target = out_dir / f"{episode.slug}.transcript{source.suffix}"
+        write_bytes_atomic(target, source.path.read_bytes())
         files = NotesFiles(files.html, files.text, files.page, files.chapters, target)
     return files

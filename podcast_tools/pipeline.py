@@ -20,6 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from podcast_tools import report as mastering_report
+from podcast_tools.artifacts import (
+    PRODUCERS,
+    Artifact,
+    ArtifactInputs,
+    make_artifacts,
+    wanted_fingerprints,
+)
 from podcast_tools.artwork import artwork_problems, fixed_copy, inspect
 from podcast_tools.audio.analysis_cache import AnalysisCache
 from podcast_tools.audio.master import (
@@ -261,7 +268,53 @@ def processed_from_report(
         fingerprint=str(report.get("fingerprint", "")),
         tags_fingerprint=str(report.get("tags_fingerprint", "")),
         reused=reused,
+        artifacts=tuple(Artifact.from_dict(a, out_dir) for a in report.get("artifacts") or ()),
     )
+
+
+def artifact_inputs(network: Network, episode: Episode, built: ProcessedAudio) -> ArtifactInputs:
+    """What the episode's derived artifacts are made from: its processed audio."""
+    return ArtifactInputs(
+        network=network,
+        episode=episode,
+        audio={name: path for name, path, _, _ in built.files},
+        duration_s=built.duration_s,
+        audio_fingerprint=built.fingerprint,
+    )
+
+
+def artifacts_published(
+    network: Network, episode: Episode, audio_fingerprint: str, entry: dict[str, Any]
+) -> bool:
+    """Whether a manifest entry records exactly the derived artifacts the episode needs now
+    (each kind with its current fingerprint); no producer and none recorded: True."""
+    recorded = entry.get("artifacts") or ()
+    if not PRODUCERS and not recorded:
+        return True
+    have = {item.get("kind"): item.get("fingerprint") for item in recorded}
+    return have == wanted_fingerprints(network, episode, audio_fingerprint)
+
+
+def current_artifacts(
+    network: Network, episode: Episode, out_dir: Path, built: ProcessedAudio
+) -> ProcessedAudio:
+    """`built` (what `process` left in `out_dir`) with its derived artifacts as the registered
+    producers want them now: each one whose own fingerprint is current and whose file is intact
+    is kept, any other is made (a re-tag never changes one: its fingerprint is the audio's);
+    the JSON report is brought up to date with them."""
+    if not PRODUCERS and not built.artifacts:
+        return built
+    inputs = artifact_inputs(network, episode, built)
+    artifacts, _made = make_artifacts(inputs, out_dir, built.artifacts)
+    if artifacts == built.artifacts:
+        return built
+    report_path = output_paths(out_dir, episode)[1]
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    report.pop("artifacts", None)
+    if artifacts:
+        report["artifacts"] = [artifact.report_entry() for artifact in artifacts]
+    write_text_atomic(report_path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return replace(built, artifacts=artifacts)
 
 
 def built_audio(network: Network, episode: Episode, out_dir: Path) -> ProcessedAudio | None:
@@ -501,6 +554,7 @@ def process_episode(
     primary_path, report_path = output_paths(out_dir, episode)
     show = network.shows[episode.show]
     inputs = fingerprint_value or fingerprint(network, episode)  # before: the files may change
+    built = built_audio(network, episode, out_dir)  # its artifacts are kept while current
 
     written: list[str] = []
 
@@ -536,11 +590,30 @@ def process_episode(
         problem = f"{network.display(source)} {exc.reason}"
         raise ContentError([Problem(network.display(episode.path), "audio", problem)]) from exc
     write_notes(network, episode, heard_chapters(network, episode, heard_times(report)), out_dir)
+    processed = processed_from_mastering(report, inputs, written[0])
+    artifacts, _made = make_artifacts(
+        artifact_inputs(network, episode, processed), out_dir, built.artifacts if built else ()
+    )
+    payload = _report_payload(network, episode, report, processed, versions)
+    if artifacts:  # none: the report is what it was before artifacts were
+        payload["artifacts"] = [artifact.report_entry() for artifact in artifacts]
+    write_text_atomic(report_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    return report, replace(processed, artifacts=artifacts)
+
+
+def _report_payload(
+    network: Network,
+    episode: Episode,
+    report: MasteringReport,
+    processed: ProcessedAudio,
+    versions: dict[str, int],
+) -> dict[str, Any]:
+    """The JSON report `process` leaves beside the episode's files (`_report_of` reads it)."""
     payload = {
         "episode": network.display(episode.path),
         "guid": episode.guid,
-        "fingerprint": inputs,
-        "tags_fingerprint": written[0],
+        "fingerprint": processed.fingerprint,
+        "tags_fingerprint": processed.tags_fingerprint,
         **report.as_dict(),
     }
     payload["source"] = network.display(report.source)
@@ -550,8 +623,7 @@ def process_episode(
     for entry in payload["files"]:
         audio_format = FORMATS[entry["format"]]
         entry["tags"] = audio_format.tag_name(versions[audio_format.name])
-    write_text_atomic(report_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-    return report, processed_from_mastering(report, inputs, written[0])
+    return payload
 
 
 def write_report_page(
@@ -615,6 +687,7 @@ def _local_builds(
             processed.chapter_times,
             processed.fingerprint,
             processed.tags_fingerprint,
+            processed.artifacts,
         )
         builds[episode.guid] = (record, processed)
     return builds

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from podcast_tools.artifacts import TRANSCRIPT, Artifact, transcript_source
 from podcast_tools.content import Episode, Network
 from podcast_tools.content.models import License, Location, Person, ShowNumbers, Soundbite, Value
 from podcast_tools.feed.build import AudioMedia, EpisodeMedia, FeedInputs
@@ -32,7 +33,6 @@ from podcast_tools.layout import (
 )
 from podcast_tools.mediatypes import (
     CHAPTERS_TYPE,
-    TRANSCRIPT_TYPES,
     image_type,
     transcript_published,
     transcript_upload_type,
@@ -114,6 +114,7 @@ class ProcessedAudio:
     reused: bool = False  # found in the build folder, not made by this run
     tags_fingerprint: str = ""  # of what the tags say (pipeline.tags_fingerprint)
     retagged: bool = False  # the files' tags were rewritten by this run (no mastering)
+    artifacts: tuple[Artifact, ...] = ()  # derived files beside the audio (artifacts.py)
 
     @property
     def primary(self) -> Path:
@@ -131,6 +132,7 @@ class Asset:
     sha256: str
     path: Path | None = None
     data: bytes | None = None
+    built: bool = False  # a file `process` made in the build folder (a derived artifact)
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ class EpisodeRecord:
     #: What the audio files' tags say (pipeline.tags_fingerprint); "" in entries written before
     #: tags had a fingerprint of their own.
     tags_fingerprint: str = ""
+    #: Derived files (artifacts.py) published beside the audio; stored only when there are any.
+    artifacts: tuple[Artifact, ...] = ()
     # the files publishing uploads beside the audio; not stored (the keys above are)
     assets: tuple[Asset, ...] = field(default=(), compare=False)
 
@@ -160,8 +164,8 @@ class EpisodeRecord:
         return self.audio[0]
 
     def entry(self) -> dict[str, Any]:
-        """The record as the manifest stores it."""
-        return {
+        """The record as the manifest stores it (no "artifacts" when it has none)."""
+        entry = {
             "show": self.show,
             "shows": list(self.shows),
             "slug": self.slug,
@@ -177,6 +181,9 @@ class EpisodeRecord:
             "image": self.image,
             "chapter_images": list(self.chapter_images),
         }
+        if self.artifacts:
+            entry["artifacts"] = [a.manifest_entry(self.show, self.slug) for a in self.artifacts]
+        return entry
 
     @classmethod
     def from_entry(cls, guid: str, entry: dict[str, Any]) -> EpisodeRecord:
@@ -200,6 +207,7 @@ class EpisodeRecord:
             transcript=entry.get("transcript"),
             image=entry.get("image"),
             chapter_images=tuple(entry.get("chapter_images") or ()),
+            artifacts=tuple(Artifact.from_dict(a) for a in entry.get("artifacts") or ()),
         )
 
     @property
@@ -222,7 +230,8 @@ class EpisodeRecord:
         keys = [audio.key for audio in self.audio]
         keys += [part["key"] for part in (self.chapters, self.transcript, self.image) if part]
         keys += [key for key in self.chapter_images if key]
-        return keys
+        derived = [artifact.key(self.show, self.slug) for artifact in self.artifacts]
+        return keys + [key for key in derived if key not in keys]  # one may be the transcript
 
     def episode(self, root: Path) -> Episode:
         """The Episode a feed item is built from: the front matter as recorded (`FEED_FIELDS`),
@@ -379,15 +388,17 @@ def build_record(
     chapter_times: tuple[float, ...],
     fingerprint: str,
     tags_fingerprint: str = "",
+    artifacts: tuple[Artifact, ...] = (),
     *,
     notes: RenderedNotes | None = None,
     hash_file: Callable[[Path], str] | None = None,
 ) -> EpisodeRecord:
     """The one builder of an episode's record: its audio files (from processing, or as already
     published), the chapters at `chapter_times` (as heard), the rendered notes, and the keys of
-    the chapters JSON, transcript, episode image and chapter images — each also listed in
-    `assets` with its bytes, for publishing to upload. A publish run passes the notes it has
-    rendered already and its memo of file hashes (`podcast_tools.publish.plan.RunFacts`)."""
+    the chapters JSON, transcript (`artifacts.transcript_source`: the episode's own, else a
+    derived one), episode image, chapter images and derived `artifacts` — each with a local file
+    also listed in `assets` with its bytes, for publishing to upload. A publish run passes the
+    notes it has rendered already and its memo of file hashes (`publish.plan.RunFacts`)."""
     show, slug = episode.show, episode.slug
     hash_file = hash_file or file_hash
     image_keys = chapter_image_keys(episode, hash_file)
@@ -414,15 +425,25 @@ def build_record(
         key = episode_file_key(show, slug, "chapters", sha256, ".json")
         assets.append(Asset(key, CHAPTERS_TYPE, "chapters", sha256, data=data))
         chapters_part = {"key": key}
-    if episode.transcript:
-        path = episode.resolve(episode.transcript)
-        mime = TRANSCRIPT_TYPES[path.suffix.lower()]  # never HTML: see mediatypes
-        assets.append(file_asset(path, "transcript", "transcript", transcript_upload_type(mime)))
+    transcript = transcript_source(episode, artifacts)
+    if transcript is not None and transcript.artifact is None:
+        mime = transcript.type  # never HTML: see mediatypes
+        assets.append(
+            file_asset(transcript.path, "transcript", "transcript", transcript_upload_type(mime))
+        )
         transcript_part = {"key": assets[-1].key, "type": mime}
+    elif transcript is not None and transcript.artifact is not None:
+        transcript_part = {"key": transcript.artifact.key(show, slug), "type": transcript.type}
     if episode.image:
         path = episode.resolve(episode.image)
         assets.append(file_asset(path, "image", "image", image_type(path.suffix)))
         image_part = {"key": assets[-1].key}
+    for artifact in artifacts:
+        if artifact.path is not None:  # else published already (known from the manifest)
+            mime = transcript_upload_type(artifact.type) if artifact.kind == TRANSCRIPT else None
+            key, field_name = artifact.key(show, slug), f"artifacts.{artifact.kind}"
+            sha256, path = artifact.sha256, artifact.path
+            assets.append(Asset(key, mime or artifact.type, field_name, sha256, path, built=True))
     return EpisodeRecord(
         guid=episode.guid,
         show=show,
@@ -439,6 +460,7 @@ def build_record(
         transcript=transcript_part,
         image=image_part,
         chapter_images=tuple(image_keys),
+        artifacts=tuple(artifacts),
         assets=tuple(assets),
     )
 

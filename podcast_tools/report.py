@@ -335,22 +335,47 @@ def _draw_reduction(axes, report: MasteringReport, curves: LoudnessCurves) -> No
 _HEARD_Y, _MASTER_Y, _LANE_HALF = 1.0, 0.0, 0.3
 
 
+def _box(axes, start: float, end: float, lane: float, gid: str, **style: Any) -> None:
+    from matplotlib.patches import Rectangle
+
+    axes.add_patch(
+        Rectangle((start, lane - _LANE_HALF), end - start, 2 * _LANE_HALF, gid=gid, **style)
+    )
+
+
 def _draw_timeline(axes, report: MasteringReport) -> None:
-    from matplotlib.patches import Polygon, Rectangle
-
-    plan, rate = report.plan, report.plan.sample_rate
+    """The edits on two lanes: the master as recorded (trims, cuts, kept parts) and the episode
+    as heard (kept parts, joins, jingles and crossfades), and the chapters on both."""
     axes.set_gid(GIDS["timeline_axes"])
+    _draw_master_lane(axes, report.plan)
+    _draw_heard_lane(axes, report.plan)
+    _draw_jingles(axes, report.plan)
+    _draw_chapter_marks(axes, report)
+    axes.set_ylim(_MASTER_Y - 0.55, _HEARD_Y + 0.85)
+    axes.set_yticks([_MASTER_Y, _HEARD_Y], ["master", "episode"])
+    axes.tick_params(axis="y", length=0)
+    for side in ("left", "right", "top"):
+        axes.spines[side].set_visible(False)
 
-    def box(start: float, end: float, lane: float, gid: str, **style: Any) -> None:
-        axes.add_patch(
-            Rectangle((start, lane - _LANE_HALF), end - start, 2 * _LANE_HALF, gid=gid, **style)
-        )
 
+def _draw_master_lane(axes, plan) -> None:
+    """The recording, in its own time: its trims and cuts."""
+    rate = plan.sample_rate
     # master lane: the recording, in its own time
     master_s = plan.master_frames / rate
-    box(0.0, master_s, _MASTER_Y, "master", facecolor="none", edgecolor="#8a8f98", linewidth=0.8)
+    _box(
+        axes,
+        0.0,
+        master_s,
+        _MASTER_Y,
+        "master",
+        facecolor="none",
+        edgecolor="#8a8f98",
+        linewidth=0.8,
+    )
     if plan.head_trimmed_s > 0:
-        box(
+        _box(
+            axes,
             0.0,
             plan.head_trimmed_s,
             _MASTER_Y,
@@ -361,7 +386,8 @@ def _draw_timeline(axes, report: MasteringReport) -> None:
             linewidth=0.0,
         )
     if plan.tail_trimmed_s > 0:
-        box(
+        _box(
+            axes,
             master_s - plan.tail_trimmed_s,
             master_s,
             _MASTER_Y,
@@ -372,7 +398,8 @@ def _draw_timeline(axes, report: MasteringReport) -> None:
             linewidth=0.0,
         )
     for index, cut in enumerate(plan.cuts, 1):
-        box(
+        _box(
+            axes,
             cut.start / rate,
             cut.end / rate,
             _MASTER_Y,
@@ -381,14 +408,22 @@ def _draw_timeline(axes, report: MasteringReport) -> None:
             edgecolor="#a93226",
             linewidth=0.6,
         )
+
+
+def _draw_heard_lane(axes, plan) -> None:
+    """What is heard, where each kept part of the master went, and the joins."""
+    from matplotlib.patches import Polygon
+
+    rate = plan.sample_rate
     # episode lane: what is heard, and where each kept part of the master went
     heard_at = plan.speech_start
     for index, segment in enumerate(plan.segments, 1):
         start, end = segment.start / rate, segment.end / rate
         heard_start = heard_at / rate
         heard_end = heard_start + (end - start)
-        box(start, end, _MASTER_Y, f"kept-{index}", facecolor="#aac4ea", edgecolor="none")
-        box(
+        _box(axes, start, end, _MASTER_Y, f"kept-{index}", facecolor="#aac4ea", edgecolor="none")
+        _box(
+            axes,
             heard_start,
             heard_end,
             _HEARD_Y,
@@ -420,8 +455,14 @@ def _draw_timeline(axes, report: MasteringReport) -> None:
             linewidth=1.4,
             gid=f"join-{index}",
         )
+
+
+def _draw_jingles(axes, plan) -> None:
+    """The intro and outro on the episode lane, and their crossfades with the speech."""
+    rate = plan.sample_rate
     if plan.intro_frames:
-        box(
+        _box(
+            axes,
             0.0,
             plan.intro_frames / rate,
             _HEARD_Y,
@@ -429,7 +470,8 @@ def _draw_timeline(axes, report: MasteringReport) -> None:
             **_JINGLE,
         )
         if plan.intro_overlap:
-            box(
+            _box(
+                axes,
                 plan.speech_start / rate,
                 plan.intro_frames / rate,
                 _HEARD_Y,
@@ -437,7 +479,8 @@ def _draw_timeline(axes, report: MasteringReport) -> None:
                 **_CROSSFADE,
             )
     if plan.outro_frames:
-        box(
+        _box(
+            axes,
             plan.outro_start / rate,
             plan.total_frames / rate,
             _HEARD_Y,
@@ -445,13 +488,18 @@ def _draw_timeline(axes, report: MasteringReport) -> None:
             **_JINGLE,
         )
         if plan.outro_overlap:
-            box(
+            _box(
+                axes,
                 plan.outro_start / rate,
                 plan.speech_end / rate,
                 _HEARD_Y,
                 "crossfade-out",
                 **_CROSSFADE,
             )
+
+
+def _draw_chapter_marks(axes, report: MasteringReport) -> None:
+    """Each chapter where it is heard (numbered) and where it lies in the master."""
     for index, mark in enumerate(report.chapters, 1):
         axes.plot(
             [mark.output_s] * 2,
@@ -477,11 +525,6 @@ def _draw_timeline(axes, report: MasteringReport) -> None:
             linestyle=":",
             gid=f"chapter-source-{index}",
         )
-    axes.set_ylim(_MASTER_Y - 0.55, _HEARD_Y + 0.85)
-    axes.set_yticks([_MASTER_Y, _HEARD_Y], ["master", "episode"])
-    axes.tick_params(axis="y", length=0)
-    for side in ("left", "right", "top"):
-        axes.spines[side].set_visible(False)
 
 
 def _time_step(end_s: float) -> float:

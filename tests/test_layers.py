@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
         "podcast_tools.formats",  # the format table: content validates bitrates with it
     ),
     ("podcast_tools.content",),
+    ("podcast_tools.artifacts",),  # derived files and the one transcript resolver
     ("podcast_tools.tags", "podcast_tools.notes", "podcast_tools.transcript"),
     ("podcast_tools.audio", "podcast_tools.feed"),
     ("podcast_tools.record",),

@@ -20,7 +20,9 @@ from podcast_tools.content import Episode, Network
 from podcast_tools.errors import Problem
 from podcast_tools.layout import file_hash
 from podcast_tools.notes import ChapterNote, RenderedNotes, notes_size_problem, render_notes
+from podcast_tools.artifacts import Artifact
 from podcast_tools.pipeline import (
+    artifacts_published,
     episode_tags,
     legacy_fingerprint,
     reusable_build,
@@ -154,10 +156,11 @@ class RunFacts:
         chapter_times: tuple[float, ...],
         fingerprint: str,
         tags_fingerprint: str,
+        artifacts: tuple[Artifact, ...] = (),
     ) -> EpisodeRecord:
         """`build_record` once per run for the same audio, and the record remembered as the one
         its entry stores."""
-        key = (episode.guid, audio, tuple(chapter_times), fingerprint, tags_fingerprint)
+        key = (episode.guid, audio, tuple(chapter_times), fingerprint, tags_fingerprint, artifacts)
         if key not in self._built:
             record = build_record(
                 self.network,
@@ -166,6 +169,7 @@ class RunFacts:
                 chapter_times,
                 fingerprint,
                 tags_fingerprint,
+                artifacts,
                 notes=self.notes(episode, chapter_times),
                 hash_file=self.file_hash,
             )
@@ -252,6 +256,8 @@ def plan_episode(
     entry = adopted or entry
     out_dir = build_dir / episode.show
     reason = stale_audio(network, episode, entry, wanted, stored_problem)
+    if reason is None and not artifacts_published(network, episode, wanted, entry):
+        reason = "its derived files are not the ones its producers make now"
     if reason is not None:
         built = reusable_build(network, episode, out_dir, wanted)
         if built is None:
@@ -266,7 +272,12 @@ def plan_episode(
         current = built is not None and facts.tags_current(episode, built)
         return EpisodePlan(episode, "retag", "its tags changed", wanted, entry, built, current)
     record = facts.record(
-        episode, before.audio, before.chapter_times, before.fingerprint, before.tags_fingerprint
+        episode,
+        before.audio,
+        before.chapter_times,
+        before.fingerprint,
+        before.tags_fingerprint,
+        before.artifacts,
     )
     if adopted is not None:
         action, reason = "adopt", "published by podcast_tools 0.1 from today's inputs"

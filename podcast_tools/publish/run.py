@@ -34,6 +34,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from podcast_tools.artifacts import transcript_source
 from podcast_tools.content import Episode, Network
 from podcast_tools.errors import ContentError, Problem, UsageError, WriteError
 from podcast_tools.feed.build import (
@@ -49,6 +50,7 @@ from podcast_tools.mediatypes import FEED_TYPE, transcript_published
 from podcast_tools.pipeline import (
     edit_decisions,
     fingerprint,
+    current_artifacts,
     process_episode,
     retag_build,
     retag_files,
@@ -274,7 +276,9 @@ class Publisher:
         builds = self._carry_out(plans, manifest)
         self._check_sources(episodes)  # swapped since validation: refused before any upload
         self._list_outcome(plans, builds, result)
-        entries = {p.episode.guid: self._entry(p, builds.get(p.episode.guid), result) for p in plans}
+        entries = {
+            p.episode.guid: self._entry(p, builds.get(p.episode.guid), result) for p in plans
+        }
         shutil.rmtree(self.build_dir / ".cache" / "retag", ignore_errors=True)  # all uploaded
         shutil.rmtree(self.retag_dir, ignore_errors=True)
         artwork = self._artwork(manifest, result)
@@ -675,9 +679,7 @@ class Publisher:
 
     # -- steps ------------------------------------------------------------------------------------
 
-    def _process(
-        self, plans: list[EpisodePlan], manifest: Manifest
-    ) -> dict[str, ProcessedAudio]:
+    def _process(self, plans: list[EpisodePlan], manifest: Manifest) -> dict[str, ProcessedAudio]:
         """Master the episodes, or reuse what `process` built from the same inputs."""
         builds: dict[str, ProcessedAudio] = {}
         for plan in plans:
@@ -693,10 +695,11 @@ class Publisher:
     def _from_build(self, plan: EpisodePlan) -> ProcessedAudio:
         """What `process` built from the episode's inputs, its tags brought up to date first
         when they are stale (in place, with its report)."""
-        episode = plan.episode
-        if plan.tags_current:
-            return plan.build
-        return retag_build(self.network, episode, self.build_dir / episode.show, plan.build)
+        episode, out_dir = plan.episode, self.build_dir / plan.episode.show
+        built = plan.build
+        if not plan.tags_current:
+            built = retag_build(self.network, episode, out_dir, built)
+        return current_artifacts(self.network, episode, out_dir, built)
 
     def _master(
         self, plans: list[EpisodePlan], manifest_entries: dict[str, dict[str, Any]]
@@ -752,7 +755,11 @@ class Publisher:
         made = pool.run(
             [Job(e.path, e.slug, self.build_dir / e.show, wanted[e.guid]) for e in to_master]
         )
-        builds.update({by_path[path].guid: built for path, built in made.items()})
+        for path, built in made.items():  # a worker process knows no producer registered here
+            episode = by_path[path]
+            builds[episode.guid] = current_artifacts(
+                self.network, episode, self.build_dir / episode.show, built
+            )
         return builds
 
     def _retag(self, plans: list[EpisodePlan], manifest: Manifest) -> dict[str, ProcessedAudio]:
@@ -765,8 +772,10 @@ class Publisher:
             episode = plan.episode
             shown = self.network.display(episode.path)
             if plan.build is not None:
-                out_dir = self.network.display(self.build_dir / episode.show)
-                self.say(f"re-tagging {shown} (audio unchanged): from {out_dir}")
+                out_dir = self.build_dir / episode.show
+                self.say(
+                    f"re-tagging {shown} (audio unchanged): from {self.network.display(out_dir)}"
+                )
                 builds[episode.guid] = self._from_build(plan)
                 continue
             self.say(f"re-tagging {shown} (audio unchanged): fetching its published files")
@@ -820,8 +829,7 @@ class Publisher:
                 if exc.filename is None or Path(exc.filename) == path:
                     raise WriteError(path, exc) from None  # writing the scratch file
                 raise StorageError(  # reading the stored file (a folder store's disk)
-                    f"{self.storage.description}/{audio.key}: cannot read: "
-                    f"{exc.strerror or exc}"
+                    f"{self.storage.description}/{audio.key}: cannot read: {exc.strerror or exc}"
                 ) from None
             if not found or (audio.sha256 and file_hash(path) != audio.sha256):
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -844,6 +852,7 @@ class Publisher:
             fingerprint=record.fingerprint,
             tags_fingerprint=digest,
             retagged=True,
+            artifacts=record.artifacts,  # published already: a re-tag keeps them
         )
 
     def _stage_progress(self, episode: Episode) -> Callable[[str, float, float], None] | None:
@@ -876,8 +885,9 @@ class Publisher:
             for index, chapter in enumerate(episode.chapters, start=1)
             if chapter.image
         ]
-        if episode.transcript:
-            found.append((episode.resolve(episode.transcript), shown, "transcript"))
+        transcript = transcript_source(episode)  # the episode's own (a derived one is in build/)
+        if transcript is not None and transcript.path is not None:
+            found.append((transcript.path, shown, transcript.field))
         if episode.image:
             found.append((episode.resolve(episode.image), shown, "image"))
         return found
@@ -1001,14 +1011,20 @@ class Publisher:
                     file=shown,
                 )
             record = self.facts.record(
-                episode, audio, built.chapter_times, built.fingerprint, built.tags_fingerprint
+                episode,
+                audio,
+                built.chapter_times,
+                built.fingerprint,
+                built.tags_fingerprint,
+                built.artifacts,
             )
         assert record is not None  # a plan without new audio carries its record
         for asset in record.assets:
             if asset.data is not None:
                 self._upload_bytes(asset.key, asset.data, asset.type, result)
             else:
-                self._upload_file(asset.path, self.network.root, asset, result, file=shown)
+                folder = self.build_dir if asset.built else self.network.root
+                self._upload_file(asset.path, folder, asset, result, file=shown)
         return record.entry()
 
     def _artwork_changes(self, manifest: Manifest) -> dict[str, dict[str, Any]]:
@@ -1190,9 +1206,7 @@ class Publisher:
                     f"sha256 apps would refuse; {repair}"
                 )
             else:
-                said = (
-                    f"the manifest records sha256 {sha256[:12]}…, the store holds {held[:12]}…"
-                )
+                said = f"the manifest records sha256 {sha256[:12]}…, the store holds {held[:12]}…"
             unverified.add(key)
             if key not in self._noted:
                 self._noted.add(key)
