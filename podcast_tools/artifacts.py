@@ -1,7 +1,7 @@
 """Derived artifacts: files made from an episode's processed audio and published beside it (a
 machine transcript, a waveform, a share image), and the one resolver of an episode's transcript.
 
-A producer (`Producer`) is registered under its kind (`register`); `pipeline.process_episode`
+A producer (`Producer`) is registered under its kind (`register`); `pipeline.process.process_episode`
 asks every registered producer that applies to the episode for its file, after the audio is
 rendered, and records what it made (`Artifact`: kind, file, sha256, its own fingerprint, MIME
 type) in the build report; the record lists it for the feed, the site and the uploader, and the
@@ -101,7 +101,7 @@ class ArtifactInputs:
     episode: Episode
     audio: dict[str, Path]  # format → the processed file (the primary format first)
     duration_s: float
-    audio_fingerprint: str  # pipeline.fingerprint of that audio
+    audio_fingerprint: str  # pipeline.fingerprints.fingerprint of that audio
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,7 @@ def validate(
 
 
 def _fix_artwork(root: Path) -> None:
-    from podcast_tools.pipeline import fix_artwork
+    from podcast_tools.pipeline.previews import fix_artwork
 
     for name, copy in fix_artwork(root):
         if copy is None:
@@ -367,7 +367,7 @@ def process(
     render; write them with a JSON report and an HTML mastering report (plots of loudness,
     limiter and edits; figures against the show's targets)."""
     from podcast_tools.formats import FORMATS, PRIMARY
-    from podcast_tools.pipeline import process_episode
+    from podcast_tools.pipeline.process import process_episode
 
     root, network, episode = _load_episode(ctx, episode_file)
     out_dir = out.resolve() if out else root / "build" / episode.show
@@ -382,10 +382,10 @@ def process(
         )
     measured = {}
     if verify:
-        from podcast_tools.pipeline import measure_outputs
+        from podcast_tools.pipeline.process import measure_outputs
 
         measured = measure_outputs(report)
-    from podcast_tools.pipeline import write_report_page
+    from podcast_tools.pipeline.process import write_report_page
 
     page = write_report_page(network, episode, report, measured.get(PRIMARY.name))
     if as_json:
@@ -424,7 +424,7 @@ def notes(
     ] = None,
 ) -> None:
     """Render an episode's show notes (HTML, text, web page), chapters JSON and transcript, to preview."""
-    from podcast_tools.pipeline import preview_notes
+    from podcast_tools.pipeline.previews import preview_notes
 
     root, network, episode = _load_episode(ctx, episode_file)
     out_dir = out.resolve() if out else root / "build" / episode.show
@@ -467,7 +467,7 @@ def feed(
     """Write each show's RSS feed from the content and the processed episodes in build/ — what
     `podcast publish` would write (no feed is written when any breaks a rule)."""
     from podcast_tools.feed import write_feed
-    from podcast_tools.pipeline import preview_feeds
+    from podcast_tools.pipeline.previews import preview_feeds
 
     root = _options(ctx).network_root()
     network = load_checked_network(root)
@@ -509,7 +509,7 @@ def site(
     processed episodes in build/, as `podcast publish` would lay it out. Its links point under
     base_url; scheduled episodes and drafts are left out."""
     from podcast_tools.fsutil import write_bytes_atomic
-    from podcast_tools.pipeline import local_site
+    from podcast_tools.pipeline.previews import local_site
 
     root = _options(ctx).network_root()
     network = load_checked_network(root)

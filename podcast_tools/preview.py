@@ -3,7 +3,7 @@
 Every object `publish` would upload — audio, chapter images, chapters JSON, transcripts, episode
 images, artwork, feeds, the publisher feed and the website's pages — is served under its object
 key, built from the network's files and what `podcast process` left in `build/`
-(`pipeline.local_objects`), with every URL in them pointing at the preview itself
+(`pipeline.previews.local_objects`), with every URL in them pointing at the preview itself
 (`http://127.0.0.1:PORT/`). A URL is only ever looked up as a key of that mapping: no path from a
 request reaches the file system.
 
@@ -46,7 +46,7 @@ from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 from podcast_tools.errors import PodcastToolsError, UsageError
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.pipeline import LocalObject, local_objects
+from podcast_tools.pipeline.previews import LocalObject, local_objects
 from podcast_tools.publish.source import FileSource, OutsideError, open_inside
 
 HOST = "127.0.0.1"  # never another address: the preview is for the producer's own machine

@@ -110,9 +110,9 @@ class ProcessedAudio:
     files: tuple[tuple[str, Path, str, int], ...]  # (format, path, sha256, bytes), primary first
     duration_s: float
     chapter_times: tuple[float, ...]
-    fingerprint: str  # of the audio (pipeline.fingerprint)
+    fingerprint: str  # of the audio (pipeline.fingerprints.fingerprint)
     reused: bool = False  # found in the build folder, not made by this run
-    tags_fingerprint: str = ""  # of what the tags say (pipeline.tags_fingerprint)
+    tags_fingerprint: str = ""  # of what the tags say (pipeline.fingerprints.tags_fingerprint)
     retagged: bool = False  # the files' tags were rewritten by this run (no mastering)
     artifacts: tuple[Artifact, ...] = ()  # derived files beside the audio (artifacts.py)
 
@@ -151,7 +151,7 @@ class EpisodeRecord:
     transcript: dict[str, Any] | None = None  # {"key", "type"}
     image: dict[str, Any] | None = None  # {"key"}
     chapter_images: tuple[str | None, ...] = ()  # the key of each chapter's image, if it has one
-    #: What the audio files' tags say (pipeline.tags_fingerprint); "" in entries written before
+    #: What the audio files' tags say (pipeline.fingerprints.tags_fingerprint); "" in entries written before
     #: tags had a fingerprint of their own.
     tags_fingerprint: str = ""
     #: Derived files (artifacts.py) published beside the audio; stored only when there are any.

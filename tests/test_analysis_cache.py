@@ -148,7 +148,7 @@ def test_runs_storing_at_once_never_leave_a_half_file(tmp_path: Path):
 @pytest.mark.slow
 def test_process_keeps_the_cache_in_the_networks_build_folder(sample: Path):
     from podcast_tools.media_checks import load_checked_network
-    from podcast_tools.pipeline import process_episode
+    from podcast_tools.pipeline.process import process_episode
 
     network = load_checked_network(sample)
     episode = network.episode_at(sample / "episodes/itsmwp/002-change-advisory-boards.md")

@@ -21,7 +21,8 @@ from podcast_tools.artifacts import Artifact, ArtifactInputs, Producer, transcri
 from podcast_tools.content import Episode
 from podcast_tools.layout import file_hash, public_url
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.pipeline import local_objects, local_records, process_episode
+from podcast_tools.pipeline.previews import local_objects, local_records
+from podcast_tools.pipeline.process import process_episode
 from podcast_tools.publish import Publisher, open_storage
 from podcast_tools.publish.manifest import MANIFEST_KEY, Manifest
 from podcast_tools.record import EpisodeRecord

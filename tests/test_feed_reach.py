@@ -23,7 +23,7 @@ from podcast_tools.errors import ContentError
 from podcast_tools.feed import build_feed
 from podcast_tools.layout import measured_url, public_url, unmeasured_url
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.pipeline import artwork_keys, local_objects
+from podcast_tools.pipeline.previews import artwork_keys, local_objects
 from podcast_tools.record import AudioFile, EpisodeRecord, feed_candidates, feed_inputs
 from podcast_tools.site import build_site
 from tests.conftest import edit, find_problem, problems_of

@@ -11,7 +11,7 @@ import pytest
 
 from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.pipeline import local_records
+from podcast_tools.pipeline.previews import local_records
 from podcast_tools.publish.manifest import MANIFEST_KEY
 from podcast_tools.record import EpisodeRecord
 from tests.conftest import podcast

@@ -28,7 +28,7 @@ from podcast_tools import preview as previewing
 from podcast_tools.cli import app
 from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.pipeline import LocalObject, local_objects, local_records, with_base_url
+from podcast_tools.pipeline.previews import LocalObject, local_objects, local_records, with_base_url
 from podcast_tools.preview import UNSATISFIABLE, PreviewServer, byte_range
 from tests.conftest import edit
 from tests.preview_network import (

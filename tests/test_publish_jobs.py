@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from podcast_tools.cli import app
 from podcast_tools.errors import PodcastToolsError
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.pipeline import fingerprint
+from podcast_tools.pipeline.fingerprints import fingerprint
 from podcast_tools.publish.workers import Job, WorkerPool, usable_cpus
 from tests.catalogue import make_catalogue
 from tests.conftest import podcast, podcast_json

@@ -19,7 +19,8 @@ import pytest
 
 import podcast_tools.layout
 import podcast_tools.notes
-import podcast_tools.pipeline
+import podcast_tools.pipeline.fingerprints
+import podcast_tools.pipeline.settings
 import podcast_tools.record
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.publish.run import Publisher
@@ -114,7 +115,7 @@ def test_a_no_change_publish_renders_each_episode_once(published_once, tmp_path,
     root, store = copy_of(published_once, tmp_path)
     network = load_checked_network(root)
     episodes = len(network.episodes)
-    podcast_tools.pipeline._master_hash.cache_clear()
+    podcast_tools.pipeline.fingerprints._master_hash.cache_clear()
     calls, hashed = count_calls(monkeypatch)
     result = publish(root, store)
     assert result.processed == [] and result.retagged == []
@@ -126,13 +127,15 @@ def test_a_no_change_publish_renders_each_episode_once(published_once, tmp_path,
     assert calls["build_record"] <= episodes, dict(calls)
     inputs = 0
     for episode in network.episodes:
-        edits = podcast_tools.pipeline.edit_decisions(network, episode)
+        edits = podcast_tools.pipeline.settings.edit_decisions(network, episode)
         inputs += 1 + (edits.intro is not None) + (edits.outro is not None)
         inputs += len([c for c in episode.chapters if c.image])
         inputs += bool(episode.transcript) + bool(episode.image)
     artwork = {network.show_path(show.artwork) for show in network.shows.values()}
     ours = [path for module, path in hashed if module != "storage"]
     assert len(ours) <= inputs + len(artwork), sorted(ours)
+    twice = {path: n for path, n in Counter(ours).items() if n > 1}  # e.g. a show's jingles
+    assert twice == {}, twice
     stored = Counter(path for module, path in hashed if module == "storage")
     assert max(stored.values(), default=0) <= 1, stored
 

@@ -28,7 +28,7 @@ from podcast_tools.content import Network
 from podcast_tools.errors import ContentError
 from podcast_tools.layout import public_url
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.pipeline import artwork_keys, local_records, local_site
+from podcast_tools.pipeline.previews import artwork_keys, local_records, local_site
 from podcast_tools.record import AudioFile, EpisodeRecord
 from podcast_tools.site import PAGE_SIZE, SitePage, build_site, iso_duration
 from podcast_tools.transcript import (

@@ -31,7 +31,8 @@ from podcast_tools.audio.stages import (
 from podcast_tools.audio.synth import speech_like_master
 from podcast_tools.content.models import Loudness, Mastering, StageSettings
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.pipeline import fingerprint, mastering_settings
+from podcast_tools.pipeline.fingerprints import fingerprint
+from podcast_tools.pipeline.settings import mastering_settings
 from tests.audio_tools import ffmpeg_loudness, synth
 from tests.conftest import find_problem, podcast_json, problems_of
 from tests.stage_plugins import GainSettings, NothingSettings

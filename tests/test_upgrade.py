@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.pipeline import legacy_fingerprint
+from podcast_tools.pipeline.fingerprints import legacy_fingerprint
 from tests.conftest import edit
 from tests.test_publish_reuse import logged_podcast
 

@@ -21,12 +21,9 @@ from podcast_tools.errors import Problem
 from podcast_tools.layout import file_hash
 from podcast_tools.notes import ChapterNote, RenderedNotes, notes_size_problem, render_notes
 from podcast_tools.artifacts import Artifact
-from podcast_tools.pipeline import (
-    artifacts_published,
-    episode_tags,
-    legacy_fingerprint,
-    reusable_build,
-)
+from podcast_tools.pipeline.builds import artifacts_published, reusable_build
+from podcast_tools.pipeline.fingerprints import legacy_fingerprint
+from podcast_tools.pipeline.settings import episode_tags
 from podcast_tools.record import (
     Asset,
     AudioFile,
@@ -137,7 +134,7 @@ class RunFacts:
         )
 
     def tags_fingerprint(self, episode: Episode, duration_s: float, times: tuple) -> str:
-        """`pipeline.tags_fingerprint`, with the notes this run has rendered."""
+        """`pipeline.fingerprints.tags_fingerprint`, with the notes this run has rendered."""
         key = (episode.guid, duration_s, tuple(times))
         if key not in self._tags:
             summary = episode.summary or self.notes(episode, times).text
@@ -185,7 +182,7 @@ def adopted_entry(
     network: Network, episode: Episode, entry: dict[str, Any] | None, wanted: str, facts: RunFacts
 ) -> dict[str, Any] | None:
     """An entry podcast_tools 0.1 published from the episode's inputs as they are today (its
-    one fingerprint: `pipeline.legacy_fingerprint`), with today's two fingerprints in its
+    one fingerprint: `pipeline.fingerprints.legacy_fingerprint`), with today's two fingerprints in its
     place — its MP3 is what this version would make, so it is neither mastered nor
     re-tagged again; None for any other entry."""
     if not entry or entry.get("tags_fingerprint") or "fingerprint" not in entry:

@@ -47,14 +47,10 @@ from podcast_tools.formats import format_named
 from podcast_tools.fsutil import make_folder
 from podcast_tools.layout import PUBLISHER_FEED_KEY, content_hash, feed_key, file_hash
 from podcast_tools.mediatypes import FEED_TYPE, transcript_published
-from podcast_tools.pipeline import (
-    edit_decisions,
-    fingerprint,
-    current_artifacts,
-    process_episode,
-    retag_build,
-    retag_files,
-)
+from podcast_tools.pipeline.builds import current_artifacts, retag_build, retag_files
+from podcast_tools.pipeline.fingerprints import fingerprint
+from podcast_tools.pipeline.process import process_episode
+from podcast_tools.pipeline.settings import edit_decisions
 from podcast_tools.publish.conditional import until_written
 from podcast_tools.publish.guard import (
     FeedLoss,

@@ -120,7 +120,7 @@ def _watch(lifeline: Any) -> None:
 
 def master_in_worker(job: Job) -> ProcessedAudio:
     """Master one episode (in a worker process) as `podcast process` does."""
-    from podcast_tools.pipeline import process_episode
+    from podcast_tools.pipeline.process import process_episode
 
     network = _network
     assert network is not None, "start_worker runs first"

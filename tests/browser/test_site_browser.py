@@ -23,7 +23,7 @@ import pytest
 from podcast_tools import site as site_module
 from podcast_tools.layout import public_url
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.pipeline import local_records, local_site
+from podcast_tools.pipeline.previews import local_records, local_site
 from podcast_tools.record import EpisodeRecord
 from podcast_tools.report import GIDS
 from tests.browser.conftest import describe

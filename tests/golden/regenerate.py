@@ -23,7 +23,7 @@ from podcast_tools.feed.build import build_publisher_feed
 from podcast_tools.formats import FORMATS, PRIMARY
 from podcast_tools.layout import audio_key
 from podcast_tools.media_checks import load_checked_network
-from podcast_tools.pipeline import artwork_keys
+from podcast_tools.pipeline.previews import artwork_keys
 from podcast_tools.record import (
     AudioFile,
     EpisodeRecord,

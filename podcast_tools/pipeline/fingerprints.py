@@ -1,0 +1,127 @@
+"""What an episode's published files depend on: the master's hash, the audio and tags fingerprints
+(and 0.1's), the analysis cache's place."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from podcast_tools.audio.analysis_cache import AnalysisCache
+from podcast_tools.audio.master import (
+    RENDER_VERSION,
+)
+from podcast_tools.audio.stages import chain_identity
+from podcast_tools.content import Episode, Network
+from podcast_tools.layout import content_hash, file_hash
+from podcast_tools.pipeline.settings import edit_decisions, episode_tags, mastering_settings
+from podcast_tools.tags import tags_digest
+
+
+def master_hash(path: Path) -> str:
+    """sha256 of a master or a jingle, computed once per process for the same file (path, size,
+    mtime, inode): the fingerprint and the analysis cache both key on it, a master may be an
+    hour of WAV, and a show's jingles are in every episode's fingerprint."""
+    stat = path.stat()
+    return _master_hash(path.resolve(), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+@functools.lru_cache(maxsize=256)
+def _master_hash(path: Path, size: int, mtime_ns: int, inode: int) -> str:
+    return file_hash(path)
+
+
+def analysis_cache(network: Network) -> AnalysisCache:
+    """Where pass 1's results are kept between runs: `build/.cache/analysis/` of the network."""
+    return AnalysisCache(network.root / "build" / ".cache" / "analysis")
+
+
+def fingerprint(network: Network, episode: Episode) -> str:
+    """The *audio* fingerprint: what the published audio's frames depend on — the master, the
+    jingles, the show's audio settings and formats, the edit decisions, the chapters' times
+    (where they land depends on the edits), the render's version and — only when the show turns
+    any on — the audio stages (names, versions, settings). What the tags say is the other
+    fingerprint (`tags_fingerprint`): a change there re-tags, never re-masters."""
+    edits = edit_decisions(network, episode)
+    show = network.shows[episode.show]
+    settings = mastering_settings(show)
+    parts = {
+        "render": RENDER_VERSION,
+        "master": master_hash(episode.resolve(episode.audio)),
+        "intro": master_hash(edits.intro) if edits.intro else None,
+        "outro": master_hash(edits.outro) if edits.outro else None,
+        # max_gain_db only decides whether mastering runs, never what it makes; "also" (the
+        # formats beside the MP3) only when the show names any
+        "settings": {
+            k: v
+            for k, v in settings.__dict__.items()
+            if k not in ("max_gain_db", "stages") and not (k == "also" and not v)
+        },
+        "trim": [edits.trim_start_s, edits.trim_end_s],
+        "cuts": edits.cuts_s,
+        "chapters": [start for start, _ in edits.chapters],
+    }
+    if settings.stages:  # only then: without stages, every fingerprint is what it always was
+        parts["stages"] = chain_identity(settings.stages)
+    return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
+
+
+def legacy_fingerprint(network: Network, episode: Episode) -> str | None:
+    """The one fingerprint podcast_tools 0.1 recorded before audio and tags had one each (its
+    MP3-only render and ID3 tags are what this version makes from the same inputs), or None
+    for a show that names more formats than the MP3 (that version had none). A published entry
+    that carries it was made from today's inputs: `publish` adopts it, no mastering, no
+    re-tagging."""
+    show = network.shows[episode.show]
+    settings = mastering_settings(show)
+    if settings.also or settings.stages:
+        return None
+    edits = edit_decisions(network, episode)
+    legacy_settings = {
+        k: v for k, v in settings.__dict__.items() if k not in ("max_gain_db", "also", "stages")
+    }
+    legacy_settings["encoder_headroom_db"] = 0.7
+    parts = {
+        "tool": "0.1.0",
+        "master": master_hash(episode.resolve(episode.audio)),
+        "intro": master_hash(edits.intro) if edits.intro else None,
+        "outro": master_hash(edits.outro) if edits.outro else None,
+        "settings": legacy_settings,
+        "trim": [edits.trim_start_s, edits.trim_end_s],
+        "cuts": edits.cuts_s,
+        "chapters": [
+            (c.start, c.title, c.url, file_hash(episode.resolve(c.image)) if c.image else None)
+            for c in episode.chapters
+        ],
+        "image": file_hash(episode.resolve(episode.image)) if episode.image else None,
+        "tags": {
+            "episode": [
+                episode.title,
+                episode.date.isoformat(),
+                episode.number,
+                episode.season,
+                episode.summary,
+                [p.name for p in episode.persons if p.role.lower() == "host"],
+            ],
+            "show": [
+                show.title,
+                show.author,
+                show.copyright,
+                show.link,
+                show.language,
+                network.settings.name,
+                network.feed_url(show.id),
+                file_hash(network.show_path(show.artwork)),
+            ],
+        },
+    }
+    return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
+
+
+def tags_fingerprint(
+    network: Network, episode: Episode, duration_s: float, chapter_times: tuple[float, ...]
+) -> str:
+    """The *tags* fingerprint: a digest of everything the tags of the episode's files say
+    (`tags.tags_digest` of `episode_tags`), for audio of `duration_s` with the chapters heard at
+    `chapter_times`."""
+    return tags_digest(episode_tags(network, episode, duration_s, chapter_times))
