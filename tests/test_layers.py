@@ -32,10 +32,16 @@ LAYERS: list[tuple[str, ...]] = [
     ("podcast_tools.site",),  # the website's pages from records (pipeline serves them)
     (
         "podcast_tools.media_checks",
-        "podcast_tools.pipeline",
+        "podcast_tools.pipeline",  # the package's docstring; its modules are the layers below
         "podcast_tools.report",
         "podcast_tools.scaffold",
     ),
+    # the pipeline's modules, each importing only those before it
+    ("podcast_tools.pipeline.settings",),
+    ("podcast_tools.pipeline.fingerprints",),
+    ("podcast_tools.pipeline.builds",),
+    ("podcast_tools.pipeline.process",),
+    ("podcast_tools.pipeline.previews",),
     ("podcast_tools.publish", "podcast_tools.preview"),
     ("podcast_tools.cli", "podcast_tools.__main__"),
 ]
