@@ -74,6 +74,9 @@ BACKEND_CLASSES = {"LocalStorage", "S3Storage"}
 REGISTRIES = {"SCHEMES", "BACKENDS"}
 
 
+STORE_WORDS = ("storage", "state", "place", "where", "store", "location")
+
+
 def _backend_branches() -> list[str]:
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
@@ -84,6 +87,8 @@ def _backend_branches() -> list[str]:
             elif isinstance(node, ast.Subscript):
                 hit = isinstance(node.slice, ast.Attribute) and node.slice.attr == "kind"
                 hit = hit and getattr(node.value, "id", None) not in REGISTRIES
+                # the kind of a store, a place or a location (not e.g. an artifact's kind)
+                hit = hit and any(w in ast.unparse(node.slice.value) for w in STORE_WORDS)
             elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance":
                 hit = any(getattr(n, "id", None) in BACKEND_CLASSES for n in ast.walk(node))
             else:
