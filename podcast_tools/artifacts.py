@@ -138,13 +138,12 @@ def register(producer: Producer) -> None:
     """Make `producer` run for every episode it applies to (one producer per kind)."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", producer.kind):
         raise ValueError(f"{producer.kind!r}: a kind is lower-case letters, digits and dashes")
+    if not re.fullmatch(r"\.[a-z0-9]+", producer.suffix):
+        # one suffix: a key and a report name give it back as they were (Path.suffix)
+        raise ValueError(f"{producer.suffix!r}: a suffix is one dot and lower-case letters/digits")
     if producer.kind == TRANSCRIPT and producer.mime not in TRANSCRIPT_TYPES.values():
         raise ValueError(f"a transcript is one of {', '.join(TRANSCRIPT_TYPES.values())}")
     PRODUCERS[producer.kind] = producer
-
-
-def unregister(kind: str) -> None:
-    PRODUCERS.pop(kind, None)
 
 
 def producers_for(network: Network, episode: Episode) -> list[Producer]:
@@ -171,18 +170,29 @@ def artifact_path(out_dir: Path, episode: Episode, producer: Producer) -> Path:
 
 
 def make_artifacts(
-    inputs: ArtifactInputs, out_dir: Path, previous: tuple[Artifact, ...] = ()
+    inputs: ArtifactInputs,
+    out_dir: Path,
+    previous: tuple[Artifact, ...] = (),
+    published: tuple[Artifact, ...] = (),
 ) -> tuple[tuple[Artifact, ...], list[str]]:
     """The episode's artifacts, each reused from `previous` when its fingerprint is current and
-    its file intact, else made (atomically) into `out_dir`; and the kinds that were made."""
+    its file intact, else kept as `published` (known from the manifest: no local file) when the
+    published one has the current fingerprint, else made (atomically) into `out_dir`; and the
+    kinds that were made. So neither a re-tag nor a build made without the producer makes one
+    again while the published one is current."""
     network, episode = inputs.network, inputs.episode
     kept = {artifact.kind: artifact for artifact in previous}
+    known = {artifact.kind: artifact for artifact in published}
     artifacts, made = [], []
     for producer in producers_for(network, episode):
         wanted = producer.fingerprint(network, episode, inputs.audio_fingerprint)
         old = kept.get(producer.kind)
         if old is not None and old.fingerprint == wanted and old.intact():
             artifacts.append(old)
+            continue
+        out_there = known.get(producer.kind)
+        if out_there is not None and out_there.fingerprint == wanted:
+            artifacts.append(out_there)
             continue
         target = artifact_path(out_dir, episode, producer)
         with atomic_path(target) as temp:

@@ -636,8 +636,10 @@ def publish(
         typer.echo(
             f"note: feeds still point at {settings.base_url} (network.toml's base_url)", err=True
         )
-    episodes = [] if feeds_only else select(
-        network, list(episode_files or []), changed_since=changed_since
+    episodes = (
+        []
+        if feeds_only
+        else select(network, list(episode_files or []), changed_since=changed_since)
     )
     if share is not None:
         episodes = shard_of(episodes, *share)

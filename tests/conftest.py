@@ -111,6 +111,8 @@ def podcast(
             timeout=timeout,
         )
         result: Any = Ran(done.returncode, done.stdout, done.stderr)
+        if "Traceback (most recent call last)" in done.stderr:
+            raise AssertionError(f"a traceback instead of one line:\n{done.stderr[-3000:]}")
     else:
         assert cwd is None, "an in-process run has the test's working folder"
         result = CliRunner().invoke(app, argv, env=env)

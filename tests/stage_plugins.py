@@ -1,6 +1,7 @@
 """Audio stages of the tests, registered through the stage registry as any stage is (importing
-this module registers them). `run_podcast` runs the `podcast` command in a process that has
-imported it; `publish`'s worker processes import it again when they unpickle a show's settings.
+this module registers them). `tests.conftest.podcast(…, process=True, imports=("tests.stage_plugins",))`
+runs the `podcast` command in a process that has imported it; `publish`'s worker processes import
+it again when they unpickle a show's settings.
 """
 
 from __future__ import annotations

@@ -21,11 +21,12 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from podcast_tools import ffmpeg
 from podcast_tools.audio.analysis_cache import AnalysisCache, Expected
@@ -46,7 +47,8 @@ from podcast_tools.audio.meter import (
 from podcast_tools.audio.pcm import pcm_chunks
 from podcast_tools.audio.plan import ChapterMark, EditPlan, PlanError, place_chapters, plan_edits
 from podcast_tools.audio.probe import probe_duration
-from podcast_tools.audio.stages import StageChain, StageContext, StageSpec, chain_identity
+from podcast_tools.audio.stages import StageChain, StageContext, chain_identity
+from podcast_tools.content.models import Loudness, Mastering
 from podcast_tools.errors import AudioInputError
 from podcast_tools.formats import PRIMARY, OutputFormat, format_named
 from podcast_tools.fsutil import atomic_path
@@ -71,32 +73,47 @@ RENDER_NICENESS = 10
 LOUDNESS_TOLERANCE_LU = 0.3
 
 
-@dataclass(frozen=True)
-class MasteringSettings:
-    """How a show wants its audio (defaults: Apple's podcast guidance)."""
+def _encodes(self) -> tuple[tuple[OutputFormat, int], ...]:
+    """Every file the render feeds, as (format row, kbps): the MP3 first."""
+    return ((PRIMARY, self.bitrate_kbps),) + tuple(
+        (format_named(name), kbps) for name, kbps in self.also
+    )
 
-    target_lufs: float = -16.0
-    true_peak_dbtp: float = -1.0
-    sample_rate: int = 44100
-    channels: int = 2
-    bitrate_kbps: int = 128  # the MP3's (the primary format's, the feed's enclosure)
-    #: Formats encoded beside the MP3 from the same render, as (format, kbps) pairs of rows of
-    #: `podcast_tools.formats.FORMATS`, e.g. (("m4a", 96), ("opus", 64)).
-    also: tuple[tuple[str, int], ...] = ()
-    silence_pad_s: float = 0.5
-    silence_threshold_lu: float = 25.0
-    crossfade_s: float = 0.5
-    #: More gain than this means near-silence or the wrong file: mastering stops instead.
-    max_gain_db: float = 24.0
-    #: The audio stages run on the decoded master before everything else, in chain order
-    #: (`podcast_tools.audio.stages`); none by default.
-    stages: tuple[StageSpec, ...] = ()
 
-    def encodes(self) -> tuple[tuple[OutputFormat, int], ...]:
-        """Every file the render feeds, as (format row, kbps): the MP3 first."""
-        return ((PRIMARY, self.bitrate_kbps),) + tuple(
-            (format_named(name), kbps) for name, kbps in self.also
-        )
+def _declared_in(model: type[BaseModel], *, leave_out: tuple[str, ...] = ()) -> list[tuple]:
+    """The settings of a content model as dataclass fields: each setting is declared once, there
+    (its type, default and limits), and mapped here by name."""
+    return [
+        (name, info.annotation, field(default=info.default))
+        for name, info in model.model_fields.items()
+        if name not in leave_out
+    ]
+
+
+#: How a show wants its audio (defaults: Apple's podcast guidance). Its `loudness` and
+#: `mastering` settings are the fields of the content models `Loudness` and `Mastering` of the
+#: same names (declared there once); beside them the MP3's rate, channels and bitrate, the
+#: formats encoded beside the MP3 from the same render — `also`: (format, kbps) pairs of rows of
+#: `podcast_tools.formats.FORMATS`, e.g. (("m4a", 96), ("opus", 64)) — and `stages`: the audio
+#: stages run on the decoded master before everything else, in chain order
+#: (`podcast_tools.audio.stages`; none by default). `max_gain_db`: more gain than this means
+#: near-silence or the wrong file, and mastering stops instead.
+MasteringSettings = make_dataclass(
+    "MasteringSettings",
+    [
+        *_declared_in(Loudness),
+        ("sample_rate", int, field(default=44100)),
+        ("channels", int, field(default=2)),
+        ("bitrate_kbps", int, field(default=128)),  # the MP3's (the feed's enclosure)
+        ("also", tuple, field(default=())),
+        *_declared_in(Mastering, leave_out=("stages",)),
+        ("stages", tuple, field(default=())),
+    ],
+    frozen=True,
+    namespace={"encodes": _encodes},
+)
+MasteringSettings.__module__ = __name__  # pickled for the workers: found here by name
+MasteringSettings.__doc__ = "How a show wants its audio (see the comment above its definition)."
 
 
 def output_paths(output: Path, settings: MasteringSettings) -> dict[str, Path]:

@@ -20,7 +20,6 @@ from podcast_tools.content import Episode, Network
 from podcast_tools.formats import FORMATS, PRIMARY
 from podcast_tools.fsutil import atomic_path, write_text_atomic
 from podcast_tools.layout import file_hash
-from podcast_tools.pipeline.fingerprints import tags_fingerprint
 from podcast_tools.pipeline.settings import audio_path, episode_tags, output_paths
 from podcast_tools.record import (
     LEGACY_FORMAT,
@@ -112,23 +111,29 @@ def artifacts_published(
 
 
 def current_artifacts(
-    network: Network, episode: Episode, out_dir: Path, built: ProcessedAudio
+    network: Network,
+    episode: Episode,
+    out_dir: Path,
+    built: ProcessedAudio,
+    published: tuple[Artifact, ...] = (),
 ) -> ProcessedAudio:
     """`built` (what `process` left in `out_dir`) with its derived artifacts as the registered
     producers want them now: each one whose own fingerprint is current and whose file is intact
-    is kept, any other is made (a re-tag never changes one: its fingerprint is the audio's);
-    the JSON report is brought up to date with them."""
+    is kept, or the `published` one (the manifest's) when it is current, any other is made (a
+    re-tag never changes one: its fingerprint is the audio's); the JSON report is brought up to
+    date with those it holds."""
     if not PRODUCERS and not built.artifacts:
         return built
     inputs = artifact_inputs(network, episode, built)
-    artifacts, _made = make_artifacts(inputs, out_dir, built.artifacts)
+    artifacts, _made = make_artifacts(inputs, out_dir, built.artifacts, published)
     if artifacts == built.artifacts:
         return built
     report_path = output_paths(out_dir, episode)[1]
     report = json.loads(report_path.read_text(encoding="utf-8"))
     report.pop("artifacts", None)
-    if artifacts:
-        report["artifacts"] = [artifact.report_entry() for artifact in artifacts]
+    local = [artifact.report_entry() for artifact in artifacts if artifact.path is not None]
+    if local:
+        report["artifacts"] = local
     write_text_atomic(report_path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return replace(built, artifacts=artifacts)
 
@@ -200,12 +205,6 @@ def retag_files(
             audio_format.write_tags(temp, tags, audio_format.default_tag_version)
             files.append((name, target, file_hash(temp), temp.stat().st_size))
     return tuple(files), tags_digest(tags)
-
-
-def tags_current(network: Network, episode: Episode, processed: ProcessedAudio) -> bool:
-    """Whether the tags of a build say what the episode's tags say now."""
-    wanted = tags_fingerprint(network, episode, processed.duration_s, processed.chapter_times)
-    return processed.tags_fingerprint == wanted
 
 
 def retag_build(

@@ -119,9 +119,13 @@ def legacy_fingerprint(network: Network, episode: Episode) -> str | None:
 
 
 def tags_fingerprint(
-    network: Network, episode: Episode, duration_s: float, chapter_times: tuple[float, ...]
+    network: Network,
+    episode: Episode,
+    duration_s: float,
+    chapter_times: tuple[float, ...],
+    summary: str | None = None,
 ) -> str:
     """The *tags* fingerprint: a digest of everything the tags of the episode's files say
     (`tags.tags_digest` of `episode_tags`), for audio of `duration_s` with the chapters heard at
-    `chapter_times`."""
-    return tags_digest(episode_tags(network, episode, duration_s, chapter_times))
+    `chapter_times` (`summary`: the notes' text when the caller has rendered them already)."""
+    return tags_digest(episode_tags(network, episode, duration_s, chapter_times, summary))

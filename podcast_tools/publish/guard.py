@@ -133,11 +133,7 @@ def identity_problems(
                 taken.setdefault((show_id, season, number), episode)
     for episode in run:
         before = published.get(episode.guid)
-        was = (
-            record_of(episode.guid, before).episode(network.root)
-            if before is not None
-            else None
-        )
+        was = record_of(episode.guid, before).episode(network.root) if before is not None else None
         for show_id in episode.all_shows:
             number, season = episode.numbers_in(show_id)
             other = taken.get((show_id, season, number)) if number is not None else None

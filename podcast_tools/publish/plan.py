@@ -22,8 +22,7 @@ from podcast_tools.layout import file_hash
 from podcast_tools.notes import ChapterNote, RenderedNotes, notes_size_problem, render_notes
 from podcast_tools.artifacts import Artifact
 from podcast_tools.pipeline.builds import artifacts_published, reusable_build
-from podcast_tools.pipeline.fingerprints import legacy_fingerprint
-from podcast_tools.pipeline.settings import episode_tags
+from podcast_tools.pipeline.fingerprints import legacy_fingerprint, tags_fingerprint
 from podcast_tools.record import (
     Asset,
     AudioFile,
@@ -34,7 +33,6 @@ from podcast_tools.record import (
     chapter_image_keys,
     heard_chapters,
 )
-from podcast_tools.tags import tags_digest
 
 #: What a run does with an episode. master: process it (ffmpeg); reuse: take what `process`
 #: built from the same inputs (re-tagged first when its tags are stale); retag: its audio is
@@ -138,8 +136,9 @@ class RunFacts:
         key = (episode.guid, duration_s, tuple(times))
         if key not in self._tags:
             summary = episode.summary or self.notes(episode, times).text
-            tags = episode_tags(self.network, episode, duration_s, tuple(times), summary)
-            self._tags[key] = tags_digest(tags)
+            self._tags[key] = tags_fingerprint(
+                self.network, episode, duration_s, tuple(times), summary
+            )
         return self._tags[key]
 
     def tags_current(self, episode: Episode, processed: ProcessedAudio) -> bool:

@@ -34,7 +34,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from podcast_tools.artifacts import transcript_source
+from podcast_tools.artifacts import PRODUCERS, Artifact, transcript_source
 from podcast_tools.content import Episode, Network
 from podcast_tools.errors import ContentError, Problem, UsageError, WriteError
 from podcast_tools.feed.build import (
@@ -695,7 +695,16 @@ class Publisher:
         built = plan.build
         if not plan.tags_current:
             built = retag_build(self.network, episode, out_dir, built)
-        return current_artifacts(self.network, episode, out_dir, built)
+        return current_artifacts(self.network, episode, out_dir, built, self._published(plan))
+
+    def _published(self, plan: EpisodePlan) -> tuple[Artifact, ...]:
+        """The derived artifacts the manifest records for the episode (kept while current)."""
+        if not PRODUCERS or not plan.entry:
+            return ()
+        try:
+            return self.facts.record_of(plan.episode.guid, plan.entry).artifacts
+        except (KeyError, TypeError, ValueError):  # an incomplete entry: nothing to keep
+            return ()
 
     def _master(
         self, plans: list[EpisodePlan], manifest_entries: dict[str, dict[str, Any]]
@@ -751,10 +760,11 @@ class Publisher:
         made = pool.run(
             [Job(e.path, e.slug, self.build_dir / e.show, wanted[e.guid]) for e in to_master]
         )
+        published = {plan.episode.guid: self._published(plan) for plan in plans}
         for path, built in made.items():  # a worker process knows no producer registered here
             episode = by_path[path]
             builds[episode.guid] = current_artifacts(
-                self.network, episode, self.build_dir / episode.show, built
+                self.network, episode, self.build_dir / episode.show, built, published[episode.guid]
             )
         return builds
 

@@ -74,7 +74,7 @@ class UnpublishResult:
 
 def media_keys(storage: Storage, base_url: str, entry: dict[str, Any]) -> list[str]:
     """The objects of a manifest entry: audio, chapters JSON, the chapter images, transcript,
-    image. An entry written before the manifest listed chapter images (format 3) names them only
+    image, derived artifacts. An entry written before the manifest listed chapter images (format 3) names them only
     in its chapters JSON: they are read from there."""
     record = EpisodeRecord.from_entry("", entry)
     keys = record.keys()

@@ -18,12 +18,12 @@ import hashlib
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from podcast_tools.ffmpeg import ffmpeg_exe
+from tests.conftest import podcast
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "published.json"
@@ -57,16 +57,7 @@ def published(work: Path) -> dict[str, Any]:
     for folder in ("episodes", "templates"):
         shutil.copytree(REPO / folder, root / folder)
     store = work / "store"
-    done = subprocess.run(
-        [sys.executable, "-m", "podcast_tools", "--root", str(root), "publish"]
-        + ["--storage", f"file://{store}"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"publish failed ({done.returncode}):\n{done.stderr}")
+    podcast(root, "publish", "--storage", f"file://{store}", process=True, ok=True, timeout=900)
     state = work / "store.state"
     return {
         "store": {
