@@ -121,7 +121,6 @@ def test_a_no_change_publish_renders_each_episode_once(published_once, tmp_path,
     assert result.processed == [] and result.retagged == []
     assert len(result.skipped) == episodes
     assert result.uploads == [] and result.feeds == [] and not result.manifest_written
-    print(dict(calls))
     assert calls["render_notes"] <= episodes, dict(calls)
     assert calls["from_entry"] <= episodes, dict(calls)
     assert calls["build_record"] <= episodes, dict(calls)
