@@ -69,6 +69,10 @@ class Stage(Protocol):
     def flush(self) -> np.ndarray:
         """The samples held back, after the last block (an empty block when none)."""
 
+    # Optional: `findings(self) -> dict[str, Any]` — what the stage found and did in this pass
+    # (JSON-able: numbers, strings, lists), for the mastering report; called after `flush`.
+    # The same in both passes (deterministic); the report takes the render's.
+
 
 #: The registry: name → stage class, in chain order (the order stages were registered).
 STAGES: dict[str, type[Stage]] = {}
@@ -140,6 +144,15 @@ class StageChain:
         if cut.sizes or cut.frames:
             names = ", ".join(repr(stage.name) for stage in self.stages)
             raise RuntimeError(f"the audio stages {names} returned another number of frames")
+
+    def findings(self) -> dict[str, dict[str, Any]]:
+        """Each stage's `findings()` (those that have it) after a run, by stage name."""
+        found = {}
+        for stage in self.stages:
+            report = getattr(stage, "findings", None)
+            if report is not None:
+                found[stage.name] = report()
+        return found
 
     def _through(self, block: np.ndarray, first: int) -> np.ndarray:
         for stage in self.stages[first:]:
