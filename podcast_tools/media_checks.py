@@ -13,6 +13,7 @@ decoders and renderers are imported only when something must be checked afresh.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -21,7 +22,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from podcast_tools.audio.denoise import check_denoiser
+from podcast_tools.audio.produced import SWITCHES  # noqa: F401  (registers the built-in stages)
 from podcast_tools.content.loader import (
+    NETWORK_FILE,
     FileChecks,
     Network,
     load_network,
@@ -108,7 +112,34 @@ def validate_network(root: Path, *, use_cache: bool = True) -> Network:
 
 def _load(root: Path, cache: FactCache | None) -> Network:
     checks = MEDIA_CHECKS if cache is None else cached_checks(cache)
-    return load_network(root, checks=checks, cache=cache)
+    network = load_network(root, checks=checks, cache=cache)
+    problems = produced_sound_problems(network)
+    if problems:
+        raise ContentError(problems)
+    return network
+
+
+@functools.cache
+def _denoiser_problem() -> str | None:
+    return check_denoiser()  # hashes the model: once per process
+
+
+def produced_sound_problems(network: Network) -> list[Problem]:
+    """A denoiser that cannot load its model, for every show and episode that turns it on: one
+    line naming the package to install (`check_denoiser`)."""
+    users = [
+        (network.display(network.root / NETWORK_FILE), f"shows.{name}.mastering.denoise")
+        for name, show in network.shows.items()
+        if show.mastering.denoise != "off"
+    ] + [
+        (network.display(episode.path), "mastering.denoise")
+        for episode in network.episodes
+        if episode.mastering is not None and episode.mastering.denoise not in (None, "off")
+    ]
+    if not users:
+        return []
+    problem = _denoiser_problem()
+    return [] if problem is None else [Problem(where, field, problem) for where, field in users]
 
 
 def open_cache(root: Path) -> FactCache | None:

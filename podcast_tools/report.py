@@ -17,10 +17,12 @@ the way — never from the audio. The page is deterministic: the same report giv
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import json
 import math
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +52,8 @@ GIDS = {
     "target": "target-line",
     "ceiling": "ceiling-line",
     "reduction": "gain-reduction",
+    "leveler_axes": "leveler-gain-axes",
+    "leveler": "leveler-gain",
 }
 
 
@@ -124,9 +128,11 @@ def write_report_page(
     title: str,
     about: Sequence[tuple[str, str]] = (),
     measured: LoudnessFigures | None = None,
+    excerpts: Sequence[Excerpt] = (),
 ) -> Path:
     """Write the page (atomically) and return its path."""
-    write_text_atomic(path, report_page(report, title=title, about=about, measured=measured))
+    page = report_page(report, title=title, about=about, measured=measured, excerpts=excerpts)
+    write_text_atomic(path, page)
     return path
 
 
@@ -136,17 +142,29 @@ def report_page(
     title: str,
     about: Sequence[tuple[str, str]] = (),
     measured: LoudnessFigures | None = None,
+    excerpts: Sequence[Excerpt] = (),
 ) -> str:
-    """The whole HTML page. `about`: (label, text) lines for its head (episode file, master…)."""
+    """The whole HTML page. `about`: (label, text) lines for its head (episode file, master…);
+    `excerpts`: before/after clips of the speech to play (`speech_excerpts`)."""
     doc = process_document(report, measured)
     verdicts = checks(doc)
+    warnings = sound_warnings(doc, [name for name, _ in report.settings.stages])
     svg = plot_svg(report) if report.curves is not None else ""
     failed = [c for c in verdicts if not c.passed]
-    verdict_text = (
-        "Meets the show's targets."
-        if not failed
-        else "Misses the show's targets: " + "; ".join(c.label.lower() for c in failed) + "."
-    )
+    if failed:
+        verdict = "fail"
+        verdict_text = (
+            "Misses the show's targets: " + "; ".join(c.label.lower() for c in failed) + "."
+        )
+    elif warnings:
+        verdict = "warn"
+        verdict_text = (
+            "On the loudness targets, but listen before publishing: "
+            + "; ".join(w.problem for w in warnings)
+            + "."
+        )
+    else:
+        verdict, verdict_text = "pass", "Meets the show's targets."
     facts = [
         *about,
         (
@@ -173,8 +191,8 @@ def report_page(
         *(f"<dt>{_e(label)}</dt><dd>{_e(text)}</dd>" for label, text in facts),
         "</dl>",
         "</header>",
-        f'<p id="verdict" class="{"fail" if failed else "pass"}" '
-        f'data-verdict="{"fail" if failed else "pass"}">{_e(verdict_text)}</p>',
+        f'<p id="verdict" class="{verdict}" data-verdict="{verdict}">{_e(verdict_text)}</p>',
+        _warnings_list(warnings),
         '<section id="plots">',
         "<h2>Loudness over time</h2>",
         '<figure class="plot">',
@@ -186,6 +204,7 @@ def report_page(
         "<h2>Figures</h2>",
         _figures_table(doc, verdicts),
         "</section>",
+        _speech_section(doc, excerpts),
         '<section id="edits">',
         "<h2>Edits</h2>",
         _edits_table(doc),
@@ -224,12 +243,14 @@ def plot_svg(report: MasteringReport) -> str:
         "path.simplify": True,
     }
     with matplotlib.rc_context(settings):
-        figure = Figure(figsize=(11.0, 7.0), layout=None)
+        leveler = leveler_curve(report)
+        figure = Figure(figsize=(11.0, 8.2 if leveler else 7.0), layout=None)
         FigureCanvasSVG(figure)
+        ratios = (3.0, 1.1, 1.1, 1.9) if leveler else (3.0, 1.1, 1.9)
         grid = figure.add_gridspec(
-            3,
+            len(ratios),
             1,
-            height_ratios=(3.0, 1.1, 1.9),
+            height_ratios=ratios,
             hspace=0.12,
             left=0.075,
             right=0.985,
@@ -237,8 +258,13 @@ def plot_svg(report: MasteringReport) -> str:
             bottom=0.08,
         )
         loud = figure.add_subplot(grid[0])
-        reduction = figure.add_subplot(grid[1], sharex=loud)
-        timeline = figure.add_subplot(grid[2], sharex=loud)
+        rows = [loud]
+        if leveler:
+            gain = figure.add_subplot(grid[1], sharex=loud)
+            _draw_leveler(gain, report, *leveler)
+            rows.append(gain)
+        reduction = figure.add_subplot(grid[len(rows)], sharex=loud)
+        timeline = figure.add_subplot(grid[len(rows) + 1], sharex=loud)
         _draw_loudness(loud, report, curves)
         _draw_reduction(reduction, report, curves)
         _draw_timeline(timeline, report)
@@ -249,7 +275,7 @@ def plot_svg(report: MasteringReport) -> str:
 
         timeline.xaxis.set_major_locator(MultipleLocator(step))
         timeline.xaxis.set_major_formatter(FuncFormatter(lambda s, _pos: _clock(s)))
-        for axes in (loud, reduction):
+        for axes in (*rows, reduction):
             axes.tick_params(labelbottom=False)
         timeline.set_xlabel(
             "time as heard (plots, episode lane) · time in the recording (master lane)"
@@ -262,7 +288,12 @@ def plot_svg(report: MasteringReport) -> str:
         )
     text = buffer.getvalue()
     svg = text[text.index("<svg") :].strip()
-    label = "Short-term loudness, limiter gain reduction and the edit timeline over time"
+    label = (
+        "Short-term loudness, the leveler's gain, limiter gain reduction and the edit timeline "
+        "over time"
+        if leveler
+        else "Short-term loudness, limiter gain reduction and the edit timeline over time"
+    )
     return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
 
 
@@ -316,6 +347,37 @@ def _draw_loudness(axes, report: MasteringReport, curves: LoudnessCurves) -> Non
     axes.set_ylabel("short-term loudness\n(LUFS, 3 s)")
     axes.grid(True, axis="y", color="#e3e5e8", linewidth=0.6)
     axes.legend(loc="lower center", ncols=2, frameon=False, fontsize=7.5)
+
+
+def leveler_curve(report: MasteringReport) -> tuple[np.ndarray, np.ndarray] | None:
+    """The leveler's gain (dB) where it is heard: (times as heard, gains) of its curve's points
+    that the edits keep; None without the leveler (or without speech to level)."""
+    found = report.stages.get("leveler") or {}
+    gains, step = found.get("gain_db"), found.get("curve_step_s")
+    if not gains or not step or not found.get("speech_found", True):
+        return None
+    plan, rate = report.plan, report.plan.sample_rate
+    times, values = [], []
+    for index, gain in enumerate(gains):
+        heard = plan.output_frame(round(index * step * rate))
+        if heard is not None:
+            times.append(heard / rate)
+            values.append(gain)
+    if not times:
+        return None
+    return np.array(times), np.array(values, dtype=np.float64)
+
+
+def _draw_leveler(axes, report: MasteringReport, times: np.ndarray, gains: np.ndarray) -> None:
+    axes.set_gid(GIDS["leveler_axes"])
+    axes.axhline(0.0, color="#b0b4ba", linewidth=0.6)
+    axes.plot(times, gains, color="#7d3cbf", linewidth=1.1, gid=GIDS["leveler"])
+    reach = max(3.0, 3.0 * math.ceil(float(np.abs(gains).max()) / 3.0))
+    axes.set_ylim(-reach, reach)
+    for mark in report.chapters:
+        axes.axvline(mark.output_s, color="#b0b4ba", linewidth=0.6, zorder=0)
+    axes.set_ylabel("leveler gain\n(dB)")
+    axes.grid(True, axis="y", color="#e3e5e8", linewidth=0.6)
 
 
 def _draw_reduction(axes, report: MasteringReport, curves: LoudnessCurves) -> None:
@@ -551,11 +613,274 @@ def _caption(report: MasteringReport) -> str:
         f"{hop}) of the master's kept speech before gain, placed where it is heard, and of the "
         "result fed to the encoder; the target is the integrated loudness the episode aims at (a "
         "short-term curve swings around it), the ceiling the true-peak limit. Middle: the "
+        "leveler's gain, where it is on (above the line: a quiet speaker brought up), and the "
         "limiter's largest gain reduction around each point. Bottom: the episode as heard "
         "(jingles, crossfades hatched, kept speech, cut joins in red, numbered chapter marks) "
         "above the master recording in its own time (trimmed ends hatched, cuts in red, dotted "
         "chapter marks as written); the bands show where each kept part went."
     )
+
+
+# --- what a producer hears: speech, noise, hum ---------------------------------------------------
+
+#: Stretches of speech further apart than this (LU, quiet to loud) send listeners to the knob.
+SPREAD_LIMIT_LU = 3.0
+#: The limiter taking more than 3 dB away over more than this share of the programme (%).
+HEAVY_LIMITING_PERCENT = 10.0
+#: A noise floor closer than this (dB) to the speech is heard.
+NOISE_GAP_DB = 40.0
+#: Each before/after excerpt is this long (seconds).
+EXCERPT_S = 10.0
+
+
+@dataclass(frozen=True)
+class SoundWarning:
+    """Something a producer would hear, and the setting that would fix it."""
+
+    key: str  # "speech-spread" | "limiter" | "noise-floor"
+    problem: str
+    fix: str
+
+
+def sound_warnings(doc: dict[str, Any], stages: Sequence[str]) -> list[SoundWarning]:
+    """What the verdict warns of beside the targets: stretches of speech more than
+    SPREAD_LIMIT_LU apart, the limiter working hard (over 3 dB for more than
+    HEAVY_LIMITING_PERCENT of the time), a noise floor closer than NOISE_GAP_DB to the speech —
+    each naming the setting that would fix it (`stages`: the enabled stages' names)."""
+    found: list[SoundWarning] = []
+    speech = doc.get("speech") or {}
+    spread = speech.get("spread_after_lu")
+    if spread is not None and spread > SPREAD_LIMIT_LU + _EPSILON:
+        fix = (
+            "the leveler is on but reaches its bounds: raise max_boost_db and max_cut_db in "
+            "[mastering.stages.leveler]"
+            if "leveler" in stages
+            else "turn on mastering.leveler = true"
+        )
+        found.append(
+            SoundWarning(
+                "speech-spread",
+                f"stretches of speech differ by {spread:.1f} LU (more than {SPREAD_LIMIT_LU:g})",
+                fix,
+            )
+        )
+    heavy = doc["loudness"].get("limiter_over_3db_percent")
+    if heavy is not None and heavy > HEAVY_LIMITING_PERCENT + _EPSILON:
+        found.append(
+            SoundWarning(
+                "limiter",
+                f"the limiter takes more than 3 dB away over {heavy:.0f} % of the time",
+                "lower loudness.target_lufs (or turn on mastering.leveler = true)"
+                if "leveler" not in stages
+                else "lower loudness.target_lufs",
+            )
+        )
+    gap = speech.get("noise_gap_after_db")
+    if gap is not None and gap < NOISE_GAP_DB - _EPSILON:
+        strength = (doc.get("stages") or {}).get("denoise", {}).get("strength")
+        fix = {
+            None: 'turn on mastering.denoise = "light"',
+            "light": 'set mastering.denoise = "strong"',
+        }.get(strength, "the denoiser is at its strongest: record in a quieter room")
+        if "denoise" in stages and strength is None:
+            fix = 'set mastering.denoise = "strong"'
+        found.append(
+            SoundWarning(
+                "noise-floor",
+                f"the noise floor is only {gap:.0f} dB under the speech (less than "
+                f"{NOISE_GAP_DB:g})",
+                fix,
+            )
+        )
+    return found
+
+
+def _warnings_list(warnings: list[SoundWarning]) -> str:
+    if not warnings:
+        return ""
+    items = "".join(
+        f'<li data-warning="{w.key}">{_e(w.problem[0].upper() + w.problem[1:])} — '
+        f"<span class=\"fix\">{_e(w.fix)}</span></li>"
+        for w in warnings
+    )
+    return f'<ul id="warnings">{items}</ul>'
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """A stretch of speech to play before and after mastering (MP3 bytes of each)."""
+
+    label: str  # "loudest speech" | "quietest speech"
+    master_s: float  # where it starts in the recording
+    heard_s: float  # where it starts in the episode
+    before: bytes
+    after: bytes
+
+
+def speech_excerpts(report: MasteringReport) -> list[Excerpt]:
+    """Two EXCERPT_S clips — from the loudest and the quietest stretch of speech as recorded —
+    each from the master and from the published MP3, for the page to play (none without
+    stretches of speech, or when both are the same stretch)."""
+    stretches = (report.speech or {}).get("stretches") or []
+    if len(stretches) < 2:
+        return []
+    by_level = sorted(stretches, key=lambda s: s["before_lufs"])
+    plan, rate = report.plan, report.plan.sample_rate
+    clips = []
+    for label, stretch in (("loudest speech", by_level[-1]), ("quietest speech", by_level[0])):
+        middle = (stretch["start_s"] + stretch["end_s"]) / 2.0
+        start = max(stretch["start_s"], middle - EXCERPT_S / 2.0)
+        heard = plan.output_frame(round(start * rate))
+        if heard is None:
+            continue
+        clips.append(
+            Excerpt(
+                label,
+                start,
+                heard / rate,
+                _clip(report.source, start),
+                _clip(report.output, heard / rate),
+            )
+        )
+    return clips
+
+
+def _clip(path: Path, start_s: float) -> bytes:
+    """EXCERPT_S of `path` from `start_s`, as a small mono MP3 (bytes)."""
+    from podcast_tools import ffmpeg
+
+    with tempfile.TemporaryDirectory(prefix="podcast-excerpt-") as folder:
+        out = Path(folder) / "clip.mp3"
+        ffmpeg.run(
+            [
+                "-ss",
+                f"{start_s:.3f}",
+                "-t",
+                f"{EXCERPT_S:g}",
+                "-i",
+                ffmpeg.input_url(path),
+                "-map_metadata",
+                "-1",
+                "-vn",
+                "-ac",
+                "1",
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                "48k",
+                "-y",
+                ffmpeg.input_url(out),
+            ],
+            about=path,
+        )
+        return out.read_bytes()
+
+
+def _speech_section(doc: dict[str, Any], excerpts: Sequence[Excerpt]) -> str:
+    speech = doc.get("speech")
+    stages = doc.get("stages") or {}
+    if speech is None and not stages:
+        return ""
+    parts = ['<section id="speech">', "<h2>Speech, noise and hum</h2>"]
+    if speech is not None and not speech.get("speech_found"):
+        parts.append(
+            '<p id="no-speech">No speech was found: the master was levelled as a whole, '
+            "as music or noise is.</p>"
+        )
+    elif speech is not None:
+        parts.append(_speech_table(speech))
+    hum = stages.get("dehum")
+    if hum is not None:
+        parts.append(_hum_line(hum))
+    if excerpts:
+        parts.append("<h3>Listen: before and after</h3>")
+        parts.append('<div id="excerpts">')
+        for clip in excerpts:
+            parts.append(
+                f'<figure class="excerpt" data-excerpt="{_e(clip.label)}">'
+                f"<figcaption>{_e(clip.label.capitalize())}: {_clock(clip.master_s)} in the "
+                f"recording, {_clock(clip.heard_s)} in the episode</figcaption>"
+                f'<p>Before <audio controls preload="metadata" data-when="before" '
+                f'src="{_data_uri(clip.before)}"></audio></p>'
+                f'<p>After <audio controls preload="metadata" data-when="after" '
+                f'src="{_data_uri(clip.after)}"></audio></p>'
+                "</figure>"
+            )
+        parts.append("</div>")
+    stretches = (speech or {}).get("stretches") or []
+    if stretches:
+        rows = "".join(
+            f"<tr><td>{_clock(s['start_s'])}–{_clock(s['end_s'])}</td>"
+            f"<td>{_signed(s['before_lufs'], 1)}</td><td>{_signed(s['after_lufs'], 1)}</td></tr>"
+            for s in stretches
+        )
+        parts.append(
+            f"<details><summary>Every stretch of speech ({len(stretches)})</summary>"
+            '<div class="scroll"><table id="stretches"><thead><tr><th>in the recording</th>'
+            "<th>as recorded (LUFS)</th><th>published (LUFS)</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></div></details>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _speech_table(speech: dict[str, Any]) -> str:
+    def cell(key: str, unit: str = "", decimals: int = 1) -> str:
+        value = speech.get(key)
+        return "<td>—</td>" if value is None else f"<td>{_signed(value, decimals)}{unit}</td>"
+
+    stretches = speech.get("stretches") or []
+    levels = [s["before_lufs"] for s in stretches]
+    loud = max(stretches, key=lambda s: s["before_lufs"]) if stretches else None
+    quiet = min(stretches, key=lambda s: s["before_lufs"]) if stretches else None
+    rows = [
+        ("Speech (median stretch, LUFS)", cell("speech_before_lufs"), cell("speech_after_lufs")),
+        (
+            "Quiet to loud stretches (LU, 10th to 90th percentile)",
+            cell("spread_before_lu"),
+            cell("spread_after_lu"),
+        ),
+    ]
+    if loud is not None and quiet is not None and levels:
+        rows += [
+            (
+                f"Loudest stretch ({_clock(loud['start_s'])}, LUFS)",
+                f"<td>{_signed(loud['before_lufs'], 1)}</td>",
+                f"<td>{_signed(loud['after_lufs'], 1)}</td>",
+            ),
+            (
+                f"Quietest stretch ({_clock(quiet['start_s'])}, LUFS)",
+                f"<td>{_signed(quiet['before_lufs'], 1)}</td>",
+                f"<td>{_signed(quiet['after_lufs'], 1)}</td>",
+            ),
+        ]
+    rows += [
+        ("Noise floor (LUFS)", cell("noise_floor_before_lufs"), cell("noise_floor_after_lufs")),
+        (
+            "Noise floor under the speech (dB)",
+            cell("noise_gap_before_db"),
+            cell("noise_gap_after_db"),
+        ),
+    ]
+    body = "".join(f"<tr><th>{_e(label)}</th>{a}{b}</tr>" for label, a, b in rows)
+    return (
+        '<div class="scroll"><table id="speech-figures"><thead><tr><th></th>'
+        "<th>as recorded</th><th>published</th></tr></thead>"
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def _hum_line(hum: dict[str, Any]) -> str:
+    mains = hum.get("mains_hz")
+    if mains is None:
+        return '<p id="hum" data-mains="none">Mains hum: none found.</p>'
+    removed = hum.get("removed_db")
+    amount = f", {removed:.1f} dB of it removed" if isinstance(removed, (int, float)) else ""
+    return f'<p id="hum" data-mains="{mains}">Mains hum: {mains} Hz and its harmonics{amount}.</p>'
+
+
+def _data_uri(mp3: bytes) -> str:
+    return "data:audio/mpeg;base64," + base64.b64encode(mp3).decode("ascii")
 
 
 # --- the tables -------------------------------------------------------------------------------
@@ -768,6 +1093,8 @@ dl.about{display:grid;grid-template-columns:max-content 1fr;gap:.1em 1em;margin:
 font-size:.9em;color:#4a525c}dl.about dt{font-weight:600}dl.about dd{margin:0;word-break:break-all}
 #verdict{padding:.6em .9em;border-radius:6px;font-weight:600}
 #verdict.pass{background:#e3f4e8;color:#1c6b34}#verdict.fail{background:#fbe4e1;color:#a93226}
+#verdict.warn{background:#fdf1dc;color:#8a5300}#warnings li{margin:.3em 0}#warnings .fix{color:#4a525c}
+#excerpts{display:flex;flex-wrap:wrap;gap:1em}figure.excerpt{margin:0}figure.excerpt audio{vertical-align:middle;max-width:100%}
 figure.plot{margin:0}figure.plot svg{width:100%;height:auto}
 figcaption{font-size:.85em;color:#4a525c;margin-top:.4em}
 table{border-collapse:collapse;font-size:.9em;margin:.3em 0}
@@ -780,9 +1107,9 @@ footer{margin-top:2em;font-size:.8em;color:#6b737d}
 
 
 __all__ = [
-    "Check",
     "GIDS",
     "INTEGRATED_TOLERANCE_LU",
+    "Check",
     "checks",
     "plot_svg",
     "process_document",

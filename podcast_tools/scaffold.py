@@ -50,6 +50,9 @@ artwork = "art/cover.png"
 copyright = "© {year} My Podcast Network"
 loudness = {{ target_lufs = -16.0, true_peak_dbtp = -1.0 }}
 mp3 = {{ bitrate = 128, channels = 2, sample_rate = 44100 }}
+# produced sound: even out the speakers (leveler); denoise = "light" | "strong" for a noisy room,
+# dehum = "auto" | 50 | 60 for mains hum — here, per show, or in an episode's front matter
+mastering = {{ leveler = true, denoise = "off", dehum = "off" }}
 
 [shows.main]
 title = "My Podcast"

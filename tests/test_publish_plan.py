@@ -181,3 +181,27 @@ def test_the_dry_run_says_what_the_real_run_does(published_once, tmp_path, chang
     assert plan["unchanged audio, metadata refreshed"] == (
         f"{len(refreshed) - retagged} episode(s)"
     ), said
+
+
+@pytest.mark.slow
+def test_the_dry_run_says_which_episodes_a_changed_sound_setting_remasters(
+    published_once, tmp_path
+):
+    """Turning the leveler on for one show: the dry run names exactly that show's episodes as
+    to be mastered again, saying which setting changed; the others stay as they are."""
+    root, store = copy_of(published_once, tmp_path)
+    toml = root / "episodes/network.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8") + "\n[shows.itsmwp-row.mastering]\nleveler = true\n",
+        encoding="utf-8",
+    )
+    said: list[str] = []
+    planned = publish(root, store, dry_run=True, say=said.append)
+    network = load_checked_network(root)
+    row = {e.slug for e in network.episodes if e.show == "itsmwp-row"}
+    assert row and {Path(p).stem for p in planned.processed} == row, said
+    text = "\n".join(said)
+    for slug in row:
+        [line] = [line for line in text.splitlines() if slug in line]
+        assert "its produced sound changed (leveler off → on)" in line, line
+    assert text.count("produced sound changed") == len(row), text

@@ -47,6 +47,7 @@ from podcast_tools.audio.meter import (
 from podcast_tools.audio.pcm import pcm_chunks
 from podcast_tools.audio.plan import ChapterMark, EditPlan, PlanError, place_chapters, plan_edits
 from podcast_tools.audio.probe import probe_duration
+from podcast_tools.audio.speech import FRAME_S, SpeechFrames, SpeechMap, speech_profile
 from podcast_tools.audio.stages import StageChain, StageContext, chain_identity
 from podcast_tools.content.models import Loudness, Mastering
 from podcast_tools.errors import AudioInputError
@@ -106,7 +107,8 @@ MasteringSettings = make_dataclass(
         ("channels", int, field(default=2)),
         ("bitrate_kbps", int, field(default=128)),  # the MP3's (the feed's enclosure)
         ("also", tuple, field(default=())),
-        *_declared_in(Mastering, leave_out=("stages",)),
+        # leveler, denoise and dehum are switches of built-in stages: they arrive as `stages`
+        *_declared_in(Mastering, leave_out=("stages", "leveler", "denoise", "dehum")),
         ("stages", tuple, field(default=())),
     ],
     frozen=True,
@@ -254,6 +256,12 @@ class MasteringReport:
     files: list[EncodedFile] = field(default_factory=list)
     #: Pass 1 was taken from the analysis cache (the master was decoded once, by the render).
     analysis_cached: bool = False
+    #: What the listener hears of the speech (`audio.speech.speech_profile`); None: not made.
+    speech: dict[str, Any] | None = None
+    #: What each enabled stage found and did (`Stage.findings`), by stage name.
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The share of the programme (%) over which the limiter takes more than 3 dB away.
+    heavy_limiting_percent: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         rate = self.plan.sample_rate
@@ -279,6 +287,7 @@ class MasteringReport:
                 "gain_db": round(self.gain_db, 2),
                 "limiter_max_reduction_db": round(self.limiter_max_reduction_db, 2),
                 "limiter_active_percent": round(self.limiter_active_percent, 3),
+                "limiter_over_3db_percent": round(self.heavy_limiting_percent, 2),
             },
             "edits": {
                 "master_s": round(self.plan.master_frames / rate, 3),
@@ -310,6 +319,8 @@ class MasteringReport:
             "files": [encoded.as_dict() for encoded in self.files],
             "analysis_cached": self.analysis_cached,
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
+            **({"speech": self.speech} if self.speech is not None else {}),
+            **({"stages": self.stages} if self.stages else {}),
         }
 
 
@@ -508,6 +519,9 @@ def _master_from(
                 gain_reduction_db=rendering.gain_reduction_db,
             ),
             analysis_cached=cached,
+            speech=_speech_of(rendering, steps),
+            stages=rendering.findings,
+            heavy_limiting_percent=rendering.heavy_limiting_percent,
             files=[
                 EncodedFile(
                     format=audio_format.name,
@@ -527,6 +541,19 @@ def _master_from(
         report.bytes, report.sha256 = report.files[0].bytes, report.files[0].sha256
     report_progress("render", total_s, total_s)
     return report
+
+
+def _speech_of(rendering: Rendering, steps: MasterPlan) -> dict[str, Any] | None:
+    """The report's speech profile: the render's speech map, the edits' kept frames, and the
+    gain from the chain's output to the published file (the render's, less the codec's loss)."""
+    if rendering.speech is None:
+        return None
+    plan, frames = steps.plan, rendering.speech
+    per_frame = plan.sample_rate * FRAME_S
+    kept = np.zeros(frames.voiced.size, dtype=bool)
+    for segment in plan.segments:
+        kept[math.ceil(segment.start / per_frame) : int(segment.end // per_frame)] = True
+    return speech_profile(frames, steps.gain_db - steps.codec_loss_lu, kept)
 
 
 def _no_progress(stage: str, done_s: float, total_s: float) -> None:
@@ -620,6 +647,12 @@ class Rendering:
     #: The report's curves of the programme fed to the encoder (see LoudnessCurves).
     result_short_term: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     gain_reduction_db: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    #: The speech map of the master as the chain put it out (and as decoded): `audio.speech`.
+    speech: SpeechFrames | None = None
+    #: What each stage found (`Stage.findings`), by stage name.
+    findings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The share of the programme (%) over which the limiter takes more than 3 dB away.
+    heavy_limiting_percent: float = 0.0
 
 
 def analyse(
@@ -918,6 +951,8 @@ def render(
     total_s = plan.total_frames / rate
     check = steps.cached_check
     metered: list[np.ndarray] = []
+    chain = StageChain(settings.stages, StageContext(source, rate, channels))
+    speech = SpeechMap(rate, channels, stages=bool(settings.stages))
 
     def feed_encoders(feeds: list[Callable[[np.ndarray], None]]) -> int:
         # The render's own meter on what it feeds the encoders (its K-weighting threads are
@@ -926,7 +961,10 @@ def render(
         try:
             feeds = [meter.feed, *feeds]
             written = 0
-            with closing(master_chunks(source, settings)) as decoded:
+            # the decoder starts here, on the render's thread (its lower priority)
+            decoded_master = pcm_chunks(source, sample_rate=rate, channels=channels)
+            through = speech.tap_after(chain.run(speech.tap_before(decoded_master)))
+            with closing(through) as decoded:
                 chunks = decoded if check is None else check.chunks(decoded)
                 for piece in assemble(chunks, plan, steps.intro, steps.outro, source):
                     rendered = limiter.process(piece)
@@ -970,11 +1008,24 @@ def render(
         frames=frames,
         stats=stats,
         after=after,
+        speech=speech.frames(),
+        findings=chain.findings(),
+        heavy_limiting_percent=heavy_limiting_percent(gain_squares, steps.gain_db),
         result_short_term=short_term_series(after_energy, frame_len, hop, points),
         gain_reduction_db=gain_reduction_series(
             gain_squares, steps.gain_db, hop * FRAMES_PER_100MS, points
         ),
     )
+
+
+def heavy_limiting_percent(gain_squares: np.ndarray, gain_db: float) -> float:
+    """The share (%) of 10 ms frames over which the limiter takes more than 3 dB away
+    (`gain_squares`: its mean squared gain per frame, the linear gain `gain_db` included)."""
+    if not gain_squares.size:
+        return 0.0
+    with np.errstate(divide="ignore"):
+        reduction = gain_db - 10.0 * np.log10(np.maximum(gain_squares, 1e-30))
+    return 100.0 * float(np.mean(reduction > 3.0))
 
 
 def check_files(

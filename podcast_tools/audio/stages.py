@@ -58,6 +58,7 @@ class Stage(Protocol):
     version: ClassVar[str]
     #: Its settings (a StageSettings model: `enabled` and the stage's own fields).
     settings_model: ClassVar[type[StageSettings]]
+    # Optional: `order: ClassVar[int]` — its place in the chain (see DEFAULT_ORDER).
 
     def __init__(self, settings: StageSettings, context: StageContext) -> None: ...
 
@@ -74,7 +75,7 @@ class Stage(Protocol):
     # The same in both passes (deterministic); the report takes the render's.
 
 
-#: The registry: name → stage class, in chain order (the order stages were registered).
+#: The registry: name → stage class, in the order they were registered (`chain_order` sorts).
 STAGES: dict[str, type[Stage]] = {}
 
 
@@ -94,9 +95,23 @@ def unregister_stage(name: str) -> None:
     STAGE_SETTINGS.pop(name, None)
 
 
+#: Where a stage without an `order` of its own runs: after hum and noise removal (10, 20),
+#: before the leveler (90); stages of the same order run in the order they were registered.
+DEFAULT_ORDER = 50
+
+
+def chain_order() -> list[str]:
+    """The registered stages' names in chain order: by their `order` (DEFAULT_ORDER when they
+    have none), then as they were registered."""
+    names = list(STAGES)
+    return sorted(names, key=lambda n: (getattr(STAGES[n], "order", DEFAULT_ORDER), names.index(n)))
+
+
 def stage_specs(stages: dict[str, StageSettings]) -> tuple[StageSpec, ...]:
-    """The enabled stages of a show's `mastering.stages`, in chain (registry) order."""
-    return tuple((name, stages[name]) for name in STAGES if name in stages and stages[name].enabled)
+    """The enabled stages of a show's `mastering.stages`, in chain order (`chain_order`)."""
+    return tuple(
+        (name, stages[name]) for name in chain_order() if name in stages and stages[name].enabled
+    )
 
 
 def chain_identity(specs: tuple[StageSpec, ...]) -> list[dict[str, Any]]:

@@ -463,6 +463,25 @@ def _stage_problem(name: str, model: type[StageSettings], error: Any) -> str:
     return f"{where}: {error['msg'][0].lower()}{error['msg'][1:]}, got {got}"
 
 
+#: The produced-sound settings (README, "Produced sound"): each turns on one built-in audio stage.
+Denoise = Literal["off", "light", "strong"]
+Dehum = Literal["off", "auto", 50, 60]
+_LEVELER_HELP = (
+    "even out the speakers: speech-aware leveling (voice activity), before the gain is solved"
+)
+_DENOISE_HELP = 'speech denoiser (DeepFilterNet3): "light" removes at most 12 dB, "strong" all'
+_DEHUM_HELP = 'mains hum: "auto" finds 50 or 60 Hz (and harmonics) and notches it out'
+
+
+class ProducedSound(_Strict):
+    """An episode's own produced-sound settings (front matter `mastering:`): each one set here
+    wins over its show's (a guest's noisy line is one episode's problem)."""
+
+    leveler: bool | None = Field(None, description=_LEVELER_HELP)
+    denoise: Denoise | None = Field(None, description=_DENOISE_HELP)
+    dehum: Dehum | None = Field(None, description=_DEHUM_HELP)
+
+
 class Mastering(_Strict):
     """How episodes are edited before encoding."""
 
@@ -474,17 +493,31 @@ class Mastering(_Strict):
     max_gain_db: float = Field(
         24.0, ge=0.0, le=60.0, description="more gain than this stops mastering (near-silence)"
     )
+    leveler: bool = Field(False, description=_LEVELER_HELP)
+    denoise: Denoise = Field("off", description=_DENOISE_HELP)
+    dehum: Dehum = Field("off", description=_DEHUM_HELP)
     stages: Annotated[dict[str, Any], BeforeValidator(_stage_tables)] = Field(
         {}, description="audio stages run on the master first, [mastering.stages.<name>]"
     )
 
     @model_serializer(mode="wrap")
     def _no_empty_stages(self, handler: Any) -> dict[str, Any]:
-        """Without stages, the settings read as they did before stages existed (`shows --json`)."""
+        """Without stages or produced sound, the settings read as they did before those existed
+        (`shows --json`)."""
         data = handler(self)
         if not self.stages:
             data.pop("stages", None)
+        for key, off in (("leveler", False), ("denoise", "off"), ("dehum", "off")):
+            if data.get(key) == off:
+                data.pop(key, None)
         return data
+
+    def with_episode(self, own: ProducedSound | None) -> Mastering:
+        """These settings with an episode's own produced-sound settings over them."""
+        if own is None:
+            return self
+        mine = own.model_dump(exclude_none=True)
+        return self.model_copy(update=mine) if mine else self
 
 
 class Category(_Strict):
@@ -978,6 +1011,9 @@ class FrontMatter(_Strict):
             )
         return value
 
+    mastering: ProducedSound | None = Field(
+        None, description="this episode's own leveler, denoise and dehum (over its show's)"
+    )
     # None: the show's jingle; false: none for this episode; a path: this episode's own.
     intro: ExistingPath | Literal[False] | None = None
     outro: ExistingPath | Literal[False] | None = None

@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from pathlib import Path
+from typing import Any, get_args
 
 from podcast_tools.audio.analysis_cache import AnalysisCache
 from podcast_tools.audio.master import (
     RENDER_VERSION,
 )
+from podcast_tools.audio.produced import SWITCHES
 from podcast_tools.audio.stages import chain_identity
 from podcast_tools.content import Episode, Network
+from podcast_tools.content.models import Dehum, Denoise
 from podcast_tools.layout import content_hash, file_hash
 from podcast_tools.pipeline.settings import edit_decisions, episode_tags, mastering_settings
 from podcast_tools.tags import tags_digest
@@ -36,15 +40,18 @@ def analysis_cache(network: Network) -> AnalysisCache:
     return AnalysisCache(network.root / "build" / ".cache" / "analysis")
 
 
-def fingerprint(network: Network, episode: Episode) -> str:
+def fingerprint(
+    network: Network, episode: Episode, *, sound: dict[str, Any] | None = None
+) -> str:
     """The *audio* fingerprint: what the published audio's frames depend on — the master, the
     jingles, the show's audio settings and formats, the edit decisions, the chapters' times
     (where they land depends on the edits), the render's version and — only when the show turns
     any on — the audio stages (names, versions, settings). What the tags say is the other
-    fingerprint (`tags_fingerprint`): a change there re-tags, never re-masters."""
+    fingerprint (`tags_fingerprint`): a change there re-tags, never re-masters. `sound`: other
+    produced-sound settings to take (see `sound_change`)."""
     edits = edit_decisions(network, episode)
     show = network.shows[episode.show]
-    settings = mastering_settings(show)
+    settings = mastering_settings(show, episode, sound=sound)
     parts = {
         "render": RENDER_VERSION,
         "master": master_hash(episode.resolve(episode.audio)),
@@ -66,6 +73,37 @@ def fingerprint(network: Network, episode: Episode) -> str:
     return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
 
 
+def sound_change(network: Network, episode: Episode, recorded: str) -> str | None:
+    """When the audio fingerprint `recorded` (a manifest's) differs from today's only by the
+    produced-sound settings (`mastering.leveler`, `denoise`, `dehum`), what changed — e.g.
+    "leveler off → on, denoise light → strong"; else None. Every combination of the three is
+    tried (24 fingerprints of the same inputs: no file is read again)."""
+    now = network.shows[episode.show].mastering.with_episode(episode.mastering)
+    current = {name: getattr(now, name) for name in SWITCHES}
+    choices = [sorted(_CHOICES[name], key=str) for name in SWITCHES]
+    for values in itertools.product(*choices):
+        then = dict(zip(SWITCHES, values))
+        if then != current and fingerprint(network, episode, sound=then) == recorded:
+            return ", ".join(
+                f"{name} {_said(then[name])} → {_said(current[name])}"
+                for name in SWITCHES
+                if then[name] != current[name]
+            )
+    return None
+
+
+#: The values each produced-sound setting can take.
+_CHOICES: dict[str, tuple[Any, ...]] = {
+    "leveler": (False, True),
+    "denoise": get_args(Denoise),
+    "dehum": get_args(Dehum),
+}
+
+
+def _said(value: Any) -> str:
+    return {False: "off", True: "on"}.get(value, str(value)) if isinstance(value, bool) else str(value)
+
+
 def legacy_fingerprint(network: Network, episode: Episode) -> str | None:
     """The one fingerprint podcast_tools 0.1 recorded before audio and tags had one each (its
     MP3-only render and ID3 tags are what this version makes from the same inputs), or None
@@ -73,7 +111,7 @@ def legacy_fingerprint(network: Network, episode: Episode) -> str | None:
     that carries it was made from today's inputs: `publish` adopts it, no mastering, no
     re-tagging."""
     show = network.shows[episode.show]
-    settings = mastering_settings(show)
+    settings = mastering_settings(show, episode)
     if settings.also or settings.stages:
         return None
     edits = edit_decisions(network, episode)

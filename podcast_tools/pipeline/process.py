@@ -123,7 +123,7 @@ def process_episode(
         report = master(
             source,
             primary_path,
-            mastering_settings(show),
+            mastering_settings(show, episode),
             edit_decisions(network, episode),
             progress=progress,
             finish=tag,
@@ -202,6 +202,7 @@ def write_report_page(
         title=episode.title,
         about=about,
         measured=measured,
+        excerpts=mastering_report.speech_excerpts(report),
     )
     report.seconds["report_page"] = time.perf_counter() - started
     return page

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 from podcast_tools.artwork import inspect
 from podcast_tools.audio.master import (
     EditDecisions,
     MasteringSettings,
 )
+from podcast_tools.audio.produced import SWITCHES, produced_stages
 from podcast_tools.audio.stages import stage_specs
 from podcast_tools.content import Episode, Network, Show
 from podcast_tools.formats import PRIMARY, OutputFormat
@@ -21,20 +23,28 @@ from podcast_tools.record import (
 from podcast_tools.tags import EpisodeTags, Picture, contiguous_chapters
 
 
-def mastering_settings(show: Show) -> MasteringSettings:
-    """The show's loudness, formats and editing settings (inherited values already resolved).
+def mastering_settings(
+    show: Show, episode: Episode | None = None, *, sound: dict[str, Any] | None = None
+) -> MasteringSettings:
+    """The show's loudness, formats and editing settings (inherited values already resolved),
+    with the episode's own produced-sound settings (front matter `mastering:`) over them.
 
     Every field of the show's `loudness` and `mastering` is the MasteringSettings field of the
-    same name (a setting is declared once on each side, no mapping to edit); `mastering.stages`
-    becomes the enabled stages, in chain order."""
+    same name (a setting is declared once on each side, no mapping to edit); `leveler`,
+    `denoise` and `dehum` switch their built-in stages on, and with `mastering.stages` they
+    become the enabled stages, in chain order. `sound`: produced-sound settings to take instead
+    (what they were, to tell what changed)."""
+    mastering = show.mastering.with_episode(episode.mastering if episode is not None else None)
+    if sound:
+        mastering = mastering.model_copy(update=sound)
     return MasteringSettings(
         **show.loudness.model_dump(),
         sample_rate=show.mp3.sample_rate,
         channels=show.mp3.channels,
         bitrate_kbps=show.mp3.bitrate_kbps,
         also=tuple((name, show.bitrate_of(name)) for name in show.formats if name != PRIMARY.name),
-        **show.mastering.model_dump(exclude={"stages"}),
-        stages=stage_specs(show.mastering.stages),
+        **mastering.model_dump(exclude={"stages", *SWITCHES}),
+        stages=stage_specs(produced_stages(mastering)),
     )
 
 

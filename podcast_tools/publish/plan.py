@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from podcast_tools.artifacts import Artifact
 from podcast_tools.content import Episode, Network
 from podcast_tools.errors import Problem
 from podcast_tools.layout import file_hash
 from podcast_tools.notes import ChapterNote, RenderedNotes, notes_size_problem, render_notes
-from podcast_tools.artifacts import Artifact
 from podcast_tools.pipeline.builds import artifacts_published, reusable_build
-from podcast_tools.pipeline.fingerprints import legacy_fingerprint, tags_fingerprint
+from podcast_tools.pipeline.fingerprints import legacy_fingerprint, sound_change, tags_fingerprint
 from podcast_tools.record import (
     Asset,
     AudioFile,
@@ -230,7 +230,8 @@ def stale_audio(
     if any(key not in entry for key in REQUIRED):
         return "its manifest entry is incomplete"
     if entry["fingerprint"] != wanted:
-        return "its audio inputs changed"
+        change = sound_change(network, episode, entry["fingerprint"])
+        return f"its produced sound changed ({change})" if change else "its audio inputs changed"
     change = format_change(network, episode, entry)
     if change is not None:  # e.g. a manifest of before formats
         return change
