@@ -7,7 +7,7 @@ Processes three episodes of a copy of the sample network (episodes/, templates/)
 folder with the real `podcast process`, serves it with the real `podcast preview` on 127.0.0.1
 (its default port, 8000, so the pages show the addresses a producer sees; a free one when 8000 is
 taken) and photographs the pages in Debian's chromium driven by Playwright
-(tests/browser/install-chromium.sh installs it; no browser is downloaded). Each shot is the first
+(tests/system-packages.sh installs it; no browser is downloaded). Each shot is the first
 screen of the page (not the whole page), in the light colour scheme, at one CSS pixel per image
 pixel, so the images stay small.
 """
@@ -84,7 +84,7 @@ def photograph(url: str) -> list[Path]:
 
     chromium = shutil.which("chromium")
     if chromium is None:
-        raise SystemExit("chromium is not installed: run tests/browser/install-chromium.sh")
+        raise SystemExit("chromium is not installed: run tests/system-packages.sh")
     args = ["--no-sandbox"] if os.geteuid() == 0 else []
     written = []
     with sync_playwright() as playwright:

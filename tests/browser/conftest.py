@@ -1,4 +1,4 @@
-"""Fixtures of the real-browser tests: Debian's chromium (tests/browser/install-chromium.sh, the
+"""Fixtures of the real-browser tests: Debian's chromium (tests/system-packages.sh, the
 first step of the README's test command) driven by Playwright — never a browser Playwright
 downloads itself — and the sample network served by the real `podcast preview`.
 
@@ -29,7 +29,7 @@ from tests.clients.tools import CLIENTS_DIR, stale_reason
 from tests.preview_network import PreviewProcess, copy_network, run_preview
 
 AXE = CLIENTS_DIR / "node_modules" / "axe-core" / "axe.min.js"
-INSTALL = "tests/browser/install-chromium.sh"
+INSTALL = "tests/system-packages.sh"
 #: Chromium lets media play without a click (a test cannot click "play" as a person does).
 LAUNCH_ARGS = ["--autoplay-policy=no-user-gesture-required"]
 SERIOUS = ("serious", "critical")

@@ -1,5 +1,5 @@
-"""tests/browser/install-chromium.sh, the first step of the README's test command, run with
-stand-ins for id, sudo, apt-get and chromium on a PATH of their own (nothing is installed)."""
+"""tests/system-packages.sh, the first step of the README's test command, run with stand-ins for
+id, sudo, apt-get, chromium and espeak-ng on a PATH of their own (nothing is installed)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-SCRIPT = Path(__file__).with_name("install-chromium.sh")
+SCRIPT = Path(__file__).with_name("system-packages.sh")
 
 
 def stand_in(folder: Path, name: str, body: str) -> None:
@@ -35,7 +35,10 @@ def tools(tmp_path: Path, *, uid: int, sudo: bool, installs: bool = True) -> tup
     log = f'echo "$(basename "$0") $*" >> {calls}'
     if sudo:
         stand_in(folder, "sudo", f'{log}\nexec "$@"')
-    make = f'printf "#!/bin/sh\\n" > {folder}/chromium && chmod +x {folder}/chromium'
+    make = " && ".join(
+        f'printf "#!/bin/sh\\n" > {folder}/{tool} && chmod +x {folder}/{tool}'
+        for tool in ("chromium", "espeak-ng")
+    )
     stand_in(
         folder,
         "apt-get",
@@ -44,23 +47,24 @@ def tools(tmp_path: Path, *, uid: int, sudo: bool, installs: bool = True) -> tup
     return folder, calls
 
 
-def test_nothing_is_done_when_chromium_is_there(tmp_path: Path):
+def test_nothing_is_done_when_both_are_there(tmp_path: Path):
     folder, calls = tools(tmp_path, uid=0, sudo=False)
     stand_in(folder, "chromium", "exit 0")
+    stand_in(folder, "espeak-ng", "exit 0")
     done = run(folder)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert not calls.exists()
 
 
-def test_root_installs_debians_chromium_with_apt_get(tmp_path: Path):
+def test_root_installs_what_is_missing_with_apt_get(tmp_path: Path):
     folder, calls = tools(tmp_path, uid=0, sudo=False)
     done = run(folder)
     assert done.returncode == 0, done.stderr
     assert calls.read_text().splitlines() == [
         "apt-get update -qq",
-        "apt-get install -y -qq --no-install-recommends chromium",
+        "apt-get install -y -qq --no-install-recommends chromium espeak-ng",
     ]
-    assert (folder / "chromium").is_file()
+    assert (folder / "chromium").is_file() and (folder / "espeak-ng").is_file()
     assert run(folder).returncode == 0 and len(calls.read_text().splitlines()) == 2  # idempotent
 
 
@@ -76,7 +80,7 @@ def test_a_user_installs_it_through_sudo(tmp_path: Path):
 def test_a_user_without_sudo_is_told_what_to_install(tmp_path: Path):
     folder, calls = tools(tmp_path, uid=1000, sudo=False)
     done = run(folder)
-    assert done.returncode == 1 and "install Debian's chromium package" in done.stderr
+    assert done.returncode == 1 and "install Debian's packages: chromium espeak-ng" in done.stderr
     assert not calls.exists()
 
 
@@ -84,3 +88,12 @@ def test_an_install_that_gives_no_chromium_fails(tmp_path: Path):
     folder, _ = tools(tmp_path, uid=0, sudo=False, installs=False)
     done = run(folder)
     assert done.returncode == 1 and "not on PATH" in done.stderr
+
+
+def test_only_the_missing_one_is_installed(tmp_path: Path):
+    folder, calls = tools(tmp_path, uid=0, sudo=False)
+    stand_in(folder, "chromium", "exit 0")
+    assert run(folder).returncode == 0
+    assert calls.read_text().splitlines()[-1] == (
+        "apt-get install -y -qq --no-install-recommends espeak-ng"
+    )
