@@ -700,7 +700,7 @@ def _warnings_list(warnings: list[SoundWarning]) -> str:
         return ""
     items = "".join(
         f'<li data-warning="{w.key}">{_e(w.problem[0].upper() + w.problem[1:])} — '
-        f"<span class=\"fix\">{_e(w.fix)}</span></li>"
+        f'<span class="fix">{_e(w.fix)}</span></li>'
         for w in warnings
     )
     return f'<ul id="warnings">{items}</ul>'
@@ -719,30 +719,38 @@ class Excerpt:
 
 def speech_excerpts(report: MasteringReport) -> list[Excerpt]:
     """Two EXCERPT_S clips — from the loudest and the quietest stretch of speech as recorded —
-    each from the master and from the published MP3, for the page to play (none without
-    stretches of speech, or when both are the same stretch)."""
+    each from the master and from the published MP3, for the page to play (none without two
+    stretches of speech). A stretch too near the end for a whole clip gives way to the next
+    loudest (quietest) one."""
     stretches = (report.speech or {}).get("stretches") or []
     if len(stretches) < 2:
         return []
     by_level = sorted(stretches, key=lambda s: s["before_lufs"])
-    plan, rate = report.plan, report.plan.sample_rate
     clips = []
-    for label, stretch in (("loudest speech", by_level[-1]), ("quietest speech", by_level[0])):
-        middle = (stretch["start_s"] + stretch["end_s"]) / 2.0
-        start = max(stretch["start_s"], middle - EXCERPT_S / 2.0)
-        heard = plan.output_frame(round(start * rate))
-        if heard is None:
-            continue
-        clips.append(
-            Excerpt(
-                label,
-                start,
-                heard / rate,
-                _clip(report.source, start),
-                _clip(report.output, heard / rate),
+    for label, order in (("loudest speech", by_level[::-1]), ("quietest speech", by_level)):
+        placed = next(filter(None, (_clip_place(report, s) for s in order)), None)
+        if placed is not None:
+            start, heard = placed
+            clips.append(
+                Excerpt(
+                    label, start, heard, _clip(report.source, start), _clip(report.output, heard)
+                )
             )
-        )
     return clips
+
+
+def _clip_place(report: MasteringReport, stretch: dict[str, Any]) -> tuple[float, float] | None:
+    """(start in the master, start in the episode) of a whole clip centred on `stretch` (from
+    its start when it is longer), or None when the recording or the episode ends too soon."""
+    plan, rate = report.plan, report.plan.sample_rate
+    middle = (stretch["start_s"] + stretch["end_s"]) / 2.0
+    start = max(stretch["start_s"], middle - EXCERPT_S / 2.0)
+    if start + EXCERPT_S > plan.master_frames / rate:
+        return None
+    heard = plan.output_frame(round(start * rate))
+    if heard is None or heard / rate + EXCERPT_S > report.duration_s:
+        return None
+    return start, heard / rate
 
 
 def _clip(path: Path, start_s: float) -> bytes:

@@ -5,8 +5,8 @@ room tone under everything — and, on request, the noise and mains hum of a bad
 Every signal is also returned on its own (the clean mix, each speaker's mask), so a measurement
 can score against the truth: per-speaker loudness, room tone in the pauses, SI-SDR.
 
-espeak-ng is a system package (Debian's `espeak-ng`, installed by the README test command's first step);
-`have_espeak()` says whether it is there.
+espeak-ng is a system package (Debian's `espeak-ng`, installed by tests/system-packages.sh,
+the README test command's first step); `need_espeak()` skips a test without it (fails it in CI).
 """
 
 from __future__ import annotations
@@ -45,6 +45,20 @@ GUEST_LINES = [
 
 def have_espeak() -> bool:
     return shutil.which("espeak-ng") is not None
+
+
+def need_espeak() -> None:
+    """Skip the calling test without espeak-ng — fail it in CI, where it must run."""
+    import os
+
+    import pytest
+
+    if have_espeak():
+        return
+    reason = "espeak-ng is not installed: run tests/system-packages.sh (the README's test command)"
+    if os.environ.get("CI"):
+        pytest.fail(f"in CI the produced-sound tests must run: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def _say(text: str, voice: str, speed: int, rate: int) -> np.ndarray:
@@ -181,4 +195,4 @@ def make_interview(
     return Interview(path, rate, clean, mix, host_mask, guest_mask, spans)
 
 
-__all__ = ["Interview", "have_espeak", "make_interview", "pink_noise"]
+__all__ = ["Interview", "have_espeak", "make_interview", "need_espeak", "pink_noise"]

@@ -44,7 +44,7 @@ def test_everything_is_off_by_default(sample: Path):
 def test_network_show_and_episode_settings_switch_the_stages_in_chain_order(sample: Path):
     _add(sample, '[defaults.mastering]\nleveler = true\ndehum = "auto"\n')
     _add(sample, '[shows.itsmwp-row.mastering]\nleveler = false\ndenoise = "light"\n')
-    edit(sample / EPISODE, "\ntitle:", '\nmastering: { denoise: strong, dehum: 60 }\ntitle:')
+    edit(sample / EPISODE, "\ntitle:", "\nmastering: { denoise: strong, dehum: 60 }\ntitle:")
     network = load_checked_network(sample)
     assert _stages(network, "002-change-advisory-boards") == [
         ("dehum", {"mains": 60}),
@@ -52,12 +52,17 @@ def test_network_show_and_episode_settings_switch_the_stages_in_chain_order(samp
         ("leveler", {}),
     ]
     # another episode of the same show: the show's (the network's) settings
-    itsmwp = [e for e in network.episodes if e.show == "itsmwp" and e.slug != "002-change-advisory-boards"]
+    itsmwp = [
+        e for e in network.episodes if e.show == "itsmwp" and e.slug != "002-change-advisory-boards"
+    ]
     assert itsmwp
     assert [name for name, _ in _stages(network, itsmwp[0].slug)] == ["dehum", "leveler"]
     # the regional show turns the leveler off and the denoiser on; dehum is inherited
     row = next(e for e in network.episodes if e.show == "itsmwp-row")
-    assert _stages(network, row.slug) == [("dehum", {"mains": "auto"}), ("denoise", {"strength": "light"})]
+    assert _stages(network, row.slug) == [
+        ("dehum", {"mains": "auto"}),
+        ("denoise", {"strength": "light"}),
+    ]
 
 
 def test_the_setting_is_the_switch_and_a_stage_table_its_knobs(sample: Path):
@@ -75,9 +80,17 @@ def test_the_setting_is_the_switch_and_a_stage_table_its_knobs(sample: Path):
 @pytest.mark.parametrize(
     ("text", "field", "words"),
     [
-        ('[shows.itsmwp-row.mastering]\ndenoise = "medium"', "shows.itsmwp-row.mastering.denoise", "'light'"),
+        (
+            '[shows.itsmwp-row.mastering]\ndenoise = "medium"',
+            "shows.itsmwp-row.mastering.denoise",
+            "'light'",
+        ),
         ("[shows.itsmwp-row.mastering]\ndehum = 55", "shows.itsmwp-row.mastering.dehum", "50"),
-        ('[shows.itsmwp-row.mastering]\nleveler = "maybe"', "shows.itsmwp-row.mastering.leveler", "bool"),
+        (
+            '[shows.itsmwp-row.mastering]\nleveler = "maybe"',
+            "shows.itsmwp-row.mastering.leveler",
+            "bool",
+        ),
         ("[shows.itsmwp-row.mastering]\nlevelr = true", "shows.itsmwp-row.mastering.levelr", ""),
     ],
     ids=["denoise", "dehum", "leveler", "typo"],
