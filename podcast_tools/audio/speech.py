@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from podcast_tools.audio.meter import k_weighting_sos
+from podcast_tools.audio.sosfilt import sosfilt
 
 MAP_RATE = 16000
 FRAME_S = 0.01
@@ -40,37 +41,58 @@ FLOOR_PAUSES_S = 3.0
 MIN_SPEECH_S = 3.0
 
 
+#: The anti-alias filter before the map's 16 kHz: a Kaiser-windowed sinc, flat to about 6 kHz.
+_CUTOFF_HZ = 7000.0
+_HALF_TAPS = 16
+
+
 class _Mono16k:
-    """A stream of (frames, channels) blocks at `rate`, as mono 16 kHz float64, in whole
-    10 ms frames (the resampler takes whole periods of the rate ratio; the rest waits)."""
+    """A stream of (frames, channels) blocks at `rate`, as mono 16 kHz float32 in whole 10 ms
+    frames: an FIR low-pass (33 taps, float32), then linear interpolation onto the
+    16 kHz grid (exact positions: no drift over hours). NumPy only — `scipy.signal`'s import
+    alone would add 65–75 MB to every master (see `audio.sosfilt`)."""
 
     def __init__(self, rate: int) -> None:
-        from scipy import signal
+        self.rate = rate
+        self.taps: np.ndarray | None = None
+        if rate > MAP_RATE:
+            n = np.arange(2 * _HALF_TAPS + 1) - _HALF_TAPS
+            width = 2.0 * _CUTOFF_HZ / rate
+            taps = width * np.sinc(width * n) * np.kaiser(n.size, 6.0)
+            self.taps = (taps / taps.sum()).astype(np.float32)
+        self.history = np.zeros(0 if self.taps is None else self.taps.size - 1, np.float32)
+        self.filtered = np.zeros(0, np.float32)  # filtered input not yet used, from index `base`
+        self.base = 0
+        self.emitted = 0  # 16 kHz samples made so far
+        self.out = np.zeros(0, dtype=np.float32)
 
-        gcd = math.gcd(MAP_RATE, rate)
-        self.up, self.down = MAP_RATE // gcd, rate // gcd
-        # resample_poly's own filter (Kaiser, β 5), designed once instead of once a block
-        most = max(self.up, self.down)
-        taps = signal.firwin(2 * 10 * most + 1, 1.0 / most, window=("kaiser", 5.0))
-        self.taps = taps  # resample_poly scales by `up` itself
-        self.held = np.zeros(0, dtype=np.float32)
-        self.out = np.zeros(0, dtype=np.float64)
+    def _lowpass(self, mono: np.ndarray) -> np.ndarray:
+        if self.taps is None:
+            return mono
+        joined = np.concatenate([self.history, mono])
+        self.history = joined[joined.size - (self.taps.size - 1) :]
+        return np.convolve(joined, self.taps, mode="valid")  # one per new sample
 
     def feed(self, block: np.ndarray) -> np.ndarray:
         """The whole 10 ms frames of 16 kHz mono that `block` completes."""
-        from scipy import signal
-
-        mono = block[:, 0] if block.shape[1] == 1 else block.sum(axis=1) / block.shape[1]
-        joined = np.concatenate([self.held, mono])
-        usable = joined.shape[0] - joined.shape[0] % self.down
-        self.held = joined[usable:]
-        if usable:
-            resampled = (
-                joined[:usable]
-                if self.up == self.down
-                else signal.resample_poly(joined[:usable], self.up, self.down, window=self.taps)
-            )
-            self.out = np.concatenate([self.out, resampled])
+        if block.shape[1] == 2:
+            mono = (block[:, 0] + block[:, 1]) * np.float32(0.5)
+        else:
+            mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+        self.filtered = np.concatenate([self.filtered, self._lowpass(mono.astype(np.float32))])
+        last = self.base + self.filtered.size - 1  # interpolation needs the next sample too
+        until = (last * MAP_RATE) // self.rate  # output n sits at input n × rate / 16000
+        if until > self.emitted:
+            wanted = np.arange(self.emitted, until, dtype=np.int64)
+            scaled = wanted * self.rate  # exact: input index × 16000 of each output
+            left = scaled // MAP_RATE - self.base
+            frac = ((scaled % MAP_RATE) / MAP_RATE).astype(np.float32)
+            before, after = self.filtered[left], self.filtered[left + 1]
+            self.out = np.concatenate([self.out, before + (after - before) * frac])
+            self.emitted = until
+            keep = (until * self.rate) // MAP_RATE - self.base  # the next output's left sample
+            self.filtered = self.filtered[keep:]
+            self.base += keep
         whole = self.out.shape[0] - self.out.shape[0] % _FRAME
         ready, self.out = self.out[:whole], self.out[whole:]
         return ready
@@ -81,19 +103,17 @@ class _Energies:
     mix of a dual-mono master reads as the master does)."""
 
     def __init__(self, channels: int) -> None:
-        self.sos = k_weighting_sos(MAP_RATE).astype(np.float64)
-        self.state = np.zeros((self.sos.shape[0], 2))
+        self.sos = k_weighting_sos(MAP_RATE).astype(np.float32)
+        self.state = np.zeros((self.sos.shape[0], 2), dtype=np.float32)
         self.channels = channels
         self.parts: list[np.ndarray] = []
 
     def feed(self, mono: np.ndarray) -> None:
         if not mono.shape[0]:
             return
-        from scipy import signal
-
-        weighted, self.state = signal.sosfilt(self.sos, mono, zi=self.state)
-        squares = (weighted.reshape(-1, _FRAME) ** 2).mean(axis=1) * self.channels
-        self.parts.append(squares.astype(np.float32))
+        weighted, self.state = sosfilt(self.sos, mono.astype(np.float32), self.state)
+        squares = np.square(weighted.reshape(-1, _FRAME), dtype=np.float64).mean(axis=1)
+        self.parts.append((squares * self.channels).astype(np.float32))
 
     def result(self) -> np.ndarray:
         return np.concatenate(self.parts) if self.parts else np.zeros(0, np.float32)
