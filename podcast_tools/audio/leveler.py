@@ -200,7 +200,9 @@ def speech_mask(analysis: SpeechAnalysis) -> np.ndarray:
     count = hi - lo
     mean = _window_sums(level, lo, hi) / count
     spread = np.sqrt(np.maximum(_window_sums(level * level, lo, hi) / count - mean * mean, 0.0))
-    return analysis.voiced & audible & (level >= floor + FLOOR_MARGIN_DB) & (spread >= MODULATION_DB)
+    return (
+        analysis.voiced & audible & (level >= floor + FLOOR_MARGIN_DB) & (spread >= MODULATION_DB)
+    )
 
 
 def speech_regions(
@@ -301,7 +303,7 @@ def _local_levels(
         first[start:stop], end[start:stop], inside[start:stop] = start, stop, True
     power = np.where(speech, 10.0 ** (loudness.astype(np.float64) / 10.0), 0.0)
     lo, hi = _centred(frames, round(LEVEL_WINDOW_S / FRAME_S), first, end)
-    lo, hi = np.minimum(lo, hi), hi
+    lo = np.minimum(lo, hi)  # outside the regions: empty windows
     energy = _window_sums(power, lo, hi)
     count = _window_sums(speech.astype(np.float64), lo, hi)
     # a window with no speech in it (a region's edge): the region's own level
