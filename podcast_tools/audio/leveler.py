@@ -4,9 +4,9 @@ Like a producer riding the fader: every stretch of speech is brought towards the
 speech level with a slow gain, and nothing else is raised.
 
 1. **Analysis** (in `prepare`, once per master and process: pass 1 and pass 2 share it). The
-   master is decoded a second time at 16 kHz mono (ffmpeg downmixes and resamples) and reduced
-   to two records per 10 ms: the K-weighted energy (the loudness meter's) and webrtcvad's voice
-   decision (mode 2, 30 ms frames). Memory stays flat: a 3-hour master is 1.1 M frames, a few
+   master is decoded a second time, at 16 kHz (ffmpeg resamples), and reduced to two records per
+   10 ms: the loudness (the meter's K-weighted energy) and webrtcvad's voice decision (mode 2,
+   30 ms frames, on the channels' mean). Memory stays flat: a 3-hour master is 1.1 M frames, a few
    MB per record.
 2. **Speech**: a 10 ms frame is speech when the VAD says so, the frame is above the noise floor
    and its neighbourhood (1 s) moves the way speech moves — syllables make the frame loudness
@@ -23,8 +23,8 @@ speech level with a slow gain, and nothing else is raised.
      up; a short ramp (`ONSET_DB_PER_S`) just before a speech onset reaches the next region's gain.
    No speech found (noise, tones, music only): the gain is 0 dB everywhere, the blocks pass
    untouched and `findings()["speech_found"]` is False.
-4. **Process**: the curve, interpolated per sample (linear between 10 ms frame centres), times
-   the block — float32, same frames, no latency, deterministic.
+4. **Process**: the curve, interpolated per sample (linear between the 10 ms frames' starts),
+   times the block — float32, same frames, no latency, deterministic.
 
 The global gain and the true-peak limiter come after the chain, so the programme still lands on
 its target whatever the leveler did.
@@ -128,22 +128,20 @@ class SpeechAnalysis:
 
 
 def analyse_speech(source: Path, channels: int) -> SpeechAnalysis:
-    """Decode `source` at 16 kHz mono and keep the per-10 ms records (`SpeechAnalysis`).
-
-    `channels`: the chain's channel count — a frame's loudness is what the master's meter would
-    read on the chain's input when its channels carry the same signal (a mono-compatible mix).
-    """
+    """Decode `source` at 16 kHz with the chain's `channels` and keep the per-10 ms records
+    (`SpeechAnalysis`): the loudness as the master's meter reads the chain's input (K-weighted,
+    channels summed), the VAD's decision on the channels' mean."""
     rate = ANALYSIS_RATE
     vad = webrtcvad.Vad(VAD_MODE)
     vad_len = rate * VAD_FRAME_MS // 1000
     per_vad = VAD_FRAME_MS // 10
     decisions = bytearray()
     pending = np.zeros(0, dtype=np.int16)
-    meter = LoudnessMeter(rate, 1)
+    meter = LoudnessMeter(rate, channels)
     try:
-        for chunk in pcm_chunks(source, sample_rate=rate, channels=1):
-            mono = chunk[:, 0]
+        for chunk in pcm_chunks(source, sample_rate=rate, channels=channels):
             meter.feed(chunk)
+            mono = chunk[:, 0] if channels == 1 else chunk.mean(axis=1)
             pcm = np.clip(np.rint(mono * 32767.0), -32768, 32767).astype(np.int16)
             if pending.size:
                 pcm = np.concatenate([pending, pcm])
@@ -162,9 +160,7 @@ def analyse_speech(source: Path, channels: int) -> SpeechAnalysis:
     if voiced.size < frames:  # the last partial VAD frame: not voiced
         voiced = np.concatenate([voiced, np.zeros(frames - voiced.size, dtype=np.bool_)])
     with np.errstate(divide="ignore"):
-        loudness = (
-            -0.691 + 10.0 * np.log10(energy / frame_length(rate)) + 10.0 * math.log10(channels)
-        ).astype(np.float32)
+        loudness = (-0.691 + 10.0 * np.log10(energy / frame_length(rate))).astype(np.float32)
     return SpeechAnalysis(loudness, voiced[:frames])
 
 
@@ -458,26 +454,50 @@ class Leveler:
         self.settings = settings
         self.context = context
         self.leveling: Leveling | None = None
-        self.gains = np.zeros(0, dtype=np.float32)
+        self.starts = self.slopes = np.zeros(0, dtype=np.float32)
+        self.frame_len = 0
         self.position = 0
 
     def prepare(self) -> None:
         self.leveling = leveling_for(self.context.source, self.settings, self.context.channels)
-        gain_db = self.leveling.gain_db
-        self.gains = (10.0 ** (gain_db.astype(np.float64) / 20.0)) if gain_db.size else gain_db
         self.position = 0
+        gain_db = self.leveling.gain_db
+        if not gain_db.size:
+            self.starts = self.slopes = np.zeros(0, dtype=np.float32)
+            return
+        # The curve's knots: frame k's gain at the frame's first sample, k × 10 ms; linear in
+        # between, the last held. Per frame: its first sample's gain and the step per sample.
+        gains = 10.0 ** (gain_db.astype(np.float64) / 20.0)
+        self.starts = gains.astype(np.float32)
+        self.slopes = np.append(np.diff(gains), 0.0).astype(np.float32)
+        per_frame = self.context.sample_rate * FRAME_S
+        self.frame_len = round(per_frame) if abs(per_frame - round(per_frame)) < 1e-9 else 0
+        if self.frame_len:
+            self.ramp = (np.arange(self.frame_len) / self.frame_len).astype(np.float32)
 
     def process(self, block: np.ndarray) -> np.ndarray:
         frames = block.shape[0]
         first = self.position
         self.position += frames
-        if self.gains.size == 0 or frames == 0:
+        if self.starts.size == 0 or frames == 0:
             return block
-        # frame k's gain sits at its centre, (k + 0.5) × 10 ms; the ends are held
-        per_sample = FRAME_S * self.context.sample_rate
-        at = (np.arange(first, first + frames, dtype=np.float64) + 0.5) / per_sample - 0.5
-        gain = np.interp(at, np.arange(self.gains.size, dtype=np.float64), self.gains)
-        return (block * gain.astype(np.float32)[:, None]).astype(np.float32, copy=False)
+        return block * self._gains(first, frames)[:, None]
+
+    def _gains(self, first: int, frames: int) -> np.ndarray:
+        """The gain of samples [first, first + frames), float32."""
+        last = self.starts.size - 1
+        if self.frame_len:  # whole frames of samples: each frame's line, at float32 speed
+            size = self.frame_len
+            k0, k1 = first // size, (first + frames - 1) // size + 1
+            index = np.minimum(np.arange(k0, k1), last)
+            lines = self.starts[index, None] + self.slopes[index, None] * self.ramp[None, :]
+            offset = first - k0 * size
+            return lines.ravel()[offset : offset + frames]
+        at = np.arange(first, first + frames, dtype=np.float64) / (
+            self.context.sample_rate * FRAME_S
+        )
+        knots = np.arange(self.starts.size, dtype=np.float64)
+        return np.interp(at, knots, self.starts.astype(np.float64)).astype(np.float32)
 
     def flush(self) -> np.ndarray:
         return np.zeros((0, self.context.channels), dtype=np.float32)
