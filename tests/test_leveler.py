@@ -174,6 +174,27 @@ def test_pauses_are_never_raised_above_the_speech_around_them():
     assert before_guest.max() <= guest_gain + 1e-3
 
 
+def test_steady_music_is_not_speech_and_keeps_its_own_dynamics():
+    """A music bed between two stretches of speech: webrtcvad takes it for voice, but it does not
+    swing the way speech does — its gain is the pauses' (held), its swells stay as they were."""
+    speech = _synthetic([(6, -20.0)], pause_s=0.0)
+    music_frames = 800
+    swell = -25.0 + 3.0 * np.sin(np.arange(music_frames) * 2 * np.pi / 400)
+    jitter = np.random.default_rng(5).uniform(-1.0, 1.0, music_frames)
+    guest = _synthetic([(6, -32.0)], pause_s=1.0)
+    analysis = SpeechAnalysis(
+        np.concatenate([speech.loudness, swell + jitter, guest.loudness]).astype(np.float32),
+        np.concatenate([speech.voiced, np.ones(music_frames, bool), guest.voiced]),
+    )
+    result = level_speech(analysis, LevelerSettings())
+    # (the speech's second of neighbourhood reaches half a second into the music)
+    on_music = result.gain_db[600 + 100 : 600 + music_frames - 100]
+    assert on_music.max() - on_music.min() < 0.01
+    assert on_music.max() <= result.gain_db[300] + 1e-3  # not above the speech before it
+    spans = [(s["start_s"], s["end_s"]) for s in result.findings["stretches"]]
+    assert spans == [pytest.approx((0.0, 6.0), abs=0.6), pytest.approx((14.0, 20.0), abs=0.6)]
+
+
 # --- the real thing -----------------------------------------------------------------------------
 
 

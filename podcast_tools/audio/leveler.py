@@ -330,6 +330,8 @@ def level_speech(analysis: SpeechAnalysis, settings: LevelerSettings) -> Levelin
                 "speech_found": False,
                 "speech_s": round(speech_s, 2),
                 "programme_speech_lufs": None,
+                "boost_limited_s": 0.0,
+                "cut_limited_s": 0.0,
                 "curve_step_s": None,
                 "gain_db": [],
                 "stretches": [],
@@ -337,7 +339,15 @@ def level_speech(analysis: SpeechAnalysis, settings: LevelerSettings) -> Levelin
         )
     local = _local_levels(analysis.loudness, speech, regions)
     programme = float(np.mean(local[speech]))
-    target = np.clip(programme - local, -settings.max_cut_db, settings.max_boost_db)
+    wanted = programme - local
+    target = np.clip(wanted, -settings.max_cut_db, settings.max_boost_db)
+    limited = {
+        "boost_limited_s": round(
+            float(np.sum(wanted[speech] > settings.max_boost_db)) * FRAME_S, 2
+        ),
+        "cut_limited_s": round(float(np.sum(wanted[speech] < -settings.max_cut_db)) * FRAME_S, 2),
+    }
+    del wanted
     gain = np.zeros(frames, dtype=np.float64)
     smooth = max(1, round(SMOOTH_S / FRAME_S))
     speed = settings.max_speed_db_per_s * FRAME_S
@@ -356,6 +366,7 @@ def level_speech(analysis: SpeechAnalysis, settings: LevelerSettings) -> Levelin
         "speech_found": True,
         "speech_s": round(speech_s, 2),
         "programme_speech_lufs": round(programme, 1),
+        **limited,
         **_curve(gain),
         "stretches": speech_stretches(speech, analysis.loudness, gain),
     }
@@ -503,6 +514,21 @@ class Leveler:
         return np.zeros((0, self.context.channels), dtype=np.float32)
 
     def findings(self) -> dict[str, Any]:
+        """What the leveler found and did (JSON-able, the same in both passes):
+
+        - `speech_found` (bool): False — no speech, the master passed untouched (gain 0 dB);
+        - `speech_s`: seconds of speech found;
+        - `programme_speech_lufs`: the level speech was brought towards (the mean, in dB, of
+          the local speech levels; as recorded, before the global gain; None without speech);
+        - `boost_limited_s`, `cut_limited_s`: seconds of speech that wanted more than
+          `max_boost_db` / `max_cut_db` (raise the setting to even them out fully);
+        - `curve_step_s` (0.5, doubled for masters over 100 minutes; None without speech) and
+          `gain_db`: the gain curve, the mean gain (dB, 0.1 dB) of each step from the master's
+          start (the master's time: before trims and cuts);
+        - `stretches`: the stretches of speech (see `speech_stretches`): `start_s`, `end_s`
+          (master time), `before_lufs` (as recorded), `gain_db` (what the leveler changed: the
+          stretch after the leveler is before_lufs + gain_db, before the global gain).
+        """
         return dict(self.leveling.findings) if self.leveling is not None else {}
 
 
