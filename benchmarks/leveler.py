@@ -24,13 +24,14 @@
     leveler (each twice, alternating; the faster of each), the ratio (target ≤ 1.10), and the
     leveler's analysis alone (decode at 16 kHz, VAD, curve) with its peak of Python memory.
 
-Usage: python -m benchmarks.leveler [--minutes 60] [--skip-cost] [--keep DIR]
+Usage: python -m benchmarks.leveler [--minutes 60] [--skip-cost] [--skip-quality] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import resource
 import shutil
 import sys
 import tempfile
@@ -247,6 +248,13 @@ def quality_verdicts(rows: dict[str, dict]) -> list[tuple[str, bool]]:
 # --- (b) cost -----------------------------------------------------------------------------------
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (ffmpeg), user + system."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def tiled(interview_path: Path, out: Path, minutes: float) -> Path:
     """The interview repeated to `minutes` (16-bit WAV, written a copy at a time)."""
     with wave.open(str(interview_path), "rb") as handle:
@@ -293,6 +301,11 @@ def cost(folder: Path, minutes: float) -> list[tuple[str, bool]]:
         f"{', '.join(f'{t:.1f}' for t in times['master + leveler'])})"
     )
     print(f"  ratio               {leveled / plain:6.3f}")
+    cpu_plain, cpu_leveled = min(cpu["master"]), min(cpu["master + leveler"])
+    print(
+        f"  CPU time (ours + ffmpeg's): {cpu_plain:.1f} s alone, {cpu_leveled:.1f} s with the "
+        f"leveler, ratio {cpu_leveled / cpu_plain:.3f}"
+    )
     print(
         f"  leveler analysis    {analysed:6.2f} s decode+VAD+loudness, {curve:.2f} s curve "
         f"({(analysed + curve) / (minutes * 60):.4f}× real time); Python peak {peak / 1e6:.0f} MB"
@@ -309,6 +322,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--skip-cost", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep the files")
     args = parser.parse_args()
     if shutil.which("espeak-ng") is None:
@@ -317,7 +331,11 @@ def main() -> int:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-leveler-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        verdicts = quality_verdicts(quality(folder))
+        verdicts = []
+        if args.skip_quality:
+            make_interview(folder / "interview.wav", turns=8)
+        else:
+            verdicts += quality_verdicts(quality(folder))
         if not args.skip_cost:
             verdicts += cost(folder, args.minutes)
     finally:

@@ -141,7 +141,11 @@ def analyse_speech(source: Path, channels: int) -> SpeechAnalysis:
     try:
         for chunk in pcm_chunks(source, sample_rate=rate, channels=channels):
             meter.feed(chunk)
-            mono = chunk[:, 0] if channels == 1 else chunk.mean(axis=1)
+            mono = chunk[:, 0].copy()
+            for channel in range(1, channels):  # (a column at a time: far faster than mean)
+                mono += chunk[:, channel]
+            if channels > 1:
+                mono *= np.float32(1.0 / channels)
             pcm = np.clip(np.rint(mono * 32767.0), -32768, 32767).astype(np.int16)
             if pending.size:
                 pcm = np.concatenate([pending, pcm])
