@@ -271,15 +271,17 @@ def tiled(interview_path: Path, out: Path, minutes: float) -> Path:
 def cost(folder: Path, minutes: float) -> list[tuple[str, bool]]:
     long = tiled(folder / "interview.wav", folder / "long.wav", minutes)
     times: dict[str, list[float]] = {"master": [], "master + leveler": []}
+    cpu: dict[str, list[float]] = {"master": [], "master + leveler": []}
     for _ in range(2):
         for name, settings in (
             ("master", MasteringSettings()),
             ("master + leveler", with_leveler()),
         ):
             leveler._MEMO.clear()  # each run analyses, as a fresh process would
-            started = time.perf_counter()
+            started, used = time.perf_counter(), cpu_seconds()
             master(long, folder / "long.mp3", settings)
             times[name].append(time.perf_counter() - started)
+            cpu[name].append(cpu_seconds() - used)
     plain, leveled = min(times["master"]), min(times["master + leveler"])
     leveler._MEMO.clear()
     started = time.perf_counter()
