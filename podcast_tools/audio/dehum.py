@@ -2,7 +2,7 @@
 
 Finding it (`prepare`, once per process for a master: memoised by path, size and mtime): the
 master decoded mono at 4 kHz (its first 30 minutes at most), an averaged spectrum of 0.25 Hz
-resolution (Welch: 4 s Hann windows, half overlapped). Hum is a row of narrow, steady peaks at the
+resolution (Welch: 4 s Hann windows, half overlapped, the quieter windows weighing more). Hum is a row of narrow, steady peaks at the
 multiples of the mains frequency that stand well above their neighbourhood (±3–10 Hz); a voice's
 pitch wanders, so its harmonics smear in the average. Mains hum is found when at least two of the
 multiples that belong to one mains frequency only (300 Hz is both 6 × 50 and 5 × 60) stand out by
@@ -52,11 +52,13 @@ class DehumSettings(StageSettings):
 
 
 def _spectrum(source: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(frequencies, averaged power per bin: sums to the mean square) of `source`, mono at 4 kHz."""
+    """(frequencies, averaged power per bin) of `source`, mono at 4 kHz: each window's spectrum
+    weighted by the inverse of its power, so that the pauses, where the hum stands clear of the
+    voice, count most (a harmonic the voice covers in the plain average stands out there)."""
     window = np.hanning(SEGMENT)
     scale = 2.0 / (SEGMENT * np.sum(window**2))
     total = np.zeros(SEGMENT // 2 + 1)
-    count = 0
+    weights = 0.0
     buffer = np.zeros(0)
     seen = 0
     chunks = pcm_chunks(source, sample_rate=SCAN_RATE, channels=1)
@@ -65,8 +67,10 @@ def _spectrum(source: Path) -> tuple[np.ndarray, np.ndarray]:
             buffer = np.concatenate([buffer, chunk[:, 0].astype(np.float64)])
             seen += chunk.shape[0]
             while buffer.size >= SEGMENT:
-                total += np.abs(np.fft.rfft(buffer[:SEGMENT] * window)) ** 2 * scale
-                count += 1
+                power = np.abs(np.fft.rfft(buffer[:SEGMENT] * window)) ** 2 * scale
+                weight = 1.0 / (float(power.sum()) + 1e-12)  # the quiet windows count most
+                total += weight * power
+                weights += weight
                 buffer = buffer[SEGMENT // 2 :]
             if seen >= SCAN_SECONDS * SCAN_RATE:
                 break
@@ -75,7 +79,7 @@ def _spectrum(source: Path) -> tuple[np.ndarray, np.ndarray]:
         if close is not None:
             close()
     freqs = np.fft.rfftfreq(SEGMENT, 1 / SCAN_RATE)
-    return freqs, total / max(count, 1)
+    return freqs, total / weights if weights else total
 
 
 def _harmonics(freqs: np.ndarray, power: np.ndarray, mains: float) -> list[tuple[int, float, float]]:
@@ -180,9 +184,10 @@ class _HumMeter:
     def __init__(self, frequencies: list[float], rate: int) -> None:
         self.omega = np.array(frequencies) * 2 * math.pi / rate
         self.rate = rate
-        self.position = 0
         self.pending = np.zeros(0)
         self.windows: list[float] = []
+        # one window's phasors: where the window starts turns only the phase, not the power
+        self.phasors = np.exp(-1j * np.outer(self.omega, np.arange(rate, dtype=np.float64)))
 
     def feed(self, x: np.ndarray) -> None:
         if not self.omega.size:
@@ -191,11 +196,8 @@ class _HumMeter:
         start = 0
         while data.size - start >= self.rate:
             piece = data[start : start + self.rate]
-            n = np.arange(self.position, self.position + self.rate, dtype=np.float64)
-            phases = np.exp(-1j * np.outer(self.omega, n))
-            amplitude = phases @ piece / self.rate
+            amplitude = self.phasors @ piece / self.rate
             self.windows.append(float(np.sum(2 * np.abs(amplitude) ** 2)))
-            self.position += self.rate
             start += self.rate
         self.pending = data[start:].copy()
 
