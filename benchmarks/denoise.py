@@ -27,7 +27,8 @@ Targets (issue 22): SI-SDR ≥ 3 dB better than mastering without denoise; room 
 speech ≥ 12 dB lower; DNSMOS overall not lower; denoise ≤ 0.12× real time; peak memory of the
 180-minute master ≤ 250 MB.
 
-Usage: python -m benchmarks.denoise [--turns 8] [--long] [--long-minutes 180] [--skip-ffmpeg]
+Usage: python -m benchmarks.denoise [--turns 8] [--long | --long-only] [--long-minutes 180]
+       [--skip-ffmpeg] [--skip-quality]
 """
 
 from __future__ import annotations
@@ -225,6 +226,7 @@ def main() -> None:
     parser.add_argument("--long-only", action="store_true", help="only the peak memory")
     parser.add_argument("--long-minutes", type=int, default=180)
     parser.add_argument("--skip-ffmpeg", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true", help="only the stage's cost")
     args = parser.parse_args()
     fails: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-denoise-") as tmp:
@@ -234,7 +236,8 @@ def main() -> None:
         seconds = interview.clean.size / RATE
         print(f"interview: {seconds:.1f} s, pink noise at 10 dB SNR, 50 Hz hum at −35 dBFS")
         if not args.long_only:
-            quality(folder, source, interview, args.skip_ffmpeg, fails)
+            if not args.skip_quality:
+                quality(folder, source, interview, args.skip_ffmpeg, fails)
             cost(source, fails)
         if args.long or args.long_only:
             peak_mb, wall, audio = long_master(folder, source, args.long_minutes)
