@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from podcast_tools.audio.leveler import LevelerSettings
 from podcast_tools.audio.produced import produced_stages
 from podcast_tools.content.models import Mastering
 from podcast_tools.media_checks import load_checked_network
@@ -46,10 +47,11 @@ def test_network_show_and_episode_settings_switch_the_stages_in_chain_order(samp
     _add(sample, '[shows.itsmwp-row.mastering]\nleveler = false\ndenoise = "light"\n')
     edit(sample / EPISODE, "\ntitle:", "\nmastering: { denoise: strong, dehum: 60 }\ntitle:")
     network = load_checked_network(sample)
+    leveler_defaults = LevelerSettings().model_dump(exclude={"enabled"})
     assert _stages(network, "002-change-advisory-boards") == [
         ("dehum", {"mains": 60}),
         ("denoise", {"strength": "strong"}),
-        ("leveler", {}),
+        ("leveler", leveler_defaults),
     ]
     # another episode of the same show: the show's (the network's) settings
     itsmwp = [
