@@ -13,7 +13,6 @@ decoders and renderers are imported only when something must be checked afresh.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.util
 import os
@@ -119,11 +118,6 @@ def _load(root: Path, cache: FactCache | None) -> Network:
     return network
 
 
-@functools.cache
-def _denoiser_problem() -> str | None:
-    return check_denoiser()  # hashes the model: once per process
-
-
 def produced_sound_problems(network: Network) -> list[Problem]:
     """A denoiser that cannot load its model, for every show and episode that turns it on: one
     line naming the package to install (`check_denoiser`)."""
@@ -138,7 +132,7 @@ def produced_sound_problems(network: Network) -> list[Problem]:
     ]
     if not users:
         return []
-    problem = _denoiser_problem()
+    problem = check_denoiser()  # the model hashed once per process (while it is unchanged)
     return [] if problem is None else [Problem(where, field, problem) for where, field in users]
 
 

