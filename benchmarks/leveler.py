@@ -285,13 +285,13 @@ def cost(folder: Path, minutes: float) -> list[tuple[str, bool]]:
     plain, leveled = min(times["master"]), min(times["master + leveler"])
     leveler._MEMO.clear()
     started = time.perf_counter()
-    analysis = leveler.analyse_speech(long, 2)
+    analysis = leveler.analyse_speech(long, 44100, 2)
     analysed = time.perf_counter() - started
     leveling = leveler.level_speech(analysis, leveler.LevelerSettings())
     curve = time.perf_counter() - started - analysed
     del analysis, leveling
     tracemalloc.start()
-    leveler.level_speech(leveler.analyse_speech(long, 2), leveler.LevelerSettings())
+    leveler.level_speech(leveler.analyse_speech(long, 44100, 2), leveler.LevelerSettings())
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     print(f"\n(b) cost: {minutes:g}-minute master ({long.stat().st_size / 1e6:.0f} MB WAV) to MP3")

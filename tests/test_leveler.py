@@ -201,7 +201,7 @@ def test_steady_music_is_not_speech_and_keeps_its_own_dynamics():
 @needs_espeak
 @pytest.mark.slow
 def test_the_analysis_measures_loudness_as_the_meter_does(interview):
-    analysis = analyse_speech(interview.path, 2)
+    analysis = analyse_speech(interview.path, 44100, 2)
     assert analysis.frames == pytest.approx(interview.mix.size / interview.rate * 100, abs=2)
     energy = 10 ** ((analysis.loudness.astype(np.float64) + 0.691) / 10) * 160
     ours = integrated_loudness(energy.astype(np.float32), 160)
@@ -271,14 +271,13 @@ def test_both_passes_share_one_analysis(interview, monkeypatch):
     calls = []
     real = leveler.analyse_speech
     monkeypatch.setattr(leveler, "analyse_speech", lambda *a: calls.append(a) or real(*a))
-    assert leveling_for(interview.path, LevelerSettings(), 2) is leveling_for(
-        interview.path, LevelerSettings(), 2
-    )
+    first = leveling_for(interview.path, LevelerSettings(), 44100, 2)
+    assert leveling_for(interview.path, LevelerSettings(), 44100, 2) is first
     assert len(calls) == 1
-    leveling_for(interview.path, LevelerSettings(max_boost_db=6), 2)  # other settings
+    leveling_for(interview.path, LevelerSettings(max_boost_db=6), 44100, 2)  # other settings
     assert len(calls) == 2
     os.utime(interview.path, ns=(1, 1))  # the file changed
-    leveling_for(interview.path, LevelerSettings(), 2)
+    leveling_for(interview.path, LevelerSettings(), 44100, 2)
     assert len(calls) == 3 and len(leveler._MEMO) == 2
 
 
@@ -297,7 +296,7 @@ def test_a_master_without_speech_is_mastered_as_without_the_leveler(tmp_path, ki
     master(source, tmp_path / "plain.mp3", MasteringSettings())
     master(source, tmp_path / "leveled.mp3", LEVELED)
     assert file_hash(tmp_path / "plain.mp3") == file_hash(tmp_path / "leveled.mp3")
-    found = leveling_for(source, LevelerSettings(), 2).findings
+    found = leveling_for(source, LevelerSettings(), 44100, 2).findings
     assert found["speech_found"] is False
     assert found["gain_db"] == [] and found["stretches"] == []
     json.dumps(found)
