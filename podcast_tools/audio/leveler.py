@@ -83,6 +83,8 @@ EASE_DB_PER_S = 20.0
 REFERENCE_PERCENTILE = 10.0
 #: Just before a speech onset the gain may move this fast to reach the region's gain.
 ONSET_DB_PER_S = 40.0
+#: Long arrays are worked on this many frames at a time (10 minutes).
+_SEGMENT_FRAMES = 60_000
 #: Less speech than this in the whole master: no speech found.
 MIN_SPEECH_S = 1.0
 #: Stretches (for the report): regions at least this long.
@@ -229,20 +231,21 @@ def analyse_speech(source: Path, sample_rate: int, channels: int) -> SpeechAnaly
     return SpeechAnalysis(loudness, voiced[:frames])
 
 
-def _window_sums(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Sum of values[lo:hi] for each pair (float64 running sums)."""
-    cumulative = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
-    return cumulative[hi] - cumulative[lo]
-
-
-def _centred(frames: int, width: int, first: np.ndarray | None = None, end=None):
-    """Window bounds [lo, hi) of `width` frames centred on each frame, cut to [first, end)."""
-    index = np.arange(frames)
-    lo = index - width // 2
-    hi = index + (width - width // 2)
-    if first is None:
-        return np.clip(lo, 0, frames), np.clip(hi, 0, frames)
-    return np.maximum(lo, first), np.minimum(hi, end)
+def _box_means(values: np.ndarray, width: int) -> np.ndarray:
+    """The mean of `values` over a window of `width` frames centred on each frame, cut at the
+    ends: float64 running sums, int32 bounds (memory stays a few arrays of the input's size)."""
+    size = values.size
+    index = np.arange(size, dtype=np.int32)
+    hi = np.minimum(index + (width - width // 2), size)
+    lo = np.maximum(index - width // 2, 0, out=index)
+    cumulative = np.empty(size + 1, dtype=np.float64)
+    cumulative[0] = 0.0
+    np.cumsum(values, dtype=np.float64, out=cumulative[1:])
+    means = cumulative[hi]
+    means -= cumulative[lo]
+    del cumulative
+    means /= hi - lo
+    return means
 
 
 def speech_mask(analysis: SpeechAnalysis) -> np.ndarray:
@@ -256,14 +259,18 @@ def speech_mask(analysis: SpeechAnalysis) -> np.ndarray:
     if not audible.any():
         return np.zeros(frames, dtype=np.bool_)
     floor = float(np.percentile(loudness[audible], 10))
-    level = np.where(audible, loudness, ABSOLUTE_GATE_LUFS).astype(np.float64)
-    lo, hi = _centred(frames, max(1, round(MODULATION_S / FRAME_S)))
-    count = hi - lo
-    mean = _window_sums(level, lo, hi) / count
-    spread = np.sqrt(np.maximum(_window_sums(level * level, lo, hi) / count - mean * mean, 0.0))
-    return (
-        analysis.voiced & audible & (level >= floor + FLOOR_MARGIN_DB) & (spread >= MODULATION_DB)
-    )
+    level = np.where(audible, loudness, np.float32(ABSOLUTE_GATE_LUFS))
+    width = max(1, round(MODULATION_S / FRAME_S))
+    swings = np.zeros(frames, dtype=np.bool_)
+    for first in range(0, frames, _SEGMENT_FRAMES):  # a segment at a time: memory stays small
+        end = min(frames, first + _SEGMENT_FRAMES)
+        lo, hi = max(0, first - width), min(frames, end + width)  # each window whole inside
+        part = level[lo:hi]
+        mean = _box_means(part, width)
+        variance = _box_means(np.square(part, dtype=np.float64), width)
+        variance -= np.square(mean, out=mean)
+        swings[first:end] = variance[first - lo : end - lo] >= MODULATION_DB**2
+    return analysis.voiced & audible & (level >= floor + FLOOR_MARGIN_DB) & swings
 
 
 def speech_regions(
@@ -355,27 +362,19 @@ def _local_levels(
     loudness: np.ndarray, speech: np.ndarray, regions: list[tuple[int, int]]
 ) -> np.ndarray:
     """Per frame inside a region: the power mean (LUFS) of the region's speech frames within
-    LEVEL_WINDOW_S; NaN elsewhere."""
-    frames = loudness.size
-    first = np.zeros(frames, dtype=np.int64)
-    end = np.zeros(frames, dtype=np.int64)
-    inside = np.zeros(frames, dtype=np.bool_)
-    for start, stop in regions:
-        first[start:stop], end[start:stop], inside[start:stop] = start, stop, True
-    power = np.where(speech, 10.0 ** (loudness.astype(np.float64) / 10.0), 0.0)
-    lo, hi = _centred(frames, round(LEVEL_WINDOW_S / FRAME_S), first, end)
-    lo = np.minimum(lo, hi)  # outside the regions: empty windows
-    energy = _window_sums(power, lo, hi)
-    count = _window_sums(speech.astype(np.float64), lo, hi)
-    # a window with no speech in it (a region's edge): the region's own level
-    for start, stop in regions:
-        empty = count[start:stop] == 0
+    LEVEL_WINDOW_S (a window with none: the region's); NaN elsewhere. Float32."""
+    local = np.full(loudness.size, np.nan, dtype=np.float32)
+    width = round(LEVEL_WINDOW_S / FRAME_S)
+    for start, end in regions:
+        inside = speech[start:end]
+        power = np.where(inside, 10.0 ** (loudness[start:end].astype(np.float64) / 10.0), 0.0)
+        energy = _box_means(power, width)
+        count = _box_means(inside.astype(np.float64), width)
+        empty = count == 0
         if empty.any():
-            energy[start:stop][empty] = power[start:stop].sum()
-            count[start:stop][empty] = speech[start:stop].sum()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        level = 10.0 * np.log10(energy / count)
-    return np.where(inside, level, np.nan)
+            energy[empty], count[empty] = power.sum(), inside.sum()
+        local[start:end] = 10.0 * np.log10(energy / count)
+    return local
 
 
 def level_speech(analysis: SpeechAnalysis, settings: LevelerSettings) -> Leveling:
@@ -403,7 +402,7 @@ def level_speech(analysis: SpeechAnalysis, settings: LevelerSettings) -> Levelin
             },
         )
     local = _local_levels(analysis.loudness, speech, regions)
-    programme = float(np.mean(local[speech]))
+    programme = float(np.mean(local[speech], dtype=np.float64))
     wanted = programme - local
     target = np.clip(wanted, -settings.max_cut_db, settings.max_boost_db)
     limited = {
@@ -413,14 +412,13 @@ def level_speech(analysis: SpeechAnalysis, settings: LevelerSettings) -> Levelin
         "cut_limited_s": round(float(np.sum(wanted[speech] < -settings.max_cut_db)) * FRAME_S, 2),
     }
     del wanted
-    gain = np.zeros(frames, dtype=np.float64)
+    del local
+    gain = np.zeros(frames, dtype=np.float32)
     smooth = max(1, round(SMOOTH_S / FRAME_S))
     speed = settings.max_speed_db_per_s * FRAME_S
     for start, end in regions:
-        part = target[start:end]
-        lo, hi = _centred(end - start, smooth)
-        part = _window_sums(part, lo, hi) / (hi - lo)
-        gain[start:end] = _slew_limited(part, speed)
+        gain[start:end] = _slew_limited(_box_means(target[start:end], smooth), speed)
+    del target
     reference = float(np.percentile(gain[speech], REFERENCE_PERCENTILE))
     _fill_pauses(gain, regions, reference)
     # A region starts a little before its first speech frame and ends a little after: the
@@ -435,7 +433,7 @@ def level_speech(analysis: SpeechAnalysis, settings: LevelerSettings) -> Levelin
         **_curve(gain),
         "stretches": speech_stretches(speech, analysis.loudness, gain),
     }
-    return Leveling(gain.astype(np.float32), findings)
+    return Leveling(gain, findings)
 
 
 def _fill_pauses(gain: np.ndarray, regions: list[tuple[int, int]], reference: float) -> None:
@@ -460,18 +458,23 @@ def _fill_pauses(gain: np.ndarray, regions: list[tuple[int, int]], reference: fl
 
 def _ramp_to_onsets(gain: np.ndarray, regions: list[tuple[int, int]]) -> None:
     """In place: each region's gain reached PRE_ROLL_S before its first frame, moving at most
-    ONSET_DB_PER_S (backwards running extrema: a rise or a fall into an onset starts early
-    enough; nothing else moves that fast, so nothing else changes)."""
+    ONSET_DB_PER_S — a backward pass of running extrema (a rise or a fall into an onset starts
+    early enough), run on a window before each onset only: nothing else moves that fast, so
+    nothing else changes, and no ramp is longer than the curve's range allows."""
+    if not regions:
+        return
     step = ONSET_DB_PER_S * FRAME_S
     pre = round(PRE_ROLL_S / FRAME_S)
     for start, _ in regions:  # the region's first gain, held back over the pre-roll
-        lo = max(0, start - pre)
-        gain[lo:start] = gain[start]
-    reverse = gain[::-1]
-    ramp = step * np.arange(gain.size)
-    reverse = np.maximum.accumulate(reverse + ramp) - ramp  # rises reached in time
-    reverse = np.minimum.accumulate(reverse - ramp) + ramp  # falls reached in time
-    gain[:] = reverse[::-1]
+        gain[max(0, start - pre) : start] = gain[start]
+    reach = pre + math.ceil(float(gain.max() - gain.min()) / step) + 2
+    for start, _ in reversed(regions):
+        first = max(0, start - reach)
+        window = gain[first : start + 1][::-1].astype(np.float64)  # from the onset backwards
+        ramp = step * np.arange(window.size)
+        window = np.maximum.accumulate(window + ramp) - ramp  # rises reached in time
+        window = np.minimum.accumulate(window - ramp) + ramp  # falls reached in time
+        gain[first : start + 1] = window[::-1]
 
 
 def _curve(gain: np.ndarray) -> dict[str, Any]:
