@@ -12,6 +12,7 @@ import pydantic
 import pytest
 
 from benchmarks.leveler import leveling_metrics
+from podcast_tools import ffmpeg
 from podcast_tools.audio import leveler
 from podcast_tools.audio.leveler import (
     Leveler,
@@ -279,6 +280,25 @@ def test_both_passes_share_one_analysis(interview, monkeypatch):
     os.utime(interview.path, ns=(1, 1))  # the file changed
     leveling_for(interview.path, LevelerSettings(), 44100, 2)
     assert len(calls) == 3 and len(leveler._MEMO) == 2
+
+
+@needs_espeak
+@pytest.mark.slow
+def test_an_mp3_master_into_a_48_khz_mono_chain_is_heard_alike(interview, tmp_path):
+    mp3 = tmp_path / "interview.mp3"
+    ffmpeg.run(
+        ["-i", ffmpeg.input_url(interview.path), "-c:a", "libmp3lame", "-b:a", "128k"]
+        + ["-y", ffmpeg.input_url(mp3)],
+        about=mp3,
+    )
+    wav = level_speech(analyse_speech(interview.path, 44100, 2), LevelerSettings()).findings
+    mono = level_speech(analyse_speech(mp3, 48000, 1), LevelerSettings()).findings
+    assert mono["speech_s"] == pytest.approx(wav["speech_s"], rel=0.05)
+    assert len(mono["stretches"]) == len(wav["stretches"]) == len(interview.turns)
+    # ffmpeg's downmix keeps a centred mix's loudness (an MP3 of it, within a fraction of a dB)
+    assert mono["programme_speech_lufs"] == pytest.approx(wav["programme_speech_lufs"], abs=1.0)
+    for a, b in zip(mono["stretches"], wav["stretches"]):
+        assert a["gain_db"] == pytest.approx(b["gain_db"], abs=0.5)
 
 
 @pytest.mark.slow
