@@ -156,6 +156,11 @@ class _Decimator:
     column gathers."""
 
     def __init__(self, rate: int) -> None:
+        # At 32 kHz and more, pairs of samples are averaged first (a zero at the old Nyquist
+        # frequency, −0.3 dB at 4 kHz): the low-pass then runs on half as many samples.
+        self.pairs = rate % 2 == 0 and rate >= 4 * ANALYSIS_RATE
+        self.odd = np.zeros(0, dtype=np.float32)  # a sample waiting for its pair
+        rate = rate // 2 if self.pairs else rate
         common = math.gcd(rate, ANALYSIS_RATE)
         self.period, outputs = rate // common, ANALYSIS_RATE // common
         at = np.arange(outputs) * (rate / ANALYSIS_RATE)
@@ -166,6 +171,13 @@ class _Decimator:
         self.rest = np.zeros(0, dtype=np.float32)  # filtered samples of an unfinished period
 
     def feed(self, mono: np.ndarray) -> np.ndarray:
+        if self.pairs:
+            if self.odd.size:
+                mono = np.concatenate([self.odd, mono])
+            whole = mono.size // 2 * 2
+            self.odd = mono[whole:].copy()
+            mono = mono[0:whole:2] + mono[1:whole:2]
+            mono *= np.float32(0.5)
         filtered, self.state = sosfilt(self.sos, mono, self.state)
         if self.rest.size:
             filtered = np.concatenate([self.rest, filtered])
