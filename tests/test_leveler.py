@@ -12,6 +12,7 @@ import pydantic
 import pytest
 
 from benchmarks.leveler import leveling_metrics
+from podcast_tools import ffmpeg
 from podcast_tools.audio import leveler
 from podcast_tools.audio.leveler import (
     Leveler,
@@ -201,7 +202,7 @@ def test_steady_music_is_not_speech_and_keeps_its_own_dynamics():
 @needs_espeak
 @pytest.mark.slow
 def test_the_analysis_measures_loudness_as_the_meter_does(interview):
-    analysis = analyse_speech(interview.path, 2)
+    analysis = analyse_speech(interview.path, 44100, 2)
     assert analysis.frames == pytest.approx(interview.mix.size / interview.rate * 100, abs=2)
     energy = 10 ** ((analysis.loudness.astype(np.float64) + 0.691) / 10) * 160
     ours = integrated_loudness(energy.astype(np.float32), 160)
@@ -271,15 +272,33 @@ def test_both_passes_share_one_analysis(interview, monkeypatch):
     calls = []
     real = leveler.analyse_speech
     monkeypatch.setattr(leveler, "analyse_speech", lambda *a: calls.append(a) or real(*a))
-    assert leveling_for(interview.path, LevelerSettings(), 2) is leveling_for(
-        interview.path, LevelerSettings(), 2
-    )
+    first = leveling_for(interview.path, LevelerSettings(), 44100, 2)
+    assert leveling_for(interview.path, LevelerSettings(), 44100, 2) is first
     assert len(calls) == 1
-    leveling_for(interview.path, LevelerSettings(max_boost_db=6), 2)  # other settings
+    leveling_for(interview.path, LevelerSettings(max_boost_db=6), 44100, 2)  # other settings
     assert len(calls) == 2
     os.utime(interview.path, ns=(1, 1))  # the file changed
-    leveling_for(interview.path, LevelerSettings(), 2)
+    leveling_for(interview.path, LevelerSettings(), 44100, 2)
     assert len(calls) == 3 and len(leveler._MEMO) == 2
+
+
+@needs_espeak
+@pytest.mark.slow
+def test_an_mp3_master_into_a_48_khz_mono_chain_is_heard_alike(interview, tmp_path):
+    mp3 = tmp_path / "interview.mp3"
+    ffmpeg.run(
+        ["-i", ffmpeg.input_url(interview.path), "-c:a", "libmp3lame", "-b:a", "128k"]
+        + ["-y", ffmpeg.input_url(mp3)],
+        about=mp3,
+    )
+    wav = level_speech(analyse_speech(interview.path, 44100, 2), LevelerSettings()).findings
+    mono = level_speech(analyse_speech(mp3, 48000, 1), LevelerSettings()).findings
+    assert mono["speech_s"] == pytest.approx(wav["speech_s"], rel=0.05)
+    assert len(mono["stretches"]) == len(wav["stretches"]) == len(interview.turns)
+    # ffmpeg's downmix keeps a centred mix's loudness (an MP3 of it, within a fraction of a dB)
+    assert mono["programme_speech_lufs"] == pytest.approx(wav["programme_speech_lufs"], abs=1.0)
+    for a, b in zip(mono["stretches"], wav["stretches"]):
+        assert a["gain_db"] == pytest.approx(b["gain_db"], abs=0.5)
 
 
 @pytest.mark.slow
@@ -297,7 +316,7 @@ def test_a_master_without_speech_is_mastered_as_without_the_leveler(tmp_path, ki
     master(source, tmp_path / "plain.mp3", MasteringSettings())
     master(source, tmp_path / "leveled.mp3", LEVELED)
     assert file_hash(tmp_path / "plain.mp3") == file_hash(tmp_path / "leveled.mp3")
-    found = leveling_for(source, LevelerSettings(), 2).findings
+    found = leveling_for(source, LevelerSettings(), 44100, 2).findings
     assert found["speech_found"] is False
     assert found["gain_db"] == [] and found["stretches"] == []
     json.dumps(found)
