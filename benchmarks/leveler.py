@@ -46,7 +46,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from podcast_tools import ffmpeg
-from podcast_tools.audio import leveler
+from podcast_tools.audio import leveler, speech
 from podcast_tools.audio.master import MasteringSettings, master
 from podcast_tools.audio.meter import LoudnessMeter, frame_length, integrated_loudness
 from tests.interview import Interview, make_interview
@@ -311,13 +311,13 @@ def cost(folder: Path, minutes: float, runs: int = 3) -> list[tuple[str, bool]]:
     own_wall, own_cpu = own.wall, own.cpu  # the last run's
     leveler._MEMO.clear()
     started = time.perf_counter()
-    analysis = leveler.analyse_speech(long, 44100, 2)
+    analysis = speech.analyse_speech(long, 44100, 2)
     analysed = time.perf_counter() - started
     leveling = leveler.level_speech(analysis, leveler.LevelerSettings())
     curve = time.perf_counter() - started - analysed
     del analysis, leveling
     tracemalloc.start()
-    leveler.level_speech(leveler.analyse_speech(long, 44100, 2), leveler.LevelerSettings())
+    leveler.level_speech(speech.analyse_speech(long, 44100, 2), leveler.LevelerSettings())
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     print(f"\n(b) cost: {minutes:g}-minute master ({long.stat().st_size / 1e6:.0f} MB WAV) to MP3")

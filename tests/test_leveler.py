@@ -14,19 +14,16 @@ import pytest
 from benchmarks.leveler import leveling_metrics
 from podcast_tools import ffmpeg
 from podcast_tools.audio import leveler
-from podcast_tools.audio.leveler import (
-    Leveler,
-    LevelerSettings,
-    SpeechAnalysis,
-    analyse_speech,
-    level_speech,
-    leveling_for,
-    speech_regions,
-    speech_stretches,
-)
+from podcast_tools.audio.leveler import Leveler, LevelerSettings, level_speech, leveling_for
 from podcast_tools.audio.master import MasteringSettings, master
 from podcast_tools.audio.meter import integrated_loudness
 from podcast_tools.audio.pcm import pcm_chunks
+from podcast_tools.audio.speech import (
+    SpeechAnalysis,
+    analyse_speech,
+    speech_regions,
+    speech_stretches,
+)
 from podcast_tools.audio.stages import STAGES, StageContext, stage_specs
 from podcast_tools.content.models import STAGE_SETTINGS
 from podcast_tools.layout import file_hash

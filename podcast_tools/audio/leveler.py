@@ -41,34 +41,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import webrtcvad
 from pydantic import Field
 
-from podcast_tools.audio.meter import LoudnessMeter, frame_length
-from podcast_tools.audio.pcm import pcm_chunks
-from podcast_tools.audio.sosfilt import sosfilt
+from podcast_tools.audio.speech import (
+    FRAME_S,
+    MIN_SPEECH_S,
+    SpeechAnalysis,
+    analyse_speech,
+    box_means,
+    speech_mask,
+    speech_regions,
+    speech_stretches,
+)
 from podcast_tools.audio.stages import StageContext, register_stage
 from podcast_tools.content.models import StageSettings
 
-#: The analysis: sample rate (webrtcvad works on 8 kHz inside; reading the master directly and
-#: taking it down here costs half the CPU of ffmpeg's resampler to 16 kHz), meter frame (s),
-#: webrtcvad mode (0–3) and frame (ms).
-ANALYSIS_RATE = 8000
-FRAME_S = 0.01
-VAD_MODE = 2  # mode 3 misses quiet voices (a guest at −62 dBFS: 19 % of its frames; mode 2: 83 %)
-VAD_FRAME_MS = 30
-#: A frame of speech is at least this far above the noise floor (the 10th percentile) ...
-FLOOR_MARGIN_DB = 6.0
-#: ... and its second of neighbourhood swings by at least this much (std of 10 ms loudness):
-#: speech ≥ 8 dB clean (≥ 2.4 under noise 10 dB down), pink noise 0.7, a chord 1.5, a tone 0.1.
-MODULATION_DB = 2.0
-MODULATION_S = 1.0
-#: The absolute gate (as BS.1770's): quieter frames are never speech.
-ABSOLUTE_GATE_LUFS = -70.0
-#: Speech less than this far apart is one region (the gain runs on through the gap).
-MERGE_S = 0.4
-#: Regions with less speech than this are left out (a click, a cough).
-MIN_REGION_SPEECH_S = 0.2
 #: A region's gain starts a little before its first speech frame and ends a little after.
 PRE_ROLL_S = 0.05
 POST_ROLL_S = 0.1
@@ -83,12 +70,6 @@ EASE_DB_PER_S = 20.0
 REFERENCE_PERCENTILE = 10.0
 #: Just before a speech onset the gain may move this fast to reach the region's gain.
 ONSET_DB_PER_S = 40.0
-#: Long arrays are worked on this many frames at a time (10 minutes).
-_SEGMENT_FRAMES = 60_000
-#: Less speech than this in the whole master: no speech found.
-MIN_SPEECH_S = 1.0
-#: Stretches (for the report): regions at least this long.
-MIN_STRETCH_S = 1.0
 #: The findings' gain curve: one value per step, the step doubled until at most this many.
 MAX_CURVE_POINTS = 12_000
 CURVE_STEP_S = 0.5
@@ -115,236 +96,6 @@ class LevelerSettings(StageSettings):
         le=12.0,
         description="the fastest the gain moves inside speech (dB per second)",
     )
-
-
-# --- analysis -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpeechAnalysis:
-    """The master as the leveler sees it, per 10 ms frame: loudness (LUFS of the frame as the
-    chain's input measures, K-weighted) and webrtcvad's decision."""
-
-    loudness: np.ndarray  # float32 LUFS per frame (-inf: digital silence)
-    voiced: np.ndarray  # bool per frame
-
-    @property
-    def frames(self) -> int:
-        return int(self.loudness.size)
-
-
-def _lowpass_sos(cutoff: float, rate: int) -> np.ndarray:
-    """A 4th-order Butterworth low-pass as two biquads (the bilinear transform; the cookbook's
-    formulas), float32 sections as `sosfilt` takes them."""
-    sections = []
-    for q in (0.5411961001461969, 1.3065629648763766):  # the two poles pairs' Q
-        w = 2.0 * math.pi * cutoff / rate
-        alpha = math.sin(w) / (2.0 * q)
-        cos = math.cos(w)
-        a0 = 1.0 + alpha
-        b = [(1.0 - cos) / 2.0 / a0, (1.0 - cos) / a0, (1.0 - cos) / 2.0 / a0]
-        sections.append(b + [1.0, -2.0 * cos / a0, (1.0 - alpha) / a0])
-    return np.array(sections, dtype=np.float32)
-
-
-class _Decimator:
-    """Mono float32 at `rate` → ANALYSIS_RATE, streamed: low-passed (4th-order Butterworth
-    below the new Nyquist frequency), then sampled at the new rate by linear interpolation
-    (the low-passed signal is oversampled: the interpolation costs nothing audible to a VAD
-    or a loudness estimate). The sampling instants repeat every `period` input samples
-    (441 at 44.1 kHz: 80 outputs), so each period is one row and the interpolation two
-    column gathers."""
-
-    def __init__(self, rate: int) -> None:
-        # At 32 kHz and more, pairs of samples are averaged first (a zero at the old Nyquist
-        # frequency, −0.3 dB at 4 kHz): the low-pass then runs on half as many samples.
-        self.pairs = rate % 2 == 0 and rate >= 4 * ANALYSIS_RATE
-        self.odd = np.zeros(0, dtype=np.float32)  # a sample waiting for its pair
-        rate = rate // 2 if self.pairs else rate
-        common = math.gcd(rate, ANALYSIS_RATE)
-        self.period, outputs = rate // common, ANALYSIS_RATE // common
-        at = np.arange(outputs) * (rate / ANALYSIS_RATE)
-        self.left = np.floor(at).astype(np.int64)
-        self.weight = (at - self.left).astype(np.float32)
-        self.sos = _lowpass_sos(0.45 * min(rate, ANALYSIS_RATE), rate)
-        self.state = np.zeros((self.sos.shape[0], 2), dtype=np.float32)
-        self.rest = np.zeros(0, dtype=np.float32)  # filtered samples of an unfinished period
-
-    def feed(self, mono: np.ndarray) -> np.ndarray:
-        if self.pairs:
-            if self.odd.size:
-                mono = np.concatenate([self.odd, mono])
-            whole = mono.size // 2 * 2
-            self.odd = mono[whole:].copy()
-            mono = mono[0:whole:2] + mono[1:whole:2]
-            mono *= np.float32(0.5)
-        filtered, self.state = sosfilt(self.sos, mono, self.state)
-        if self.rest.size:
-            filtered = np.concatenate([self.rest, filtered])
-        # a period's last output may lean on the next period's first sample: keep one back
-        rows = max(0, (filtered.size - 1) // self.period)
-        whole = rows * self.period
-        if rows == 0:
-            self.rest = filtered
-            return np.zeros(0, dtype=np.float32)
-        table = np.lib.stride_tricks.sliding_window_view(filtered[: whole + 1], self.period + 1)
-        table = table[:: self.period][:rows]
-        self.rest = filtered[whole:]
-        left = table[:, self.left]
-        right = table[:, self.left + 1]
-        return (left + (right - left) * self.weight).ravel()
-
-
-def analyse_speech(source: Path, sample_rate: int, channels: int) -> SpeechAnalysis:
-    """Read `source` as the chain does (`sample_rate`, `channels`: a WAV of that kind is read
-    directly, anything else decoded by ffmpeg), reduce it to mono at 8 kHz and keep the
-    per-10 ms records (`SpeechAnalysis`): the K-weighted loudness of that mono mix as the
-    master's meter reads a centred (mono-compatible) mix of `channels` — the 4 kHz band of
-    speech carries its loudness to within a few tenths of a dB; a wide stereo mix reads up
-    to 3 dB low — and the VAD's decision on it."""
-    rate = ANALYSIS_RATE
-    vad = webrtcvad.Vad(VAD_MODE)
-    vad_len = rate * VAD_FRAME_MS // 1000
-    per_vad = VAD_FRAME_MS // 10
-    decisions = bytearray()
-    pending = np.zeros(0, dtype=np.int16)
-    decimator = _Decimator(sample_rate)
-    meter = LoudnessMeter(rate, 1)
-    try:
-        for chunk in pcm_chunks(source, sample_rate=sample_rate, channels=channels):
-            mono = chunk[:, 0].copy()
-            for channel in range(1, channels):  # (a column at a time: far faster than mean)
-                mono += chunk[:, channel]
-            if channels > 1:
-                mono *= np.float32(1.0 / channels)
-            low = decimator.feed(mono)
-            meter.feed(low[:, None])
-            pcm = np.clip(np.rint(low * 32767.0), -32768, 32767).astype(np.int16)
-            if pending.size:
-                pcm = np.concatenate([pending, pcm])
-            whole = pcm.size // vad_len * vad_len
-            data = pcm[:whole].tobytes()
-            step = vad_len * 2
-            decisions.extend(
-                vad.is_speech(data[at : at + step], rate) for at in range(0, len(data), step)
-            )
-            pending = pcm[whole:]
-        energy = meter.frame_energies()
-    finally:
-        meter.close()
-    voiced = np.repeat(np.frombuffer(bytes(decisions), dtype=np.bool_), per_vad)
-    frames = energy.size
-    if voiced.size < frames:  # the last partial VAD frame: not voiced
-        voiced = np.concatenate([voiced, np.zeros(frames - voiced.size, dtype=np.bool_)])
-    with np.errstate(divide="ignore"):
-        loudness = (
-            -0.691 + 10.0 * np.log10(energy / frame_length(rate)) + 10.0 * math.log10(channels)
-        ).astype(np.float32)
-    return SpeechAnalysis(loudness, voiced[:frames])
-
-
-def _box_means(values: np.ndarray, width: int) -> np.ndarray:
-    """The mean of `values` over a window of `width` frames centred on each frame, cut at the
-    ends: float64 running sums, int32 bounds (memory stays a few arrays of the input's size)."""
-    size = values.size
-    index = np.arange(size, dtype=np.int32)
-    hi = np.minimum(index + (width - width // 2), size)
-    lo = np.maximum(index - width // 2, 0, out=index)
-    cumulative = np.empty(size + 1, dtype=np.float64)
-    cumulative[0] = 0.0
-    np.cumsum(values, dtype=np.float64, out=cumulative[1:])
-    means = cumulative[hi]
-    means -= cumulative[lo]
-    del cumulative
-    means /= hi - lo
-    return means
-
-
-def speech_mask(analysis: SpeechAnalysis) -> np.ndarray:
-    """Which 10 ms frames are speech: voiced (webrtcvad), above the noise floor and the absolute
-    gate, and in a second that swings the way speech does (see MODULATION_DB)."""
-    loudness = analysis.loudness
-    frames = analysis.frames
-    if frames == 0:
-        return np.zeros(0, dtype=np.bool_)
-    audible = np.isfinite(loudness) & (loudness > ABSOLUTE_GATE_LUFS)
-    if not audible.any():
-        return np.zeros(frames, dtype=np.bool_)
-    floor = float(np.percentile(loudness[audible], 10))
-    level = np.where(audible, loudness, np.float32(ABSOLUTE_GATE_LUFS))
-    width = max(1, round(MODULATION_S / FRAME_S))
-    swings = np.zeros(frames, dtype=np.bool_)
-    for first in range(0, frames, _SEGMENT_FRAMES):  # a segment at a time: memory stays small
-        end = min(frames, first + _SEGMENT_FRAMES)
-        lo, hi = max(0, first - width), min(frames, end + width)  # each window whole inside
-        part = level[lo:hi]
-        mean = _box_means(part, width)
-        variance = _box_means(np.square(part, dtype=np.float64), width)
-        variance -= np.square(mean, out=mean)
-        swings[first:end] = variance[first - lo : end - lo] >= MODULATION_DB**2
-    return analysis.voiced & audible & (level >= floor + FLOOR_MARGIN_DB) & swings
-
-
-def speech_regions(
-    speech: np.ndarray,
-    *,
-    merge_frames: int = round(MERGE_S / FRAME_S),
-    min_speech_frames: int = round(MIN_REGION_SPEECH_S / FRAME_S),
-) -> list[tuple[int, int]]:
-    """Runs of speech frames, [start, end) in frames, merged across gaps shorter than
-    `merge_frames`; runs holding fewer than `min_speech_frames` speech frames are left out."""
-    if not speech.any():
-        return []
-    edges = np.diff(np.concatenate([[0], speech.astype(np.int8), [0]]))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
-    regions: list[list[int]] = []
-    for start, end in zip(starts.tolist(), ends.tolist()):
-        if regions and start - regions[-1][1] < merge_frames:
-            regions[-1][1] = end
-            regions[-1][2] += end - start
-        else:
-            regions.append([start, end, end - start])
-    return [(start, end) for start, end, count in regions if count >= min_speech_frames]
-
-
-def speech_stretches(
-    speech: np.ndarray,
-    loudness: np.ndarray,
-    gain_db: np.ndarray | None = None,
-    *,
-    frame_s: float = FRAME_S,
-    merge_s: float = MERGE_S,
-    min_s: float = MIN_STRETCH_S,
-) -> list[dict[str, float]]:
-    """The stretches of speech of a master, for a report: runs of speech merged across pauses
-    shorter than `merge_s`, those shorter than `min_s` left out.
-
-    `speech`: bool per frame (e.g. `speech_mask`); `loudness`: LUFS per frame (K-weighted, as
-    recorded); `gain_db`: the leveler's gain per frame, if any. Each stretch is a dict:
-    `start_s`, `end_s` (seconds from the master's start), `before_lufs` (power mean of its
-    speech frames' loudness, as recorded) and, with `gain_db`, `gain_db` (the gain its speech
-    got, as a loudness change: after − before) — all rounded for a report.
-    """
-    stretches = []
-    merge = max(1, round(merge_s / frame_s))
-    for start, end in speech_regions(speech, merge_frames=merge, min_speech_frames=1):
-        if (end - start) * frame_s < min_s:
-            continue
-        inside = speech[start:end]
-        level = loudness[start:end][inside].astype(np.float64)
-        power = 10.0 ** (level / 10.0)
-        before = 10.0 * math.log10(power.mean())
-        stretch = {
-            "start_s": round(start * frame_s, 2),
-            "end_s": round(end * frame_s, 2),
-            "before_lufs": round(before, 1),
-        }
-        if gain_db is not None:
-            gained = power * 10.0 ** (gain_db[start:end][inside].astype(np.float64) / 10.0)
-            stretch["gain_db"] = round(10.0 * math.log10(gained.mean()) - before, 1)
-        stretches.append(stretch)
-    return stretches
 
 
 # --- the gain curve -----------------------------------------------------------------------------
@@ -380,8 +131,8 @@ def _local_levels(
     for start, end in regions:
         inside = speech[start:end]
         power = np.where(inside, 10.0 ** (loudness[start:end].astype(np.float64) / 10.0), 0.0)
-        energy = _box_means(power, width)
-        count = _box_means(inside.astype(np.float64), width)
+        energy = box_means(power, width)
+        count = box_means(inside.astype(np.float64), width)
         empty = count == 0
         if empty.any():
             energy[empty], count[empty] = power.sum(), inside.sum()
@@ -429,7 +180,7 @@ def level_speech(analysis: SpeechAnalysis, settings: LevelerSettings) -> Levelin
     smooth = max(1, round(SMOOTH_S / FRAME_S))
     speed = settings.max_speed_db_per_s * FRAME_S
     for start, end in regions:
-        gain[start:end] = _slew_limited(_box_means(target[start:end], smooth), speed)
+        gain[start:end] = _slew_limited(box_means(target[start:end], smooth), speed)
     del target
     reference = float(np.percentile(gain[speech], REFERENCE_PERCENTILE))
     _fill_pauses(gain, regions, reference)

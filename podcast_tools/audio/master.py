@@ -550,7 +550,7 @@ def _speech_of(rendering: Rendering, steps: MasterPlan) -> dict[str, Any] | None
         return None
     plan, frames = steps.plan, rendering.speech
     per_frame = plan.sample_rate * FRAME_S
-    kept = np.zeros(frames.voiced.size, dtype=bool)
+    kept = np.zeros(frames.after.frames, dtype=bool)
     for segment in plan.segments:
         kept[math.ceil(segment.start / per_frame) : int(segment.end // per_frame)] = True
     return speech_profile(frames, steps.gain_db - steps.codec_loss_lu, kept)
@@ -962,9 +962,7 @@ def render(
             feeds = [meter.feed, *feeds]
             written = 0
             # the decoder starts here, on the render's thread (its lower priority)
-            decoded_master = pcm_chunks(source, sample_rate=rate, channels=channels)
-            through = speech.tap_after(chain.run(speech.tap_before(decoded_master)))
-            with closing(through) as decoded:
+            with closing(_through_chain(source, settings, chain, speech)) as decoded:
                 chunks = decoded if check is None else check.chunks(decoded)
                 for piece in assemble(chunks, plan, steps.intro, steps.outro, source):
                     rendered = limiter.process(piece)
@@ -990,7 +988,8 @@ def render(
             )
             for f, kbps in settings.encodes()
         ]
-        frames = run_yielding_to_encoder(feed_encoders, feeds)
+        with speech.closed_on_failure():  # (on success: `speech.frames()` below)
+            frames = run_yielding_to_encoder(feed_encoders, feeds)
     # The rendered programme's loudness as the render's meter measured what it fed the encoders
     # (the limiter's true-peak bound: its own measurement of the same samples); --verify decodes
     # and measures the files themselves.
@@ -1016,6 +1015,15 @@ def render(
             gain_squares, steps.gain_db, hop * FRAMES_PER_100MS, points
         ),
     )
+
+
+def _through_chain(
+    source: Path, settings: MasteringSettings, chain: StageChain, speech: SpeechMap
+) -> Iterator[np.ndarray]:
+    """The master decoded and run through the stage chain, the speech map tapping it before
+    (with stages) and after."""
+    decoded = pcm_chunks(source, sample_rate=settings.sample_rate, channels=settings.channels)
+    return speech.tap_after(chain.run(speech.tap_before(decoded)))
 
 
 def heavy_limiting_percent(gain_squares: np.ndarray, gain_db: float) -> float:
