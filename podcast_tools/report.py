@@ -651,12 +651,7 @@ def sound_warnings(doc: dict[str, Any], stages: Sequence[str]) -> list[SoundWarn
     speech = doc.get("speech") or {}
     spread = speech.get("spread_after_lu")
     if spread is not None and spread > SPREAD_LIMIT_LU + _EPSILON:
-        fix = (
-            "the leveler is on but reaches its bounds: raise max_boost_db and max_cut_db in "
-            "[mastering.stages.leveler]"
-            if "leveler" in stages
-            else "turn on mastering.leveler = true"
-        )
+        fix = _spread_fix(doc, stages)
         found.append(
             SoundWarning(
                 "speech-spread",
@@ -693,6 +688,19 @@ def sound_warnings(doc: dict[str, Any], stages: Sequence[str]) -> list[SoundWarn
             )
         )
     return found
+
+
+def _spread_fix(doc: dict[str, Any], stages: Sequence[str]) -> str:
+    """The setting that would even out the speech: the leveler; with it on, its bounds when the
+    speech wanted more, else the denoiser (noise hides a quiet speaker from it), else its pace."""
+    if "leveler" not in stages:
+        return "turn on mastering.leveler = true"
+    found = (doc.get("stages") or {}).get("leveler") or {}
+    if found.get("boost_limited_s") or found.get("cut_limited_s"):
+        return "the leveler reached its bounds: raise max_boost_db or max_cut_db in [mastering.stages.leveler]"
+    if "denoise" not in stages:
+        return 'turn on mastering.denoise = "light" (noise hides a quiet speaker from the leveler)'
+    return "raise max_speed_db_per_s in [mastering.stages.leveler]"
 
 
 def _warnings_list(warnings: list[SoundWarning]) -> str:
@@ -800,6 +808,8 @@ def _speech_section(doc: dict[str, Any], excerpts: Sequence[Excerpt]) -> str:
     hum = stages.get("dehum")
     if hum is not None:
         parts.append(_hum_line(hum))
+    if stages.get("denoise") is not None:
+        parts.append(_denoise_line(stages["denoise"]))
     if excerpts:
         parts.append("<h3>Listen: before and after</h3>")
         parts.append('<div id="excerpts">')
@@ -879,12 +889,30 @@ def _speech_table(speech: dict[str, Any]) -> str:
 
 
 def _hum_line(hum: dict[str, Any]) -> str:
-    mains = hum.get("mains_hz")
-    if mains is None:
-        return '<p id="hum" data-mains="none">Mains hum: none found.</p>'
+    harmonics = hum.get("harmonics_hz") or []
+    if not harmonics:
+        return '<p id="hum" data-mains="none">Mains hum: none found, nothing notched.</p>'
+    frequency = hum.get("frequency_hz") or hum.get("mains_hz")
     removed = hum.get("removed_db")
-    amount = f", {removed:.1f} dB of it removed" if isinstance(removed, (int, float)) else ""
-    return f'<p id="hum" data-mains="{mains}">Mains hum: {mains} Hz and its harmonics{amount}.</p>'
+    amount = f"; {removed:.1f} dB of it removed" if isinstance(removed, (int, float)) else ""
+    how = "found" if hum.get("detected") else "as set"
+    return (
+        f'<p id="hum" data-mains="{_e(str(hum.get("mains_hz")))}">Mains hum ({how}): '
+        f"{frequency:.2f} Hz and {len(harmonics) - 1} more harmonic(s) up to "
+        f"{max(harmonics):.0f} Hz notched{amount}.</p>"
+    )
+
+
+def _denoise_line(found: dict[str, Any]) -> str:
+    limit = found.get("attenuation_limit_db")
+    strength = found.get("strength", "")
+    bound = f"at most {limit:g} dB" if isinstance(limit, (int, float)) else "no limit"
+    removed = found.get("removed_db")
+    amount = f"; {removed:.1f} dB of energy removed" if isinstance(removed, (int, float)) else ""
+    return (
+        f'<p id="denoise" data-strength="{_e(str(strength))}">Noise reduction: '
+        f"{_e(str(found.get('model', '')))}, {_e(str(strength))} ({bound}){amount}.</p>"
+    )
 
 
 def _data_uri(mp3: bytes) -> str:
