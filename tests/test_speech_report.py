@@ -12,8 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from podcast_tools.audio.dehum import DehumSettings
+from podcast_tools.audio.denoise import DenoiseSettings
+from podcast_tools.audio.leveler import LevelerSettings
 from podcast_tools.audio.master import MasteringSettings, master
+from podcast_tools.audio.produced import CHAIN_ORDER  # noqa: F401  (the stages' order)
 from podcast_tools.audio.speech import SpeechAnalysis, SpeechFrames, speech_profile
+from podcast_tools.audio.stages import stage_specs
 from podcast_tools.ffmpeg import ffmpeg_exe
 from podcast_tools.jsonout import document
 from podcast_tools.report import sound_warnings, speech_excerpts, write_report_page
@@ -164,3 +169,25 @@ def test_stretches_move_as_speech_does_and_report_before_and_after():
     steady = np.where(voiced, -20.0, -60.0).astype(np.float32)
     found = speech_profile(SpeechFrames(SpeechAnalysis(steady, voiced), steady), 0.0)
     assert found["speech_found"] is False
+
+
+def test_all_three_stages_on_a_bad_line_and_the_report_says_what_they_did(tmp_path):
+    """A guest 12 dB down on a line with pink noise 15 dB under the speech and 50 Hz hum, with
+    dehum, denoise and the leveler on (the real models): the report finds the hum and says how
+    much went, the denoiser's strength, and the speech evened out over a lower noise floor."""
+    need_espeak()
+    bad = make_interview(tmp_path / "bad.wav", turns=2, noise_snr_db=15, hum_hz=50)
+    stages = stage_specs(
+        {"dehum": DehumSettings(), "denoise": DenoiseSettings(), "leveler": LevelerSettings()}
+    )
+    report = master(bad.path, tmp_path / "bad.mp3", MasteringSettings(stages=stages))
+    found = report.stages
+    assert found["dehum"]["frequency_hz"] == pytest.approx(50.0, abs=0.1)
+    assert found["dehum"]["removed_db"] > 15.0
+    assert found["denoise"]["strength"] == "light"
+    speech = report.speech
+    assert speech["spread_after_lu"] < speech["spread_before_lu"] - 5.0, speech
+    assert speech["noise_gap_after_db"] > speech["noise_gap_before_db"] + 12.0, speech
+    page = write_report_page(report, tmp_path / "r.html", title="Bad line").read_text("utf-8")
+    assert 'id="hum" data-mains="50"' in page and 'id="denoise" data-strength="light"' in page
+    assert_valid("process", json.loads(json.dumps(_processed(report))))
