@@ -11,7 +11,8 @@ cross-correlation (mastering trims the head silence) and measured:
 
 * SI-SDR against the clean mix (speech + room tone, without the noise and hum), dB
 * room tone relative to speech: the level in the pauses less the level of the speech, dB
-* DNSMOS overall / signal / background (speechmos, its ONNX models shipped in the package)
+* DNSMOS overall / signal / background (speechmos, its ONNX models shipped in the package; the
+  mean over consecutive 9 s windows)
 * hum left: the power at 50, 100, … 350 Hz (a lock-in over 1 s windows, the quieter quarter),
   relative to the speech, dB
 
@@ -108,8 +109,12 @@ def dnsmos(x: np.ndarray) -> dict[str, float]:
 
     audio = signal.resample_poly(x, 160, 441).astype(np.float32)
     audio = np.clip(audio, -1.0, 1.0)
-    scores = model.run(audio, 16000)
-    return {key: float(scores[f"{key}_mos"]) for key in ("ovrl", "sig", "bak")}
+    # speechmos scores 9.01 s windows a second apart (each second nine times): score consecutive
+    # windows instead, one call each, and average them as it does
+    window = int(model.INPUT_LENGTH * 16000)
+    scores = [model.run(audio[i : i + window], 16000) for i in range(0, audio.size - window + 1,
+                                                                   window)]
+    return {key: float(np.mean([s[f"{key}_mos"] for s in scores])) for key in ("ovrl", "sig", "bak")}
 
 
 def hum_level(x: np.ndarray) -> float:
