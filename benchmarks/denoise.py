@@ -5,7 +5,7 @@ them and against ffmpeg's own denoisers, on a generated interview with a bad lin
 guest 12 dB down, room tone at −60 dBFS, pink noise 10 dB under the speech, 50 Hz hum with
 harmonics at −35 dBFS) is mastered (`podcast_tools.audio.master.master`, MP3 at −16 LUFS) without
 stages, with `dehum`, `denoise` light/strong and both; and, for comparison, after ffmpeg's
-`afftdn` (default; and strong with noise tracking; mastered the same way, so every file is at
+`afftdn` (its noise floor set at the noise: −30 dB; and 30 dB of reduction with noise tracking; mastered the same way, so every file is at
 the same loudness — `anlmdn` was tried too: this machine's ffmpeg 7 aborts in it). Each MP3 is decoded, aligned with the clean mix by
 cross-correlation (mastering trims the head silence) and measured:
 
@@ -68,8 +68,8 @@ VARIANTS: list[tuple[str, tuple, str | None]] = [
     ("denoise strong", (STRONG,), None),
     ("dehum + denoise light", (DEHUM, LIGHT), None),
     ("dehum + denoise strong", (DEHUM, STRONG), None),
-    ("ffmpeg afftdn", (), "afftdn"),
-    ("ffmpeg afftdn nr=30 tn", (), "afftdn=nr=30:nf=-50:tn=1"),
+    ("ffmpeg afftdn nf=-30", (), "afftdn=nf=-30"),
+    ("ffmpeg afftdn nr=30 nf=-30 tn", (), "afftdn=nr=30:nf=-30:tn=1"),
 ]
 HUM_HZ = [50.0 * k for k in range(1, 8)]
 
@@ -274,7 +274,7 @@ def quality(folder: Path, source: Path, interview, skip_ffmpeg: bool, fails: lis
         rows[label] = {**measure(placed, interview, span), "seconds": took}
         print(f"  {label}: mastered in {took:.1f} s (aligned at {offset} samples)", flush=True)
         print("    " + row(label, rows[label]), flush=True)
-    print("\n" + f"{'':26} {'SI-SDR':>7} {'room/sp':>8} {'hum/sp':>7} {'OVRL':>5} {'SIG':>5} {'BAK':>5}")
+    print("\n" + f"{'':30} {'SI-SDR':>7} {'room/sp':>8} {'hum/sp':>7} {'OVRL':>5} {'SIG':>5} {'BAK':>5}")
     for label, r in rows.items():
         print(row(label, r))
     found = stage_findings(source, (DEHUM, LIGHT))
@@ -297,7 +297,7 @@ def quality(folder: Path, source: Path, interview, skip_ffmpeg: bool, fails: lis
 
 
 def row(label: str, r: dict[str, float]) -> str:
-    return (f"{label:26} {r['si_sdr']:7.2f} {r['room_rel']:8.1f} {r['hum_rel']:7.1f} "
+    return (f"{label:30} {r['si_sdr']:7.2f} {r['room_rel']:8.1f} {r['hum_rel']:7.1f} "
             f"{r['ovrl']:5.2f} {r['sig']:5.2f} {r['bak']:5.2f}")
 
 
