@@ -5,8 +5,9 @@ them and against ffmpeg's own denoisers, on a generated interview with a bad lin
 guest 12 dB down, room tone at −60 dBFS, pink noise 10 dB under the speech, 50 Hz hum with
 harmonics at −35 dBFS) is mastered (`podcast_tools.audio.master.master`, MP3 at −16 LUFS) without
 stages, with `dehum`, `denoise` light/strong and both; and, for comparison, after ffmpeg's
-`afftdn` (its noise floor set at the noise: −30 dB; and 30 dB of reduction with noise tracking; mastered the same way, so every file is at
-the same loudness — `anlmdn` was tried too: this machine's ffmpeg 7 aborts in it). Each MP3 is decoded, aligned with the clean mix by
+`afftdn` (its noise floor set where the noise is, −30 dB; and 30 dB of reduction with noise
+tracking), mastered the same way, so every file is at the same loudness (`anlmdn` was tried too:
+this machine's ffmpeg aborts in it). Each MP3 is decoded, aligned with the clean mix by
 cross-correlation (mastering trims the head silence) and measured:
 
 * SI-SDR against the clean mix (speech + room tone, without the noise and hum), dB
