@@ -5,13 +5,15 @@ them and against ffmpeg's own denoisers, on a generated interview with a bad lin
 guest 12 dB down, room tone at −60 dBFS, pink noise 10 dB under the speech, 50 Hz hum with
 harmonics at −35 dBFS) is mastered (`podcast_tools.audio.master.master`, MP3 at −16 LUFS) without
 stages, with `dehum`, `denoise` light/strong and both; and, for comparison, after ffmpeg's
-`afftdn` (default; and strong with noise tracking) and `anlmdn` (mastered the same way, so every
-file is at the same loudness). Each MP3 is decoded, aligned with the clean mix by
+`afftdn` (its noise floor set where the noise is, −30 dB; and 30 dB of reduction with noise
+tracking), mastered the same way, so every file is at the same loudness (`anlmdn` was tried too:
+this machine's ffmpeg aborts in it). Each MP3 is decoded, aligned with the clean mix by
 cross-correlation (mastering trims the head silence) and measured:
 
 * SI-SDR against the clean mix (speech + room tone, without the noise and hum), dB
 * room tone relative to speech: the level in the pauses less the level of the speech, dB
-* DNSMOS overall / signal / background (speechmos, its ONNX models shipped in the package)
+* DNSMOS overall / signal / background (speechmos, its ONNX models shipped in the package; the
+  mean over consecutive 9 s windows)
 * hum left: the power at 50, 100, … 350 Hz (a lock-in over 1 s windows, the quieter quarter),
   relative to the speech, dB
 
@@ -67,9 +69,8 @@ VARIANTS: list[tuple[str, tuple, str | None]] = [
     ("denoise strong", (STRONG,), None),
     ("dehum + denoise light", (DEHUM, LIGHT), None),
     ("dehum + denoise strong", (DEHUM, STRONG), None),
-    ("ffmpeg afftdn", (), "afftdn"),
-    ("ffmpeg afftdn nr=30 tn", (), "afftdn=nr=30:nf=-50:tn=1"),
-    ("ffmpeg anlmdn", (), "anlmdn"),
+    ("ffmpeg afftdn nf=-30", (), "afftdn=nf=-30"),
+    ("ffmpeg afftdn nr=30 nf=-30 tn", (), "afftdn=nr=30:nf=-30:tn=1"),
 ]
 HUM_HZ = [50.0 * k for k in range(1, 8)]
 
@@ -108,8 +109,12 @@ def dnsmos(x: np.ndarray) -> dict[str, float]:
 
     audio = signal.resample_poly(x, 160, 441).astype(np.float32)
     audio = np.clip(audio, -1.0, 1.0)
-    scores = model.run(audio, 16000)
-    return {key: float(scores[f"{key}_mos"]) for key in ("ovrl", "sig", "bak")}
+    # speechmos scores 9.01 s windows a second apart (each second nine times): score consecutive
+    # windows instead, one call each, and average them as it does
+    window = int(model.INPUT_LENGTH * 16000)
+    scores = [model.run(audio[i : i + window], 16000) for i in range(0, audio.size - window + 1,
+                                                                   window)]
+    return {key: float(np.mean([s[f"{key}_mos"] for s in scores])) for key in ("ovrl", "sig", "bak")}
 
 
 def hum_level(x: np.ndarray) -> float:
@@ -269,11 +274,10 @@ def quality(folder: Path, source: Path, interview, skip_ffmpeg: bool, fails: lis
         placed, offset, span = aligned(decode_mono(out), interview.clean)
         rows[label] = {**measure(placed, interview, span), "seconds": took}
         print(f"  {label}: mastered in {took:.1f} s (aligned at {offset} samples)", flush=True)
-    header = f"{'':26} {'SI-SDR':>7} {'room/sp':>8} {'hum/sp':>7} {'OVRL':>5} {'SIG':>5} {'BAK':>5}"
-    print("\n" + header)
+        print("    " + row(label, rows[label]), flush=True)
+    print("\n" + f"{'':30} {'SI-SDR':>7} {'room/sp':>8} {'hum/sp':>7} {'OVRL':>5} {'SIG':>5} {'BAK':>5}")
     for label, r in rows.items():
-        print(f"{label:26} {r['si_sdr']:7.2f} {r['room_rel']:8.1f} {r['hum_rel']:7.1f} "
-              f"{r['ovrl']:5.2f} {r['sig']:5.2f} {r['bak']:5.2f}")
+        print(row(label, r))
     found = stage_findings(source, (DEHUM, LIGHT))
     print("\nfindings (dehum + denoise light):")
     for name, values in found.items():
@@ -291,6 +295,11 @@ def quality(folder: Path, source: Path, interview, skip_ffmpeg: bool, fails: lis
                 f"{label}: DNSMOS overall {r['ovrl']:.2f} ≥ {base['ovrl']:.2f}")
     hum = rows["dehum auto"]
     print(f"  dehum auto: hum relative to speech {base['hum_rel']:.1f} → {hum['hum_rel']:.1f} dB")
+
+
+def row(label: str, r: dict[str, float]) -> str:
+    return (f"{label:30} {r['si_sdr']:7.2f} {r['room_rel']:8.1f} {r['hum_rel']:7.1f} "
+            f"{r['ovrl']:5.2f} {r['sig']:5.2f} {r['bak']:5.2f}")
 
 
 def cost(source: Path, fails: list[str]) -> None:
