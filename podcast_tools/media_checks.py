@@ -118,14 +118,26 @@ def _load(root: Path, cache: FactCache | None) -> Network:
     return network
 
 
+def _where_set(network: Network, show_id: str) -> str:
+    """The network.toml field a show's `mastering.denoise` comes from: its own, an ancestor's
+    or [defaults]."""
+    origin = network.origins.get(show_id, {}).get("mastering.denoise", "own")
+    if origin == "[defaults]":
+        return "defaults.mastering.denoise"
+    return f"shows.{show_id if origin == 'own' else origin}.mastering.denoise"
+
+
 def produced_sound_problems(network: Network) -> list[Problem]:
     """A denoiser that cannot load its model, for every show and episode that turns it on: one
     line naming the package to install (`check_denoiser`)."""
-    users = [
-        (network.display(network.root / NETWORK_FILE), f"shows.{name}.mastering.denoise")
-        for name, show in network.shows.items()
-        if show.mastering.denoise != "off"
-    ] + [
+    toml = network.display(network.root / NETWORK_FILE)
+    users = list(
+        dict.fromkeys(  # each place that sets it once, where it is written
+            (toml, _where_set(network, name))
+            for name, show in network.shows.items()
+            if show.mastering.denoise != "off"
+        )
+    ) + [
         (network.display(episode.path), "mastering.denoise")
         for episode in network.episodes
         if episode.mastering is not None and episode.mastering.denoise not in (None, "off")

@@ -33,6 +33,7 @@ import numpy as np
 from podcast_tools import __version__
 from podcast_tools.audio.master import LOUDNESS_TOLERANCE_LU, LoudnessCurves, MasteringReport
 from podcast_tools.audio.meter import LoudnessFigures
+from podcast_tools.errors import ToolError
 from podcast_tools.fsutil import write_text_atomic
 
 #: The integrated loudness of the MP3 must lie this close to the show's target (README, benchmark;
@@ -359,7 +360,7 @@ def leveler_curve(report: MasteringReport) -> tuple[np.ndarray, np.ndarray] | No
     plan, rate = report.plan, report.plan.sample_rate
     times, values = [], []
     for index, gain in enumerate(gains):
-        heard = plan.output_frame(round(index * step * rate))
+        heard = plan.output_frame(round((index + 0.5) * step * rate))  # each step's mean
         if heard is not None:
             times.append(heard / rate)
             values.append(gain)
@@ -737,13 +738,14 @@ def speech_excerpts(report: MasteringReport) -> list[Excerpt]:
     clips = []
     for label, order in (("loudest speech", by_level[::-1]), ("quietest speech", by_level)):
         placed = next(filter(None, (_clip_place(report, s) for s in order)), None)
-        if placed is not None:
-            start, heard = placed
-            clips.append(
-                Excerpt(
-                    label, start, heard, _clip(report.source, start), _clip(report.output, heard)
-                )
-            )
+        if placed is None:
+            continue
+        start, heard = placed
+        try:
+            before, after = _clip(report.source, start), _clip(report.output, heard)
+        except ToolError:  # the page goes without its excerpts, never the episode
+            return []
+        clips.append(Excerpt(label, start, heard, before, after))
     return clips
 
 
@@ -835,7 +837,8 @@ def _speech_section(doc: dict[str, Any], excerpts: Sequence[Excerpt]) -> str:
         parts.append(
             f"<details><summary>Every stretch of speech ({len(stretches)})</summary>"
             '<div class="scroll"><table id="stretches"><thead><tr><th>in the recording</th>'
-            "<th>as recorded (LUFS)</th><th>published (LUFS)</th></tr></thead>"
+            "<th>as recorded (LUFS)</th><th>published, before the limiter (LUFS)</th>"
+            "</tr></thead>"
             f"<tbody>{rows}</tbody></table></div></details>"
         )
     parts.append("</section>")

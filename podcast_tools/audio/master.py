@@ -980,7 +980,7 @@ def render(
             meter.close()
         return written + rendered.shape[0]
 
-    with ExitStack() as encoders:
+    with speech.closed_on_failure(), ExitStack() as encoders:  # (success: `speech.frames()`)
         feeds = [
             _trimmed(
                 encoders.enter_context(_encoder(outputs[f.name], f, kbps, settings)),
@@ -988,8 +988,7 @@ def render(
             )
             for f, kbps in settings.encodes()
         ]
-        with speech.closed_on_failure():  # (on success: `speech.frames()` below)
-            frames = run_yielding_to_encoder(feed_encoders, feeds)
+        frames = run_yielding_to_encoder(feed_encoders, feeds)
     # The rendered programme's loudness as the render's meter measured what it fed the encoders
     # (the limiter's true-peak bound: its own measurement of the same samples); --verify decodes
     # and measures the files themselves.

@@ -140,10 +140,17 @@ class SpeechTracker:
     stereo mix reads up to 3 dB low) and, with `vad`, webrtcvad's decision on it. `close()`
     when done (the meter's thread)."""
 
-    def __init__(self, sample_rate: int, channels: int, *, vad: bool = True) -> None:
+    def __init__(
+        self, sample_rate: int, channels: int, *, vad: bool = True, full_band: bool = False
+    ) -> None:
         self.channels = channels
-        self.decimator = _Decimator(sample_rate)
-        self.meter = LoudnessMeter(ANALYSIS_RATE, 1)
+        # `full_band`: the loudness of the mono mix at the master's own rate (the report's noise
+        # floor: hiss lies above the 4 kHz band the voice detector hears; white noise reads
+        # 9 dB low there); the 8 kHz stream then feeds the voice detector only
+        self.meter_rate = sample_rate if full_band else ANALYSIS_RATE
+        self.full_band = full_band
+        self.decimator = _Decimator(sample_rate) if vad or not full_band else None
+        self.meter = LoudnessMeter(self.meter_rate, 1)
         self.vad = webrtcvad.Vad(VAD_MODE) if vad else None
         self.decisions = bytearray()
         self.pending = np.zeros(0, dtype=np.int16)
@@ -154,8 +161,13 @@ class SpeechTracker:
             mono += chunk[:, channel]
         if chunk.shape[1] > 1:
             mono *= np.float32(1.0 / chunk.shape[1])
+        if self.full_band:
+            self.meter.feed(mono[:, None])
+        if self.decimator is None:
+            return
         low = self.decimator.feed(mono)
-        self.meter.feed(low[:, None])
+        if not self.full_band:
+            self.meter.feed(low[:, None])
         if self.vad is None:
             return
         pcm = np.clip(np.rint(low * 32767.0), -32768, 32767).astype(np.int16)
@@ -181,7 +193,7 @@ class SpeechTracker:
         with np.errstate(divide="ignore"):
             loudness = (
                 -0.691
-                + 10.0 * np.log10(energy / frame_length(ANALYSIS_RATE))
+                + 10.0 * np.log10(energy / frame_length(self.meter_rate))
                 + 10.0 * math.log10(self.channels)
             ).astype(np.float32)
         return SpeechAnalysis(loudness, voiced[:frames])
@@ -311,7 +323,7 @@ def speech_stretches(
 #: Frames this close to speech are no noise floor (the voice's own decay).
 FLOOR_GUARD_S = 0.3
 #: Pauses (away from speech) needed to read the noise floor in them.
-FLOOR_PAUSES_S = 3.0
+FLOOR_PAUSES_S = 1.0
 
 
 @dataclass
@@ -328,8 +340,8 @@ class SpeechMap:
     chain put it out."""
 
     def __init__(self, rate: int, channels: int, *, stages: bool) -> None:
-        self._after = SpeechTracker(rate, channels)
-        self._before = SpeechTracker(rate, channels, vad=False) if stages else None
+        self._after = SpeechTracker(rate, channels, full_band=True)
+        self._before = SpeechTracker(rate, channels, vad=False, full_band=True) if stages else None
 
     def tap_before(self, blocks):
         return blocks if self._before is None else self._tap(blocks, self._before)
@@ -436,26 +448,23 @@ def _noise_floor(
     frames: SpeechFrames, speech: np.ndarray, kept: np.ndarray | None
 ) -> dict[str, float | None]:
     """The noise floor before and after (LUFS of 100 ms blocks): the median of the pauses away
-    from speech when there are at least FLOOR_PAUSES_S of them; else — speech everywhere — the
-    quietest 5 % of the kept blocks."""
+    from speech; None (not known) with less than FLOOR_PAUSES_S of them."""
     guard = round(FLOOR_GUARD_S / FRAME_S)
-    near = box_means(speech.astype(np.float32), 2 * guard + 1) > 0
+    running = np.concatenate([np.zeros(guard + 1, np.int32), np.cumsum(speech, dtype=np.int32)])
+    running = np.concatenate([running, np.full(guard, running[-1], np.int32)])
+    near = running[2 * guard + 1 :] != running[: speech.size]  # speech within ± guard frames
     keep = np.ones(speech.size, bool) if kept is None else kept[: speech.size]
     blocks = speech.size // 10
     pause = (~near & keep)[: blocks * 10].reshape(blocks, 10).all(axis=1)
-    kept_blocks = keep[: blocks * 10].reshape(blocks, 10).all(axis=1)
     enough = pause.sum() * 0.1 >= FLOOR_PAUSES_S
     floor: dict[str, float | None] = {}
     for when, loudness in (("before", frames.before), ("after", frames.after.loudness)):
         power = 10.0 ** (loudness[: blocks * 10].astype(np.float64) / 10.0)
         grouped = power.reshape(blocks, 10).mean(axis=1)
-        if enough:
-            level = float(np.median(grouped[pause]))
-        elif kept_blocks.sum() >= 10:
-            level = float(np.percentile(grouped[kept_blocks], 5))
-        else:
-            floor[when] = None
+        if not enough:  # speech everywhere: no noise floor to read (the dips between
+            floor[when] = None  # syllables are no floor)
             continue
+        level = float(np.median(grouped[pause]))
         floor[when] = 10.0 * math.log10(level) if level > 0 else -120.0
     return floor
 
