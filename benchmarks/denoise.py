@@ -56,7 +56,7 @@ from podcast_tools.audio.master import MasteringSettings, master  # noqa: E402
 from podcast_tools.audio.pcm import pcm_chunks  # noqa: E402
 from podcast_tools.audio.stages import StageChain, StageContext  # noqa: E402
 from podcast_tools.ffmpeg import ffmpeg_exe  # noqa: E402
-from tests.interview import make_interview  # noqa: E402
+from tests.interview import make_interview, write_wav  # noqa: E402
 
 RATE = 44100
 DEHUM = ("dehum", DehumSettings())
@@ -135,17 +135,6 @@ def measure(x: np.ndarray, interview, span: slice = slice(None)) -> dict[str, fl
         "hum_rel": hum_level(x) - speech_db,
         **dnsmos(x),
     }
-
-
-def write_wav(path: Path, mono: np.ndarray) -> None:
-    import wave
-
-    pcm = np.round(np.clip(mono, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(2)
-        handle.setsampwidth(2)
-        handle.setframerate(RATE)
-        handle.writeframes(np.repeat(pcm[:, None], 2, axis=1).tobytes())
 
 
 def ffmpeg_filtered(source: Path, out: Path, chain: str) -> Path:
@@ -258,7 +247,7 @@ def quality(folder: Path, source: Path, interview, skip_ffmpeg: bool, fails: lis
     rows["(input, not mastered)"] = measure(interview.mix, interview)
     rows["(clean mix: the truth)"] = measure(interview.clean, interview)
     clean_wav = folder / "clean.wav"
-    write_wav(clean_wav, interview.clean)
+    write_wav(clean_wav, interview.clean, RATE)
     master(clean_wav, folder / "clean.mp3", MasteringSettings())
     placed, _, span = aligned(decode_mono(folder / "clean.mp3"), interview.clean)
     rows["(clean mix, mastered)"] = measure(placed, interview, span)

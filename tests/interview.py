@@ -43,6 +43,17 @@ GUEST_LINES = [
 ]
 
 
+def write_wav(path: Path, mono: np.ndarray, rate: int = 44100, channels: int = 2) -> Path:
+    """`mono` (float, ±1) as a 16-bit WAV with the same signal in each of `channels`."""
+    pcm = np.round(np.clip(mono, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(channels)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes(np.repeat(pcm[:, None], channels, axis=1).tobytes())
+    return path
+
+
 def have_espeak() -> bool:
     return shutil.which("espeak-ng") is not None
 
@@ -188,13 +199,8 @@ def make_interview(
     peak = np.max(np.abs(mix))
     if peak > 0.99:
         raise ValueError(f"the interview clips (peak {peak:.2f}): lower host_db")
-    pcm = np.round(np.clip(mix, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(channels)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(np.repeat(pcm[:, None], channels, axis=1).tobytes())
+    write_wav(path, mix, rate, channels)
     return Interview(path, rate, clean, mix, host_mask, guest_mask, spans)
 
 
-__all__ = ["Interview", "have_espeak", "make_interview", "need_espeak", "pink_noise"]
+__all__ = ["Interview", "have_espeak", "make_interview", "need_espeak", "pink_noise", "write_wav"]

@@ -28,7 +28,7 @@ from podcast_tools.audio.stages import STAGES, StageContext, stage_specs
 from podcast_tools.content.models import STAGE_SETTINGS
 from podcast_tools.layout import file_hash
 from tests.audio_tools import ffmpeg_loudness
-from tests.interview import have_espeak, make_interview, pink_noise
+from tests.interview import have_espeak, make_interview, pink_noise, write_wav
 
 needs_espeak = pytest.mark.skipif(not have_espeak(), reason="espeak-ng is not installed")
 LEVELED = MasteringSettings(stages=(("leveler", LevelerSettings()),))
@@ -50,18 +50,6 @@ def mastered(interview, tmp_path_factory):
         out = folder / f"{name}.mp3"
         done[name] = (out, master(interview.path, out, settings))
     return done
-
-
-def _write_wav(path: Path, mono: np.ndarray, rate: int = 44100) -> Path:
-    import wave
-
-    pcm = np.round(np.clip(mono, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(2)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(np.repeat(pcm[:, None], 2, axis=1).tobytes())
-    return path
 
 
 def _run_stage(path: Path, settings: LevelerSettings, *, chunk_frames: int = 1 << 16):
@@ -308,7 +296,7 @@ def test_a_master_without_speech_is_mastered_as_without_the_leveler(tmp_path, ki
         "tone": 0.1 * np.sin(2 * np.pi * 440 * t),
         "chord": 0.05 * sum(np.sin(2 * np.pi * f * t) for f in (220, 277.2, 329.6, 440)),
     }[kind]
-    source = _write_wav(tmp_path / "master.wav", signal * np.minimum(1, t))
+    source = write_wav(tmp_path / "master.wav", signal * np.minimum(1, t))
     leveler._MEMO.clear()
     master(source, tmp_path / "plain.mp3", MasteringSettings())
     master(source, tmp_path / "leveled.mp3", LEVELED)
