@@ -46,6 +46,17 @@ class Cue:
     speaker: str | None = None
 
 
+@dataclass(frozen=True)
+class Word:
+    """One recognised word and when it is spoken (seconds; in the master, or as heard once mapped
+    through the edit plan); `text` keeps its punctuation, without the leading space."""
+
+    start_s: float
+    end_s: float
+    text: str
+    speaker: str | None = None
+
+
 _TIME = r"(?:(\d{1,9}):)?(\d{1,2}):(\d{1,2})(?:[,.](\d{1,3}))?"
 _TIMING = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}(?:[ \t].*)?$")
 _TAG = re.compile(r"<[^>]*>")
