@@ -29,6 +29,12 @@ from podcast_tools.mediatypes import TRANSCRIPT_TYPES
 TRANSCRIPT = "transcript"
 
 
+def is_transcript_kind(kind: str) -> bool:
+    """An artifact of this kind is a form of a machine-made transcript ("transcript": WebVTT,
+    "transcript-srt", "transcript-json")."""
+    return kind.startswith(TRANSCRIPT)
+
+
 @dataclass(frozen=True)
 class Artifact:
     """One derived file of an episode. `path`: where `process` left it (None when it is known

@@ -18,10 +18,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from podcast_tools.artifacts import TRANSCRIPT, Artifact, transcript_source
+from podcast_tools.artifacts import (
+    Artifact,
+    TranscriptSource,
+    is_transcript_kind,
+    transcript_source,
+)
 from podcast_tools.content import Episode, Network
 from podcast_tools.content.models import License, Location, Person, ShowNumbers, Soundbite, Value
-from podcast_tools.feed.build import AudioMedia, EpisodeMedia, FeedInputs
+from podcast_tools.feed.build import AudioMedia, EpisodeMedia, FeedInputs, TranscriptMedia
 from podcast_tools.formats import FORMATS, format_named
 from podcast_tools.layout import (
     artwork_key,
@@ -33,11 +38,20 @@ from podcast_tools.layout import (
 )
 from podcast_tools.mediatypes import (
     CHAPTERS_TYPE,
+    TRANSCRIPT_TYPES,
     image_type,
     transcript_published,
     transcript_upload_type,
 )
 from podcast_tools.notes import ChapterNote, RenderedNotes, chapter_notes, render_notes
+from podcast_tools.transcript import (
+    PARSERS,
+    TranscriptError,
+    parse_transcript,
+    write_json,
+    write_srt,
+    write_vtt,
+)
 
 #: The format of every audio object written before formats were recorded (manifest formats 1
 #: and 2, build reports without "format"): MP3, whatever the primary format is today.
@@ -148,7 +162,7 @@ class EpisodeRecord:
     html: str  # rendered, sanitised notes
     text: str  # their plain text
     chapters: dict[str, Any] | None = None  # {"key"}
-    transcript: dict[str, Any] | None = None  # {"key", "type"}
+    transcript: dict[str, Any] | None = None  # {"key", "type"}: the WebVTT form when there is one
     image: dict[str, Any] | None = None  # {"key"}
     chapter_images: tuple[str | None, ...] = ()  # the key of each chapter's image, if it has one
     #: What the audio files' tags say (pipeline.fingerprints.tags_fingerprint); "" in entries written before
@@ -156,6 +170,11 @@ class EpisodeRecord:
     tags_fingerprint: str = ""
     #: Derived files (artifacts.py) published beside the audio; stored only when there are any.
     artifacts: tuple[Artifact, ...] = ()
+    #: Every form of the transcript ({"key", "type"}), in the order a feed lists them
+    #: (`TRANSCRIPT_ORDER`); entries written before there were several hold `transcript` alone.
+    transcripts: tuple[dict[str, Any], ...] = ()
+    #: The transcript was made by speech recognition (derived artifacts), not by a person.
+    machine_transcript: bool = False
     # the files publishing uploads beside the audio; not stored (the keys above are)
     assets: tuple[Asset, ...] = field(default=(), compare=False)
 
@@ -181,14 +200,25 @@ class EpisodeRecord:
             "image": self.image,
             "chapter_images": list(self.chapter_images),
         }
+        if self.transcripts:
+            entry["transcripts"] = [dict(form) for form in self.transcripts]
+            entry["machine_transcript"] = self.machine_transcript
         if self.artifacts:
             entry["artifacts"] = [a.manifest_entry(self.show, self.slug) for a in self.artifacts]
         return entry
 
     @classmethod
     def from_entry(cls, guid: str, entry: dict[str, Any]) -> EpisodeRecord:
-        """A record as the manifest stored it (format 1 and 2 entries hold one audio object)."""
+        """A record as the manifest stored it (format 1 and 2 entries hold one audio object;
+        entries written before transcripts had several forms name one, `transcript`)."""
         audio = entry["audio"]
+        transcript = entry.get("transcript")
+        artifacts = tuple(Artifact.from_dict(a) for a in entry.get("artifacts") or ())
+        forms = entry.get("transcripts") or ([transcript] if transcript else [])
+        machine = entry.get("machine_transcript")
+        if machine is None:  # an older entry: its transcript is machine-made if derived
+            derived = {a.key(entry["show"], entry["slug"]) for a in artifacts}
+            machine = bool(transcript) and transcript.get("key") in derived
         return cls(
             guid=guid,
             show=entry["show"],
@@ -204,10 +234,12 @@ class EpisodeRecord:
             html=entry["html"],
             text=entry["text"],
             chapters=entry.get("chapters"),
-            transcript=entry.get("transcript"),
+            transcript=transcript,
             image=entry.get("image"),
             chapter_images=tuple(entry.get("chapter_images") or ()),
-            artifacts=tuple(Artifact.from_dict(a) for a in entry.get("artifacts") or ()),
+            artifacts=artifacts,
+            transcripts=tuple(forms),
+            machine_transcript=bool(machine),
         )
 
     @property
@@ -215,6 +247,12 @@ class EpisodeRecord:
         """The record names a transcript of a type that is published (an HTML one a manifest of
         an older version records is named nowhere, and `publish` deletes it)."""
         return bool(self.transcript) and transcript_published(self.transcript.get("type"))
+
+    @property
+    def transcript_forms(self) -> tuple[dict[str, Any], ...]:
+        """The forms of the transcript a feed names (`transcripts`, of types that are published),
+        in feed order."""
+        return tuple(form for form in self.transcripts if transcript_published(form.get("type")))
 
     def without_integrity(self, keys: set[str]) -> EpisodeRecord:
         """The record with no sha256 for the audio objects `keys` (a feed names them without
@@ -229,6 +267,7 @@ class EpisodeRecord:
         record knows them: entries written before format 3 did not list them)."""
         keys = [audio.key for audio in self.audio]
         keys += [part["key"] for part in (self.chapters, self.transcript, self.image) if part]
+        keys += [form["key"] for form in self.transcripts if form["key"] not in keys]
         keys += [key for key in self.chapter_images if key]
         derived = [artifact.key(self.show, self.slug) for artifact in self.artifacts]
         return keys + [key for key in derived if key not in keys]  # one may be the transcript
@@ -266,6 +305,10 @@ class EpisodeRecord:
             chapters_url=url(self.chapters),
             transcript_url=url(self.transcript) if self.names_transcript else None,
             transcript_type=self.transcript["type"] if self.names_transcript else None,
+            transcripts=tuple(
+                TranscriptMedia(url(form), form["type"]) for form in self.transcript_forms
+            ),
+            machine_transcript=self.machine_transcript,
             image_url=url(self.image),
             audio=tuple(audio.media(base_url) for audio in self.audio),
         )
@@ -426,21 +469,18 @@ def build_record(
         assets.append(Asset(key, CHAPTERS_TYPE, "chapters", sha256, data=data))
         chapters_part = {"key": key}
     transcript = transcript_source(episode, artifacts)
-    if transcript is not None and transcript.artifact is None:
-        mime = transcript.type  # never HTML: see mediatypes
-        assets.append(
-            file_asset(transcript.path, "transcript", "transcript", transcript_upload_type(mime))
-        )
-        transcript_part = {"key": assets[-1].key, "type": mime}
-    elif transcript is not None and transcript.artifact is not None:
-        transcript_part = {"key": transcript.artifact.key(show, slug), "type": transcript.type}
+    forms, transcript_assets = transcript_forms(episode, transcript, artifacts, hash_file)
+    assets += transcript_assets
+    if forms:  # the WebVTT form when there is one (the website reads its cues), else the one
+        transcript_part = forms[0]
     if episode.image:
         path = episode.resolve(episode.image)
         assets.append(file_asset(path, "image", "image", image_type(path.suffix)))
         image_part = {"key": assets[-1].key}
     for artifact in artifacts:
         if artifact.path is not None:  # else published already (known from the manifest)
-            mime = transcript_upload_type(artifact.type) if artifact.kind == TRANSCRIPT else None
+            machine = is_transcript_kind(artifact.kind)
+            mime = transcript_upload_type(artifact.type) if machine else None
             key, field_name = artifact.key(show, slug), f"artifacts.{artifact.kind}"
             sha256, path = artifact.sha256, artifact.path
             assets.append(Asset(key, mime or artifact.type, field_name, sha256, path, built=True))
@@ -461,8 +501,84 @@ def build_record(
         image=image_part,
         chapter_images=tuple(image_keys),
         artifacts=tuple(artifacts),
+        transcripts=tuple(forms),
+        machine_transcript=transcript is not None and transcript.artifact is not None,
         assets=tuple(assets),
     )
+
+
+#: The order a feed lists the forms of a transcript in: WebVTT first (captions, with speakers),
+#: then SubRip, then the Podcasting 2.0 JSON; a plain-text one is alone.
+TRANSCRIPT_ORDER = tuple(TRANSCRIPT_TYPES[suffix] for suffix in (".vtt", ".srt", ".json", ".txt"))
+
+#: The writer and suffix of each form a hand-made transcript with cues is converted into.
+_WRITERS: dict[str, tuple[Callable[[list], str], str]] = {
+    TRANSCRIPT_TYPES[".vtt"]: (write_vtt, ".vtt"),
+    TRANSCRIPT_TYPES[".srt"]: (write_srt, ".srt"),
+    TRANSCRIPT_TYPES[".json"]: (write_json, ".json"),
+}
+
+
+def _feed_order(forms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def rank(form: dict[str, Any]) -> int:
+        kind = form["type"]
+        return TRANSCRIPT_ORDER.index(kind) if kind in TRANSCRIPT_ORDER else len(TRANSCRIPT_ORDER)
+
+    return sorted(forms, key=rank)
+
+
+def transcript_forms(
+    episode: Episode,
+    source: TranscriptSource | None,
+    artifacts: tuple[Artifact, ...],
+    hash_file: Callable[[Path], str],
+) -> tuple[list[dict[str, Any]], list[Asset]]:
+    """Every form of the episode's transcript (`source`) as {"key", "type"}, in feed order, and
+    the assets publishing uploads for them. A machine-made one is its derived artifacts (their
+    assets come with the other artifacts'); a hand-made one with cues is its file as it is and
+    the two other forms converted from its cues; a plain-text one is its file alone."""
+    if source is None:
+        return [], []
+    show, slug = episode.show, episode.slug
+    if source.artifact is not None:
+        forms = [
+            {"key": artifact.key(show, slug), "type": artifact.type}
+            for artifact in artifacts
+            if is_transcript_kind(artifact.kind)
+        ]
+        return _feed_order(forms), []
+    assert source.path is not None
+    sha256 = hash_file(source.path)
+    key = episode_file_key(show, slug, "transcript", sha256, source.path.suffix.lower())
+    mime = source.type  # never HTML: see mediatypes
+    assets = [
+        Asset(key, transcript_upload_type(mime), "transcript", sha256, path=source.path),
+        *_converted(episode, source, sha256),
+    ]
+    forms = [{"key": key, "type": mime}]
+    forms += [{"key": a.key, "type": a.type.split(";")[0]} for a in assets[1:]]
+    return _feed_order(forms), assets
+
+
+def _converted(episode: Episode, source: TranscriptSource, sha256: str) -> list[Asset]:
+    """The forms a hand-made transcript with cues is converted into (data assets, keyed by
+    their content); none when its file cannot be read as cues (it is then published as it is,
+    and the website names the fault) or changed since it was hashed."""
+    if source.type not in PARSERS or source.path is None:
+        return []
+    try:
+        data = source.path.read_bytes()
+        cues = parse_transcript(data, source.type) if content_hash(data) == sha256 else None
+    except (OSError, TranscriptError):
+        return []
+    assets = []
+    for mime, (write, suffix) in _WRITERS.items():
+        if mime != source.type and cues:
+            body = write(cues).encode()
+            digest = content_hash(body)
+            key = episode_file_key(episode.show, episode.slug, "transcript", digest, suffix)
+            assets.append(Asset(key, transcript_upload_type(mime), "transcript", digest, data=body))
+    return assets
 
 
 def artwork_asset(

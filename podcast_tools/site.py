@@ -45,6 +45,14 @@ from podcast_tools.layout import (
 from podcast_tools.mediatypes import CSS_TYPE, HTML_TYPE, JS_TYPE, TRANSCRIPT_TYPES
 from podcast_tools.notes import NotesError, sanitise, template_environment
 from podcast_tools.record import Asset, EpisodeRecord, build_record
+from podcast_tools.search import (
+    SEARCH_FOLDER,
+    SEARCH_SCRIPT,
+    SearchDocument,
+    build_search_index,
+    search_available,
+    seconds_id,
+)
 from podcast_tools.transcript import TranscriptError, transcript_cues
 
 #: Episodes per page of a show's list (page 1 is the show's page, then page/2/, page/3/ …).
@@ -198,6 +206,9 @@ class TranscriptView:
     label: str
     cues: tuple[CueView, ...]  # empty for a plain-text transcript: it is linked
     complete: bool = True  # False: `cues` are the beginning only (see TRANSCRIPT_PAGE_CHARS)
+    machine: bool = False  # made by speech recognition: the page says it may hold errors
+    #: (start, text) of each cue the page embeds, for the search index
+    said: tuple[tuple[float, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -231,6 +242,7 @@ class EpisodeView:
     persons: tuple[PersonView, ...]
     show: ShowView  # the show whose folder holds its page
     also_in: tuple[ShowView, ...] = ()
+    text: str = ""  # the notes' plain text (what search finds besides the title and transcript)
 
 
 @dataclass(frozen=True)
@@ -251,7 +263,7 @@ def seconds_attr(seconds: float) -> str:
     >>> seconds_attr(6.94), seconds_attr(0.0), seconds_attr(15.2704)
     ('6.94', '0', '15.27')
     """
-    return f"{seconds:.3f}".rstrip("0").rstrip(".")
+    return seconds_id(seconds)
 
 
 def clock(seconds: float) -> str:
@@ -368,9 +380,12 @@ def build_site(
     base_url: str | None = None,
     now: datetime | None = None,
     read: Callable[[str], bytes | None] | None = None,
+    search: bool = True,
 ) -> list[SitePage]:
     """Every page of the website, and its stylesheet and script, from the published-episode
-    records (`records`: guid → record; drafts are never records) and each show's artwork key.
+    records (`records`: guid → record; drafts are never records) and each show's artwork key;
+    with `search` (and Pagefind installed) the search index (`podcast_tools.search`) under
+    `pagefind/` and a search box on the network's and every show's page.
 
     The chapters JSON and transcript a record names by key are read from the record's assets,
     else from the network's copy of the episode when it builds the same key, else through
@@ -379,8 +394,8 @@ def build_site(
 
     `base_url` (default: network.toml's) is where the pages are served: every URL in them is
     absolute under it. An episode dated after `now` (an aware datetime; default: the current
-    time) is on no page. Pages come in upload order: assets, episode pages, show pages, the
-    network's page last.
+    time) is on no page. Pages come in upload order: assets (the search index's files
+    among them), episode pages, show pages, the network's page last.
 
     Raises ContentError (every problem at once, each naming its file and field) when a
     transcript cannot be read or two episodes would share a page; NotesError when a template
@@ -391,7 +406,9 @@ def build_site(
     moment = now or datetime.now(timezone.utc)
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("now must carry a timezone (e.g. datetime.now(timezone.utc))")
-    return _SiteBuilder(network, base, artwork_keys, read).build(records, moment)
+    builder = _SiteBuilder(network, base, artwork_keys, read)
+    builder.search = search and search_available()
+    return builder.build(records, moment)
 
 
 class _SiteBuilder:
@@ -410,6 +427,7 @@ class _SiteBuilder:
         self.problems: list[Problem] = []
         self.environments: dict[str | None, tuple[jinja2.Environment, str, str]] = {}
         self.episodes = {e.guid: e for e in network.episodes if not e.draft}
+        self.search = False  # build the search index and show the search box
 
     def url(self, key: str) -> str:
         return public_url(self.base, key)
@@ -470,7 +488,10 @@ class _SiteBuilder:
             url=self.url(SITE_INDEX_KEY),
             website=network.settings.link,
         )
-        common = {"network": network_view, "shows": list(shows.values())}
+        common = {"network": network_view, "shows": list(shows.values()), "search": None}
+        if self.search:
+            self.search_index(views.values(), shows)
+            common["search"] = {"script": self.url(SEARCH_SCRIPT)}
         episode_pages = self.episode_pages(lists, shows, common)
         show_pages = self.show_pages(lists, shows, common)
         index = self.render(
@@ -478,6 +499,27 @@ class _SiteBuilder:
         )
         assets = [self.assets[key] for key in sorted(self.assets)]
         return [*assets, *episode_pages, *show_pages, index]
+
+    def search_index(self, views: Iterable[EpisodeView], shows: dict[str, ShowView]) -> None:
+        """The search index of every episode on the site (its page: title and notes; each cue
+        of its transcript, at its time), added to the assets."""
+        documents = [
+            SearchDocument(
+                url=view.url,
+                title=view.title,
+                text=view.text,
+                show=shows[view.show.id].title,
+                cues=tuple(
+                    (start, clock(start), text)
+                    for start, text in (view.transcript.said if view.transcript else ())
+                ),
+            )
+            for view in sorted(views, key=lambda v: (v.date, v.guid))
+        ]
+        language = next(iter(shows.values())).language if shows else "en"
+        for file in build_search_index(documents, language):
+            key = f"{SEARCH_FOLDER}/{file.name}"
+            self.assets[key] = SitePage(key, file.data, file.type, immutable=file.immutable)
 
     def visible(
         self, records: dict[str, EpisodeRecord], now: datetime
@@ -625,6 +667,7 @@ class _SiteBuilder:
             ),
             show=show,
             also_in=tuple(shows[s] for s in record.shows if s != owner and s in shows),
+            text=media.summary,
         )
 
     def chapter_views(
@@ -674,8 +717,11 @@ class _SiteBuilder:
         data = files.data(record.transcript["key"])
         cues = transcript_cues(data, mime) if data is not None else None
         shown: list[CueView] = []
+        said: list[tuple[float, str]] = []  # every cue's text, for the search index
         room, complete = TRANSCRIPT_PAGE_CHARS, True
         for cue in cues or ():
+            if self.search and cue.text and complete:  # what the page embeds is searched
+                said.append((cue.start_s, cue.text))
             if not cue.text or not complete:
                 continue  # past what the page embeds, the rest is read only to check it
             room -= len(cue.text) + len(cue.speaker or "")
@@ -691,6 +737,8 @@ class _SiteBuilder:
             label=TRANSCRIPT_LABELS.get(mime, mime),
             cues=tuple(shown),
             complete=complete,
+            machine=record.machine_transcript,
+            said=tuple(said),
         )
 
     # -- heads ---------------------------------------------------------------------------------

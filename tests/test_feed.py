@@ -20,6 +20,7 @@ from podcast_tools.cli import app
 from podcast_tools.errors import ContentError
 from podcast_tools.feed import EpisodeMedia, FeedInputs, build_feed, check_feed
 from podcast_tools.media_checks import load_checked_network
+from podcast_tools.transcript import parse_vtt, write_json, write_srt
 from tests.conftest import edit, find_problem, problems_of
 
 NS = {
@@ -430,10 +431,21 @@ def test_feed_command_from_local_build(sample: Path, tmp_path: Path):
     cover = (sample / "episodes/art/cover.png").read_bytes()
     anz_cover = (sample / "episodes/itsmwp-anz/art/cover.jpg").read_bytes()
     folder = f"{BASE}itsmwp/episodes/{slug}"
+    transcript_forms = [vtt, write_srt(parse_vtt(vtt)).encode(), write_json(parse_vtt(vtt)).encode()]
     expected_item = {
         "enclosure": [f"{folder}-{sha(mp3)[:12]}.mp3", str(len(mp3)), "audio/mpeg"],
         "chapters": [f"{folder}-chapters-{sha(chapters)[:12]}.json"],
-        "transcript": [f"{folder}-transcript-{sha(vtt)[:12]}.vtt", "text/vtt"],
+        "transcript": [  # the hand-made WebVTT, then the SRT and JSON made from its cues
+            (f"{folder}-transcript-{sha(form)[:12]}{suffix}", mime, rel, "en")
+            for form, (suffix, mime, rel) in zip(
+                transcript_forms,
+                (
+                    (".vtt", "text/vtt", "captions"),
+                    (".srt", "application/x-subrip", "captions"),
+                    (".json", "application/json", None),
+                ),
+            )
+        ],
         "image": [f"{folder}-image-{sha(png)[:12]}.png"],
     }
     expected_art = {
@@ -450,8 +462,8 @@ def test_feed_command_from_local_build(sample: Path, tmp_path: Path):
             "enclosure": [item.find("enclosure").get(a) for a in ("url", "length", "type")],
             "chapters": item.xpath("podcast:chapters/@url", namespaces=NS),
             "transcript": [
-                *item.xpath("podcast:transcript/@url", namespaces=NS),
-                *item.xpath("podcast:transcript/@type", namespaces=NS),
+                tuple(tag.get(name) for name in ("url", "type", "rel", "language"))
+                for tag in item.xpath("podcast:transcript", namespaces=NS)
             ],
             "image": item.xpath("itunes:image/@href", namespaces=NS),
         }
@@ -472,7 +484,7 @@ def test_feed_command_from_local_build(sample: Path, tmp_path: Path):
     for url, data in (
         (expected_item["enclosure"][0], mp3),
         (expected_item["chapters"][0], chapters),
-        (expected_item["transcript"][0], vtt),
+        *zip((form[0] for form in expected_item["transcript"]), transcript_forms),
         (expected_item["image"][0], png),
         (expected_art["itsmwp"], cover),
     ):

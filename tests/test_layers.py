@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("podcast_tools.tags", "podcast_tools.notes", "podcast_tools.transcript"),
     ("podcast_tools.audio", "podcast_tools.feed"),
     ("podcast_tools.record",),
+    ("podcast_tools.search",),  # the website's search index (Pagefind), from plain records
     ("podcast_tools.site",),  # the website's pages from records (pipeline serves them)
     (
         "podcast_tools.media_checks",

@@ -226,17 +226,23 @@ def test_every_page_is_listed_once_with_its_type(built: Built):
     assert len(keys) == len(set(keys))
     shows = {f"{show}/index.html" for show in built.network.shows}
     assets = {key for key in keys if key.startswith("assets/")}
-    assert set(keys) == {"index.html"} | shows | EPISODE_PAGES | assets
+    search = {key for key in keys if key.startswith("pagefind/")}  # the search index
+    assert set(keys) == {"index.html"} | shows | EPISODE_PAGES | assets | search
     assert sorted(key.rsplit(".", 1)[1] for key in assets) == ["css", "js"]
+    assert {"pagefind/pagefind.js", "pagefind/pagefind-entry.json"} <= search
     for page in built.pages:
         if page.key in assets:
             digest = hashlib.sha256(page.data).hexdigest()[:12]
             assert page.key == f"assets/site-{digest}.{page.key.rsplit('.', 1)[1]}"
             assert page.immutable and page.type.startswith(("text/css", "text/javascript"))
+        elif page.key in search:  # files named by their content's hash are cached for ever
+            hashed = page.key.startswith(("pagefind/fragment/", "pagefind/index/"))
+            assert page.immutable == (hashed or page.key.endswith(".pf_meta")), page.key
         else:
             assert not page.immutable and page.type == "text/html; charset=utf-8"
     # upload order: what a page loads comes before it, the network's page last
-    assert set(keys[:2]) == assets and keys[-1] == "index.html"
+    loaded = len(assets | search)
+    assert set(keys[:loaded]) == assets | search and keys[-1] == "index.html"
 
 
 def test_a_scheduled_episode_appears_when_its_date_comes(built: Built):
@@ -537,7 +543,10 @@ def test_no_transcript_is_published_as_a_page_browsers_run(built: Built):
         for asset in record.assets
         if asset.field == "transcript"
     ]
-    assert len(transcripts) == 4  # every episode of make_network with a transcript
+    # every episode of make_network with a transcript: three with cues, each in three forms
+    # (its own file and the two made from it), and a plain-text one alone
+    assert len({record.slug for record, _ in transcripts}) == 4
+    assert len(transcripts) == 3 * 3 + 1
     for record, asset in transcripts:
         assert media_type(asset.type) not in DOCUMENT_TYPES, (record.slug, asset.key, asset.type)
         assert media_type(record.transcript["type"]) not in DOCUMENT_TYPES, record.slug

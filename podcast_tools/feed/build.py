@@ -72,6 +72,23 @@ class AudioMedia:
 
 
 @dataclass(frozen=True)
+class TranscriptMedia:
+    """One published form of an episode's transcript (WebVTT, SRT, JSON or plain text)."""
+
+    url: str
+    type: str  # MIME type
+
+    @property
+    def rel(self) -> str | None:
+        """"captions" for the forms players show as captions (timed cues: WebVTT and SRT)."""
+        return "captions" if self.type in CAPTION_TYPES else None
+
+
+#: The transcript types that are captions (podcast:transcript rel="captions").
+CAPTION_TYPES = frozenset({"text/vtt", "application/x-subrip"})
+
+
+@dataclass(frozen=True)
 class EpisodeMedia:
     """What a feed item needs from the episode's processed (and published) files."""
 
@@ -86,6 +103,17 @@ class EpisodeMedia:
     transcript_type: str | None = None
     image_url: str | None = None
     audio: tuple[AudioMedia, ...] = ()  # every audio file, the enclosure's first
+    #: Every form of the transcript, in feed order (WebVTT first); empty: `transcript_url` alone.
+    transcripts: tuple[TranscriptMedia, ...] = ()
+    machine_transcript: bool = False  # made by speech recognition
+
+    @property
+    def transcript_files(self) -> tuple[TranscriptMedia, ...]:
+        """The forms of the transcript a feed names (types that are published), in order."""
+        forms = self.transcripts
+        if not forms and self.transcript_url and self.transcript_type:
+            forms = (TranscriptMedia(self.transcript_url, self.transcript_type),)
+        return tuple(form for form in forms if transcript_published(form.type))
 
     @property
     def files(self) -> tuple[AudioMedia, ...]:
@@ -199,6 +227,7 @@ def check_feed(
             *(("audio", audio.url) for audio in media.files[1:]),
             ("chapters", media.chapters_url),
             ("transcript", media.transcript_url),
+            *(("transcript", form.url) for form in media.transcripts),
             ("image", media.image_url),
         ):
             if url and not _is_web_url(url):
@@ -381,8 +410,10 @@ def _add_item(
     extension.explicit(show.explicit if episode.explicit is None else episode.explicit)
     if media.chapters_url:
         extension.chapters(media.chapters_url)
-    if media.transcript_url and transcript_published(media.transcript_type):
-        extension.transcript(media.transcript_url, media.transcript_type)
+    # in the transcript's language: its home show's (a cross-post's feed may speak another)
+    language = network.shows[episode.show].language if episode.show in network.shows else None
+    for form in media.transcript_files:
+        extension.transcript(form.url, form.type, language or show.language, form.rel)
     for person in episode.persons:
         extension.person(PersonTag(person.name, person.role, person.group, person.href, person.img))
     if season is not None:

@@ -376,7 +376,7 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
 
     def __init__(self) -> None:
         self._chapters: str | None = None
-        self._transcripts: list[tuple[str, str]] = []
+        self._transcripts: list[tuple[str, str, str | None, str | None]] = []
         self._persons: list[PersonTag] = []
         self._season: int | None = None
         self._episode: int | None = None
@@ -392,8 +392,8 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
                 description.text = etree.CDATA(self._cdata_description)
         if self._chapters:
             _element(item, "chapters", url=self._chapters, type=CHAPTERS_TYPE)
-        for url, mime in self._transcripts:
-            _element(item, "transcript", url=url, type=mime)
+        for url, mime, language, rel in self._transcripts:
+            _element(item, "transcript", url=url, type=mime, language=language, rel=rel)
         _persons(item, self._persons)
         if self._season is not None:  # the 2021 XSD requires the name attribute
             _element(item, "season", str(self._season), name=f"Season {self._season}")
@@ -412,8 +412,11 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
     def chapters(self, url: str) -> None:
         self._chapters = url
 
-    def transcript(self, url: str, mime: str) -> None:
-        self._transcripts.append((url, mime))
+    def transcript(
+        self, url: str, mime: str, language: str | None = None, rel: str | None = None
+    ) -> None:
+        """A podcast:transcript: one per form, the first the one apps prefer (WebVTT)."""
+        self._transcripts.append((url, mime, language, rel))
 
     def person(self, person: PersonTag) -> None:
         self._persons.append(person)

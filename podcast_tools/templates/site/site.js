@@ -1,7 +1,158 @@
 /* The listeners' website (podcast_tools' built-in script; a network overrides it with
    templates/site/site.js). Only an enhancement: every page works without it. On an episode's
    page, a link with data-start (a chapter, a transcript cue) seeks the player there and plays;
-   #t=SECONDS in the address seeks on arrival; the chapter playing is marked aria-current. */
+   #t=SECONDS in the address seeks on arrival; the chapter playing is marked aria-current.
+   On the network's and the shows' pages, the search box (section[data-search], hidden until
+   this script shows it) searches the Pagefind index published with the site: each hit links to
+   an episode's page, or to the time in it (#t=) where the words are spoken. */
+(function () {
+  "use strict";
+  var box = document.querySelector("section[data-search]");
+  if (!box || typeof window.fetch !== "function") {
+    return;
+  }
+  var form = box.querySelector("form");
+  var input = box.querySelector("input[type=search]");
+  var status = box.querySelector("[data-search-status]");
+  var list = box.querySelector("[data-search-results]");
+  var engine = null;
+  var asked = 0;
+  var timer = null;
+  var SHOWN = 20; // episodes listed
+
+  function load() {
+    if (engine === null) {
+      engine = import(box.getAttribute("data-search")).then(function (pagefind) {
+        return Promise.resolve(pagefind.options({ excerptLength: 24 })).then(function () {
+          return pagefind;
+        });
+      });
+    }
+    return engine;
+  }
+
+  // Pagefind's excerpt is HTML with <mark> around the words found: only its text and its marks
+  // are taken, read by an inert parser (nothing in it runs or loads).
+  function excerpt(html) {
+    var paragraph = document.createElement("p");
+    var parsed = new DOMParser().parseFromString("<body>" + html + "</body>", "text/html");
+    parsed.body.childNodes.forEach(function (node) {
+      if (node.nodeName === "MARK") {
+        var mark = document.createElement("mark");
+        mark.textContent = node.textContent;
+        paragraph.appendChild(mark);
+      } else {
+        paragraph.appendChild(document.createTextNode(node.textContent));
+      }
+    });
+    return paragraph;
+  }
+
+  function link(url, text, hidden) {
+    var anchor = document.createElement("a");
+    anchor.href = url;
+    anchor.textContent = text;
+    if (hidden) {
+      var more = document.createElement("span");
+      more.className = "visually-hidden";
+      more.textContent = hidden;
+      anchor.appendChild(more);
+    }
+    return anchor;
+  }
+
+  // One episode found: its title (a link to its page), its show, then where the words are: in
+  // its transcript (a link to that time: #t=) or its title and notes.
+  function hit(data) {
+    var item = document.createElement("li");
+    var meta = data.meta || {};
+    var title = meta.title || data.url;
+    var head = document.createElement("p");
+    head.appendChild(link(data.url, title));
+    item.appendChild(head);
+    if (meta.show) {
+      var show = document.createElement("p");
+      show.className = "meta";
+      show.textContent = meta.show;
+      item.appendChild(show);
+    }
+    var places = (data.sub_results || []).slice(0, 3);
+    if (!places.length) {
+      item.appendChild(excerpt(data.excerpt || ""));
+    }
+    places.forEach(function (place) {
+      var found = excerpt(place.excerpt || "");
+      if (place.url && place.url.indexOf("#t=") !== -1) {
+        found.insertBefore(document.createTextNode(" "), found.firstChild);
+        found.insertBefore(link(place.url, "At " + place.title, " in " + title), found.firstChild);
+      }
+      item.appendChild(found);
+    });
+    return item;
+  }
+
+  function show(term, found, data, mine) {
+    if (mine !== asked) {
+      return; // a newer search has started
+    }
+    list.textContent = "";
+    data.forEach(function (one) {
+      list.appendChild(hit(one));
+    });
+    var count = found === 1 ? "1 episode" : found + " episodes";
+    var more = found > data.length ? " (the first " + data.length + " shown)" : "";
+    status.textContent = count + " for \u201c" + term + "\u201d" + more + ".";
+  }
+
+  function search() {
+    var term = input.value.trim();
+    var mine = ++asked;
+    if (!term) {
+      list.textContent = "";
+      status.textContent = "";
+      return;
+    }
+    load()
+      .then(function (pagefind) {
+        return pagefind.search(term);
+      })
+      .then(function (found) {
+        var results = (found && found.results) || [];
+        return Promise.all(
+          results.slice(0, SHOWN).map(function (result) {
+            return result.data();
+          })
+        ).then(function (data) {
+          show(term, results.length, data, mine);
+        });
+      })
+      .catch(function () {
+        if (mine === asked) {
+          status.textContent =
+            "Search could not load here: it works when the site is opened from its web address.";
+        }
+      });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    window.clearTimeout(timer);
+    search();
+  });
+  input.addEventListener("input", function () {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(search, 250);
+  });
+  input.addEventListener(
+    "focus",
+    function () {
+      load().catch(function () {}); // the index starts loading early; a failure is told on search
+    },
+    { once: true }
+  );
+  box.hidden = false;
+})();
+
 (function () {
   "use strict";
   var player = document.querySelector("audio[data-player]");
