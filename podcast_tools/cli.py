@@ -510,6 +510,7 @@ def site(
     base_url; scheduled episodes and drafts are left out."""
     from podcast_tools.fsutil import write_bytes_atomic
     from podcast_tools.pipeline.previews import local_site
+    from podcast_tools.search import SEARCH_FOLDER
 
     root = _options(ctx).network_root()
     network = load_checked_network(root)
@@ -518,10 +519,12 @@ def site(
     out_dir = out.resolve() if out else root / "build" / "site"
     for page in pages:
         write_bytes_atomic(out_dir / page.key, page.data)
-    assets = sum(page.immutable for page in pages)
+    search = sum(page.key.startswith(f"{SEARCH_FOLDER}/") for page in pages)
+    assets = sum(page.immutable for page in pages if not page.key.startswith(f"{SEARCH_FOLDER}/"))
+    index = f", the search index ({search} files)" if search else ", no search (install pagefind)"
     typer.echo(
-        f"{out_dir}: {len(pages) - assets} pages and {assets} assets for {len(network.shows)} "
-        f"shows (under {network.settings.base_url})"
+        f"{out_dir}: {len(pages) - assets - search} pages and {assets} assets for "
+        f"{len(network.shows)} shows{index} (under {network.settings.base_url})"
     )
 
 

@@ -511,6 +511,10 @@ def build_record(
 #: then SubRip, then the Podcasting 2.0 JSON; a plain-text one is alone.
 TRANSCRIPT_ORDER = tuple(TRANSCRIPT_TYPES[suffix] for suffix in (".vtt", ".srt", ".json", ".txt"))
 
+#: A hand-made transcript larger than this is published as it is only, not converted (it would
+#: be many hours of speech; its cues would be held whole, in memory, to be written again).
+CONVERTED_TRANSCRIPT_BYTES = 4_000_000
+
 #: The writer and suffix of each form a hand-made transcript with cues is converted into.
 _WRITERS: dict[str, tuple[Callable[[list], str], str]] = {
     TRANSCRIPT_TYPES[".vtt"]: (write_vtt, ".vtt"),
@@ -563,10 +567,13 @@ def transcript_forms(
 def _converted(episode: Episode, source: TranscriptSource, sha256: str) -> list[Asset]:
     """The forms a hand-made transcript with cues is converted into (data assets, keyed by
     their content); none when its file cannot be read as cues (it is then published as it is,
-    and the website names the fault) or changed since it was hashed."""
+    and the website names the fault), changed since it was hashed, or is over
+    CONVERTED_TRANSCRIPT_BYTES."""
     if source.type not in PARSERS or source.path is None:
         return []
     try:
+        if source.path.stat().st_size > CONVERTED_TRANSCRIPT_BYTES:
+            return []
         data = source.path.read_bytes()
         cues = parse_transcript(data, source.type) if content_hash(data) == sha256 else None
     except (OSError, TranscriptError):

@@ -74,7 +74,7 @@ class SearchDocument:
         parts = [
             f'<html lang="{escape(language)}"><body>',
             f'<h1 data-pagefind-meta="title">{escape(self.title)}</h1>',
-            f'<p data-pagefind-meta="show">{escape(self.show)}</p>',
+            f'<meta data-pagefind-meta="show[content]" content="{escape(self.show)}">',
             f"<p>{escape(self.text)}</p>",
         ]
         for start, label, text in self.cues:
