@@ -213,11 +213,18 @@ class _Service:
 
 
 def _read_output(folder: Path) -> list[SearchFile]:
+    try:
+        entry = json.loads((folder / "pagefind-entry.json").read_bytes())
+        wasm = {f"wasm.{language['wasm']}.pagefind" for language in entry["languages"].values()}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SearchError(f"search index (Pagefind): no entry it can read ({exc})") from None
     files = []
     for path in sorted(folder.rglob("*")):
         name = path.relative_to(folder).as_posix()
         if not path.is_file() or name in _UNUSED or name.startswith(_UNUSED_PREFIXES):
             continue
+        if name.startswith("wasm.") and name not in wasm:
+            continue  # the stemmer of a language the index does not hold
         immutable = name.startswith(_HASHED_FOLDERS) or name.endswith(".pf_meta")
         files.append(SearchFile(name, path.read_bytes(), _type(name), immutable))
     if not any(file.name == "pagefind.js" for file in files):

@@ -29,6 +29,7 @@ import pytest
 
 from podcast_tools.content import Episode
 from podcast_tools.formats import FORMATS, PRIMARY
+from podcast_tools.transcript import parse_vtt, write_json, write_srt
 from tests.clients import tools
 from tests.clients.conftest import SCHEDULED_GUID, Published
 
@@ -204,22 +205,41 @@ def _expected_image(case: ItemCase) -> str | None:
 
 
 def _expected_transcripts(case: ItemCase) -> list[tuple]:
+    """(url, type, rel, language) of each form of the episode's transcript, in feed order: the
+    hand-made WebVTT as it is, then the SRT and the JSON made from its cues — each URL serving
+    exactly those bytes; captions for the two with timed cues; the home show's language."""
     if not case.episode.transcript:
         return []
-    return [
-        (case.file_url("transcript", case.episode.resolve(case.episode.transcript)), "text/vtt")
-    ]
+    source = case.episode.resolve(case.episode.transcript)
+    assert source.suffix == ".vtt"  # the copy's one transcript (conftest._network_copy)
+    language = case.published.network.shows[case.episode.show].language
+    cues = parse_vtt(source.read_bytes())
+    forms = []
+    for suffix, mime, rel, data in (
+        (".vtt", "text/vtt", "captions", source.read_bytes()),
+        (".srt", "application/x-subrip", "captions", write_srt(cues).encode()),
+        (".json", "application/json", None, write_json(cues).encode()),
+    ):
+        path = case.published.published_file(case.episode, "transcript", suffix)
+        assert path.read_bytes() == data, f"{path}: not the {suffix} form of {source}"
+        forms.append((case.published.url(path), mime, rel, language))
+    return forms
+
+
+#: partytime's own name for SubRip (it reads application/x-subrip, the namespace's, as this).
+PARTYTIME_TYPES = {"application/srt": "application/x-subrip"}
 
 
 def _partytime_transcripts(item: dict) -> list[tuple]:
-    return [(t["url"], t["type"]) for t in item.get("podcastTranscripts", [])]
+    return [
+        (t["url"], PARTYTIME_TYPES.get(t["type"], t["type"]), t.get("rel"), t.get("language"))
+        for t in item.get("podcastTranscripts", [])
+    ]
 
 
-def _feedparser_transcripts(entry: Any) -> list[tuple]:
-    # feedparser keeps one dict per unknown namespaced tag (the last one of repeated tags):
-    # enough here, every episode has at most one transcript
+def _feedparser_keeps_one_transcript(entry: Any) -> bool:
     transcript = entry.get("podcast_transcript")
-    return [(transcript["url"], transcript["type"])] if transcript else []
+    return transcript is None or isinstance(transcript, dict)
 
 
 # -- the tags of reach (Podcasting 2.0: payments, rights, place, schedule, media) -----------------
@@ -470,12 +490,16 @@ FIELDS: list[Field] = [
         with_case=True,
     ),
     Field(
-        "podcast:transcript (url, type)",
+        "podcast:transcript (url, type, rel, language), each form",
         _expected_transcripts,
         {
             "partytime": _partytime_transcripts,
             "podcastparser": podcastparser_lacks("rss/channel/item/podcast:transcript"),
-            "feedparser": _feedparser_transcripts,
+            "feedparser": NotExposed(
+                "feedparser keeps one dict per unknown namespaced tag: the last of the three "
+                "podcast:transcript tags only",
+                _feedparser_keeps_one_transcript,
+            ),
         },
     ),
     Field(
