@@ -28,10 +28,9 @@ import json
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from markupsafe import escape
 
@@ -164,7 +163,7 @@ class _Service:
         self.buffer = b""
         self.last_id = 0
 
-    def __enter__(self) -> _Service:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -431,7 +431,11 @@ def test_feed_command_from_local_build(sample: Path, tmp_path: Path):
     cover = (sample / "episodes/art/cover.png").read_bytes()
     anz_cover = (sample / "episodes/itsmwp-anz/art/cover.jpg").read_bytes()
     folder = f"{BASE}itsmwp/episodes/{slug}"
-    transcript_forms = [vtt, write_srt(parse_vtt(vtt)).encode(), write_json(parse_vtt(vtt)).encode()]
+    transcript_forms = [
+        vtt,
+        write_srt(parse_vtt(vtt)).encode(),
+        write_json(parse_vtt(vtt)).encode(),
+    ]
     expected_item = {
         "enclosure": [f"{folder}-{sha(mp3)[:12]}.mp3", str(len(mp3)), "audio/mpeg"],
         "chapters": [f"{folder}-chapters-{sha(chapters)[:12]}.json"],

@@ -80,7 +80,7 @@ class TranscriptMedia:
 
     @property
     def rel(self) -> str | None:
-        """"captions" for the forms players show as captions (timed cues: WebVTT and SRT)."""
+        """`captions` for the forms players show as captions (timed cues: WebVTT and SRT)."""
         return "captions" if self.type in CAPTION_TYPES else None
 
 
