@@ -4,6 +4,7 @@ but 127.0.0.1."""
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import os
@@ -134,7 +135,7 @@ def test_the_preview_holds_what_publish_uploads_byte_for_byte(
         assert local == published[key].read_bytes(), key
 
 
-def test_every_url_points_at_the_preview_and_only_chapters_json_changes_its_key(
+def test_every_url_points_at_the_preview_and_only_chapters_json_and_the_index_change_keys(
     processed_network: Path, server: PreviewServer
 ):
     network = load_checked_network(processed_network)
@@ -142,14 +143,20 @@ def test_every_url_points_at_the_preview_and_only_chapters_json_changes_its_key(
     public = local_objects(network, build, base_url=network.settings.base_url)
     local = server.catalogue.last
     moved = set(public) ^ set(local)
-    # the chapters JSON names the chapter images' URLs: its content-addressed key follows them
-    assert moved and all(re.search(r"-chapters-[0-9a-f]{12}\.json$", key) for key in moved)
+    # the chapters JSON names the chapter images' URLs: its content-addressed key follows them;
+    # so do the search index's files that hold the pages' URLs (named by their content)
+    hashed = r"-chapters-[0-9a-f]{12}\.json$|^pagefind/(fragment/|index/|pagefind\..*\.pf_meta$)"
+    assert moved and all(re.search(hashed, key) for key in moved), moved
+    assert any(key.endswith(".json") for key in moved)
     assert len(set(local) - set(public)) == len(set(public) - set(local)) >= 1
     for key in set(public) & set(local):
         assert public[key].path == local[key].path and public[key].type == local[key].type, key
     for key, obj in local.items():
         if obj.data is not None:
-            assert SAMPLE_BASE.encode() not in obj.data, f"{key} names the public base URL"
+            data = obj.data
+            if key.startswith(("pagefind/fragment/", "pagefind/index/")):
+                data = gzip.decompress(data)  # Pagefind's files are gzip
+            assert SAMPLE_BASE.encode() not in data, f"{key} names the public base URL"
     assert server.url.startswith("http://127.0.0.1:") and server.server_address[0] == "127.0.0.1"
 
 
@@ -221,7 +228,7 @@ def test_feeds_parse_and_every_url_in_them_is_served(server: PreviewServer, netw
                     assert fetch(entry[tag]["url"])[0] == 200, entry[tag]
         assert fetch(feed.feed.image.href)[0] == 200
     # the chapters JSON names its images under the preview's base, and they are there
-    chapters = [k for k in server.catalogue.last if k.endswith(".json")]
+    chapters = [k for k in server.catalogue.last if re.search(r"-chapters-\w+\.json$", k)]
     images = [
         c["img"]
         for key in chapters
