@@ -12,6 +12,7 @@ publishing uploads each file (`EpisodeRecord.assets`) under exactly that key.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -469,7 +470,7 @@ def build_record(
         assets.append(Asset(key, CHAPTERS_TYPE, "chapters", sha256, data=data))
         chapters_part = {"key": key}
     transcript = transcript_source(episode, artifacts)
-    forms, transcript_assets = transcript_forms(episode, transcript, artifacts, hash_file)
+    forms, transcript_assets = transcript_forms(network, episode, transcript, artifacts, hash_file)
     assets += transcript_assets
     if forms:  # the WebVTT form when there is one (the website reads its cues), else the one
         transcript_part = forms[0]
@@ -532,6 +533,7 @@ def _feed_order(forms: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def transcript_forms(
+    network: Network,
     episode: Episode,
     source: TranscriptSource | None,
     artifacts: tuple[Artifact, ...],
@@ -557,24 +559,30 @@ def transcript_forms(
     mime = source.type  # never HTML: see mediatypes
     assets = [
         Asset(key, transcript_upload_type(mime), "transcript", sha256, path=source.path),
-        *_converted(episode, source, sha256),
+        *_converted(network, episode, source, sha256),
     ]
     forms = [{"key": key, "type": mime}]
     forms += [{"key": a.key, "type": a.type.split(";")[0]} for a in assets[1:]]
     return _feed_order(forms), assets
 
 
-def _converted(episode: Episode, source: TranscriptSource, sha256: str) -> list[Asset]:
+def _converted(
+    network: Network, episode: Episode, source: TranscriptSource, sha256: str
+) -> list[Asset]:
     """The forms a hand-made transcript with cues is converted into (data assets, keyed by
     their content); none when its file cannot be read as cues (it is then published as it is,
-    and the website names the fault), changed since it was hashed, or is over
-    CONVERTED_TRANSCRIPT_BYTES."""
+    and the website names the fault), changed since it was hashed, is over
+    CONVERTED_TRANSCRIPT_BYTES, or is no longer a regular file inside the network folder
+    (publishing refuses to upload it then, naming why)."""
     if source.type not in PARSERS or source.path is None:
         return []
     try:
-        if source.path.stat().st_size > CONVERTED_TRANSCRIPT_BYTES:
+        real = source.path.resolve(strict=True)
+        info = real.stat()
+        inside = real.is_relative_to(network.root.resolve())
+        if not (inside and stat.S_ISREG(info.st_mode)) or info.st_size > CONVERTED_TRANSCRIPT_BYTES:
             return []
-        data = source.path.read_bytes()
+        data = real.read_bytes()
         cues = parse_transcript(data, source.type) if content_hash(data) == sha256 else None
     except (OSError, TranscriptError):
         return []
