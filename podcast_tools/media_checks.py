@@ -27,8 +27,8 @@ from podcast_tools.audio.produced import SWITCHES  # noqa: F401  (registers the 
 from podcast_tools.audio.recognition import (
     Model,
     RecognitionError,
-    language_code,
     missing_extra,
+    model_language,
     resolve_model,
 )
 from podcast_tools.content import Episode, Show
@@ -181,7 +181,7 @@ def transcript_problems(network: Network) -> list[Problem]:
             continue
         try:
             language = spoken_language(show)
-            language_code(
+            model_language(
                 model_of(network, show_id),
                 language,
                 where=toml,

@@ -15,6 +15,7 @@ again, and a new jingle or loudness target only maps the cached words again.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,9 +39,16 @@ VERSION = "1"
 MACHINE_NOTE = "Machine-generated transcript (offline speech recognition): it may hold errors."
 
 
+#: A folder for recognised words shared by every checkout that sets it (a CI cache).
+CACHE_ENV = "PODCAST_TRANSCRIPT_CACHE"
+
+
 def transcript_cache(network: Network) -> Path:
-    """Where recognised words are kept between runs: `build/.cache/transcripts/`."""
-    return network.root / "build" / ".cache" / "transcripts"
+    """Where recognised words are kept between runs: `build/.cache/transcripts/`, or the folder
+    $PODCAST_TRANSCRIPT_CACHE names (entries are keyed by the master's sha256, the model and the
+    language: any network may share them)."""
+    shared = os.environ.get(CACHE_ENV)
+    return Path(shared) if shared else network.root / "build" / ".cache" / "transcripts"
 
 
 def recognition_of(
