@@ -120,8 +120,6 @@ def process_episode(
             FORMATS[name].write_tags(temp, tags, versions[name])
 
     source = episode.resolve(episode.audio)
-    if wants_transcript(network, episode):  # before the long work: a model that fails stops here
-        _transcribe_first(network, episode, progress, note)
     try:
         report = master(
             source,
@@ -148,6 +146,8 @@ def process_episode(
         raise ContentError([Problem(network.display(episode.path), "audio", problem)]) from exc
     write_notes(network, episode, heard_chapters(network, episode, heard_times(report)), out_dir)
     processed = processed_from_mastering(report, inputs, written[0])
+    if wants_transcript(network, episode):  # the master mastered: its speech, with progress
+        _recognise(network, episode, progress, note)
     artifacts, _made = make_artifacts(
         artifact_inputs(network, episode, processed, report.as_dict()["edits"]),
         out_dir,
@@ -160,14 +160,16 @@ def process_episode(
     return report, replace(processed, artifacts=artifacts)
 
 
-def _transcribe_first(
+def _recognise(
     network: Network,
     episode: Episode,
     progress: Progress | None,
     note: Callable[[str], None] | None,
 ) -> None:
     """Recognise the master's speech for its machine transcript (kept in the cache, where the
-    transcript's makers find it once the audio is rendered); say so when it holds none."""
+    transcript's makers find it), showing its progress; say so when it holds none. After the
+    render: a master that mastering refuses (silence, NaN samples) is refused in its one line,
+    and no time is spent recognising it."""
     recognition = recognition_of(
         network,
         episode,
