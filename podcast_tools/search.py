@@ -29,7 +29,7 @@ import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Self
 
 from markupsafe import escape
@@ -128,7 +128,6 @@ def build_search_index(documents: list[SearchDocument], language: str) -> list[S
         raise SearchError('search index: Pagefind is not installed (pip install "pagefind[bin]")')
     code = index_language(language)
     with tempfile.TemporaryDirectory(prefix="podcast-search-") as folder:
-        out = Path(folder) / "out"
         with _Service(executable, Path(folder)) as service:
             config = {"force_language": code, "verbose": False}
             index_id = service.send({"type": "NewIndex", "config": config})["index_id"]
@@ -142,8 +141,10 @@ def build_search_index(documents: list[SearchDocument], language: str) -> list[S
                         "file_contents": document.html(code),
                     }
                 )
-            service.send({"type": "WriteFiles", "index_id": index_id, "output_path": str(out)})
-        return _read_output(out)
+            # the files in the answer, not written to a folder: the service answers WriteFiles
+            # before its writes are done, and ends them when it is closed
+            written = service.send({"type": "GetFiles", "index_id": index_id})
+        return _index_files(written.get("files") or [])
 
 
 class _Service:
@@ -211,21 +212,25 @@ class _Service:
         return f": {lines[-1]}" if lines else ""
 
 
-def _read_output(folder: Path) -> list[SearchFile]:
+def _index_files(answer: list[dict[str, Any]]) -> list[SearchFile]:
+    """The files of the service's answer (each {"path", "content": base64}) the site uses."""
     try:
-        entry = json.loads((folder / "pagefind-entry.json").read_bytes())
+        found = {
+            PurePosixPath(file["path"]).as_posix().lstrip("/"): base64.b64decode(file["content"])
+            for file in answer
+        }
+        entry = json.loads(found["pagefind-entry.json"])
         wasm = {f"wasm.{language['wasm']}.pagefind" for language in entry["languages"].values()}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise SearchError(f"search index (Pagefind): no entry it can read ({exc})") from None
     files = []
-    for path in sorted(folder.rglob("*")):
-        name = path.relative_to(folder).as_posix()
-        if not path.is_file() or name in _UNUSED or name.startswith(_UNUSED_PREFIXES):
+    for name, data in sorted(found.items()):
+        if name in _UNUSED or name.startswith(_UNUSED_PREFIXES) or ".." in name.split("/"):
             continue
         if name.startswith("wasm.") and name not in wasm:
             continue  # the stemmer of a language the index does not hold
         immutable = name.startswith(_HASHED_FOLDERS) or name.endswith(".pf_meta")
-        files.append(SearchFile(name, path.read_bytes(), _type(name), immutable))
+        files.append(SearchFile(name, data, _type(name), immutable))
     if not any(file.name == "pagefind.js" for file in files):
         raise SearchError("search index (Pagefind): it wrote no pagefind.js")
     return files

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -53,7 +53,7 @@ from podcast_tools.search import (
     search_available,
     seconds_id,
 )
-from podcast_tools.transcript import TranscriptError, transcript_cues
+from podcast_tools.transcript import Cue, TranscriptError, transcript_cues
 
 #: Episodes per page of a show's list (page 1 is the show's page, then page/2/, page/3/ …).
 PAGE_SIZE = 20
@@ -716,6 +716,8 @@ class _SiteBuilder:
             return None
         data = files.data(record.transcript["key"])
         cues = transcript_cues(data, mime) if data is not None else None
+        if cues is not None and record.machine_transcript:
+            cues = _unless_empty(cues)  # no speech was recognised: no cues, not a fault
         shown: list[CueView] = []
         said: list[tuple[float, str]] = []  # every cue's text, for the search index
         room, complete = TRANSCRIPT_PAGE_CHARS, True
@@ -731,6 +733,8 @@ class _SiteBuilder:
             shown.append(
                 CueView(seconds_attr(cue.start_s), clock(cue.start_s), cue.text, cue.speaker)
             )
+        if record.machine_transcript and not shown and complete:
+            return None  # an empty machine transcript: nothing to show (the feed names it)
         return TranscriptView(
             url=url,
             type=mime,
@@ -937,6 +941,15 @@ class _PublishedFiles:
         if asset is not None and asset.path is not None:
             return self.network.display(asset.path)
         return key
+
+
+def _unless_empty(cues: Iterable[Cue]) -> Iterator[Cue]:
+    """`cues`, and none (not a TranscriptError) when the transcript holds none."""
+    try:
+        yield from cues
+    except TranscriptError as exc:
+        if exc.reason != "holds no cues":
+            raise
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:

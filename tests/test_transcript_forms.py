@@ -115,12 +115,14 @@ def test_the_feed_names_each_form_webvtt_first_with_rel_and_language(network, re
     assert [t["url"] for t in tags] == [BASE + form["key"] for form in record.transcripts]
 
 
-def machine_record(network, records, slug: str = "003-service-desk-metrics"):
-    """The episode's record with a machine transcript in three forms (known from the manifest:
-    published by an earlier run), and the bytes of each by key."""
+SAID = (Cue(0.5, 3.0, "Welcome to the service desk hour.", "Speaker 1"),)
+
+
+def machine_record(network, records, cues=SAID, slug: str = "003-service-desk-metrics"):
+    """The episode's record with a machine transcript of `cues` in three forms (known from the
+    manifest: published by an earlier run), and the bytes of each by key."""
     episode = next(e for e in network.episodes if e.slug == slug)
     base = record_of(records, slug)
-    cues = [Cue(0.5, 3.0, "Welcome to the service desk hour.", "Speaker 1")]
     made = {
         "transcript": (VTT_TYPE, ".vtt", write_vtt(cues).encode()),
         "transcript-srt": (SRT_TYPE, ".srt", write_srt(cues).encode()),
@@ -195,3 +197,12 @@ def test_the_index_holds_each_episode_and_its_cues_at_their_times(network, recor
     assert [a["id"] for a in page["anchors"]] == ["t=0.5", "t=15.27"]
     assert "Root cause belongs to problem management." in page["content"]
     assert page["meta"]["show"] == network.shows["itsmwp"].title
+
+
+def test_an_empty_machine_transcript_shows_nothing_and_is_no_fault(network, records):
+    """No speech recognised: the transcript holds no cues; the page has no transcript section
+    (a hand-made one without cues is a fault the build names)."""
+    record, data = machine_record(network, records, cues=())
+    pages = build(network, {**records, record.guid: record}, read=data.get)
+    [page] = [p for p in pages if p.key == "itsmwp/003-service-desk-metrics.html"]
+    assert not parse_html(page.data).xpath('//section[@class="transcript"]')
