@@ -204,24 +204,40 @@ def _expected_image(case: ItemCase) -> str | None:
     return case.file_url("image", case.episode.resolve(str(case.episode.image)))
 
 
+#: The forms of a transcript in feed order: (kind of its machine-made artifact, suffix, type,
+#: rel).
+TRANSCRIPT_FORMS = (
+    ("transcript", ".vtt", "text/vtt", "captions"),
+    ("transcript-srt", ".srt", "application/x-subrip", "captions"),
+    ("transcript-json", ".json", "application/json", None),
+)
+
+
 def _expected_transcripts(case: ItemCase) -> list[tuple]:
-    """(url, type, rel, language) of each form of the episode's transcript, in feed order: the
-    hand-made WebVTT as it is, then the SRT and the JSON made from its cues — each URL serving
-    exactly those bytes; captions for the two with timed cues; the home show's language."""
-    if not case.episode.transcript:
-        return []
-    source = case.episode.resolve(case.episode.transcript)
-    assert source.suffix == ".vtt"  # the copy's one transcript (conftest._network_copy)
+    """(url, type, rel, language) of each form of the episode's transcript, in feed order —
+    WebVTT, SRT, JSON — each URL serving exactly the form's bytes: a hand-made WebVTT as it is
+    and the SRT and JSON made from its cues; else the machine-made forms `process` wrote (the
+    build report's artifacts). Captions for the two with timed cues; the home show's
+    language."""
     language = case.published.network.shows[case.episode.show].language
-    cues = parse_vtt(source.read_bytes())
+    if case.episode.transcript:
+        source = case.episode.resolve(case.episode.transcript)
+        assert source.suffix == ".vtt"  # the copy's one transcript (conftest._network_copy)
+        cues = parse_vtt(source.read_bytes())
+        made = [source.read_bytes(), write_srt(cues).encode(), write_json(cues).encode()]
+        kinds = ["transcript"] * 3  # published under the episode's transcript key
+    else:
+        report = case.published.report(case.episode)
+        built = {a["kind"]: a["file"] for a in report.get("artifacts", [])}
+        if not built:
+            return []
+        folder = case.published.root / "build" / case.episode.show
+        made = [(folder / built[kind]).read_bytes() for kind, *_ in TRANSCRIPT_FORMS]
+        kinds = [kind for kind, *_ in TRANSCRIPT_FORMS]
     forms = []
-    for suffix, mime, rel, data in (
-        (".vtt", "text/vtt", "captions", source.read_bytes()),
-        (".srt", "application/x-subrip", "captions", write_srt(cues).encode()),
-        (".json", "application/json", None, write_json(cues).encode()),
-    ):
-        path = case.published.published_file(case.episode, "transcript", suffix)
-        assert path.read_bytes() == data, f"{path}: not the {suffix} form of {source}"
+    for kind, data, (_, suffix, mime, rel) in zip(kinds, made, TRANSCRIPT_FORMS, strict=True):
+        path = case.published.published_file(case.episode, kind, suffix)
+        assert path.read_bytes() == data, f"{path}: not the {suffix} form"
         forms.append((case.published.url(path), mime, rel, language))
     return forms
 
