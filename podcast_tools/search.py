@@ -12,13 +12,14 @@ thousands of files to upload.
 
 Pagefind (the `pagefind` package, its binary from `pagefind[bin]`) is a dependency; when it is
 missing (`search_available()` is False) the site is built without an index and without a search
-box, and everything else is the same. The index is one language, the network's
+box, and everything else is the same. The index is one language, the first show's
 (`force_language`): a listener searches every show from any page.
 
-The records go to the binary's service (`pagefind --service`, the protocol `pagefind.index`
+The documents go to the binary's service (`pagefind --service`, the protocol `pagefind.index`
 speaks: base64 JSON messages ending in ","), one request and its answer at a time. Not through
 `pagefind.index.PagefindIndex` itself: its reader waits 0.1 s before each answer, so an index of
-a few thousand passages took minutes.
+a few thousand records took minutes. The index's files come back in the service's answer
+(GetFiles), not written to a folder: it answers WriteFiles before its writes are done.
 """
 
 from __future__ import annotations

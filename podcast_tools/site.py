@@ -399,7 +399,7 @@ def build_site(
 
     Raises ContentError (every problem at once, each naming its file and field) when a
     transcript cannot be read or two episodes would share a page; NotesError when a template
-    fails.
+    fails; search.SearchError when Pagefind fails to build the index.
     """
     base = base_url or network.settings.base_url
     base = base if base.endswith("/") else base + "/"
