@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,9 @@ class Artifact:
     sha256: str
     bytes: int
     fingerprint: str  # its own (Producer.fingerprint)
-    path: Path | None = None
+    #: Where it lies here: not part of what it is (a record read back from the manifest, which
+    #: knows no local file, is the record that was stored)
+    path: Path | None = field(default=None, compare=False)
 
     def key(self, show_id: str, slug: str) -> str:
         """Where it is published (content-addressed, as the episode's other files)."""
