@@ -107,7 +107,7 @@ def test_tiny_en_finds_the_words_their_times_and_the_two_voices(tiny, clip, tmp_
     assert {w.speaker for w in result.words[:second]} == {"Speaker 1"}
     assert {w.speaker for w in result.words[second:]} == {"Speaker 2"}
     cues = cues_from_words(result.words)
-    assert [c.speaker for c in cues][0] == "Speaker 1" and cues[-1].speaker == "Speaker 2"
+    assert next(c.speaker for c in cues) == "Speaker 1" and cues[-1].speaker == "Speaker 2"
     assert cues[0].start_s == result.words[0].start_s and cues[-1].end_s == result.words[-1].end_s
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import itertools
 import json
 import math
 import os
@@ -37,7 +38,7 @@ import numpy as np
 
 from podcast_tools import ffmpeg
 from podcast_tools.errors import PodcastToolsError
-from podcast_tools.fsutil import atomic_path, make_folder, write_text_atomic
+from podcast_tools.fsutil import make_folder, write_text_atomic
 from podcast_tools.layout import file_hash
 from podcast_tools.transcript import Cue, Word
 
@@ -460,7 +461,7 @@ def _snapped_to_voice(
         first = index == 0 or word.start_s - flat[index - 1].end_s > 0.05
         last = index == len(flat) - 1 or flat[index + 1].start_s - word.end_s > 0.05
         lo = max(0, int((word.start_s - offset_s) / _FRAME_S))
-        hi = min(loud.size, int(math.ceil((word.end_s - offset_s) / _FRAME_S)))
+        hi = min(loud.size, math.ceil((word.end_s - offset_s) / _FRAME_S))
         voiced = np.flatnonzero(loud[lo:hi])
         if voiced.size == 0 or not (first or last):
             continue
@@ -504,12 +505,18 @@ def _windows(source: Path) -> Iterator[tuple[float, np.ndarray]]:
 
 
 def _quiet_cut(audio: np.ndarray) -> int:
-    """The sample at the middle of the quietest 20 ms in the last _CUT_SEARCH_S of `audio`."""
+    """A sample in the last _CUT_SEARCH_S of `audio` to end a window at: the middle of the
+    longest run of 20 ms frames within 6 dB of the quietest (a pause, not a stop consonant)."""
     frame = SAMPLE_RATE // 50
     search = int(_CUT_SEARCH_S * SAMPLE_RATE) // frame * frame
-    tail = audio[audio.shape[0] - search :].reshape(-1, frame)
-    quietest = int(np.argmin(np.mean(tail.astype(np.float64) ** 2, axis=1)))
-    return audio.shape[0] - search + quietest * frame + frame // 2
+    tail = audio[audio.shape[0] - search :].reshape(-1, frame).astype(np.float64)
+    level = 10 * np.log10(np.mean(tail**2, axis=1) + 1e-12)
+    quiet = np.concatenate([[False], level <= level.min() + 6.0, [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    starts, ends = edges[0::2], edges[1::2]
+    longest = int(np.argmax(ends - starts))
+    middle = (starts[longest] + ends[longest]) // 2
+    return audio.shape[0] - search + int(middle) * frame
 
 
 # -- speakers --------------------------------------------------------------------------------------
@@ -562,7 +569,7 @@ def _phrases(words: list[Word], breaks: list[int]) -> list[range]:
         i for i in range(1, len(words)) if words[i].start_s - words[i - 1].end_s >= _PHRASE_GAP_S
     }
     edges = sorted(starts | {0, len(words)})
-    return [range(a, b) for a, b in zip(edges, edges[1:], strict=False) if b > a]
+    return [range(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
 def _with_speakers(words: list[Word], pitches: list[float], breaks: list[int]) -> list[Word]:
