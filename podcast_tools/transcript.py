@@ -83,7 +83,8 @@ def _seconds(groups: tuple[str | None, ...], line: int, shown: str) -> float:
     if int(minutes) > 59 or int(secs) > 59:
         raise TranscriptError(f'"{shown}" is not a time: minutes and seconds go up to 59', line)
     value = int(hours or 0) * 3600 + int(minutes) * 60 + int(secs)
-    return value + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
+    millis = int(fraction) * 10 ** (3 - len(fraction)) if fraction else 0
+    return (value * 1000 + millis) / 1000  # 27.702, not 27 + 0.702 = 27.701999999999998
 
 
 def _timing(text: str, line: int) -> tuple[float, float] | None:
@@ -337,3 +338,173 @@ def transcript_cues(data: bytes, mime: str) -> Iterator[Cue] | None:
             _decode(data)
         return None
     return _some(reader(data))
+
+
+# Writers: cues (and words) as WebVTT, SubRip and Podcasting 2.0 JSON. Each parses back with
+# the parsers above to the same cues, times to the millisecond (tests/test_transcript_writers.py).
+
+#: A cue's text is wrapped onto lines of at most this many characters ...
+LINE_CHARS = 42
+#: ... and at most this many lines, when its words fit in them (else onto more lines).
+CUE_LINES = 2
+#: The end given to a cue that has none (a JSON segment without endTime) and no next cue.
+_OPEN_END_S = 2.0
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
+
+
+def _clock(seconds: float, decimal: str) -> str:
+    """`HH:MM:SS.mmm` (WebVTT, decimal ".") or `HH:MM:SS,mmm` (SubRip, decimal ",")."""
+    total = _milliseconds(seconds)
+    hours, rest = divmod(total, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal}{millis:03d}"
+
+
+def _ends(cues: list[Cue]) -> Iterator[tuple[Cue, float]]:
+    """Each cue with its end: its own, else the next cue's start (or a short while after its
+    own start when that is not later)."""
+    for index, cue in enumerate(cues):
+        end = cue.end_s
+        if end is None:
+            following = cues[index + 1].start_s if index + 1 < len(cues) else None
+            late = following is not None and following > cue.start_s
+            end = following if late else cue.start_s + _OPEN_END_S
+        yield cue, max(end, cue.start_s)
+
+
+def _balanced_split(words: list[str]) -> list[str] | None:
+    """Two lines of at most LINE_CHARS, as even as the words allow; None when none fit."""
+    best: tuple[int, list[str]] | None = None
+    for at in range(1, len(words)):
+        first, second = " ".join(words[:at]), " ".join(words[at:])
+        if len(first) <= LINE_CHARS and len(second) <= LINE_CHARS:
+            spread = abs(len(first) - len(second))
+            if best is None or spread < best[0]:
+                best = (spread, [first, second])
+    return None if best is None else best[1]
+
+
+def wrap_cue_text(text: str) -> list[str]:
+    """`text` on lines that join back with a space: one line when it fits, else two even lines
+    of at most LINE_CHARS, else as many lines of at most LINE_CHARS as it needs (a word longer
+    than a line stays whole).
+
+    >>> wrap_cue_text("So this week we talk about the garden, and what grew in it.")
+    ['So this week we talk about the', 'garden, and what grew in it.']
+    """
+    words = text.split(" ")
+    if len(text) <= LINE_CHARS or len(words) < 2:
+        return [text]
+    if (two := _balanced_split(words)) is not None and len(two) <= CUE_LINES:
+        return two
+    lines = [words[0]]
+    for word in words[1:]:
+        if len(lines[-1]) + 1 + len(word) <= LINE_CHARS:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(XML_CONTROL.sub("", text).split())
+
+
+def write_vtt(cues: list[Cue] | tuple[Cue, ...], notes: tuple[str, ...] | list[str] = ()) -> str:
+    """A WebVTT file of `cues`: `<v Speaker>` before the text of a cue that has a speaker, `&`,
+    `<` and `>` escaped, the text wrapped (`wrap_cue_text`); each of `notes` a NOTE block.
+
+    >>> print(write_vtt([Cue(1, 4.5, "Fish & chips", "Sam")], notes=["made here"]), end="")
+    WEBVTT
+    <BLANKLINE>
+    NOTE made here
+    <BLANKLINE>
+    00:00:01.000 --> 00:00:04.500
+    <v Sam>Fish &amp; chips
+    """
+    blocks = ["WEBVTT"]
+    for note in notes:
+        lines = [line.strip().replace("-->", "->") for line in note.splitlines()]
+        text = "\n".join(line for line in lines if line)
+        if text:
+            blocks.append(f"NOTE {text}" if "\n" not in text else f"NOTE\n{text}")
+    for cue, end in _ends(list(cues)):
+        lines = [_escape(line) for line in wrap_cue_text(_one_line(cue.text))]
+        speaker = _one_line(cue.speaker or "")
+        if speaker:
+            lines[0] = f"<v {_escape(speaker)}>{lines[0]}"
+        timing = f"{_clock(cue.start_s, '.')} --> {_clock(end, '.')}"
+        blocks.append("\n".join([timing, *(line for line in lines if line)]))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _srt_text(text: str) -> str:
+    """SubRip has no escapes: text is written as it is unless a reader would take part of it
+    for a tag or an entity; then `&`, `<` and `>` are escaped as players that read them expect."""
+    return text if html.unescape(_TAG.sub("", text)) == text else _escape(text)
+
+
+def write_srt(cues: list[Cue] | tuple[Cue, ...]) -> str:
+    """A SubRip file of `cues`, numbered from 1, the text wrapped (`wrap_cue_text`). SubRip has
+    no speakers: they are left out (the WebVTT and JSON forms keep them).
+
+    >>> print(write_srt([Cue(0, 2.25, "Hello"), Cue(2.5, 3, "again")]), end="")
+    1
+    00:00:00,000 --> 00:00:02,250
+    Hello
+    <BLANKLINE>
+    2
+    00:00:02,500 --> 00:00:03,000
+    again
+    """
+    blocks = []
+    for number, (cue, end) in enumerate(_ends(list(cues)), start=1):
+        lines = [_srt_text(line) for line in wrap_cue_text(_one_line(cue.text))]
+        timing = f"{_clock(cue.start_s, ',')} --> {_clock(end, ',')}"
+        blocks.append("\n".join([str(number), timing, *(line for line in lines if line)]))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _segment(start_s: float, end_s: float | None, body: str, speaker: str | None) -> dict:
+    segment: dict[str, object] = {}
+    if speaker:
+        segment["speaker"] = speaker
+    segment["startTime"] = _milliseconds(start_s) / 1000
+    if end_s is not None:
+        segment["endTime"] = _milliseconds(max(end_s, start_s)) / 1000
+    segment["body"] = body
+    return segment
+
+
+def write_json(
+    cues: list[Cue] | tuple[Cue, ...], words: list[Word] | tuple[Word, ...] | None = None
+) -> str:
+    """A Podcasting 2.0 JSON transcript (version "1.0.0"): one segment per word when `words`
+    are given (their times are what the form is for), else one per cue.
+
+    Read back, consecutive segments of one speaker are joined into sentences (`parse_json`):
+    cues that each end a sentence come back as they went.
+
+    >>> print(write_json([Cue(0.5, 1.25, "Hi.", "Sam")]))
+    {"version": "1.0.0", "segments": [{"speaker": "Sam", "startTime": 0.5, "endTime": 1.25, "body": "Hi."}]}
+    """
+    if words is not None:
+        segments = [
+            _segment(w.start_s, w.end_s, _one_line(w.text), _one_line(w.speaker or "") or None)
+            for w in words
+            if _one_line(w.text)
+        ]
+    else:
+        segments = [
+            _segment(c.start_s, c.end_s, _one_line(c.text), _one_line(c.speaker or "") or None)
+            for c in cues
+        ]
+    return json.dumps({"version": "1.0.0", "segments": segments}, ensure_ascii=False)
