@@ -410,6 +410,76 @@ def process(
 
 @app.command()
 @_reports_errors
+def transcribe(
+    ctx: typer.Context,
+    episode_files: Annotated[
+        list[Path], typer.Argument(help="The episodes' .md files.", dir_okay=False)
+    ],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            metavar="tiny.en|base|PATH",
+            help="The speech model: tiny.en (English, fast), base (multilingual, better) or "
+            "the folder of a CTranslate2 Whisper model.",
+        ),
+    ] = "base",
+    language: Annotated[
+        Optional[str],
+        typer.Option(
+            "--language", metavar="CODE", help="The language spoken (default: the show's)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace a transcript a producer wrote or edited."),
+    ] = False,
+) -> None:
+    """Write a draft transcript of each episode beside its file (<episode>.vtt with a cue per
+    sentence and speaker turn, <episode>.json with each word's time), at the times heard in
+    the published episode, and set `transcript:` in its front matter: review and correct it
+    like any other content. Offline: the model comes in the `transcribe` extra."""
+    from podcast_tools.audio.recognition import missing_extra, resolve_model
+    from podcast_tools.errors import ContentError
+    from podcast_tools.pipeline.drafts import kept_transcript, transcribe_episode
+
+    if (line := missing_extra()) is not None:
+        typer.echo(line, err=True)
+        raise typer.Exit(int(ExitCode.CONTENT))
+    loaded = [_load_episode(ctx, path)[1:] for path in episode_files]
+    kept = [] if force else [kept_transcript(n, e) for n, e in loaded]
+    if any(kept):  # every episode checked before any is transcribed
+        raise ContentError([problem for problem in kept if problem is not None])
+    chosen = resolve_model(model, where="--model", field="")
+    done = []
+    with _display() as display:
+        for network, episode in loaded:
+            draft = transcribe_episode(
+                network,
+                episode,
+                chosen,
+                language,
+                force=force,
+                progress=display.progress if display else None,
+            )
+            where = network.display(episode.path)
+            if draft.vtt is None:
+                display.say(f"warning: {where}: its audio holds no speech: no transcript written")
+                continue
+            left_out = f"; {draft.dropped_words} in cuts or trims left out" * bool(
+                draft.dropped_words
+            )
+            done.append(
+                f"{where} → {network.display(draft.vtt)}, {draft.json.name} ({draft.cues} cues, "
+                f"{draft.words} words{left_out}; {chosen.name}, {draft.language}): "
+                "a machine draft to review"
+            )
+    for line in done:
+        typer.echo(line)
+
+
+@app.command()
+@_reports_errors
 def notes(
     ctx: typer.Context,
     episode_file: Annotated[Path, typer.Argument(help="The episode's .md file.", dir_okay=False)],
@@ -1035,6 +1105,8 @@ class _Display:
             if bytes_task
             else f"{done:.0f}/{total:.0f}"
             if label == "episodes mastered"
+            else f"{done / 60:.1f}/{total / 60:.1f} min"
+            if label.startswith("transcribe ")
             else f"{100 * done / total:3.0f}%"
             if total
             else ""

@@ -4,13 +4,11 @@ Ctrl-C."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
 
 import jiwer
-import numpy as np
 import pytest
 
 from podcast_tools import ffmpeg
@@ -24,51 +22,9 @@ from podcast_tools.audio.recognition import (
     resolve_model,
 )
 from podcast_tools.transcript import Word
-from tests.interview import _say, need_espeak, write_wav
+from tests.speech import GAP_S, SCRIPT
 
 pytest.importorskip("faster_whisper")
-
-RATE = 22050
-#: Two sentences by two espeak-ng voices (en-us, and en+f3: a female variant — espeak-ng 1.51
-#: ignores "+f3" after "en-gb"), a known silence between them.
-SCRIPT = [
-    ("en-us", "Welcome to the show. Today we talk about service management and the people."),
-    ("en+f3", "Thank you for having me. I have worked on the service desk for many years."),
-]
-LEAD_S, GAP_S = 0.5, 1.5
-
-
-@pytest.fixture(scope="session")
-def model_cache(tmp_path_factory) -> Path:
-    """A user cache folder for the session (the base model is assembled there once)."""
-    folder = tmp_path_factory.mktemp("xdg-cache")
-    before = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(folder)
-    yield folder
-    if before is None:
-        os.environ.pop("XDG_CACHE_HOME", None)
-    else:
-        os.environ["XDG_CACHE_HOME"] = before
-
-
-@pytest.fixture(scope="session")
-def tiny(model_cache) -> Model:
-    return resolve_model("tiny.en", where="test", field="model")
-
-
-@pytest.fixture(scope="session")
-def clip(tmp_path_factory) -> tuple[Path, list[float]]:
-    """The two-sentence clip and where each sentence's voice starts (s)."""
-    need_espeak()
-    pieces, starts, at = [np.zeros(int(LEAD_S * RATE))], [], int(LEAD_S * RATE)
-    for voice, text in SCRIPT:
-        speech = _say(text, voice, 160, RATE) * 0.5
-        starts.append((at + int(np.flatnonzero(np.abs(speech) > 1e-3)[0])) / RATE)
-        gap = np.zeros(int(GAP_S * RATE))
-        pieces += [speech, gap]
-        at += speech.shape[0] + gap.shape[0]
-    path = tmp_path_factory.mktemp("clip") / "clip.wav"
-    return write_wav(path, np.concatenate(pieces), RATE, channels=1), starts
 
 
 def _wer(words: tuple[Word, ...]) -> float:
