@@ -17,21 +17,20 @@ from podcast_tools.pipeline.drafts import map_words, set_transcript
 from podcast_tools.transcript import Word, parse_json, parse_vtt
 from tests.conftest import edit, podcast
 
-pytest.importorskip("faster_whisper")
-pytestmark = pytest.mark.slow
-
 EPISODE = "episodes/itsmwp-row/002-knowledge-management.md"
 
 
 @pytest.fixture
 def network(sample: Path, clip, model_cache) -> Path:
     """The sample network, one episode's master replaced by the two-voice clip."""
+    pytest.importorskip("faster_whisper")
     path, _ = clip
     shutil.copyfile(path, sample / "episodes/itsmwp-row/clip.wav")
     edit(sample / EPISODE, "audio: 002-knowledge-management.flac", "audio: clip.wav")
     return sample
 
 
+@pytest.mark.slow
 def test_a_draft_is_written_at_the_times_heard_and_named_in_the_front_matter(network, clip):
     episode = network / EPISODE
     edit(episode, "intro: false  ", "# intro: false  ")  # with the show's intro: times move on
@@ -65,6 +64,7 @@ def test_a_draft_is_written_at_the_times_heard_and_named_in_the_front_matter(net
     assert podcast(network, "validate", ok=True).exit_code == 0
 
 
+@pytest.mark.slow
 def test_a_draft_not_edited_is_redone_from_the_cache_an_edited_one_is_kept(network):
     episode = network / EPISODE
     podcast(network, "transcribe", EPISODE, "--model", "tiny.en", ok=True)
@@ -87,6 +87,7 @@ def test_a_draft_not_edited_is_redone_from_the_cache_an_edited_one_is_kept(netwo
     assert vtt.read_text(encoding="utf-8") == drafted
 
 
+@pytest.mark.slow
 def test_a_transcript_of_the_producers_own_is_kept(network):
     episode = network / EPISODE
     own = episode.parent / "by-hand.srt"
@@ -99,6 +100,7 @@ def test_a_transcript_of_the_producers_own_is_kept(network):
     assert episode.read_bytes() == before and not episode.with_suffix(".vtt").exists()
 
 
+@pytest.mark.slow
 def test_a_master_without_speech_writes_nothing_and_warns(network):
     quiet = network / "episodes/itsmwp-row/room.wav"
     ffmpeg.run(["-f", "lavfi", "-i", "anoisesrc=d=12:c=pink:a=0.003", str(quiet)], about=quiet)
@@ -110,6 +112,7 @@ def test_a_master_without_speech_writes_nothing_and_warns(network):
     assert episode.read_bytes() == before and not episode.with_suffix(".vtt").exists()
 
 
+@pytest.mark.slow
 def test_an_english_only_model_and_another_language_is_one_line(network):
     ran = podcast(network, "transcribe", EPISODE, "--model", "tiny.en", "--language", "de")
     assert ran.exit_code == 1
@@ -117,6 +120,7 @@ def test_an_english_only_model_and_another_language_is_one_line(network):
     assert len(ran.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_without_the_extra_one_line_says_what_to_install(network, monkeypatch):
     monkeypatch.setattr(recognition, "_PACKAGES", ("podcast_tools_no_such_package",))
     ran = podcast(network, "transcribe", EPISODE)
@@ -145,3 +149,79 @@ def test_words_are_mapped_through_trim_cuts_and_intro():
         Word(18.5, 19.0, "tail"),
     ]
     assert map_words(plan, words) == [Word(4.5, 5.0, "first"), Word(10.5, 11.0, "after")]
+
+
+# --- validate: the transcripts episodes name -------------------------------------------------------
+
+CUES = [(1.0, 2.0, "One."), (2.5, 4.0, "Two."), (4.5, 6.0, "Three.")]
+
+
+def _with_transcript(sample: Path, cues, suffix: str = ".vtt") -> Path:
+    from podcast_tools.transcript import Cue, write_json, write_srt, write_vtt
+
+    writer = {".vtt": write_vtt, ".srt": write_srt, ".json": write_json}[suffix]
+    episode = sample / EPISODE
+    transcript = episode.with_suffix(suffix)
+    transcript.write_text(writer([Cue(a, b, t) for a, b, t in cues]), encoding="utf-8")
+    set_transcript(episode, transcript.name)
+    return transcript
+
+
+@pytest.mark.parametrize("suffix", [".vtt", ".srt", ".json"])
+def test_validate_accepts_a_transcript_in_order_within_the_audio(sample, suffix):
+    _with_transcript(sample, CUES, suffix)
+    podcast(sample, "validate", ok=True)
+
+
+@pytest.mark.parametrize(
+    ("cues", "says"),
+    [
+        (
+            [(1.0, 2.0, "One."), (0.5, 0.9, "Zero."), (3.0, 4.0, "Two.")],
+            (
+                "cue 2 (0:00:00.500) starts before the cue before it (0:00:01.000): cues go in "
+                "time order"
+            ),
+        ),
+        (
+            [(1.0, 2.0, "One."), (1.5, 3.0, "Two.")],
+            (
+                "cue 2 (0:00:01.500) starts before the cue before it ends (0:00:02.000): cues "
+                "must not overlap"
+            ),
+        ),
+        ([(1.0, 2.0, "One."), (400.0, 401.0, "Late.")], "cue 2 (0:06:40.000) ends at 0:06:41.000"),
+    ],
+)
+@pytest.mark.parametrize("suffix", [".vtt", ".srt"])
+def test_validate_names_the_cue_out_of_order_overlapping_or_past_the_audio(
+    sample, cues, says, suffix
+):
+    _with_transcript(sample, cues, suffix)
+    ran = podcast(sample, "validate")
+    assert ran.exit_code == 1
+    [line] = ran.stderr.strip().splitlines()
+    name = f"episodes/itsmwp-row/002-knowledge-management{suffix}"
+    assert line.startswith(f"{EPISODE}: transcript: {name}: {says}")
+
+
+def test_validate_allows_ten_milliseconds_of_overlap_and_the_intro(sample):
+    # the master of this episode is 18.08 s; with intro: false nothing is added to it
+    episode = sample / EPISODE
+    _with_transcript(sample, [(1.0, 2.0, "One."), (1.995, 18.0, "Two.")])
+    podcast(sample, "validate", ok=True)
+    _with_transcript(sample, [(1.0, 2.0, "One."), (2.5, 20.0, "Two.")])
+    assert "after the end of the audio" in podcast(sample, "validate").stderr
+    edit(episode, "intro: false  ", "# intro: false  ")  # the show's 3 s intro comes first
+    podcast(sample, "validate", ok=True)
+
+
+def test_validate_names_a_transcript_that_does_not_parse(sample):
+    transcript = _with_transcript(sample, CUES)
+    transcript.write_text("WEBVTT\n\n00:01.000 --> 00:00.500\nBackwards\n", encoding="utf-8")
+    ran = podcast(sample, "validate")
+    assert ran.exit_code == 1
+    assert ran.stderr.strip() == (
+        f"{EPISODE}: transcript: episodes/itsmwp-row/002-knowledge-management.vtt: line 3: "
+        '"00:01.000 --> 00:00.500": the cue ends before it starts'
+    )
