@@ -449,40 +449,77 @@ _FRAME_S = 0.01
 def _snapped_to_voice(
     found: list[list[Word]], window: np.ndarray, offset_s: float
 ) -> list[list[Word]]:
-    """The words with the silence Whisper gives a phrase's edges taken off: a word after a pause
-    starts at its first voiced 10 ms, a word before one ends at its last (Whisper starts the
-    first word of a voice-activity chunk at the chunk's padded start)."""
+    """The words with their edges on the voice (`_voiced_frames`): Whisper stretches a word over the pause before
+    or after it (the first word of a voice-activity chunk starts at the chunk's padded start;
+    a word at a turn may span the pause), or puts a phrase's first word late. A word starts at
+    its first voiced 10 ms when silence of _SILENT_S or more comes first (or a pause before it),
+    and a word after a pause starts where the voice before it begins (back to the word before);
+    its end likewise."""
     loud = _voiced_frames(window)
     if loud is None:
         return found
     flat = [w for segment in found for w in segment]
+    frames = [
+        (max(0, round((w.start_s - offset_s) / _FRAME_S)), round((w.end_s - offset_s) / _FRAME_S))
+        for w in flat
+    ]
     snapped: dict[int, Word] = {}
     for index, word in enumerate(flat):
-        first = index == 0 or word.start_s - flat[index - 1].end_s > 0.05
-        last = index == len(flat) - 1 or flat[index + 1].start_s - word.end_s > 0.05
-        lo = max(0, int((word.start_s - offset_s) / _FRAME_S))
-        hi = min(loud.size, math.ceil((word.end_s - offset_s) / _FRAME_S))
-        voiced = np.flatnonzero(loud[lo:hi])
-        if voiced.size == 0 or not (first or last):
-            continue
-        start = offset_s + (lo + voiced[0]) * _FRAME_S if first else word.start_s
-        end = offset_s + (lo + voiced[-1] + 1) * _FRAME_S if last else word.end_s
-        snapped[id(word)] = Word(round(start, 3), round(max(end, start), 3), word.text)
+        lo, hi = frames[index][0], min(loud.size, max(frames[index][1], frames[index][0] + 1))
+        before = frames[index - 1][1] if index else 0
+        after = frames[index + 1][0] if index + 1 < len(flat) else loud.size
+        start, end = _voice_edges(loud, lo, hi, max(before, 0), min(after, loud.size))
+        if (start, end) != (lo, hi):
+            at = offset_s + start * _FRAME_S
+            snapped[id(word)] = Word(
+                round(at, 3), round(max(offset_s + end * _FRAME_S, at), 3), word.text
+            )
     return [[snapped.get(id(w), w) for w in segment] for segment in found]
 
 
+_SILENT_S = 0.15  # silence at a word's edge longer than a stop consonant's
+_BRIDGE_FRAMES = 10  # gaps of voice up to 0.1 s are inside a word or between words of a phrase
+
+
+def _voice_edges(loud: np.ndarray, lo: int, hi: int, before: int, after: int) -> tuple[int, int]:
+    """A word's frames [lo, hi) moved onto the voice (`loud`), not past the words around it:
+    the previous ends at frame `before`, the next starts at `after`."""
+    voiced = np.flatnonzero(loud[lo:hi])
+    if voiced.size == 0:
+        return lo, hi
+    silent = round(_SILENT_S / _FRAME_S)
+    start, end = lo, hi
+    if voiced[0] >= silent or lo - before > 5:
+        start = lo + int(voiced[0])
+    if (hi - lo - 1 - voiced[-1]) >= silent or after - hi > 5:
+        end = lo + int(voiced[-1]) + 1
+    if start - before > 5:  # after a pause: back to where the voice before it starts
+        while start > before and loud[max(before, start - _BRIDGE_FRAMES) : start].any():
+            start -= 1
+            while start > before and not loud[start]:
+                start -= 1
+    if after - end > 5:
+        while end < after and loud[end : min(after, end + _BRIDGE_FRAMES)].any():
+            end += 1
+            while end < after and not loud[end - 1]:
+                end += 1
+    return start, end
+
+
 def _voiced_frames(window: np.ndarray) -> np.ndarray | None:
-    """Per 10 ms: louder than the window's floor by 12 dB (and within 30 dB of its loud part);
-    None for a window too short to tell."""
+    """Per 10 ms of `window`: speech, by faster-whisper's Silero VAD without padding (robust to
+    noise and room tone, as a level threshold is not); None for a window too short to tell."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
     frame = int(_FRAME_S * SAMPLE_RATE)
     count = window.shape[0] // frame
     if count < 10:
         return None
-    power = np.mean(window[: count * frame].astype(np.float64).reshape(count, frame) ** 2, axis=1)
-    level = 10 * np.log10(power + 1e-12)
-    floor, loud = np.percentile(level, 10), np.percentile(level, 95)
-    threshold = min(max(floor + 12.0, -65.0), loud - 30.0)
-    return level > threshold
+    options = VadOptions(min_silence_duration_ms=100, speech_pad_ms=30)
+    speech = np.zeros(count, dtype=bool)
+    for chunk in get_speech_timestamps(window, options, sampling_rate=SAMPLE_RATE):
+        speech[chunk["start"] // frame : -(-chunk["end"] // frame)] = True
+    return speech
 
 
 def _windows(source: Path) -> Iterator[tuple[float, np.ndarray]]:
@@ -585,16 +622,29 @@ def _with_speakers(words: list[Word], pitches: list[float], breaks: list[int]) -
         return words
     labelled = list(words)
     names: dict[int, str] = {}
-    previous = None
-    for phrase, group in zip(phrases, groups, strict=True):
-        group = previous if group is None else group
+    for index, phrase in enumerate(phrases):
+        group = groups[index]
+        if group is None:  # no pitch (too short, unvoiced): the nearest phrase's in time
+            group = _nearest_group(phrases, groups, index, words)
         if group is None:
             continue
-        previous = group
         name = names.setdefault(group, f"Speaker {len(names) + 1}")
         for i in phrase:
             labelled[i] = Word(words[i].start_s, words[i].end_s, words[i].text, name)
     return labelled
+
+
+def _nearest_group(
+    phrases: list[range], groups: list[int | None], index: int, words: list[Word]
+) -> int | None:
+    """The group of the phrase nearest in time to phrases[index] that has one."""
+    start, end = words[phrases[index][0]].start_s, words[phrases[index][-1]].end_s
+
+    def distance(other: int) -> float:
+        return max(words[phrases[other][0]].start_s - end, start - words[phrases[other][-1]].end_s)
+
+    known = [i for i, group in enumerate(groups) if group is not None]
+    return groups[min(known, key=distance)] if known else None
 
 
 def split_two(levels: Iterable[float]) -> list[int | None] | None:
