@@ -54,3 +54,31 @@ def clip(tmp_path_factory) -> tuple[Path, list[float]]:
         at += speech.shape[0] + gap.shape[0]
     path = tmp_path_factory.mktemp("clip") / "clip.wav"
     return write_wav(path, np.concatenate(pieces), RATE, channels=1), starts
+
+
+def make_turns(
+    path: Path, *, turns: int = 6, snr_db: float | None = None, seed: int = 3
+) -> list[tuple[str, float]]:
+    """Write a WAV of `turns` alternating turns (host en-us, guest en+f3: pitches an octave
+    apart) with pauses of 0.6–1.4 s, over pink noise `snr_db` under the speech when given;
+    return (who, start s) of each turn's voice."""
+    from tests.interview import GUEST_LINES, HOST_LINES, pink_noise
+
+    need_espeak()
+    rng = np.random.default_rng(seed)
+    pieces, starts, at = [np.zeros(RATE)], [], RATE
+    for index in range(turns):
+        who, voice, lines = (
+            ("host", "en-us", HOST_LINES) if index % 2 == 0 else ("guest", "en+f3", GUEST_LINES)
+        )
+        speech = _say(lines[index // 2 % len(lines)], voice, 160, RATE) * 0.3
+        starts.append((who, (at + int(np.flatnonzero(np.abs(speech) > 1e-3)[0])) / RATE))
+        pause = np.zeros(int(rng.uniform(0.6, 1.4) * RATE))
+        pieces += [speech, pause]
+        at += speech.shape[0] + pause.shape[0]
+    mix = np.concatenate(pieces)
+    if snr_db is not None:
+        speech_rms = np.sqrt(np.mean(mix[np.abs(mix) > 1e-3] ** 2))
+        mix = mix + pink_noise(mix.shape[0], rng) * speech_rms * 10 ** (-snr_db / 20)
+    write_wav(path, mix, RATE, channels=1)
+    return starts

@@ -22,7 +22,7 @@ from podcast_tools.audio.recognition import (
     resolve_model,
 )
 from podcast_tools.transcript import Word
-from tests.speech import GAP_S, SCRIPT
+from tests.speech import GAP_S, SCRIPT, make_turns
 
 pytest.importorskip("faster_whisper")
 
@@ -227,3 +227,22 @@ def test_a_long_source_is_read_in_windows_cut_in_its_pauses(tiny, clip, monkeypa
     assert len(windows) == 2
     assert starts[1] - GAP_S < windows[1][0] < starts[1]
     _check_recognition(recognise(path, tiny, None), starts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("snr_db", [None, 15.0])
+def test_turns_get_their_speaker_and_a_cue_where_the_voice_starts(tiny, tmp_path, snr_db):
+    path = tmp_path / "turns.wav"
+    truth = make_turns(path, turns=6, snr_db=snr_db)
+    words = recognise(path, tiny, "en").words
+    # every word the speaker of the turn it lies in (named in the order they are first heard)
+    turn_of = [
+        max((i for i, (_, start) in enumerate(truth) if start <= w.end_s), default=0) for w in words
+    ]
+    names = {"host": "Speaker 1", "guest": "Speaker 2"}
+    right = sum(w.speaker == names[truth[t][0]] for w, t in zip(words, turn_of, strict=True))
+    assert right >= 0.95 * len(words)
+    # a cue starts at every turn, within 0.3 s of where the voice starts
+    cues = cues_from_words(words)
+    turn_cues = [c for i, c in enumerate(cues) if i == 0 or c.speaker != cues[i - 1].speaker]
+    assert [c.start_s for c in turn_cues] == pytest.approx([s for _, s in truth], abs=0.3)

@@ -88,6 +88,28 @@ def test_a_draft_not_edited_is_redone_from_the_cache_an_edited_one_is_kept(netwo
 
 
 @pytest.mark.slow
+def test_ctrl_c_leaves_no_draft_and_no_cache_entry(network, tiny):
+    from podcast_tools.media_checks import load_checked_network
+    from podcast_tools.pipeline.drafts import transcribe_episode
+
+    loaded = load_checked_network(network)
+    episode = loaded.episode_at(network / EPISODE)
+    before = episode.path.read_bytes()
+
+    def interrupt(label: str, done_s: float, total_s: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        transcribe_episode(loaded, episode, tiny, None, progress=interrupt)
+    assert episode.path.read_bytes() == before
+    assert not episode.path.with_suffix(".vtt").exists()
+    assert not episode.path.with_suffix(".json").exists()
+    cache = network / "build/.cache/transcripts"
+    assert not cache.exists() or list(cache.iterdir()) == []
+    assert [p.name for p in episode.path.parent.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.slow
 def test_a_transcript_of_the_producers_own_is_kept(network):
     episode = network / EPISODE
     own = episode.parent / "by-hand.srt"
