@@ -120,6 +120,12 @@ def test_a_transcript_of_the_producers_own_is_kept(network):
     assert refused.exit_code == 1
     assert "episodes/itsmwp-row/by-hand.srt is not a draft: it is kept" in refused.stderr
     assert episode.read_bytes() == before and not episode.with_suffix(".vtt").exists()
+    # a JSON file of the producer's where the draft's would go is kept too
+    edit(episode, "transcript: by-hand.srt\n", "")
+    episode.with_suffix(".json").write_text("{}", encoding="utf-8")
+    refused = podcast(network, "transcribe", EPISODE, "--model", "tiny.en")
+    assert "002-knowledge-management.json is not a draft's: it is kept" in refused.stderr
+    assert episode.with_suffix(".json").read_text(encoding="utf-8") == "{}"
 
 
 @pytest.mark.slow

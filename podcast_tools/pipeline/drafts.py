@@ -80,18 +80,24 @@ def unedited_draft(path: Path) -> bool:
 def kept_transcript(network: Network, episode: Episode) -> Problem | None:
     """Why the episode's transcript must not be replaced (a producer's file, or an edited
     draft), None when a draft may be written."""
-    vtt, _ = draft_paths(episode)
+    vtt, words = draft_paths(episode)
     named = episode.resolve(episode.transcript) if episode.transcript else None
     for path in dict.fromkeys(p for p in (named, vtt) if p is not None):
         if path.exists() and not unedited_draft(path):
             what = "was edited since it was drafted" if _is_draft(path) else "is not a draft"
-            return Problem(
-                network.display(episode.path),
-                "transcript",
-                f"{network.display(path)} {what}: it is kept; run with --force to transcribe "
-                "again and replace it",
-            )
+            return _kept(network, episode, path, what)
+    if words.exists() and not (vtt.exists() and _is_draft(vtt)):  # a JSON file of its own
+        return _kept(network, episode, words, "is not a draft's")
     return None
+
+
+def _kept(network: Network, episode: Episode, path: Path, what: str) -> Problem:
+    return Problem(
+        network.display(episode.path),
+        "transcript",
+        f"{network.display(path)} {what}: it is kept; run with --force to transcribe again and "
+        "replace it",
+    )
 
 
 def _is_draft(path: Path) -> bool:
