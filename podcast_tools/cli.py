@@ -451,18 +451,19 @@ def transcribe(
     if any(kept):  # every episode checked before any is transcribed
         raise ContentError([problem for problem in kept if problem is not None])
     chosen = resolve_model(model, where="--model", field="")
-    done = []
+    done: list[str] = []
+    failed: list[PodcastToolsError] = []
     with _display() as display:
         for network, episode in loaded:
-            draft = transcribe_episode(
-                network,
-                episode,
-                chosen,
-                language,
-                force=force,
-                progress=display.progress if display else None,
-            )
             where = network.display(episode.path)
+            display.say(f"transcribing {where} with {chosen.name}")
+            try:
+                draft = transcribe_episode(
+                    network, episode, chosen, language, force=force, progress=display.progress
+                )
+            except PodcastToolsError as exc:  # the others are still transcribed
+                failed.append(exc)
+                continue
             if draft.vtt is None:
                 display.say(f"warning: {where}: its audio holds no speech: no transcript written")
                 continue
@@ -476,6 +477,11 @@ def transcribe(
             )
     for line in done:
         typer.echo(line)
+    for exc in failed:
+        for line in exc.lines():
+            typer.echo(one_line(line), err=True)
+    if failed:
+        raise typer.Exit(int(max(exc.exit_code for exc in failed)))
 
 
 @app.command()

@@ -144,8 +144,27 @@ def test_a_master_without_speech_writes_nothing_and_warns(network):
 def test_an_english_only_model_and_another_language_is_one_line(network):
     ran = podcast(network, "transcribe", EPISODE, "--model", "tiny.en", "--language", "de")
     assert ran.exit_code == 1
-    assert ran.stderr.strip().startswith('--language: "de": the tiny.en model transcribes')
-    assert len(ran.stderr.strip().splitlines()) == 1
+    [line] = [x for x in ran.stderr.strip().splitlines() if not x.startswith("transcribing ")]
+    assert line.startswith('--language: "de": the tiny.en model transcribes English only')
+
+
+@pytest.mark.slow
+def test_one_failed_episode_does_not_stop_the_others(network):
+    # the Rest-of-World show speaks German: tiny.en cannot do it; the other episode is done
+    edit(
+        network / "episodes/network.toml",
+        'title = "IT Service Management Weekly: Rest of World"',
+        'title = "IT Service Management Weekly: Rest of World"\nlanguage = "de"',
+    )
+    other = "episodes/itsmwp/003-service-desk-metrics.md"
+    shutil.copyfile(network / "episodes/itsmwp-row/clip.wav", network / "episodes/itsmwp/clip.wav")
+    edit(network / other, "audio: 003-service-desk-metrics.opus", "audio: clip.wav")
+    ran = podcast(network, "transcribe", EPISODE, other, "--model", "tiny.en")
+    assert ran.exit_code == 1
+    assert 'episodes/network.toml: shows.itsmwp-row.language: "de": the tiny.en model' in ran.stderr
+    assert (network / other).with_suffix(".vtt").is_file()
+    assert "003-service-desk-metrics.vtt" in ran.stdout
+    assert not (network / EPISODE).with_suffix(".vtt").exists()
 
 
 @pytest.mark.slow

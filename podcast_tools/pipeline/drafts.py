@@ -136,7 +136,7 @@ def transcribe_episode(
             model,
             show.language,
             where=network.display(network.root / NETWORK_FILE),
-            field=f"{show.id}.language",
+            field=f"shows.{show.id}.language",
         )
     )
     source = episode.resolve(episode.audio)
