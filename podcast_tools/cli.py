@@ -465,7 +465,10 @@ def transcribe(
                 failed.append(exc)
                 continue
             if draft.vtt is None:
-                display.say(f"warning: {where}: its audio holds no speech: no transcript written")
+                heard = f" heard ({draft.dropped_words} words in cuts or trims)" * bool(
+                    draft.dropped_words
+                )
+                display.say(f"warning: {where}: no speech{heard} in its audio: no transcript written")
                 continue
             left_out = f"; {draft.dropped_words} in cuts or trims left out" * bool(
                 draft.dropped_words

@@ -151,18 +151,21 @@ def transcribe_episode(
             source_sha256=master_hash(source),
         )
     except AudioInputError as exc:
-        raise ContentError([Problem(where, "audio", str(exc))]) from exc
-    if not recognition.words:
-        return Draft(episode.path, None, None, 0, 0, 0, recognition.language)
-    heard = heard_words(network, episode, recognition.words, progress)
+        problem = f"{network.display(source)} {exc.reason}"
+        raise ContentError([Problem(where, "audio", problem)]) from exc
+    heard = heard_words(network, episode, recognition.words, progress) if recognition.words else []
+    dropped = len(recognition.words) - len(heard)
+    if not heard:  # no speech, or none of it published
+        return Draft(episode.path, None, None, 0, 0, dropped, recognition.language)
     cues = cues_from_words(heard)
     vtt_path, json_path = draft_paths(episode)
-    write_text_atomic(json_path, write_json(cues, words=heard))
+    # the VTT first: a run stopped before the JSON or the front matter leaves a draft the next
+    # run may replace
     written = write_vtt(cues)
     note = f"{DRAFT_MARK}: model {model.id}, cues sha256 {cues_digest(parse_vtt(written))}"
     write_text_atomic(vtt_path, write_vtt(cues, notes=(note,)))
+    write_text_atomic(json_path, write_json(cues, words=heard))
     set_transcript(episode.path, vtt_path.name)
-    dropped = len(recognition.words) - len(heard)
     return Draft(
         episode.path, vtt_path, json_path, len(cues), len(heard), dropped, recognition.language
     )
