@@ -433,20 +433,30 @@ def _transcribe_window(
     )
     found = []
     for segment in segments:
-        words = [
-            Word(
-                round(offset_s + float(w.start), 3),
-                round(offset_s + float(max(w.end, w.start)), 3),
-                w.word.strip(),
-            )
-            for w in segment.words or ()
-            if w.word.strip()
-        ]
+        words = _joined_words(segment.words or (), offset_s)
         if words:
             found.append(words)
         if progress is not None:
             progress(min(offset_s + segment.end, total_s), total_s)
     return found, language or info.language
+
+
+def _joined_words(pieces: Iterable[Any], offset_s: float) -> list[Word]:
+    """Whisper's words as Words (times in the source): a piece without a leading space goes on
+    the word before it ("pre" + "-approved", "50" + "%")."""
+    words: list[Word] = []
+    for piece in pieces:
+        text = piece.word.strip()
+        if not text:
+            continue
+        start = round(offset_s + float(piece.start), 3)
+        end = round(offset_s + float(max(piece.end, piece.start)), 3)
+        if words and not piece.word[:1].isspace():
+            last = words[-1]
+            words[-1] = Word(last.start_s, max(end, last.end_s), last.text + text)
+        else:
+            words.append(Word(start, end, text))
+    return words
 
 
 _FRAME_S = 0.01
