@@ -246,3 +246,18 @@ def test_turns_get_their_speaker_and_a_cue_where_the_voice_starts(tiny, tmp_path
     cues = cues_from_words(words)
     turn_cues = [c for i, c in enumerate(cues) if i == 0 or c.speaker != cues[i - 1].speaker]
     assert [c.start_s for c in turn_cues] == pytest.approx([s for _, s in truth], abs=0.3)
+
+
+def test_whisper_pieces_without_a_leading_space_join_the_word_before():
+    from types import SimpleNamespace as Piece
+
+    pieces = [
+        Piece(word=" Standard", start=0.0, end=0.4),
+        Piece(word=" pre", start=0.5, end=0.7),
+        Piece(word="-approved.", start=0.7, end=1.2),
+        Piece(word=" ", start=1.2, end=1.3),
+    ]
+    assert recognition._joined_words(pieces, 10.0) == [
+        Word(10.0, 10.4, "Standard"),
+        Word(10.5, 11.2, "pre-approved."),
+    ]
