@@ -410,8 +410,28 @@ def _run(
         done_s = offset_s + window.shape[0] / SAMPLE_RATE
     if progress is not None:
         progress(max(total_s, done_s), max(total_s, done_s))  # done (the header may be off)
-    labelled = _with_speakers(words, pitches, breaks)
+    labelled = _with_speakers(in_order(words), pitches, breaks)
     return Recognition(tuple(labelled), language or "en", model.id, round(done_s, 3))
+
+
+def in_order(words: list[Word]) -> list[Word]:
+    """`words` with none starting before the one before it starts, nor before it ends (a word
+    that does is shortened: an end moved back to the next word's start), so cues never overlap.
+
+    >>> in_order([Word(0.0, 1.2, "a"), Word(1.0, 1.5, "b"), Word(0.9, 2.0, "c")])
+    [Word(start_s=0.0, end_s=1.0, text='a', speaker=None), Word(start_s=1.0, end_s=1.0, text='b', speaker=None), Word(start_s=1.0, end_s=2.0, text='c', speaker=None)]
+    """
+    ordered: list[Word] = []
+    for word in words:
+        if ordered:
+            last = ordered[-1]
+            start = max(word.start_s, last.start_s)
+            if start < last.end_s:
+                ordered[-1] = Word(last.start_s, start, last.text, last.speaker)
+            if start != word.start_s:
+                word = Word(start, max(word.end_s, start), word.text, word.speaker)
+        ordered.append(word)
+    return ordered
 
 
 def _transcribe_window(
