@@ -21,6 +21,7 @@ from podcast_tools.audio.recognition import (
     recognise,
     resolve_model,
 )
+from podcast_tools.layout import file_hash
 from podcast_tools.transcript import Word
 from tests.speech import GAP_S, SCRIPT, make_turns
 
@@ -195,6 +196,15 @@ def test_base_is_assembled_once_checked_and_recognises(model_cache, clip, tmp_pa
     assert (base.path / "model.bin").stat().st_mtime_ns == mtime  # not assembled again
     result = recognise(path, base, "en", cache_dir=tmp_path)
     _check_recognition(result, starts)
+    # a damaged copy in the cache is assembled again from the packages
+    with (base.path / "model.bin").open("r+b") as handle:
+        handle.seek(4096)
+        byte = handle.read(1)
+        handle.seek(4096)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    assert file_hash(base.path / "model.bin") != recognition.BASE_SHA256
+    assert resolve_model("base", where="test", field="model") == base
+    assert file_hash(base.path / "model.bin") == recognition.BASE_SHA256
 
 
 def test_cues_break_at_speakers_pauses_and_sentences_within_two_lines():
