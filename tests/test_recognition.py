@@ -72,6 +72,7 @@ def ffmpeg_duration(path: Path) -> float:
     return sum(c.shape[0] for c in ffmpeg.decode_pcm(path, sample_rate=16000, channels=1)) / 16000
 
 
+@pytest.mark.slow  # over a second: the model runs
 def test_a_second_run_reads_the_cache(tiny, clip, tmp_path):
     path, _ = clip
     first = recognise(path, tiny, "en-GB", cache_dir=tmp_path)
@@ -101,6 +102,7 @@ def test_no_speech_gives_no_words(tiny, tmp_path):
     assert result.duration_s == pytest.approx(8.0, abs=0.05)
 
 
+@pytest.mark.slow  # over a second: the model runs
 def test_ctrl_c_leaves_no_cache_entry(tiny, clip, tmp_path):
     path, _ = clip
 
@@ -112,6 +114,7 @@ def test_ctrl_c_leaves_no_cache_entry(tiny, clip, tmp_path):
     assert not (tmp_path / "cache").exists() or list((tmp_path / "cache").iterdir()) == []
 
 
+@pytest.mark.slow  # over a second: the model runs
 def test_progress_goes_up_to_the_duration(tiny, clip):
     path, _ = clip
     seen: list[tuple[float, float]] = []
@@ -228,6 +231,7 @@ def test_cues_break_at_speakers_pauses_and_sentences_within_two_lines():
     assert [c.text for c in cues_from_words(long)] == [sentence, "Next one."]
 
 
+@pytest.mark.slow  # over a second: the model runs
 def test_a_long_source_is_read_in_windows_cut_in_its_pauses(tiny, clip, monkeypatch):
     # 8 s windows on the 13 s clip: two windows, cut in the silence between the sentences
     path, starts = clip
