@@ -612,6 +612,7 @@ _F0_RANGE_HZ = (60.0, 400.0)
 #: and by at least 3 times the spread within the groups.
 _MIN_SEPARATION_OCTAVES = 0.35
 _PHRASE_GAP_S = 0.3
+_MIN_SHARE = 0.1  # of the words with a pitch: the fewest a second voice speaks
 
 
 def _word_pitch(window: np.ndarray, word: Word, offset_s: float) -> float:
@@ -666,7 +667,7 @@ def _with_speakers(words: list[Word], pitches: list[float], breaks: list[int]) -
     for phrase in phrases:
         voiced = [pitches[i] for i in phrase if not math.isnan(pitches[i])]
         levels.append(math.log2(float(np.median(voiced))) if voiced else math.nan)
-    groups = split_two(levels)
+    groups = split_two(levels, weights=[len(phrase) for phrase in phrases])
     if groups is None:
         return words
     labelled = list(words)
@@ -696,32 +697,45 @@ def _nearest_group(
     return groups[min(known, key=distance)] if known else None
 
 
-def split_two(levels: Iterable[float]) -> list[int | None] | None:
+def split_two(
+    levels: Iterable[float], weights: Iterable[float] | None = None
+) -> list[int | None] | None:
     """Each value's group (0 low, 1 high; None for NaN) when the values fall into two groups
-    clearly apart (see _MIN_SEPARATION_OCTAVES), else None.
+    clearly apart: their (weighted) means _MIN_SEPARATION_OCTAVES or more and three spreads
+    apart, the smaller group holding _MIN_SHARE of the weight at least (one odd phrase is not
+    a second voice). Else None.
 
     >>> split_two([7.0, 7.1, 8.0, 6.95, 7.9, float("nan")])
     [0, 0, 1, 0, 1, None]
     >>> split_two([7.0, 7.1, 7.05, 6.95]) is None
     True
+    >>> split_two([7.0, 7.1, 8.0], weights=[40, 40, 3]) is None
+    True
     """
-    values = list(levels)
-    known = sorted(v for v in values if not math.isnan(v))
-    if len(known) < 2:
+    values = np.asarray(list(levels), dtype=np.float64)
+    weight = np.ones_like(values) if weights is None else np.asarray(list(weights), np.float64)
+    known = ~np.isnan(values)
+    order = np.argsort(values[known], kind="stable")
+    v, w = values[known][order], weight[known][order]
+    if v.size < 2:
         return None
-    best, threshold = -1.0, 0.0
-    for i in range(1, len(known)):  # Otsu: the split with the most variance between groups
-        low, high = known[:i], known[i:]
-        between = len(low) * len(high) * (np.mean(high) - np.mean(low)) ** 2
-        if between > best:
-            best, threshold = between, (known[i - 1] + known[i]) / 2
-    low = [v for v in known if v < threshold]
-    high = [v for v in known if v >= threshold]
-    gap = float(np.mean(high) - np.mean(low))
-    spread = max(float(np.std(low)), float(np.std(high)), 0.02)
-    if gap < _MIN_SEPARATION_OCTAVES or gap < 3 * spread:
+    # Otsu: the split with the most variance between the groups (cumulative sums)
+    low_w, low_wv = np.cumsum(w)[:-1], np.cumsum(w * v)[:-1]
+    high_w, high_wv = w.sum() - low_w, (w * v).sum() - low_wv
+    between = low_w * high_w * (high_wv / high_w - low_wv / low_w) ** 2
+    split = int(np.argmax(between))
+    threshold = (v[split] + v[split + 1]) / 2
+    low, high = v < threshold, v >= threshold
+    means = [float(np.average(v[side], weights=w[side])) for side in (low, high)]
+    spreads = [
+        float(np.sqrt(np.average((v[side] - mean) ** 2, weights=w[side])))
+        for side, mean in zip((low, high), means, strict=True)
+    ]
+    gap = means[1] - means[0]
+    share = min(w[low].sum(), w[high].sum()) / w.sum()
+    if gap < _MIN_SEPARATION_OCTAVES or gap < 3 * max(*spreads, 0.02) or share < _MIN_SHARE:
         return None
-    return [None if math.isnan(v) else int(v >= threshold) for v in values]
+    return [None if math.isnan(x) else int(x >= threshold) for x in values]
 
 
 # -- cues ------------------------------------------------------------------------------------------
