@@ -46,12 +46,14 @@ _FRAME_S = 0.01
 def snapped_to_voice(
     found: list[list[Word]], window: np.ndarray, offset_s: float
 ) -> list[list[Word]]:
-    """The words with their edges on the voice (`_voiced_frames`): Whisper stretches a word over the pause before
-    or after it (the first word of a voice-activity chunk starts at the chunk's padded start;
-    a word at a turn may span the pause), or puts a phrase's first word late. A word starts at
-    its first voiced 10 ms when silence of _SILENT_S or more comes first (or a pause before it),
-    and a word after a pause starts where the voice before it begins (back to the word before);
-    its end likewise."""
+    """The words of `found` (a list per segment; times in the source, `window` starting at
+    `offset_s`) with their edges on the voice (`_voiced_frames`).
+
+    Whisper stretches a word over the pause before or after it (the first word of a
+    voice-activity chunk starts at the chunk's padded start; a word at a turn may span the
+    pause), or puts a phrase's first word late. A word starts at its first voiced 10 ms when
+    silence of _SILENT_S or more comes first (or a pause before it), and a word after a pause
+    starts where the voice before it begins (not before the word before); its end likewise."""
     loud = _voiced_frames(window)
     if loud is None:
         return found
@@ -75,6 +77,7 @@ def snapped_to_voice(
 
 
 _SILENT_S = 0.15  # silence at a word's edge longer than a stop consonant's
+_PAUSE_FRAMES = 5  # 50 ms between two words: a pause
 _BRIDGE_FRAMES = 10  # gaps of voice up to 0.1 s are inside a word or between words of a phrase
 
 
@@ -86,16 +89,16 @@ def _voice_edges(loud: np.ndarray, lo: int, hi: int, before: int, after: int) ->
         return lo, hi
     silent = round(_SILENT_S / _FRAME_S)
     start, end = lo, hi
-    if voiced[0] >= silent or lo - before > 5:
+    if voiced[0] >= silent or lo - before > _PAUSE_FRAMES:
         start = lo + int(voiced[0])
-    if (hi - lo - 1 - voiced[-1]) >= silent or after - hi > 5:
+    if (hi - lo - 1 - voiced[-1]) >= silent or after - hi > _PAUSE_FRAMES:
         end = lo + int(voiced[-1]) + 1
-    if start - before > 5:  # after a pause: back to where the voice before it starts
+    if start - before > _PAUSE_FRAMES:  # after a pause: back to where the voice before it starts
         while start > before and loud[max(before, start - _BRIDGE_FRAMES) : start].any():
             start -= 1
             while start > before and not loud[start]:
                 start -= 1
-    if after - end > 5:
+    if after - end > _PAUSE_FRAMES:
         while end < after and loud[end : min(after, end + _BRIDGE_FRAMES)].any():
             end += 1
             while end < after and not loud[end - 1]:
