@@ -8,7 +8,8 @@ type) in the build report; the record lists it for the feed, the site and the up
 manifest stores it. An artifact's fingerprint is its own: the audio fingerprint of what it was
 made from, the producer's kind and version and whatever else it names (`Producer.inputs`, e.g. a
 speech model's id) — never the tags, so a re-tag keeps it, and it is made again only when that
-fingerprint changes. No producer is registered by default.
+fingerprint changes. The machine transcripts (`pipeline.transcripts`) are the only built-in
+producers; they apply to the episodes of a show that turns them on.
 """
 
 from __future__ import annotations
@@ -102,6 +103,9 @@ class ArtifactInputs:
     audio: dict[str, Path]  # format → the processed file (the primary format first)
     duration_s: float
     audio_fingerprint: str  # pipeline.fingerprints.fingerprint of that audio
+    #: The build report's `edits` (kept parts of the master, intro…): where a time in the master
+    #: is heard; None when not known.
+    edits: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

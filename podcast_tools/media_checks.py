@@ -13,6 +13,7 @@ decoders and renderers are imported only when something must be checked afresh.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -23,6 +24,14 @@ from typing import Any
 
 from podcast_tools.audio.denoise import check_denoiser
 from podcast_tools.audio.produced import SWITCHES  # noqa: F401  (registers the built-in stages)
+from podcast_tools.audio.recognition import (
+    Model,
+    RecognitionError,
+    missing_extra,
+    model_language,
+    resolve_model,
+)
+from podcast_tools.content import Episode, Show
 from podcast_tools.content.loader import (
     NETWORK_FILE,
     FileChecks,
@@ -30,6 +39,7 @@ from podcast_tools.content.loader import (
     load_network,
     no_cycle_collection,
 )
+from podcast_tools.content.models import TRANSCRIPT_MODELS
 from podcast_tools.errors import AudioInputError, ContentError, Problem
 from podcast_tools.factcache import (
     CACHE_FILE,
@@ -118,19 +128,81 @@ def validate_network(root: Path, *, use_cache: bool = True) -> Network:
 def _load(root: Path, cache: FactCache | None) -> Network:
     checks = MEDIA_CHECKS if cache is None else cached_checks(cache)
     network = load_network(root, checks=checks, cache=cache)
-    problems = produced_sound_problems(network)
+    problems = produced_sound_problems(network) + transcript_problems(network)
     if problems:
         raise ContentError(problems)
     return network
 
 
-def _where_set(network: Network, show_id: str) -> str:
-    """The network.toml field a show's `mastering.denoise` comes from: its own, an ancestor's
-    or [defaults]."""
-    origin = network.origins.get(show_id, {}).get("mastering.denoise", "own")
+def _where_set(network: Network, show_id: str, setting: str = "mastering.denoise") -> str:
+    """The network.toml field a show's `setting` comes from: its own, an ancestor's or
+    [defaults] (a built-in default is named as the show's own field)."""
+    origin = network.origins.get(show_id, {}).get(setting, "own")
     if origin == "[defaults]":
-        return "defaults.mastering.denoise"
-    return f"shows.{show_id if origin == 'own' else origin}.mastering.denoise"
+        return f"defaults.{setting}"
+    own = origin in ("own", "built-in default", "[network]")
+    return f"shows.{show_id if own else origin}.{setting}"
+
+
+# --- machine transcripts (README, "Transcripts") ----------------------------------------------
+
+
+def wants_transcript(network: Network, episode: Episode) -> bool:
+    """The episode gets a machine transcript: its show turns them on and it names none."""
+    return network.shows[episode.show].transcripts.auto and not episode.transcript
+
+
+def spoken_language(show: Show) -> str:
+    """The language a show's episodes are transcribed in: `transcripts.language`, else the
+    show's own language."""
+    return show.transcripts.language or show.language
+
+
+def model_of(network: Network, show_id: str) -> Model:
+    """The speech model a show names, found and checked (RecognitionError naming network.toml
+    and the field when it is not one that can run here)."""
+    spec = network.shows[show_id].transcripts.model
+    path = spec if spec in TRANSCRIPT_MODELS else str(network.show_path(spec))
+    where = network.display(network.root / NETWORK_FILE)
+    return _model(path, where, _where_set(network, show_id, "transcripts.model"))
+
+
+@functools.lru_cache(maxsize=16)
+def _model(spec: str, where: str, field: str) -> Model:
+    return resolve_model(spec, where=where, field=field)
+
+
+def transcript_problems(network: Network) -> list[Problem]:
+    """For every show that turns machine transcripts on: the speech recognition is installed,
+    its model is one that can run here and it knows the show's language — one line each, in the
+    field that sets it."""
+    toml = network.display(network.root / NETWORK_FILE)
+    found: dict[tuple[str, str], str] = {}
+    for show_id, show in network.shows.items():
+        if not show.transcripts.auto:
+            continue
+        missing = missing_extra()
+        if missing is not None:
+            found.setdefault((toml, _where_set(network, show_id, "transcripts.auto")), missing)
+            continue
+        try:
+            language = spoken_language(show)
+            model_language(
+                model_of(network, show_id),
+                language,
+                where=toml,
+                field=_language_field(network, show_id),
+            )
+        except RecognitionError as exc:
+            found.setdefault((exc.where, exc.field), exc.reason)
+    return [Problem(where, field, reason) for (where, field), reason in found.items()]
+
+
+def _language_field(network: Network, show_id: str) -> str:
+    show = network.shows[show_id]
+    if show.transcripts.language is not None:
+        return _where_set(network, show_id, "transcripts.language")
+    return _where_set(network, show_id, "language")
 
 
 def produced_sound_problems(network: Network) -> list[Problem]:

@@ -29,6 +29,18 @@ SLOW_FIXTURES = frozenset(
 )
 
 
+def pytest_configure(config) -> None:
+    """One cache of recognised words for the whole session (`PODCAST_TRANSCRIPT_CACHE`): the
+    sample network turns machine transcripts on, and the many tests that publish a copy of it
+    recognise each master once, not once per copy. A test of the cache itself sets its own."""
+    import tempfile
+
+    if "PODCAST_TRANSCRIPT_CACHE" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="podcast-tools-test-transcripts-")
+        os.environ["PODCAST_TRANSCRIPT_CACHE"] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         folder = Path(str(item.path)).parent.name

@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, ...]] = [
     # the pipeline's modules, each importing only those before it
     ("podcast_tools.pipeline.settings",),
     ("podcast_tools.pipeline.fingerprints",),
+    ("podcast_tools.pipeline.transcripts",),  # machine transcripts: producers + recognition
     ("podcast_tools.pipeline.builds",),
     ("podcast_tools.pipeline.process",),
     ("podcast_tools.pipeline.previews",),

@@ -520,6 +520,36 @@ class Mastering(_Strict):
         return self.model_copy(update=mine) if mine else self
 
 
+#: The speech models `transcripts.model` names without a path (README, "Transcripts").
+TRANSCRIPT_MODELS = ("tiny.en", "base")
+
+
+class Transcripts(_Strict):
+    """Machine transcripts (`transcripts = { auto = true, model = "base" }`): made offline from
+    the master of every episode that names no transcript of its own, when it is published."""
+
+    auto: bool = Field(
+        False,
+        description="transcribe every episode without a transcript of its own when publishing",
+    )
+    model: LineText = Field(
+        "base",
+        description='"tiny.en", "base" or the folder of a CTranslate2 Whisper model (relative '
+        "to episodes/ or absolute)",
+    )
+    language: Language | None = Field(
+        None, description="the language spoken (Whisper's code, e.g. en); the show's by default"
+    )
+
+    @model_serializer(mode="wrap")
+    def _only_when_on(self, handler: Any) -> dict[str, Any]:
+        """Off and untouched, the settings read as they did before transcripts existed."""
+        data = handler(self)
+        if data.get("language") is None:
+            data.pop("language", None)
+        return data
+
+
 class Category(_Strict):
     name: str
     subcategory: str | None = None
@@ -821,6 +851,7 @@ class Show(_Strict):
     __annotations__.update(FORMAT_SETTINGS)
     locals().update({name: model() for name, model in FORMAT_SETTINGS.items()})
     mastering: Mastering = Mastering()
+    transcripts: Transcripts = Transcripts()
     intro: OptionalClip = None
     outro: OptionalClip = None
     extends: Identifier | None = None

@@ -87,14 +87,24 @@ def processed_from_report(
     )
 
 
-def artifact_inputs(network: Network, episode: Episode, built: ProcessedAudio) -> ArtifactInputs:
-    """What the episode's derived artifacts are made from: its processed audio."""
+def artifact_inputs(
+    network: Network,
+    episode: Episode,
+    built: ProcessedAudio,
+    edits: dict[str, Any] | None = None,
+) -> ArtifactInputs:
+    """What the episode's derived artifacts are made from: its processed audio and the edits
+    that made it (`edits`: the build report's; read from the report in `build/` when not given)."""
+    if edits is None:
+        report = _report_of(Path(built.files[0][1]).parent, episode) if built.files else None
+        edits = report.get("edits") if report else None
     return ArtifactInputs(
         network=network,
         episode=episode,
         audio={name: path for name, path, _, _ in built.files},
         duration_s=built.duration_s,
         audio_fingerprint=built.fingerprint,
+        edits=edits if isinstance(edits, dict) else None,
     )
 
 

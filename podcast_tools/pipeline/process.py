@@ -39,6 +39,7 @@ from podcast_tools.pipeline.settings import (
     mastering_settings,
     output_paths,
 )
+from podcast_tools.pipeline.transcripts import recognition_of, wants_transcript
 from podcast_tools.record import (
     ProcessedAudio,
     heard_chapters,
@@ -145,14 +146,38 @@ def process_episode(
         raise ContentError([Problem(network.display(episode.path), "audio", problem)]) from exc
     write_notes(network, episode, heard_chapters(network, episode, heard_times(report)), out_dir)
     processed = processed_from_mastering(report, inputs, written[0])
+    if wants_transcript(network, episode):  # the master mastered: its speech, with progress
+        _recognise(network, episode, progress, note)
     artifacts, _made = make_artifacts(
-        artifact_inputs(network, episode, processed), out_dir, built.artifacts if built else ()
+        artifact_inputs(network, episode, processed, report.as_dict()["edits"]),
+        out_dir,
+        built.artifacts if built else (),
     )
     payload = _report_payload(network, episode, report, processed, versions)
     if artifacts:  # none: the report is what it was before artifacts were
         payload["artifacts"] = [artifact.report_entry() for artifact in artifacts]
     write_text_atomic(report_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     return report, replace(processed, artifacts=artifacts)
+
+
+def _recognise(
+    network: Network,
+    episode: Episode,
+    progress: Progress | None,
+    note: Callable[[str], None] | None,
+) -> None:
+    """Recognise the master's speech for its machine transcript (kept in the cache, where the
+    transcript's makers find it), showing its progress; say so when it holds none. After the
+    render: a master that mastering refuses (silence, NaN samples) is refused in its one line,
+    and no time is spent recognising it."""
+    recognition = recognition_of(
+        network,
+        episode,
+        None if progress is None else lambda done, total: progress("transcribe", done, total),
+    )
+    if not recognition.words and note is not None:
+        source = network.display(episode.resolve(episode.audio))
+        note(f"note: {source}: no speech was recognised: its machine transcript is empty")
 
 
 def _report_payload(
