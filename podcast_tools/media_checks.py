@@ -112,7 +112,7 @@ def validate_network(root: Path, *, use_cache: bool = True) -> Network:
         cache = open_cache(root) if use_cache else None
         try:
             network = _load(root, cache)
-            problems = transcript_problems(network, cache)
+            problems = transcript_file_problems(network, cache)
             try:
                 check_notes(network, cache)
             except ContentError as exc:
@@ -400,7 +400,7 @@ def _episode_notes_inputs(shared: str, episode: Any) -> str:
 CUE_TOLERANCE_S = 0.010
 
 
-def transcript_problems(network: Network, cache: FactCache | None = None) -> list[Problem]:
+def transcript_file_problems(network: Network, cache: FactCache | None = None) -> list[Problem]:
     """What is wrong with the transcript each episode names (SRT, WebVTT, JSON; plain text has no
     times): one problem each, naming the episode file, `transcript`, the cue and its time — a
     file that does not parse, cues out of order, a cue starting before the one before it ends,

@@ -175,6 +175,12 @@ def test_without_the_extra_one_line_says_what_to_install(network, monkeypatch):
     assert ran.stderr.strip() == (
         'speech recognition needs the optional extra: pip install "podcast_tools[transcribe]"'
     )
+    # the other commands work without it (where no show turns machine transcripts on)
+    edit(
+        network / "episodes/network.toml",
+        "transcripts = { auto = true",
+        "transcripts = { auto = false",
+    )
     assert podcast(network, "validate", ok=True).exit_code == 0
 
 
