@@ -416,18 +416,22 @@ def transcribe(
         list[Path], typer.Argument(help="The episodes' .md files.", dir_okay=False)
     ],
     model: Annotated[
-        str,
+        Optional[str],
         typer.Option(
             "--model",
             metavar="tiny.en|base|PATH",
             help="The speech model: tiny.en (English, fast), base (multilingual, better) or "
-            "the folder of a CTranslate2 Whisper model.",
+            "the folder of a CTranslate2 Whisper model (default: the show's transcripts.model, "
+            "base).",
         ),
-    ] = "base",
+    ] = None,
     language: Annotated[
         Optional[str],
         typer.Option(
-            "--language", metavar="CODE", help="The language spoken (default: the show's)."
+            "--language",
+            metavar="CODE",
+            help="The language spoken (default: the show's transcripts.language, else its "
+            "language).",
         ),
     ] = None,
     force: Annotated[
@@ -450,13 +454,13 @@ def transcribe(
     kept = [] if force else [kept_transcript(n, e) for n, e in loaded]
     if any(kept):  # every episode checked before any is transcribed
         raise ContentError([problem for problem in kept if problem is not None])
-    chosen = resolve_model(model, where="--model", field="")
+    chosen = resolve_model(model, where="--model", field="") if model else None
     done: list[str] = []
     failed: list[PodcastToolsError] = []
     with _display() as display:
         for network, episode in loaded:
             where = network.display(episode.path)
-            display.say(f"transcribing {where} with {chosen.name}")
+            display.say(f"transcribing {where}")
             try:
                 draft = transcribe_episode(
                     network, episode, chosen, language, force=force, progress=display.progress
@@ -475,7 +479,7 @@ def transcribe(
             )
             done.append(
                 f"{where} → {network.display(draft.vtt)}, {draft.json.name} ({draft.cues} cues, "
-                f"{draft.words} words{left_out}; {chosen.name}, {draft.language}): "
+                f"{draft.words} words{left_out}; {draft.model}, {draft.language}): "
                 "a machine draft to review"
             )
     for line in done:

@@ -110,6 +110,27 @@ def test_ctrl_c_leaves_no_draft_and_no_cache_entry(network, tiny):
 
 
 @pytest.mark.slow
+def test_the_show_s_model_and_language_are_the_defaults(network):
+    toml = network / "episodes/network.toml"
+    edit(
+        toml, 'transcripts = { auto = true, model = "base" }', 'transcripts = { model = "tiny.en" }'
+    )
+    ran = podcast(network, "transcribe", EPISODE, ok=True)
+    assert "; tiny.en, en): a machine draft" in ran.stdout
+    edit(
+        toml,
+        'transcripts = { model = "tiny.en" }',
+        'transcripts = { model = "tiny.en", language = "fr" }',
+    )
+    ran = podcast(network, "transcribe", EPISODE)
+    assert ran.exit_code == 1
+    assert (
+        'episodes/network.toml: shows.itsmwp-row.transcripts.language: "fr": the tiny.en'
+        in ran.stderr
+    )
+
+
+@pytest.mark.slow
 def test_a_transcript_of_the_producers_own_is_kept(network):
     episode = network / EPISODE
     own = episode.parent / "by-hand.srt"

@@ -24,6 +24,7 @@ from podcast_tools.audio.recognition import Model, cues_from_words, model_langua
 from podcast_tools.content import NETWORK_FILE, Episode, Network
 from podcast_tools.errors import AudioInputError, ContentError, Problem
 from podcast_tools.fsutil import write_bytes_atomic, write_text_atomic
+from podcast_tools.media_checks import model_of, spoken_language
 from podcast_tools.pipeline.fingerprints import analysis_cache, master_hash
 from podcast_tools.pipeline.settings import edit_decisions, mastering_settings
 from podcast_tools.transcript import (
@@ -54,6 +55,7 @@ class Draft:
     words: int
     dropped_words: int  # recognised in the master, but in a cut or the trimmed ends
     language: str
+    model: str  # the model's name
 
 
 def draft_paths(episode: Episode) -> tuple[Path, Path]:
@@ -110,7 +112,7 @@ def _is_draft(path: Path) -> bool:
 def transcribe_episode(
     network: Network,
     episode: Episode,
-    model: Model,
+    model: Model | None,
     language: str | None,
     *,
     force: bool = False,
@@ -119,7 +121,8 @@ def transcribe_episode(
     """Recognise the episode's master, map the words to where they are heard, write the draft
     VTT and JSON and point the front matter's `transcript` at the VTT.
 
-    `language`: a code (None: the show's). Raises ContentError naming the episode file and field
+    `model`: None for the show's (`transcripts.model`); `language`: a code, None for the show's
+    (`transcripts.language`, else its language). Raises ContentError naming the episode file and field
     (a kept transcript, a draft episode, an edit that cannot be done, an undecodable master),
     RecognitionError for a language the model cannot do. Nothing is written for a master
     without speech (`Draft.vtt` is None)."""
@@ -129,16 +132,17 @@ def transcribe_episode(
     if not force and (kept := kept_transcript(network, episode)) is not None:
         raise ContentError([kept])
     show = network.shows[episode.show]
-    code = (
-        model_language(model, language, where="--language", field="")
-        if language
-        else model_language(
+    model = model or model_of(network, show.id)
+    if language:
+        code = model_language(model, language, where="--language", field="")
+    else:
+        setting = "transcripts.language" if show.transcripts.language else "language"
+        code = model_language(
             model,
-            show.language,
+            spoken_language(show),
             where=network.display(network.root / NETWORK_FILE),
-            field=f"shows.{show.id}.language",
+            field=f"shows.{show.id}.{setting}",
         )
-    )
     source = episode.resolve(episode.audio)
     label = f"transcribe {episode.slug}"
     try:
@@ -156,7 +160,7 @@ def transcribe_episode(
     heard = heard_words(network, episode, recognition.words, progress) if recognition.words else []
     dropped = len(recognition.words) - len(heard)
     if not heard:  # no speech, or none of it published
-        return Draft(episode.path, None, None, 0, 0, dropped, recognition.language)
+        return Draft(episode.path, None, None, 0, 0, dropped, recognition.language, model.name)
     cues = cues_from_words(heard)
     vtt_path, json_path = draft_paths(episode)
     # the VTT first: a run stopped before the JSON or the front matter leaves a draft the next
@@ -167,7 +171,14 @@ def transcribe_episode(
     write_text_atomic(json_path, write_json(cues, words=heard))
     set_transcript(episode.path, vtt_path.name)
     return Draft(
-        episode.path, vtt_path, json_path, len(cues), len(heard), dropped, recognition.language
+        episode.path,
+        vtt_path,
+        json_path,
+        len(cues),
+        len(heard),
+        dropped,
+        recognition.language,
+        model.name,
     )
 
 
