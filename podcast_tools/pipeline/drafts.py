@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from podcast_tools.audio.master import analyse, plan_master
 from podcast_tools.audio.plan import EditPlan, PlanError
@@ -27,6 +28,7 @@ from podcast_tools.fsutil import write_bytes_atomic, write_text_atomic
 from podcast_tools.media_checks import model_of, spoken_language
 from podcast_tools.pipeline.fingerprints import analysis_cache, master_hash
 from podcast_tools.pipeline.settings import edit_decisions, mastering_settings
+from podcast_tools.pipeline.transcripts import heard_words, transcript_cache
 from podcast_tools.transcript import (
     Cue,
     TranscriptError,
@@ -151,13 +153,15 @@ def transcribe_episode(
             model,
             code,
             progress=None if progress is None else lambda d, t: progress(label, d, t),
-            cache_dir=network.root / "build" / ".cache" / "transcripts",
+            cache_dir=transcript_cache(network),
             source_sha256=master_hash(source),
         )
     except AudioInputError as exc:
         problem = f"{network.display(source)} {exc.reason}"
         raise ContentError([Problem(where, "audio", problem)]) from exc
-    heard = heard_words(network, episode, recognition.words, progress) if recognition.words else []
+    heard = (
+        words_as_heard(network, episode, recognition.words, progress) if recognition.words else []
+    )
     dropped = len(recognition.words) - len(heard)
     if not heard:  # no speech, or none of it published
         return Draft(episode.path, None, None, 0, 0, dropped, recognition.language, model.name)
@@ -182,15 +186,16 @@ def transcribe_episode(
     )
 
 
-def heard_words(
+def words_as_heard(
     network: Network,
     episode: Episode,
     words: tuple[Word, ...],
     progress: Progress | None = None,
 ) -> list[Word]:
     """`words` (times in the master) at the times heard in the published episode: through the
-    edit plan `process` makes (pass 1 cached by the master's hash; nothing is rendered).
-    Words in a cut or a trimmed end are left out."""
+    edit plan `process` makes (pass 1 cached by the master's hash; nothing is rendered), mapped
+    as the machine transcripts `publish` makes are (`pipeline.transcripts.heard_words`: a word
+    whose middle is in a cut or a trimmed end is left out)."""
     where = network.display(episode.path)
     source = episode.resolve(episode.audio)
     settings = mastering_settings(network.shows[episode.show], episode)
@@ -208,26 +213,21 @@ def heard_words(
     except AudioInputError as exc:
         field = "audio" if exc.file == str(source) else "intro/outro"
         raise ContentError([Problem(where, field, str(exc))]) from exc
-    return map_words(plan, words)
+    return heard_words(words, edits_of(plan))
 
 
-def map_words(plan: EditPlan, words: tuple[Word, ...] | list[Word]) -> list[Word]:
-    """Words at their times in the output of `plan`; those not wholly heard are left out."""
+def edits_of(plan: EditPlan) -> dict[str, Any]:
+    """The plan's edits as the build report records them (`MasteringReport.as_dict()["edits"]`:
+    the kept parts of the master, the intro and its overlap), what `heard_words` reads."""
     rate = plan.sample_rate
-    mapped = []
-    for word in words:
-        first, last = round(word.start_s * rate), max(round(word.end_s * rate) - 1, 0)
-        if last < plan.segments[0].start:
-            continue  # in the trimmed head
-        # (output_frame puts the kept part's first frame at 0 when there is an intro: chapters)
-        start = plan.speech_start if first <= plan.segments[0].start else plan.output_frame(first)
-        end = plan.output_frame(last)
-        if start is None or end is None or end < start:
-            continue  # in a cut or the trimmed tail
-        mapped.append(
-            Word(round(start / rate, 3), round((end + 1) / rate, 3), word.text, word.speaker)
-        )
-    return mapped
+    return {
+        "intro_s": round(plan.intro_frames / rate, 3),
+        "crossfade_in_s": round(plan.intro_overlap / rate, 3),
+        "kept": [
+            {"start_s": round(s.start / rate, 3), "end_s": round(s.end / rate, 3)}
+            for s in plan.segments
+        ],
+    }
 
 
 _FIELD = re.compile(r"^transcript[ \t]*:.*?(\r?\n)?$")
