@@ -1,8 +1,9 @@
 """Draft transcripts for producers to review: `podcast transcribe` — `transcribe_episode`.
 
-The episode's master is recognised (`audio.recognition`, cached in build/.cache/transcripts), its
-words' times mapped through the episode's edit plan (head trim, cuts, intro: the plan `process`
-would make, from pass 1's cached analysis, nothing rendered) to where listeners hear them, and
+The episode's master is recognised (`audio.recognition`, cached where `publish` keeps recognised
+words: `pipeline.transcripts.transcript_cache`), its words' times mapped through the episode's
+edit plan (head trim, cuts, intro: the plan `process` would make, from pass 1's cached analysis,
+nothing rendered) to where listeners hear them, as publish maps its machine transcripts, and
 written beside the episode file as `<episode stem>.vtt` (speaker-turn cues) and `<episode
 stem>.json` (Podcasting 2.0, one segment per word); the front matter's `transcript:` line is set
 to the VTT. The VTT carries a NOTE naming it a machine draft, the model and a hash of its cues
@@ -210,9 +211,10 @@ def words_as_heard(
         plan = plan_master(analysis, settings, edit_decisions(network, episode)).plan
     except PlanError as exc:
         raise ContentError([Problem(where, exc.field, str(exc))]) from exc
-    except AudioInputError as exc:
+    except AudioInputError as exc:  # the master, or a jingle (validation names it so)
         field = "audio" if exc.file == str(source) else "intro/outro"
-        raise ContentError([Problem(where, field, str(exc))]) from exc
+        problem = f"{network.display(Path(exc.file))} {exc.reason}"
+        raise ContentError([Problem(where, field, problem)]) from exc
     return heard_words(words, edits_of(plan))
 
 
