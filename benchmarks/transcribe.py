@@ -185,6 +185,9 @@ def bench_model(work: Path, master: Path, model: str, turns: list, spoken: str) 
         peak_mb <= MEMORY_TARGET_MB,
     )
     worst = max(offsets)
+    for (who, start, _end), offset in zip(turns, offsets, strict=True):
+        if offset > CUE_TARGET_S:
+            print(f"  {who} turn at {start:.2f} s in the master: nearest cue {offset:.2f} s away")
     line("turn → cue start, worst", f"{worst:.2f} s", f"≤ {CUE_TARGET_S} s", worst <= CUE_TARGET_S)
     line("turn → cue start, median", f"{sorted(offsets)[len(offsets) // 2]:.2f} s", "-", None)
     line("first publish (master + transcript)", f"{first:.1f} s", "-", None)
