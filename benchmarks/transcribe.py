@@ -200,11 +200,20 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=16, help="host/guest exchanges (~13 s each)")
     parser.add_argument("--models", nargs="+", default=["tiny.en", "base"])
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--guest-voice",
+        default="en+f3",
+        help='espeak-ng voice of the guest: "en+f3" a woman\'s (default), "en-gb+f3" a man\'s '
+        "of about the host's pitch",
+    )
     args = parser.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="podcast-transcribe-"))
     work.mkdir(parents=True, exist_ok=True)
-    interview = make_interview(work / "interview.wav", turns=args.turns, guest_gap_db=6.0)
-    print(f"interview: {len(interview.turns)} turns, {interview.mix.size / interview.rate:.0f} s")
+    interview = make_interview(
+        work / "interview.wav", turns=args.turns, guest_gap_db=6.0, guest_voice=args.guest_voice
+    )
+    seconds = interview.mix.size / interview.rate
+    print(f"interview: {len(interview.turns)} turns, {seconds:.0f} s, guest {args.guest_voice}")
     for model in args.models:
         bench_model(work, interview.path, model, interview.turns, script(args.turns))
     if args.workdir is None:
