@@ -185,6 +185,9 @@ def bench_model(work: Path, master: Path, model: str, turns: list, spoken: str) 
         peak_mb <= MEMORY_TARGET_MB,
     )
     worst = max(offsets)
+    for (who, start, _end), offset in zip(turns, offsets, strict=True):
+        if offset > CUE_TARGET_S:
+            print(f"  {who} turn at {start:.2f} s in the master: nearest cue {offset:.2f} s away")
     line("turn → cue start, worst", f"{worst:.2f} s", f"≤ {CUE_TARGET_S} s", worst <= CUE_TARGET_S)
     line("turn → cue start, median", f"{sorted(offsets)[len(offsets) // 2]:.2f} s", "-", None)
     line("first publish (master + transcript)", f"{first:.1f} s", "-", None)
@@ -197,11 +200,20 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=16, help="host/guest exchanges (~13 s each)")
     parser.add_argument("--models", nargs="+", default=["tiny.en", "base"])
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--guest-voice",
+        default="en+f3",
+        help='espeak-ng voice of the guest: "en+f3" a woman\'s (default), "en-gb+f3" a man\'s '
+        "of about the host's pitch",
+    )
     args = parser.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="podcast-transcribe-"))
     work.mkdir(parents=True, exist_ok=True)
-    interview = make_interview(work / "interview.wav", turns=args.turns, guest_gap_db=6.0)
-    print(f"interview: {len(interview.turns)} turns, {interview.mix.size / interview.rate:.0f} s")
+    interview = make_interview(
+        work / "interview.wav", turns=args.turns, guest_gap_db=6.0, guest_voice=args.guest_voice
+    )
+    seconds = interview.mix.size / interview.rate
+    print(f"interview: {len(interview.turns)} turns, {seconds:.0f} s, guest {args.guest_voice}")
     for model in args.models:
         bench_model(work, interview.path, model, interview.turns, script(args.turns))
     if args.workdir is None:

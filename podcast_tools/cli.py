@@ -410,6 +410,89 @@ def process(
 
 @app.command()
 @_reports_errors
+def transcribe(
+    ctx: typer.Context,
+    episode_files: Annotated[
+        list[Path], typer.Argument(help="The episodes' .md files.", dir_okay=False)
+    ],
+    model: Annotated[
+        Optional[str],
+        typer.Option(
+            "--model",
+            metavar="tiny.en|base|PATH",
+            help="The speech model: tiny.en (English, fast), base (multilingual, better) or "
+            "the folder of a CTranslate2 Whisper model (default: the show's transcripts.model, "
+            "base).",
+        ),
+    ] = None,
+    language: Annotated[
+        Optional[str],
+        typer.Option(
+            "--language",
+            metavar="CODE",
+            help="The language spoken (default: the show's transcripts.language, else its "
+            "language).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace a transcript a producer wrote or edited."),
+    ] = False,
+) -> None:
+    """Write a draft transcript of each episode beside its file (<episode>.vtt with a cue per
+    sentence and speaker turn, <episode>.json with each word's time), at the times heard in
+    the published episode, and set `transcript:` in its front matter: review and correct it
+    like any other content. Offline: the model comes in the `transcribe` extra."""
+    from podcast_tools.audio.recognition import missing_extra, resolve_model
+    from podcast_tools.errors import ContentError
+    from podcast_tools.pipeline.drafts import kept_transcript, transcribe_episode
+
+    if (line := missing_extra()) is not None:
+        typer.echo(line, err=True)
+        raise typer.Exit(int(ExitCode.CONTENT))
+    loaded = [_load_episode(ctx, path)[1:] for path in episode_files]
+    kept = [] if force else [kept_transcript(n, e) for n, e in loaded]
+    if any(kept):  # every episode checked before any is transcribed
+        raise ContentError([problem for problem in kept if problem is not None])
+    chosen = resolve_model(model, where="--model", field="") if model else None
+    done: list[str] = []
+    failed: list[PodcastToolsError] = []
+    with _display() as display:
+        for network, episode in loaded:
+            where = network.display(episode.path)
+            display.say(f"transcribing {where}")
+            try:
+                draft = transcribe_episode(
+                    network, episode, chosen, language, force=force, progress=display.progress
+                )
+            except PodcastToolsError as exc:  # the others are still transcribed
+                failed.append(exc)
+                continue
+            if draft.vtt is None:
+                heard = f" heard ({draft.dropped_words} words in cuts or trims)" * bool(
+                    draft.dropped_words
+                )
+                display.say(f"warning: {where}: no speech{heard} in its audio: no transcript written")
+                continue
+            left_out = f"; {draft.dropped_words} in cuts or trims left out" * bool(
+                draft.dropped_words
+            )
+            done.append(
+                f"{where} → {network.display(draft.vtt)}, {draft.json.name} ({draft.cues} cues, "
+                f"{draft.words} words{left_out}; {draft.model}, {draft.language}): "
+                "a machine draft to review"
+            )
+    for line in done:
+        typer.echo(line)
+    for exc in failed:
+        for line in exc.lines():
+            typer.echo(one_line(line), err=True)
+    if failed:
+        raise typer.Exit(int(max(exc.exit_code for exc in failed)))
+
+
+@app.command()
+@_reports_errors
 def notes(
     ctx: typer.Context,
     episode_file: Annotated[Path, typer.Argument(help="The episode's .md file.", dir_okay=False)],
@@ -1038,6 +1121,8 @@ class _Display:
             if bytes_task
             else f"{done:.0f}/{total:.0f}"
             if label == "episodes mastered"
+            else f"{done / 60:.1f}/{total / 60:.1f} min"
+            if label.startswith("transcribe ")
             else f"{100 * done / total:3.0f}%"
             if total
             else ""

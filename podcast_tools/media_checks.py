@@ -112,7 +112,13 @@ def validate_network(root: Path, *, use_cache: bool = True) -> Network:
         cache = open_cache(root) if use_cache else None
         try:
             network = _load(root, cache)
-            check_notes(network, cache)
+            problems = transcript_file_problems(network, cache)
+            try:
+                check_notes(network, cache)
+            except ContentError as exc:
+                problems = exc.problems + problems
+            if problems:
+                raise ContentError(problems)
             return network
         finally:
             if cache is not None:
@@ -386,3 +392,102 @@ def _episode_notes_inputs(shared: str, episode: Any) -> str:
     if not images:
         return shared
     return hashlib.sha256("\n".join([shared, *images]).encode()).hexdigest()
+
+
+# --- transcripts: cue order, overlaps, times within the audio ----------------------------------------
+
+#: A cue may start this much before the one before it ends (rounding in editors), or before it.
+CUE_TOLERANCE_S = 0.010
+
+
+def transcript_file_problems(network: Network, cache: FactCache | None = None) -> list[Problem]:
+    """What is wrong with the transcript each episode names (SRT, WebVTT, JSON; plain text has no
+    times): one problem each, naming the episode file, `transcript`, the cue and its time — a
+    file that does not parse, cues out of order, a cue starting before the one before it ends,
+    a cue past the end of the audio (the master's duration plus the intro: a transcript's times
+    are the master's or the published episode's)."""
+    checks = MEDIA_CHECKS if cache is None else cached_checks(cache)
+    problems = []
+    for episode in network.episodes:
+        if not episode.transcript or episode.draft:
+            continue
+        path = episode.resolve(episode.transcript)
+        problem = _transcript_problem(network, episode, path, checks)
+        if problem is not None:
+            problems.append(Problem(network.display(episode.path), "transcript", problem))
+    return problems
+
+
+def _transcript_problem(
+    network: Network, episode: Any, path: Path, checks: FileChecks
+) -> str | None:
+    from podcast_tools.mediatypes import TRANSCRIPT_TYPES
+    from podcast_tools.transcript import TranscriptError, transcript_cues
+
+    shown = network.display(path)
+    try:
+        cues = transcript_cues(path.read_bytes(), TRANSCRIPT_TYPES[path.suffix.lower()])
+        if cues is None:
+            return None
+        limit = _audio_limit(network, episode, checks)
+        previous = None
+        for number, cue in enumerate(cues, 1):
+            fault = _cue_fault(cue, previous, limit)
+            if fault:
+                return f"{shown}: cue {number} ({_clock(cue.start_s)}) {fault}"
+            previous = cue
+    except TranscriptError as exc:
+        return f"{shown}: {exc}"
+    except OSError as exc:
+        return f"{shown}: cannot be read ({exc.strerror or exc})"
+    return None
+
+
+def _cue_fault(cue: Any, previous: Any, limit: float | None) -> str | None:
+    """What is wrong with `cue` after `previous`, None when nothing."""
+    end = cue.end_s if cue.end_s is not None else cue.start_s
+    if previous is not None and cue.start_s < previous.start_s - CUE_TOLERANCE_S:
+        return (
+            f"starts before the cue before it ({_clock(previous.start_s)}): cues go in time order"
+        )
+    if (
+        previous is not None
+        and previous.end_s is not None
+        and cue.start_s < previous.end_s - CUE_TOLERANCE_S
+    ):
+        return f"starts before the cue before it ends ({_clock(previous.end_s)}): cues must not overlap"
+    if limit is not None and end > limit:
+        return f"ends at {_clock(end)}, after the end of the audio ({_clock(limit)})"
+    return None
+
+
+def _audio_limit(network: Network, episode: Any, checks: FileChecks) -> float | None:
+    """The latest time a transcript's cue may end: the master's duration plus the intro's
+    (None when a duration cannot be read: validation names the audio itself)."""
+    from podcast_tools.content.loader import END_TOLERANCE_S
+
+    show = network.shows[episode.show]
+    intro = episode.intro
+    if intro is False:
+        intro_path = None
+    elif isinstance(intro, str):
+        intro_path = episode.resolve(intro)
+    else:
+        intro_path = network.show_path(show.intro) if show.intro else None
+    try:
+        total = checks.duration(episode.resolve(episode.audio))
+        if intro_path is not None:
+            total += checks.duration(intro_path)
+    except (AudioInputError, OSError):
+        return None
+    return total + END_TOLERANCE_S
+
+
+def _clock(seconds: float) -> str:
+    """`seconds` as h:mm:ss.mmm.
+
+    >>> _clock(3725.5)
+    '1:02:05.500'
+    """
+    millis = round(seconds * 1000)
+    return f"{millis // 3_600_000}:{millis // 60_000 % 60:02d}:{millis // 1000 % 60:02d}.{millis % 1000:03d}"

@@ -240,3 +240,7 @@ def processed_network(tmp_path_factory) -> Path:
     from tests.preview_network import make_processed_network
 
     return make_processed_network(tmp_path_factory.mktemp("preview") / "network")
+
+
+# the speech-recognition fixtures (a two-voice espeak-ng clip, the session's model cache, tiny.en)
+from tests.speech import clip, model_cache, tiny  # noqa: F401

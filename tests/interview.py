@@ -141,6 +141,7 @@ def make_interview(
     hum_hz: float | None = None,
     hum_db: float = -35.0,
     seed: int = 7,
+    guest_voice: str = "en-gb+f3",
 ) -> Interview:
     """Write a 16-bit WAV interview of `turns` host/guest exchanges (about 13 s each) to `path`.
 
@@ -148,12 +149,15 @@ def make_interview(
     `guest_gap_db` lower; room tone (pink noise, low-passed as a room is) at `room_db` dBFS RMS
     runs under everything. `noise_snr_db` adds pink noise that much below the speech's RMS, and
     `hum_hz` mains hum (fundamental and odd/even harmonics, `hum_db` dBFS RMS in all).
+    `guest_voice`: espeak-ng's voice for the guest. The default, "en-gb+f3", is read by
+    espeak-ng 1.51 as its British male voice (the variant is ignored): two men of about the same
+    pitch, as the produced-sound figures were measured; "en+f3" is a woman's voice (~205 Hz).
     """
     rng = np.random.default_rng(seed)
     pieces: list[tuple[str, np.ndarray]] = []
     for index in range(turns):
         host = _say(HOST_LINES[index % len(HOST_LINES)], "en-us", 165, rate)
-        guest = _say(GUEST_LINES[index % len(GUEST_LINES)], "en-gb+f3", 155, rate)
+        guest = _say(GUEST_LINES[index % len(GUEST_LINES)], guest_voice, 155, rate)
         pieces += [("host", host), ("guest", guest)]
     pause = lambda: int(rng.uniform(0.6, 1.4) * rate)  # noqa: E731
     lead = int(1.5 * rate)

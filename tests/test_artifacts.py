@@ -65,10 +65,21 @@ class Counting:
 
 
 @pytest.fixture
-def registered(monkeypatch) -> Counting:
-    """The counting producer, registered for the test only (the registry is empty after)."""
+def registered(monkeypatch, sample: Path) -> Counting:
+    """The counting producer, registered for the test only and alone: the built-in machine
+    transcripts are out of the registry meanwhile, and the sample network (the tests' copy)
+    turns them off (a spawned worker registers them again)."""
+    toml = sample / "episodes" / "network.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace(
+            "transcripts = { auto = true", "transcripts = { auto = false"
+        ),
+        encoding="utf-8",
+    )
     counting = Counting()
     producer = counting.producer()
+    for kind in list(artifacts.PRODUCERS):
+        monkeypatch.delitem(artifacts.PRODUCERS, kind)
     monkeypatch.setitem(artifacts.PRODUCERS, producer.kind, producer)
     return counting
 

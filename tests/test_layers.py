@@ -44,6 +44,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("podcast_tools.pipeline.builds",),
     ("podcast_tools.pipeline.process",),
     ("podcast_tools.pipeline.previews",),
+    ("podcast_tools.pipeline.drafts",),
     ("podcast_tools.publish", "podcast_tools.preview"),
     ("podcast_tools.cli", "podcast_tools.__main__"),
 ]

