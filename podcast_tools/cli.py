@@ -472,7 +472,9 @@ def transcribe(
                 heard = f" heard ({draft.dropped_words} words in cuts or trims)" * bool(
                     draft.dropped_words
                 )
-                display.say(f"warning: {where}: no speech{heard} in its audio: no transcript written")
+                display.say(
+                    f"warning: {where}: no speech{heard} in its audio: no transcript written"
+                )
                 continue
             left_out = f"; {draft.dropped_words} in cuts or trims left out" * bool(
                 draft.dropped_words
@@ -1122,7 +1124,7 @@ class _Display:
             else f"{done:.0f}/{total:.0f}"
             if label == "episodes mastered"
             else f"{done / 60:.1f}/{total / 60:.1f} min"
-            if label.startswith("transcribe ")
+            if label.startswith("transcribe ") or label.endswith(": transcribe")
             else f"{100 * done / total:3.0f}%"
             if total
             else ""

@@ -169,7 +169,13 @@ def model_of(network: Network, show_id: str) -> Model:
 
 @functools.lru_cache(maxsize=16)
 def _model(spec: str, where: str, field: str) -> Model:
-    return resolve_model(spec, where=where, field=field)
+    try:
+        return resolve_model(spec, where=where, field=field)
+    except RecognitionError as exc:
+        if exc.field:
+            raise
+        # a damaged model file: named in the setting that chose it
+        raise RecognitionError(where, field, f"{exc.where}: {exc.reason}") from None
 
 
 def transcript_problems(network: Network) -> list[Problem]:
