@@ -18,9 +18,19 @@ from podcast_tools import __version__
 from podcast_tools.clihelp import Typer
 from podcast_tools.content import NETWORK_FILE, Network, find_root
 from podcast_tools.content.hints import one_line
-from podcast_tools.errors import ExitCode, NotANetworkError, PodcastToolsError, UsageError
+from podcast_tools.errors import (
+    ContentError,
+    ExitCode,
+    NotANetworkError,
+    PodcastToolsError,
+    UsageError,
+)
 from podcast_tools.jsonout import dumps as json_document
-from podcast_tools.media_checks import load_checked_network, validate_network
+from podcast_tools.media_checks import (
+    load_checked_network,
+    recognition_missing,
+    validate_network,
+)
 
 HELP = (
     "Take a podcast network from raw recordings to what listeners hear.\n\n"
@@ -717,6 +727,9 @@ def publish(
     )
     root = _options(ctx).network_root()
     network = load_checked_network(root)  # everything is validated before anything is uploaded
+    missing = recognition_missing(network)  # machine transcripts turned on, none can be made
+    if missing:
+        raise ContentError(missing)
     settings = network.settings
     locations = locate(network, storage_url=storage_url, state_url=state_url)
     storage, state = open_locations(network, locations)

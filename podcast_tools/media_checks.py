@@ -112,7 +112,7 @@ def validate_network(root: Path, *, use_cache: bool = True) -> Network:
         cache = open_cache(root) if use_cache else None
         try:
             network = _load(root, cache)
-            problems = transcript_file_problems(network, cache)
+            problems = recognition_missing(network) + transcript_file_problems(network, cache)
             try:
                 check_notes(network, cache)
             except ContentError as exc:
@@ -179,29 +179,43 @@ def _model(spec: str, where: str, field: str) -> Model:
 
 
 def transcript_problems(network: Network) -> list[Problem]:
-    """For every show that turns machine transcripts on: the speech recognition is installed,
-    its model is one that can run here and it knows the show's language — one line each, in the
-    field that sets it."""
+    """For every show that turns machine transcripts on, where the speech recognition is
+    installed: its model is one that can run here and it knows the show's language — one line
+    each, in the field that sets it. (Without the extra every command but those that make
+    transcripts works: `recognition_missing`.)"""
+    if missing_extra() is not None:
+        return []
     toml = network.display(network.root / NETWORK_FILE)
     found: dict[tuple[str, str], str] = {}
     for show_id, show in network.shows.items():
         if not show.transcripts.auto:
             continue
-        missing = missing_extra()
-        if missing is not None:
-            found.setdefault((toml, _where_set(network, show_id, "transcripts.auto")), missing)
-            continue
         try:
-            language = spoken_language(show)
             model_language(
                 model_of(network, show_id),
-                language,
+                spoken_language(show),
                 where=toml,
                 field=_language_field(network, show_id),
             )
         except RecognitionError as exc:
             found.setdefault((exc.where, exc.field), exc.reason)
     return [Problem(where, field, reason) for (where, field), reason in found.items()]
+
+
+def recognition_missing(network: Network) -> list[Problem]:
+    """Where the network turns machine transcripts on while the speech recognition is not
+    installed: one line per place that sets it, naming what to install. `validate` and
+    `publish` refuse then; every other command works."""
+    missing = missing_extra()
+    if missing is None:
+        return []
+    toml = network.display(network.root / NETWORK_FILE)
+    places = dict.fromkeys(
+        _where_set(network, show_id, "transcripts.auto")
+        for show_id, show in network.shows.items()
+        if show.transcripts.auto
+    )
+    return [Problem(toml, field, missing) for field in places]
 
 
 def _language_field(network: Network, show_id: str) -> str:

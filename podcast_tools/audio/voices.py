@@ -226,6 +226,8 @@ def split_two(
     True
     >>> split_two([7.0, 7.1, 8.0], weights=[40, 40, 3]) is None
     True
+    >>> split_two([6.9, 6.9, 6.9]) is None
+    True
     """
     values = np.asarray(list(levels), dtype=np.float64)
     weight = np.ones_like(values) if weights is None else np.asarray(list(weights), np.float64)
@@ -241,6 +243,8 @@ def split_two(
     split = int(np.argmax(between))
     threshold = (v[split] + v[split + 1]) / 2
     low, high = v < threshold, v >= threshold
+    if v[0] == v[-1] or not low.any() or not high.any() or w[low].sum() <= 0 or w[high].sum() <= 0:
+        return None  # one value (or no weight on a side): no second voice
     means = [float(np.average(v[side], weights=w[side])) for side in (low, high)]
     spreads = [
         float(np.sqrt(np.average((v[side] - mean) ** 2, weights=w[side])))

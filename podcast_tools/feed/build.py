@@ -410,8 +410,12 @@ def _add_item(
     extension.explicit(show.explicit if episode.explicit is None else episode.explicit)
     if media.chapters_url:
         extension.chapters(media.chapters_url)
-    # in the transcript's language: its home show's (a cross-post's feed may speak another)
-    language = network.shows[episode.show].language if episode.show in network.shows else None
+    # in the transcript's language: its home show's (a cross-post's feed may speak another);
+    # a machine transcript's is the language it was recognised in (`transcripts.language`)
+    home = network.shows.get(episode.show)
+    language = home.language if home is not None else None
+    if home is not None and media.machine_transcript and home.transcripts.language:
+        language = home.transcripts.language
     for form in media.transcript_files:
         extension.transcript(form.url, form.type, language or show.language, form.rel)
     for person in episode.persons:

@@ -22,6 +22,7 @@ from podcast_tools.audio.master import (
 )
 from podcast_tools.audio.meter import LoudnessFigures
 from podcast_tools.audio.plan import PlanError
+from podcast_tools.audio.recognition import Recognition
 from podcast_tools.content import Episode, Network
 from podcast_tools.errors import AudioInputError, ContentError, Problem
 from podcast_tools.formats import FORMATS, PRIMARY
@@ -120,6 +121,11 @@ def process_episode(
             FORMATS[name].write_tags(temp, tags, versions[name])
 
     source = episode.resolve(episode.audio)
+    # the machine transcript's words first: a stop or a failure there leaves no rendered file
+    # without its report (and a render is never done twice for it)
+    recognition = (
+        _recognise(network, episode, progress) if wants_transcript(network, episode) else None
+    )
     try:
         report = master(
             source,
@@ -146,8 +152,10 @@ def process_episode(
         raise ContentError([Problem(network.display(episode.path), "audio", problem)]) from exc
     write_notes(network, episode, heard_chapters(network, episode, heard_times(report)), out_dir)
     processed = processed_from_mastering(report, inputs, written[0])
-    if wants_transcript(network, episode):  # the master mastered: its speech, with progress
-        _recognise(network, episode, progress, note)
+    if recognition is not None and not recognition.words and note is not None:
+        # said once the master is known to be one mastering takes (not for silence it refuses)
+        shown = network.display(source)
+        note(f"note: {shown}: no speech was recognised: its machine transcript is empty")
     artifacts, _made = make_artifacts(
         artifact_inputs(network, episode, processed, report.as_dict()["edits"]),
         out_dir,
@@ -160,24 +168,14 @@ def process_episode(
     return report, replace(processed, artifacts=artifacts)
 
 
-def _recognise(
-    network: Network,
-    episode: Episode,
-    progress: Progress | None,
-    note: Callable[[str], None] | None,
-) -> None:
-    """Recognise the master's speech for its machine transcript (kept in the cache, where the
-    transcript's makers find it), showing its progress; say so when it holds none. After the
-    render: a master that mastering refuses (silence, NaN samples) is refused in its one line,
-    and no time is spent recognising it."""
-    recognition = recognition_of(
+def _recognise(network: Network, episode: Episode, progress: Progress | None) -> Recognition:
+    """The master's words for its machine transcript (kept in the cache, where the transcript's
+    makers find them once the audio is rendered), with the progress shown as a stage."""
+    return recognition_of(
         network,
         episode,
         None if progress is None else lambda done, total: progress("transcribe", done, total),
     )
-    if not recognition.words and note is not None:
-        source = network.display(episode.resolve(episode.audio))
-        note(f"note: {source}: no speech was recognised: its machine transcript is empty")
 
 
 def _report_payload(

@@ -3,8 +3,8 @@
 
 The master's speech is recognised once (`audio.recognition.recognise`: the words and their times
 in the master, cached in `build/.cache/transcripts/` by the master's sha256, the model and the
-language) — before the episode is mastered, so a model that cannot run stops the episode before
-the long work. The published transcript is then made from those words as derived artifacts
+language) — before the episode is mastered (`validate` has checked the model and the language
+first). The published transcript is then made from those words as derived artifacts
 (`artifacts.Producer`), one per form: WebVTT (kind "transcript", the episode's transcript on the
 website), SRT and Podcasting 2.0 JSON. Each word's time is mapped through the edit plan the
 render carried out (head trim, cuts, intro), as the chapters are: a word inside a cut is not
@@ -22,6 +22,8 @@ from typing import Any
 
 from podcast_tools.artifacts import TRANSCRIPT, ArtifactInputs, Producer, register
 from podcast_tools.audio.recognition import (
+    ENGINE_VERSION,
+    WINDOW_S,
     Recognition,
     RecognitionError,
     cues_from_words,
@@ -123,7 +125,11 @@ def _make(kind: str) -> Callable[[ArtifactInputs, Path], None]:
 def _inputs(network: Network, episode: Episode) -> dict[str, str]:
     """What a machine transcript depends on besides the audio (for its fingerprint)."""
     show = network.shows[episode.show]
-    return {"model": model_of(network, episode.show).id, "language": spoken_language(show)}
+    return {
+        "model": model_of(network, episode.show).id,
+        "language": spoken_language(show),
+        "engine": [ENGINE_VERSION, WINDOW_S],  # how words are found and timed (the cache's key)
+    }
 
 
 #: The forms every machine transcript is published in, the WebVTT first (feeds list them so).

@@ -34,7 +34,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from podcast_tools.artifacts import PRODUCERS, Artifact, transcript_source
+from podcast_tools.artifacts import PRODUCERS, Artifact, transcript_source, wanted_fingerprints
 from podcast_tools.content import Episode, Network
 from podcast_tools.errors import ContentError, Problem, UsageError, WriteError
 from podcast_tools.feed.build import (
@@ -51,6 +51,7 @@ from podcast_tools.pipeline.builds import current_artifacts, retag_build, retag_
 from podcast_tools.pipeline.fingerprints import fingerprint
 from podcast_tools.pipeline.process import process_episode
 from podcast_tools.pipeline.settings import edit_decisions
+from podcast_tools.pipeline.transcripts import recognition_of, wants_transcript
 from podcast_tools.publish.conditional import until_written
 from podcast_tools.publish.guard import (
     FeedLoss,
@@ -695,7 +696,19 @@ class Publisher:
         built = plan.build
         if not plan.tags_current:
             built = retag_build(self.network, episode, out_dir, built)
-        return current_artifacts(self.network, episode, out_dir, built, self._published(plan))
+        published = self._published(plan)
+        have = {(a.kind, a.fingerprint) for a in (*built.artifacts, *published)}
+        wanted = wanted_fingerprints(self.network, episode, built.fingerprint)
+        if wants_transcript(self.network, episode) and not set(wanted.items()) <= have:
+            self._words(episode)  # e.g. transcripts turned on for an episode built before
+        return current_artifacts(self.network, episode, out_dir, built, published)
+
+    def _words(self, episode: Episode) -> None:
+        """The words of the master for its machine transcript (recognised now, with the stage's
+        progress, unless the cache holds them) before its artifacts are made from them."""
+        stage = self._stage_progress(episode)
+        progress = None if stage is None else lambda done, total: stage("transcribe", done, total)
+        recognition_of(self.network, episode, progress)
 
     def _published(self, plan: EpisodePlan) -> tuple[Artifact, ...]:
         """The derived artifacts the manifest records for the episode (kept while current)."""
