@@ -207,4 +207,32 @@ def make_interview(
     return Interview(path, rate, clean, mix, host_mask, guest_mask, spans)
 
 
-__all__ = ["Interview", "have_espeak", "make_interview", "need_espeak", "pink_noise", "write_wav"]
+def spoken_master(
+    path: Path, sentences: list[str], gap_s: float = 1.0, rate: int = 44100
+) -> list[float]:
+    """A WAV of the sentences (espeak-ng), `gap_s` of near-silence between them and 1.5 s at
+    the head; where each sentence starts (seconds)."""
+    pieces, starts, at = [np.zeros(int(1.5 * rate))], [], 1.5
+    for sentence in sentences:
+        speech = _say(sentence, "en-us", 160, rate)
+        speech *= 0.3 / np.max(np.abs(speech))
+        voiced = np.flatnonzero(np.abs(speech) > 1e-3)
+        starts.append(at + voiced[0] / rate)
+        pieces += [speech, np.zeros(int(gap_s * rate))]
+        at += speech.size / rate + gap_s
+    pieces.append(np.zeros(int(1.5 * rate)))
+    mono = np.concatenate(pieces)
+    mono += np.random.default_rng(3).normal(0, 1e-4, mono.size)
+    write_wav(path, mono, rate)
+    return starts
+
+
+__all__ = [
+    "Interview",
+    "have_espeak",
+    "make_interview",
+    "need_espeak",
+    "pink_noise",
+    "spoken_master",
+    "write_wav",
+]

@@ -15,7 +15,7 @@ import pytest
 from podcast_tools.pipeline.transcripts import heard_words
 from podcast_tools.transcript import Word, transcript_cues
 from tests.conftest import podcast
-from tests.interview import _say, need_espeak, write_wav
+from tests.interview import need_espeak, spoken_master, write_wav
 
 RATE = 44100
 
@@ -148,24 +148,6 @@ def one_show(sample: Path) -> None:
     for show in ("itsmwp-anz", "itsmwp-row"):
         for episode in (sample / "episodes" / show).glob("*.md"):
             edit(episode, "---\n", "---\ndraft: true\n")
-
-
-def spoken_master(path: Path, sentences: list[str], gap_s: float = 1.0) -> list[float]:
-    """A WAV of the sentences (espeak-ng), `gap_s` of near-silence between them and 1.5 s at
-    the head; where each sentence starts (seconds)."""
-    pieces, starts, at = [np.zeros(int(1.5 * RATE))], [], 1.5
-    for sentence in sentences:
-        speech = _say(sentence, "en-us", 160, RATE)
-        speech *= 0.3 / np.max(np.abs(speech))
-        voiced = np.flatnonzero(np.abs(speech) > 1e-3)
-        starts.append(at + voiced[0] / RATE)
-        pieces += [speech, np.zeros(int(gap_s * RATE))]
-        at += speech.size / RATE + gap_s
-    pieces.append(np.zeros(int(1.5 * RATE)))
-    mono = np.concatenate(pieces)
-    mono += np.random.default_rng(3).normal(0, 1e-4, mono.size)
-    write_wav(path, mono, RATE)
-    return starts
 
 
 @pytest.mark.slow

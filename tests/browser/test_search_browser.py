@@ -105,3 +105,60 @@ def test_without_javascript_there_is_no_search_box(new_page, processed_network: 
     with serving(root, check_every=3600) as server:
         page.goto(server.url)
         assert not page.get_by_label(SEARCH_BOX).is_visible()  # no control that does nothing
+
+
+#: Said only in the audio of episode 1 (its machine transcript): in no title, notes or file.
+SPOKEN = "pineapple"
+SENTENCES = [
+    "Welcome back to the show about incidents and problems.",
+    "Today we start with the basics of root cause analysis.",
+    "Our guest once solved an outage caused by a pineapple on the keyboard.",
+    "That story still makes the whole service desk laugh.",
+    "Restore the service first, and then find the cause.",
+]
+
+
+def test_a_word_said_only_in_the_audio_opens_its_episode_where_it_is_heard(
+    page, processed_network: Path, tmp_path: Path
+):
+    """Episode 1 gets a new master (espeak-ng) and is processed again: its machine transcript
+    (the sample turns them on) is indexed; a word only said in it is found, and its hit opens
+    the episode where the word is heard — the sentence's start in the master, after the head
+    trim and the intro."""
+    import json
+
+    from tests.conftest import podcast
+    from tests.interview import need_espeak, spoken_master
+
+    need_espeak()
+    root = copy_network(processed_network, tmp_path / "network")
+    episode = root / "episodes" / "itsmwp" / "001-incident-vs-problem.md"
+    starts = spoken_master(root / "episodes" / "itsmwp" / "001-spoken.wav", SENTENCES, 0.8)
+    text = episode.read_text(encoding="utf-8")
+    episode.write_text(text.replace("audio: 001-incident-vs-problem.flac", "audio: 001-spoken.wav"))
+    for file in (root / "episodes").rglob("*.md"):
+        assert SPOKEN not in file.read_text(encoding="utf-8").lower(), file
+    podcast(root, "process", str(episode), ok=True, process=True, timeout=600)
+    report = json.loads((root / "build" / "itsmwp" / "001-incident-vs-problem.json").read_text())
+    edits = report["edits"]
+    heard = edits["intro_s"] - edits["crossfade_in_s"] + starts[2] - edits["kept"][0]["start_s"]
+
+    with serving(root, check_every=3600) as server:
+        page.goto(server.url)
+        box = page.get_by_label(SEARCH_BOX)
+        box.fill(SPOKEN)
+        box.press("Enter")
+        page.locator("[data-search-status]").filter(has_text="1 episode").wait_for(timeout=15_000)
+        results = page.locator("[data-search-results] > li")
+        assert "Incident vs. Problem Management" in results.first.inner_text()
+        hit = results.first.locator("a", has_text="At ")
+        href = hit.first.get_attribute("href")
+        assert "001-incident-vs-problem.html#t=" in href, href
+        cue_start = float(href.rsplit("#t=", 1)[1])
+        assert abs(cue_start - heard) <= 0.5, (cue_start, heard)  # the cue: where it is heard
+        hit.first.click()
+        page.wait_for_function(
+            f"() => {{ const p = document.querySelector('{PLAYER}');"
+            f" return p.readyState >= 1 && Math.abs(p.currentTime - {heard}) <= 1; }}",
+            timeout=15_000,
+        )
