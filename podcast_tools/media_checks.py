@@ -482,22 +482,15 @@ def _cue_fault(cue: Any, previous: Any, limit: float | None) -> str | None:
 
 
 def _audio_limit(network: Network, episode: Any, checks: FileChecks) -> float | None:
-    """The latest time a transcript's cue may end: the master's duration plus the intro's
-    (None when a duration cannot be read: validation names the audio itself)."""
+    """The latest time a transcript's cue may end: the master's duration plus the intro's and
+    the outro's (None when a duration cannot be read: validation names the audio itself)."""
     from podcast_tools.content.loader import END_TOLERANCE_S
 
-    show = network.shows[episode.show]
-    intro = episode.intro
-    if intro is False:
-        intro_path = None
-    elif isinstance(intro, str):
-        intro_path = episode.resolve(intro)
-    else:
-        intro_path = network.show_path(show.intro) if show.intro else None
     try:
         total = checks.duration(episode.resolve(episode.audio))
-        if intro_path is not None:
-            total += checks.duration(intro_path)
+        for jingle in network.jingles(episode):
+            if jingle is not None:
+                total += checks.duration(jingle)
     except (AudioInputError, OSError):
         return None
     return total + END_TOLERANCE_S

@@ -285,12 +285,13 @@ def test_validate_names_the_cue_out_of_order_overlapping_or_past_the_audio(
     assert line.startswith(f"{EPISODE}: transcript: {name}: {says}")
 
 
-def test_validate_allows_ten_milliseconds_of_overlap_and_the_intro(sample):
-    # the master of this episode is 18.08 s; with intro: false nothing is added to it
+def test_validate_allows_ten_milliseconds_of_overlap_and_the_jingles(sample):
+    # the master of this episode is 18.08 s; with intro: false only the show's 3 s outro is
+    # added to it
     episode = sample / EPISODE
-    _with_transcript(sample, [(1.0, 2.0, "One."), (1.995, 18.0, "Two.")])
+    _with_transcript(sample, [(1.0, 2.0, "One."), (1.995, 20.5, "Two.")])
     podcast(sample, "validate", ok=True)
-    _with_transcript(sample, [(1.0, 2.0, "One."), (2.5, 20.0, "Two.")])
+    _with_transcript(sample, [(1.0, 2.0, "One."), (2.5, 23.5, "Two.")])
     assert "after the end of the audio" in podcast(sample, "validate").stderr
     edit(episode, "intro: false  ", "# intro: false  ")  # the show's 3 s intro comes first
     podcast(sample, "validate", ok=True)

@@ -130,6 +130,19 @@ class Network:
         """A path from network.toml (artwork, jingles), relative to the episodes/ folder."""
         return self.episodes_dir / relative
 
+    def jingles(self, episode: Episode) -> tuple[Path | None, Path | None]:
+        """The episode's intro and outro: its own (`false`: none), else its show's."""
+        show = self.shows[episode.show]
+
+        def jingle(own: str | bool | None, inherited: str | None) -> Path | None:
+            if own is False:
+                return None
+            if isinstance(own, str):
+                return episode.resolve(own)
+            return self.show_path(inherited) if inherited else None
+
+        return jingle(episode.intro, show.intro), jingle(episode.outro, show.outro)
+
     def feed_url(self, show_id: str) -> str:
         return feed_url(self.settings.base_url, show_id)
 

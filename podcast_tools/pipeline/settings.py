@@ -50,22 +50,14 @@ def mastering_settings(
 
 def edit_decisions(network: Network, episode: Episode) -> EditDecisions:
     """The producer's trim, cuts and chapters, and the jingles (episode's own, else its show's)."""
-    show = network.shows[episode.show]
-
-    def jingle(own: str | bool | None, inherited: str | None) -> Path | None:
-        if own is False:
-            return None
-        if isinstance(own, str):
-            return episode.resolve(own)
-        return network.show_path(inherited) if inherited else None
-
+    intro, outro = network.jingles(episode)
     return EditDecisions(
         trim_start_s=episode.trim.start,
         trim_end_s=episode.trim.end,
         cuts_s=tuple((cut.start, cut.end) for cut in episode.cuts),
         chapters=tuple((chapter.start, chapter.title) for chapter in episode.chapters),
-        intro=jingle(episode.intro, show.intro),
-        outro=jingle(episode.outro, show.outro),
+        intro=intro,
+        outro=outro,
     )
 
 
