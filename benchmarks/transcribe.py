@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from audio import line, make_network, timed
 from retag import fix_title
+from retag import publish as publish_to_folder
 
 from podcast_tools import ffmpeg
 from podcast_tools.transcript import transcript_cues
@@ -111,20 +112,7 @@ def add_intro_and_transcripts(root: Path, model: str) -> None:
 
 
 def publish(root: Path) -> float:
-    store = root.parent / "store"
-    command = [
-        sys.executable,
-        "-m",
-        "podcast_tools",
-        "--root",
-        str(root),
-        "publish",
-        "--storage",
-        f"file://{store}",
-        "--state",
-        f"file://{store}.state",
-    ]
-    return timed(command, env=dict(os.environ)).seconds
+    return publish_to_folder(root, dict(os.environ))
 
 
 def cue_offsets(root: Path, turns: list[tuple[str, float, float]]) -> list[float]:
