@@ -106,10 +106,10 @@ def _build_and_install(base: Path) -> Installed:
             "-q",
             "-c",
             str(CONSTRAINTS),
-            str(wheel),
+            f"{wheel}[transcribe]",  # as the README installs it (the sample transcribes)
         ],
         outside,
-        "pip install <wheel> -c constraints.txt",
+        "pip install <wheel>[transcribe] -c constraints.txt",
     )
     return Installed(venv=venv, sdist=sdist, wheel=wheel, outside=outside)
 

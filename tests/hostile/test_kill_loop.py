@@ -45,10 +45,12 @@ LAYOUT = (
     "net/publisher.xml",
     *(f"net/{show}/feed.xml" for show in SHOWS),
 )
-#: the website: the network's page, show pages (and their list pages), episode pages, assets
+#: the website: the network's page, show pages (and their list pages), episode pages, assets,
+#: the search index
 SITE = re.compile(
     r"^net/(index\.html|[a-z0-9-]+/index\.html|[a-z0-9-]+/page/\d+/index\.html"
-    r"|[a-z0-9-]+/[a-z0-9-]+\.html|assets/site-[0-9a-f]{12}\.(css|js))$"
+    r"|[a-z0-9-]+/[a-z0-9-]+\.html|assets/site-[0-9a-f]{12}\.(css|js)"
+    r"|pagefind/[A-Za-z0-9_./-]+)$"  # the search index
 )
 
 

@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import json
 
+from tests.conftest import edit
 from tests.hostile.helpers import CAB, ROW1, ROW1_GUID, manifest, publish, read
 
 HTML = b"<!doctype html><script>alert(document.domain)</script>"
 
 
 def test_an_html_transcript_of_an_older_version_is_unnamed_and_deleted(sample, s3_server, bucket):
+    # the older version made no machine transcripts: ROW1 then has no transcript at all
+    edit(
+        sample / "episodes" / "network.toml",
+        "transcripts = { auto = true",
+        "transcripts = { auto = false",
+    )
     assert publish(sample, bucket, ROW1, CAB).exit_code == 0
     client = s3_server.client()
     key = "itsmwp-row/episodes/001-outsourcing-the-service-desk-transcript-0123456789ab.html"

@@ -20,9 +20,10 @@ from tests.hostile.helpers import CAB, CAB_GUID, ROW1, ROW1_GUID, keys, manifest
 
 
 def episode_keys(entry: dict) -> set[str]:
-    """The object keys a manifest entry names (audio, chapters, transcript, images)."""
+    """The object keys a manifest entry names (audio, chapters, transcript forms, images)."""
     found = {audio["key"] for audio in entry["audio"]}
     found |= {entry[part]["key"] for part in ("chapters", "transcript", "image") if entry.get(part)}
+    found |= {form["key"] for form in entry.get("transcripts", [])}  # every form of it
     found |= {key for key in entry.get("chapter_images", []) if key}
     return found
 
