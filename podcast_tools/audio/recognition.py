@@ -487,7 +487,9 @@ def _windows(source: Path) -> Iterator[tuple[float, np.ndarray]]:
     pending: list[np.ndarray] = []
     held, start = 0, 0
     for chunk in ffmpeg.decode_pcm(source, sample_rate=SAMPLE_RATE, channels=1):
-        pending.append(chunk[:, 0])
+        # NaN or infinite samples (a broken export, which mastering refuses in its own line)
+        # are heard as silence: Whisper would decode noise from them for as long as they last
+        pending.append(np.nan_to_num(chunk[:, 0], nan=0.0, posinf=0.0, neginf=0.0))
         held += chunk.shape[0]
         if held >= window:
             audio = np.concatenate(pending)
