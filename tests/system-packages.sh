@@ -3,13 +3,16 @@
 # - chromium, for the real-browser tests (tests/browser/): the tests drive it with Playwright (the
 #   `playwright` package from PyPI) and never download a browser build of their own;
 # - espeak-ng, the speech synthesiser whose voices the produced-sound tests and benchmarks level,
-#   denoise and detect (tests/interview.py).
-# Idempotent: installs only what is not on PATH, nothing when both are there. Run as root, or
+#   denoise and detect (tests/interview.py);
+# - git-lfs, which the workflow tests use to check a network repository out without its masters
+#   and fetch only the ones a run needs (`git lfs pull --include`).
+# Idempotent: installs only what is not on PATH, nothing when all are there. Run as root, or
 # through sudo.
 set -eu
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v espeak-ng >/dev/null 2>&1 || missing="$missing espeak-ng"
+command -v git-lfs >/dev/null 2>&1 || missing="$missing git-lfs"
 if [ -z "$missing" ]; then
     exit 0
 fi

@@ -37,7 +37,7 @@ def tools(tmp_path: Path, *, uid: int, sudo: bool, installs: bool = True) -> tup
         stand_in(folder, "sudo", f'{log}\nexec "$@"')
     make = " && ".join(
         f'printf "#!/bin/sh\\n" > {folder}/{tool} && chmod +x {folder}/{tool}'
-        for tool in ("chromium", "espeak-ng")
+        for tool in ("chromium", "espeak-ng", "git-lfs")
     )
     stand_in(
         folder,
@@ -47,10 +47,11 @@ def tools(tmp_path: Path, *, uid: int, sudo: bool, installs: bool = True) -> tup
     return folder, calls
 
 
-def test_nothing_is_done_when_both_are_there(tmp_path: Path):
+def test_nothing_is_done_when_all_are_there(tmp_path: Path):
     folder, calls = tools(tmp_path, uid=0, sudo=False)
     stand_in(folder, "chromium", "exit 0")
     stand_in(folder, "espeak-ng", "exit 0")
+    stand_in(folder, "git-lfs", "exit 0")
     done = run(folder)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert not calls.exists()
@@ -62,7 +63,7 @@ def test_root_installs_what_is_missing_with_apt_get(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert calls.read_text().splitlines() == [
         "apt-get update -qq",
-        "apt-get install -y -qq --no-install-recommends chromium espeak-ng",
+        "apt-get install -y -qq --no-install-recommends chromium espeak-ng git-lfs",
     ]
     assert (folder / "chromium").is_file() and (folder / "espeak-ng").is_file()
     assert run(folder).returncode == 0 and len(calls.read_text().splitlines()) == 2  # idempotent
@@ -80,7 +81,8 @@ def test_a_user_installs_it_through_sudo(tmp_path: Path):
 def test_a_user_without_sudo_is_told_what_to_install(tmp_path: Path):
     folder, calls = tools(tmp_path, uid=1000, sudo=False)
     done = run(folder)
-    assert done.returncode == 1 and "install Debian's packages: chromium espeak-ng" in done.stderr
+    assert done.returncode == 1
+    assert "install Debian's packages: chromium espeak-ng git-lfs" in done.stderr
     assert not calls.exists()
 
 
@@ -93,6 +95,7 @@ def test_an_install_that_gives_no_chromium_fails(tmp_path: Path):
 def test_only_the_missing_one_is_installed(tmp_path: Path):
     folder, calls = tools(tmp_path, uid=0, sudo=False)
     stand_in(folder, "chromium", "exit 0")
+    stand_in(folder, "git-lfs", "exit 0")
     assert run(folder).returncode == 0
     assert calls.read_text().splitlines()[-1] == (
         "apt-get install -y -qq --no-install-recommends espeak-ng"
