@@ -274,12 +274,46 @@ def init(
         Path, typer.Argument(help="Folder for the new network (created if needed).")
     ],
 ) -> None:
-    """Create a new network: one show, a regional spin-off, one episode and templates."""
+    """Create a new network repository: one show, a regional spin-off, one episode, templates,
+    and what a team pushes to GitHub as it is — the publishing workflow
+    (.github/workflows/publish.yml), podcast-tools.txt (the version CI installs), .gitattributes
+    (audio in Git LFS), .gitignore and a README for the producers."""
     from podcast_tools.scaffold import init_network
 
     written = init_network(directory)
     typer.echo(f"Created a network in {directory.resolve()} ({len(written)} files).")
     typer.echo(f"Next: cd {directory} && podcast validate && podcast shows")
+    typer.echo(
+        "Then: git init, git lfs install, push to GitHub "
+        "(README.md says which settings CI needs)"
+    )
+
+
+@app.command("upgrade-workflow")
+@_reports_errors
+def upgrade_workflow_command(
+    ctx: typer.Context,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace a workflow edited by hand (or not written by podcast_tools); "
+            "make your edits again after.",
+        ),
+    ] = False,
+) -> None:
+    """Rewrite the network's .github/workflows/publish.yml and the version in podcast-tools.txt
+    for the podcast_tools you run (keeping its extras and the lines you added); print each change
+    (old → new version), or "nothing to change". A workflow edited by hand since it was written
+    is left alone unless --force."""
+    from podcast_tools.workflow import upgrade_workflow
+
+    root = _options(ctx).network_root()
+    done = upgrade_workflow(root, force=force)
+    if not done.changed:
+        typer.echo(f"nothing to change: the workflow is podcast_tools {__version__}'s")
+    for path, old, new in done.changed:
+        typer.echo(f"{path.as_posix()}: {old or 'none'} → {new}")
 
 
 @app.command()

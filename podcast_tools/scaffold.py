@@ -27,6 +27,7 @@ from podcast_tools.content.loader import (
 from podcast_tools.content.models import XML_CONTROL, line_text_problem
 from podcast_tools.errors import UsageError
 from podcast_tools.fsutil import copy_file_atomic, write_bytes_atomic, write_text_atomic
+from podcast_tools.workflow import REQUIREMENTS_FILE, WORKFLOW_FILE, write_network_files
 
 SCAFFOLD_BASE_URL = "https://media.example.com/"
 
@@ -82,8 +83,9 @@ MASTER_PATTERNS = (
 )
 
 _GITATTRIBUTES = (
-    "# Audio masters are stored with Git LFS (https://git-lfs.com): run `git lfs install` once,\n"
-    "# and check out with `lfs: true` in CI. Without LFS a checkout holds small pointer files.\n"
+    "# Audio masters are stored with Git LFS (https://git-lfs.com): run `git lfs install` once.\n"
+    "# Without LFS a checkout holds small pointer files; CI checks out without them and fetches\n"
+    "# only the masters a run needs (.github/workflows/publish.yml).\n"
     + "".join(f"{pattern} filter=lfs diff=lfs merge=lfs -text\n" for pattern in MASTER_PATTERNS)
 )
 
@@ -92,7 +94,19 @@ _GITIGNORE = """\
 /build/
 /public/
 /public.state/
+# a virtual environment to install podcast_tools in (pip install -r podcast-tools.txt)
+.venv/
+__pycache__/
 """
+
+#: The repository's own files `init` writes besides the network (never over a team's own).
+_REPOSITORY_FILES = (
+    ".gitattributes",
+    ".gitignore",
+    "README.md",
+    WORKFLOW_FILE.as_posix(),
+    REQUIREMENTS_FILE.as_posix(),
+)
 
 _WELCOME_NOTES = """\
 Welcome to the show! This is where the **show notes** go, written in Markdown.
@@ -115,6 +129,12 @@ def init_network(target: Path) -> list[Path]:
     target = target.resolve()
     if (target / NETWORK_FILE).exists():
         raise UsageError(f"{target / NETWORK_FILE}: a network already exists here; nothing changed")
+    present = [name for name in _REPOSITORY_FILES if (target / name).exists()]
+    if present:
+        raise UsageError(
+            f"{target}: already holds {', '.join(present)}; nothing written "
+            "(init makes a new network repository: run it in an empty folder)"
+        )
     written: list[Path] = []
 
     def write(relative: str, data: bytes) -> None:
@@ -132,6 +152,10 @@ def init_network(target: Path) -> list[Path]:
     write(NETWORK_FILE.as_posix(), toml.encode())
     write(".gitattributes", _GITATTRIBUTES.encode())
     write(".gitignore", _GITIGNORE.encode())
+    write(
+        "README.md", (resources.files("podcast_tools") / "data" / "network-README.md").read_bytes()
+    )
+    written += write_network_files(target, extras=set())
     write("episodes/art/cover.png", _placeholder_artwork())
     write("episodes/main/001-welcome.wav", _tone_wav(seconds=6.0))
     templates = resources.files("podcast_tools") / "templates"
