@@ -5,7 +5,14 @@ first push, a force-push, a manual run naming episodes, and the hourly run.
 The steps run with the package installed as CI installs it (the non-editable wheel with the pinned
 versions of constraints.txt, from tests/installed.py); the `uses:` steps are not run (the test
 makes the shallow checkout itself) and neither is the pip install step (the package is installed
-already). Storage is a local folder (file://); nothing beyond 127.0.0.1 is contacted."""
+already). Storage is a local folder (file://); nothing beyond 127.0.0.1 is contacted.
+
+The workflow is rendered from the package's template (podcast_tools/workflow.py): this
+repository's, which installs the checkout, and a network repository's, written by `podcast init`,
+which installs podcast_tools by version from podcast-tools.txt. A network made by `init`, its
+masters in Git LFS, is pushed to a bare repository and published by its own workflow's steps —
+install step included, from the built wheel — in a clone made without LFS smudging; the masters a
+run does not need stay pointer files."""
 
 from __future__ import annotations
 
@@ -20,10 +27,20 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
-from tests.installed import CONSTRAINTS, REPO, Installed, check_published, installed_package
+from podcast_tools.workflow import render_checkout_workflow, render_network_workflow
+from tests.installed import (
+    CONSTRAINTS,
+    NO_NETWORK,
+    REPO,
+    Installed,
+    check_published,
+    installed_package,
+)
+from tests.interview import write_wav
 
 WORKFLOW = REPO / ".github" / "workflows" / "publish.yml"
 NULL_SHA = "0" * 40
@@ -40,12 +57,12 @@ NEW_EPISODE = "episodes/itsmwp/004-problem-records.md"
 CHANGED_EPISODE = "episodes/itsmwp/003-service-desk-metrics.md"
 
 
-def load_workflow() -> dict:
-    return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+def load_workflow(path: Path = WORKFLOW) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def steps(job: str = "publish") -> list[dict]:
-    return load_workflow()["jobs"][job]["steps"]
+def steps(job: str = "publish", workflow: dict | None = None) -> list[dict]:
+    return (workflow or load_workflow())["jobs"][job]["steps"]
 
 
 def is_install_step(step: dict) -> bool:
@@ -55,12 +72,25 @@ def is_install_step(step: dict) -> bool:
 # -- the workflow file -----------------------------------------------------------------------------
 
 
-def test_workflow_validates_against_the_github_schema():
+def test_workflow_is_the_packages_template_rendered():
+    """This repository's workflow and the ones `podcast init` writes never drift apart."""
+    assert WORKFLOW.read_text(encoding="utf-8") == render_checkout_workflow(), (
+        "edit podcast_tools/data/publish.yml.in, then run "
+        "python -c 'import podcast_tools.workflow as w; w.write_checkout_workflow(\".\")'"
+    )
+
+
+@pytest.mark.parametrize("which", ["this repository's", "a network's"])
+def test_workflow_validates_against_the_github_schema(which, tmp_path):
+    path = WORKFLOW
+    if which == "a network's":
+        path = tmp_path / "publish.yml"
+        path.write_text(render_network_workflow(), encoding="utf-8")
     tool = Path(sys.executable).parent / "check-jsonschema"
     command = str(tool) if tool.is_file() else shutil.which("check-jsonschema")
     assert command, "check-jsonschema comes with the test extras"
     done = subprocess.run(
-        [command, "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+        [command, "--builtin-schema", "vendor.github-workflows", str(path)],
         capture_output=True,
         text=True,
         check=False,
@@ -84,10 +114,21 @@ def test_one_publish_at_a_time_and_none_cancelled():
     assert load_workflow()["concurrency"] == {"group": "publish", "cancel-in-progress": False}
 
 
-def test_checkout_is_shallow_with_lfs():
-    (checkout,) = [s for s in steps() if s.get("uses", "").startswith("actions/checkout@")]
-    assert checkout["with"]["fetch-depth"] == 1
-    assert checkout["with"]["lfs"] is True
+def test_checkout_is_shallow_without_lfs_then_fetches_only_what_the_plan_needs():
+    """No master is downloaded with the checkout (pointer files only); the plan names the masters
+    this run needs, `git lfs pull --include` fetches those, then publish runs."""
+    for job in ("publish", "shard", "feeds"):
+        (checkout,) = [s for s in steps(job) if s.get("uses", "").startswith("actions/checkout@")]
+        assert checkout["with"] == {"fetch-depth": 1, "lfs": False}
+        assert load_workflow()["jobs"][job]["env"]["GIT_LFS_SKIP_SMUDGE"] == "1"
+        scripts = [s.get("run", "") for s in steps(job)]
+        (plan,) = [i for i, s in enumerate(scripts) if "podcast publish --plan --json" in s]
+        (pull,) = [i for i, s in enumerate(scripts) if "git lfs pull --include" in s]
+        (publish,) = [
+            i for i, s in enumerate(scripts) if "podcast publish" in s and "--plan" not in s
+        ]
+        assert plan < pull < publish, job
+        assert "lfs_include" in scripts[pull] and "jq" not in scripts[pull]
 
 
 def test_installs_the_pinned_versions_with_a_pip_cache():
@@ -103,6 +144,25 @@ def test_installs_the_pinned_versions_with_a_pip_cache():
     )
     names = [s.get("uses", s.get("run", "")) for s in steps()]
     assert names.index(install["run"]) > names.index(setup["uses"])
+
+
+def test_a_networks_workflow_installs_podcast_tools_by_version():
+    workflow = yaml.safe_load(render_network_workflow())
+    assert set(workflow[True]["push"]["paths"]) == {
+        "episodes/**",
+        "templates/**",
+        "podcast-tools.txt",
+    }
+    for job in ("publish", "shard", "feeds"):
+        (setup,) = [s for s in steps(job, workflow) if s.get("uses", "").startswith("actions/se")]
+        assert setup["with"]["cache-dependency-path"] == "podcast-tools.txt"
+        (install,) = [s for s in steps(job, workflow) if is_install_step(s)]
+        assert install["run"].split("#")[0].strip() == "python -m pip install -r podcast-tools.txt"
+    # apart from how it installs, it is this repository's workflow
+    ours = load_workflow()
+    for name in ("concurrency", "permissions", "defaults"):
+        assert workflow[name] == ours[name]
+    assert workflow["jobs"].keys() == ours["jobs"].keys()
 
 
 def test_run_steps_are_plain_shell():
@@ -169,10 +229,15 @@ def run_workflow(
     episodes: str = "",
     job: str = "publish",
     context: dict[str, str] | None = None,
+    workflow: dict | None = None,
+    install: dict[str, str] | None = None,
 ) -> Run:
     """Run the run: steps of a job of the workflow in order with bash, as GitHub would for this
     event (`context`: the values of further expressions, e.g. a matrix's). The outputs the job's
-    steps write to $GITHUB_OUTPUT are in `Run.outputs`."""
+    steps write to $GITHUB_OUTPUT are in `Run.outputs`. `workflow`: another workflow than this
+    repository's (e.g. a network's). The pip install step runs only with `install`, the variables
+    it runs with added (it may reach the package index; no other step does)."""
+    workflow = workflow or load_workflow()
     context = {
         "github.event_name": event,
         "github.event.before": before,
@@ -218,16 +283,19 @@ def run_workflow(
         "HOME": str(temp),  # no global git or pip settings of this machine's user
         **{name: str(path) for name, path in files.items()},
     }
-    job_env = {k: resolve(v) for k, v in load_workflow()["jobs"][job].get("env", {}).items()}
+    job_env = {k: resolve(v) for k, v in workflow["jobs"][job].get("env", {}).items()}
     run = Run(summary_file=summary)
     started = time.monotonic()
-    for number, step in enumerate(steps(job)):
-        if "uses" in step or is_install_step(step):
+    for number, step in enumerate(steps(job, workflow)):
+        if "uses" in step or (is_install_step(step) and install is None):
             continue
         script = temp / f"step{number}.sh"
         script.write_text(step["run"])
         step_env = {k: resolve(v) for k, v in step.get("env", {}).items()}
         env = installed.env(**github, **job_env, **step_env)
+        if is_install_step(step):  # as on GitHub: pip reaches the index (here: this machine's)
+            env = {k: v for k, v in env.items() if k not in NO_NETWORK}
+            env.update({k: v for k, v in os.environ.items() if k in NO_NETWORK}, **install)
         done = subprocess.run(  # what `shell: bash` runs
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
             cwd=workspace,
@@ -250,9 +318,10 @@ def run_workflow(
     return run
 
 
-def git(*args: str | Path, cwd: Path) -> str:
+def git(*args: str | Path, cwd: Path, **extra: str) -> str:
     env = {
         **os.environ,
+        **extra,
         "GIT_AUTHOR_NAME": "Producer",
         "GIT_AUTHOR_EMAIL": "producer@example.com",
         "GIT_COMMITTER_NAME": "Producer",
@@ -504,9 +573,7 @@ def test_the_sharded_jobs_are_opt_in_and_the_feeds_come_last():
     assert strategy["fail-fast"] is False
     assert set(jobs["feeds"]["needs"]) == {"shards", "shard"}
     assert "!cancelled()" in jobs["feeds"]["if"]
-    for job in ("shard", "feeds"):  # as the usual job: shallow LFS checkout, pinned install
-        (checkout,) = [s for s in steps(job) if s.get("uses", "").startswith("actions/checkout@")]
-        assert checkout["with"] == {"fetch-depth": 1, "lfs": True}
+    for job in ("shard", "feeds"):  # as the usual job: shallow checkout, pinned install
         (install,) = [s for s in steps(job) if is_install_step(s)]
         assert (
             install["run"].split("#")[0].strip()
@@ -591,3 +658,147 @@ def test_a_shard_count_out_of_range_is_one_clear_error(tmp_path_factory, tmp_pat
     errors = [line for line in plan.output.splitlines() if line.startswith("::error")]
     assert len(errors) == 1 and "2 to 64" in errors[0], plan.output
     assert plan.outputs == {}
+
+
+# -- a network repository made by `podcast init` -------------------------------------------------
+
+FIRST_TITLE, FIXED_TITLE = "First Light", "First Light, Fixed"
+
+
+def is_pointer(path: Path) -> bool:
+    return path.read_bytes().startswith(b"version https://git-lfs.github.com/spec/v1\n")
+
+
+@dataclass
+class NetworkRuns:
+    storage: Path
+    workflow: dict
+    episode: str  # the new episode's file, relative to the repository
+    master: str  # its master
+    masters: list[str]  # every master in the repository
+    runs: dict[str, Run]
+    workspaces: dict[str, Path]
+    install_seconds: float = 0.0
+
+
+@pytest.fixture(scope="module")
+def network_runs(tmp_path_factory) -> NetworkRuns:
+    """A network made by `podcast init` plus one episode with its recording (`podcast new
+    --audio`), committed with its masters in Git LFS and pushed to a bare repository (file://),
+    then published by its own workflow's steps in clones made without LFS smudging: the first
+    push, then a push that fixes the episode's title. The tool is installed by the workflow's own
+    install step, `pip install -r podcast-tools.txt`, in a fresh venv: podcast_tools==<version>
+    resolves to the wheel built from this checkout (PIP_FIND_LINKS), its dependencies come from
+    the package index."""
+    installed = installed_package(tmp_path_factory)
+    base = tmp_path_factory.mktemp("network")
+    dev, origin, storage = base / "dev", base / "origin.git", base / "storage"
+    done = installed.run("podcast", "init", dev)
+    assert done.returncode == 0, done.stdout + done.stderr
+    t = np.arange(8 * 44100) / 44100
+    chime = 0.3 * np.sin(2 * np.pi * 330 * t) * ((t % 1.0) < 0.7)
+    take = write_wav(base / "take.wav", chime)
+    done = installed.run(
+        "podcast", "--root", dev, "new", "main", "--title", FIRST_TITLE, "--audio", take
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    episode = Path(done.stdout.strip().splitlines()[-1]).relative_to(dev).as_posix()
+    master = episode.removesuffix(".md") + ".wav"
+
+    git("init", "-q", "-b", "main", cwd=dev)
+    git("lfs", "install", "--local", cwd=dev)
+    git("add", "-A", cwd=dev)
+    git("commit", "-q", "-m", "A network made by podcast init, and its first episode", cwd=dev)
+    masters = git("lfs", "ls-files", "--name-only", cwd=dev).splitlines()
+    assert master in masters and "episodes/main/001-welcome.wav" in masters, masters
+    git("init", "-q", "--bare", "-b", "main", origin, cwd=base)
+    git("remote", "add", "origin", origin.as_uri(), cwd=dev)
+    first = git("rev-parse", "HEAD", cwd=dev)
+
+    venv = base / "venv"  # the runner's Python: nothing installed yet
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    fresh = Installed(venv, installed.sdist, installed.wheel, installed.outside)
+    links = f"{installed.wheel.parent} {os.environ.get('PIP_FIND_LINKS', '')}".strip()
+    install = {"PIP_FIND_LINKS": links, "HOME": str(Path.home())}  # this machine's pip settings
+    workflow = yaml.safe_load((dev / ".github/workflows/publish.yml").read_text("utf-8"))
+    result = NetworkRuns(storage, workflow, episode, master, masters, {}, {})
+
+    def push_and_run(name: str, **event) -> None:
+        git("push", "-q", "origin", "main", cwd=dev)
+        workspace = base / name / "workspace"
+        git(  # actions/checkout with lfs: false — pointer files, no LFS download
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            "--branch",
+            "main",
+            origin.as_uri(),
+            workspace,
+            cwd=base,
+            GIT_LFS_SKIP_SMUDGE="1",
+        )
+        assert all(is_pointer(workspace / m) for m in masters)
+        result.workspaces[name] = workspace
+        result.runs[name] = run_workflow(
+            fresh,
+            workspace,
+            base / name / "runner",
+            storage=storage.as_uri(),
+            workflow=workflow,
+            install=install if not result.install_seconds else None,
+            **event,
+        )
+
+    started = time.monotonic()
+    push_and_run("first push", event="push", before=NULL_SHA)
+    result.install_seconds = time.monotonic() - started
+    replace_once(dev / episode, f"title: {FIRST_TITLE}", f"title: {FIXED_TITLE}")
+    git("commit", "-q", "-a", "-m", "Episode 2: title fixed", cwd=dev)
+    push_and_run("title fix", event="push", before=first)
+    return result
+
+
+def step_output(run: Run, name: str) -> subprocess.CompletedProcess:
+    (done,) = [d for n, d in run.steps if n == name]
+    return done
+
+
+def main_feed(storage: Path) -> dict[str, str]:
+    channel = ET.parse(storage / "main" / "feed.xml").getroot().find("channel")
+    return {item.findtext("guid"): item.findtext("title") for item in channel.findall("item")}
+
+
+@pytest.mark.slow
+def test_a_network_made_by_init_publishes_through_its_own_workflow(network_runs):
+    run = network_runs.runs["first push"]
+    assert run.returncode == 0, run.output
+    names = [name for name, _ in run.steps]
+    assert "Install podcast_tools (pinned versions)" in names  # pip install -r podcast-tools.txt
+    workspace = network_runs.workspaces["first push"]
+    # the version that wrote the repository, installed from the wheel (not the checkout)
+    fresh = workspace.parent / "runner"
+    assert network_runs.workflow["jobs"]["publish"]["env"]["GIT_LFS_SKIP_SMUDGE"] == "1"
+    plan = json.loads((fresh / "plan.json").read_text())
+    assert network_runs.master in plan["fetch"]
+    assert not is_pointer(workspace / network_runs.master)  # fetched: the plan named it
+    for master in set(network_runs.masters) - set(plan["fetch"]):
+        assert is_pointer(workspace / master), master  # not needed, not downloaded
+    assert network_runs.episode in run.published["episodes_processed"]
+    front = yaml.safe_load((workspace / network_runs.episode).read_text().split("---")[1])
+    assert main_feed(network_runs.storage)[front["guid"]] == FIRST_TITLE
+
+
+@pytest.mark.slow
+def test_a_title_fix_fetches_no_master(network_runs):
+    run = network_runs.runs["title fix"]
+    assert run.returncode == 0, run.output
+    assert "Install podcast_tools (pinned versions)" not in [name for name, _ in run.steps]
+    workspace = network_runs.workspaces["title fix"]
+    plan = json.loads((workspace.parent / "runner" / "plan.json").read_text())
+    assert plan["fetch"] == [] and plan["lfs_include"] == ""
+    assert "no master to fetch" in step_output(run, "Fetch only those masters from Git LFS").stdout
+    assert all(is_pointer(workspace / m) for m in network_runs.masters)
+    assert run.published["episodes_retagged"] == [network_runs.episode]
+    front = yaml.safe_load((workspace / network_runs.episode).read_text().split("---")[1])
+    assert main_feed(network_runs.storage)[front["guid"]] == FIXED_TITLE
