@@ -69,7 +69,10 @@ class Installed:
 
 
 def _run(command: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess:
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    # without PYTHONPATH: a checkout on it (with its podcast_tools.egg-info, which building the
+    # sdist writes) reads to pip as podcast_tools installed already, and the wheel is skipped
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, f"{what} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
     return done
 
