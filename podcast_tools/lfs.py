@@ -186,6 +186,8 @@ def pointer_problems(
         except ValueError as exc:
             remedy = f"fetch it by hand ({exc})"
         problems.append(
-            Problem(display(path), "", f"a Git LFS pointer, not the audio; this run needs it: {remedy}")
+            Problem(
+                display(path), "", f"a Git LFS pointer, not the audio; this run needs it: {remedy}"
+            )
         )
     return problems

@@ -46,6 +46,7 @@ from podcast_tools.feed.build import (
 from podcast_tools.formats import format_named
 from podcast_tools.fsutil import make_folder
 from podcast_tools.layout import PUBLISHER_FEED_KEY, content_hash, feed_key, file_hash
+from podcast_tools.lfs import is_pointer, pull_command, relative_posix
 from podcast_tools.mediatypes import FEED_TYPE, transcript_published
 from podcast_tools.pipeline.builds import current_artifacts, retag_build, retag_files
 from podcast_tools.pipeline.fingerprints import audio_inputs, fingerprint, require_audio
@@ -646,6 +647,14 @@ class Publisher:
         result.retagged = [self._shown(p) for p in processing + retagging if p.ends_retagged]
         feeds = None if shard else self._feeds_that_change(plans, manifest, now, republished)
         self.say(self._plan_text(plans, shard, feeds, result.scheduled))
+        needed = {path: None for plan in plans for path in self.needs(plan) if is_pointer(path)}
+        if needed:  # the real run stops on these (`require_audio`): say how to fetch them
+            relative = sorted(relative_posix(path, self.network.root) for path in needed)
+            try:
+                fetch = pull_command(relative)
+            except ValueError as exc:
+                fetch = f"fetch them by hand ({exc})"
+            self.say(f"needs the audio of {len(needed)} Git LFS pointer(s) first: {fetch}")
 
     def _plan_text(
         self,
