@@ -183,6 +183,9 @@ def validate(
     if fix_artwork:
         _fix_artwork(options.network_root())
     network = validate_network(options.network_root(), use_cache=not no_cache)
+    note = network.pointers_note()  # masters not checked out: one line, not one per file
+    if note:
+        typer.echo(note, err=True)
     drafts = len(network.drafts)
     typer.echo(
         f"OK: {network.settings.name}: {len(network.shows)} shows, "
@@ -730,6 +733,16 @@ PublishFeedsOnly = Annotated[
         "website from the manifest as stored (after `--shard` runs). Takes no episode files.",
     ),
 ]
+PublishPlan = Annotated[
+    bool,
+    typer.Option(
+        "--plan",
+        help="Process and upload nothing: list the masters and jingles whose audio this run "
+        "would read (episodes it masters or transcribes), checked out or Git LFS pointers, and "
+        "the `git lfs pull --include` argument that fetches only those (with --json: `fetch`, "
+        "`lfs_include`). Reads the manifest as --dry-run does.",
+    ),
+]
 
 
 @app.command()
@@ -747,6 +760,7 @@ def publish(
     jobs: PublishJobs = None,
     shard: PublishShard = None,
     feeds_only: PublishFeedsOnly = False,
+    plan_only: PublishPlan = False,
 ) -> None:
     """Process what changed, upload and verify media, update the manifest, then the feeds.
 
@@ -759,6 +773,11 @@ def publish(
     share = _publish_usage(
         episode_files, all_episodes, changed_since, shard, feeds_only, check_public
     )
+    if plan_only and (dry_run or feeds_only or check_public):
+        raise UsageError(
+            "--plan runs nothing, it lists what a run would read: leave out --dry-run, "
+            "--feeds-only and --check-public"
+        )
     root = _options(ctx).network_root()
     network = load_checked_network(root)  # everything is validated before anything is uploaded
     missing = recognition_missing(network)  # machine transcripts turned on, none can be made
@@ -778,6 +797,8 @@ def publish(
     )
     if share is not None:
         episodes = shard_of(episodes, *share)
+    if plan_only:
+        return _publish_plan(network, storage, state, episodes, bool(episode_files), as_json)
     with _display(enabled=not as_json) as display:
         publisher = Publisher(
             network,
@@ -809,6 +830,20 @@ def publish(
         typer.echo(str(finding), err=True)
     if findings and not all(finding.ok for finding in findings):
         raise typer.Exit(3)
+
+
+def _publish_plan(network, storage, state, episodes, by_name: bool, as_json: bool) -> None:
+    """`publish --plan`: what the run would read the audio of, as lines or one JSON document."""
+    from podcast_tools.publish import Publisher
+
+    say = None if as_json else lambda line: typer.echo(line, err=True)
+    inputs = Publisher(network, storage, say=say, state=state).inputs(episodes, by_name=by_name)
+    if as_json:
+        payload = {"storage": storage.description, "state": state.description}
+        typer.echo(json_document("publish-plan", {**payload, **inputs.as_dict()}))
+        return
+    for line in inputs.lines():
+        typer.echo(line)
 
 
 def _publish_usage(

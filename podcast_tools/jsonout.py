@@ -32,7 +32,9 @@ from podcast_tools import __version__
 from podcast_tools.formats import FORMATS, OutputFormat
 
 #: Each command with `--json` and the number of the schema its documents follow now.
-SCHEMAS: dict[str, int] = {"shows": 3, "process": 3, "publish": 3}
+SCHEMAS: dict[str, int] = {"shows": 3, "process": 3, "publish": 3, "publish-plan": 1}
+#: The command that writes each kind of document whose name is not the command's own.
+COMMAND_OF: dict[str, str] = {"publish-plan": "publish"}  # `publish --plan --json`
 
 SCHEMA_BASE_URI = "https://podcast-tools.invalid/schemas/"
 

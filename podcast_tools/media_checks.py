@@ -486,6 +486,9 @@ def _audio_limit(network: Network, episode: Any, checks: FileChecks) -> float | 
     the outro's (None when a duration cannot be read: validation names the audio itself)."""
     from podcast_tools.content.loader import END_TOLERANCE_S
 
+    inputs = [episode.resolve(episode.audio), *filter(None, network.jingles(episode))]
+    if any(path.resolve() in network.pointers for path in inputs):
+        return None  # a Git LFS pointer: its duration is known once it is fetched
     try:
         total = checks.duration(episode.resolve(episode.audio))
         for jingle in network.jingles(episode):

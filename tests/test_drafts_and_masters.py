@@ -187,15 +187,9 @@ def test_validate_reports_a_jingle_outside_the_network(sample: Path, tmp_path: P
     assert any("outside the network" in p.message and p.field.endswith("intro") for p in problems)
 
 
-def test_validate_explains_a_git_lfs_pointer(sample: Path):
-    master = sample / "episodes/itsmwp/001-incident-vs-problem.flac"
-    master.write_text(LFS_POINTER)
-    problem = find_problem(
-        problems_of(sample), "episodes/itsmwp/001-incident-vs-problem.md", "audio"
-    )
+def test_validate_explains_a_git_lfs_pointer_where_the_file_itself_is_needed(sample: Path):
+    """A master or a jingle may be a pointer (tests/test_lfs.py); artwork is uploaded as it is."""
+    (sample / "episodes/art/cover.png").write_text(LFS_POINTER)
+    problem = find_problem(problems_of(sample), "episodes/network.toml", "defaults.artwork")
     assert "Git LFS pointer" in problem.message
-    assert "git lfs pull" in problem.message and "lfs: true" in problem.message
-    (sample / "episodes/art/outro.mp3").write_text(LFS_POINTER)
-    assert any(
-        "Git LFS pointer" in p.message and p.field.endswith("outro") for p in problems_of(sample)
-    )
+    assert 'git lfs pull --include "episodes/art/cover.png"' in problem.message

@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
         "podcast_tools.ffmpeg",  # the one ffmpeg adapter: the tag writers (M4A chapters) run it
         "podcast_tools.formats",  # the format table: content validates bitrates with it
         "podcast_tools.workflow",  # the CI workflow's template and podcast-tools.txt
+        "podcast_tools.lfs",  # Git LFS pointers: content accepts them for masters and jingles
     ),
     ("podcast_tools.content",),
     ("podcast_tools.artifacts",),  # derived files and the one transcript resolver

@@ -379,6 +379,15 @@ def recognise(
     return result
 
 
+def cached_recognition(
+    source: Path, model: Model, language: str | None, *, cache_dir: Path, source_sha256: str
+) -> Recognition | None:
+    """The recognition `recognise` would read from `cache_dir` for these bytes, model and
+    language, None when there is none (nothing is decoded: `source` is named in errors only)."""
+    code = model_language(model, language, where=str(source), field="language")
+    return _cached(cache_dir / f"{_cache_key(source_sha256, model, code)}.json", model)
+
+
 def _cache_key(source_sha256: str, model: Model, language: str | None) -> str:
     parts = [source_sha256, model.id, language or "detect", ENGINE_VERSION, WINDOW_S]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]

@@ -48,6 +48,7 @@ from podcast_tools.layout import (
     folder_store_problem,
     public_url,
 )
+from podcast_tools.lfs import MAX_POINTER_BYTES, is_pointer
 from podcast_tools.locations import file_url_folder
 
 NETWORK_FILE = Path("episodes") / "network.toml"
@@ -97,6 +98,9 @@ class Network:
     origins: dict[str, dict[str, str]]
     episodes: tuple[Episode, ...]
     durations: dict[str, float] = field(default_factory=dict)  # episode guid → master seconds
+    #: masters and jingles that are Git LFS pointers (not checked out): resolved path → "master"
+    #: or "jingle". Their sha256 is the pointer's; what needs the audio asks for it then.
+    pointers: dict[Path, str] = field(default_factory=dict)
 
     @property
     def episodes_dir(self) -> Path:
@@ -152,6 +156,23 @@ class Network:
 
     def display(self, path: Path) -> str:
         return display_path(path, self.root)
+
+    def pointers_note(self) -> str | None:
+        """One line saying how many masters and jingles are Git LFS pointers (None: none)."""
+        if not self.pointers:
+            return None
+        kinds = list(self.pointers.values())
+        said = [
+            f"{kinds.count(kind)} {kind}{'s' if kinds.count(kind) != 1 else ''}"
+            for kind in ("master", "jingle")
+            if kind in kinds
+        ]
+        one = len(kinds) == 1
+        return (
+            f"note: {' and '.join(said)} {'is a' if one else 'are'} Git LFS "
+            f"pointer{'' if one else 's'} (not checked out): each is checked when a run needs "
+            "its audio (`podcast publish --plan` lists what a run needs)"
+        )
 
 
 def publisher_feed_url(base_url: str) -> str:
@@ -246,6 +267,7 @@ class _Loader:
         self.problems: list[Problem] = []
         self.show_types: dict[str, str] = {}
         self._referenced: dict[tuple[str, str], Path] = {}
+        self.pointers: dict[Path, str] = {}  # masters and jingles that are Git LFS pointers
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -330,6 +352,7 @@ class _Loader:
             origins=origins,
             episodes=tuple(episodes),
             durations=durations,
+            pointers=self.pointers,
         )
 
     def check_folder_stores(self, toml_path: Path, settings: NetworkSettings) -> None:
@@ -478,13 +501,24 @@ class _Loader:
                 return exc
             return None
 
-        paths = sorted(p for p in named if p.is_file())
+        paths = sorted(p for p in named if p.is_file() and not self.pointer(p, "jingle"))
         with ThreadPoolExecutor(max_workers=max(1, min(8, 2 * (os.cpu_count() or 1)))) as pool:
             failures = dict(zip(paths, pool.map(check, paths)))
         for path, failure in failures.items():
             if failure is not None:
                 for file, field_name in named[path]:
                     self.problem(file, field_name, f"{self.display(path)} {failure.reason}")
+
+    def pointer(self, path: Path, kind: str) -> bool:
+        """Whether the master or jingle at `path` is a Git LFS pointer (noted as `kind` if so):
+        its audio cannot be decoded here, its sha256 is the pointer's."""
+        try:
+            if os.stat(path).st_size > MAX_POINTER_BYTES or not is_pointer(path):
+                return False
+        except OSError:
+            return False
+        self.pointers.setdefault(Path(self.resolve(os.fspath(path))), kind)
+        return True
 
     def check_artwork(self, path: Path) -> None:
         """Apple's artwork rules, reported against the image file itself."""
@@ -760,6 +794,8 @@ class _Loader:
         audio = self.referenced(episode, episode.audio)
         if episode.draft and not audio.exists():
             return None  # a draft may wait for its recording
+        if self.pointer(audio, "master"):
+            return None  # checked when a run needs its audio (it is fetched then)
         try:
             duration = self.checks.duration(audio)
         except AudioInputError as exc:

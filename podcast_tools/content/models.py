@@ -42,6 +42,7 @@ from podcast_tools.content.hints import HIDDEN_CONTROLS, did_you_mean, quote_cut
 from podcast_tools.content.taxonomy import check_group, check_role
 from podcast_tools.content.timecode import parse_timecode
 from podcast_tools.formats import FORMATS, PRIMARY, Bitrates, OutputFormat
+from podcast_tools.lfs import MAX_POINTER_BYTES, PointerError, is_pointer, read_pointer
 from podcast_tools.locations import StorageURLError, parse_storage_url
 from podcast_tools.mediatypes import TRANSCRIPT_TYPES
 
@@ -198,24 +199,20 @@ def _timecode(value: Any) -> float:
     return parse_timecode(value)
 
 
-#: The first line of a Git LFS pointer file (what a checkout without `git lfs pull` holds).
-LFS_POINTER_START = b"version https://git-lfs.github.com/spec/"
+#: The fields whose file may be a Git LFS pointer (a master, a jingle): its sha256 is in the
+#: pointer, and what needs the audio itself asks for it when a run needs it.
+POINTER_FIELDS = frozenset({"audio", "intro", "outro"})
 
 
 def is_lfs_pointer(path: Path) -> bool:
     """True when `path` is a Git LFS pointer file instead of the content it stands for."""
-    try:
-        if path.stat().st_size > 1024:
-            return False
-        with path.open("rb") as handle:
-            return handle.read(len(LFS_POINTER_START)) == LFS_POINTER_START
-    except OSError:
-        return False
+    return is_pointer(path)
 
 
 def _existing_path(value: str, info: ValidationInfo) -> str:
     """Check that a relative path names a file under the context's ``base`` directory that lies
-    inside the network folder (``root``; symlinks followed) and is not a Git LFS pointer.
+    inside the network folder (``root``; symlinks followed) and is not a Git LFS pointer —
+    except a well-formed one for a master or a jingle (`POINTER_FIELDS`).
 
     A draft episode (context ``draft``) may name an `audio` file that does not exist yet.
     Done with strings and one stat (it runs for every file of 10,000 episodes)."""
@@ -254,12 +251,26 @@ def _existing_path(value: str, info: ValidationInfo) -> str:
             return value
         shown = context.get("display", lambda p: p)(path)
         raise ValueError(f"file not found: {shown}")
-    if info_.st_size <= 1024 and is_lfs_pointer(base / value):
-        raise ValueError(
-            f"{context.get('display', lambda p: p)(base / value)} is a Git LFS pointer, not the file; "
-            "run `git lfs pull` (in CI: `lfs: true` in the checkout step)"
-        )
+    if info_.st_size <= MAX_POINTER_BYTES and is_pointer(base / value):
+        _check_pointer(base / value, info.field_name, context.get("display", lambda p: p))
     return value
+
+
+def _check_pointer(path: Path, field_name: str | None, display: Callable[[Path], Any]) -> None:
+    """A Git LFS pointer stands for a master or a jingle when it is well formed; any other file
+    must be there itself (it is uploaded or read as it is)."""
+    if field_name not in POINTER_FIELDS:
+        raise ValueError(
+            f"{display(path)} is a Git LFS pointer, not the file; run "
+            f'git lfs pull --include "{display(path)}" (in CI: fetch it before this step)'
+        )
+    try:
+        read_pointer(path)
+    except PointerError as exc:
+        raise ValueError(
+            f"{display(path)} is a malformed Git LFS pointer: it {exc}; check the audio out "
+            "again (git checkout, then git lfs pull) or commit the audio itself"
+        ) from None
 
 
 def _resolved_text(path: str) -> str:

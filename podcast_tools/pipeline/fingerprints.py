@@ -17,7 +17,9 @@ from podcast_tools.audio.produced import SWITCHES
 from podcast_tools.audio.stages import chain_identity
 from podcast_tools.content import Episode, Network
 from podcast_tools.content.models import Dehum, Denoise
+from podcast_tools.errors import ContentError
 from podcast_tools.layout import content_hash, file_hash
+from podcast_tools.lfs import pointer_problems, read_pointer
 from podcast_tools.pipeline.settings import edit_decisions, episode_tags, mastering_settings
 from podcast_tools.tags import tags_digest
 
@@ -25,14 +27,31 @@ from podcast_tools.tags import tags_digest
 def master_hash(path: Path) -> str:
     """sha256 of a master or a jingle, computed once per process for the same file (path, size,
     mtime, inode): the fingerprint and the analysis cache both key on it, a master may be an
-    hour of WAV, and a show's jingles are in every episode's fingerprint."""
+    hour of WAV, and a show's jingles are in every episode's fingerprint. For a Git LFS pointer
+    (not checked out) it is the sha256 the pointer records: the content's, the same as when the
+    file is there (PointerError for a malformed one; validation has refused those)."""
     stat = path.stat()
     return _master_hash(path.resolve(), stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
 @functools.lru_cache(maxsize=256)
 def _master_hash(path: Path, size: int, mtime_ns: int, inode: int) -> str:
-    return file_hash(path)
+    pointer = read_pointer(path)
+    return pointer.sha256 if pointer is not None else file_hash(path)
+
+
+def audio_inputs(network: Network, episode: Episode) -> list[Path]:
+    """The files whose audio mastering the episode reads: its master, then its jingles."""
+    edits = edit_decisions(network, episode)
+    return [episode.resolve(episode.audio), *(p for p in (edits.intro, edits.outro) if p)]
+
+
+def require_audio(network: Network, paths: list[Path]) -> None:
+    """ContentError, one line per file naming `git lfs pull --include …`, when any of `paths`
+    (audio this run reads) is a Git LFS pointer: stopped before anything is read or uploaded."""
+    problems = pointer_problems(paths, network.root, network.display)
+    if problems:
+        raise ContentError(problems)
 
 
 def analysis_cache(network: Network) -> AnalysisCache:

@@ -31,8 +31,10 @@ from podcast_tools.notes import write_notes
 from podcast_tools.pipeline.builds import artifact_inputs, built_audio
 from podcast_tools.pipeline.fingerprints import (
     analysis_cache,
+    audio_inputs,
     fingerprint,
     master_hash,
+    require_audio,
 )
 from podcast_tools.pipeline.settings import (
     edit_decisions,
@@ -99,6 +101,7 @@ def process_episode(
                 )
             ]
         )
+    require_audio(network, audio_inputs(network, episode))  # not Git LFS pointers
     versions = {
         name: (
             audio_format.default_tag_version

@@ -26,13 +26,15 @@ from podcast_tools.audio.recognition import (
     WINDOW_S,
     Recognition,
     RecognitionError,
+    cached_recognition,
     cues_from_words,
     recognise,
 )
 from podcast_tools.content import Episode, Network
 from podcast_tools.errors import ContentError, Problem
+from podcast_tools.lfs import is_pointer
 from podcast_tools.media_checks import model_of, spoken_language, wants_transcript
-from podcast_tools.pipeline.fingerprints import master_hash
+from podcast_tools.pipeline.fingerprints import master_hash, require_audio
 from podcast_tools.transcript import Cue, Word, write_json, write_srt, write_vtt
 
 #: Bump when the same words make other transcript files (cue rules, mapping, writers).
@@ -62,12 +64,33 @@ def recognition_of(
     ContentError naming network.toml's field when the model or language cannot be used."""
     show = network.shows[episode.show]
     source = episode.resolve(episode.audio)
+    if is_pointer(source):  # not checked out: the words must be in the cache
+        cached = cached_words(network, episode)
+        if cached is not None:
+            return cached
+        require_audio(network, [source])
     try:
         return recognise(
             source,
             model_of(network, episode.show),
             spoken_language(show),
             progress=progress,
+            cache_dir=transcript_cache(network),
+            source_sha256=master_hash(source),
+        )
+    except RecognitionError as exc:
+        raise ContentError([Problem(exc.where, exc.field, exc.reason)]) from exc
+
+
+def cached_words(network: Network, episode: Episode) -> Recognition | None:
+    """The words of the episode's master when the cache holds them (nothing is decoded: the
+    master may be a Git LFS pointer), else None."""
+    source = episode.resolve(episode.audio)
+    try:
+        return cached_recognition(
+            source,
+            model_of(network, episode.show),
+            spoken_language(network.shows[episode.show]),
             cache_dir=transcript_cache(network),
             source_sha256=master_hash(source),
         )

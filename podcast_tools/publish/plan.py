@@ -18,8 +18,15 @@ from typing import Any
 
 from podcast_tools.artifacts import Artifact
 from podcast_tools.content import Episode, Network
-from podcast_tools.errors import Problem
+from podcast_tools.errors import ContentError, Problem
 from podcast_tools.layout import file_hash
+from podcast_tools.lfs import (
+    include_argument,
+    include_pattern,
+    is_pointer,
+    pull_command,
+    relative_posix,
+)
 from podcast_tools.notes import ChapterNote, RenderedNotes, notes_size_problem, render_notes
 from podcast_tools.pipeline.builds import artifacts_published, reusable_build
 from podcast_tools.pipeline.fingerprints import legacy_fingerprint, sound_change, tags_fingerprint
@@ -283,3 +290,72 @@ def plan_episode(
     else:
         action, reason = "unchanged", "published as it is"
     return EpisodePlan(episode, action, reason, wanted, entry, record=record)
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """The input files whose content a publish run needs (`publish --plan`): the masters and
+    jingles of the episodes it masters, the masters whose speech it recognises — whether they
+    are checked out or Git LFS pointers (`git lfs pull` of a file that is there does nothing)."""
+
+    fetch: tuple[str, ...]  # POSIX paths from the network root (the repository's root), sorted
+    lfs_include: str  # the one argument of `git lfs pull --include` ("" when nothing)
+    pointers: tuple[str, ...]  # those of `fetch` that are Git LFS pointers now
+    episodes: tuple[dict[str, Any], ...]  # {"file", "action", "reason", "needs"} per episode
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "fetch": list(self.fetch),
+            "lfs_include": self.lfs_include,
+            "pointers": list(self.pointers),
+            "episodes": [dict(item) for item in self.episodes],
+        }
+
+    def lines(self) -> list[str]:
+        """What the human output of `publish --plan` says."""
+        if not self.fetch:
+            return ["this run reads no master or jingle: nothing to fetch"]
+        lines = [f"this run reads the audio of {len(self.fetch)} file(s):"]
+        for item in self.episodes:
+            for path in item["needs"]:
+                pointer = " (a Git LFS pointer now)" if path in self.pointers else ""
+                why = f"{item['file']}: {item['action']}, {item['reason']}"
+                lines.append(f"  {path}{pointer}  ← {why}")
+        lines.append(f"fetch them: {pull_command(self.fetch)}")
+        return lines
+
+
+def run_inputs(
+    network: Network, plans: list[EpisodePlan], needs: Callable[[EpisodePlan], list[Path]]
+) -> RunInputs:
+    """The files `plans` need the content of (`needs(plan)`: an episode's), as `RunInputs`;
+    ContentError naming a file no `--include` pattern can express."""
+    episodes = []
+    fetch: dict[str, Path] = {}
+    for plan in plans:
+        needed = needs(plan)
+        relative = [relative_posix(path, network.root) for path in needed]
+        fetch.update(zip(relative, needed))
+        episodes.append(
+            {
+                "file": network.display(plan.episode.path),
+                "action": plan.action,
+                "reason": plan.reason,
+                "needs": relative,
+            }
+        )
+    problems = []
+    for relative, path in sorted(fetch.items()):
+        try:
+            include_pattern(relative)
+        except ValueError as exc:
+            problems.append(Problem(network.display(path), "", str(exc)))
+    if problems:
+        raise ContentError(problems)
+    paths = sorted(fetch)
+    return RunInputs(
+        fetch=tuple(paths),
+        lfs_include=include_argument(paths),
+        pointers=tuple(p for p in paths if is_pointer(fetch[p])),
+        episodes=tuple(episodes),
+    )

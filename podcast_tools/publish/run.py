@@ -46,12 +46,13 @@ from podcast_tools.feed.build import (
 from podcast_tools.formats import format_named
 from podcast_tools.fsutil import make_folder
 from podcast_tools.layout import PUBLISHER_FEED_KEY, content_hash, feed_key, file_hash
+from podcast_tools.lfs import is_pointer, pull_command, relative_posix
 from podcast_tools.mediatypes import FEED_TYPE, transcript_published
 from podcast_tools.pipeline.builds import current_artifacts, retag_build, retag_files
-from podcast_tools.pipeline.fingerprints import fingerprint
+from podcast_tools.pipeline.fingerprints import audio_inputs, fingerprint, require_audio
 from podcast_tools.pipeline.process import process_episode
 from podcast_tools.pipeline.settings import edit_decisions
-from podcast_tools.pipeline.transcripts import recognition_of, wants_transcript
+from podcast_tools.pipeline.transcripts import cached_words, recognition_of, wants_transcript
 from podcast_tools.publish.conditional import until_written
 from podcast_tools.publish.guard import (
     FeedLoss,
@@ -62,7 +63,14 @@ from podcast_tools.publish.guard import (
     stored_items,
 )
 from podcast_tools.publish.manifest import Manifest, commit, read_manifest
-from podcast_tools.publish.plan import EpisodePlan, RunFacts, format_change, plan_episode
+from podcast_tools.publish.plan import (
+    EpisodePlan,
+    RunFacts,
+    RunInputs,
+    format_change,
+    plan_episode,
+    run_inputs,
+)
 from podcast_tools.publish.source import (
     BytesSource,
     Digest,
@@ -72,13 +80,13 @@ from podcast_tools.publish.source import (
     open_inside,
 )
 from podcast_tools.publish.state import check_apart, read_state, state_beside
-from podcast_tools.publish.workers import Job, WorkerPool, usable_cpus
 from podcast_tools.publish.storage import (
     STALE_UPLOAD_S,
     Storage,
     StorageError,
     same_etag,
 )
+from podcast_tools.publish.workers import Job, WorkerPool, usable_cpus
 from podcast_tools.record import (
     Asset,
     EpisodeRecord,
@@ -269,6 +277,8 @@ class Publisher:
         if dry_run:
             self._say_plan(plans, manifest, now, shard, republished, result)
             return result
+        # a master or jingle this run reads that is a Git LFS pointer: stopped here, one line each
+        require_audio(self.network, [path for plan in plans for path in self.needs(plan)])
         self._abort_stale_uploads(started, result)
         builds = self._carry_out(plans, manifest)
         self._check_sources(episodes)  # swapped since validation: refused before any upload
@@ -288,6 +298,41 @@ class Publisher:
         self._write_site(result, now)
         self._delete_unpublished_transcripts(manifest, updated)
         return result
+
+    def inputs(
+        self, episodes: list[Episode], *, now: datetime | None = None, by_name: bool = False
+    ) -> RunInputs:
+        """What a run of `episodes` would read the audio of (`publish --plan`): the manifest
+        is read as the dry run reads it, every check is made, nothing is processed or written."""
+        result = PublishResult(dry_run=True)
+        now = now or datetime.now(timezone.utc)
+        self.facts = RunFacts(self.network)
+        episodes = self._leave_drafts(episodes, result)
+        manifest = read_state(self.storage, self.state, self.say, dry_run=True)
+        episodes = self._checked(episodes, manifest, now, by_name, result)
+        return run_inputs(self.network, self.plan(episodes, manifest), self.needs)
+
+    def needs(self, plan: EpisodePlan) -> list[Path]:
+        """The input files whose audio carrying out `plan` reads: the master and jingles of an
+        episode it masters; the master of one whose speech it must recognise (a build reused
+        for an episode whose machine transcript is neither published nor in the cache)."""
+        if plan.action == "master":
+            return audio_inputs(self.network, plan.episode)
+        if plan.action == "reuse" and plan.build is not None and self._words_wanted(plan):
+            if cached_words(self.network, plan.episode) is None:
+                return [plan.episode.resolve(plan.episode.audio)]
+        return []
+
+    def _words_wanted(self, plan: EpisodePlan) -> bool:
+        """Whether the build `plan` reuses lacks a current machine transcript that neither it
+        nor the manifest holds (its words are needed to make one)."""
+        episode, built = plan.episode, plan.build
+        assert built is not None
+        if not wants_transcript(self.network, episode):
+            return False
+        have = {(a.kind, a.fingerprint) for a in (*built.artifacts, *self._published(plan))}
+        wanted = wanted_fingerprints(self.network, episode, built.fingerprint)
+        return not set(wanted.items()) <= have
 
     def plan(self, episodes: list[Episode], manifest: Manifest) -> list[EpisodePlan]:
         """What this run does with each of `episodes` (due, checked), and why."""
@@ -602,6 +647,14 @@ class Publisher:
         result.retagged = [self._shown(p) for p in processing + retagging if p.ends_retagged]
         feeds = None if shard else self._feeds_that_change(plans, manifest, now, republished)
         self.say(self._plan_text(plans, shard, feeds, result.scheduled))
+        needed = {path: None for plan in plans for path in self.needs(plan) if is_pointer(path)}
+        if needed:  # the real run stops on these (`require_audio`): say how to fetch them
+            relative = sorted(relative_posix(path, self.network.root) for path in needed)
+            try:
+                fetch = pull_command(relative)
+            except ValueError as exc:
+                fetch = f"fetch them by hand ({exc})"
+            self.say(f"needs the audio of {len(needed)} Git LFS pointer(s) first: {fetch}")
 
     def _plan_text(
         self,
@@ -696,12 +749,9 @@ class Publisher:
         built = plan.build
         if not plan.tags_current:
             built = retag_build(self.network, episode, out_dir, built)
-        published = self._published(plan)
-        have = {(a.kind, a.fingerprint) for a in (*built.artifacts, *published)}
-        wanted = wanted_fingerprints(self.network, episode, built.fingerprint)
-        if wants_transcript(self.network, episode) and not set(wanted.items()) <= have:
+        if self._words_wanted(plan):
             self._words(episode)  # e.g. transcripts turned on for an episode built before
-        return current_artifacts(self.network, episode, out_dir, built, published)
+        return current_artifacts(self.network, episode, out_dir, built, self._published(plan))
 
     def _words(self, episode: Episode) -> None:
         """The words of the master for its machine transcript (recognised now, with the stage's
@@ -726,6 +776,7 @@ class Publisher:
         process of its own (`podcast_tools.publish.workers`: one episode at a time per worker);
         with one, here."""
         to_master = [plan.episode for plan in plans]
+        require_audio(self.network, [p for e in to_master for p in audio_inputs(self.network, e)])
         wanted = {plan.episode.guid: plan.wanted for plan in plans}
         builds: dict[str, ProcessedAudio] = {}
         finished = [0]
