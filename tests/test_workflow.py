@@ -678,6 +678,7 @@ class NetworkRuns:
     masters: list[str]  # every master in the repository
     runs: dict[str, Run]
     workspaces: dict[str, Path]
+    published: dict[str, Path]  # a copy of the storage folder right after each run
     install_seconds: float = 0.0
 
 
@@ -721,7 +722,7 @@ def network_runs(tmp_path_factory) -> NetworkRuns:
     links = f"{installed.wheel.parent} {os.environ.get('PIP_FIND_LINKS', '')}".strip()
     install = {"PIP_FIND_LINKS": links, "HOME": str(Path.home())}  # this machine's pip settings
     workflow = yaml.safe_load((dev / ".github/workflows/publish.yml").read_text("utf-8"))
-    result = NetworkRuns(storage, workflow, episode, master, masters, {}, {})
+    result = NetworkRuns(storage, workflow, episode, master, masters, {}, {}, {})
 
     def push_and_run(name: str, **event) -> None:
         git("push", "-q", "origin", "main", cwd=dev)
@@ -749,6 +750,8 @@ def network_runs(tmp_path_factory) -> NetworkRuns:
             install=install if not result.install_seconds else None,
             **event,
         )
+        if storage.exists():
+            result.published[name] = shutil.copytree(storage, base / name / "published")
 
     started = time.monotonic()
     push_and_run("first push", event="push", before=NULL_SHA)
@@ -786,7 +789,7 @@ def test_a_network_made_by_init_publishes_through_its_own_workflow(network_runs)
         assert is_pointer(workspace / master), master  # not needed, not downloaded
     assert network_runs.episode in run.published["episodes_processed"]
     front = yaml.safe_load((workspace / network_runs.episode).read_text().split("---")[1])
-    assert main_feed(network_runs.storage)[front["guid"]] == FIRST_TITLE
+    assert main_feed(network_runs.published["first push"])[front["guid"]] == FIRST_TITLE
 
 
 @pytest.mark.slow
@@ -801,4 +804,4 @@ def test_a_title_fix_fetches_no_master(network_runs):
     assert all(is_pointer(workspace / m) for m in network_runs.masters)
     assert run.published["episodes_retagged"] == [network_runs.episode]
     front = yaml.safe_load((workspace / network_runs.episode).read_text().split("---")[1])
-    assert main_feed(network_runs.storage)[front["guid"]] == FIXED_TITLE
+    assert main_feed(network_runs.published["title fix"])[front["guid"]] == FIXED_TITLE
