@@ -122,7 +122,7 @@ def requirement_line(text: str) -> tuple[str, str] | None:
     return (match.group(1) or "", match.group(2)) if match else None
 
 
-def tested_pins(extras: set[str]) -> list[str]:
+def dependency_pins(extras: set[str]) -> list[str]:
     """NAME==VERSION of each dependency podcast_tools (with `extras`) brings in, at the versions
     its tests ran with (the constraints shipped in the package); only those installs need."""
     pins = {}
@@ -191,7 +191,7 @@ def network_extras(root: Path) -> set[str]:
 def render_requirements(extras: set[str], version: str = __version__, kept: str = "") -> str:
     """podcast-tools.txt: the podcast_tools line, the tested pins, then `kept` (the team's lines)."""
     extra = f"[{','.join(sorted(extras))}]" if extras else ""
-    pins = "\n".join(tested_pins(extras))
+    pins = "\n".join(dependency_pins(extras))
     return (
         "# What CI installs (.github/workflows/publish.yml runs\n"
         f"#   python -m pip install -r {REQUIREMENTS_FILE}):\n"
@@ -299,7 +299,7 @@ __all__ = [
     "render_network_workflow",
     "render_requirements",
     "requirement_line",
-    "tested_pins",
+    "dependency_pins",
     "upgrade_workflow",
     "write_checkout_workflow",
     "write_network_files",
