@@ -719,6 +719,7 @@ def publish(
     Exit codes: 0 done, 1 content errors (nothing uploaded), 2 usage, 3 storage/network failure
     (or, with --check-public, a public check failed), 130 interrupted (Ctrl-C)."""
     from podcast_tools.publish import Publisher, select
+    from podcast_tools.publish.placeholders import placeholder_problems
     from podcast_tools.publish.run import shard_of
     from podcast_tools.publish.state import locate, open_locations
 
@@ -733,6 +734,10 @@ def publish(
     settings = network.settings
     locations = locate(network, storage_url=storage_url, state_url=state_url)
     storage, state = open_locations(network, locations)
+    if not storage.on_this_machine:  # listeners can reach it: no example.com placeholders
+        placeholders = placeholder_problems(network)
+        if placeholders:
+            raise ContentError(placeholders)
     if storage_url and storage_url != settings.storage and not as_json:
         typer.echo(
             f"note: feeds still point at {settings.base_url} (network.toml's base_url)", err=True

@@ -478,9 +478,10 @@ class _SiteBuilder:
             )
             for show_id in network.shows
         }
-        shows = {
+        shows = {  # a show with nothing published has no page and no feed to point at yet
             show_id: self.show_view(show, _hosts(show, lists[show_id]))
             for show_id, show in network.shows.items()
+            if lists[show_id]
         }
         network_view = NetworkView(
             name=network.settings.name,

@@ -8,6 +8,7 @@ included episode's date, never "now"), so an unchanged feed is never uploaded ag
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
@@ -511,10 +512,13 @@ class PublisherFeed:
     key: str = PUBLISHER_FEED_KEY
 
 
-def build_publisher_feed(network: Network, artwork_urls: dict[str, str]) -> PublisherFeed:
+def build_publisher_feed(
+    network: Network, artwork_urls: dict[str, str], shows: Iterable[str] | None = None
+) -> PublisherFeed:
     """The network's publisher feed (Podcasting 2.0 medium "publisher"; publisher.md): no items,
-    one podcast:remoteItem per show, and its own podcast:guid. Every show's feed points back at it
-    with podcast:publisher, so apps can offer "more from this network"."""
+    one podcast:remoteItem per show (of `shows`, when given: those that have a feed), and its own
+    podcast:guid. Every show's feed points back at it with podcast:publisher, so apps can offer
+    "more from this network"."""
     settings = network.settings
     if not settings.podcast_guid:
         raise ContentError(
@@ -543,7 +547,8 @@ def build_publisher_feed(network: Network, artwork_urls: dict[str, str]) -> Publ
     namespace: PodcastIndexExtension = getattr(generator, NAMESPACE)
     namespace.guid(settings.podcast_guid)
     namespace.medium("publisher")
-    for show in network.shows.values():
+    listed = network.shows.keys() if shows is None else set(shows)
+    for show in (show for show in network.shows.values() if show.id in listed):
         namespace.remote_item(
             RemoteItem(show.podcast_guid, network.feed_url(show.id), title=_clean(show.title))
         )
