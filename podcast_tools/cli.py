@@ -604,6 +604,7 @@ def site(
     processed episodes in build/, as `podcast publish` would lay it out. Its links point under
     base_url; scheduled episodes and drafts are left out."""
     from podcast_tools.fsutil import write_bytes_atomic
+    from podcast_tools.layout import show_page_key
     from podcast_tools.pipeline.previews import local_site
     from podcast_tools.search import SEARCH_FOLDER
 
@@ -617,9 +618,13 @@ def site(
     search = sum(page.key.startswith(f"{SEARCH_FOLDER}/") for page in pages)
     assets = sum(page.immutable for page in pages if not page.key.startswith(f"{SEARCH_FOLDER}/"))
     index = f", the search index ({search} files)" if search else ", no search (install pagefind)"
+    keys = {page.key for page in pages}
+    on_site = sum(show_page_key(show_id) in keys for show_id in network.shows)
+    left = len(network.shows) - on_site
     typer.echo(
         f"{out_dir}: {len(pages) - assets - search} pages and {assets} assets for "
-        f"{len(network.shows)} shows{index} (under {network.settings.base_url})"
+        f"{on_site} shows{index} (under {network.settings.base_url})"
+        + (f"; {left} show(s) with no episode processed yet have no page" if left else "")
     )
 
 
