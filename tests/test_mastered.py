@@ -24,6 +24,7 @@ from podcast_tools.publish.storage import open_storage
 from podcast_tools.tags import read_tags
 from tests.audio_tools import synth
 from tests.conftest import edit, find_problem, podcast, problems_of
+from tests.test_json_schemas import schema_problems
 from tests.test_mp3_clients import ffmpeg_chapters
 
 BASE_URL = "https://podcasts.test/"
@@ -240,6 +241,19 @@ def test_process_says_it_was_published_as_mastered(tmp_path: Path):
     payload = json.loads(podcast(tmp_path / "net", "process", episode, "--json", ok=True).stdout)
     assert payload["published_as"] == PUBLISHED_AS
     assert payload["files"][0]["format"] == "mp3" and len(payload["files"]) == 1
+    assert schema_problems("process", payload) == []
+
+
+def test_shows_says_what_does_not_apply_to_mastered_episodes(tmp_path: Path):
+    """The show's inherited intro and loudness are no error for its mastered episodes: they do
+    not apply, and `podcast shows` says so."""
+    root = tmp_path / "net"
+    network(root)
+    shown = podcast(root, "shows", ok=True).stdout
+    assert "mastered  1 published as they are (mastered: true): intro, outro, loudness" in shown
+    doc = json.loads(podcast(root, "shows", "--json", ok=True).stdout)
+    assert doc["shows"]["old-times"]["mastered_episodes"] == 1
+    assert schema_problems("shows", doc) == []
 
 
 @pytest.mark.slow
