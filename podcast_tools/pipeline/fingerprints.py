@@ -78,8 +78,10 @@ def fingerprint(
 
 
 def mastered_fingerprint(episode: Episode) -> str:
-    """The audio fingerprint of a mastered episode: the master's bytes and the chapters' times
-    (they are read from the file as published), with the version of the copying."""
+    """The audio fingerprint of a mastered episode: the master's bytes (the whole file's sha256,
+    as a Git LFS pointer records it) and the chapters' times (a build records where chapters
+    are heard, as for every episode: a moved chapter makes the build anew — a copy, no render),
+    with the version of the copying."""
     parts = {
         "mastered": MASTERED_VERSION,
         "master": master_hash(episode.resolve(episode.audio)),
