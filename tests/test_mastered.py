@@ -302,6 +302,14 @@ def test_loudness_and_jingle_changes_leave_it_and_a_title_change_retags_it(tmp_p
     assert read_tags(mp3).fields["title"] == "The very first one"
     assert frames_of(mp3) == frames_of(episode.with_name("001-first.mp3"))
 
+    # a moved chapter: the build is made anew (a copy, no render), at the new time
+    edit(episode, "start: 3.5,", "start: 4.25,")
+    moved = publish(root, store)
+    assert moved.processed == ["episodes/old-times/001-first.md"]
+    mp3 = published_mp3(store)
+    assert sorted(c.start_time for c in ID3(mp3).getall("CHAP")) == [0, 4250]
+    assert frames_of(mp3) == frames_of(episode.with_name("001-first.mp3"))
+
 
 @pytest.mark.slow
 def test_other_formats_are_not_made_for_a_mastered_episode(tmp_path: Path):
