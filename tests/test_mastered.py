@@ -102,6 +102,7 @@ def test_the_audio_span_is_the_frames_between_the_tags(tmp_path: Path):
     assert frames_of(with_ape) == frames_of(mp3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rate, version", [(22050, "MPEG-2"), (11025, "MPEG-2.5")])
 def test_mono_and_low_rate_mp3s_are_walked_frame_by_frame(tmp_path: Path, rate, version):
     """MPEG-2 and 2.5 frames (half the samples, another length formula), mono, VBR: the copy's
@@ -249,6 +250,7 @@ def test_a_mastered_episode_is_published_as_it_is(tmp_path: Path, xing: bool):
     assert "LUFS" in line and "001-first.mp3" in line
 
 
+@pytest.mark.slow
 def test_process_says_it_was_published_as_mastered(tmp_path: Path):
     """`podcast process` of a mastered episode: the summary says so, with the loudness
     measured and how far it is from the show's target (a note, never a refusal)."""
