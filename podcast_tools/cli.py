@@ -215,11 +215,16 @@ def shows(
 ) -> None:
     """List the shows with inheritance resolved, and where each value came from."""
     network = _options(ctx).network()
+    mastered = {
+        show_id: sum(1 for e in network.episodes if e.show == show_id and e.mastered)
+        for show_id in network.shows
+    }
     if as_json:
         payload = {
             show_id: {
                 "feed_url": network.feed_url(show_id),
                 "episodes": len(network.episodes_of(show_id)),
+                **({"mastered_episodes": mastered[show_id]} if mastered[show_id] else {}),
                 "settings": show.model_dump(mode="json"),
                 "origins": network.origins[show_id],
             }
@@ -232,6 +237,11 @@ def shows(
         typer.echo(f"{show_id}{parent}: {show.title}")
         typer.echo(f"  feed      {network.feed_url(show_id)}")
         typer.echo(f"  episodes  {len(network.episodes_of(show_id))}")
+        if mastered[show_id]:
+            typer.echo(
+                f"  mastered  {mastered[show_id]} published as they are (mastered: true): intro, "
+                "outro, loudness, mastering and formats other than mp3 do not apply to them"
+            )
         values = {
             key: str(value)
             for key, value in _flatten(
@@ -375,7 +385,8 @@ def process(
     """Master one episode: trim silence, apply cuts, add jingles, normalise loudness with a
     true-peak limiter, encode the MP3 and the show's other formats (M4A, Opus) from the one
     render; write them with a JSON report and an HTML mastering report (plots of loudness,
-    limiter and edits; figures against the show's targets)."""
+    limiter and edits; figures against the show's targets). An episode with `mastered: true`
+    is a finished MP3: it is re-tagged, never re-encoded, and its loudness measured."""
     from podcast_tools.formats import FORMATS, PRIMARY
     from podcast_tools.pipeline.process import process_episode
 
@@ -1086,6 +1097,20 @@ def _summary(network: Network, episode, report) -> str:
     data = report.as_dict()
     loud, edits = data["loudness"], data["edits"]
     after = loud["after"]
+    if report.published_as:  # a mastered episode: its MP3 as it is
+        from podcast_tools.audio.mastered import loudness_note
+
+        lines = [
+            f"{network.display(episode.path)} → {report.output}",
+            f"  {report.duration_s:.1f} s, {report.bytes / 1e6:.2f} MB, "
+            f"{report.settings.bitrate_kbps} kbps {'stereo' if report.settings.channels == 2 else 'mono'}",
+            f"  {loudness_note(report)}; LRA {after['loudness_range_lu']} LU",
+        ]
+        if report.chapters:
+            lines.append(
+                "  chapters: " + ", ".join(f"{c.output_s:.1f} s {c.title}" for c in report.chapters)
+            )
+        return "\n".join(lines)
     lines = [
         f"{network.display(episode.path)} → {report.output}",
         f"  {report.duration_s:.1f} s, {report.bytes / 1e6:.2f} MB, "
