@@ -6,6 +6,7 @@ Six hosts' real-world feed shapes (tests/fixtures/import/) are served with their
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -33,10 +34,18 @@ def audio(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("import-audio")
 
 
-@pytest.fixture
-def network(tmp_path: Path) -> Path:
-    root = tmp_path / "net"
+@pytest.fixture(scope="session")
+def made_by_init(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("init") / "net"
     init_network(root)
+    return root
+
+
+@pytest.fixture
+def network(tmp_path: Path, made_by_init: Path) -> Path:
+    """A network as `podcast init` makes it, free to change."""
+    root = tmp_path / "net"
+    shutil.copytree(made_by_init, root)
     return root
 
 
@@ -133,3 +142,132 @@ def _enclosure_of(server, host: str, guid: str) -> str:
             if item_guid or enclosure.get("url") == guid:
                 return enclosure.get("url")
     raise AssertionError(guid)
+
+
+def _lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.strip()]
+
+
+def test_dry_run_lists_what_it_would_write_and_writes_nothing(server, audio, network):
+    url = serve_fixture(server, "buzzsprout", audio)
+    before = tree_hash(network)
+    result = run_import(network, url, "--show", "cab", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert tree_hash(network) == before
+    assert not (network / "build").exists()
+    assert "[shows.cab]" in result.output and 'podcast_guid = "5f0c8b1e-' in result.output
+    assert "001-trailer.md  2023-05-01T08:00:00-04:00" in result.output
+    assert 'guid "Buzzsprout-13456789"' in result.output
+    assert "would add 2 episode(s)" in result.output
+    assert [r for r, _ in server.host.requests if r.endswith(".mp3")] == []  # nothing downloaded
+
+
+@pytest.mark.slow
+def test_a_second_run_adds_only_the_new_item_and_leaves_the_settings(server, audio, network):
+    url = serve_fixture(server, "libsyn", audio)
+    assert run_import(network, url, "--show", "sdc").exit_code == 0
+    toml = (network / "episodes" / "network.toml").read_bytes()
+    first = {p.name: p.read_bytes() for p in (network / "episodes" / "sdc").iterdir()}
+    again = run_import(network, url, "--show", "sdc")
+    assert again.exit_code == 0 and "nothing to import" in again.output
+    xml = (Path(__file__).parent / "fixtures/import/libsyn.xml").read_text(encoding="utf-8")
+    newer = xml.replace(
+        "<item>",
+        """<item><title>Episode 13: tooling</title><pubDate>Tue, 28 Jun 2022 09:00:00 +0000</pubDate>
+      <guid isPermaLink="false"><![CDATA[13131313-aaaa-bbbb-cccc-131313131313]]></guid>
+      <description><![CDATA[<p>New.</p>]]></description>
+      <enclosure length="1" type="audio/mpeg" url="https://traffic.libsyn.com/secure/servicedeskchats/SDC013.mp3?dest-id=1234567"/>
+      <itunes:episode>13</itunes:episode></item><item>""",
+        1,
+    ).replace("<title>Service Desk Chats</title>", "<title>Renamed at the old host</title>")
+    serve_fixture(server, "libsyn", audio, xml=newer)
+    third = run_import(network, url, "--show", "sdc")
+    assert third.exit_code == 0, third.output
+    assert (network / "episodes" / "network.toml").read_bytes() == toml  # settings left
+    now = {p.name: p.read_bytes() for p in (network / "episodes" / "sdc").iterdir()}
+    assert {k: v for k, v in now.items() if k in first} == first
+    # named after the highest number the show uses (12, from the front matter), as `new` does
+    assert sorted(set(now) - set(first)) == ["013-episode-13-tooling.md", "013-episode-13-tooling.mp3"]
+    assert set(episodes_of(network, "sdc")) == {
+        "6a7e1d0c-8b73-4d8e-9c1f-3f8f3b2c2a11",
+        "c41b9f5e-0e2a-4c55-b7d4-9a0d2e7e5b42",
+        "13131313-aaaa-bbbb-cccc-131313131313",
+    }
+
+
+ONE_ITEM = """<?xml version="1.0"?><rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">
+<channel><title>T</title><description>D</description><language>en</language>
+<atom:link xmlns:atom="http://www.w3.org/2005/Atom" href="https://old.host/feed" rel="self"/>
+{items}</channel></rss>"""
+ITEM = """<item><title>{title}</title><guid>{guid}</guid><pubDate>Mon, 06 Feb 2023 10:00:00 GMT</pubDate>
+<enclosure url="https://old.host/{name}.mp3" length="1" type="audio/mpeg"/></item>"""
+
+
+def _bad_feed(server, audio, items: str) -> str:
+    return serve_fixture(server, "bad", audio, xml=ONE_ITEM.format(items=items))
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "not a feed", "no items", "duplicate guids", "404",
+        pytest.param("cut off", marks=pytest.mark.slow),  # four tries, backing off
+        "slug clash", "xxe", "laughs",
+    ],  # fmt: skip
+)
+def test_bad_input_is_one_line_and_leaves_the_network_as_it_was(case, server, audio, network):
+    good = ITEM.format(title="One", guid="g-1", name="one")
+    if case == "not a feed":
+        server.host.files["/page.html"] = b"<!DOCTYPE html><html><body><p>Log in</p></body></html>"
+        url = server.host.base + "/page.html"
+    elif case == "no items":
+        url = _bad_feed(server, audio, "")
+    elif case == "duplicate guids":
+        url = _bad_feed(server, audio, good + ITEM.format(title="Two", guid="g-1", name="two"))
+    elif case in ("404", "cut off"):
+        url = _bad_feed(server, audio, good)
+        if case == "404":
+            del server.host.files["/old.host/one.mp3"]
+        else:
+            server.host.cuts["/old.host/one.mp3"] = 99
+    elif case == "slug clash":
+        url = _bad_feed(server, audio, good)
+        (network / "episodes" / "moved").mkdir()
+        (network / "episodes" / "moved" / "001-one.mp3").write_bytes(b"someone else's")
+    else:
+        secret = network / "secret.txt"
+        secret.write_text("TOP-SECRET")
+        doctype = (
+            f'<!DOCTYPE rss [<!ENTITY x SYSTEM "file://{secret}">]>'
+            if case == "xxe"
+            else '<!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa">'
+            + "".join(f'<!ENTITY {n} "{("&" + p + ";") * 10}">' for p, n in zip("abcdefgh", "bcdefghi"))
+            + "]>"
+        )
+        entity = "&x;" if case == "xxe" else "&i;"
+        url = _bad_feed(server, audio, good)
+        text = server.host.files["/feeds/bad.xml"].decode()
+        text = text.replace("<rss", doctype + "<rss", 1).replace("<title>One", f"<title>One{entity}")
+        server.host.files["/feeds/bad.xml"] = text.encode()
+    before = tree_hash(network)
+    result = run_import(network, url, "--show", "moved")
+    if case == "xxe":  # read safely: the entity is not expanded, the item imports
+        assert result.exit_code == 0, result.output
+        [episode] = (network / "episodes/moved").glob("*.md")
+        assert "TOP-SECRET" not in episode.read_text()
+        assert "aaaaaaaaaa" not in episode.read_text()
+        return
+    assert tree_hash(network) == before
+    assert result.exit_code != 0
+    lines = [line for line in _lines(result.output) if not line.startswith("downloading ")]
+    expected = {
+        "not a feed": "is not an RSS feed",
+        "no items": "is a feed with no items",
+        "duplicate guids": '"g-1" is also the guid of item 1',
+        "404": "HTTP 404",
+        "cut off": "cut off at",
+        "slug clash": "episodes/moved/001-one.mp3: exists already",
+        "laughs": "is not an RSS feed that can be read",  # libxml2 refuses the entity bomb
+    }[case]
+    assert len(lines) == 1 and expected in lines[0], result.output
+    assert not list((network / "build" / ".cache" / "import").glob("stage-*"))

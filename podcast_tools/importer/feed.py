@@ -162,25 +162,36 @@ def parse_feed(data: bytes, source: str) -> Feed:
 
 
 def _parse_xml(data: bytes, source: str) -> etree._Element:
-    for recover in (False, True):  # real feeds carry a stray "&" or an undeclared &nbsp;
-        parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=False,
-            recover=recover,
-            remove_comments=True,
-            remove_pis=True,
-        )
-        try:
-            root = etree.fromstring(data, parser)
-        except etree.XMLSyntaxError as exc:
-            if recover:
-                raise _problem(source, f"is not an RSS feed (not XML: {exc.msg})") from None
-            continue
-        if root is not None:
-            return root
-    raise _problem(source, "is not an RSS feed (no XML document in it)")
+    try:
+        return _parser_result(data, recover=False)
+    except etree.XMLSyntaxError as exc:
+        # real feeds carry a stray "&" or an undeclared &nbsp;: read those leniently; anything
+        # else (an entity bomb refused by libxml2, a page that is no XML) stays refused
+        if not _LENIENT_ERRORS.search(exc.msg or ""):
+            raise _problem(source, f"is not an RSS feed that can be read ({exc.msg})") from None
+    try:
+        return _parser_result(data, recover=True)
+    except etree.XMLSyntaxError as exc:
+        raise _problem(source, f"is not an RSS feed (not XML: {exc.msg})") from None
+
+
+_LENIENT_ERRORS = re.compile(r"Entity '[^']*' not defined|EntityRef: expecting ';'|xmlParseEntityRef")
+
+
+def _parser_result(data: bytes, *, recover: bool) -> etree._Element:
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        recover=recover,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    root = etree.fromstring(data, parser)
+    if root is None:
+        raise etree.XMLSyntaxError("no XML document in it", None, 0, 0)
+    return root
 
 
 # --- reading elements ---------------------------------------------------------------------
@@ -200,9 +211,20 @@ def _children(parent: etree._Element, namespaces: str | tuple[str, ...], name: s
     return found
 
 
+def inner_text(element: etree._Element) -> str:
+    """An element's text, its children's included, without unexpanded entity references
+    (`itertext` would give "&x;", XPath's string() would expand it)."""
+    parts = [element.text or ""]
+    for child in element:
+        if isinstance(child.tag, str):
+            parts.append(inner_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
 def _text(parent: etree._Element, namespace: str | tuple[str, ...], name: str) -> str | None:
     for child in _children(parent, namespace, name):
-        text = "".join(child.itertext()).strip()
+        text = inner_text(child).strip()
         if text:
             return text
     return None
@@ -272,14 +294,14 @@ def _duration(text: str | None) -> float | None:
 def _persons(parent: etree._Element) -> list[Person]:
     return [
         Person(
-            name="".join(element.itertext()).strip(),
+            name=inner_text(element).strip(),
             role=element.get("role"),
             group=element.get("group"),
             href=element.get("href"),
             img=element.get("img"),
         )
         for element in _children(parent, PODCAST, "person")
-        if "".join(element.itertext()).strip()
+        if inner_text(element).strip()
     ]
 
 
@@ -313,12 +335,12 @@ def _channel(channel: etree._Element) -> FeedChannel:
         type=(_text(channel, ITUNES, "type") or "").lower() or None,
         copyright=_plain(channel, "copyright"),
         podcast_guid=_text(channel, PODCAST, "guid"),
-        locked=_yes_no("".join(locked.itertext())) if locked is not None else None,
+        locked=_yes_no(inner_text(locked)) if locked is not None else None,
         block=_yes_no(_text(channel, ITUNES, "block")),
         complete=_yes_no(_text(channel, ITUNES, "complete")),
         medium=_text(channel, PODCAST, "medium"),
         funding=[
-            (element.get("url").strip(), "".join(element.itertext()).strip())
+            (element.get("url").strip(), inner_text(element).strip())
             for element in _children(channel, PODCAST, "funding")
             if element.get("url")
         ],
