@@ -115,7 +115,9 @@ class HostServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.host))
         self.server.daemon_threads = True
         self.host.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def close(self) -> None:

@@ -23,6 +23,9 @@ _LINK_SCHEMES = ("http://", "https://", "mailto:")
 _TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
 _SPECIAL = re.compile(r"([\\`*_\[\]<>])")
 _LINE_START = re.compile(r"^(\s*)([#+\-=>]|\d+[.)])(?=\s|$)")
+#: A line of only "-" or "=" would be a thematic break or a heading's underline.
+_RULE_LINE = re.compile(r"^(\s*)([-=])(?=[-=\s]*$)")
+_EDGE_BREAKS = re.compile(r"^(?:\s*\\(?:\n|$))+|(?<!\\)(?:\\\n?\s*)+$")
 
 
 def html_to_markdown(fragment: str) -> str:
@@ -56,6 +59,7 @@ def _plain_text(text: str) -> str:
 
 def _escape(text: str) -> str:
     escaped = _SPECIAL.sub(r"\\\1", text)
+    escaped = _RULE_LINE.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
     return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
 
 
@@ -119,7 +123,9 @@ def _element_markdown(element) -> str:  # noqa: C901 - one branch per tag, flat
 
 
 def _paragraph(inner: str) -> str:
-    return "\n".join(line.strip() for line in _blocks(inner).split("\n"))
+    """A block's lines, without the hard breaks at its edges (a `<p><br></p>` is nothing)."""
+    text = "\n".join(line.strip() for line in _blocks(inner).split("\n"))
+    return _EDGE_BREAKS.sub("", text.strip()).strip()
 
 
 def _wrap(inner: str, mark: str) -> str:
