@@ -1146,6 +1146,20 @@ def _summary(network: Network, episode, report) -> str:
     data = report.as_dict()
     loud, edits = data["loudness"], data["edits"]
     after = loud["after"]
+    if report.published_as:  # a mastered episode: its MP3 as it is
+        from podcast_tools.audio.mastered import loudness_note
+
+        lines = [
+            f"{network.display(episode.path)} → {report.output}",
+            f"  {report.duration_s:.1f} s, {report.bytes / 1e6:.2f} MB, "
+            f"{report.settings.bitrate_kbps} kbps {'stereo' if report.settings.channels == 2 else 'mono'}",
+            f"  {loudness_note(report)}; LRA {after['loudness_range_lu']} LU",
+        ]
+        if report.chapters:
+            lines.append(
+                "  chapters: " + ", ".join(f"{c.output_s:.1f} s {c.title}" for c in report.chapters)
+            )
+        return "\n".join(lines)
     lines = [
         f"{network.display(episode.path)} → {report.output}",
         f"  {report.duration_s:.1f} s, {report.bytes / 1e6:.2f} MB, "

@@ -180,6 +180,7 @@ class ShowView:
     explicit: bool
     platforms: tuple[Link, ...]
     hosts: tuple[str, ...] = ()  # people with role host, else the show's author
+    moved_to: str | None = None  # the show moved away: its feed at the new host
 
 
 @dataclass(frozen=True)
@@ -455,6 +456,7 @@ class _SiteBuilder:
                 Link(url, platform_label(name)) for name, url in show.platforms.items()
             ),
             hosts=hosts,
+            moved_to=show.moved_to,
         )
 
     def build(self, records: dict[str, EpisodeRecord], now: datetime) -> list[SitePage]:

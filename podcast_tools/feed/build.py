@@ -186,7 +186,7 @@ def check_feed(
                 toml, f"{where}.artwork", "has no published URL; process or publish the artwork"
             )
         )
-    channel_urls = {"link": show.link, "artwork": artwork, "new_feed_url": show.new_feed_url}
+    channel_urls = {"link": show.link, "artwork": artwork, "moved_to": show.moved_to}
     channel_urls.update({f"funding[{i}].url": f.url for i, f in enumerate(show.funding, 1)})
     for name, url in channel_urls.items():
         if url and not _is_web_url(url):
@@ -346,8 +346,8 @@ def _add_itunes_channel(generator: FeedGenerator, show: Show, artwork_url: str) 
         category["sub"] = show.category.subcategory
     itunes.itunes_category(category)
     itunes.itunes_type(show.type)
-    if show.new_feed_url:
-        itunes.itunes_new_feed_url(show.new_feed_url)
+    if show.moved_to:  # (podcast:locked is off then: the model unlocks a show that moved)
+        itunes.itunes_new_feed_url(show.moved_to)
     if show.block:
         itunes.itunes_block(True)
     if show.complete:
