@@ -336,3 +336,42 @@ def test_notes_in_markdown_render_as_the_host_s_html_did(host):
         assert words(rendered) == words(original), (item.title, markdown)
         assert links(rendered) == links(original), (item.title, markdown)
         assert "<script" not in rendered and "_gaq" not in markdown
+
+
+def _frames(data: bytes) -> bytes:
+    """An MP3's audio frames: the ID3v2 tag (its size from its header) and an ID3v1 tag cut."""
+    if data[:3] == b"ID3":
+        data = data[10 + sum(b << (7 * (3 - i)) for i, b in enumerate(data[6:10])) :]
+    return data[:-128] if data[-128:-125] == b"TAG" else data
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("host", HOSTS)
+def test_an_imported_show_publishes_with_its_guids_and_audio_frames_unchanged(
+    host, server, audio, network, tmp_path
+):
+    """Done when (issue 24): imported from each host, published to a folder store: every guid of
+    the feed as the old host wrote it, every enclosure's audio frames the bytes it served."""
+    from lxml import etree
+
+    from podcast_tools.media_checks import load_checked_network
+    from podcast_tools.publish.run import Publisher
+    from podcast_tools.publish.storage import open_storage
+
+    url = serve_fixture(server, host, audio)
+    assert run_import(network, url, "--show", "moved").exit_code == 0
+    imported = episodes_of(network, "moved")
+    loaded = load_checked_network(network)
+    store = tmp_path / "store"
+    publisher = Publisher(loaded, open_storage(f"file://{store}", network), say=lambda line: None)
+    publisher.run(list(loaded.episodes_of("moved")))
+
+    feed = etree.parse(str(store / "moved" / "feed.xml"))
+    items = {item.findtext("guid"): item for item in feed.iter("item")}
+    assert set(items) == set(imported)
+    base = loaded.settings.base_url
+    for guid, (front, _) in imported.items():
+        published = store / items[guid].find("enclosure").get("url").removeprefix(base)
+        master = network / "episodes" / "moved" / front["audio"]
+        assert _frames(published.read_bytes()) == _frames(master.read_bytes())
+        assert published.read_bytes() != master.read_bytes()  # re-tagged: our tags, not theirs
