@@ -111,7 +111,11 @@ def test_each_host_imports_with_guids_and_fields_kept(host, server, audio, netwo
     assert result.exit_code == 0, result.output
     imported = episodes_of(network, "moved")
     expected = {
-        (next(g for g in imported if g.endswith(key[10:])) if key.startswith("ENCLOSURE:") else key): value
+        (
+            next(g for g in imported if g.endswith(key[10:]))
+            if key.startswith("ENCLOSURE:")
+            else key
+        ): value
         for key, value in EXPECTED[host].items()
     }
     assert set(imported) == set(expected)
@@ -128,7 +132,57 @@ def test_each_host_imports_with_guids_and_fields_kept(host, server, audio, netwo
         assert "<" not in notes.replace("<https", "")  # Markdown, not HTML
     toml = (network / "episodes" / "network.toml").read_text(encoding="utf-8")
     assert "[shows.moved]" in toml
+    for fragment in ALSO[host]:
+        where, _, text = fragment.partition(" ")
+        if where in ("toml", "output"):
+            shown = toml if where == "toml" else result.output
+        else:
+            [front] = [f for guid, (f, _) in imported.items() if guid.endswith(where)]
+            shown = yaml.safe_dump(front, sort_keys=False)
+        assert text in shown, (fragment, shown)
     assert not list((network / "build" / ".cache" / "import").glob("stage-*"))
+
+
+#: What else each import shows: in network.toml, in the command's output, in an episode's front
+#: matter (named by how its guid ends).
+ALSO = {
+    "libsyn": [
+        # chapters from the MP3's CHAP frames (no podcast:chapters in the feed)
+        "b2c2a11 chapters:\n- start: 0.0\n  title: Welcome\n  url: https://example.org/chapter\n"
+        "- start: 1.0\n  title: Main part",
+        "b2c2a11 image: 002-shift-left-for-real-this-time.jpg",
+        "e7e5b42 explicit: true",
+        'toml category = "Technology"',  # the first of its categories (a show has one)
+        'toml owner = { name = "Mia Carter", email = "hosts@servicedeskchats.net" }',
+        "toml locked = false",
+    ],
+    "anchor": ["toml explicit = false", 'toml author = "Sam Okafor"'],
+    "buzzsprout": [
+        'toml podcast_guid = "5f0c8b1e-9d4a-5e2b-8f7c-3a6d1e0b9c24"',
+        "toml locked = true",
+        "13456789 transcript: 002-emergency-changes-are-not-a-lifestyle.vtt",
+        "13456789 chapters:\n- start: 0.0\n  title: Cold open",
+        "12000001 type: trailer",
+        'toml text = "Support the show"',
+    ],
+    "podbean": [
+        'output "Thu, 01 Jan 1970 00:00:00 +0000" is no real date',
+        'toml language = "de"',
+    ],
+    "castopod": [
+        'toml podcast_guid = "0f6b7d1c-2a3e-5c4d-9b8a-7e6f5d4c3b2a"',
+        'toml type = "serial"',
+        "the-rollback transcript: 002-part-2-the-rollback-that-rolled-forward.srt",
+        "the-rollback persons:",
+        "friday-1658 image: 001-part-1-friday-16-58.png",
+        'toml role = "sound designer"',
+    ],
+    "powerpress": [
+        'output item 2 "Station news: new studio": no enclosure (no audio): skipped',
+        'output item 3 "Hour 47: Printers, again": no guid; its enclosure URL is kept',
+        'toml category = ["Education", "How To"]',
+    ],
+}
 
 
 def _enclosure_of(server, host: str, guid: str) -> str:
@@ -158,6 +212,7 @@ def test_dry_run_lists_what_it_would_write_and_writes_nothing(server, audio, net
     assert "[shows.cab]" in result.output and 'podcast_guid = "5f0c8b1e-' in result.output
     assert "001-trailer.md  2023-05-01T08:00:00-04:00" in result.output
     assert 'guid "Buzzsprout-13456789"' in result.output
+    assert "0:28:32)" in result.output  # its itunes:duration, 1712 seconds
     assert "would add 2 episode(s)" in result.output
     assert [r for r, _ in server.host.requests if r.endswith(".mp3")] == []  # nothing downloaded
 
@@ -187,7 +242,10 @@ def test_a_second_run_adds_only_the_new_item_and_leaves_the_settings(server, aud
     now = {p.name: p.read_bytes() for p in (network / "episodes" / "sdc").iterdir()}
     assert {k: v for k, v in now.items() if k in first} == first
     # named after the highest number the show uses (12, from the front matter), as `new` does
-    assert sorted(set(now) - set(first)) == ["013-episode-13-tooling.md", "013-episode-13-tooling.mp3"]
+    assert sorted(set(now) - set(first)) == [
+        "013-episode-13-tooling.md",
+        "013-episode-13-tooling.mp3",
+    ]
     assert set(episodes_of(network, "sdc")) == {
         "6a7e1d0c-8b73-4d8e-9c1f-3f8f3b2c2a11",
         "c41b9f5e-0e2a-4c55-b7d4-9a0d2e7e5b42",
@@ -210,9 +268,14 @@ def _bad_feed(server, audio, items: str) -> str:
 @pytest.mark.parametrize(
     "case",
     [
-        "not a feed", "no items", "duplicate guids", "404",
+        "not a feed",
+        "no items",
+        "duplicate guids",
+        "404",
         pytest.param("cut off", marks=pytest.mark.slow),  # four tries, backing off
-        "slug clash", "xxe", "laughs",
+        "slug clash",
+        "xxe",
+        "laughs",
     ],  # fmt: skip
 )
 def test_bad_input_is_one_line_and_leaves_the_network_as_it_was(case, server, audio, network):
@@ -241,13 +304,17 @@ def test_bad_input_is_one_line_and_leaves_the_network_as_it_was(case, server, au
             f'<!DOCTYPE rss [<!ENTITY x SYSTEM "file://{secret}">]>'
             if case == "xxe"
             else '<!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa">'
-            + "".join(f'<!ENTITY {n} "{("&" + p + ";") * 10}">' for p, n in zip("abcdefgh", "bcdefghi"))
+            + "".join(
+                f'<!ENTITY {n} "{("&" + p + ";") * 10}">' for p, n in zip("abcdefgh", "bcdefghi")
+            )
             + "]>"
         )
         entity = "&x;" if case == "xxe" else "&i;"
         url = _bad_feed(server, audio, good)
         text = server.host.files["/feeds/bad.xml"].decode()
-        text = text.replace("<rss", doctype + "<rss", 1).replace("<title>One", f"<title>One{entity}")
+        text = text.replace("<rss", doctype + "<rss", 1).replace(
+            "<title>One", f"<title>One{entity}"
+        )
         server.host.files["/feeds/bad.xml"] = text.encode()
     before = tree_hash(network)
     result = run_import(network, url, "--show", "moved")

@@ -8,4 +8,3 @@ published as it is), and move everything into place only when all of it succeede
 - `download`: parallel, resumable HTTP downloads with their lengths checked
 - `write`: the plan (what a run adds), the staged files and the move into place
 """
-

@@ -70,9 +70,7 @@ def download_all(
     results: dict[str, Path] = {}
     problems: list[Problem] = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {
-            pool.submit(fetch, d, cache, progress=progress, warn=warn): d for d in unique
-        }
+        futures = {pool.submit(fetch, d, cache, progress=progress, warn=warn): d for d in unique}
         for future, download in futures.items():
             try:
                 results[download.url] = future.result()

@@ -175,7 +175,9 @@ def _parse_xml(data: bytes, source: str) -> etree._Element:
         raise _problem(source, f"is not an RSS feed (not XML: {exc.msg})") from None
 
 
-_LENIENT_ERRORS = re.compile(r"Entity '[^']*' not defined|EntityRef: expecting ';'|xmlParseEntityRef")
+_LENIENT_ERRORS = re.compile(
+    r"Entity '[^']*' not defined|EntityRef: expecting ';'|xmlParseEntityRef"
+)
 
 
 def _parser_result(data: bytes, *, recover: bool) -> etree._Element:
@@ -404,7 +406,9 @@ def _item(element: etree._Element, index: int) -> FeedItem:
         image=_attr(element, ITUNES, "image", "href"),
         chapters=chapters,
         transcripts=[
-            Link(url=t.get("url").strip(), type=t.get("type") or "", language=t.get("language") or "")
+            Link(
+                url=t.get("url").strip(), type=t.get("type") or "", language=t.get("language") or ""
+            )
             for t in _children(element, PODCAST, "transcript")
             if t.get("url")
         ],

@@ -144,7 +144,9 @@ def extra_downloads(
         if link.kind in ("artwork", "image"):
             suffix = _image_suffix(source)
             if suffix is None:
-                warn(f"{link.download.where}: image {link.download.url}: not a JPEG or PNG; left out")
+                warn(
+                    f"{link.download.where}: image {link.download.url}: not a JPEG or PNG; left out"
+                )
                 continue
             if link.kind == "artwork":
                 relative = f"art/{show}{suffix}"
@@ -186,7 +188,9 @@ def _json_chapters(path: Path, download: Download, warn: Warn) -> list[dict[str,
                 chapter["url"] = url
             chapters.append(chapter)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        warn(f"{download.where}: chapters {download.url}: not Podcasting 2.0 JSON ({exc}); left out")
+        warn(
+            f"{download.where}: chapters {download.url}: not Podcasting 2.0 JSON ({exc}); left out"
+        )
         return []
     return sorted(chapters, key=lambda c: c["start"])
 

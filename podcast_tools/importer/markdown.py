@@ -159,7 +159,9 @@ def _list(element, *, ordered: bool) -> str:
         body = _blocks(_children_markdown(child))
         if not any(isinstance(c.tag, str) and c.tag.lower() in _BLOCKS for c in child):
             body = re.sub(r"\n{2,}", "\n", body)  # a tight item: its nested list follows it
-        body_lines = [line.strip() if not line.startswith(" ") else line for line in body.split("\n")]
+        body_lines = [
+            line.strip() if not line.startswith(" ") else line for line in body.split("\n")
+        ]
         indent = " " * len(marker)
         first, *rest = body_lines or [""]
         lines.append(marker + first.strip())

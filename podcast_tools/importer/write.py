@@ -401,6 +401,11 @@ def dry_run_lines(plan: ImportPlan) -> list[str]:
     for episode in plan.episodes:
         size = episode.item.enclosure_length
         shown = f"{size / 1e6:.1f} MB" if size else "size unknown"
+        seconds = episode.item.duration_s
+        if seconds is not None:
+            shown += (
+                f", {int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
+            )
         lines.append(
             f"  {episode.file_name}  {episode.date.isoformat()}  {json.dumps(episode.title)}  "
             f"guid {json.dumps(episode.guid)}  ({shown})"
@@ -408,7 +413,11 @@ def dry_run_lines(plan: ImportPlan) -> list[str]:
     total = plan.download_bytes
     lines.append(
         f"{total / 1e6:.1f} MB of audio to download"
-        + (" (some items give no length)" if any(not e.item.enclosure_length for e in plan.episodes) else "")
+        + (
+            " (some items give no length)"
+            if any(not e.item.enclosure_length for e in plan.episodes)
+            else ""
+        )
         + "; nothing written (dry run)"
     )
     return lines
