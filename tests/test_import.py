@@ -442,3 +442,17 @@ def test_an_imported_show_publishes_with_its_guids_and_audio_frames_unchanged(
         master = network / "episodes" / "moved" / front["audio"]
         assert _frames(published.read_bytes()) == _frames(master.read_bytes())
         assert published.read_bytes() != master.read_bytes()  # re-tagged: our tags, not theirs
+
+
+def test_a_channel_setting_the_model_refuses_is_left_out_in_one_line(server, audio, network):
+    """A language spelt "English", a relative link: left out (the show inherits them), each
+    named in one line, and the rest of the table still written."""
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    text = server.host.files["/feeds/bad.xml"].decode()
+    text = text.replace("<language>en</language>", "<language>English</language><link>/about</link>")
+    server.host.files["/feeds/bad.xml"] = text.encode()
+    result = run_import(network, url, "--show", "moved", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert 'language: "English" cannot be used ("English" is not a language code' in result.output
+    assert 'link: "/about" cannot be used' in result.output
+    assert 'title = "T"' in result.output and "language =" not in result.output

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import tomllib
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from podcast_tools.content.hints import quote_cut
 from podcast_tools.content.loader import podcast_guid_for
-from podcast_tools.content.models import Person
+from podcast_tools.content.models import Person, Show
 from podcast_tools.errors import ContentError, Problem
 from podcast_tools.importer.feed import Feed
 from podcast_tools.notes import html_to_text, sanitise
@@ -65,7 +66,31 @@ def show_settings(feed: Feed, show_id: str, warnings: list[str]) -> dict[str, An
     persons = persons_of(channel.persons, f"{feed.source}: channel", warnings)
     if persons:
         table["persons"] = persons
-    return table
+    return _valid_only(table, feed.source, warnings)
+
+
+def _valid_only(table: dict[str, Any], source: str, warnings: list[str]) -> dict[str, Any]:
+    """The settings the show's model takes; one the feed spells in a way it does not (a
+    language "English", a category Apple does not list, a relative link) is left out with one
+    line, so the show inherits it and validation names what is missing."""
+    kept: dict[str, Any] = {}
+    for key, value in table.items():
+        field = Show.model_fields[key]
+        try:
+            kind = (
+                Annotated[(field.annotation, *field.metadata)]
+                if field.metadata
+                else field.annotation
+            )
+            TypeAdapter(kind).validate_python(value)
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            warnings.append(
+                f"{source}: {key}: {quote_cut(str(value))} cannot be used ({reason}); left out"
+            )
+            continue
+        kept[key] = value
+    return kept
 
 
 def _put(table: dict[str, Any], key: str, value: Any) -> None:

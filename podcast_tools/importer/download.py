@@ -13,6 +13,7 @@ import hashlib
 import http.client
 import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -69,13 +70,22 @@ def download_all(
     unique = list({d.url: d for d in downloads}.values())
     results: dict[str, Path] = {}
     problems: list[Problem] = []
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(fetch, d, cache, progress=progress, warn=warn): d for d in unique}
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures = {
+            pool.submit(fetch, d, cache, progress=progress, warn=warn, stop=stop): d for d in unique
+        }
         for future, download in futures.items():
             try:
                 results[download.url] = future.result()
             except ContentError as exc:
                 problems.extend(exc.problems)
+    except BaseException:  # Ctrl-C: the running downloads stop at their next chunk (.part kept)
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     if problems:
         raise DownloadsFailed(problems)
     return results
@@ -87,8 +97,10 @@ def fetch(
     *,
     progress: Progress | None = None,
     warn: Callable[[str], None] = lambda line: None,
+    stop: threading.Event | None = None,
 ) -> Path:
-    """One file into `cache`, resumed from its `.part` if an earlier run left one."""
+    """One file into `cache`, resumed from its `.part` if an earlier run left one (`stop`: set
+    when the run is interrupted; the download ends at its next chunk)."""
     done = cache / download.key
     if done.is_file():
         return done
@@ -96,7 +108,7 @@ def fetch(
     last = ""
     for attempt in range(ATTEMPTS):
         try:
-            _fetch_once(download, part, progress)
+            _fetch_once(download, part, progress, stop)
         except _Retry as exc:
             last = str(exc)
             time.sleep(min(0.2 * 2**attempt, 2.0))
@@ -117,7 +129,9 @@ def fetch(
     )
 
 
-def _fetch_once(download: Download, part: Path, progress: Progress | None) -> None:
+def _fetch_once(
+    download: Download, part: Path, progress: Progress | None, stop: threading.Event | None
+) -> None:
     have = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
     if have:
@@ -146,6 +160,8 @@ def _fetch_once(download: Download, part: Path, progress: Progress | None) -> No
                 out.seek(start)
                 out.truncate()
                 while chunk := response.read(CHUNK_BYTES):
+                    if stop is not None and stop.is_set():
+                        raise KeyboardInterrupt
                     out.write(chunk)
                     received += len(chunk)
                     if progress is not None:
