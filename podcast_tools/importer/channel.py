@@ -41,7 +41,7 @@ def show_settings(feed: Feed, show_id: str, warnings: list[str]) -> dict[str, An
     _put(table, "title", channel.title)
     _put(table, "description", _description(feed, warnings))
     _put(table, "link", channel.link)
-    _put(table, "language", channel.language.lower() if channel.language else None)
+    _put(table, "language", channel.language)
     _put(table, "author", channel.author)
     if channel.owner_name and channel.owner_email:
         table["owner"] = {"name": channel.owner_name, "email": channel.owner_email}
