@@ -456,3 +456,16 @@ def test_a_channel_setting_the_model_refuses_is_left_out_in_one_line(server, aud
     assert 'language: "English" cannot be used ("English" is not a language code' in result.output
     assert 'link: "/about" cannot be used' in result.output
     assert 'title = "T"' in result.output and "language =" not in result.output
+
+
+def test_a_length_other_than_the_feed_said_is_one_line_and_kept(server, audio, network):
+    """The server's Content-Length is met (else the body was cut off); an enclosure length that
+    differs (hosts that insert ads per request report another) is said, not refused."""
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    text = server.host.files["/feeds/bad.xml"].decode()
+    size = len(server.host.files["/old.host/one.mp3"])
+    server.host.files["/feeds/bad.xml"] = text.replace(f'length="{size}"', 'length="5000000"').encode()
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code == 0, result.output
+    assert f"{size:,} bytes downloaded, the feed said 5,000,000" in result.output
+    assert (network / "episodes/moved/001-one.mp3").stat().st_size == size
