@@ -215,11 +215,16 @@ def shows(
 ) -> None:
     """List the shows with inheritance resolved, and where each value came from."""
     network = _options(ctx).network()
+    mastered = {
+        show_id: sum(1 for e in network.episodes if e.show == show_id and e.mastered)
+        for show_id in network.shows
+    }
     if as_json:
         payload = {
             show_id: {
                 "feed_url": network.feed_url(show_id),
                 "episodes": len(network.episodes_of(show_id)),
+                **({"mastered_episodes": mastered[show_id]} if mastered[show_id] else {}),
                 "settings": show.model_dump(mode="json"),
                 "origins": network.origins[show_id],
             }
@@ -232,6 +237,11 @@ def shows(
         typer.echo(f"{show_id}{parent}: {show.title}")
         typer.echo(f"  feed      {network.feed_url(show_id)}")
         typer.echo(f"  episodes  {len(network.episodes_of(show_id))}")
+        if mastered[show_id]:
+            typer.echo(
+                f"  mastered  {mastered[show_id]} published as they are (mastered: true): intro, "
+                "outro, loudness, mastering and formats other than mp3 do not apply to them"
+            )
         values = {
             key: str(value)
             for key, value in _flatten(
@@ -445,7 +455,8 @@ def process(
     """Master one episode: trim silence, apply cuts, add jingles, normalise loudness with a
     true-peak limiter, encode the MP3 and the show's other formats (M4A, Opus) from the one
     render; write them with a JSON report and an HTML mastering report (plots of loudness,
-    limiter and edits; figures against the show's targets)."""
+    limiter and edits; figures against the show's targets). An episode with `mastered: true`
+    is a finished MP3: it is re-tagged, never re-encoded, and its loudness measured."""
     from podcast_tools.formats import FORMATS, PRIMARY
     from podcast_tools.pipeline.process import process_episode
 

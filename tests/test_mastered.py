@@ -14,7 +14,8 @@ import eyed3
 import pytest
 from mutagen.id3 import APIC, CHAP, CTOC, ID3, TIT2, CTOCFlags
 
-from podcast_tools.audio.mastered import PUBLISHED_AS, audio_digest, audio_span
+from podcast_tools.audio.master import MasteringSettings
+from podcast_tools.audio.mastered import PUBLISHED_AS, audio_digest, audio_span, publish_mastered
 from podcast_tools.audio.probe import probe_duration
 from podcast_tools.content import feed_url, podcast_guid_for
 from podcast_tools.content.loader import publisher_feed_url
@@ -24,6 +25,7 @@ from podcast_tools.publish.storage import open_storage
 from podcast_tools.tags import read_tags
 from tests.audio_tools import synth
 from tests.conftest import edit, find_problem, podcast, problems_of
+from tests.test_json_schemas import schema_problems
 from tests.test_mp3_clients import ffmpeg_chapters
 
 BASE_URL = "https://podcasts.test/"
@@ -33,15 +35,13 @@ MOVED = "https://new-host.test/shows/old-times/feed.xml"
 # -- the masters ------------------------------------------------------------------------------
 
 
-def finished_mp3(
-    path: Path, seconds: float = 6.0, *, xing: bool = True, mono: bool = False
-) -> Path:
+def finished_mp3(path: Path, seconds: float = 6.0, *, xing: bool = True) -> Path:
     """An MP3 as another host serves it: LAME-encoded noise and a tone (with or without the
     Xing/Info header frame), an ID3v2 tag of its own with two chapters (CTOC/CHAP), a title
     and a picture, and an ID3v1 tag at its end."""
     synth(
         path,
-        "0.05*(random(0)-0.5)+0.2*sin(2*PI*330*t)" + ("" if mono else "|0.2*sin(2*PI*440*t)"),
+        "0.05*(random(0)-0.5)+0.2*sin(2*PI*330*t)|0.2*sin(2*PI*440*t)",
         seconds=seconds,
         rate=44100,
         codec=("-c:a", "libmp3lame", "-b:a", "96k", "-write_xing", "1" if xing else "0"),
@@ -100,6 +100,26 @@ def test_the_audio_span_is_the_frames_between_the_tags(tmp_path: Path):
     with_ape = tmp_path / "ape.mp3"
     with_ape.write_bytes(data[:-128] + ape + ape + data[-128:])  # header + footer, no items
     assert frames_of(with_ape) == frames_of(mp3)
+
+
+@pytest.mark.parametrize("rate, version", [(22050, "MPEG-2"), (11025, "MPEG-2.5")])
+def test_mono_and_low_rate_mp3s_are_walked_frame_by_frame(tmp_path: Path, rate, version):
+    """MPEG-2 and 2.5 frames (half the samples, another length formula), mono, VBR: the copy's
+    frames are the master's and ffprobe's duration is unchanged."""
+    master = synth(
+        tmp_path / "m.mp3",
+        "0.2*sin(2*PI*220*t)*(1+0.5*sin(2*PI*0.5*t))",
+        seconds=4,
+        rate=rate,
+        codec=("-c:a", "libmp3lame", "-q:a", "6", "-ac", "1"),
+    )
+    span = audio_span(master)
+    assert (span.version, span.channels, span.sample_rate) == (version, 1, rate)
+    report = publish_mastered(master, tmp_path / "out" / "e.mp3", MasteringSettings())
+    assert frames_of(tmp_path / "out" / "e.mp3") == frames_of(master)
+    assert report.settings.channels == 1 and report.settings.sample_rate == rate
+    assert abs(report.duration_s - probe_duration(master)) < 0.001
+    assert report.files[0].sha256 and report.bytes == (tmp_path / "out" / "e.mp3").stat().st_size
 
 
 # -- a network with a show that moved in --------------------------------------------------------
@@ -240,6 +260,19 @@ def test_process_says_it_was_published_as_mastered(tmp_path: Path):
     payload = json.loads(podcast(tmp_path / "net", "process", episode, "--json", ok=True).stdout)
     assert payload["published_as"] == PUBLISHED_AS
     assert payload["files"][0]["format"] == "mp3" and len(payload["files"]) == 1
+    assert schema_problems("process", payload) == []
+
+
+def test_shows_says_what_does_not_apply_to_mastered_episodes(tmp_path: Path):
+    """The show's inherited intro and loudness are no error for its mastered episodes: they do
+    not apply, and `podcast shows` says so."""
+    root = tmp_path / "net"
+    network(root)
+    shown = podcast(root, "shows", ok=True).stdout
+    assert "mastered  1 published as they are (mastered: true): intro, outro, loudness" in shown
+    doc = json.loads(podcast(root, "shows", "--json", ok=True).stdout)
+    assert doc["shows"]["old-times"]["mastered_episodes"] == 1
+    assert schema_problems("shows", doc) == []
 
 
 @pytest.mark.slow
@@ -341,7 +374,9 @@ def test_a_broken_mastered_mp3_is_one_line(tmp_path: Path, damage: str, words: s
     assert len(lines) == 1, result.output
     assert "episodes/old-times/001-first.md" in lines[0] and "audio" in lines[0]
     assert words in lines[0] and "001-first.mp3" in lines[0]
-    assert not (root / "build" / "old-times" / "001-first.mp3").exists()
+    processed = podcast(root, "process", episode)
+    assert processed.exit_code != 0 and words in processed.output
+    assert not (root / "build" / "old-times").exists()
 
 
 def test_a_cut_off_mp3_with_whole_frames_is_caught_by_its_info_header(tmp_path: Path):
@@ -365,6 +400,11 @@ def test_a_cut_off_mp3_with_whole_frames_is_caught_by_its_info_header(tmp_path: 
     with_frames.write_bytes(data[:at])
     with pytest.raises(AudioInputError, match="Xing/Info header says"):
         audio_span(with_frames)
+    # publishing it leaves nothing behind: no file, no temp file
+    out = tmp_path / "out"
+    with pytest.raises(AudioInputError, match="Xing/Info header says"):
+        publish_mastered(with_frames, out / "e.mp3", MasteringSettings())
+    assert not out.exists() or list(out.iterdir()) == []
 
 
 # -- moved_to -------------------------------------------------------------------------------------

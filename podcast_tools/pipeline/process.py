@@ -246,6 +246,8 @@ def write_report_page(
         ("show", show.title),
         ("master", network.display(report.source)),
     ]
+    if report.published_as:  # mastered: true — the figures are measured, nothing was made
+        about.append(("audio", report.published_as))
     page = mastering_report.write_report_page(
         report,
         mastering_report.report_path(report.output),
