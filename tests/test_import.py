@@ -158,6 +158,7 @@ ALSO = {
     ],
     "anchor": ["toml explicit = false", 'toml author = "Sam Okafor"'],
     "buzzsprout": [
+        "output podcast:locked: yes: the feed asks other hosts not to import it",
         'toml podcast_guid = "5f0c8b1e-9d4a-5e2b-8f7c-3a6d1e0b9c24"',
         "toml locked = true",
         "13456789 transcript: 002-emergency-changes-are-not-a-lifestyle.vtt",
@@ -449,12 +450,17 @@ def test_a_channel_setting_the_model_refuses_is_left_out_in_one_line(server, aud
     named in one line, and the rest of the table still written."""
     url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
     text = server.host.files["/feeds/bad.xml"].decode()
-    text = text.replace("<language>en</language>", "<language>English</language><link>/about</link>")
+    text = text.replace(
+        "<language>en</language>",
+        "<language>English</language><link>/about</link>"
+        "<itunes:new-feed-url>https://new.host/feed</itunes:new-feed-url>",
+    )
     server.host.files["/feeds/bad.xml"] = text.encode()
     result = run_import(network, url, "--show", "moved", "--dry-run")
     assert result.exit_code == 0, result.output
     assert 'language: "English" cannot be used ("English" is not a language code' in result.output
     assert 'link: "/about" cannot be used' in result.output
+    assert "the feed says the show moved to https://new.host/feed" in result.output
     assert 'title = "T"' in result.output and "language =" not in result.output
 
 
@@ -464,7 +470,9 @@ def test_a_length_other_than_the_feed_said_is_one_line_and_kept(server, audio, n
     url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
     text = server.host.files["/feeds/bad.xml"].decode()
     size = len(server.host.files["/old.host/one.mp3"])
-    server.host.files["/feeds/bad.xml"] = text.replace(f'length="{size}"', 'length="5000000"').encode()
+    server.host.files["/feeds/bad.xml"] = text.replace(
+        f'length="{size}"', 'length="5000000"'
+    ).encode()
     result = run_import(network, url, "--show", "moved")
     assert result.exit_code == 0, result.output
     assert f"{size:,} bytes downloaded, the feed said 5,000,000" in result.output

@@ -96,6 +96,8 @@ class FeedChannel:
     block: bool | None = None
     complete: bool | None = None
     medium: str | None = None
+    new_feed_url: str | None = None
+    locked_owner: str | None = None
     funding: list[tuple[str, str]] = field(default_factory=list)
     persons: list[Person] = field(default_factory=list)
 
@@ -339,6 +341,8 @@ def _channel(channel: etree._Element) -> FeedChannel:
         podcast_guid=_text(channel, PODCAST, "guid"),
         locked=_yes_no(inner_text(locked)) if locked is not None else None,
         block=_yes_no(_text(channel, ITUNES, "block")),
+        new_feed_url=_text(channel, ITUNES, "new-feed-url"),
+        locked_owner=(locked.get("owner") or None) if locked is not None else None,
         complete=_yes_no(_text(channel, ITUNES, "complete")),
         medium=_text(channel, PODCAST, "medium"),
         funding=[

@@ -119,6 +119,7 @@ def plan_import(root: Path, source: str, show_id: str, *, warn: Warn | None = No
     new_items = [item for item in items if item.guid not in guids_here]
     episodes = _plan_episodes(root, show_id, feed, new_items, warnings)
     table = {} if show_exists else channel_table.show_settings(feed, show_id, warnings)
+    warnings += _moves_and_locks(feed)
     plan = ImportPlan(
         root=root,
         show_id=show_id,
@@ -134,6 +135,23 @@ def plan_import(root: Path, source: str, show_id: str, *, warn: Warn | None = No
         for line in warnings:
             warn(line)
     return plan
+
+
+def _moves_and_locks(feed: Feed) -> list[str]:
+    """What the feed says about moving: it moved on already, or it is locked against imports."""
+    lines = []
+    if feed.channel.new_feed_url and feed.channel.new_feed_url != feed.url:
+        lines.append(
+            f"{feed.source}: itunes:new-feed-url: the feed says the show moved to "
+            f"{feed.channel.new_feed_url}; import from there if that is its home now"
+        )
+    if feed.channel.locked:
+        owner = f" (owner {feed.channel.locked_owner})" if feed.channel.locked_owner else ""
+        lines.append(
+            f"{feed.source}: podcast:locked: yes{owner}: the feed asks other hosts not to import "
+            "it — fine for your own show; unlock it at the old host if a directory refuses the move"
+        )
+    return lines
 
 
 def _read_network(root: Path) -> dict:
