@@ -269,6 +269,7 @@ def _bad_feed(server, audio, items: str) -> str:
 @pytest.mark.parametrize(
     "case",
     [
+        "feed 404",
         "not a feed",
         "no items",
         "duplicate guids",
@@ -281,7 +282,9 @@ def _bad_feed(server, audio, items: str) -> str:
 )
 def test_bad_input_is_one_line_and_leaves_the_network_as_it_was(case, server, audio, network):
     good = ITEM.format(title="One", guid="g-1", name="one")
-    if case == "not a feed":
+    if case == "feed 404":
+        url = server.host.base + "/no/such/feed.xml"
+    elif case == "not a feed":
         server.host.files["/page.html"] = b"<!DOCTYPE html><html><body><p>Log in</p></body></html>"
         url = server.host.base + "/page.html"
     elif case == "no items":
@@ -329,6 +332,7 @@ def test_bad_input_is_one_line_and_leaves_the_network_as_it_was(case, server, au
     assert result.exit_code != 0
     lines = [line for line in _lines(result.output) if not line.startswith("downloading ")]
     expected = {
+        "feed 404": "cannot fetch the feed: HTTP 404 Not Found",
         "not a feed": "is not an RSS feed",
         "no items": "is a feed with no items",
         "duplicate guids": '"g-1" is also the guid of item 1',
