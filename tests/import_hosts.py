@@ -22,7 +22,9 @@ from lxml import etree
 from podcast_tools import ffmpeg
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
-HOSTS = ("libsyn", "anchor", "buzzsprout", "podbean", "castopod", "powerpress")
+#: Libsyn, Spotify for Creators (Anchor), Buzzsprout, Podbean, Castopod, and WordPress with
+#: PowerPress and with Seriously Simple Podcasting.
+HOSTS = ("libsyn", "anchor", "buzzsprout", "podbean", "castopod", "powerpress", "ssp")
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
 #: Measurement prefixes: the path after them is where they redirect to.

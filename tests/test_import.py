@@ -100,6 +100,10 @@ EXPECTED = {
         # no guid: the enclosure URL as written in the feed (rewritten to the local server)
         "ENCLOSURE:hour-47.mp3": ("Hour 47: Printers, again", "2021-05-07T14:00:00+00:00", None, None),
     },
+    "ssp": {
+        "https://assetregister.radio/?post_type=podcast&p=311": ("Licences \u2013 the true-up", "2023-11-15T12:00:00+00:00", 9, None),
+        "https://assetregister.radio/?post_type=podcast&p=305": ("Bonus: listener spreadsheets", "2023-11-01T12:00:00+00:00", None, None),
+    },
 }  # fmt: skip
 
 
@@ -177,6 +181,11 @@ ALSO = {
         "the-rollback persons:",
         "friday-1658 image: 001-part-1-friday-16-58.png",
         'toml role = "sound designer"',
+    ],
+    "ssp": [
+        'toml language = "en-AU"',
+        "p=305 type: bonus",
+        'toml podcast_guid = "2b5c1f7e-7d0a-5b8e-a1c3-9e4f6d2b8a70"',
     ],
     "powerpress": [
         'output item 2 "Station news: new studio": no enclosure (no audio): skipped',
