@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +62,10 @@ def download_all(
     jobs: int = 4,
     progress: Progress | None = None,
     warn: Callable[[str], None] = lambda line: None,
+    done: Callable[[Download, Path], None] | None = None,
 ) -> dict[str, Path]:
-    """Fetch every download into `cache` (`jobs` at a time); return url → whole file.
+    """Fetch every download into `cache` (`jobs` at a time); return url → whole file. `done` is
+    told of each file as it is whole (a log's line per download where no bar is drawn).
 
     Raises DownloadsFailed naming every one that failed (the others stay in the cache)."""
     make_folder(cache)
@@ -76,11 +78,15 @@ def download_all(
         futures = {
             pool.submit(fetch, d, cache, progress=progress, warn=warn, stop=stop): d for d in unique
         }
-        for future, download in futures.items():
+        for future in as_completed(futures):
+            download = futures[future]
             try:
                 results[download.url] = future.result()
             except ContentError as exc:
                 problems.extend(exc.problems)
+                continue
+            if done is not None:
+                done(download, results[download.url])
     except BaseException:  # Ctrl-C: the running downloads stop at their next chunk (.part kept)
         stop.set()
         raise

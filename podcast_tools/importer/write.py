@@ -28,7 +28,7 @@ from podcast_tools.content.models import ID_PATTERN
 from podcast_tools.errors import ContentError, Problem, UsageError, WriteError
 from podcast_tools.fsutil import make_folder, write_text_atomic
 from podcast_tools.importer import channel as channel_table
-from podcast_tools.importer.download import Progress, download_all
+from podcast_tools.importer.download import Download, Progress, download_all
 from podcast_tools.importer.feed import Feed, FeedItem, parse_feed, read_source
 from podcast_tools.importer.items import episode_front_matter, extra_downloads, item_links, where
 from podcast_tools.importer.markdown import html_to_markdown
@@ -324,7 +324,14 @@ def import_show(
     cache = plan.root / CACHE
     links = item_links(plan)
     downloads = [link.download for link in links]
-    files = download_all(downloads, cache, jobs=jobs, progress=progress, warn=warn)
+    files = download_all(
+        downloads,
+        cache,
+        jobs=jobs,
+        progress=progress,
+        warn=warn,
+        done=lambda download, path: _say_downloaded(download, path, warn),
+    )
     make_folder(cache)
     stage = Path(tempfile.mkdtemp(prefix=f"stage-{plan.show_id}-", dir=cache))
     try:
@@ -340,6 +347,13 @@ def import_show(
         show_added=bool(plan.show_table),
         downloaded_bytes=size,
     )
+
+
+def _say_downloaded(download: Download, path: Path, say: Warn) -> None:
+    """A line per episode's audio as it is whole: progress where no bar is drawn (CI logs)."""
+    if download.audio:
+        name = download.label.removeprefix("download ")
+        say(f"downloaded {name} ({path.stat().st_size:,} bytes)")
 
 
 def _stage(plan: ImportPlan, links, files: dict[str, Path], stage: Path, warn: Warn) -> list[str]:
