@@ -352,6 +352,76 @@ def new(
         )
 
 
+@app.command("import")
+@_reports_errors
+def import_command(
+    ctx: typer.Context,
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FEED_URL_OR_FILE",
+            help="The show's RSS feed at its current host: an http(s) URL or a saved file.",
+        ),
+    ],
+    show: Annotated[
+        str,
+        typer.Option(
+            "--show",
+            metavar="ID",
+            help="The show id to import into (lowercase letters, digits, -): a new show gets its "
+            "own table in network.toml (shows.ID); an existing one only gets the items it lacks.",
+        ),
+    ],
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", metavar="N", min=1, help="Download up to N files at once (default 4)."
+        ),
+    ] = 4,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the show's table, each new episode (file, date, title, guid) and the "
+            "bytes to download; write nothing.",
+        ),
+    ] = False,
+) -> None:
+    """Move a show in from another host: its settings into network.toml, every item as an
+    episode file with its guid kept exactly, and its audio downloaded as the episode's master
+    (mastered: true: published as it is, re-tagged, never re-encoded).
+
+    Downloads run in parallel and resume after an interruption (build/.cache/import/).
+    Nothing is written until every download succeeded; running it again adds only new items."""
+    from podcast_tools.importer.write import dry_run_lines, import_show, plan_import
+
+    root = _options(ctx).network_root()
+    with _display() as display:
+        plan = plan_import(root, source, show, warn=display.say)
+        if dry_run:
+            for line in dry_run_lines(plan):
+                typer.echo(line)
+            return
+        if not plan.episodes:
+            typer.echo(f'nothing to import: every item of the feed is in "{show}" already')
+            return
+        display.say(
+            f"downloading {len(plan.episodes)} episode(s), "
+            f"{_megabytes(plan.download_bytes)} by the feed's lengths"
+        )
+        result = import_show(plan, jobs=jobs, progress=display.progress, warn=display.say)
+    added = " and its settings to network.toml" if result.show_added else ""
+    typer.echo(
+        f"imported {len(result.episodes)} episode(s){added} into episodes/{show}/ "
+        f"({_megabytes(result.downloaded_bytes)} of audio)"
+    )
+    typer.echo("Next: podcast validate, then podcast publish --dry-run")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
+
+
 @app.command()
 @_reports_errors
 def process(
@@ -1165,7 +1235,7 @@ class _Display:
             self._update(label, done, total)
 
     def _update(self, label: str, done: float, total: float) -> None:
-        bytes_task = label.startswith("upload ")
+        bytes_task = label.startswith(("upload ", "download "))
         detail = (
             f"{done / 1e6:.1f}/{total / 1e6:.1f} MB"
             if bytes_task

@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, ...]] = [
         "podcast_tools.pipeline",  # the package's docstring; its modules are the layers below
         "podcast_tools.report",
         "podcast_tools.scaffold",
+        "podcast_tools.importer",  # `podcast import`: a show moved in from another host
     ),
     # the pipeline's modules, each importing only those before it
     ("podcast_tools.pipeline.settings",),
