@@ -429,9 +429,7 @@ def settings_page() -> str:
         *[
             line
             for line in _fields_table(models.Episode)
-            if not any(
-                line.startswith(f"| `{name}`") for name in models.FrontMatter.model_fields
-            )
+            if not any(line.startswith(f"| `{name}`") for name in models.FrontMatter.model_fields)
         ],
         "## Tables inside settings",
         "",
@@ -459,7 +457,9 @@ def main(argv: list[str]) -> int:
             print(f"wrote {path.relative_to(REPO)}")
     if stale:
         names = ", ".join(map(str, stale))
-        print(f"{names}: differs from the code; run python docs/tools/reference.py", file=sys.stderr)
+        print(
+            f"{names}: differs from the code; run python docs/tools/reference.py", file=sys.stderr
+        )
         return 1
     return 0
 
