@@ -315,22 +315,49 @@ def _context(command: Any, path: str) -> Any:
 # --- settings ------------------------------------------------------------------------------------
 
 
-def _type_name(annotation: Any) -> str:
-    """A reader's name of a field's type: `bool`, `number`, `text`, `list of Chapter` …"""
+#: What a validator of the models says a text field holds.
+VALIDATOR_KINDS = {
+    "_http_url": "URL",
+    "_https_url": "https URL",
+    "_measurement_prefix": "URL",
+    "_uuid": "UUID",
+    "_language": "language code",
+    "_existing_path": "path",
+    "_identifier": "id",
+    "_email": "email",
+    "_aware_datetime": "date and time",
+    "_timecode": "time",
+    "_iso_moment": "date and time",
+}
+
+
+def _kind(validators: list[Any]) -> str | None:
+    names = [getattr(getattr(v, "func", v), "__name__", "") for v in validators]
+    return next((VALIDATOR_KINDS[name] for name in names if name in VALIDATOR_KINDS), None)
+
+
+def _type_name(annotation: Any, validators: list[Any] = ()) -> str:
+    """A reader's name of a field's type: `bool`, `URL`, `path`, `list of table` …"""
     origin = typing.get_origin(annotation)
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if origin is typing.Annotated:
-        return _type_name(args[0])
+        return _type_name(args[0], [*validators, *annotation.__metadata__])
+    if isinstance(annotation, (str, typing.ForwardRef)):  # a name not resolved: e.g. `X | None`
+        text = getattr(annotation, "__forward_arg__", annotation)
+        return "URL" if "Prefix" in text or "Url" in text else "text"
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(dict.fromkeys(_type_name(a) for a in args))
+        return " or ".join(dict.fromkeys(_type_name(a, validators) for a in args))
     if origin is typing.Literal:
-        return " \\| ".join(f"`{a!r}`".replace("'", '"') for a in typing.get_args(annotation))
+        return " \\| ".join(f"`{json.dumps(a)}`" for a in typing.get_args(annotation))
     if origin is list:
         return f"list of {_type_name(args[0])}" if args else "list"
     if origin is dict:
         return "table"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "table"
+    kind = _kind(list(validators))
+    if kind:
+        return kind
     simple = {bool: "bool", int: "integer", float: "number", str: "text"}
     if annotation in simple:
         return simple[annotation]
@@ -361,7 +388,7 @@ def _fields_table(model: type[BaseModel], prefix: str = "") -> list[str]:
     lines = ["| setting | type | default | what it does |", "|---|---|---|---|"]
     for name, field in model.model_fields.items():
         note = field.description or FIELD_NOTES.get(f"{model.__name__}.{name}", "")
-        kind = _type_name(field.annotation)
+        kind = _type_name(field.annotation, list(field.metadata))
         lines.append(f"| `{prefix}{name}` | {kind} | {_default(field)} | {_cell(note)} |")
     for owner, name, kind, default, note in COMING_SETTINGS:
         if owner == model.__name__ and name not in model.model_fields:
