@@ -52,7 +52,12 @@ COMING_COMMANDS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         "Rewrite the network repository's `.github/workflows/publish.yml` (and the pinned "
         "`podcast-tools.txt`) for the podcast_tools version running it. See "
         "[Your network's repository](../network-repository.md).",
-        [("--force", "Replace a workflow that was edited by hand.")],
+        [
+            (
+                "--force",
+                "Rewrite it even where it would otherwise refuse (the rule comes with the command).",
+            )
+        ],
     ),
 ]
 
