@@ -172,7 +172,7 @@ def _where_set(network: Network, show_id: str, setting: str = "mastering.denoise
     return f"shows.{show_id if own else origin}.{setting}"
 
 
-# --- machine transcripts (README, "Transcripts") ----------------------------------------------
+# --- machine transcripts (docs/transcripts.md) ----------------------------------------------
 
 
 def wants_transcript(network: Network, episode: Episode) -> bool:

@@ -1,4 +1,4 @@
-"""The layers of the package (README, "Architecture"): a module imports only from its own layer or
+"""The layers of the package (docs/architecture.md): a module imports only from its own layer or
 the layers below it — every import, also those inside functions, read from the source."""
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def layer_of(module: str) -> int:
         for prefix in prefixes:
             if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
                 best, found = len(prefix), index
-    assert found is not None, f"{module} is in no layer: add it to LAYERS and the README"
+    assert found is not None, f"{module} is in no layer: add it to LAYERS and docs/architecture.md"
     return found
 
 

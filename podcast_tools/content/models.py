@@ -463,7 +463,7 @@ def _stage_problem(name: str, model: type[StageSettings], error: Any) -> str:
     return f"{where}: {error['msg'][0].lower()}{error['msg'][1:]}, got {got}"
 
 
-#: The produced-sound settings (README, "Produced sound"): each turns on one built-in audio stage.
+#: The produced-sound settings (docs/mastering.md, "Produced sound"): each turns on one built-in audio stage.
 Denoise = Literal["off", "light", "strong"]
 Dehum = Literal["off", "auto", 50, 60]
 _LEVELER_HELP = (
@@ -520,7 +520,7 @@ class Mastering(_Strict):
         return self.model_copy(update=mine) if mine else self
 
 
-#: The speech models `transcripts.model` names without a path (README, "Transcripts").
+#: The speech models `transcripts.model` names without a path (docs/transcripts.md).
 TRANSCRIPT_MODELS = ("tiny.en", "base")
 
 
