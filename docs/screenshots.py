@@ -1,5 +1,6 @@
-"""Screenshots of the listeners' website for the README: a show's page and an episode's page at a
-desktop width (1280×800) and a phone's (390×844), written to docs/.
+"""Screenshots of the listeners' website for the README and the guide (docs/website.md): a show's
+page and an episode's page at a desktop width (1280×800) and a phone's (390×844), written to docs/
+(not a page of the guide: mkdocs.yml excludes *.py).
 
     .venv/bin/python docs/screenshots.py
 

@@ -218,11 +218,16 @@ def shows(
 ) -> None:
     """List the shows with inheritance resolved, and where each value came from."""
     network = _options(ctx).network()
+    mastered = {
+        show_id: sum(1 for e in network.episodes if e.show == show_id and e.mastered)
+        for show_id in network.shows
+    }
     if as_json:
         payload = {
             show_id: {
                 "feed_url": network.feed_url(show_id),
                 "episodes": len(network.episodes_of(show_id)),
+                **({"mastered_episodes": mastered[show_id]} if mastered[show_id] else {}),
                 "settings": show.model_dump(mode="json"),
                 "origins": network.origins[show_id],
             }
@@ -235,6 +240,11 @@ def shows(
         typer.echo(f"{show_id}{parent}: {show.title}")
         typer.echo(f"  feed      {network.feed_url(show_id)}")
         typer.echo(f"  episodes  {len(network.episodes_of(show_id))}")
+        if mastered[show_id]:
+            typer.echo(
+                f"  mastered  {mastered[show_id]} published as they are (mastered: true): intro, "
+                "outro, loudness, mastering and formats other than mp3 do not apply to them"
+            )
         values = {
             key: str(value)
             for key, value in _flatten(
@@ -379,6 +389,76 @@ def new(
         )
 
 
+@app.command("import")
+@_reports_errors
+def import_command(
+    ctx: typer.Context,
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FEED_URL_OR_FILE",
+            help="The show's RSS feed at its current host: an http(s) URL or a saved file.",
+        ),
+    ],
+    show: Annotated[
+        str,
+        typer.Option(
+            "--show",
+            metavar="ID",
+            help="The show id to import into (lowercase letters, digits, -): a new show gets its "
+            "own table in network.toml (shows.ID); an existing one only gets the items it lacks.",
+        ),
+    ],
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", metavar="N", min=1, help="Download up to N files at once (default 4)."
+        ),
+    ] = 4,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the show's table, each new episode (file, date, title, guid) and the "
+            "bytes to download; write nothing.",
+        ),
+    ] = False,
+) -> None:
+    """Move a show in from another host: its settings into network.toml, every item as an
+    episode file with its guid kept exactly, and its audio downloaded as the episode's master
+    (mastered: true: published as it is, re-tagged, never re-encoded).
+
+    Downloads run in parallel and resume after an interruption (build/.cache/import/).
+    Nothing is written until every download succeeded; running it again adds only new items."""
+    from podcast_tools.importer.write import dry_run_lines, import_show, plan_import
+
+    root = _options(ctx).network_root()
+    with _display() as display:
+        plan = plan_import(root, source, show, warn=display.say)
+        if dry_run:
+            for line in dry_run_lines(plan):
+                typer.echo(line)
+            return
+        if not plan.episodes:
+            typer.echo(f'nothing to import: every item of the feed is in "{show}" already')
+            return
+        display.say(
+            f"downloading {len(plan.episodes)} episode(s), "
+            f"{_megabytes(plan.download_bytes)} by the feed's lengths"
+        )
+        result = import_show(plan, jobs=jobs, progress=display.progress, warn=display.say)
+    added = " and its settings to network.toml" if result.show_added else ""
+    typer.echo(
+        f"imported {len(result.episodes)} episode(s){added} into episodes/{show}/ "
+        f"({_megabytes(result.downloaded_bytes)} of audio)"
+    )
+    typer.echo("Next: podcast validate, then podcast publish --dry-run")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
+
+
 @app.command()
 @_reports_errors
 def process(
@@ -412,7 +492,8 @@ def process(
     """Master one episode: trim silence, apply cuts, add jingles, normalise loudness with a
     true-peak limiter, encode the MP3 and the show's other formats (M4A, Opus) from the one
     render; write them with a JSON report and an HTML mastering report (plots of loudness,
-    limiter and edits; figures against the show's targets)."""
+    limiter and edits; figures against the show's targets). An episode with `mastered: true`
+    is a finished MP3: it is re-tagged, never re-encoded, and its loudness measured."""
     from podcast_tools.formats import FORMATS, PRIMARY
     from podcast_tools.pipeline.process import process_episode
 
@@ -641,6 +722,7 @@ def site(
     processed episodes in build/, as `podcast publish` would lay it out. Its links point under
     base_url; scheduled episodes and drafts are left out."""
     from podcast_tools.fsutil import write_bytes_atomic
+    from podcast_tools.layout import show_page_key
     from podcast_tools.pipeline.previews import local_site
     from podcast_tools.search import SEARCH_FOLDER
 
@@ -654,9 +736,13 @@ def site(
     search = sum(page.key.startswith(f"{SEARCH_FOLDER}/") for page in pages)
     assets = sum(page.immutable for page in pages if not page.key.startswith(f"{SEARCH_FOLDER}/"))
     index = f", the search index ({search} files)" if search else ", no search (install pagefind)"
+    keys = {page.key for page in pages}
+    on_site = sum(show_page_key(show_id) in keys for show_id in network.shows)
+    left = len(network.shows) - on_site
     typer.echo(
         f"{out_dir}: {len(pages) - assets - search} pages and {assets} assets for "
-        f"{len(network.shows)} shows{index} (under {network.settings.base_url})"
+        f"{on_site} shows{index} (under {network.settings.base_url})"
+        + (f"; {left} show(s) with no episode processed yet have no page" if left else "")
     )
 
 
@@ -767,6 +853,7 @@ def publish(
     Exit codes: 0 done, 1 content errors (nothing uploaded), 2 usage, 3 storage/network failure
     (or, with --check-public, a public check failed), 130 interrupted (Ctrl-C)."""
     from podcast_tools.publish import Publisher, select
+    from podcast_tools.publish.placeholders import placeholder_problems
     from podcast_tools.publish.run import shard_of
     from podcast_tools.publish.state import locate, open_locations
 
@@ -786,6 +873,10 @@ def publish(
     settings = network.settings
     locations = locate(network, storage_url=storage_url, state_url=state_url)
     storage, state = open_locations(network, locations)
+    if not storage.on_this_machine:  # listeners can reach it: no example.com placeholders
+        placeholders = placeholder_problems(network)
+        if placeholders:
+            raise ContentError(placeholders)
     if storage_url and storage_url != settings.storage and not as_json:
         typer.echo(
             f"note: feeds still point at {settings.base_url} (network.toml's base_url)", err=True
@@ -1145,6 +1236,20 @@ def _summary(network: Network, episode, report) -> str:
     data = report.as_dict()
     loud, edits = data["loudness"], data["edits"]
     after = loud["after"]
+    if report.published_as:  # a mastered episode: its MP3 as it is
+        from podcast_tools.audio.mastered import loudness_note
+
+        lines = [
+            f"{network.display(episode.path)} → {report.output}",
+            f"  {report.duration_s:.1f} s, {report.bytes / 1e6:.2f} MB, "
+            f"{report.settings.bitrate_kbps} kbps {'stereo' if report.settings.channels == 2 else 'mono'}",
+            f"  {loudness_note(report)}; LRA {after['loudness_range_lu']} LU",
+        ]
+        if report.chapters:
+            lines.append(
+                "  chapters: " + ", ".join(f"{c.output_s:.1f} s {c.title}" for c in report.chapters)
+            )
+        return "\n".join(lines)
     lines = [
         f"{network.display(episode.path)} → {report.output}",
         f"  {report.duration_s:.1f} s, {report.bytes / 1e6:.2f} MB, "
@@ -1199,7 +1304,7 @@ class _Display:
             self._update(label, done, total)
 
     def _update(self, label: str, done: float, total: float) -> None:
-        bytes_task = label.startswith("upload ")
+        bytes_task = label.startswith(("upload ", "download "))
         detail = (
             f"{done / 1e6:.1f}/{total / 1e6:.1f} MB"
             if bytes_task

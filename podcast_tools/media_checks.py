@@ -128,10 +128,38 @@ def validate_network(root: Path, *, use_cache: bool = True) -> Network:
 def _load(root: Path, cache: FactCache | None) -> Network:
     checks = MEDIA_CHECKS if cache is None else cached_checks(cache)
     network = load_network(root, checks=checks, cache=cache)
-    problems = produced_sound_problems(network) + transcript_problems(network)
+    problems = (
+        produced_sound_problems(network)
+        + transcript_problems(network)
+        + mastered_problems(network)
+    )
     if problems:
         raise ContentError(problems)
     return network
+
+
+def mastered_problems(network: Network) -> list[Problem]:
+    """A mastered episode's master (`mastered: true`) must be an MP3 whose frames run whole
+    from its tags at the start to those at the end: it is published as it is. One problem each,
+    on the episode's `audio` (a Git LFS pointer is left to the checks that know it)."""
+    from podcast_tools.audio.mastered import audio_span
+
+    problems = []
+    for episode in network.episodes:
+        master = episode.resolve(episode.audio)
+        if not episode.mastered or not master.is_file() or _lfs_pointer(master):
+            continue
+        try:
+            audio_span(master)
+        except AudioInputError as exc:
+            shown = f"{network.display(master)} {exc.reason}"
+            problems.append(Problem(network.display(episode.path), "audio", shown))
+    return problems
+
+
+def _lfs_pointer(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(40).startswith(b"version https://git-lfs.github.com/spec/")
 
 
 def _where_set(network: Network, show_id: str, setting: str = "mastering.denoise") -> str:
@@ -144,7 +172,7 @@ def _where_set(network: Network, show_id: str, setting: str = "mastering.denoise
     return f"shows.{show_id if own else origin}.{setting}"
 
 
-# --- machine transcripts (README, "Transcripts") ----------------------------------------------
+# --- machine transcripts (docs/transcripts.md) ----------------------------------------------
 
 
 def wants_transcript(network: Network, episode: Episode) -> bool:

@@ -36,7 +36,7 @@ from podcast_tools.audio.meter import LoudnessFigures
 from podcast_tools.errors import ToolError
 from podcast_tools.fsutil import write_text_atomic
 
-#: The integrated loudness of the MP3 must lie this close to the show's target (README, benchmark;
+#: The integrated loudness of the MP3 must lie this close to the show's target (docs/benchmarks.md;
 #: mastering keeps no file that would not).
 INTEGRATED_TOLERANCE_LU = LOUDNESS_TOLERANCE_LU
 #: Matplotlib's SVG ids are hashed with this salt (fixed: the same report, the same bytes).

@@ -170,6 +170,7 @@ def init_network(target: Path) -> list[Path]:
         link=True,
         notes=_WELCOME_NOTES,
         chapters=[{"start": 0, "title": "Hello"}, {"start": 3, "title": "What's coming"}],
+        example=True,
     )
     written.append(episode.path)
     return written
@@ -185,13 +186,15 @@ def new_episode(
     date: datetime | None = None,
     notes: str | None = None,
     chapters: list[dict] | None = None,
+    example: bool = False,
 ) -> NewEpisode:
     """Write `episodes/<show>/<NNN>-<slug>.md` with a fresh guid and the next episode number.
 
     With `audio`, the recording is copied next to the episode as `<NNN>-<slug>.<ext>` (so it
     travels with the repository), or with `link` referenced where it is, which must be inside the
     network. Without `audio` the episode is a draft (`draft: true`) that names where its
-    recording is expected.
+    recording is expected. An `example` (the one `init` writes) is a draft too: placeholders are
+    never published by accident.
     """
     shows = _declared_shows(root)
     if show_id not in shows:
@@ -238,13 +241,19 @@ def new_episode(
     guid = str(uuid.uuid4())
     front: dict = {"title": title, "guid": guid, "date": "__DATE__", "number": number}
     front["audio"] = audio_ref
-    if audio is None:
+    if audio is None or example:
         front["draft"] = True
     if chapters:
         front["chapters"] = chapters
     text = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100)
     text = text.replace("date: __DATE__", f"date: {when.isoformat()}")
-    if audio is None:
+    if example:
+        text = text.replace(
+            "draft: true\n",
+            "draft: true  # an example, never published: delete this episode (and its audio), or "
+            "this line to publish it\n",
+        )
+    elif audio is None:
         text = text.replace(
             "draft: true\n",
             "draft: true  # put the recording at the audio path above, then delete this line\n",
@@ -258,7 +267,7 @@ def new_episode(
         if copy_to is not None:
             copy_to.unlink(missing_ok=True)
         raise
-    return NewEpisode(path=path, guid=guid, number=number, draft=audio is None)
+    return NewEpisode(path=path, guid=guid, number=number, draft=audio is None or example)
 
 
 def slugify(title: str) -> str:

@@ -180,6 +180,7 @@ class ShowView:
     explicit: bool
     platforms: tuple[Link, ...]
     hosts: tuple[str, ...] = ()  # people with role host, else the show's author
+    moved_to: str | None = None  # the show moved away: its feed at the new host
 
 
 @dataclass(frozen=True)
@@ -455,6 +456,7 @@ class _SiteBuilder:
                 Link(url, platform_label(name)) for name, url in show.platforms.items()
             ),
             hosts=hosts,
+            moved_to=show.moved_to,
         )
 
     def build(self, records: dict[str, EpisodeRecord], now: datetime) -> list[SitePage]:
@@ -478,9 +480,10 @@ class _SiteBuilder:
             )
             for show_id in network.shows
         }
-        shows = {
+        shows = {  # a show with nothing published has no page and no feed to point at yet
             show_id: self.show_view(show, _hosts(show, lists[show_id]))
             for show_id, show in network.shows.items()
+            if lists[show_id]
         }
         network_view = NetworkView(
             name=network.settings.name,

@@ -18,8 +18,7 @@ from podcast_tools.media_checks import load_checked_network
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: The test tiers. `pytest -m "not slow"` is the quick check of the core (the README's
-#: Development section); `pytest` runs everything, as `.ci/run` does. A test is slow when it runs
+#: The test tiers. `pytest -m "not slow"` is the quick check of the core (docs/development.md); `pytest` runs everything, as `.ci/run` does. A test is slow when it runs
 #: in a real browser or a real podcast client, needs the session's S3 server or a published or
 #: processed sample network, or the wheel installed in a fresh venv, or carries
 #: `@pytest.mark.slow` itself (anything over ~1 s on a 2-core machine).

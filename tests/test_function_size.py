@@ -1,4 +1,4 @@
-"""The house's size rule (README, "Architecture"): no function of the package is longer than a
+"""The house's size rule (docs/architecture.md): no function of the package is longer than a
 hundred lines — a longer one holds several decisions that want names of their own."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The layers of the package (README, "Architecture"): a module imports only from its own layer or
+"""The layers of the package (docs/architecture.md): a module imports only from its own layer or
 the layers below it — every import, also those inside functions, read from the source."""
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ LAYERS: list[tuple[str, ...]] = [
         "podcast_tools.pipeline",  # the package's docstring; its modules are the layers below
         "podcast_tools.report",
         "podcast_tools.scaffold",
+        "podcast_tools.importer",  # `podcast import`: a show moved in from another host
     ),
     # the pipeline's modules, each importing only those before it
     ("podcast_tools.pipeline.settings",),
@@ -58,7 +59,7 @@ def layer_of(module: str) -> int:
         for prefix in prefixes:
             if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
                 best, found = len(prefix), index
-    assert found is not None, f"{module} is in no layer: add it to LAYERS and the README"
+    assert found is not None, f"{module} is in no layer: add it to LAYERS and docs/architecture.md"
     return found
 
 

@@ -1,4 +1,4 @@
-"""Machine transcripts in publish (README, "Transcripts"): `transcripts = { auto = true }` makes
+"""Machine transcripts in publish (docs/transcripts.md): `transcripts = { auto = true }` makes
 one for every episode without its own, from the master's speech, at the times it is heard
 (head trim, cuts, intro), in three forms; recognised once per master, model and language."""
 

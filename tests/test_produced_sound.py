@@ -1,4 +1,4 @@
-"""Produced sound (README, "Produced sound"): `mastering.leveler`, `denoise` and `dehum` — network
+"""Produced sound (docs/mastering.md, "Produced sound"): `mastering.leveler`, `denoise` and `dehum` — network
 defaults, show and episode — the stages they switch on, their fingerprints, validation, `init`,
 and what the dry run says of a changed setting."""
 

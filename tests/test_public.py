@@ -269,7 +269,7 @@ def test_check_public_fails_when_the_whole_bucket_is_public(
     manifest_url = f"{s3_server.endpoint}/{leaky_bucket}/net.state/manifest.json"
     assert result.exit_code == 3, result.output
     assert f"FAIL state {manifest_url}: readable (200)" in result.stderr
-    assert "feeds written: 4" in result.stdout  # the run itself completed
+    assert "feeds written: 2" in result.stdout  # the run itself completed (one show has episodes)
 
     check = podcast(sample, "check-public")
     assert check.exit_code == 3
@@ -299,7 +299,7 @@ def test_check_public_says_in_one_line_when_base_url_does_not_answer(sample: Pat
     # after a publish: the publish stands (its summary is printed), the check fails in one line
     published = podcast(sample, "publish", "--check-public", ROW)
     assert published.exit_code == 3
-    assert "feeds written: 4" in published.stdout
+    assert "feeds written: 2 (itsmwp-row/feed.xml, publisher.xml)" in published.stdout
     assert (sample / "public/itsmwp-row/feed.xml").is_file()
     failed = [line for line in published.stderr.splitlines() if line.startswith("FAIL ")]
     assert len(failed) == 1 and failed[0].startswith(f"FAIL request {host}")
@@ -476,6 +476,12 @@ def test_check_public_with_base_url_asks_only_that_address(sample: Path, s3_serv
     assert "media.itsmweekly.example" not in result.stdout
     enclosures = [line for line in result.stdout.splitlines() if " enclosure " in line]
     assert enclosures and all(line.startswith(f"ok   enclosure {base}") for line in enclosures)
+    # only ROW's episode is published: the other shows have no feed yet, and that holds
+    for show in ("itsmwp", "itsmwp-anz"):
+        assert (
+            f"ok   feed {base}{show}/feed.xml: no feed yet: the show has no published episode"
+            in result.stdout
+        )
 
 
 def test_an_empty_storage_option_is_an_error_not_a_fallback(sample: Path):

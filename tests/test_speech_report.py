@@ -1,4 +1,4 @@
-"""The mastering report says what a producer hears (README, "Produced sound"): per stretch of
+"""The mastering report says what a producer hears (docs/mastering.md, "Produced sound"): per stretch of
 speech the loudness before and after, the noise floor, the hum; warnings naming the setting that
 fixes what they warn of; before/after excerpts to play. Real voices (espeak-ng), the real voice
 activity detector, the real ffmpeg."""

@@ -262,6 +262,9 @@ class MasteringReport:
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The share of the programme (%) over which the limiter takes more than 3 dB away.
     heavy_limiting_percent: float = 0.0
+    #: Set when the file is not a render: "published as mastered (not re-encoded)" — a
+    #: `mastered: true` episode's MP3 with its frames as they are (`audio.mastered`).
+    published_as: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         rate = self.plan.sample_rate
@@ -321,6 +324,7 @@ class MasteringReport:
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
             **({"speech": self.speech} if self.speech is not None else {}),
             **({"stages": self.stages} if self.stages else {}),
+            **({"published_as": self.published_as} if self.published_as else {}),
         }
 
 

@@ -1,4 +1,4 @@
-"""Produced sound (README, "Produced sound"): the built-in stages a show switches on with
+"""Produced sound (docs/mastering.md, "Produced sound"): the built-in stages a show switches on with
 `mastering.leveler`, `mastering.denoise` and `mastering.dehum`, in chain order:
 
     dehum → denoise → leveler

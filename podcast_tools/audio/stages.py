@@ -1,6 +1,6 @@
 """The audio stage chain: processing that runs on the decoded master before everything else.
 
-A show turns stages on in `[mastering.stages.<name>]` (see the README); `MasteringSettings.stages`
+A show turns stages on in `[mastering.stages.<name>]` (see docs/content.md, "Audio stages"); `MasteringSettings.stages`
 lists the enabled ones, in the registry's order. Both passes run the same chain on the master as
 it decodes — pass 1 (`analyse`) meters, and takes the codec probe's excerpts of, what the chain
 puts out, pass 2 (`render`) assembles, limits and encodes it — so a stage that changes loudness

@@ -436,6 +436,13 @@ class _Loader:
                 continue
             shows[show_id] = show
             self.show_types[show_id] = show.type
+            if show.moved_to and own.get("locked") is True:  # an inherited one: moved_to wins
+                self.problem(
+                    toml_path,
+                    f"shows.{show_id}.locked",
+                    "is true, but the show moved away (moved_to): podcast:locked must be off "
+                    "for the new host to import its feed; remove this line",
+                )
             origins[show_id] = {
                 ".".join(leaf): ("own" if source == show_id else source)
                 for leaf, source in sorted(provenance.items())
@@ -638,6 +645,8 @@ class _Loader:
                         "shows",
                         f'unknown show "{extra}"{did_you_mean(extra, declared)}',
                     )
+            if episode.mastered:
+                self.check_mastered(episode)
             if episode.image:
                 self.check_artwork(episode.resolve(episode.image))
             self.check_chapter_images(episode)
@@ -645,6 +654,32 @@ class _Loader:
             if duration is not None:
                 durations[episode.guid] = duration
         return episodes, durations
+
+    def check_mastered(self, episode: Episode) -> None:
+        """A mastered episode (`mastered: true`) is an MP3 published as it is: what would edit
+        or master its audio is an error where the episode sets it (a show's jingles, mastering
+        and loudness simply do not apply to it)."""
+        if Path(episode.audio).suffix.lower() != ".mp3":
+            self.problem(
+                episode.path,
+                "audio",
+                f'"{episode.audio}" is not an MP3: `mastered: true` publishes a finished MP3 as '
+                "it is; point audio at the MP3, or remove `mastered: true` to master it",
+            )
+        settings = {
+            "trim": episode.trim.start is not None or episode.trim.end is not None,
+            "cuts": bool(episode.cuts),
+            "intro": isinstance(episode.intro, str),
+            "outro": isinstance(episode.outro, str),
+            "mastering": episode.mastering is not None,
+        }
+        for name in (name for name, given in settings.items() if given):
+            self.problem(
+                episode.path,
+                name,
+                "does not apply to a mastered episode (`mastered: true` publishes its MP3 as "
+                "it is, never re-encoded); remove it, or remove `mastered: true` to master it",
+            )
 
     def check_chapter_images(self, episode: Episode) -> None:
         if self.checks is None:

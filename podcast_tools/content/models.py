@@ -474,7 +474,7 @@ def _stage_problem(name: str, model: type[StageSettings], error: Any) -> str:
     return f"{where}: {error['msg'][0].lower()}{error['msg'][1:]}, got {got}"
 
 
-#: The produced-sound settings (README, "Produced sound"): each turns on one built-in audio stage.
+#: The produced-sound settings (docs/mastering.md, "Produced sound"): each turns on one built-in audio stage.
 Denoise = Literal["off", "light", "strong"]
 Dehum = Literal["off", "auto", 50, 60]
 _LEVELER_HELP = (
@@ -531,7 +531,7 @@ class Mastering(_Strict):
         return self.model_copy(update=mine) if mine else self
 
 
-#: The speech models `transcripts.model` names without a path (README, "Transcripts").
+#: The speech models `transcripts.model` names without a path (docs/transcripts.md).
 TRANSCRIPT_MODELS = ("tiny.en", "base")
 
 
@@ -867,8 +867,13 @@ class Show(_Strict):
     outro: OptionalClip = None
     extends: Identifier | None = None
     # Feed settings
+    moved_to: HttpUrl | None = Field(
+        None,
+        description="the show moved away: its feed at the new host (itunes:new-feed-url; "
+        "podcast:locked off so that host may import it)",
+    )
     new_feed_url: HttpUrl | None = Field(
-        None, description="where the feed moved to (itunes:new-feed-url)"
+        None, description="the older name of moved_to (the same setting, always equal to it)"
     )
     block: bool = Field(False, description="itunes:block: keep the show out of Apple's directory")
     complete: bool = Field(False, description="itunes:complete: no more episodes will come")
@@ -896,6 +901,29 @@ class Show(_Strict):
     update_frequency: UpdateFrequency | None = Field(
         None, description="podcast:updateFrequency: the release schedule"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_move(cls, data: Any) -> Any:
+        """`moved_to` and its older name `new_feed_url` are one setting: either sets both; a
+        show that moved is unlocked (the new host imports its feed)."""
+        if not isinstance(data, dict):
+            return data
+        moved, older = data.get("moved_to"), data.get("new_feed_url")
+        if not (moved or older):
+            return data
+        return {**data, "moved_to": moved or older, "new_feed_url": older or moved, "locked": False}
+
+    @field_validator("new_feed_url")
+    @classmethod
+    def _same_move(cls, value: str | None, info: ValidationInfo) -> str | None:
+        moved = info.data.get("moved_to")
+        if value and moved and value != moved:
+            raise ValueError(
+                f'"{value}" differs from moved_to "{moved}"; they are one setting '
+                "(new_feed_url is its older name): keep moved_to only"
+            )
+        return value
 
     @field_validator("description")
     @classmethod
@@ -927,7 +955,9 @@ class Show(_Strict):
 
 
 #: Show fields that belong to one show and are never inherited from [defaults] or a parent.
-PER_SHOW_FIELDS = frozenset({"id", "podcast_guid", "extends", "new_feed_url", "platforms", "txt"})
+PER_SHOW_FIELDS = frozenset(
+    {"id", "podcast_guid", "extends", "moved_to", "new_feed_url", "platforms", "txt"}
+)
 
 
 class NetworkFile(_Strict):
@@ -1017,6 +1047,11 @@ class FrontMatter(_Strict):
     audio: ExistingPath
     draft: bool = Field(
         False, description="not ready: validated, but not processed or published; may lack audio"
+    )
+    mastered: bool = Field(
+        False,
+        description="the audio is a finished MP3: published as it is (re-tagged, never "
+        "re-encoded); no trim, cuts, jingles, mastering or loudness normalisation",
     )
     number: int | None = Field(None, ge=1)
     season: int | None = Field(None, ge=1)

@@ -8,6 +8,7 @@ included episode's date, never "now"), so an unchanged feed is never uploaded ag
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
@@ -186,7 +187,7 @@ def check_feed(
                 toml, f"{where}.artwork", "has no published URL; process or publish the artwork"
             )
         )
-    channel_urls = {"link": show.link, "artwork": artwork, "new_feed_url": show.new_feed_url}
+    channel_urls = {"link": show.link, "artwork": artwork, "moved_to": show.moved_to}
     channel_urls.update({f"funding[{i}].url": f.url for i, f in enumerate(show.funding, 1)})
     for name, url in channel_urls.items():
         if url and not _is_web_url(url):
@@ -346,8 +347,8 @@ def _add_itunes_channel(generator: FeedGenerator, show: Show, artwork_url: str) 
         category["sub"] = show.category.subcategory
     itunes.itunes_category(category)
     itunes.itunes_type(show.type)
-    if show.new_feed_url:
-        itunes.itunes_new_feed_url(show.new_feed_url)
+    if show.moved_to:  # (podcast:locked is off then: the model unlocks a show that moved)
+        itunes.itunes_new_feed_url(show.moved_to)
     if show.block:
         itunes.itunes_block(True)
     if show.complete:
@@ -511,10 +512,13 @@ class PublisherFeed:
     key: str = PUBLISHER_FEED_KEY
 
 
-def build_publisher_feed(network: Network, artwork_urls: dict[str, str]) -> PublisherFeed:
+def build_publisher_feed(
+    network: Network, artwork_urls: dict[str, str], shows: Iterable[str] | None = None
+) -> PublisherFeed:
     """The network's publisher feed (Podcasting 2.0 medium "publisher"; publisher.md): no items,
-    one podcast:remoteItem per show, and its own podcast:guid. Every show's feed points back at it
-    with podcast:publisher, so apps can offer "more from this network"."""
+    one podcast:remoteItem per show (of `shows`, when given: those that have a feed), and its own
+    podcast:guid. Every show's feed points back at it with podcast:publisher, so apps can offer
+    "more from this network"."""
     settings = network.settings
     if not settings.podcast_guid:
         raise ContentError(
@@ -543,7 +547,8 @@ def build_publisher_feed(network: Network, artwork_urls: dict[str, str]) -> Publ
     namespace: PodcastIndexExtension = getattr(generator, NAMESPACE)
     namespace.guid(settings.podcast_guid)
     namespace.medium("publisher")
-    for show in network.shows.values():
+    listed = network.shows.keys() if shows is None else set(shows)
+    for show in (show for show in network.shows.values() if show.id in listed):
         namespace.remote_item(
             RemoteItem(show.podcast_guid, network.feed_url(show.id), title=_clean(show.title))
         )

@@ -67,7 +67,11 @@ def fingerprint(
     (where they land depends on the edits), the render's version and — only when the show turns
     any on — the audio stages (names, versions, settings). What the tags say is the other
     fingerprint (`tags_fingerprint`): a change there re-tags, never re-masters. `sound`: other
-    produced-sound settings to take (see `sound_change`)."""
+    produced-sound settings to take (see `sound_change`). A mastered episode's (`mastered:
+    true`): its master and chapters only — its MP3 is published as it is, whatever the show's
+    loudness, jingles, stages or formats say."""
+    if episode.mastered:
+        return mastered_fingerprint(episode)
     edits = edit_decisions(network, episode)
     show = network.shows[episode.show]
     settings = mastering_settings(show, episode, sound=sound)
@@ -92,11 +96,30 @@ def fingerprint(
     return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
 
 
+def mastered_fingerprint(episode: Episode) -> str:
+    """The audio fingerprint of a mastered episode: the master's bytes (the whole file's sha256,
+    as a Git LFS pointer records it) and the chapters' times (a build records where chapters
+    are heard, as for every episode: a moved chapter makes the build anew — a copy, no render),
+    with the version of the copying."""
+    parts = {
+        "mastered": MASTERED_VERSION,
+        "master": master_hash(episode.resolve(episode.audio)),
+        "chapters": [chapter.start for chapter in episode.chapters],
+    }
+    return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())
+
+
+#: Bump whenever a mastered episode's published MP3 would hold other bytes from the same master.
+MASTERED_VERSION = 1
+
+
 def sound_change(network: Network, episode: Episode, recorded: str) -> str | None:
     """When the audio fingerprint `recorded` (a manifest's) differs from today's only by the
     produced-sound settings (`mastering.leveler`, `denoise`, `dehum`), what changed — e.g.
     "leveler off → on, denoise light → strong"; else None. Every combination of the three is
     tried (24 fingerprints of the same inputs: no file is read again)."""
+    if episode.mastered:
+        return None  # no produced sound: its master is published as it is
     now = network.shows[episode.show].mastering.with_episode(episode.mastering)
     current = {name: getattr(now, name) for name in SWITCHES}
     choices = [sorted(_CHOICES[name], key=str) for name in SWITCHES]
@@ -131,8 +154,8 @@ def legacy_fingerprint(network: Network, episode: Episode) -> str | None:
     re-tagging."""
     show = network.shows[episode.show]
     settings = mastering_settings(show, episode)
-    if settings.also or settings.stages:
-        return None
+    if settings.also or settings.stages or episode.mastered:
+        return None  # (0.1 knew no other formats, no stages, no mastered episodes)
     edits = edit_decisions(network, episode)
     legacy_settings = {
         k: v for k, v in settings.__dict__.items() if k not in ("max_gain_db", "also", "stages")

@@ -131,8 +131,9 @@ def _feeds_of(
             problems.extend(exc.problems)
     if problems:
         raise ContentError(problems)
+    built = [feed for feed in built if feed.included]  # as publish: no feed until an episode
     publisher = (
-        build_publisher_feed(network, inputs.artwork_urls)
+        build_publisher_feed(network, inputs.artwork_urls, [feed.show_id for feed in built])
         if network.settings.podcast_guid
         else None
     )

@@ -20,6 +20,7 @@ from podcast_tools.audio.master import (
     master,
     measure_file,
 )
+from podcast_tools.audio.mastered import loudness_note, publish_mastered
 from podcast_tools.audio.meter import LoudnessFigures
 from podcast_tools.audio.plan import PlanError
 from podcast_tools.audio.recognition import Recognition
@@ -111,7 +112,6 @@ def process_episode(
         for name, audio_format in FORMATS.items()
     }
     primary_path, report_path = output_paths(out_dir, episode)
-    show = network.shows[episode.show]
     inputs = fingerprint_value or fingerprint(network, episode)  # before: the files may change
     built = built_audio(network, episode, out_dir)  # its artifacts are kept while current
 
@@ -130,19 +130,7 @@ def process_episode(
         _recognise(network, episode, progress) if wants_transcript(network, episode) else None
     )
     try:
-        report = master(
-            source,
-            primary_path,
-            mastering_settings(show, episode),
-            edit_decisions(network, episode),
-            progress=progress,
-            finish=tag,
-            analysis_cache=analysis_cache(network),
-            source_sha256=master_hash(source),
-            note=None
-            if note is None
-            else lambda message: note(f"note: {network.display(source)}: {message}"),
-        )
+        report = _render(network, episode, primary_path, progress, tag, note)
     except PlanError as exc:
         raise ContentError([Problem(network.display(episode.path), exc.field, str(exc))]) from exc
     except OffTarget as exc:  # the render's meter: no file of it was kept
@@ -169,6 +157,45 @@ def process_episode(
         payload["artifacts"] = [artifact.report_entry() for artifact in artifacts]
     write_text_atomic(report_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     return report, replace(processed, artifacts=artifacts)
+
+
+def _render(
+    network: Network,
+    episode: Episode,
+    primary_path: Path,
+    progress: Progress | None,
+    tag: Callable[[dict[str, Path], MasteringReport], None],
+    note: Callable[[str], None] | None,
+) -> MasteringReport:
+    """Master the episode's recording into its files — or, for a mastered episode (`mastered:
+    true`, the one place it goes its own way), publish its MP3's frames as they are, with a
+    note of the loudness measured."""
+    source = episode.resolve(episode.audio)
+    told = None if note is None else lambda line: note(f"note: {network.display(source)}: {line}")
+    settings = mastering_settings(network.shows[episode.show], episode)
+    if episode.mastered:
+        report = publish_mastered(
+            source,
+            primary_path,
+            settings,
+            edit_decisions(network, episode),
+            progress=progress,
+            finish=tag,
+        )
+        if told is not None:
+            told(loudness_note(report))
+        return report
+    return master(
+        source,
+        primary_path,
+        settings,
+        edit_decisions(network, episode),
+        progress=progress,
+        finish=tag,
+        analysis_cache=analysis_cache(network),
+        source_sha256=master_hash(source),
+        note=told,
+    )
 
 
 def _recognise(network: Network, episode: Episode, progress: Progress | None) -> Recognition:
@@ -222,6 +249,8 @@ def write_report_page(
         ("show", show.title),
         ("master", network.display(report.source)),
     ]
+    if report.published_as:  # mastered: true — the figures are measured, nothing was made
+        about.append(("audio", report.published_as))
     page = mastering_report.write_report_page(
         report,
         mastering_report.report_path(report.output),

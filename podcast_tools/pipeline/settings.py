@@ -42,20 +42,35 @@ def mastering_settings(
         sample_rate=show.mp3.sample_rate,
         channels=show.mp3.channels,
         bitrate_kbps=show.mp3.bitrate_kbps,
-        also=tuple((name, show.bitrate_of(name)) for name in show.formats if name != PRIMARY.name),
+        also=tuple(
+            (name, show.bitrate_of(name))
+            for name in formats_of(show, episode)
+            if name != PRIMARY.name
+        ),
         **mastering.model_dump(exclude={"stages", *SWITCHES}),
         stages=stage_specs(produced_stages(mastering)),
     )
 
 
+def formats_of(show: Show, episode: Episode | None = None) -> list[str]:
+    """The formats the episode is published in: the show's, the MP3 only for a mastered episode
+    (`mastered: true`: its MP3 is published as it is; an M4A or Opus made from it would be a
+    second lossy generation, at another loudness than the show's files)."""
+    return [PRIMARY.name] if episode is not None and episode.mastered else list(show.formats)
+
+
 def edit_decisions(network: Network, episode: Episode) -> EditDecisions:
-    """The producer's trim, cuts and chapters, and the jingles (episode's own, else its show's)."""
+    """The producer's trim, cuts and chapters, and the jingles (episode's own, else its show's);
+    a mastered episode's chapters only (nothing else applies to it)."""
+    chapters = tuple((chapter.start, chapter.title) for chapter in episode.chapters)
+    if episode.mastered:
+        return EditDecisions(chapters=chapters)
     intro, outro = network.jingles(episode)
     return EditDecisions(
         trim_start_s=episode.trim.start,
         trim_end_s=episode.trim.end,
         cuts_s=tuple((cut.start, cut.end) for cut in episode.cuts),
-        chapters=tuple((chapter.start, chapter.title) for chapter in episode.chapters),
+        chapters=chapters,
         intro=intro,
         outro=outro,
     )

@@ -1,4 +1,4 @@
-"""Machine transcripts when publishing (README, "Transcripts"): a show with
+"""Machine transcripts when publishing (docs/transcripts.md): a show with
 `transcripts = { auto = true }` gets one for every episode that names no transcript of its own.
 
 The master's speech is recognised once (`audio.recognition.recognise`: the words and their times

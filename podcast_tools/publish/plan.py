@@ -30,6 +30,7 @@ from podcast_tools.lfs import (
 from podcast_tools.notes import ChapterNote, RenderedNotes, notes_size_problem, render_notes
 from podcast_tools.pipeline.builds import artifacts_published, reusable_build
 from podcast_tools.pipeline.fingerprints import legacy_fingerprint, sound_change, tags_fingerprint
+from podcast_tools.pipeline.settings import formats_of
 from podcast_tools.record import (
     Asset,
     AudioFile,
@@ -213,7 +214,7 @@ def format_change(network: Network, episode: Episode, entry: dict[str, Any] | No
     if not entry or not isinstance(entry.get("audio"), list):
         return None
     published = [audio.get("format") for audio in entry["audio"]]
-    wanted = network.shows[episode.show].formats
+    wanted = formats_of(network.shows[episode.show], episode)
     added = [name for name in wanted if name not in published]
     dropped = [name for name in published if name not in wanted]
     if not added and not dropped:

@@ -5,7 +5,8 @@ It holds when:
 
 - the publisher's state is not readable (401, 403, 404 or 410) — at the URL each state file would
   have if base_url reached the state location, and where older versions kept it (under base_url);
-- every show's feed is readable: 200 with an RSS/XML Content-Type;
+- every show's feed is readable: 200 with an RSS/XML Content-Type (a show that has no feed yet —
+  no published episode, so the publisher feed does not name it — may answer 404);
 - one enclosure per feed (the newest episode's) is readable as podcast apps read it: HEAD answered
   200 with the enclosure's type and its length as Content-Length, and ``Range: bytes=0-1``
   answered 206 with 2 bytes.
@@ -151,11 +152,32 @@ def check_public(
     for url in state_urls(network, locations, base):
         findings += answered(lambda u: [_state(u)], url)
     feeds = [feed_url(base, show_id) for show_id in network.shows]
+    listed = None  # the shows' feeds the publisher feed names (a show gets one with its first episode)
     if network.settings.podcast_guid:  # the network's publisher feed (no items, no enclosure)
-        feeds.append(public_url(base, PUBLISHER_FEED_KEY))
+        publisher = public_url(base, PUBLISHER_FEED_KEY)
+        findings += answered(lambda u: _feed(u, at_base, answered), publisher)
+        listed = _listed_feeds(publisher, at_base)
     for url in feeds:
+        if listed is not None and at_base(url) not in listed and _ask(url).status == 404:
+            reason = "no feed yet: the show has no published episode (publisher.xml names none)"
+            findings.append(Finding(True, "feed", url, reason))
+            continue
         findings += answered(lambda u: _feed(u, at_base, answered), url)
     return findings
+
+
+def _listed_feeds(publisher: str, at_base) -> set[str] | None:
+    """The feed URLs (as asked at base_url) the publisher feed names; None when it cannot be
+    read (its own finding says so)."""
+    try:
+        answer = _ask(publisher, limit=_FEED_BYTES)
+        if answer.status != 200:
+            return None
+        root = ElementTree.fromstring(answer.body)
+    except (UnreachableError, ElementTree.ParseError):
+        return None
+    items = root.iter("{https://podcastindex.org/namespace/1.0}remoteItem")
+    return {at_base(item.get("feedUrl", "")) for item in items}
 
 
 def _state(url: str) -> Finding:

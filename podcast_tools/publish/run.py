@@ -720,10 +720,12 @@ class Publisher:
         for name, (key, build) in feeds.items():
             stored = self.storage.get(key)
             try:
-                xml = build(after, None, now)[0]
+                built = build(after, None, now)
             except IntegrityMismatch:  # the real run stops there: nothing written
                 continue
-            if stored is None or stored[0] != xml:
+            if built is None and stored is None:  # no feed yet, and none to write
+                continue
+            if stored is None or built is None or stored[0] != built[0]:
                 changing.add(name)
         return sorted(changing)
 
@@ -1168,6 +1170,8 @@ class Publisher:
         ]
         if self.network.settings.podcast_guid:
             feeds.append((PUBLISHER_FEED_KEY, self._publisher_feed))
+        show_of = {feed_key(show_id): show_id for show_id in shows}
+        toml = self.network.display(self.network.episodes_dir / "network.toml")
         for key, build in feeds:
             state = {"manifest": manifest}
 
@@ -1179,7 +1183,15 @@ class Publisher:
                 state["manifest"] = state["manifest"].merged_into(
                     read_manifest(self.state), mine, my_artwork, republished
                 )
-                xml, what = build(state["manifest"], stored[0] if stored else None, moment)
+                built = build(state["manifest"], stored[0] if stored else None, moment)
+                if built is None:  # a show with nothing published: no feed until there is
+                    if key in show_of:
+                        self.say(
+                            f"note: {toml}: shows.{show_of[key]}: no published episode yet; no "
+                            "feed written (it appears with the show's first episode)"
+                        )
+                    return
+                xml, what = built
                 if stored is not None and stored[0] == xml:
                     result.feeds_unchanged.append(key)
                     return
@@ -1204,9 +1216,10 @@ class Publisher:
 
     def _show_feed(
         self, show_id: str, manifest: Manifest, stored: bytes | None, moment: datetime
-    ) -> tuple[bytes, str]:
+    ) -> tuple[bytes, str] | None:
         """The show's feed from `manifest` (FeedLoss when it would lose an item of the `stored`
-        feed), and what it lists."""
+        feed), and what it lists; None for a show that has no feed yet and nothing to put in one
+        (an empty feed is a placeholder: directories refuse it and apps show an empty show)."""
         records = self._check_held(self._records(manifest, show_id))
         feed = build_feed(
             self.network,
@@ -1215,6 +1228,8 @@ class Publisher:
             now=moment,
             candidates=feed_candidates(self.network, records, show_id),
         )
+        if not feed.included and stored is None:
+            return None
         keeps = set(feed.included) | set(feed.scheduled) | set(manifest.unpublished)
         lost = (
             [
@@ -1231,10 +1246,16 @@ class Publisher:
 
     def _publisher_feed(
         self, manifest: Manifest, stored: bytes | None, moment: datetime
-    ) -> tuple[bytes, str]:
+    ) -> tuple[bytes, str] | None:
+        """The network's publisher feed, naming the shows whose feeds are in the store (written
+        before it); None while no show has a feed and none was written before."""
+        listed = [s for s in self.network.shows if self.storage.head(feed_key(s)) is not None]
+        if not listed and stored is None:
+            return None
         artwork = {show: art["key"] for show, art in manifest.artwork.items()}
-        built = build_publisher_feed(self.network, feed_inputs(self.base, {}, artwork).artwork_urls)
-        return built.xml, f"the network's {len(self.network.shows)} shows"
+        urls = feed_inputs(self.base, {}, artwork).artwork_urls
+        built = build_publisher_feed(self.network, urls, listed)
+        return built.xml, f"the network's {len(listed)} shows"
 
     def _check_held(self, records: dict[str, EpisodeRecord]) -> dict[str, EpisodeRecord]:
         """The records, each audio object they name with a sha256 (a feed's podcast:integrity)

@@ -26,6 +26,7 @@ import base64
 import errno
 import fcntl
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -40,6 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from podcast_tools.content.models import url_text_problem
 from podcast_tools.errors import ExitCode, PodcastToolsError, UsageError, WriteError
@@ -138,6 +140,9 @@ class Storage:
     description: str  # also its canonical URL: s3://bucket/prefix or file:///absolute/dir
     #: the size of a multipart upload's parts (None: the store takes whole files)
     part_bytes: int | None = None
+    #: on this machine only (a folder; an S3 server on a loopback address): listeners cannot
+    #: reach what is published there, so placeholders may be (podcast_tools.publish.placeholders)
+    on_this_machine: bool = False
 
     @classmethod
     def at(
@@ -275,6 +280,8 @@ class LocalStorage(Storage):
     of writes in progress (``.tmp/``, renamed onto the object when whole) live in the private
     folder: ``<state_folder>/objects/`` (``state_folder`` itself for the state's own folder).
     """
+
+    on_this_machine = True
 
     scheme = "file"
     capabilities = Capabilities(
@@ -659,6 +666,16 @@ class S3Storage(Storage):
     @property
     def endpoint(self) -> str:
         return self._client.meta.endpoint_url
+
+    @property
+    def on_this_machine(self) -> bool:  # type: ignore[override]
+        host = urlsplit(self.endpoint or "").hostname or ""
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
 
     def _fail(self, action: str, key: str, exc: Exception) -> StorageError:
         from botocore.exceptions import (

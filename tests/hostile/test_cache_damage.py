@@ -37,7 +37,7 @@ from tests.memory import podcast_peak_mb
 
 ROW_TARGET = "loudness = { target_lufs = -19.0 }"
 NEW_TARGET = -17.0  # the changed target: the episode is mastered again, pass 1 from the cache
-TOLERANCE_LU = 0.3  # the project's verdict on a file's integrated loudness (README)
+TOLERANCE_LU = 0.3  # the project's verdict on a file's integrated loudness (docs/mastering.md)
 
 
 def entry_of(root: Path) -> Path:

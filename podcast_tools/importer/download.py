@@ -1,0 +1,222 @@
+"""Parallel, resumable HTTP downloads with their lengths checked.
+
+Each file is written to `<cache>/<key>.part` and renamed to `<cache>/<key>` when whole. A body
+cut off mid-way is retried with a Range request from where it stopped (a server that answers 200
+instead of 206 sends it all again); a run that still fails leaves the `.part` for the next run to
+continue. Redirects are followed (measurement prefixes such as podtrac, chartable or op3 are
+redirects); query strings stay in the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from podcast_tools.errors import ContentError, ExitCode, Problem
+from podcast_tools.fsutil import make_folder
+from podcast_tools.importer.feed import TIMEOUT_S, USER_AGENT
+
+CHUNK_BYTES = 256 * 1024
+#: Tries of one file in one run (a cut-off body continues where it stopped each time).
+ATTEMPTS = 4
+Progress = Callable[[str, float, float], None]
+
+
+@dataclass(frozen=True)
+class Download:
+    url: str
+    where: str  # what a failure line names: the feed and the item
+    label: str  # the progress bar's: "download <name>"
+    expected_length: int = 0  # the enclosure's length attribute (0: not given)
+    audio: bool = False  # check that what came is audio, not an error page
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(self.url.encode()).hexdigest()[:24]
+
+
+class DownloadsFailed(ContentError):
+    """One or more downloads failed after their retries: one line each."""
+
+    exit_code = ExitCode.STORAGE
+
+
+class _Retry(Exception):
+    """A body cut off or a server error: try again (from where it stopped)."""
+
+
+def download_all(
+    downloads: list[Download],
+    cache: Path,
+    *,
+    jobs: int = 4,
+    progress: Progress | None = None,
+    warn: Callable[[str], None] = lambda line: None,
+    done: Callable[[Download, Path], None] | None = None,
+) -> dict[str, Path]:
+    """Fetch every download into `cache` (`jobs` at a time); return url → whole file. `done` is
+    told of each file as it is whole (a log's line per download where no bar is drawn).
+
+    Raises DownloadsFailed naming every one that failed (the others stay in the cache)."""
+    make_folder(cache)
+    unique = list({d.url: d for d in downloads}.values())
+    results: dict[str, Path] = {}
+    problems: list[Problem] = []
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures = {
+            pool.submit(fetch, d, cache, progress=progress, warn=warn, stop=stop): d for d in unique
+        }
+        for future in as_completed(futures):
+            download = futures[future]
+            try:
+                results[download.url] = future.result()
+            except ContentError as exc:
+                problems.extend(exc.problems)
+                continue
+            if done is not None:
+                done(download, results[download.url])
+    except BaseException:  # Ctrl-C: the running downloads stop at their next chunk (.part kept)
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if problems:
+        raise DownloadsFailed(problems)
+    return results
+
+
+def fetch(
+    download: Download,
+    cache: Path,
+    *,
+    progress: Progress | None = None,
+    warn: Callable[[str], None] = lambda line: None,
+    stop: threading.Event | None = None,
+) -> Path:
+    """One file into `cache`, resumed from its `.part` if an earlier run left one (`stop`: set
+    when the run is interrupted; the download ends at its next chunk)."""
+    done = cache / download.key
+    if done.is_file():
+        return done
+    part = cache / f"{download.key}.part"
+    last = ""
+    for attempt in range(ATTEMPTS):
+        try:
+            _fetch_once(download, part, progress, stop)
+        except _Retry as exc:
+            last = str(exc)
+            time.sleep(min(0.2 * 2**attempt, 2.0))
+            continue
+        _check_whole(download, part, warn)
+        os.replace(part, done)
+        return done
+    have = part.stat().st_size if part.exists() else 0
+    raise ContentError(
+        [
+            Problem(
+                download.where,
+                "enclosure",
+                f"{download.url}: {last} after {ATTEMPTS} tries ({have:,} bytes kept; "
+                "run the import again to continue)",
+            )
+        ]
+    )
+
+
+def _fetch_once(
+    download: Download, part: Path, progress: Progress | None, stop: threading.Event | None
+) -> None:
+    have = part.stat().st_size if part.exists() else 0
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+    request = urllib.request.Request(download.url, headers=headers)
+    try:
+        response = urllib.request.urlopen(request, timeout=TIMEOUT_S)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416:  # the part is no prefix of what the server holds now: start again
+            part.unlink(missing_ok=True)
+            raise _Retry("HTTP 416 for the rest of a partial download") from None
+        if exc.code >= 500 or exc.code == 429:
+            raise _Retry(f"HTTP {exc.code} {exc.reason}") from None
+        raise ContentError(
+            [Problem(download.where, "enclosure", f"{download.url}: HTTP {exc.code} {exc.reason}")]
+        ) from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        raise _Retry(f"cannot connect ({getattr(exc, 'reason', exc)})") from None
+    with response:
+        start = _resume_point(response, have)
+        length = response.headers.get("Content-Length")
+        total = start + int(length) if length and length.isdigit() else 0
+        received = start
+        try:
+            with part.open("r+b" if start else "wb") as out:
+                out.seek(start)
+                out.truncate()
+                while chunk := response.read(CHUNK_BYTES):
+                    if stop is not None and stop.is_set():
+                        raise KeyboardInterrupt
+                    out.write(chunk)
+                    received += len(chunk)
+                    if progress is not None:
+                        progress(download.label, received, total or download.expected_length)
+        except (http.client.IncompleteRead, OSError, http.client.HTTPException) as exc:
+            if isinstance(exc, OSError) and exc.filename is not None:
+                raise  # our own file, not the connection
+            raise _Retry(f"cut off at {received:,} of {total or '?'} bytes") from None
+    if total and received != total:
+        raise _Retry(f"cut off at {received:,} of {total:,} bytes")
+
+
+def _resume_point(response, have: int) -> int:
+    """Where the body starts in the file: `have` for a 206 that continues it, else 0."""
+    if response.status != 206:
+        return 0  # no Range support: the whole file again
+    match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
+    if not match or int(match.group(1)) != have:
+        raise _Retry("the server resumed at another byte than asked")
+    return have
+
+
+#: The first bytes of the audio files feeds carry (MP3 with or without ID3, MP4/M4A, Ogg, …).
+_AUDIO_STARTS = (b"ID3", b"OggS", b"fLaC", b"RIFF")
+
+
+def _check_whole(download: Download, part: Path, warn: Callable[[str], None]) -> None:
+    size = part.stat().st_size
+    if download.audio:
+        with part.open("rb") as handle:
+            head = handle.read(12)
+        mpeg_sync = len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+        if not (head.startswith(_AUDIO_STARTS) or mpeg_sync or head[4:8] == b"ftyp"):
+            part.unlink(missing_ok=True)
+            raise ContentError(
+                [
+                    Problem(
+                        download.where,
+                        "enclosure",
+                        f"{download.url}: is not audio (it starts {head[:12]!r}); "
+                        "the host sent a page instead of the file",
+                    )
+                ]
+            )
+    expected = download.expected_length
+    # hosts that insert ads per request report a length that differs a little; a wildly
+    # different one (e.g. 0 or 1) is a placeholder, not worth a line
+    if expected > 1024 and abs(size - expected) > max(1024, expected // 100):
+        warn(
+            f"{download.where}: enclosure: {download.url}: {size:,} bytes downloaded, the feed "
+            f"said {expected:,} (kept: the server's length was met)"
+        )

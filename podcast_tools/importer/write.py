@@ -1,0 +1,455 @@
+"""What an import adds, and adding it without ever leaving the network half-changed.
+
+`plan_import` reads the feed and decides everything that can be decided without downloading:
+the show's table (a new show only), each new item's file names, guid, date and notes — and
+refuses bad input in one line each. `import_show` downloads every file into the import cache,
+writes the episode files into a staging folder, and only when all of that succeeded moves them
+into place and appends the show's table to network.toml (the rest of the file byte for byte).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import yaml
+
+from podcast_tools.content.loader import NETWORK_FILE
+from podcast_tools.content.models import ID_PATTERN
+from podcast_tools.errors import ContentError, Problem, UsageError, WriteError
+from podcast_tools.fsutil import make_folder, write_text_atomic
+from podcast_tools.importer import channel as channel_table
+from podcast_tools.importer.download import Download, Progress, download_all
+from podcast_tools.importer.feed import Feed, FeedItem, parse_feed, read_source
+from podcast_tools.importer.items import episode_front_matter, extra_downloads, item_links, where
+from podcast_tools.importer.markdown import html_to_markdown
+from podcast_tools.scaffold import slugify
+
+#: Where downloads wait (and `.part` files resume) until an import moves them into place.
+CACHE = Path("build/.cache/import")
+#: A pubDate before this is no real date: hosts write the Unix epoch (1970) for "none".
+_EPOCH_END = datetime(1971, 1, 1, tzinfo=timezone.utc)
+_MEDIA_SUFFIXES = {
+    "audio/mpeg": ".mp3",
+    "audio/mp3": ".mp3",
+    "audio/x-m4a": ".m4a",
+    "audio/mp4": ".m4a",
+    "audio/m4a": ".m4a",
+    "audio/aac": ".m4a",
+    "audio/ogg": ".ogg",
+    "audio/opus": ".opus",
+    "audio/x-wav": ".wav",
+    "audio/wav": ".wav",
+    "audio/flac": ".flac",
+}
+Warn = Callable[[str], None]
+
+
+@dataclass
+class PlannedEpisode:
+    item: FeedItem
+    guid: str
+    slug: str  # "<NNN>-<slug>": the episode file's stem
+    title: str
+    date: datetime
+    audio_name: str
+    notes: str  # Markdown
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.slug}.md"
+
+
+@dataclass
+class ImportPlan:
+    root: Path
+    show_id: str
+    feed: Feed
+    show_exists: bool
+    show_table: dict  # the new [shows.<id>] table's values ({} for a show that exists)
+    episodes: list[PlannedEpisode]
+    already: int  # items whose guid the show has already
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        return self.root / "episodes" / self.show_id
+
+    @property
+    def download_bytes(self) -> int:
+        """The enclosures' lengths as the feed gives them (0 where it gives none)."""
+        return sum(e.item.enclosure_length for e in self.episodes)
+
+    def toml_text(self) -> str:
+        return channel_table.toml_table(self.show_id, self.show_table) if self.show_table else ""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    episodes: list[Path]
+    show_added: bool
+    downloaded_bytes: int
+
+
+def plan_import(root: Path, source: str, show_id: str, *, warn: Warn | None = None) -> ImportPlan:
+    """Read the feed at `source` and decide what importing it into show `show_id` adds.
+
+    Raises ContentError (one line each) for a source that is no feed, a feed without items,
+    duplicate guids, or a name that clashes with a file already in the network."""
+    if not ID_PATTERN.match(show_id):
+        raise UsageError(
+            f'--show "{show_id}": a show id uses lowercase letters, digits and "-" (e.g. "my-show")'
+        )
+    feed = parse_feed(read_source(source), source)
+    warnings: list[str] = []
+    network = _read_network(root)
+    show_exists = show_id in network.get("shows", {})
+    guids_here, guids_elsewhere = _known_guids(root, show_id)
+    items = _usable_items(feed, warnings)
+    _check_guids(feed, items, guids_elsewhere)
+    new_items = [item for item in items if item.guid not in guids_here]
+    episodes = _plan_episodes(root, show_id, feed, new_items, warnings)
+    table = {} if show_exists else channel_table.show_settings(feed, show_id, warnings)
+    warnings += _moves_and_locks(feed)
+    plan = ImportPlan(
+        root=root,
+        show_id=show_id,
+        feed=feed,
+        show_exists=show_exists,
+        show_table=table,
+        episodes=episodes,
+        already=len(items) - len(new_items),
+        warnings=warnings,
+    )
+    _check_clashes(plan)
+    if warn is not None:
+        for line in warnings:
+            warn(line)
+    return plan
+
+
+def _moves_and_locks(feed: Feed) -> list[str]:
+    """What the feed says about moving: it moved on already, or it is locked against imports."""
+    lines = []
+    if feed.channel.new_feed_url and feed.channel.new_feed_url != feed.url:
+        lines.append(
+            f"{feed.source}: itunes:new-feed-url: the feed says the show moved to "
+            f"{feed.channel.new_feed_url}; import from there if that is its home now"
+        )
+    if feed.channel.locked:
+        owner = f" (owner {feed.channel.locked_owner})" if feed.channel.locked_owner else ""
+        lines.append(
+            f"{feed.source}: podcast:locked: yes{owner}: the feed asks other hosts not to import "
+            "it — fine for your own show; unlock it at the old host if a directory refuses the move"
+        )
+    return lines
+
+
+def _read_network(root: Path) -> dict:
+    path = root / NETWORK_FILE
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read it ({exc}); run `podcast validate`") from None
+
+
+def _front_matter(path: Path) -> dict:
+    try:
+        parts = path.read_text(encoding="utf-8").split("\n---", 1)
+        data = yaml.safe_load(parts[0].removeprefix("---")) if len(parts) == 2 else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _known_guids(root: Path, show_id: str) -> tuple[set[str], dict[str, Path]]:
+    """The guids of the show's episodes, and those of every other episode (guid → file)."""
+    here: set[str] = set()
+    elsewhere: dict[str, Path] = {}
+    for path in sorted((root / "episodes").glob("*/*.md")):
+        guid = _front_matter(path).get("guid")
+        if guid is None:
+            continue
+        if path.parent.name == show_id:
+            here.add(str(guid))
+        else:
+            elsewhere[str(guid)] = path
+    return here, elsewhere
+
+
+def _usable_items(feed: Feed, warnings: list[str]) -> list[FeedItem]:
+    """The items that are episodes: those without audio skipped, a missing guid taken from the
+    enclosure URL (what apps identify such an item by)."""
+    usable = []
+    for item in feed.items:
+        if item.enclosure is None:
+            warnings.append(f"{where(feed, item)}: no enclosure (no audio): skipped")
+            continue
+        if not item.guid:
+            item.guid = item.enclosure.url
+            item.guid_from_enclosure = True
+            warnings.append(
+                f"{where(feed, item)}: no guid; its enclosure URL is kept as the guid "
+                "(apps identify it by that)"
+            )
+        usable.append(item)
+    return usable
+
+
+def _check_guids(feed: Feed, items: list[FeedItem], elsewhere: dict[str, Path]) -> None:
+    problems: list[Problem] = []
+    first: dict[str, FeedItem] = {}
+    for item in items:
+        assert item.guid is not None
+        if item.guid in first:
+            problems.append(
+                Problem(
+                    where(feed, item),
+                    "guid",
+                    f'"{item.guid}" is also the guid of item {first[item.guid].index + 1}; apps '
+                    "would see one episode: fix the feed (save it, edit it, import the file)",
+                )
+            )
+        first.setdefault(item.guid, item)
+        if item.guid in elsewhere:
+            problems.append(
+                Problem(
+                    where(feed, item),
+                    "guid",
+                    f'"{item.guid}" is already the guid of {elsewhere[item.guid]}',
+                )
+            )
+    if problems:
+        raise ContentError(problems)
+
+
+def _next_number(folder: Path) -> int:
+    highest = 0
+    for path in folder.glob("*.md"):
+        number = _front_matter(path).get("number")
+        match = re.match(r"^(\d+)-", path.stem)
+        if isinstance(number, int):
+            highest = max(highest, number)
+        if match:
+            highest = max(highest, int(match.group(1)))
+    return highest + 1
+
+
+def _item_date(feed: Feed, item: FeedItem, warnings: list[str]) -> datetime:
+    if item.date is not None and item.date >= _EPOCH_END:
+        return item.date
+    said = f'"{item.date_text}"' if item.date_text else "no pubDate"
+    warnings.append(
+        f"{where(feed, item)}: date: {said} is no real date; kept as 1970-01-01 so the feed "
+        "orders it as before — write the real date in its front matter"
+    )
+    return item.date if item.date is not None else datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _plan_episodes(
+    root: Path, show_id: str, feed: Feed, items: list[FeedItem], warnings: list[str]
+) -> list[PlannedEpisode]:
+    dated = [(item, _item_date(feed, item, warnings)) for item in items]
+    # oldest first; feeds list newest first, so equal dates keep the feed's order reversed
+    dated.sort(key=lambda pair: (pair[0].date is not None, pair[1], -pair[0].index))
+    number = _next_number(root / "episodes" / show_id)
+    planned = []
+    for offset, (item, when) in enumerate(dated):
+        title = item.title.strip()
+        if not title:
+            title = f"Episode {item.number or number + offset}"
+            warnings.append(f"{where(feed, item)}: no title; called it {title!r}")
+        slug = f"{number + offset:03d}-{slugify(title)}"[:60].rstrip("-")
+        planned.append(
+            PlannedEpisode(
+                item=item,
+                guid=item.guid or "",
+                slug=slug,
+                title=title,
+                date=when,
+                audio_name=slug + _audio_suffix(item),
+                notes=html_to_markdown(item.notes_html),
+            )
+        )
+    return planned
+
+
+def _audio_suffix(item: FeedItem) -> str:
+    assert item.enclosure is not None
+    suffix = Path(unquote(urlsplit(item.enclosure.url).path)).suffix.lower()
+    if suffix in set(_MEDIA_SUFFIXES.values()):
+        return suffix
+    return _MEDIA_SUFFIXES.get(item.enclosure.type.lower(), ".mp3")
+
+
+def _check_clashes(plan: ImportPlan) -> None:
+    problems = []
+    for episode in plan.episodes:
+        for name in (episode.file_name, episode.audio_name):
+            path = plan.folder / name
+            if path.exists() or path.is_symlink():
+                problems.append(
+                    Problem(
+                        str(path.relative_to(plan.root)),
+                        "",
+                        f'exists already; item "{episode.title}" (guid "{episode.guid}") would '
+                        "be written there: move that file away or rename it",
+                    )
+                )
+    if problems:
+        raise ContentError(problems)
+
+
+# --- carrying the plan out ------------------------------------------------------------------
+
+
+def import_show(
+    plan: ImportPlan,
+    *,
+    jobs: int = 4,
+    progress: Progress | None = None,
+    warn: Warn = lambda line: None,
+) -> ImportResult:
+    """Download, stage and move into place everything `plan` adds; on any failure nothing of
+    the network changes (finished downloads and `.part` files stay in the import cache)."""
+    cache = plan.root / CACHE
+    links = item_links(plan)
+    downloads = [link.download for link in links]
+    files = download_all(
+        downloads,
+        cache,
+        jobs=jobs,
+        progress=progress,
+        warn=warn,
+        done=lambda download, path: _say_downloaded(download, path, warn),
+    )
+    make_folder(cache)
+    stage = Path(tempfile.mkdtemp(prefix=f"stage-{plan.show_id}-", dir=cache))
+    try:
+        placed = _stage(plan, links, files, stage, warn)
+        moved = _move_into_place(plan, stage, placed)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    for path in files.values():
+        path.unlink(missing_ok=True)
+    size = sum(p.stat().st_size for p in moved if p.suffix in set(_MEDIA_SUFFIXES.values()))
+    return ImportResult(
+        episodes=[p for p in moved if p.suffix == ".md"],
+        show_added=bool(plan.show_table),
+        downloaded_bytes=size,
+    )
+
+
+def _say_downloaded(download: Download, path: Path, say: Warn) -> None:
+    """A line per episode's audio as it is whole: progress where no bar is drawn (CI logs)."""
+    if download.audio:
+        name = download.label.removeprefix("download ")
+        say(f"downloaded {name} ({path.stat().st_size:,} bytes)")
+
+
+def _stage(plan: ImportPlan, links, files: dict[str, Path], stage: Path, warn: Warn) -> list[str]:
+    """Write every new file into `stage` under its path relative to episodes/; return those."""
+    placed: list[str] = []
+
+    def put(relative: str, source: Path | None = None, text: str | None = None) -> None:
+        target = stage / relative
+        make_folder(target.parent)
+        if source is not None:
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copyfile(source, target)
+        else:
+            assert text is not None
+            target.write_text(text, encoding="utf-8")
+        placed.append(relative)
+
+    resolved = extra_downloads(plan, links, files, warn)
+    for relative, source in resolved.files.items():
+        put(relative, source=source)
+    for episode in plan.episodes:
+        assert episode.item.enclosure is not None
+        put(f"{plan.show_id}/{episode.audio_name}", source=files[episode.item.enclosure.url])
+        front = episode_front_matter(episode, resolved, files, warn)
+        text = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100)
+        body = episode.notes or f"{episode.title}\n"
+        put(f"{plan.show_id}/{episode.file_name}", text=f"---\n{text}---\n\n{body}")
+    if plan.show_table and resolved.artwork:
+        plan.show_table["artwork"] = resolved.artwork
+    return placed
+
+
+def _move_into_place(plan: ImportPlan, stage: Path, placed: list[str]) -> list[Path]:
+    episodes = plan.root / "episodes"
+    network_file = plan.root / NETWORK_FILE
+    original = network_file.read_bytes()
+    new_toml = None
+    if plan.show_table:
+        new_toml = channel_table.appended(original.decode("utf-8"), plan.toml_text())
+    for relative in placed:  # checked again: nothing may have appeared since the plan
+        if (episodes / relative).exists():
+            raise ContentError(
+                [Problem(f"episodes/{relative}", "", "appeared while importing; nothing changed")]
+            )
+    moved: list[Path] = []
+    try:
+        for relative in placed:
+            target = episodes / relative
+            make_folder(target.parent)
+            try:
+                os.replace(stage / relative, target)
+            except OSError as exc:
+                raise WriteError.of(exc, target) from None
+            moved.append(target)
+        if new_toml is not None:
+            write_text_atomic(network_file, new_toml)
+    except BaseException:
+        for path in moved:
+            path.unlink(missing_ok=True)
+        raise
+    return moved
+
+
+def dry_run_lines(plan: ImportPlan) -> list[str]:
+    """What an import would write, for `--dry-run`."""
+    lines: list[str] = []
+    if plan.show_table:
+        lines.append(f"would append to {NETWORK_FILE.as_posix()}:")
+        lines += ["  " + line for line in plan.toml_text().rstrip("\n").split("\n")]
+    else:
+        lines.append(f'show "{plan.show_id}" exists: its settings are left as they are')
+    if plan.already:
+        lines.append(f"{plan.already} item(s) of the feed are in the show already")
+    lines.append(f"would add {len(plan.episodes)} episode(s) to episodes/{plan.show_id}/:")
+    for episode in plan.episodes:
+        size = episode.item.enclosure_length
+        shown = f"{size / 1e6:.1f} MB" if size else "size unknown"
+        seconds = episode.item.duration_s
+        if seconds is not None:
+            shown += (
+                f", {int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
+            )
+        lines.append(
+            f"  {episode.file_name}  {episode.date.isoformat()}  {json.dumps(episode.title)}  "
+            f"guid {json.dumps(episode.guid)}  ({shown})"
+        )
+    total = plan.download_bytes
+    lines.append(
+        f"{total / 1e6:.1f} MB of audio to download"
+        + (
+            " (some items give no length)"
+            if any(not e.item.enclosure_length for e in plan.episodes)
+            else ""
+        )
+        + "; nothing written (dry run)"
+    )
+    return lines
