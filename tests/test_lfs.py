@@ -351,10 +351,11 @@ def test_publishing_a_new_episode_without_its_master_stops_before_uploading(with
 
 
 @pytest.mark.slow
-def test_process_names_the_command_that_fetches_a_pointer(checkout):
+@pytest.mark.parametrize("command", ["process", "transcribe"])
+def test_process_and_transcribe_name_the_command_that_fetches_a_pointer(checkout, command: str):
     clone, _, _ = checkout
     master = "episodes/itsmwp/003-service-desk-metrics.opus"
-    done = podcast(clone, "process", "episodes/itsmwp/003-service-desk-metrics.md")
+    done = podcast(clone, command, "episodes/itsmwp/003-service-desk-metrics.md")
     assert done.exit_code == 1
     assert done.stderr.strip().splitlines() == [
         f"{path}: a Git LFS pointer, not the audio; this run needs it: "
