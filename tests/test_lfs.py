@@ -231,6 +231,14 @@ def test_validate_and_a_dry_run_pass_with_every_master_a_pointer(checkout):
     assert "no problems found" in done.stdout
     dry = podcast(clone, "publish", "--dry-run", "--all", *args, ok=True)
     assert "unchanged: 7 episode(s)" in dry.output
+    halves = [plan_of(clone, args, "--all", "--shard", f"{k}/2") for k in (1, 2)]
+    assert [h["fetch"] for h in halves] == [[], []]
+    assert sorted(e["file"] for h in halves for e in h["episodes"]) == sorted(
+        p.relative_to(clone).as_posix() for p in (clone / "episodes").glob("*/*.md")
+    )
+    assert {e["action"] for h in halves for e in h["episodes"]} == {"unchanged"}
+    both = podcast(clone, "publish", "--plan", "--dry-run", *args)
+    assert both.exit_code == 2 and "--plan runs nothing" in both.stderr
 
 
 @pytest.mark.slow
