@@ -15,9 +15,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from podcast_tools.content.loader import load_network
 from podcast_tools.lfs import (
+    POINTER_START,
+    PointerError,
     include_argument,
     include_pattern,
     is_pointer,
@@ -113,6 +117,27 @@ def test_a_well_formed_pointer_parses_and_its_size_is_not_checked():
     assert parse_pointer(POINTER.encode()).size == 12345
     extended = POINTER.replace("oid ", "ext-0-foo sha256:" + "b" * 64 + "\noid ")
     assert parse_pointer(extended.encode()).sha256 == SHA  # keys git-lfs may add, in order
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tail=st.one_of(
+        st.binary(max_size=300),
+        st.text(alphabet="v1\n\r :abcdefghijklmnopqrstuvwxyz0123456789-.", max_size=300).map(
+            str.encode
+        ),
+    )
+)
+def test_anything_that_starts_like_a_pointer_parses_or_says_why(tail: bytes):
+    """Whatever follows the first bytes of a pointer: a Pointer or one PointerError, nothing
+    else (validation turns the error into one line)."""
+    data = POINTER_START + tail
+    try:
+        pointer = parse_pointer(data)
+    except PointerError as exc:
+        assert str(exc)
+    else:
+        assert len(pointer.sha256) == 64 and pointer.size >= 0
 
 
 # --- include patterns ---------------------------------------------------------------------------
