@@ -15,9 +15,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from podcast_tools.content.loader import load_network
 from podcast_tools.lfs import (
+    POINTER_START,
+    PointerError,
     include_argument,
     include_pattern,
     is_pointer,
@@ -27,7 +31,7 @@ from podcast_tools.lfs import (
 from podcast_tools.pipeline.fingerprints import fingerprint
 from podcast_tools.scaffold import MASTER_PATTERNS
 from tests.audio_tools import synth
-from tests.conftest import REPO, edit, podcast
+from tests.conftest import REPO, edit, ffmpeg_logged, podcast
 from tests.test_json_schemas import assert_valid
 from tests.test_retag import packets
 
@@ -113,6 +117,27 @@ def test_a_well_formed_pointer_parses_and_its_size_is_not_checked():
     assert parse_pointer(POINTER.encode()).size == 12345
     extended = POINTER.replace("oid ", "ext-0-foo sha256:" + "b" * 64 + "\noid ")
     assert parse_pointer(extended.encode()).sha256 == SHA  # keys git-lfs may add, in order
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tail=st.one_of(
+        st.binary(max_size=300),
+        st.text(alphabet="v1\n\r :abcdefghijklmnopqrstuvwxyz0123456789-.", max_size=300).map(
+            str.encode
+        ),
+    )
+)
+def test_anything_that_starts_like_a_pointer_parses_or_says_why(tail: bytes):
+    """Whatever follows the first bytes of a pointer: a Pointer or one PointerError, nothing
+    else (validation turns the error into one line)."""
+    data = POINTER_START + tail
+    try:
+        pointer = parse_pointer(data)
+    except PointerError as exc:
+        assert str(exc)
+    else:
+        assert len(pointer.sha256) == 64 and pointer.size >= 0
 
 
 # --- include patterns ---------------------------------------------------------------------------
@@ -220,9 +245,10 @@ def listing(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def test_validate_and_a_dry_run_pass_with_every_master_a_pointer(checkout):
+def test_validate_and_a_dry_run_pass_with_every_master_a_pointer(checkout, logged_ffmpeg: Path):
     clone, args, _ = checkout
-    done = podcast(clone, "validate", ok=True)
+    done = podcast(clone, "validate", ok=True, process=True, env=ffmpeg_logged(logged_ffmpeg))
+    assert not logged_ffmpeg.exists()  # no pointer is decoded
     notes = [line for line in done.output.splitlines() if "Git LFS" in line]
     assert notes == [
         "note: 7 masters and 4 jingles are Git LFS pointers (not checked out): each is checked "
@@ -231,6 +257,14 @@ def test_validate_and_a_dry_run_pass_with_every_master_a_pointer(checkout):
     assert "no problems found" in done.stdout
     dry = podcast(clone, "publish", "--dry-run", "--all", *args, ok=True)
     assert "unchanged: 7 episode(s)" in dry.output
+    halves = [plan_of(clone, args, "--all", "--shard", f"{k}/2") for k in (1, 2)]
+    assert [h["fetch"] for h in halves] == [[], []]
+    assert sorted(e["file"] for h in halves for e in h["episodes"]) == sorted(
+        p.relative_to(clone).as_posix() for p in (clone / "episodes").glob("*/*.md")
+    )
+    assert {e["action"] for h in halves for e in h["episodes"]} == {"unchanged"}
+    both = podcast(clone, "publish", "--plan", "--dry-run", *args)
+    assert both.exit_code == 2 and "--plan runs nothing" in both.stderr
 
 
 @pytest.mark.slow
@@ -351,14 +385,16 @@ def test_publishing_a_new_episode_without_its_master_stops_before_uploading(with
 
 
 @pytest.mark.slow
-def test_process_names_the_command_that_fetches_a_pointer(checkout):
+@pytest.mark.parametrize("command", ["process", "transcribe"])
+def test_process_and_transcribe_name_the_command_that_fetches_a_pointer(checkout, command: str):
     clone, _, _ = checkout
     master = "episodes/itsmwp/003-service-desk-metrics.opus"
-    done = podcast(clone, "process", "episodes/itsmwp/003-service-desk-metrics.md")
+    done = podcast(clone, command, "episodes/itsmwp/003-service-desk-metrics.md")
     assert done.exit_code == 1
-    assert done.stderr.strip().splitlines() == [
+    lines = done.stderr.strip().splitlines()
+    assert [line for line in lines if "Git LFS" in line] == [
         f"{path}: a Git LFS pointer, not the audio; this run needs it: "
         f'git lfs pull --include "{path}"'
         for path in sorted([master, *JINGLES])
-    ] + ["3 problems in 3 file(s); nothing was written."]
+    ]
     assert not (clone / "build").exists() or not any((clone / "build").rglob("*.mp3"))

@@ -27,7 +27,12 @@ from podcast_tools.content import NETWORK_FILE, Episode, Network
 from podcast_tools.errors import AudioInputError, ContentError, Problem
 from podcast_tools.fsutil import write_bytes_atomic, write_text_atomic
 from podcast_tools.media_checks import model_of, spoken_language
-from podcast_tools.pipeline.fingerprints import analysis_cache, master_hash
+from podcast_tools.pipeline.fingerprints import (
+    analysis_cache,
+    audio_inputs,
+    master_hash,
+    require_audio,
+)
 from podcast_tools.pipeline.settings import edit_decisions, mastering_settings
 from podcast_tools.pipeline.transcripts import heard_words, transcript_cache
 from podcast_tools.transcript import (
@@ -146,6 +151,7 @@ def transcribe_episode(
             where=network.display(network.root / NETWORK_FILE),
             field=f"shows.{show.id}.{setting}",
         )
+    require_audio(network, audio_inputs(network, episode))  # not Git LFS pointers
     source = episode.resolve(episode.audio)
     label = f"transcribe {episode.slug}"
     try:
