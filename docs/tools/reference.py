@@ -7,8 +7,7 @@ matter (every field, its type, default and what it does).
     python docs/tools/reference.py --check   # exit 1 when a page differs from what the code says
 
 tests/test_docs.py runs the check, so a new command, option or setting fails the tests until this
-script is run again. Commands and settings announced in COMING (issue 24, being built in parallel)
-are listed from their description until the code has them; then the code's entry replaces them.
+script is run again.
 """
 
 from __future__ import annotations
@@ -29,69 +28,6 @@ from pydantic_core import PydanticUndefined  # noqa: E402
 
 COMMANDS_PAGE = DOCS / "reference" / "commands.md"
 SETTINGS_PAGE = DOCS / "reference" / "settings.md"
-
-#: Commands and options that are being built (issue 24): (command path, usage, help, options).
-COMING_COMMANDS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
-    (
-        "import",
-        "podcast import FEED_URL_OR_FILE --show ID [--dry-run] [--jobs N]",
-        "Move an existing show in from another host: its channel settings into network.toml, every "
-        "item as an episode file (guid kept exactly), its audio downloaded as the episode's "
-        "master, marked `mastered: true`. Running it again adds only new items. See "
-        "[Moving a show in](../moving-in.md).",
-        [
-            ("FEED_URL_OR_FILE", "The show's feed: its URL, or a saved copy of it."),
-            ("--show ID", "The show id the episodes go to in network.toml."),
-            ("--dry-run", "Show what would be written; write nothing."),
-            ("--jobs N", "Download up to N enclosures at once."),
-        ],
-    ),
-    (
-        "upgrade-workflow",
-        "podcast upgrade-workflow [--force]",
-        "Rewrite the network repository's `.github/workflows/publish.yml` (and the pinned "
-        "`podcast-tools.txt`) for the podcast_tools version running it. See "
-        "[Your network's repository](../network-repository.md).",
-        [
-            (
-                "--force",
-                "Rewrite it even where it would otherwise refuse (the rule comes with the command).",
-            )
-        ],
-    ),
-]
-
-#: Options being added to existing commands (issue 24): command → [(option, help)].
-COMING_OPTIONS: dict[str, list[tuple[str, str]]] = {
-    "publish": [
-        (
-            "--plan",
-            "List the masters this run needs (with `--json`: as JSON), for "
-            "`git lfs pull --include`; process and upload nothing. See [Masters in Git "
-            "LFS](../lfs.md).",
-        )
-    ],
-}
-
-#: Settings being added (issue 24): (model, field, type, default, description).
-COMING_SETTINGS: list[tuple[str, str, str, str, str]] = [
-    (
-        "Show",
-        "moved_to",
-        "URL",
-        "—",
-        "the show moved away to this feed: written as `<itunes:new-feed-url>` "
-        "([Finished audio and moving away](../mastered.md))",
-    ),
-    (
-        "FrontMatter",
-        "mastered",
-        "bool",
-        "false",
-        "the master is finished audio (e.g. imported): published as it is, re-tagged but never "
-        "re-encoded ([Finished audio](../mastered.md))",
-    ),
-]
 
 #: What a field without a description of its own in the models does.
 FIELD_NOTES: dict[str, str] = {
@@ -289,25 +225,15 @@ def commands_page() -> str:
         "",
         *_options_table([_param_line(p) for p in root.params]),
     ]
-    present = set()
     for path, command in _commands(root, ""):
-        present.add(path)
         usage = " ".join(command.collect_usage_pieces(_context(command, path)))
         lines += [f"## podcast {path}", "", "```", f"podcast {path} {usage}".rstrip(), "```", ""]
         lines += [_help_paragraphs(command.help), ""]
         rows = [_param_line(p) for p in command.params]
-        for option, text in COMING_OPTIONS.get(path, []):
-            if not any(option in p.opts for p in command.params):
-                rows.append((option, text + " *(coming with issue 24)*"))
         if hasattr(command, "commands"):
             subs = ", ".join(f"[`{name}`](#podcast-{path}-{name})" for name in command.commands)
             lines += [f"Subcommands: {subs}.", ""]
         lines += _options_table(rows)
-    for path, usage, text, rows in COMING_COMMANDS:
-        if path in present:
-            continue
-        lines += [f"## podcast {path}", "", "```", usage, "```", ""]
-        lines += [text + " *(Coming with issue 24.)*", "", *_options_table(rows)]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -395,11 +321,6 @@ def _fields_table(model: type[BaseModel], prefix: str = "") -> list[str]:
         note = field.description or FIELD_NOTES.get(f"{model.__name__}.{name}", "")
         kind = _type_name(field.annotation, list(field.metadata))
         lines.append(f"| `{prefix}{name}` | {kind} | {_default(field)} | {_cell(note)} |")
-    for owner, name, kind, default, note in COMING_SETTINGS:
-        if owner == model.__name__ and name not in model.model_fields:
-            lines.append(
-                f"| `{prefix}{name}` | {kind} | {default} | {note} *(coming with issue 24)* |"
-            )
     return lines + [""]
 
 
