@@ -14,9 +14,10 @@ import eyed3
 import pytest
 from mutagen.id3 import APIC, CHAP, CTOC, ID3, TIT2, CTOCFlags
 
-from podcast_tools.audio.master import MasteringSettings
+from podcast_tools.audio.master import EditDecisions, MasteringSettings
 from podcast_tools.audio.mastered import PUBLISHED_AS, audio_digest, audio_span, publish_mastered
 from podcast_tools.audio.probe import probe_duration
+from podcast_tools.errors import AudioInputError
 from podcast_tools.content import feed_url, podcast_guid_for
 from podcast_tools.content.loader import publisher_feed_url
 from podcast_tools.media_checks import load_checked_network
@@ -100,6 +101,30 @@ def test_the_audio_span_is_the_frames_between_the_tags(tmp_path: Path):
     with_ape = tmp_path / "ape.mp3"
     with_ape.write_bytes(data[:-128] + ape + ape + data[-128:])  # header + footer, no items
     assert frames_of(with_ape) == frames_of(mp3)
+
+
+@pytest.mark.parametrize("size", [0, 31])
+def test_an_ape_tag_whose_size_points_nowhere_is_one_line_not_a_hang(tmp_path: Path, size: int):
+    """A hostile host's file: an APEv2 footer whose size is smaller than the footer itself (0
+    once made the tag walk loop for ever)."""
+    data = finished_mp3(tmp_path / "m.mp3", 2).read_bytes()[:-128]
+    ape = b"APETAGEX" + (2000).to_bytes(4, "little") + size.to_bytes(4, "little")
+    ape += (0).to_bytes(4, "little") + bytes(4) + bytes(8)
+    hostile = tmp_path / "hostile.mp3"
+    hostile.write_bytes(data + ape)
+    with pytest.raises(AudioInputError, match="damaged tag.*APE tag's size"):
+        audio_span(hostile)
+
+
+def test_a_chapter_past_the_end_is_refused_even_unvalidated(tmp_path: Path):
+    """Validation checks chapter times against the master — but not of a Git LFS pointer: the
+    copy step itself refuses a chapter at or after the audio's end, leaving nothing."""
+    master = finished_mp3(tmp_path / "m.mp3", 3)
+    out = tmp_path / "out" / "m.mp3"
+    edits = EditDecisions(chapters=((0.0, "Start"), (3.5, "After the end")))
+    with pytest.raises(AudioInputError, match=r"chapters\[1\]\.start 3\.50 s is not before"):
+        publish_mastered(master, out, MasteringSettings(), edits)
+    assert not out.exists() and not list(out.parent.glob("*"))
 
 
 @pytest.mark.slow
@@ -311,6 +336,36 @@ def test_loudness_and_jingle_changes_leave_it_and_a_title_change_retags_it(tmp_p
     mp3 = published_mp3(store)
     assert sorted(c.start_time for c in ID3(mp3).getall("CHAP")) == [0, 4250]
     assert frames_of(mp3) == frames_of(episode.with_name("001-first.mp3"))
+
+
+@pytest.mark.slow
+def test_a_retag_that_changed_the_frames_is_refused(tmp_path: Path, monkeypatch):
+    """The re-tag of a mastered episode checks its frames again: a copy that changed one byte of
+    audio (a fault injected into the copy: no real tagger does it on demand) is refused in one
+    line and nothing is uploaded."""
+    import shutil
+
+    from podcast_tools.pipeline import builds
+
+    root = tmp_path / "net"
+    episode = network(root)
+    store = tmp_path / "store"
+    publish(root, store)
+    before = sorted(p.relative_to(store) for p in store.rglob("*"))
+    edit(episode, "title: The first one", "title: The very first one")
+
+    copy = shutil.copyfile
+
+    def damaging_copy(source, target):
+        copy(source, target)
+        data = bytearray(Path(target).read_bytes())
+        data[len(data) // 2] ^= 0x01  # inside the frames (the tags are at the ends)
+        Path(target).write_bytes(bytes(data))
+
+    monkeypatch.setattr(builds.shutil, "copyfile", damaging_copy)
+    with pytest.raises(AudioInputError, match="audio frames changed when its tags were written"):
+        publish(root, store)
+    assert sorted(p.relative_to(store) for p in store.rglob("*")) == before
 
 
 @pytest.mark.slow

@@ -108,6 +108,11 @@ def test_a_show_with_no_published_episode_gets_no_feed_page_or_publisher_entry(s
         ("https://myexample.com/", None),
         ("mailto-ish@real.net", None),
         ("not a url", None),
+        ("Write to hi@example.com for more", "example.com"),  # inside free text
+        ("Visit https://example.com/ now", "example.com"),
+        ("We tested it @test", None),  # not an address
+        ("http://127.0.0.1:8000/", "127.0.0.1"),  # a try-out's address
+        ("http://[::1]/", "::1"),
     ],
 )
 def test_reserved_names_are_recognised(value: str, host: str | None):

@@ -107,8 +107,10 @@ def _tail_start(data: mmap.mmap, start: int) -> int:
             if end - start >= 227 and data[end - 227 : end - 223] == b"TAG+":
                 end -= 227
         elif end - start >= 32 and data[end - 32 : end - 24] == b"APETAGEX":
-            size = int.from_bytes(data[end - 20 : end - 16], "little")
+            size = int.from_bytes(data[end - 20 : end - 16], "little")  # footer + items
             header = 32 if data[end - 9] & 0x80 else 0
+            if size < 32:  # the footer alone is 32 bytes: a size below it points nowhere
+                raise ValueError(f"an APE tag's size {size} is smaller than its own footer")
             end -= size + header
         elif end - start >= 15 and data[end - 9 : end] == b"LYRICS200":
             end -= 15 + int(data[end - 15 : end - 9])
@@ -243,6 +245,13 @@ def publish_mastered(
     with atomic_path(output) as temp:
         _copy_frames(source, span, temp)
         duration_s = probe_duration(temp)
+        for index, (start, _title) in enumerate(edits.chapters):
+            if start >= duration_s:  # validation checks it too — but not of an LFS pointer
+                raise AudioInputError(
+                    f"chapters[{index}].start {start:.2f} s is not before the end of the audio "
+                    f"({duration_s:.2f} s); a mastered episode's chapters are at the master's times",
+                    file=source,
+                )
         if progress is not None:
             progress("render", 0.0, duration_s)
         figures = measure_file(temp, sample_rate=span.sample_rate, channels=span.channels)

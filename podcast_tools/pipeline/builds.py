@@ -213,8 +213,22 @@ def retag_files(
         with atomic_path(target) as temp:
             shutil.copyfile(sources[name], temp)
             audio_format.write_tags(temp, tags, audio_format.default_tag_version)
+            if episode.mastered and name == PRIMARY.name:  # the promise: its frames as they were
+                _same_frames(sources[name], temp, episode)
             files.append((name, target, file_hash(temp), temp.stat().st_size))
     return tuple(files), tags_digest(tags)
+
+
+def _same_frames(before: Path, after: Path, episode: Episode) -> None:
+    from podcast_tools.audio.mastered import audio_digest
+    from podcast_tools.errors import AudioInputError
+
+    if audio_digest(before) != audio_digest(after):
+        raise AudioInputError(
+            "its audio frames changed when its tags were written again; it was not published "
+            "(mastered: true promises them byte for byte)",
+            file=episode.path,
+        )
 
 
 def retag_build(

@@ -11,6 +11,7 @@ and the field, and nothing is uploaded.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -26,7 +27,9 @@ RESERVED_NAMES = ("example.com", "example.net", "example.org")
 #: (RFC 2606 section 2, RFC 6761).
 RESERVED_TOP = ("example", "test", "invalid", "localhost")
 
-_URL_IN_TEXT = re.compile(r"https?://[^\s<>()\"'\]]+", re.IGNORECASE)
+_URL_IN_TEXT = re.compile(r"https?://(?:\[[0-9a-f:.]+\])?[^\s<>()\"'\]]*", re.IGNORECASE)
+#: an address: a local part, "@", and a host with at least one dot or a reserved one-word name
+_EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@((?:[\w-]+\.)+[\w-]+|localhost)\b")
 
 
 def reserved_host(host: str | None) -> bool:
@@ -39,23 +42,47 @@ def reserved_host(host: str | None) -> bool:
     """
     if not host:
         return False
-    name = host.lower().rstrip(".")
+    name = host.lower().rstrip(".").strip("[]")
+    try:
+        if ipaddress.ip_address(name).is_loopback:  # http://127.0.0.1:8000/: a try-out's address
+            return True
+    except ValueError:
+        pass
     if name.split(".")[-1] in RESERVED_TOP:
         return True
     return any(name == reserved or name.endswith("." + reserved) for reserved in RESERVED_NAMES)
 
 
 def placeholder_in(value: str) -> str | None:
-    """The reserved host a URL or an email address names, else None."""
-    text = value.strip()
-    if "@" in text and "://" not in text:
-        host = text.rsplit("@", 1)[1]
-        return host if reserved_host(host) else None
-    try:
-        host = urlsplit(text).hostname
-    except ValueError:
-        return None
-    return host if reserved_host(host) else None
+    """The first reserved host a URL or an email address in `value` names (a whole setting, or a
+    URL or address inside free text), else None.
+
+    >>> placeholder_in("Write to hi@example.com or see https://docs.example.org/")
+    'example.com'
+    >>> placeholder_in("We tested it @test, then went to example.com's rival") is None
+    True
+    """
+    found = _placeholder(value)
+    return found[1] if found else None
+
+
+def _placeholder(value: str) -> tuple[str, str] | None:
+    """(the URL or address as written, its reserved host) — the first in `value`."""
+    hits = [(m.start(), m.group(0), urlsplit(m.group(0)).hostname) for m in _urls(value)]
+    hits += [(m.start(), m.group(0), m.group(1).lower()) for m in _EMAIL_IN_TEXT.finditer(value)]
+    for _, text, host in sorted(hits):
+        if reserved_host(host):
+            return text, host
+    return None
+
+
+def _urls(value: str) -> Iterator[re.Match]:
+    for match in _URL_IN_TEXT.finditer(value):
+        try:
+            urlsplit(match.group(0)).hostname
+        except ValueError:  # not a URL after all (an unclosed IPv6 bracket)
+            continue
+        yield match
 
 
 def placeholder_problems(network: Network) -> list[Problem]:
@@ -81,8 +108,7 @@ def placeholder_problems(network: Network) -> list[Problem]:
         front = episode.model_dump(mode="json", exclude={"path", "notes"})
         for field, value in _leaves(front):
             _note(found, where, field, value)
-        for url in _URL_IN_TEXT.findall(episode.notes):
-            _note(found, where, "notes", url)
+        _note(found, where, "notes", episode.notes)
     return [
         Problem(
             file,
@@ -107,9 +133,9 @@ def _origin(origins: dict[str, str], field: str) -> str | None:
 
 def _note(found: dict, file: str, field: str, value: Any) -> None:
     if isinstance(value, str) and (file, field) not in found:
-        host = placeholder_in(value)
-        if host is not None:
-            found[(file, field)] = (value, host)
+        hit = _placeholder(value)
+        if hit is not None:
+            found[(file, field)] = hit
 
 
 def _leaves(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
