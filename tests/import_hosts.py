@@ -3,7 +3,8 @@ with every URL it links to rewritten to a local HTTP server that serves generate
 — MP3s with ID3 tags (CHAP frames in one), artwork, chapters JSON, transcripts — and follows the
 measurement prefixes (podtrac, op3, chartable, Anchor's play URLs) as the real ones do: redirects.
 
-Faults a real server shows are switchable: no Range support, a 404, a connection cut mid-body.
+Faults a real server shows are switchable: no Range support, a 404, a connection cut mid-body,
+a redirect to anywhere (file://, ftp://: what a hostile host sends).
 Never the internet: a URL the fixture names that nobody generated a file for is a 404.
 """
 
@@ -43,6 +44,7 @@ class Host:
     files: dict[str, bytes] = field(default_factory=dict)
     ranges: bool = True
     cuts: dict[str, int] = field(default_factory=dict)  # path → how many more bodies to cut
+    redirects: dict[str, str] = field(default_factory=dict)  # path → any Location (a hostile one)
     requests: list[tuple[str, str | None]] = field(default_factory=list)
     base: str = ""
 
@@ -77,7 +79,7 @@ def _handler(host: Host):
         def do_GET(self) -> None:  # noqa: N802
             raw, _, query = self.path.partition("?")
             host.requests.append((raw, self.headers.get("Range")))
-            target = host.resolve(raw)
+            target = host.redirects.get(raw) or host.resolve(raw)
             if target is not None:
                 self.send_response(302)
                 self.send_header("Location", target + (f"?{query}" if query else ""))

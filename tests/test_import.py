@@ -17,7 +17,7 @@ from podcast_tools.cli import app
 from podcast_tools.importer.markdown import html_to_markdown
 from podcast_tools.notes import html_to_text, markdown_to_html, sanitise
 from podcast_tools.scaffold import init_network
-from tests.import_hosts import HOSTS, HostServer, serve_fixture
+from tests.import_hosts import HOSTS, PODCAST, HostServer, serve_fixture
 
 runner = CliRunner()
 
@@ -490,3 +490,62 @@ def test_a_length_other_than_the_feed_said_is_one_line_and_kept(server, audio, n
     assert result.exit_code == 0, result.output
     assert f"{size:,} bytes downloaded, the feed said 5,000,000" in result.output
     assert (network / "episodes/moved/001-one.mp3").stat().st_size == size
+
+
+def test_a_feed_cannot_copy_a_local_file_into_the_network(server, audio, network):
+    """Issue 24 review: only http(s) is fetched. A file:// transcript, image or chapters link is
+    left out in one line each (the secret is not copied); a file:// enclosure is refused."""
+    secret = network.parent / "secret.txt"
+    secret.write_text("AWS_SECRET=hunter2\n")
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    text = server.host.files["/feeds/bad.xml"].decode()
+    text = text.replace(
+        'type="audio/mpeg"/>',
+        'type="audio/mpeg"/>'
+        f'<podcast:transcript xmlns:podcast="{PODCAST}" url="file://{secret}" type="text/plain"/>'
+        f'<podcast:chapters xmlns:podcast="{PODCAST}" url="file://{secret}" type="application/json"/>'
+        f'<itunes:image href="file://{secret}"/>',
+    )
+    server.host.files["/feeds/bad.xml"] = text.encode()
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code == 0, result.output
+    for field_name in ("transcript", "chapters", "image"):
+        assert f"item 1 \"One\": {field_name}: 'file://{secret}': only http and https" in (
+            result.output
+        )
+    for path in (network / "episodes").rglob("*"):
+        assert not path.is_file() or b"hunter2" not in path.read_bytes(), path
+    front, _ = episodes_of(network, "moved")["g-1"]
+    assert "transcript" not in front and "image" not in front and "chapters" not in front
+
+    other = network.parent / "other"
+    shutil.copytree(network.parent / "net", other)
+    server.host.files["/feeds/bad.xml"] = ONE_ITEM.format(
+        items=f'<item><title>Two</title><guid>g-2</guid><enclosure url="file://{secret}" '
+        'length="1" type="audio/mpeg"/></item>'
+    ).encode()
+    before = tree_hash(other)
+    result = run_import(other, url, "--show", "moved2")
+    assert result.exit_code != 0
+    assert _lines(result.output) == [
+        f"{url}: item 1 \"Two\": enclosure: 'file://{secret}': only http and https URLs are "
+        "downloaded"
+    ], result.output
+    assert tree_hash(other) == before
+
+
+@pytest.mark.parametrize("target", ["file:///etc/hostname", "ftp://127.0.0.1:1/x"])
+def test_a_redirect_to_other_than_http_is_refused(target, server, audio, network):
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    server.host.redirects["/old.host/one.mp3"] = target
+    before = tree_hash(network)
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code != 0
+    lines = [line for line in _lines(result.output) if not line.startswith("downloading ")]
+    assert len(lines) == 1 and "enclosure" in lines[0], result.output
+    assert f"redirected to '{target}': only http and https are fetched" in lines[0]
+    assert tree_hash(network) == before
+    server.host.redirects["/feeds/bad.xml"] = target  # the feed's own URL likewise
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code != 0
+    assert "only http and https are fetched" in result.output, result.output

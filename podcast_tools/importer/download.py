@@ -24,7 +24,7 @@ from pathlib import Path
 
 from podcast_tools.errors import ContentError, ExitCode, Problem
 from podcast_tools.fsutil import make_folder
-from podcast_tools.importer.feed import TIMEOUT_S, USER_AGENT
+from podcast_tools.importer.feed import OPENER, TIMEOUT_S, USER_AGENT, RedirectRefused, is_web_url
 
 CHUNK_BYTES = 256 * 1024
 #: Tries of one file in one run (a cut-off body continues where it stopped each time).
@@ -39,6 +39,7 @@ class Download:
     label: str  # the progress bar's: "download <name>"
     expected_length: int = 0  # the enclosure's length attribute (0: not given)
     audio: bool = False  # check that what came is audio, not an error page
+    field: str = "enclosure"  # the feed's field the URL came from (what a failure line names)
 
     @property
     def key(self) -> str:
@@ -127,7 +128,7 @@ def fetch(
         [
             Problem(
                 download.where,
-                "enclosure",
+                download.field,
                 f"{download.url}: {last} after {ATTEMPTS} tries ({have:,} bytes kept; "
                 "run the import again to continue)",
             )
@@ -138,13 +139,21 @@ def fetch(
 def _fetch_once(
     download: Download, part: Path, progress: Progress | None, stop: threading.Event | None
 ) -> None:
+    if not is_web_url(download.url):  # plan_import refuses these; never fetch one regardless
+        raise ContentError(
+            [Problem(download.where, download.field, f"{download.url!r}: only http and https")]
+        )
     have = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
     if have:
         headers["Range"] = f"bytes={have}-"
     request = urllib.request.Request(download.url, headers=headers)
     try:
-        response = urllib.request.urlopen(request, timeout=TIMEOUT_S)
+        response = OPENER.open(request, timeout=TIMEOUT_S)
+    except RedirectRefused as exc:
+        raise ContentError(
+            [Problem(download.where, download.field, f"{download.url}: {exc.reason}")]
+        ) from None
     except urllib.error.HTTPError as exc:
         if exc.code == 416:  # the part is no prefix of what the server holds now: start again
             part.unlink(missing_ok=True)
@@ -152,7 +161,11 @@ def _fetch_once(
         if exc.code >= 500 or exc.code == 429:
             raise _Retry(f"HTTP {exc.code} {exc.reason}") from None
         raise ContentError(
-            [Problem(download.where, "enclosure", f"{download.url}: HTTP {exc.code} {exc.reason}")]
+            [
+                Problem(
+                    download.where, download.field, f"{download.url}: HTTP {exc.code} {exc.reason}"
+                )
+            ]
         ) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         raise _Retry(f"cannot connect ({getattr(exc, 'reason', exc)})") from None
@@ -206,7 +219,7 @@ def _check_whole(download: Download, part: Path, warn: Callable[[str], None]) ->
                 [
                     Problem(
                         download.where,
-                        "enclosure",
+                        download.field,
                         f"{download.url}: is not audio (it starts {head[:12]!r}); "
                         "the host sent a page instead of the file",
                     )

@@ -9,12 +9,13 @@ namespace has had are read.
 from __future__ import annotations
 
 import re
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
@@ -31,6 +32,62 @@ PODCAST = (
 FEED_LIMIT_BYTES = 64 * 1024 * 1024
 USER_AGENT = "podcast_tools-import (+https://github.com/podcast-tools)"
 TIMEOUT_S = 30.0
+#: The only URL schemes fetched: a feed names files, and file://, ftp:// or data: would copy a
+#: local file or an internal resource into the network (and publish it).
+WEB_SCHEMES = ("http", "https")
+
+
+def is_web_url(url: str) -> bool:
+    """True for an http(s) URL with a host (what the importer fetches)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in WEB_SCHEMES and bool(parts.netloc)
+
+
+class RedirectRefused(urllib.error.URLError):
+    """A redirect to a scheme other than http(s)."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(f"redirected to {target!r}: only http and https are fetched")
+        self.target = target
+
+
+class _WebRedirects(urllib.request.HTTPRedirectHandler):
+    def http_error_302(self, req, fp, code, msg, headers):
+        target = headers.get("location") or headers.get("uri")
+        if target is not None and not is_web_url(urljoin(req.full_url, target)):
+            fp.close()
+            raise RedirectRefused(target)
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if not is_web_url(newurl):
+            raise RedirectRefused(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def web_opener() -> urllib.request.OpenerDirector:
+    """An opener for http and https only: no file, ftp or data handler (`build_opener` always
+    adds those), and redirects followed only to http(s)."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.UnknownHandler(),
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        _WebRedirects(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
+OPENER = web_opener()
 
 
 @dataclass(frozen=True)
@@ -112,10 +169,10 @@ class Feed:
 
 def read_source(source: str) -> bytes:
     """The feed's bytes from an http(s) URL or a file (ContentError in one line if neither)."""
-    if urlsplit(source).scheme in ("http", "https"):
+    if is_web_url(source):
         request = urllib.request.Request(source, headers={"User-Agent": USER_AGENT})
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            with OPENER.open(request, timeout=TIMEOUT_S) as response:
                 data = response.read(FEED_LIMIT_BYTES + 1)
         except OSError as exc:  # URLError, HTTPError, timeouts
             raise _problem(source, f"cannot fetch the feed: {_reason(exc)}") from None
@@ -159,7 +216,7 @@ def parse_feed(data: bytes, source: str) -> Feed:
         ),
         None,
     )
-    url = source if urlsplit(source).scheme in ("http", "https") else self_link
+    url = source if is_web_url(source) else self_link
     return Feed(source=source, url=url, channel=_channel(channel), items=items)
 
 

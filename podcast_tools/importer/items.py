@@ -56,12 +56,15 @@ class Resolved:
     chapters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-def _download(plan: ImportPlan, item: FeedItem | None, url: str, label: str, audio=False):
+def _download(
+    plan: ImportPlan, item: FeedItem | None, url: str, label: str, audio=False, field_name=""
+):
     where_ = where(plan.feed, item) if item is not None else f"{plan.feed.source}: channel"
     return Download(
         url=url,
         where=where_,
         label=f"download {label}",
+        field=field_name or ("enclosure" if audio else label),
         expected_length=item.enclosure_length if (audio and item is not None) else 0,
         audio=audio,
     )
@@ -94,7 +97,10 @@ def item_links(plan: ImportPlan) -> list[LinkedFile]:
         )
     if plan.show_table and plan.feed.channel.image:
         links.append(
-            LinkedFile("artwork", _download(plan, None, plan.feed.channel.image, "artwork"))
+            LinkedFile(
+                "artwork",
+                _download(plan, None, plan.feed.channel.image, "artwork", field_name="image"),
+            )
         )
     for episode in plan.episodes:
         item = episode.item

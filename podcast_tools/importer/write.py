@@ -29,7 +29,7 @@ from podcast_tools.errors import ContentError, Problem, UsageError, WriteError
 from podcast_tools.fsutil import make_folder, write_text_atomic
 from podcast_tools.importer import channel as channel_table
 from podcast_tools.importer.download import Download, Progress, download_all
-from podcast_tools.importer.feed import Feed, FeedItem, parse_feed, read_source
+from podcast_tools.importer.feed import Feed, FeedItem, is_web_url, parse_feed, read_source
 from podcast_tools.importer.items import episode_front_matter, extra_downloads, item_links, where
 from podcast_tools.importer.markdown import html_to_markdown
 from podcast_tools.scaffold import slugify
@@ -117,6 +117,7 @@ def plan_import(root: Path, source: str, show_id: str, *, warn: Warn | None = No
     items = _usable_items(feed, warnings)
     _check_guids(feed, items, guids_elsewhere)
     new_items = [item for item in items if item.guid not in guids_here]
+    _web_links_only(feed, new_items, warnings)
     episodes = _plan_episodes(root, show_id, feed, new_items, warnings)
     table = {} if show_exists else channel_table.show_settings(feed, show_id, warnings)
     warnings += _moves_and_locks(feed)
@@ -203,6 +204,37 @@ def _usable_items(feed: Feed, warnings: list[str]) -> list[FeedItem]:
             )
         usable.append(item)
     return usable
+
+
+def _web_links_only(feed: Feed, items: list[FeedItem], warnings: list[str]) -> None:
+    """Refuse an enclosure that is no http(s) URL (file://, ftp://, data: would copy a local file
+    or an internal resource into the network); leave out such an optional link in one line."""
+    problems: list[Problem] = []
+
+    def refused(url: str) -> str:
+        return f"{url!r}: only http and https URLs are downloaded"
+
+    for item in items:
+        assert item.enclosure is not None
+        if not is_web_url(item.enclosure.url):
+            problems.append(Problem(where(feed, item), "enclosure", refused(item.enclosure.url)))
+        if item.image and not is_web_url(item.image):
+            warnings.append(f"{where(feed, item)}: image: {refused(item.image)}; left out")
+            item.image = None
+        if item.chapters is not None and not is_web_url(item.chapters.url):
+            warnings.append(
+                f"{where(feed, item)}: chapters: {refused(item.chapters.url)}; left out"
+            )
+            item.chapters = None
+        for link in [t for t in item.transcripts if not is_web_url(t.url)]:
+            warnings.append(f"{where(feed, item)}: transcript: {refused(link.url)}; left out")
+            item.transcripts.remove(link)
+    channel = feed.channel
+    if channel.image and not is_web_url(channel.image):
+        warnings.append(f"{feed.source}: channel: image: {refused(channel.image)}; left out")
+        channel.image = None
+    if problems:
+        raise ContentError(problems)
 
 
 def _check_guids(feed: Feed, items: list[FeedItem], elsewhere: dict[str, Path]) -> None:
