@@ -549,3 +549,37 @@ def test_a_redirect_to_other_than_http_is_refused(target, server, audio, network
     result = run_import(network, url, "--show", "moved")
     assert result.exit_code != 0
     assert "only http and https are fetched" in result.output, result.output
+
+
+def test_a_feed_with_html_entities_keeps_every_escaped_character(server, audio, network):
+    """Issue 24 review: an undeclared &nbsp; (and a stray "&") made the feed be read by a
+    recovering parser that dropped every &amp; &lt; &gt;: guid `id &lt;1&gt; &amp; x` became
+    `id 1  x`. The entities are rewritten and the feed parsed strictly: the guid is kept exactly."""
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    text = server.host.files["/feeds/bad.xml"].decode()
+    text = text.replace("<title>One", "<title>Q&A &amp; &lt;more&gt;&nbsp;&eacute;t&eacute;")
+    text = text.replace("<guid>g-1", "<guid>id &lt;1&gt; &amp; x").replace(
+        "</item>",
+        "<description>&lt;p&gt;Tom &amp;amp; Jerry&lt;/p&gt;&hellip; &copy;</description></item>",
+    )
+    server.host.files["/feeds/bad.xml"] = text.encode()
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code == 0, result.output
+    [(guid, (front, notes))] = episodes_of(network, "moved").items()
+    assert guid == "id <1> & x"
+    assert front["title"] == "Q&A & <more>\u00a0été"
+    assert "Tom & Jerry" in notes and "…" in notes and "©" in notes, notes
+
+
+def test_entities_are_rewritten_outside_cdata_only():
+    from podcast_tools.importer.feed import entities_fixed
+
+    assert entities_fixed(b"<a>&nbsp;&amp;&#38;&#x26;& &bogus; &lt;</a>") == (
+        b"<a>&#160;&amp;&#38;&#x26;&amp; &amp;bogus; &lt;</a>"
+    )
+    assert entities_fixed(b"<a><![CDATA[a & b&nbsp;]]><!-- & --></a>") == (
+        b"<a><![CDATA[a & b&nbsp;]]><!-- & --></a>"
+    )
+    assert entities_fixed(b'<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>') == (
+        b'<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>'
+    )

@@ -14,6 +14,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from html.entities import name2codepoint
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -222,14 +223,16 @@ def parse_feed(data: bytes, source: str) -> Feed:
 
 def _parse_xml(data: bytes, source: str) -> etree._Element:
     try:
-        return _parser_result(data, recover=False)
+        return _parser_result(data)
     except etree.XMLSyntaxError as exc:
-        # real feeds carry a stray "&" or an undeclared &nbsp;: read those leniently; anything
-        # else (an entity bomb refused by libxml2, a page that is no XML) stays refused
+        # real feeds carry a stray "&" or an undeclared &nbsp;: those are rewritten into what
+        # they mean and the feed parsed strictly again (a recovering parser would drop every
+        # &amp; &lt; &gt; of the text); anything else (an entity bomb refused by libxml2, a page
+        # that is no XML) stays refused
         if not _LENIENT_ERRORS.search(exc.msg or ""):
             raise _problem(source, f"is not an RSS feed that can be read ({exc.msg})") from None
     try:
-        return _parser_result(data, recover=True)
+        return _parser_result(entities_fixed(data))
     except etree.XMLSyntaxError as exc:
         raise _problem(source, f"is not an RSS feed (not XML: {exc.msg})") from None
 
@@ -237,15 +240,47 @@ def _parse_xml(data: bytes, source: str) -> etree._Element:
 _LENIENT_ERRORS = re.compile(
     r"Entity '[^']*' not defined|EntityRef: expecting ';'|xmlParseEntityRef"
 )
+_XML_ENTITIES = {b"amp", b"lt", b"gt", b"quot", b"apos"}
+_REFERENCE = re.compile(rb"&(?:#[0-9]+;|#[xX][0-9a-fA-F]+;|([A-Za-z_][A-Za-z0-9._-]*);)?")
+_VERBATIM = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->", re.DOTALL)
 
 
-def _parser_result(data: bytes, *, recover: bool) -> etree._Element:
+def entities_fixed(data: bytes) -> bytes:
+    """`data` with each HTML named entity (&nbsp;, &eacute;) as a numeric character reference
+    and a stray "&" (one that starts no reference) as &amp; — outside CDATA and comments. The
+    five XML entities, numeric references and entities the document declares are kept."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data  # UTF-16: left to the parser as it is
+    declared = set(re.findall(rb"<!ENTITY\s+([A-Za-z_][A-Za-z0-9._-]*)", data))
+
+    def reference(match: re.Match[bytes]) -> bytes:
+        name = match.group(1)
+        if match.group(0) == b"&":
+            return b"&amp;"
+        if name is None or name in _XML_ENTITIES or name in declared:
+            return match.group(0)
+        codepoint = name2codepoint.get(name.decode("ascii"))
+        if codepoint is not None:
+            return b"&#%d;" % codepoint
+        return b"&amp;" + name + b";"  # an unknown name: kept as the text it is
+
+    parts = []
+    last = 0
+    for verbatim in _VERBATIM.finditer(data):
+        parts.append(_REFERENCE.sub(reference, data[last : verbatim.start()]))
+        parts.append(verbatim.group(0))
+        last = verbatim.end()
+    parts.append(_REFERENCE.sub(reference, data[last:]))
+    return b"".join(parts)
+
+
+def _parser_result(data: bytes) -> etree._Element:
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         huge_tree=False,
-        recover=recover,
+        recover=False,
         remove_comments=True,
         remove_pis=True,
     )
