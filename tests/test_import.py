@@ -6,6 +6,7 @@ Six hosts' real-world feed shapes (tests/fixtures/import/) are served with their
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -583,3 +584,72 @@ def test_entities_are_rewritten_outside_cdata_only():
     assert entities_fixed(b'<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>') == (
         b'<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>'
     )
+
+
+def _encoded(folder: Path, suffix: str, codec: list[str]) -> bytes:
+    from podcast_tools import ffmpeg
+
+    path = folder / f"tone{suffix}"
+    if not path.exists():
+        ffmpeg.run(
+            ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2", "-ac", "1",
+             *codec, "-y", ffmpeg.input_url(path)],
+            about=path,
+        )  # fmt: skip
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("kind", "codec", "saved"),
+    [
+        ("audio/x-m4a", ["-c:a", "aac", "-f", "ipod"], ".m4a"),
+        ("audio/ogg", ["-c:a", "libopus", "-f", "ogg"], ".opus"),
+        ("video/mp4", ["-c:a", "aac", "-f", "mp4"], ".mp4"),
+    ],
+)
+def test_audio_other_than_mp3_is_imported_without_mastered(
+    kind, codec, saved, server, audio, network
+):
+    """Issue 24 review: an M4A or Opus enclosure was written `mastered: true`, which the loader
+    refuses (mastered needs an MP3). Decided by the bytes: imported without `mastered` (it is
+    mastered like a recording) in one line, saved with its own suffix — an MP4 never as .mp3 —
+    and the network validates."""
+    from podcast_tools.media_checks import load_checked_network
+
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    body = _encoded(audio, saved, codec)
+    server.host.files["/old.host/one.mp3"] = body  # the URL's suffix says .mp3: the bytes decide
+    text = server.host.files["/feeds/bad.xml"].decode()
+    text = re.sub(r'length="\d+" type="audio/mpeg"', f'length="{len(body)}" type="{kind}"', text)
+    server.host.files["/feeds/bad.xml"] = text.encode()
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code == 0, result.output
+    label = saved[1:].upper()
+    assert f'item 1 "One": enclosure: is {label}, not an MP3: imported without `mastered`' in (
+        result.output
+    )
+    front, _ = episodes_of(network, "moved")["g-1"]
+    assert front["audio"] == f"001-one{saved}" and "mastered" not in front
+    assert (network / "episodes/moved" / front["audio"]).read_bytes() == body
+    assert not (network / "episodes/moved/001-one.mp3").exists()
+    load_checked_network(network)  # what `podcast validate` loads: no error
+
+
+def test_a_junk_mp3_is_refused_in_one_line(server, audio, network):
+    """An "MP3" that passes the first bytes' check (an ID3 tag) but has no audio frame after it
+    would import `mastered: true` and fail `podcast validate`: refused, the network unchanged."""
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    junk = b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\x00" * 2000
+    size = len(server.host.files["/old.host/one.mp3"])
+    server.host.files["/old.host/one.mp3"] = junk
+    text = server.host.files["/feeds/bad.xml"].decode()
+    server.host.files["/feeds/bad.xml"] = text.replace(
+        f'length="{size}"', f'length="{len(junk)}"'
+    ).encode()
+    before = tree_hash(network)
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code != 0
+    lines = [line for line in _lines(result.output) if not line.startswith("download")]
+    assert len(lines) == 1, result.output
+    assert 'item 1 "One": enclosure: ' in lines[0] and "no MPEG Layer III audio frame" in lines[0]
+    assert tree_hash(network) == before

@@ -234,8 +234,9 @@ def episode_front_matter(
         "guid": episode.guid,
         "date": episode.date.isoformat(),
         "audio": episode.audio_name,
-        "mastered": True,
     }
+    if episode.mastered:
+        front["mastered"] = True
     if item.number is not None:
         front["number"] = item.number
     if item.season is not None:

@@ -23,9 +23,10 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from podcast_tools.audio.mastered import audio_span
 from podcast_tools.content.loader import NETWORK_FILE
 from podcast_tools.content.models import ID_PATTERN
-from podcast_tools.errors import ContentError, Problem, UsageError, WriteError
+from podcast_tools.errors import AudioInputError, ContentError, Problem, UsageError, WriteError
 from podcast_tools.fsutil import make_folder, write_text_atomic
 from podcast_tools.importer import channel as channel_table
 from podcast_tools.importer.download import Download, Progress, download_all
@@ -50,6 +51,7 @@ _MEDIA_SUFFIXES = {
     "audio/x-wav": ".wav",
     "audio/wav": ".wav",
     "audio/flac": ".flac",
+    "video/mp4": ".mp4",
 }
 Warn = Callable[[str], None]
 
@@ -63,6 +65,7 @@ class PlannedEpisode:
     date: datetime
     audio_name: str
     notes: str  # Markdown
+    mastered: bool = True  # an MP3 published as it is (else: mastered like a recording)
 
     @property
     def file_name(self) -> str:
@@ -405,6 +408,7 @@ def _stage(plan: ImportPlan, links, files: dict[str, Path], stage: Path, warn: W
             target.write_text(text, encoding="utf-8")
         placed.append(relative)
 
+    _decide_audio(plan, files, warn)
     resolved = extra_downloads(plan, links, files, warn)
     for relative, source in resolved.files.items():
         put(relative, source=source)
@@ -418,6 +422,57 @@ def _stage(plan: ImportPlan, links, files: dict[str, Path], stage: Path, warn: W
     if plan.show_table and resolved.artwork:
         plan.show_table["artwork"] = resolved.artwork
     return placed
+
+
+def _decide_audio(plan: ImportPlan, files: dict[str, Path], warn: Warn) -> None:
+    """Each episode's audio by its bytes: an MP3 whose frames read whole is `mastered` (published
+    as it is); another format (M4A, Ogg, FLAC, WAV, an MP4 video) is imported without `mastered`
+    and saved with its own suffix, in one line each; an "MP3" without readable frames (cut off,
+    junk after an ID3 tag) is refused in one line."""
+    problems: list[Problem] = []
+    for episode in plan.episodes:
+        assert episode.item.enclosure is not None
+        path = files[episode.item.enclosure.url]
+        try:
+            audio_span(path)
+        except AudioInputError as exc:
+            suffix = _other_audio_suffix(path)
+            if suffix is None:
+                problems.append(
+                    Problem(
+                        where(plan.feed, episode.item),
+                        "enclosure",
+                        f"{episode.item.enclosure.url}: {exc.reason}",
+                    )
+                )
+                continue
+            episode.mastered = False
+            episode.audio_name = episode.slug + suffix
+            warn(
+                f"{where(plan.feed, episode.item)}: enclosure: is {suffix[1:].upper()}, not an "
+                "MP3: imported without `mastered` (it is mastered like a recording)"
+            )
+            continue
+        episode.mastered = True
+        episode.audio_name = episode.slug + ".mp3"
+    if problems:
+        raise ContentError(problems)
+
+
+def _other_audio_suffix(path: Path) -> str | None:
+    """The suffix of audio (or an MP4 video) that is no MP3, by its first bytes; None for what
+    looks like an MP3 (an ID3 tag, an MPEG frame sync) or nothing known."""
+    with path.open("rb") as handle:
+        head = handle.read(64)
+    if head[4:8] == b"ftyp":
+        return ".m4a" if head[8:12] in (b"M4A ", b"M4B ", b"M4P ") else ".mp4"
+    if head.startswith(b"OggS"):
+        return ".opus" if b"OpusHead" in head else ".ogg"
+    if head.startswith(b"fLaC"):
+        return ".flac"
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return ".wav"
+    return None
 
 
 def _move_into_place(plan: ImportPlan, stage: Path, placed: list[str]) -> list[Path]:
