@@ -6,6 +6,8 @@ Six hosts' real-world feed shapes (tests/fixtures/import/) are served with their
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import re
 import shutil
 from pathlib import Path
@@ -652,4 +654,71 @@ def test_a_junk_mp3_is_refused_in_one_line(server, audio, network):
     lines = [line for line in _lines(result.output) if not line.startswith("download")]
     assert len(lines) == 1, result.output
     assert 'item 1 "One": enclosure: ' in lines[0] and "no MPEG Layer III audio frame" in lines[0]
+    assert tree_hash(network) == before
+
+
+CHAPTERS_ITEM = (
+    f'<podcast:chapters xmlns:podcast="{PODCAST}" url="{{base}}/old.host/one.json" '
+    'type="application/json+chapters"/>'
+)
+
+
+@pytest.mark.parametrize("case", ["long title", "wide artwork", "equal chapters", "late chapters"])
+def test_what_validate_would_refuse_is_repaired_or_left_out_in_one_line(
+    case, server, audio, network
+):
+    """Issue 24 review: the import never checked what it wrote against the models, so a
+    successful import could leave a network `podcast validate` refuses. Now an optional field
+    is left out (a title over 255 characters cut) in one line, and the network loads."""
+    from PIL import Image
+
+    from podcast_tools.media_checks import load_checked_network
+
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    text = server.host.files["/feeds/bad.xml"].decode()
+    if case == "long title":
+        text = text.replace("<title>One", "<title>" + "x" * 300)
+        expected = "title: is 300 characters; cut to the 255"
+    elif case == "wide artwork":
+        buffer = io.BytesIO()
+        Image.new("RGB", (600, 400), (1, 2, 3)).save(buffer, format="PNG")
+        server.host.files["/old.host/art.png"] = buffer.getvalue()
+        text = text.replace(
+            "<language>", f'<itunes:image href="{server.host.base}/old.host/art.png"/><language>'
+        )
+        expected = "channel: image: 600×400 px; Apple needs"
+    else:
+        starts = (0, 0) if case == "equal chapters" else (0, 30)
+        server.host.files["/old.host/one.json"] = json.dumps(
+            {"version": "1.2.0", "chapters": [{"startTime": s, "title": f"at {s}"} for s in starts]}
+        ).encode()
+        text = text.replace("</item>", CHAPTERS_ITEM.format(base=server.host.base) + "</item>")
+        expected = (
+            "starts at 0 s, not after the chapter before it; left out"
+            if case == "equal chapters"
+            else "chapters: 1 start at or after the end"
+        )
+    server.host.files["/feeds/bad.xml"] = text.encode()
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code == 0, result.output
+    assert expected in result.output, result.output
+    load_checked_network(network)  # what `podcast validate` loads: no error
+    [(front, _)] = episodes_of(network, "moved").values()
+    if case == "long title":
+        assert front["title"] == "x" * 255
+    elif case == "equal chapters":
+        assert front["chapters"] == [{"start": 0.0, "title": "at 0"}]
+    elif case == "late chapters":
+        assert front["chapters"] == [{"start": 0.0, "title": "at 0"}]
+
+
+def test_a_title_validate_would_refuse_refuses_the_import_in_one_line(server, audio, network):
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    text = server.host.files["/feeds/bad.xml"].decode()
+    server.host.files["/feeds/bad.xml"] = text.replace("<title>One", "<title>One\u202eeno").encode()
+    before = tree_hash(network)
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code != 0
+    lines = [line for line in _lines(result.output) if not line.startswith("download")]
+    assert len(lines) == 1 and ": title: " in lines[0], result.output
     assert tree_hash(network) == before

@@ -29,6 +29,7 @@ from podcast_tools.content.models import ID_PATTERN
 from podcast_tools.errors import AudioInputError, ContentError, Problem, UsageError, WriteError
 from podcast_tools.fsutil import make_folder, write_text_atomic
 from podcast_tools.importer import channel as channel_table
+from podcast_tools.importer.checks import artwork_refusal, checked_front
 from podcast_tools.importer.download import Download, Progress, download_all
 from podcast_tools.importer.feed import Feed, FeedItem, is_web_url, parse_feed, read_source
 from podcast_tools.importer.items import episode_front_matter, extra_downloads, item_links, where
@@ -412,16 +413,54 @@ def _stage(plan: ImportPlan, links, files: dict[str, Path], stage: Path, warn: W
     resolved = extra_downloads(plan, links, files, warn)
     for relative, source in resolved.files.items():
         put(relative, source=source)
+    placed[:] = [p for p in placed if p not in _refused_images(plan, resolved, stage, warn)]
+    problems: list[Problem] = []
     for episode in plan.episodes:
         assert episode.item.enclosure is not None
         put(f"{plan.show_id}/{episode.audio_name}", source=files[episode.item.enclosure.url])
         front = episode_front_matter(episode, resolved, files, warn)
+        named = {front.get("image"), front.get("transcript")} - {None}
+        refused = checked_front(
+            front, stage / plan.show_id, stage, where(plan.feed, episode.item), warn
+        )
+        for name in named - {front.get("image"), front.get("transcript")}:  # left out
+            (stage / plan.show_id / name).unlink(missing_ok=True)
+            placed.remove(f"{plan.show_id}/{name}")
+        if refused:
+            problems += refused
+            continue
         text = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100)
         body = episode.notes or f"{episode.title}\n"
         put(f"{plan.show_id}/{episode.file_name}", text=f"---\n{text}---\n\n{body}")
+    if problems:
+        raise ContentError(problems)
     if plan.show_table and resolved.artwork:
         plan.show_table["artwork"] = resolved.artwork
     return placed
+
+
+def _refused_images(plan: ImportPlan, resolved, stage: Path, warn: Warn) -> set[str]:
+    """Leave out (in one line each) staged artwork and episode images Apple would refuse (a
+    600×400 image, a CMYK one); return what was left out, relative to episodes/."""
+    refused: set[str] = set()
+    if resolved.artwork:
+        wrong = artwork_refusal(stage / resolved.artwork)
+        if wrong is not None:
+            warn(f"{plan.feed.source}: channel: image: {wrong}; left out")
+            refused.add(resolved.artwork)
+            resolved.artwork = None
+    for episode in plan.episodes:
+        name = resolved.images.get(episode.guid)
+        if name is None:
+            continue
+        wrong = artwork_refusal(stage / plan.show_id / name)
+        if wrong is not None:
+            warn(f"{where(plan.feed, episode.item)}: image: {wrong}; left out")
+            refused.add(f"{plan.show_id}/{name}")
+            del resolved.images[episode.guid]
+    for relative in refused:
+        (stage / relative).unlink(missing_ok=True)
+    return refused
 
 
 def _decide_audio(plan: ImportPlan, files: dict[str, Path], warn: Warn) -> None:
