@@ -722,3 +722,36 @@ def test_a_title_validate_would_refuse_refuses_the_import_in_one_line(server, au
     lines = [line for line in _lines(result.output) if not line.startswith("download")]
     assert len(lines) == 1 and ": title: " in lines[0], result.output
     assert tree_hash(network) == before
+
+
+def test_a_dead_link_to_an_optional_file_is_one_line_not_a_failed_import(server, audio, network):
+    """Issue 24 review: a 404 for an episode image, chapters, a transcript or the channel's
+    artwork aborted the whole import after all audio was downloaded. Only audio is fatal: each
+    of those is one line, the field left out."""
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    base = server.host.base
+    text = server.host.files["/feeds/bad.xml"].decode()
+    text = text.replace(
+        "</item>",
+        CHAPTERS_ITEM.format(base=base)
+        + f'<podcast:transcript xmlns:podcast="{PODCAST}" url="{base}/gone/one.vtt" '
+        'type="text/vtt"/>'
+        f'<itunes:image href="{base}/gone/one.jpg"/></item>',
+    ).replace("<language>", f'<itunes:image href="{base}/gone/art.jpg"/><language>')
+    server.host.files["/feeds/bad.xml"] = text.encode()  # none of the four is served: 404
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code == 0, result.output
+    for field_name, path in [
+        ("chapters", "/old.host/one.json"),
+        ("transcript", "/gone/one.vtt"),
+        ("image", "/gone/one.jpg"),
+    ]:
+        assert f'item 1 "One": {field_name}: {base}{path}: HTTP 404 Not Found; left out' in (
+            result.output
+        ), result.output
+    assert f"{url}: channel: image: {base}/gone/art.jpg: HTTP 404 Not Found; left out" in (
+        result.output
+    )
+    front, _ = episodes_of(network, "moved")["g-1"]
+    assert not {"chapters", "transcript", "image"} & set(front)
+    assert (network / "episodes/moved" / front["audio"]).is_file()

@@ -101,4 +101,3 @@ def artwork_refusal(path: Path) -> str | None:
     """Why artwork at `path` cannot be used (one line), None when Apple would take it."""
     problems = artwork_problems(path)
     return "; ".join(one_line(p) for p in problems) if problems else None
-

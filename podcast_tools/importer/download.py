@@ -68,9 +68,12 @@ def download_all(
     """Fetch every download into `cache` (`jobs` at a time); return url → whole file. `done` is
     told of each file as it is whole (a log's line per download where no bar is drawn).
 
-    Raises DownloadsFailed naming every one that failed (the others stay in the cache)."""
+    Raises DownloadsFailed naming every audio download that failed (the others stay in the
+    cache); a failed optional file (not `audio`: artwork, an image, chapters, a transcript) is a
+    warning line instead, and is missing from the result."""
     make_folder(cache)
-    unique = list({d.url: d for d in downloads}.values())
+    # one download per URL; the audio's when a URL is also an image's (its checks are stricter)
+    unique = list({d.url: d for d in sorted(downloads, key=lambda d: d.audio)}.values())
     results: dict[str, Path] = {}
     problems: list[Problem] = []
     stop = threading.Event()
@@ -84,7 +87,11 @@ def download_all(
             try:
                 results[download.url] = future.result()
             except ContentError as exc:
-                problems.extend(exc.problems)
+                if download.audio:
+                    problems.extend(exc.problems)
+                else:  # an image, chapters, a transcript: the episode does without it
+                    for problem in exc.problems:
+                        warn(f"{problem}; left out")
                 continue
             if done is not None:
                 done(download, results[download.url])

@@ -146,7 +146,9 @@ def extra_downloads(
     slugs = {e.guid: e.slug for e in plan.episodes}
     show = plan.show_id
     for link in links:
-        source = files[link.download.url]
+        source = files.get(link.download.url)
+        if source is None:  # its download failed: said, and left out
+            continue
         if link.kind in ("artwork", "image"):
             suffix = _image_suffix(source)
             if suffix is None:
