@@ -755,3 +755,24 @@ def test_a_dead_link_to_an_optional_file_is_one_line_not_a_failed_import(server,
     front, _ = episodes_of(network, "moved")["g-1"]
     assert not {"chapters", "transcript", "image"} & set(front)
     assert (network / "episodes/moved" / front["audio"]).is_file()
+
+
+def test_a_full_disk_is_one_line_naming_the_file_not_a_cut_connection(server, audio, network):
+    """Issue 24 review: ENOSPC from writing the .part was taken for a cut connection and retried.
+    The disk is really full for this file: its .part is /dev/full (every write: ENOSPC)."""
+    from podcast_tools.importer.download import Download
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    key = Download(f"{server.host.base}/old.host/one.mp3", "", "").key
+    cache = network / "build" / ".cache" / "import"
+    cache.mkdir(parents=True)
+    (cache / f"{key}.part").symlink_to("/dev/full")
+    before = tree_hash(network)
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code != 0
+    lines = [line for line in _lines(result.output) if not line.startswith("download")]
+    assert lines == [f"cannot write {cache / key}.part: No space left on device"], result.output
+    assert [path for path, _ in server.host.requests].count("/old.host/one.mp3") == 1
+    assert tree_hash(network) == before

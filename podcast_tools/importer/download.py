@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from podcast_tools.errors import ContentError, ExitCode, Problem
+from podcast_tools.errors import ContentError, ExitCode, Problem, WriteError
 from podcast_tools.fsutil import make_folder
 from podcast_tools.importer.feed import OPENER, TIMEOUT_S, USER_AGENT, RedirectRefused, is_web_url
 
@@ -180,24 +180,45 @@ def _fetch_once(
         start = _resume_point(response, have)
         length = response.headers.get("Content-Length")
         total = start + int(length) if length and length.isdigit() else 0
-        received = start
-        try:
-            with part.open("r+b" if start else "wb") as out:
-                out.seek(start)
-                out.truncate()
-                while chunk := response.read(CHUNK_BYTES):
-                    if stop is not None and stop.is_set():
-                        raise KeyboardInterrupt
-                    out.write(chunk)
-                    received += len(chunk)
-                    if progress is not None:
-                        progress(download.label, received, total or download.expected_length)
-        except (http.client.IncompleteRead, OSError, http.client.HTTPException) as exc:
-            if isinstance(exc, OSError) and exc.filename is not None:
-                raise  # our own file, not the connection
-            raise _Retry(f"cut off at {received:,} of {total or '?'} bytes") from None
+        received = _body_into(part, start, response, download, total, progress, stop)
     if total and received != total:
         raise _Retry(f"cut off at {received:,} of {total:,} bytes")
+
+
+def _body_into(
+    part: Path,
+    start: int,
+    response,
+    download: Download,
+    total: int,
+    progress: Progress | None,
+    stop: threading.Event | None,
+) -> int:
+    """Write the response's body into `part` from byte `start`; return the bytes it then has.
+    A connection cut is _Retry; our own file failing (a full disk) is WriteError naming it —
+    retrying would not help."""
+    received = start
+    try:
+        with part.open("r+b" if start else "wb") as out:
+            if start:  # "wb" empties a new start already
+                out.seek(start)
+                out.truncate()
+            while True:
+                try:
+                    chunk = response.read(CHUNK_BYTES)
+                except (http.client.IncompleteRead, OSError, http.client.HTTPException):
+                    raise _Retry(f"cut off at {received:,} of {total or '?'} bytes") from None
+                if not chunk:
+                    break
+                if stop is not None and stop.is_set():
+                    raise KeyboardInterrupt
+                out.write(chunk)
+                received += len(chunk)
+                if progress is not None:
+                    progress(download.label, received, total or download.expected_length)
+    except OSError as exc:  # opening, writing or closing (flushing) the .part
+        raise WriteError.of(exc, part) from None
+    return received
 
 
 def _resume_point(response, have: int) -> int:
