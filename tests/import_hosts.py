@@ -4,7 +4,8 @@ with every URL it links to rewritten to a local HTTP server that serves generate
 measurement prefixes (podtrac, op3, chartable, Anchor's play URLs) as the real ones do: redirects.
 
 Faults a real server shows are switchable: no Range support, a 404, a connection cut mid-body,
-a redirect to anywhere (file://, ftp://: what a hostile host sends).
+a redirect to anywhere (file://, ftp://: what a hostile host sends), a body without
+Content-Length.
 Never the internet: a URL the fixture names that nobody generated a file for is a 404.
 """
 
@@ -45,6 +46,7 @@ class Host:
     ranges: bool = True
     cuts: dict[str, int] = field(default_factory=dict)  # path → how many more bodies to cut
     redirects: dict[str, str] = field(default_factory=dict)  # path → any Location (a hostile one)
+    no_length: set[str] = field(default_factory=set)  # paths sent without Content-Length
     requests: list[tuple[str, str | None]] = field(default_factory=list)
     base: str = ""
 
@@ -99,7 +101,11 @@ def _handler(host: Host):
             else:
                 self.send_response(200)
             rest = body[start:]
-            self.send_header("Content-Length", str(len(rest)))
+            if raw in host.no_length:  # the body ends where the connection does
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            else:
+                self.send_header("Content-Length", str(len(rest)))
             self.send_header("Content-Type", "application/octet-stream")
             self.end_headers()
             if host.cuts.get(raw, 0) > 0:

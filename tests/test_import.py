@@ -776,3 +776,49 @@ def test_a_full_disk_is_one_line_naming_the_file_not_a_cut_connection(server, au
     assert lines == [f"cannot write {cache / key}.part: No space left on device"], result.output
     assert [path for path, _ in server.host.requests].count("/old.host/one.mp3") == 1
     assert tree_hash(network) == before
+
+
+@pytest.mark.parametrize("length", [True, False], ids=["content-length", "no-length"])
+def test_a_file_over_its_size_limit_is_not_downloaded_whole(length, server, audio, network):
+    """Issue 24 review: no size limit — a server streaming forever filled the disk, a huge
+    chapters file was read into memory. Chapters are at most 10 MB: said by the server or found
+    while streaming, the download stops and the chapters are left out in one line."""
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    base = server.host.base
+    server.host.files["/old.host/one.json"] = b" " * (11 * 1024 * 1024)
+    if not length:
+        server.host.no_length.add("/old.host/one.json")
+    text = server.host.files["/feeds/bad.xml"].decode()
+    text = text.replace("</item>", CHAPTERS_ITEM.format(base=base) + "</item>")
+    server.host.files["/feeds/bad.xml"] = text.encode()
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code == 0, result.output
+    said = "the server says 11,534,336 bytes" if length else "more than 10,485,760 bytes came"
+    assert (
+        f'item 1 "One": chapters: {base}/old.host/one.json: {said}; the most taken for it is '
+        "10 MB; left out"
+    ) in result.output, result.output
+    assert not list((network / "build/.cache/import").glob("*.part"))
+
+
+def test_a_file_past_its_deadline_stops(server, audio, network, monkeypatch):
+    """Each file has an overall deadline (a drip of bytes never trips the socket's timeout):
+    here the transcript's is set to nothing, so it is past it at its first chunk."""
+    from podcast_tools.importer import download
+
+    monkeypatch.setitem(download.DEADLINES, "transcript", 0.0)
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    base = server.host.base
+    server.host.files["/old.host/one.vtt"] = b"WEBVTT\n\n"
+    text = server.host.files["/feeds/bad.xml"].decode()
+    text = text.replace(
+        "</item>",
+        f'<podcast:transcript xmlns:podcast="{PODCAST}" url="{base}/old.host/one.vtt" '
+        'type="text/vtt"/></item>',
+    )
+    server.host.files["/feeds/bad.xml"] = text.encode()
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code == 0, result.output
+    assert f'item 1 "One": transcript: {base}/old.host/one.vtt: took over 0 s' in result.output
+    front, _ = episodes_of(network, "moved")["g-1"]
+    assert "transcript" not in front

@@ -27,6 +27,13 @@ from podcast_tools.fsutil import make_folder
 from podcast_tools.importer.feed import OPENER, TIMEOUT_S, USER_AGENT, RedirectRefused, is_web_url
 
 CHUNK_BYTES = 256 * 1024
+MB = 1024 * 1024
+#: The most one file may be (bytes) by the feed's field it came from; audio: at least this, or
+#: twice the length the feed gives. A server that streams forever fills no disk.
+LIMITS = {"enclosure": 2048 * MB, "chapters": 10 * MB, "transcript": 10 * MB, "image": 20 * MB}
+#: The longest one file may take over all its tries in one run (seconds): a server that sends a
+#: byte every few seconds never trips the socket's timeout.
+DEADLINES = {"enclosure": 4 * 3600.0, "chapters": 300.0, "transcript": 300.0, "image": 300.0}
 #: Tries of one file in one run (a cut-off body continues where it stopped each time).
 ATTEMPTS = 4
 Progress = Callable[[str, float, float], None]
@@ -40,6 +47,16 @@ class Download:
     expected_length: int = 0  # the enclosure's length attribute (0: not given)
     audio: bool = False  # check that what came is audio, not an error page
     field: str = "enclosure"  # the feed's field the URL came from (what a failure line names)
+
+    @property
+    def limit(self) -> int:
+        """The most bytes this file may be."""
+        limit = LIMITS.get(self.field, 20 * MB)
+        return max(limit, 2 * self.expected_length) if self.audio else limit
+
+    @property
+    def deadline_s(self) -> float:
+        return DEADLINES.get(self.field, 300.0)
 
     @property
     def key(self) -> str:
@@ -120,9 +137,10 @@ def fetch(
         return done
     part = cache / f"{download.key}.part"
     last = ""
+    deadline = time.monotonic() + download.deadline_s
     for attempt in range(ATTEMPTS):
         try:
-            _fetch_once(download, part, progress, stop)
+            _fetch_once(download, part, progress, stop, deadline)
         except _Retry as exc:
             last = str(exc)
             time.sleep(min(0.2 * 2**attempt, 2.0))
@@ -144,7 +162,11 @@ def fetch(
 
 
 def _fetch_once(
-    download: Download, part: Path, progress: Progress | None, stop: threading.Event | None
+    download: Download,
+    part: Path,
+    progress: Progress | None,
+    stop: threading.Event | None,
+    deadline: float,
 ) -> None:
     if not is_web_url(download.url):  # plan_import refuses these; never fetch one regardless
         raise ContentError(
@@ -180,7 +202,9 @@ def _fetch_once(
         start = _resume_point(response, have)
         length = response.headers.get("Content-Length")
         total = start + int(length) if length and length.isdigit() else 0
-        received = _body_into(part, start, response, download, total, progress, stop)
+        if total > download.limit:
+            raise _too_large(download, f"the server says {total:,} bytes")
+        received = _body_into(part, start, response, download, total, progress, stop, deadline)
     if total and received != total:
         raise _Retry(f"cut off at {received:,} of {total:,} bytes")
 
@@ -193,8 +217,11 @@ def _body_into(
     total: int,
     progress: Progress | None,
     stop: threading.Event | None,
+    deadline: float,
 ) -> int:
     """Write the response's body into `part` from byte `start`; return the bytes it then has.
+    Over the download's size limit or past its deadline is ContentError (the .part of one too
+    large removed).
     A connection cut is _Retry; our own file failing (a full disk) is WriteError naming it —
     retrying would not help."""
     received = start
@@ -205,7 +232,7 @@ def _body_into(
                 out.truncate()
             while True:
                 try:
-                    chunk = response.read(CHUNK_BYTES)
+                    chunk = response.read1(CHUNK_BYTES)  # what has come: a slow drip too
                 except (http.client.IncompleteRead, OSError, http.client.HTTPException):
                     raise _Retry(f"cut off at {received:,} of {total or '?'} bytes") from None
                 if not chunk:
@@ -214,11 +241,41 @@ def _body_into(
                     raise KeyboardInterrupt
                 out.write(chunk)
                 received += len(chunk)
+                if received > download.limit:
+                    part.unlink(missing_ok=True)
+                    raise _too_large(download, f"more than {download.limit:,} bytes came")
+                if time.monotonic() > deadline:
+                    raise _too_slow(download, received)
                 if progress is not None:
                     progress(download.label, received, total or download.expected_length)
     except OSError as exc:  # opening, writing or closing (flushing) the .part
         raise WriteError.of(exc, part) from None
     return received
+
+
+def _too_large(download: Download, said: str) -> ContentError:
+    return ContentError(
+        [
+            Problem(
+                download.where,
+                download.field,
+                f"{download.url}: {said}; the most taken for it is {download.limit // MB:,} MB",
+            )
+        ]
+    )
+
+
+def _too_slow(download: Download, received: int) -> ContentError:
+    return ContentError(
+        [
+            Problem(
+                download.where,
+                download.field,
+                f"{download.url}: took over {download.deadline_s:g} s ({received:,} bytes kept; "
+                "run the import again to continue)",
+            )
+        ]
+    )
 
 
 def _resume_point(response, have: int) -> int:
