@@ -822,3 +822,38 @@ def test_a_file_past_its_deadline_stops(server, audio, network, monkeypatch):
     assert f'item 1 "One": transcript: {base}/old.host/one.vtt: took over 0 s' in result.output
     front, _ = episodes_of(network, "moved")["g-1"]
     assert "transcript" not in front
+
+
+@pytest.mark.parametrize("ranges", [True, False], ids=["range", "no-range"])
+def test_a_body_cut_off_without_content_length_is_continued(ranges, server, audio, network):
+    """Issue 24 review: a body without Content-Length ends without an error when the connection
+    is cut; it was imported cut off. Well below the feed's length, it is continued (Range) or
+    fetched again, and the episode's audio is the server's whole file."""
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    server.host.ranges = ranges
+    server.host.no_length.add("/old.host/one.mp3")
+    server.host.cuts["/old.host/one.mp3"] = 1
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code == 0, result.output
+    whole = server.host.files["/old.host/one.mp3"]
+    assert (network / "episodes/moved/001-one.mp3").read_bytes() == whole
+    asked = [r for p, r in server.host.requests if p == "/old.host/one.mp3"]
+    assert asked == [None, f"bytes={len(whole) // 2}-"]
+
+
+def test_a_feed_length_too_large_without_content_length_is_met_by_two_whole_bodies(
+    server, audio, network
+):
+    """The feed's length may simply be wrong: two whole bodies from byte 0 of the same size (a
+    server without Range support) are what the server holds — kept, with the length's line."""
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    server.host.ranges = False
+    server.host.no_length.add("/old.host/one.mp3")
+    size = len(server.host.files["/old.host/one.mp3"])
+    text = server.host.files["/feeds/bad.xml"].decode()
+    server.host.files["/feeds/bad.xml"] = text.replace(
+        f'length="{size}"', f'length="{size * 3}"'
+    ).encode()
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code == 0, result.output
+    assert f"{size:,} bytes downloaded, the feed said {size * 3:,}" in result.output

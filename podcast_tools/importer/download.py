@@ -73,6 +73,16 @@ class _Retry(Exception):
     """A body cut off or a server error: try again (from where it stopped)."""
 
 
+class _Short(_Retry):
+    """A body without Content-Length that ended well below the feed's length: most likely cut
+    off (a connection closed early ends such a body without an error)."""
+
+    def __init__(self, message: str, size: int, from_zero: bool) -> None:
+        super().__init__(message)
+        self.size = size
+        self.from_zero = from_zero
+
+
 def download_all(
     downloads: list[Download],
     cache: Path,
@@ -138,9 +148,17 @@ def fetch(
     part = cache / f"{download.key}.part"
     last = ""
     deadline = time.monotonic() + download.deadline_s
+    short_before = None  # the size a whole body from byte 0 without a length ended at
     for attempt in range(ATTEMPTS):
         try:
             _fetch_once(download, part, progress, stop, deadline)
+        except _Short as exc:
+            if not (exc.from_zero and exc.size == short_before):
+                short_before = exc.size if exc.from_zero else None
+                last = str(exc)
+                time.sleep(min(0.2 * 2**attempt, 2.0))
+                continue
+            # twice the same whole body: it is what the server holds (the feed's length is off)
         except _Retry as exc:
             last = str(exc)
             time.sleep(min(0.2 * 2**attempt, 2.0))
@@ -184,8 +202,10 @@ def _fetch_once(
             [Problem(download.where, download.field, f"{download.url}: {exc.reason}")]
         ) from None
     except urllib.error.HTTPError as exc:
-        if exc.code == 416:  # the part is no prefix of what the server holds now: start again
-            part.unlink(missing_ok=True)
+        if exc.code == 416:
+            if re.fullmatch(rf"bytes \*/{have}", exc.headers.get("Content-Range", "")):
+                return  # the part is all the server holds: it was whole
+            part.unlink(missing_ok=True)  # no prefix of what the server holds now: start again
             raise _Retry("HTTP 416 for the rest of a partial download") from None
         if exc.code >= 500 or exc.code == 429:
             raise _Retry(f"HTTP {exc.code} {exc.reason}") from None
@@ -202,11 +222,21 @@ def _fetch_once(
         start = _resume_point(response, have)
         length = response.headers.get("Content-Length")
         total = start + int(length) if length and length.isdigit() else 0
+        if not total and response.status == 206:  # no length: the range's "/<size>" says it
+            match = re.search(r"/(\d+)$", response.headers.get("Content-Range", ""))
+            total = int(match.group(1)) if match else 0
         if total > download.limit:
             raise _too_large(download, f"the server says {total:,} bytes")
         received = _body_into(part, start, response, download, total, progress, stop, deadline)
     if total and received != total:
         raise _Retry(f"cut off at {received:,} of {total:,} bytes")
+    expected = download.expected_length
+    if not total and expected > 1024 and received < expected * 3 // 4:
+        raise _Short(
+            f"ended at {received:,} bytes without a Content-Length; the feed says {expected:,}",
+            received,
+            from_zero=start == 0,
+        )
 
 
 def _body_into(
