@@ -11,6 +11,7 @@ Never the internet: a URL the fixture names that nobody generated a file for is 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import threading
@@ -47,6 +48,8 @@ class Host:
     cuts: dict[str, int] = field(default_factory=dict)  # path → how many more bodies to cut
     redirects: dict[str, str] = field(default_factory=dict)  # path → any Location (a hostile one)
     no_length: set[str] = field(default_factory=set)  # paths sent without Content-Length
+    # path → the body served after a cut (a host that inserts ads per request: other bytes)
+    changes: dict[str, bytes] = field(default_factory=dict)
     requests: list[tuple[str, str | None]] = field(default_factory=list)
     base: str = ""
 
@@ -94,6 +97,9 @@ def _handler(host: Host):
                 return
             start = 0
             wanted = self.headers.get("Range")
+            etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+            if self.headers.get("If-Range") not in (None, etag):
+                wanted = None  # the file changed since: all of it
             if wanted and host.ranges:
                 start = int(re.match(r"bytes=(\d+)-", wanted).group(1))
                 self.send_response(206)
@@ -107,9 +113,12 @@ def _handler(host: Host):
             else:
                 self.send_header("Content-Length", str(len(rest)))
             self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("ETag", etag)
             self.end_headers()
             if host.cuts.get(raw, 0) > 0:
                 host.cuts[raw] -= 1
+                if raw in host.changes:
+                    host.files[raw] = host.changes.pop(raw)
                 self.wfile.write(rest[: len(rest) // 2])
                 self.wfile.flush()
                 self.close_connection = True

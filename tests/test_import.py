@@ -20,7 +20,7 @@ from podcast_tools.cli import app
 from podcast_tools.importer.markdown import html_to_markdown
 from podcast_tools.notes import html_to_text, markdown_to_html, sanitise
 from podcast_tools.scaffold import init_network
-from tests.import_hosts import HOSTS, PODCAST, HostServer, serve_fixture
+from tests.import_hosts import HOSTS, PODCAST, HostServer, serve_fixture, tagged, tone_mp3
 
 runner = CliRunner()
 
@@ -857,3 +857,24 @@ def test_a_feed_length_too_large_without_content_length_is_met_by_two_whole_bodi
     result = run_import(network, url, "--show", "moved")
     assert result.exit_code == 0, result.output
     assert f"{size:,} bytes downloaded, the feed said {size * 3:,}" in result.output
+
+
+def test_a_resumed_download_of_a_changed_file_is_not_spliced(server, audio, network):
+    """Issue 24 review: a host with dynamic ad insertion serves other bytes per request; a
+    resume by Range alone spliced the first half of one file to the rest of another. The .part
+    keeps the ETag; the resume sends If-Range, and the changed file comes whole."""
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    first = server.host.files["/old.host/one.mp3"]
+    other = tagged(tone_mp3(audio, 880), "with another ad")
+    server.host.changes["/old.host/one.mp3"] = other
+    server.host.cuts["/old.host/one.mp3"] = 1
+    text = server.host.files["/feeds/bad.xml"].decode()
+    server.host.files["/feeds/bad.xml"] = text.replace(
+        f'length="{len(first)}"', f'length="{len(other)}"'
+    ).encode()
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code == 0, result.output
+    assert (network / "episodes/moved/001-one.mp3").read_bytes() == other
+    asked = [r for p, r in server.host.requests if p == "/old.host/one.mp3"]
+    assert asked == [None, f"bytes={len(first) // 2}-"]  # asked for the rest, got all of it
+    assert not list((network / "build/.cache/import").glob("*.validator"))

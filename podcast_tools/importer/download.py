@@ -165,6 +165,7 @@ def fetch(
             continue
         _check_whole(download, part, warn)
         os.replace(part, done)
+        part.with_name(part.name + ".validator").unlink(missing_ok=True)
         return done
     have = part.stat().st_size if part.exists() else 0
     raise ContentError(
@@ -192,8 +193,16 @@ def _fetch_once(
         )
     have = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    validator_file = part.with_name(part.name + ".validator")
+    validator = _read_validator(validator_file) if have else None
+    if have and validator is None:  # no way to know the rest belongs to the same file
+        part.unlink(missing_ok=True)
+        have = 0
     if have:
+        # If-Range: a host that inserts ads per request serves other bytes each time; the rest
+        # comes only if the file is still the one the part began (else all of it, a 200)
         headers["Range"] = f"bytes={have}-"
+        headers["If-Range"] = validator
     request = urllib.request.Request(download.url, headers=headers)
     try:
         response = OPENER.open(request, timeout=TIMEOUT_S)
@@ -220,6 +229,8 @@ def _fetch_once(
         raise _Retry(f"cannot connect ({getattr(exc, 'reason', exc)})") from None
     with response:
         start = _resume_point(response, have)
+        if start == 0:
+            _write_validator(validator_file, response.headers)
         length = response.headers.get("Content-Length")
         total = start + int(length) if length and length.isdigit() else 0
         if not total and response.status == 206:  # no length: the range's "/<size>" says it
@@ -281,6 +292,28 @@ def _body_into(
     except OSError as exc:  # opening, writing or closing (flushing) the .part
         raise WriteError.of(exc, part) from None
     return received
+
+
+def _read_validator(path: Path) -> str | None:
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return value or None
+
+
+def _write_validator(path: Path, headers) -> None:
+    """Keep the response's strong ETag (else its Last-Modified) beside the .part, for the
+    If-Range of a resumed request; none: remove an old one (a resume then starts again)."""
+    etag = (headers.get("ETag") or "").strip()
+    value = etag if etag and not etag.startswith("W/") else (headers.get("Last-Modified") or "")
+    try:
+        if value.strip() and "\n" not in value:
+            path.write_text(value.strip(), encoding="utf-8")
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise WriteError.of(exc, path) from None
 
 
 def _too_large(download: Download, said: str) -> ContentError:
