@@ -878,3 +878,33 @@ def test_a_resumed_download_of_a_changed_file_is_not_spliced(server, audio, netw
     asked = [r for p, r in server.host.requests if p == "/old.host/one.mp3"]
     assert asked == [None, f"bytes={len(first) // 2}-"]  # asked for the rest, got all of it
     assert not list((network / "build/.cache/import").glob("*.validator"))
+
+
+def test_a_show_id_with_a_newline_is_one_line_not_a_traceback(server, audio, network):
+    """Issue 24 review: `--show $'x\\n'` passed ID_PATTERN (its "$" matches before a final
+    newline) and ended in a traceback appending network.toml."""
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    before = tree_hash(network)
+    result = run_import(network, url, "--show", "x\n")
+    assert result.exit_code != 0 and result.exception.__class__ is SystemExit, result.output
+    assert _lines(result.output) == [
+        '--show "x\\n": a show id uses lowercase letters, digits and "-" (e.g. "my-show")'
+    ], result.output
+    assert tree_hash(network) == before
+
+
+def test_a_network_toml_the_table_cannot_be_appended_to_is_one_line(server, audio, network):
+    """Shows written as an inline table (`shows = {...}`) cannot take a `[shows.<id>]` after
+    them: one line naming network.toml, nothing changed — not a traceback."""
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    toml = network / "episodes" / "network.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text("shows = {}\n" + text[: text.index("[shows.")], encoding="utf-8")
+    before = tree_hash(network)
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code != 0 and result.exception.__class__ is SystemExit, result.output
+    lines = [line for line in _lines(result.output) if not line.startswith("download")]
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("episodes/network.toml: the show's table cannot be appended")
+    assert lines[0].endswith("nothing changed")
+    assert tree_hash(network) == before

@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from podcast_tools.audio.mastered import audio_span
+from podcast_tools.content.hints import one_line, quote_cut
 from podcast_tools.content.loader import NETWORK_FILE
 from podcast_tools.content.models import ID_PATTERN
 from podcast_tools.errors import AudioInputError, ContentError, Problem, UsageError, WriteError
@@ -111,7 +112,8 @@ def plan_import(root: Path, source: str, show_id: str, *, warn: Warn | None = No
     duplicate guids, or a name that clashes with a file already in the network."""
     if not ID_PATTERN.match(show_id):
         raise UsageError(
-            f'--show "{show_id}": a show id uses lowercase letters, digits and "-" (e.g. "my-show")'
+            f"--show {quote_cut(show_id)}: a show id uses lowercase letters, digits and "
+            '"-" (e.g. "my-show")'
         )
     feed = parse_feed(read_source(source), source)
     warnings: list[str] = []
@@ -520,7 +522,19 @@ def _move_into_place(plan: ImportPlan, stage: Path, placed: list[str]) -> list[P
     original = network_file.read_bytes()
     new_toml = None
     if plan.show_table:
-        new_toml = channel_table.appended(original.decode("utf-8"), plan.toml_text())
+        try:
+            new_toml = channel_table.appended(original.decode("utf-8"), plan.toml_text())
+        except ValueError as exc:  # TOMLDecodeError, UnicodeDecodeError: the file as it is
+            raise ContentError(
+                [
+                    Problem(
+                        NETWORK_FILE.as_posix(),
+                        "",
+                        f"the show's table cannot be appended to it ({one_line(str(exc))}); "
+                        "nothing changed",
+                    )
+                ]
+            ) from None
     for relative in placed:  # checked again: nothing may have appeared since the plan
         if (episodes / relative).exists():
             raise ContentError(
