@@ -20,7 +20,15 @@ from podcast_tools.cli import app
 from podcast_tools.importer.markdown import html_to_markdown
 from podcast_tools.notes import html_to_text, markdown_to_html, sanitise
 from podcast_tools.scaffold import init_network
-from tests.import_hosts import HOSTS, PODCAST, HostServer, serve_fixture, tagged, tone_mp3
+from tests.import_hosts import (
+    HOSTS,
+    PODCAST,
+    HostServer,
+    serve_fixture,
+    tagged,
+    tone_mp3,
+)
+from tests.import_hosts import ITUNES as ITUNES_NS
 
 runner = CliRunner()
 
@@ -908,3 +916,22 @@ def test_a_network_toml_the_table_cannot_be_appended_to_is_one_line(server, audi
     assert lines[0].startswith("episodes/network.toml: the show's table cannot be appended")
     assert lines[0].endswith("nothing changed")
     assert tree_hash(network) == before
+
+
+def test_a_warning_shows_feed_text_on_one_line_and_cut(server, audio, network):
+    """Issue 24 review: warnings printed feed text raw — a title with line breaks and C1
+    controls broke the one-line rule, a huge title printed whole. Each warning is one line,
+    control characters shown as escapes, a long title cut."""
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    text = server.host.files["/feeds/bad.xml"].decode()
+    title = "Line one&#10;line two \u0085 " + "x" * 5000
+    text = text.replace("<title>One", f"<title>{title}").replace(
+        "</item>",
+        f'<itunes:image xmlns:itunes="{ITUNES_NS}" href="file:///etc/passwd"/></item>',
+    )
+    server.host.files["/feeds/bad.xml"] = text.encode()
+    result = run_import(network, url, "--show", "moved", "--dry-run")
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in _lines(result.output) if "image: " in line]
+    assert "Line one\\nline two \\x85 xxx" in line and "(5020 characters)" in line, line
+    assert len(line) < 400

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from podcast_tools.content.hints import quote_cut
 from podcast_tools.importer.channel import persons_of
 from podcast_tools.importer.download import Download
 from podcast_tools.importer.feed import Feed, FeedItem, Link
@@ -32,7 +33,7 @@ TRANSCRIPT_SUFFIXES = {
 
 def where(feed: Feed, item: FeedItem) -> str:
     """How a line names an item: the feed, its position and its title."""
-    title = f' "{item.title}"' if item.title else ""
+    title = f" {quote_cut(item.title)}" if item.title else ""
     return f"{feed.source}: item {item.index + 1}{title}"
 
 
