@@ -935,3 +935,18 @@ def test_a_warning_shows_feed_text_on_one_line_and_cut(server, audio, network):
     [line] = [line for line in _lines(result.output) if "image: " in line]
     assert "Line one\\nline two \\x85 xxx" in line and "(5020 characters)" in line, line
     assert len(line) < 400
+
+
+@pytest.mark.parametrize("title", ["# 1", "---", "*not* <b>bold</b>"])
+def test_an_item_without_notes_has_its_title_as_text(title, server, audio, network):
+    """Issue 24 review: with no notes, the raw title became the Markdown body — `# 1` a
+    heading, `---` a rule. It is escaped: the notes render as the title's text."""
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    text = server.host.files["/feeds/bad.xml"].decode()
+    escaped = title.replace("<", "&lt;").replace(">", "&gt;")
+    server.host.files["/feeds/bad.xml"] = text.replace("<title>One", f"<title>{escaped}").encode()
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code == 0, result.output
+    [(front, notes)] = episodes_of(network, "moved").values()
+    assert front["title"] == title
+    assert html_to_text(markdown_to_html(notes)).strip() == title

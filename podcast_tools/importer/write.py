@@ -34,7 +34,7 @@ from podcast_tools.importer.checks import artwork_refusal, checked_front
 from podcast_tools.importer.download import Download, Progress, download_all
 from podcast_tools.importer.feed import Feed, FeedItem, is_web_url, parse_feed, read_source
 from podcast_tools.importer.items import episode_front_matter, extra_downloads, item_links, where
-from podcast_tools.importer.markdown import html_to_markdown
+from podcast_tools.importer.markdown import escaped_line, html_to_markdown
 from podcast_tools.scaffold import slugify
 
 #: Where downloads wait (and `.part` files resume) until an import moves them into place.
@@ -432,7 +432,7 @@ def _stage(plan: ImportPlan, links, files: dict[str, Path], stage: Path, warn: W
             problems += refused
             continue
         text = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100)
-        body = episode.notes or f"{episode.title}\n"
+        body = episode.notes or f"{escaped_line(episode.title)}\n"  # the title as text
         put(f"{plan.show_id}/{episode.file_name}", text=f"---\n{text}---\n\n{body}")
     if problems:
         raise ContentError(problems)
