@@ -950,3 +950,43 @@ def test_an_item_without_notes_has_its_title_as_text(title, server, audio, netwo
     [(front, notes)] = episodes_of(network, "moved").values()
     assert front["title"] == title
     assert html_to_text(markdown_to_html(notes)).strip() == title
+
+
+def test_a_failed_move_removes_the_folders_it_made(server, audio, network, monkeypatch):
+    """Issue 24 review: a failure while moving into place removed the moved files but left the
+    folders the move had made (episodes/<show>/). The last step, writing network.toml, fails
+    here (a fault no server can produce: injected) — the network is as it was, folders too."""
+    from podcast_tools.importer import write
+
+    def refuse(path, text):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(write, "write_text_atomic", refuse)
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    before = tree_hash(network)
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code != 0 and result.exception.__class__ is SystemExit, result.output
+    assert "No space left on device" in result.output
+    assert not (network / "episodes" / "moved").exists()
+    assert tree_hash(network) == before
+
+
+def test_ctrl_c_right_after_a_file_is_moved_in_undoes_it(server, audio, network, monkeypatch):
+    """Ctrl-C between moving a file into place and recording it left that file in the network.
+    Injected (no server can time it): the first move into episodes/ happens, then Ctrl-C."""
+    import os
+
+    real_replace = os.replace
+
+    def replace_then_interrupt(source, target):
+        real_replace(source, target)
+        if "stage-" in str(source):
+            raise KeyboardInterrupt
+
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    before = tree_hash(network)
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    result = run_import(network, url, "--show", "moved")
+    monkeypatch.undo()
+    assert result.exit_code != 0
+    assert tree_hash(network) == before

@@ -541,22 +541,40 @@ def _move_into_place(plan: ImportPlan, stage: Path, placed: list[str]) -> list[P
                 [Problem(f"episodes/{relative}", "", "appeared while importing; nothing changed")]
             )
     moved: list[Path] = []
+    made: list[Path] = []  # folders this move created, outermost first
     try:
         for relative in placed:
             target = episodes / relative
+            made += _missing_folders(target.parent, episodes)
             make_folder(target.parent)
+            moved.append(target)  # before the replace: Ctrl-C right after it is undone too
             try:
                 os.replace(stage / relative, target)
             except OSError as exc:
+                moved.pop()
                 raise WriteError.of(exc, target) from None
-            moved.append(target)
         if new_toml is not None:
             write_text_atomic(network_file, new_toml)
     except BaseException:
         for path in moved:
-            path.unlink(missing_ok=True)
+            if not (stage / path.relative_to(episodes)).exists():  # it was moved: undo it
+                path.unlink(missing_ok=True)
+        for folder in reversed(made):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass  # not empty: something else is in it now
         raise
     return moved
+
+
+def _missing_folders(folder: Path, top: Path) -> list[Path]:
+    """The folders from `top` down to `folder` that do not exist yet, outermost first."""
+    missing = []
+    while folder != top and not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    return list(reversed(missing))
 
 
 def dry_run_lines(plan: ImportPlan) -> list[str]:
