@@ -990,3 +990,28 @@ def test_ctrl_c_right_after_a_file_is_moved_in_undoes_it(server, audio, network,
     monkeypatch.undo()
     assert result.exit_code != 0
     assert tree_hash(network) == before
+
+
+def test_a_transcript_name_clash_is_refused_before_any_download(server, audio, network):
+    """Issue 24 review: a clash with an image or transcript file the import would write was
+    found only after every download. It is refused with the other clashes, before any."""
+    url = _bad_feed(server, audio, ITEM.format(title="One", guid="g-1", name="one"))
+    base = server.host.base
+    server.host.files["/old.host/one.vtt"] = b"WEBVTT\n\n"
+    text = server.host.files["/feeds/bad.xml"].decode()
+    server.host.files["/feeds/bad.xml"] = text.replace(
+        "</item>",
+        f'<podcast:transcript xmlns:podcast="{PODCAST}" url="{base}/old.host/one.vtt" '
+        'type="text/vtt"/></item>',
+    ).encode()
+    (network / "episodes" / "moved").mkdir()
+    (network / "episodes" / "moved" / "001-one.vtt").write_text("someone else's")
+    before = tree_hash(network)
+    result = run_import(network, url, "--show", "moved")
+    assert result.exit_code != 0
+    assert _lines(result.output) == [
+        'episodes/moved/001-one.vtt: exists already; item "One" (guid "g-1") would be written '
+        "there: move that file away or rename it"
+    ], result.output
+    assert not [p for p, _ in server.host.requests if p.startswith("/old.host/")]
+    assert tree_hash(network) == before

@@ -33,7 +33,13 @@ from podcast_tools.importer import channel as channel_table
 from podcast_tools.importer.checks import artwork_refusal, checked_front
 from podcast_tools.importer.download import Download, Progress, download_all
 from podcast_tools.importer.feed import Feed, FeedItem, is_web_url, parse_feed, read_source
-from podcast_tools.importer.items import episode_front_matter, extra_downloads, item_links, where
+from podcast_tools.importer.items import (
+    best_transcript,
+    episode_front_matter,
+    extra_downloads,
+    item_links,
+    where,
+)
 from podcast_tools.importer.markdown import escaped_line, html_to_markdown
 from podcast_tools.scaffold import slugify
 
@@ -329,10 +335,23 @@ def _audio_suffix(item: FeedItem) -> str:
     return _MEDIA_SUFFIXES.get(item.enclosure.type.lower(), ".mp3")
 
 
+def _names_of(plan: ImportPlan, episode: PlannedEpisode) -> list[str]:
+    """The files an episode may write beside it: known before any download (an image's suffix
+    comes from its bytes: either)."""
+    item = episode.item
+    names = [episode.file_name, episode.audio_name]
+    if item.image and item.image != plan.feed.channel.image:
+        names += [f"{episode.slug}.jpg", f"{episode.slug}.png"]
+    chosen = best_transcript(item.transcripts)
+    if chosen is not None:
+        names.append(f"{episode.slug}{chosen[1]}")
+    return names
+
+
 def _check_clashes(plan: ImportPlan) -> None:
     problems = []
     for episode in plan.episodes:
-        for name in (episode.file_name, episode.audio_name):
+        for name in _names_of(plan, episode):
             path = plan.folder / name
             if path.exists() or path.is_symlink():
                 problems.append(
