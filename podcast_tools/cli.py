@@ -434,7 +434,11 @@ def import_command(
 
     root = _options(ctx).network_root()
     with _display() as display:
-        plan = plan_import(root, source, show, warn=display.say)
+
+        def say(line: str) -> None:  # feed text in a line: no line break or control moves it
+            display.say(one_line(line))
+
+        plan = plan_import(root, source, show, warn=say)
         if dry_run:
             for line in dry_run_lines(plan):
                 typer.echo(line)
@@ -446,7 +450,7 @@ def import_command(
             f"downloading {len(plan.episodes)} episode(s), "
             f"{_megabytes(plan.download_bytes)} by the feed's lengths"
         )
-        result = import_show(plan, jobs=jobs, progress=display.progress, warn=display.say)
+        result = import_show(plan, jobs=jobs, progress=display.progress, warn=say)
     added = " and its settings to network.toml" if result.show_added else ""
     typer.echo(
         f"imported {len(result.episodes)} episode(s){added} into episodes/{show}/ "

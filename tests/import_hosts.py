@@ -3,12 +3,15 @@ with every URL it links to rewritten to a local HTTP server that serves generate
 — MP3s with ID3 tags (CHAP frames in one), artwork, chapters JSON, transcripts — and follows the
 measurement prefixes (podtrac, op3, chartable, Anchor's play URLs) as the real ones do: redirects.
 
-Faults a real server shows are switchable: no Range support, a 404, a connection cut mid-body.
+Faults a real server shows are switchable: no Range support, a 404, a connection cut mid-body,
+a redirect to anywhere (file://, ftp://: what a hostile host sends), a body without
+Content-Length.
 Never the internet: a URL the fixture names that nobody generated a file for is a 404.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import threading
@@ -43,6 +46,10 @@ class Host:
     files: dict[str, bytes] = field(default_factory=dict)
     ranges: bool = True
     cuts: dict[str, int] = field(default_factory=dict)  # path → how many more bodies to cut
+    redirects: dict[str, str] = field(default_factory=dict)  # path → any Location (a hostile one)
+    no_length: set[str] = field(default_factory=set)  # paths sent without Content-Length
+    # path → the body served after a cut (a host that inserts ads per request: other bytes)
+    changes: dict[str, bytes] = field(default_factory=dict)
     requests: list[tuple[str, str | None]] = field(default_factory=list)
     base: str = ""
 
@@ -77,7 +84,7 @@ def _handler(host: Host):
         def do_GET(self) -> None:  # noqa: N802
             raw, _, query = self.path.partition("?")
             host.requests.append((raw, self.headers.get("Range")))
-            target = host.resolve(raw)
+            target = host.redirects.get(raw) or host.resolve(raw)
             if target is not None:
                 self.send_response(302)
                 self.send_header("Location", target + (f"?{query}" if query else ""))
@@ -90,6 +97,9 @@ def _handler(host: Host):
                 return
             start = 0
             wanted = self.headers.get("Range")
+            etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+            if self.headers.get("If-Range") not in (None, etag):
+                wanted = None  # the file changed since: all of it
             if wanted and host.ranges:
                 start = int(re.match(r"bytes=(\d+)-", wanted).group(1))
                 self.send_response(206)
@@ -97,11 +107,18 @@ def _handler(host: Host):
             else:
                 self.send_response(200)
             rest = body[start:]
-            self.send_header("Content-Length", str(len(rest)))
+            if raw in host.no_length:  # the body ends where the connection does
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            else:
+                self.send_header("Content-Length", str(len(rest)))
             self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("ETag", etag)
             self.end_headers()
             if host.cuts.get(raw, 0) > 0:
                 host.cuts[raw] -= 1
+                if raw in host.changes:
+                    host.files[raw] = host.changes.pop(raw)
                 self.wfile.write(rest[: len(rest) // 2])
                 self.wfile.flush()
                 self.close_connection = True

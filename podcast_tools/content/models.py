@@ -46,7 +46,7 @@ from podcast_tools.lfs import MAX_POINTER_BYTES, PointerError, is_pointer, read_
 from podcast_tools.locations import StorageURLError, parse_storage_url
 from podcast_tools.mediatypes import TRANSCRIPT_TYPES
 
-ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
+ID_PATTERN = re.compile(r"^[a-z0-9-]+\Z")  # \Z: "$" would take "x\n"
 #: Characters XML 1.0 cannot carry (feeds, tags): the one definition, used by every layer.
 XML_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 #: Invisible controls that reorder or hide one-line text (titles, names): bidi embeddings,

@@ -9,12 +9,14 @@ namespace has had are read.
 from __future__ import annotations
 
 import re
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from html.entities import name2codepoint
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
@@ -31,6 +33,62 @@ PODCAST = (
 FEED_LIMIT_BYTES = 64 * 1024 * 1024
 USER_AGENT = "podcast_tools-import (+https://github.com/podcast-tools)"
 TIMEOUT_S = 30.0
+#: The only URL schemes fetched: a feed names files, and file://, ftp:// or data: would copy a
+#: local file or an internal resource into the network (and publish it).
+WEB_SCHEMES = ("http", "https")
+
+
+def is_web_url(url: str) -> bool:
+    """True for an http(s) URL with a host (what the importer fetches)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in WEB_SCHEMES and bool(parts.netloc)
+
+
+class RedirectRefused(urllib.error.URLError):
+    """A redirect to a scheme other than http(s)."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(f"redirected to {target!r}: only http and https are fetched")
+        self.target = target
+
+
+class _WebRedirects(urllib.request.HTTPRedirectHandler):
+    def http_error_302(self, req, fp, code, msg, headers):
+        target = headers.get("location") or headers.get("uri")
+        if target is not None and not is_web_url(urljoin(req.full_url, target)):
+            fp.close()
+            raise RedirectRefused(target)
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if not is_web_url(newurl):
+            raise RedirectRefused(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def web_opener() -> urllib.request.OpenerDirector:
+    """An opener for http and https only: no file, ftp or data handler (`build_opener` always
+    adds those), and redirects followed only to http(s)."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.UnknownHandler(),
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        _WebRedirects(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
+OPENER = web_opener()
 
 
 @dataclass(frozen=True)
@@ -112,10 +170,10 @@ class Feed:
 
 def read_source(source: str) -> bytes:
     """The feed's bytes from an http(s) URL or a file (ContentError in one line if neither)."""
-    if urlsplit(source).scheme in ("http", "https"):
+    if is_web_url(source):
         request = urllib.request.Request(source, headers={"User-Agent": USER_AGENT})
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            with OPENER.open(request, timeout=TIMEOUT_S) as response:
                 data = response.read(FEED_LIMIT_BYTES + 1)
         except OSError as exc:  # URLError, HTTPError, timeouts
             raise _problem(source, f"cannot fetch the feed: {_reason(exc)}") from None
@@ -159,20 +217,22 @@ def parse_feed(data: bytes, source: str) -> Feed:
         ),
         None,
     )
-    url = source if urlsplit(source).scheme in ("http", "https") else self_link
+    url = source if is_web_url(source) else self_link
     return Feed(source=source, url=url, channel=_channel(channel), items=items)
 
 
 def _parse_xml(data: bytes, source: str) -> etree._Element:
     try:
-        return _parser_result(data, recover=False)
+        return _parser_result(data)
     except etree.XMLSyntaxError as exc:
-        # real feeds carry a stray "&" or an undeclared &nbsp;: read those leniently; anything
-        # else (an entity bomb refused by libxml2, a page that is no XML) stays refused
+        # real feeds carry a stray "&" or an undeclared &nbsp;: those are rewritten into what
+        # they mean and the feed parsed strictly again (a recovering parser would drop every
+        # &amp; &lt; &gt; of the text); anything else (an entity bomb refused by libxml2, a page
+        # that is no XML) stays refused
         if not _LENIENT_ERRORS.search(exc.msg or ""):
             raise _problem(source, f"is not an RSS feed that can be read ({exc.msg})") from None
     try:
-        return _parser_result(data, recover=True)
+        return _parser_result(entities_fixed(data))
     except etree.XMLSyntaxError as exc:
         raise _problem(source, f"is not an RSS feed (not XML: {exc.msg})") from None
 
@@ -180,15 +240,47 @@ def _parse_xml(data: bytes, source: str) -> etree._Element:
 _LENIENT_ERRORS = re.compile(
     r"Entity '[^']*' not defined|EntityRef: expecting ';'|xmlParseEntityRef"
 )
+_XML_ENTITIES = {b"amp", b"lt", b"gt", b"quot", b"apos"}
+_REFERENCE = re.compile(rb"&(?:#[0-9]+;|#[xX][0-9a-fA-F]+;|([A-Za-z_][A-Za-z0-9._-]*);)?")
+_VERBATIM = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->", re.DOTALL)
 
 
-def _parser_result(data: bytes, *, recover: bool) -> etree._Element:
+def entities_fixed(data: bytes) -> bytes:
+    """`data` with each HTML named entity (&nbsp;, &eacute;) as a numeric character reference
+    and a stray "&" (one that starts no reference) as &amp; — outside CDATA and comments. The
+    five XML entities, numeric references and entities the document declares are kept."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data  # UTF-16: left to the parser as it is
+    declared = set(re.findall(rb"<!ENTITY\s+([A-Za-z_][A-Za-z0-9._-]*)", data))
+
+    def reference(match: re.Match[bytes]) -> bytes:
+        name = match.group(1)
+        if match.group(0) == b"&":
+            return b"&amp;"
+        if name is None or name in _XML_ENTITIES or name in declared:
+            return match.group(0)
+        codepoint = name2codepoint.get(name.decode("ascii"))
+        if codepoint is not None:
+            return b"&#%d;" % codepoint
+        return b"&amp;" + name + b";"  # an unknown name: kept as the text it is
+
+    parts = []
+    last = 0
+    for verbatim in _VERBATIM.finditer(data):
+        parts.append(_REFERENCE.sub(reference, data[last : verbatim.start()]))
+        parts.append(verbatim.group(0))
+        last = verbatim.end()
+    parts.append(_REFERENCE.sub(reference, data[last:]))
+    return b"".join(parts)
+
+
+def _parser_result(data: bytes) -> etree._Element:
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         huge_tree=False,
-        recover=recover,
+        recover=False,
         remove_comments=True,
         remove_pis=True,
     )

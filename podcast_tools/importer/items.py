@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from podcast_tools.content.hints import quote_cut
 from podcast_tools.importer.channel import persons_of
 from podcast_tools.importer.download import Download
 from podcast_tools.importer.feed import Feed, FeedItem, Link
@@ -32,7 +33,7 @@ TRANSCRIPT_SUFFIXES = {
 
 def where(feed: Feed, item: FeedItem) -> str:
     """How a line names an item: the feed, its position and its title."""
-    title = f' "{item.title}"' if item.title else ""
+    title = f" {quote_cut(item.title)}" if item.title else ""
     return f"{feed.source}: item {item.index + 1}{title}"
 
 
@@ -56,12 +57,15 @@ class Resolved:
     chapters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-def _download(plan: ImportPlan, item: FeedItem | None, url: str, label: str, audio=False):
+def _download(
+    plan: ImportPlan, item: FeedItem | None, url: str, label: str, audio=False, field_name=""
+):
     where_ = where(plan.feed, item) if item is not None else f"{plan.feed.source}: channel"
     return Download(
         url=url,
         where=where_,
         label=f"download {label}",
+        field=field_name or ("enclosure" if audio else label),
         expected_length=item.enclosure_length if (audio and item is not None) else 0,
         audio=audio,
     )
@@ -94,7 +98,10 @@ def item_links(plan: ImportPlan) -> list[LinkedFile]:
         )
     if plan.show_table and plan.feed.channel.image:
         links.append(
-            LinkedFile("artwork", _download(plan, None, plan.feed.channel.image, "artwork"))
+            LinkedFile(
+                "artwork",
+                _download(plan, None, plan.feed.channel.image, "artwork", field_name="image"),
+            )
         )
     for episode in plan.episodes:
         item = episode.item
@@ -140,7 +147,9 @@ def extra_downloads(
     slugs = {e.guid: e.slug for e in plan.episodes}
     show = plan.show_id
     for link in links:
-        source = files[link.download.url]
+        source = files.get(link.download.url)
+        if source is None:  # its download failed: said, and left out
+            continue
         if link.kind in ("artwork", "image"):
             suffix = _image_suffix(source)
             if suffix is None:
@@ -228,8 +237,9 @@ def episode_front_matter(
         "guid": episode.guid,
         "date": episode.date.isoformat(),
         "audio": episode.audio_name,
-        "mastered": True,
     }
+    if episode.mastered:
+        front["mastered"] = True
     if item.number is not None:
         front["number"] = item.number
     if item.season is not None:

@@ -48,6 +48,16 @@ def html_to_markdown(fragment: str) -> str:
     return text + "\n" if text else ""
 
 
+def escaped_line(text: str) -> str:
+    """One line of plain text as Markdown that renders as that text (`# 1`, `---`, `*x*` are
+    no heading, rule or emphasis).
+
+    >>> escaped_line("# 1")
+    '\\\\# 1'
+    """
+    return _escape(" ".join(text.split()))
+
+
 def _plain_text(text: str) -> str:
     paragraphs = re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip())
     rendered = []

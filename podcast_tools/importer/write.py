@@ -23,15 +23,24 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from podcast_tools.audio.mastered import audio_span
+from podcast_tools.content.hints import one_line, quote_cut
 from podcast_tools.content.loader import NETWORK_FILE
 from podcast_tools.content.models import ID_PATTERN
-from podcast_tools.errors import ContentError, Problem, UsageError, WriteError
+from podcast_tools.errors import AudioInputError, ContentError, Problem, UsageError, WriteError
 from podcast_tools.fsutil import make_folder, write_text_atomic
 from podcast_tools.importer import channel as channel_table
+from podcast_tools.importer.checks import artwork_refusal, checked_front
 from podcast_tools.importer.download import Download, Progress, download_all
-from podcast_tools.importer.feed import Feed, FeedItem, parse_feed, read_source
-from podcast_tools.importer.items import episode_front_matter, extra_downloads, item_links, where
-from podcast_tools.importer.markdown import html_to_markdown
+from podcast_tools.importer.feed import Feed, FeedItem, is_web_url, parse_feed, read_source
+from podcast_tools.importer.items import (
+    best_transcript,
+    episode_front_matter,
+    extra_downloads,
+    item_links,
+    where,
+)
+from podcast_tools.importer.markdown import escaped_line, html_to_markdown
 from podcast_tools.scaffold import slugify
 
 #: Where downloads wait (and `.part` files resume) until an import moves them into place.
@@ -50,6 +59,7 @@ _MEDIA_SUFFIXES = {
     "audio/x-wav": ".wav",
     "audio/wav": ".wav",
     "audio/flac": ".flac",
+    "video/mp4": ".mp4",
 }
 Warn = Callable[[str], None]
 
@@ -63,6 +73,7 @@ class PlannedEpisode:
     date: datetime
     audio_name: str
     notes: str  # Markdown
+    mastered: bool = True  # an MP3 published as it is (else: mastered like a recording)
 
     @property
     def file_name(self) -> str:
@@ -107,7 +118,8 @@ def plan_import(root: Path, source: str, show_id: str, *, warn: Warn | None = No
     duplicate guids, or a name that clashes with a file already in the network."""
     if not ID_PATTERN.match(show_id):
         raise UsageError(
-            f'--show "{show_id}": a show id uses lowercase letters, digits and "-" (e.g. "my-show")'
+            f"--show {quote_cut(show_id)}: a show id uses lowercase letters, digits and "
+            '"-" (e.g. "my-show")'
         )
     feed = parse_feed(read_source(source), source)
     warnings: list[str] = []
@@ -117,6 +129,7 @@ def plan_import(root: Path, source: str, show_id: str, *, warn: Warn | None = No
     items = _usable_items(feed, warnings)
     _check_guids(feed, items, guids_elsewhere)
     new_items = [item for item in items if item.guid not in guids_here]
+    _web_links_only(feed, new_items, warnings)
     episodes = _plan_episodes(root, show_id, feed, new_items, warnings)
     table = {} if show_exists else channel_table.show_settings(feed, show_id, warnings)
     warnings += _moves_and_locks(feed)
@@ -205,6 +218,37 @@ def _usable_items(feed: Feed, warnings: list[str]) -> list[FeedItem]:
     return usable
 
 
+def _web_links_only(feed: Feed, items: list[FeedItem], warnings: list[str]) -> None:
+    """Refuse an enclosure that is no http(s) URL (file://, ftp://, data: would copy a local file
+    or an internal resource into the network); leave out such an optional link in one line."""
+    problems: list[Problem] = []
+
+    def refused(url: str) -> str:
+        return f"{url!r}: only http and https URLs are downloaded"
+
+    for item in items:
+        assert item.enclosure is not None
+        if not is_web_url(item.enclosure.url):
+            problems.append(Problem(where(feed, item), "enclosure", refused(item.enclosure.url)))
+        if item.image and not is_web_url(item.image):
+            warnings.append(f"{where(feed, item)}: image: {refused(item.image)}; left out")
+            item.image = None
+        if item.chapters is not None and not is_web_url(item.chapters.url):
+            warnings.append(
+                f"{where(feed, item)}: chapters: {refused(item.chapters.url)}; left out"
+            )
+            item.chapters = None
+        for link in [t for t in item.transcripts if not is_web_url(t.url)]:
+            warnings.append(f"{where(feed, item)}: transcript: {refused(link.url)}; left out")
+            item.transcripts.remove(link)
+    channel = feed.channel
+    if channel.image and not is_web_url(channel.image):
+        warnings.append(f"{feed.source}: channel: image: {refused(channel.image)}; left out")
+        channel.image = None
+    if problems:
+        raise ContentError(problems)
+
+
 def _check_guids(feed: Feed, items: list[FeedItem], elsewhere: dict[str, Path]) -> None:
     problems: list[Problem] = []
     first: dict[str, FeedItem] = {}
@@ -291,10 +335,23 @@ def _audio_suffix(item: FeedItem) -> str:
     return _MEDIA_SUFFIXES.get(item.enclosure.type.lower(), ".mp3")
 
 
+def _names_of(plan: ImportPlan, episode: PlannedEpisode) -> list[str]:
+    """The files an episode may write beside it: known before any download (an image's suffix
+    comes from its bytes: either)."""
+    item = episode.item
+    names = [episode.file_name, episode.audio_name]
+    if item.image and item.image != plan.feed.channel.image:
+        names += [f"{episode.slug}.jpg", f"{episode.slug}.png"]
+    chosen = best_transcript(item.transcripts)
+    if chosen is not None:
+        names.append(f"{episode.slug}{chosen[1]}")
+    return names
+
+
 def _check_clashes(plan: ImportPlan) -> None:
     problems = []
     for episode in plan.episodes:
-        for name in (episode.file_name, episode.audio_name):
+        for name in _names_of(plan, episode):
             path = plan.folder / name
             if path.exists() or path.is_symlink():
                 problems.append(
@@ -373,19 +430,109 @@ def _stage(plan: ImportPlan, links, files: dict[str, Path], stage: Path, warn: W
             target.write_text(text, encoding="utf-8")
         placed.append(relative)
 
+    _decide_audio(plan, files, warn)
     resolved = extra_downloads(plan, links, files, warn)
     for relative, source in resolved.files.items():
         put(relative, source=source)
+    placed[:] = [p for p in placed if p not in _refused_images(plan, resolved, stage, warn)]
+    problems: list[Problem] = []
     for episode in plan.episodes:
         assert episode.item.enclosure is not None
         put(f"{plan.show_id}/{episode.audio_name}", source=files[episode.item.enclosure.url])
         front = episode_front_matter(episode, resolved, files, warn)
+        named = {front.get("image"), front.get("transcript")} - {None}
+        refused = checked_front(
+            front, stage / plan.show_id, stage, where(plan.feed, episode.item), warn
+        )
+        for name in named - {front.get("image"), front.get("transcript")}:  # left out
+            (stage / plan.show_id / name).unlink(missing_ok=True)
+            placed.remove(f"{plan.show_id}/{name}")
+        if refused:
+            problems += refused
+            continue
         text = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100)
-        body = episode.notes or f"{episode.title}\n"
+        body = episode.notes or f"{escaped_line(episode.title)}\n"  # the title as text
         put(f"{plan.show_id}/{episode.file_name}", text=f"---\n{text}---\n\n{body}")
+    if problems:
+        raise ContentError(problems)
     if plan.show_table and resolved.artwork:
         plan.show_table["artwork"] = resolved.artwork
     return placed
+
+
+def _refused_images(plan: ImportPlan, resolved, stage: Path, warn: Warn) -> set[str]:
+    """Leave out (in one line each) staged artwork and episode images Apple would refuse (a
+    600×400 image, a CMYK one); return what was left out, relative to episodes/."""
+    refused: set[str] = set()
+    if resolved.artwork:
+        wrong = artwork_refusal(stage / resolved.artwork)
+        if wrong is not None:
+            warn(f"{plan.feed.source}: channel: image: {wrong}; left out")
+            refused.add(resolved.artwork)
+            resolved.artwork = None
+    for episode in plan.episodes:
+        name = resolved.images.get(episode.guid)
+        if name is None:
+            continue
+        wrong = artwork_refusal(stage / plan.show_id / name)
+        if wrong is not None:
+            warn(f"{where(plan.feed, episode.item)}: image: {wrong}; left out")
+            refused.add(f"{plan.show_id}/{name}")
+            del resolved.images[episode.guid]
+    for relative in refused:
+        (stage / relative).unlink(missing_ok=True)
+    return refused
+
+
+def _decide_audio(plan: ImportPlan, files: dict[str, Path], warn: Warn) -> None:
+    """Each episode's audio by its bytes: an MP3 whose frames read whole is `mastered` (published
+    as it is); another format (M4A, Ogg, FLAC, WAV, an MP4 video) is imported without `mastered`
+    and saved with its own suffix, in one line each; an "MP3" without readable frames (cut off,
+    junk after an ID3 tag) is refused in one line."""
+    problems: list[Problem] = []
+    for episode in plan.episodes:
+        assert episode.item.enclosure is not None
+        path = files[episode.item.enclosure.url]
+        try:
+            audio_span(path)
+        except AudioInputError as exc:
+            suffix = _other_audio_suffix(path)
+            if suffix is None:
+                problems.append(
+                    Problem(
+                        where(plan.feed, episode.item),
+                        "enclosure",
+                        f"{episode.item.enclosure.url}: {exc.reason}",
+                    )
+                )
+                continue
+            episode.mastered = False
+            episode.audio_name = episode.slug + suffix
+            warn(
+                f"{where(plan.feed, episode.item)}: enclosure: is {suffix[1:].upper()}, not an "
+                "MP3: imported without `mastered` (it is mastered like a recording)"
+            )
+            continue
+        episode.mastered = True
+        episode.audio_name = episode.slug + ".mp3"
+    if problems:
+        raise ContentError(problems)
+
+
+def _other_audio_suffix(path: Path) -> str | None:
+    """The suffix of audio (or an MP4 video) that is no MP3, by its first bytes; None for what
+    looks like an MP3 (an ID3 tag, an MPEG frame sync) or nothing known."""
+    with path.open("rb") as handle:
+        head = handle.read(64)
+    if head[4:8] == b"ftyp":
+        return ".m4a" if head[8:12] in (b"M4A ", b"M4B ", b"M4P ") else ".mp4"
+    if head.startswith(b"OggS"):
+        return ".opus" if b"OpusHead" in head else ".ogg"
+    if head.startswith(b"fLaC"):
+        return ".flac"
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return ".wav"
+    return None
 
 
 def _move_into_place(plan: ImportPlan, stage: Path, placed: list[str]) -> list[Path]:
@@ -394,29 +541,59 @@ def _move_into_place(plan: ImportPlan, stage: Path, placed: list[str]) -> list[P
     original = network_file.read_bytes()
     new_toml = None
     if plan.show_table:
-        new_toml = channel_table.appended(original.decode("utf-8"), plan.toml_text())
+        try:
+            new_toml = channel_table.appended(original.decode("utf-8"), plan.toml_text())
+        except ValueError as exc:  # TOMLDecodeError, UnicodeDecodeError: the file as it is
+            raise ContentError(
+                [
+                    Problem(
+                        NETWORK_FILE.as_posix(),
+                        "",
+                        f"the show's table cannot be appended to it ({one_line(str(exc))}); "
+                        "nothing changed",
+                    )
+                ]
+            ) from None
     for relative in placed:  # checked again: nothing may have appeared since the plan
         if (episodes / relative).exists():
             raise ContentError(
                 [Problem(f"episodes/{relative}", "", "appeared while importing; nothing changed")]
             )
     moved: list[Path] = []
+    made: list[Path] = []  # folders this move created, outermost first
     try:
         for relative in placed:
             target = episodes / relative
+            made += _missing_folders(target.parent, episodes)
             make_folder(target.parent)
+            moved.append(target)  # before the replace: Ctrl-C right after it is undone too
             try:
                 os.replace(stage / relative, target)
             except OSError as exc:
+                moved.pop()
                 raise WriteError.of(exc, target) from None
-            moved.append(target)
         if new_toml is not None:
             write_text_atomic(network_file, new_toml)
     except BaseException:
         for path in moved:
-            path.unlink(missing_ok=True)
+            if not (stage / path.relative_to(episodes)).exists():  # it was moved: undo it
+                path.unlink(missing_ok=True)
+        for folder in reversed(made):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass  # not empty: something else is in it now
         raise
     return moved
+
+
+def _missing_folders(folder: Path, top: Path) -> list[Path]:
+    """The folders from `top` down to `folder` that do not exist yet, outermost first."""
+    missing = []
+    while folder != top and not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    return list(reversed(missing))
 
 
 def dry_run_lines(plan: ImportPlan) -> list[str]:
