@@ -426,7 +426,8 @@ def import_command(
 ) -> None:
     """Move a show in from another host: its settings into network.toml, every item as an
     episode file with its guid kept exactly, and its audio downloaded as the episode's master
-    (mastered: true: published as it is, re-tagged, never re-encoded).
+    (an MP3 marked mastered: true: published as it is, re-tagged, never re-encoded; other audio
+    is mastered like a recording).
 
     Downloads run in parallel and resume after an interruption (build/.cache/import/).
     Nothing is written until every download succeeded; running it again adds only new items."""
