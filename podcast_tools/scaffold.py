@@ -304,7 +304,7 @@ def _declared_shows(root: Path) -> set[str]:
 def _next_number(folder: Path) -> int:
     highest = 0
     for path in folder.glob("*.md"):
-        front = _front_matter_leniently(path)
+        front = front_matter_leniently(path)
         number = front.get("number")
         if isinstance(number, int):
             highest = max(highest, number)
@@ -315,7 +315,9 @@ def _next_number(folder: Path) -> int:
     return highest + 1
 
 
-def _front_matter_leniently(path: Path) -> dict:
+def front_matter_leniently(path: Path) -> dict:
+    """An episode file's front matter as a dict, {} when it cannot be read (for numbering and
+    guids while other files of the network may have problems)."""
     try:
         parts = path.read_text(encoding="utf-8").split("\n---", 1)
         data = yaml.safe_load(parts[0].removeprefix("---")) if len(parts) == 2 else None
@@ -352,4 +354,4 @@ def _placeholder_artwork(size: int = 1400) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["NewEpisode", "init_network", "new_episode", "slugify"]
+__all__ = ["NewEpisode", "front_matter_leniently", "init_network", "new_episode", "slugify"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 import mmap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -183,28 +183,31 @@ def _xing_frames(data: mmap.mmap, start: int, version: int, channels: int) -> in
     return int.from_bytes(data[at + 8 : at + 12], "big")
 
 
-def audio_digest(path: Path, span: AudioSpan | None = None) -> str:
-    """sha256 of the MP3's audio frames only (its tags left out)."""
-    span = span or audio_span(path)
-    digest = hashlib.sha256()
+def _frames(path: Path, span: AudioSpan) -> Iterator[bytes]:
+    """The bytes of the MP3's audio frames, in blocks of at most 1 MiB."""
     with path.open("rb") as handle:
         handle.seek(span.start)
         left = span.bytes
         while left:
             block = handle.read(min(left, 1 << 20))
-            digest.update(block)
+            if not block:
+                raise AudioInputError("became shorter while it was read", file=path)
+            yield block
             left -= len(block)
+
+
+def audio_digest(path: Path, span: AudioSpan | None = None) -> str:
+    """sha256 of the MP3's audio frames only (its tags left out)."""
+    digest = hashlib.sha256()
+    for block in _frames(path, span or audio_span(path)):
+        digest.update(block)
     return digest.hexdigest()
 
 
 def _copy_frames(source: Path, span: AudioSpan, target: Path) -> None:
-    with source.open("rb") as reader, target.open("wb") as writer:
-        reader.seek(span.start)
-        left = span.bytes
-        while left:
-            block = reader.read(min(left, 1 << 20))
+    with target.open("wb") as writer:
+        for block in _frames(source, span):
             writer.write(block)
-            left -= len(block)
 
 
 def loudness_note(report: MasteringReport) -> str:

@@ -41,7 +41,7 @@ from podcast_tools.importer.items import (
     where,
 )
 from podcast_tools.importer.markdown import escaped_line, html_to_markdown
-from podcast_tools.scaffold import slugify
+from podcast_tools.scaffold import front_matter_leniently, slugify
 
 #: Where downloads wait (and `.part` files resume) until an import moves them into place.
 CACHE = Path("build/.cache/import")
@@ -175,21 +175,12 @@ def _read_network(root: Path) -> dict:
         raise UsageError(f"{path}: cannot read it ({exc}); run `podcast validate`") from None
 
 
-def _front_matter(path: Path) -> dict:
-    try:
-        parts = path.read_text(encoding="utf-8").split("\n---", 1)
-        data = yaml.safe_load(parts[0].removeprefix("---")) if len(parts) == 2 else None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _known_guids(root: Path, show_id: str) -> tuple[set[str], dict[str, Path]]:
     """The guids of the show's episodes, and those of every other episode (guid → file)."""
     here: set[str] = set()
     elsewhere: dict[str, Path] = {}
     for path in sorted((root / "episodes").glob("*/*.md")):
-        guid = _front_matter(path).get("guid")
+        guid = front_matter_leniently(path).get("guid")
         if guid is None:
             continue
         if path.parent.name == show_id:
@@ -279,7 +270,7 @@ def _check_guids(feed: Feed, items: list[FeedItem], elsewhere: dict[str, Path]) 
 def _next_number(folder: Path) -> int:
     highest = 0
     for path in folder.glob("*.md"):
-        number = _front_matter(path).get("number")
+        number = front_matter_leniently(path).get("number")
         match = re.match(r"^(\d+)-", path.stem)
         if isinstance(number, int):
             highest = max(highest, number)
