@@ -188,3 +188,19 @@ def test_publish_to_a_public_store_refuses_placeholders_and_writes_nothing(
     ]
     assert "nothing was written" in lines[-1]
     assert tree() == before
+
+
+@pytest.mark.slow
+def test_a_show_whose_last_episode_is_taken_down_loses_its_page(scaffold: Path):
+    """Its feed stays (written without the episode: apps drop it), but its page — which would
+    list nothing and name a show listeners cannot have — is deleted, not left as it was."""
+    path = add_episode(scaffold, "main", "Soon Gone")
+    podcast(scaffold, "publish", ok=True)
+    public = scaffold / "public"
+    assert (public / "main/index.html").is_file()
+    done = podcast(scaffold, "unpublish", str(path), ok=True)
+    assert not (public / "main/index.html").exists(), done.stderr
+    assert "website: main/index.html deleted (nothing published)" in done.stderr
+    feed = ET.parse(public / "main/feed.xml").getroot()
+    assert feed.findall("./channel/item") == []
+    assert "main/" not in (public / "index.html").read_text()

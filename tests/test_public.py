@@ -479,7 +479,8 @@ def test_check_public_with_base_url_asks_only_that_address(sample: Path, s3_serv
     # only ROW's episode is published: the other shows have no feed yet, and that holds
     for show in ("itsmwp", "itsmwp-anz"):
         assert (
-            f"ok   feed {base}{show}/feed.xml: no feed yet: the show has no published episode"
+            f"ok   feed {base}{show}/feed.xml: no feed yet (404): the show has no published "
+            "episode"
             in result.stdout
         )
 

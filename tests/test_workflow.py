@@ -116,12 +116,17 @@ def test_one_publish_at_a_time_and_none_cancelled():
 
 def test_checkout_is_shallow_without_lfs_then_fetches_only_what_the_plan_needs():
     """No master is downloaded with the checkout (pointer files only); the plan names the masters
-    this run needs, `git lfs pull --include` fetches those, then publish runs."""
+    this run needs, `git lfs pull --include` fetches those, then publish runs. The feeds job
+    writes from the manifest and reads no master: it plans and fetches nothing."""
     for job in ("publish", "shard", "feeds"):
         (checkout,) = [s for s in steps(job) if s.get("uses", "").startswith("actions/checkout@")]
         assert checkout["with"] == {"fetch-depth": 1, "lfs": False}
         assert load_workflow()["jobs"][job]["env"]["GIT_LFS_SKIP_SMUDGE"] == "1"
         scripts = [s.get("run", "") for s in steps(job)]
+        if job == "feeds":
+            assert not [s for s in scripts if "--plan" in s or "git lfs" in s]
+            assert any("podcast publish" in s and "--feeds-only" in s for s in scripts)
+            continue
         (plan,) = [i for i, s in enumerate(scripts) if "podcast publish --plan --json" in s]
         (pull,) = [i for i, s in enumerate(scripts) if "git lfs pull --include" in s]
         (publish,) = [

@@ -152,18 +152,29 @@ def check_public(
     for url in state_urls(network, locations, base):
         findings += answered(lambda u: [_state(u)], url)
     feeds = [feed_url(base, show_id) for show_id in network.shows]
-    listed = None  # the shows' feeds the publisher feed names (a show gets one with its first episode)
+    listed = None  # the feeds publisher.xml names (a show gets one with its first episode)
     if network.settings.podcast_guid:  # the network's publisher feed (no items, no enclosure)
         publisher = public_url(base, PUBLISHER_FEED_KEY)
         findings += answered(lambda u: _feed(u, at_base, answered), publisher)
         listed = _listed_feeds(publisher, at_base)
     for url in feeds:
-        if listed is not None and at_base(url) not in listed and _ask(url).status == 404:
-            reason = "no feed yet: the show has no published episode (publisher.xml names none)"
-            findings.append(Finding(True, "feed", url, reason))
+        if listed is not None and at_base(url) not in listed:  # no feed yet, or one to check
+            findings += answered(lambda u: _unlisted_feed(u, at_base, answered), url)
             continue
         findings += answered(lambda u: _feed(u, at_base, answered), url)
     return findings
+
+
+def _unlisted_feed(url: str, at_base, answered) -> list[Finding]:
+    """A show publisher.xml does not name has no feed until its first episode: a store answers
+    404 for it (403 where listeners may not list the bucket); a feed that is there is checked."""
+    status = _ask(url, method="HEAD").status
+    if status in NOT_READABLE:
+        reason = (
+            f"no feed yet ({status}): the show has no published episode (publisher.xml names none)"
+        )
+        return [Finding(True, "feed", url, reason)]
+    return _feed(url, at_base, answered)
 
 
 def _listed_feeds(publisher: str, at_base) -> set[str] | None:

@@ -45,7 +45,13 @@ from podcast_tools.feed.build import (
 )
 from podcast_tools.formats import format_named
 from podcast_tools.fsutil import make_folder
-from podcast_tools.layout import PUBLISHER_FEED_KEY, content_hash, feed_key, file_hash
+from podcast_tools.layout import (
+    PUBLISHER_FEED_KEY,
+    content_hash,
+    feed_key,
+    file_hash,
+    show_page_key,
+)
 from podcast_tools.lfs import is_pointer, pull_command, relative_posix
 from podcast_tools.mediatypes import FEED_TYPE, transcript_published
 from podcast_tools.pipeline.builds import current_artifacts, retag_build, retag_files
@@ -1337,11 +1343,24 @@ class Publisher:
                 cache_control=MEDIA_CACHE if page.immutable else PAGE_CACHE,
             )
             result.pages.append(page.key)
+        self._delete_show_pages_without_a_show({page.key for page in pages})
         if result.pages:
             self.say(
                 f"website: {len(result.pages)} page(s) and asset(s) written, "
                 f"{result.pages_unchanged} unchanged"
             )
+
+    def _delete_show_pages_without_a_show(self, built: set[str]) -> None:
+        """A show with nothing published any more (its last episode taken down or moved later)
+        has no page: the one it had is deleted, not left listing what listeners cannot have."""
+        for show_id in self.network.shows:
+            if show_page_key(show_id) in built:
+                continue
+            page = 1
+            while self.storage.head(show_page_key(show_id, page)) is not None:
+                self.storage.delete(show_page_key(show_id, page))
+                self.say(f"website: {show_page_key(show_id, page)} deleted (nothing published)")
+                page += 1
 
     def _published_bytes(self, key: str) -> bytes | None:
         """A published object's bytes (a chapters JSON or transcript a page shows), or None."""
