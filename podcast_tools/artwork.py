@@ -130,15 +130,19 @@ def artwork_problems(path: Path) -> list[str]:
         problems.append(f"is {facts.format} data in a {path.suffix} file; the extension must match")
     if facts.format not in ("JPEG", "PNG"):
         problems.append(f"is {facts.format}; Apple needs JPEG or PNG")
+    # --fix-artwork converts and shrinks a square image; art too small or not square needs new art
+    # (and is never told to try it: the fix would say it cannot)
+    fixable = facts.width == facts.height and facts.width >= MIN_PX
     if facts.mode != "RGB":
-        problems.append(
-            f"is {facts.mode}; Apple needs RGB (use --fix-artwork for a converted copy)"
-        )
+        hint = " (use --fix-artwork for a converted copy)" if fixable else ""
+        problems.append(f"is {facts.mode}; Apple needs RGB{hint}")
     size_ok = MIN_PX <= facts.width <= MAX_PX and MIN_PX <= facts.height <= MAX_PX
     if facts.width != facts.height or not size_ok:
         hint = (
             " (use --fix-artwork for a resized copy)"
-            if facts.width == facts.height and facts.width > MAX_PX
+            if fixable and facts.width > MAX_PX
+            else "; it needs new art"
+            if not fixable
             else ""
         )
         problems.append(

@@ -19,6 +19,8 @@ way fails there rather than in front of a user.
 
 from __future__ import annotations
 
+import inspect
+import re
 from typing import Any
 
 import typer
@@ -57,12 +59,47 @@ def _plain(params: list[Any]) -> list[Any]:
     return params
 
 
+def reflowed(text: str | None) -> str | None:
+    r"""A docstring's paragraphs each as one line, for the terminal to wrap at its own width: the
+    line breaks of the source would otherwise break sentences in the middle of a help line
+    (a list item, a line starting with "-", stays a line of its own).
+
+    >>> reflowed("Do this,\n    then that.\n\n    Exit codes: 0 done,\n    1 problems.")
+    'Do this, then that.\n\nExit codes: 0 done, 1 problems.'
+    >>> reflowed("Kinds:\n- one\n- two")
+    'Kinds:\n- one\n- two'
+    """
+    if not text:
+        return text
+    paragraphs = re.split(r"\n\s*\n", inspect.cleandoc(text))
+    return "\n\n".join(_one_line_each(paragraph) for paragraph in paragraphs)
+
+
+def _one_line_each(paragraph: str) -> str:
+    lines: list[str] = []
+    for line in paragraph.splitlines():
+        line = line.strip()
+        if lines and not line.startswith(("-", "*", "•")):
+            lines[-1] += " " + line
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 class HelpCommand(TyperCommand):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = reflowed(self.help)
+
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain(super().get_params(ctx))
 
 
 class HelpGroup(TyperGroup):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = reflowed(self.help)
+
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain(super().get_params(ctx))
 

@@ -240,6 +240,9 @@ def new_episode(
         audio_ref = Path(os.path.relpath(audio, folder)).as_posix()
     guid = str(uuid.uuid4())
     front: dict = {"title": title, "guid": guid, "date": "__DATE__", "number": number}
+    season = _current_season(folder)
+    if season is not None:  # every episode of the show has one: so does the next
+        front["season"] = season
     front["audio"] = audio_ref
     if audio is None or example:
         front["draft"] = True
@@ -313,6 +316,15 @@ def _next_number(folder: Path) -> int:
             if match:
                 highest = max(highest, int(match.group(1)))
     return highest + 1
+
+
+def _current_season(folder: Path) -> int | None:
+    """The show's current season — the highest its episodes have — when every episode of the
+    show has one (else None: a show without seasons, or one where some episodes have none)."""
+    seasons = [front_matter_leniently(path).get("season") for path in folder.glob("*.md")]
+    if not seasons or not all(isinstance(season, int) for season in seasons):
+        return None
+    return max(seasons)
 
 
 def front_matter_leniently(path: Path) -> dict:

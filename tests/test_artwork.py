@@ -57,8 +57,8 @@ def test_validate_names_the_image_file(sample: Path):
     image(sample / "episodes/itsmwp-anz/art/cover.jpg", (1200, 1200))
     problem = find_problem(problems_of(sample), "episodes/itsmwp-anz/art/cover.jpg", "")
     assert (
-        str(problem)
-        == "episodes/itsmwp-anz/art/cover.jpg: 1200×1200 px; Apple needs 1400–3000 px square"
+        str(problem) == "episodes/itsmwp-anz/art/cover.jpg: 1200×1200 px; Apple needs 1400–3000 px "
+        "square; it needs new art"
     )
 
 
@@ -90,3 +90,14 @@ def test_fix_artwork_writes_a_copy_never_touches_the_original(sample: Path):
 
 def test_small_art_cannot_be_fixed(tmp_path: Path):
     assert fixed_copy(image(tmp_path / "small.png", (800, 800))) is None
+
+
+def test_art_fix_artwork_cannot_fix_is_never_sent_to_it(sample: Path):
+    """Small CMYK art: `--fix-artwork` says it cannot fix it, and the same run must not then tell
+    the producer to use --fix-artwork for it (it said both)."""
+    image(sample / "episodes/itsmwp-anz/art/cover.jpg", (1000, 1000), "CMYK")
+    result = CliRunner().invoke(app, ["--root", str(sample), "validate", "--fix-artwork"])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if "art/cover.jpg" in line]
+    assert any("needs new art" in line for line in lines), lines
+    assert not [line for line in lines if "use --fix-artwork" in line], lines

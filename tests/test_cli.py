@@ -188,3 +188,18 @@ def test_new_usage_errors(sample: Path, args, words):
     assert result.exit_code == 2
     assert words in result.stderr
     assert sorted(p.name for p in (sample / "episodes/itsmwp").glob("*.md"))[-1].startswith("003")
+
+
+def test_new_gives_the_season_of_a_show_whose_episodes_all_have_one(sample: Path):
+    """Every itsmwp episode says `season: 1`: a new one does too (without it, it fell outside
+    season 1 once published); a show whose episodes have none gets none."""
+    made = podcast(sample, "new", "itsmwp", "--title", "Seasoned", ok=True)
+    front = yaml.safe_load(Path(made.stdout.strip().splitlines()[0]).read_text().split("---")[1])
+    assert front["season"] == 1 and front["number"] == 4
+    other = podcast(sample, "new", "itsmwp-row", "--title", "Seasonless", ok=True)
+    front = yaml.safe_load(Path(other.stdout.strip().splitlines()[0]).read_text().split("---")[1])
+    assert "season" not in front
+    edit(sample / "episodes/itsmwp/003-service-desk-metrics.md", "season: 1", "season: 2")
+    later = podcast(sample, "new", "itsmwp", "--title", "Next Season", ok=True)
+    front = yaml.safe_load(Path(later.stdout.strip().splitlines()[0]).read_text().split("---")[1])
+    assert front["season"] == 2  # the show's current season: the highest

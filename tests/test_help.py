@@ -186,3 +186,23 @@ def test_parameters_without_a_metavar_never_show_python_types():
     assert re.search(r"THINGS\.\.\.\s+What to paint", text) and "{THINGS}..." in text
     ran = CliRunner().invoke(demo, ["paint", "a", "b", "--link", "x", "--colour", "blue"])
     assert ran.stdout.strip() == "2 x blue 1 False", ran.output  # parsing is typer's, unchanged
+
+
+def test_help_paragraphs_are_wrapped_by_the_terminal_not_the_source():
+    """A docstring's line breaks broke sentences mid-line in a narrower terminal ("3
+    storage/network\\nfailure\\n(or, …"): each paragraph reaches the terminal as one line (list
+    items stay lines of their own), and the terminal wraps it at its width."""
+    wide = podcast(None, "publish", "--help", env={"COLUMNS": "200"}, ok=True).stdout
+    assert "3 storage/network failure (or, with --check-public, a public check failed)" in wide
+    root = typer.main.get_command(app)
+    commands = [root, *root.commands.values()]
+    commands += [sub for c in root.commands.values() for sub in getattr(c, "commands", {}).values()]
+    for command in commands:
+        for paragraph in (command.help or "").split("\n\n"):
+            inner = paragraph.split("\n")[1:]
+            assert all(line.startswith(("-", "*", "•")) for line in inner), (command.name, paragraph)
+
+
+def test_the_version_has_a_short_option():
+    for option in ("--version", "-V"):
+        assert podcast(None, option, ok=True).stdout.startswith("podcast_tools ")

@@ -584,11 +584,11 @@ def test_validate_still_reports_broken_media_in_order(sample: Path):
     lines = result.stderr.strip().splitlines()
     expected = [
         f"{ep_anz}: audio: episodes/itsmwp-anz/002-itil4-in-nz-government.mp3 ",
+        "episodes/itsmwp-anz/art/cover.jpg: is CMYK; Apple needs RGB",  # no fix for 500×400
         (
-            "episodes/itsmwp-anz/art/cover.jpg: is CMYK; Apple needs RGB "
-            "(use --fix-artwork for a converted copy)"
+            "episodes/itsmwp-anz/art/cover.jpg: 500×400 px; Apple needs 1400–3000 px square; it "
+            "needs new art"
         ),
-        "episodes/itsmwp-anz/art/cover.jpg: 500×400 px; Apple needs 1400–3000 px square",
         (
             f"{EP1}: chapters[2].image: episodes/itsmwp/art/001-root-cause.png is WEBP data in "
             "a .png file; save it as PNG"

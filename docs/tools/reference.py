@@ -153,7 +153,7 @@ def _param_line(param: Any) -> tuple[str, str]:
         if param.nargs == -1:
             name += "…"
         return (name if param.required else f"[{name}]"), help_text
-    names = ", ".join(param.opts + param.secondary_opts)
+    names = "`, `".join(param.opts + param.secondary_opts)  # each in its own code span
     if not param.is_flag and param.metavar:
         names += f" {param.metavar}"
     default = param.default
