@@ -244,6 +244,8 @@ class EpisodeView:
     show: ShowView  # the show whose folder holds its page
     also_in: tuple[ShowView, ...] = ()
     text: str = ""  # the notes' plain text (what search finds besides the title and transcript)
+    number: int | None = None  # its episode number in the show of its page
+    season: int | None = None  # its season there
 
 
 @dataclass(frozen=True)
@@ -671,6 +673,8 @@ class _SiteBuilder:
             show=show,
             also_in=tuple(shows[s] for s in record.shows if s != owner and s in shows),
             text=media.summary,
+            number=episode.numbers_in(owner)[0],
+            season=episode.numbers_in(owner)[1],
         )
 
     def chapter_views(
@@ -828,6 +832,12 @@ class _SiteBuilder:
             "timeRequired": episode.duration_iso,
             "image": episode.image_url,
             "inLanguage": show.language,
+            "episodeNumber": episode.number,  # as the page says: "Season 1 · Episode 2"
+            "partOfSeason": (
+                {"@type": "PodcastSeason", "seasonNumber": episode.season}
+                if episode.season is not None
+                else None
+            ),
             "partOfSeries": {
                 "@type": "PodcastSeries",
                 "name": show.title,

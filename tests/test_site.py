@@ -317,6 +317,14 @@ def test_episode_pages_carry_podcast_episode_data(built: Built):
         assert data["name"] == episode.title
         assert datetime.fromisoformat(data["datePublished"]) == episode.date
         assert data["timeRequired"] == data["duration"] == iso_duration(media.duration_s)
+        # the numbers the page shows ("Season 1 · Episode 1"), for search engines too
+        number, season = episode.numbers_in(show_id)
+        assert data.get("episodeNumber") == number
+        if season is None:
+            assert "partOfSeason" not in data
+        else:
+            assert data["partOfSeason"] == {"@type": "PodcastSeason", "seasonNumber": season}
+            assert f"Season {season} · Episode {number}" in built.page(key).data.decode()
         assert data["partOfSeries"]["@type"] == "PodcastSeries"
         assert data["partOfSeries"]["url"] == public_url(BASE, f"{show_id}/index.html")
         assert data["partOfSeries"]["webFeed"] == public_url(BASE, f"{show_id}/feed.xml")

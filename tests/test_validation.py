@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from podcast_tools.media_checks import load_checked_network
-from tests.conftest import edit, find_problem, problems_of
+from tests.conftest import edit, find_problem, podcast, problems_of
 
 TOML = "episodes/network.toml"
 EP1 = "episodes/itsmwp/001-incident-vs-problem.md"
@@ -602,3 +602,22 @@ def test_validate_still_reports_broken_media_in_order(sample: Path):
         assert line.startswith(start), f"{line!r} does not start with {start!r}"
     for line in (lines[0], lines[4]):
         assert "truncated" in line or "cannot be read" in line
+
+
+def test_a_missing_file_names_the_one_that_is_there(sample: Path):
+    """`art/Cover.png` for `art/cover.png` (a case a Mac forgives and a CI runner does not), and a
+    typo: the line says which file is meant, as the setting would be written."""
+    toml = sample / TOML
+    text = toml.read_text()
+    assert 'artwork = "art/cover.png"' in text
+    toml.write_text(text.replace('artwork = "art/cover.png"', 'artwork = "art/Cover.png"', 1))
+    episode = sample / EP1
+    episode.write_text(
+        episode.read_text().replace(
+            "audio: 001-incident-vs-problem.flac", "audio: 001-incident-vs-problen.flac"
+        )
+    )
+    result = podcast(sample, "validate")
+    assert result.exit_code == 1
+    assert 'file not found: episodes/art/Cover.png; did you mean "art/cover.png"?' in result.stderr
+    assert 'did you mean "001-incident-vs-problem.flac"?' in result.stderr

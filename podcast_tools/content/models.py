@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 from urllib.parse import SplitResult, urlsplit
 
@@ -250,10 +250,25 @@ def _existing_path(value: str, info: ValidationInfo) -> str:
         if context.get("draft") and info.field_name == "audio" and not path.exists():
             return value
         shown = context.get("display", lambda p: p)(path)
-        raise ValueError(f"file not found: {shown}")
+        raise ValueError(f"file not found: {shown}{_nearby(base, value)}")
     if info_.st_size <= MAX_POINTER_BYTES and is_pointer(base / value):
         _check_pointer(base / value, info.field_name, context.get("display", lambda p: p))
     return value
+
+
+def _nearby(base: Path, value: str) -> str:
+    """'; did you mean "art/cover.png"?' for a file name written nearly as one that is there
+    (another case, a typo), as the setting would be written; '' when none is close."""
+    folder = (base / value).parent
+    try:
+        names = [entry.name for _, entry in zip(range(2000), folder.iterdir())]
+    except OSError:
+        return ""
+    hint = did_you_mean(PurePosixPath(value).name, names)
+    if not hint:
+        return ""
+    name = hint.split('"')[1]
+    return f'; did you mean "{(PurePosixPath(value).parent / name).as_posix()}"?'
 
 
 def _check_pointer(path: Path, field_name: str | None, display: Callable[[Path], Any]) -> None:
