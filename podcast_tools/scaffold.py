@@ -220,6 +220,7 @@ def new_episode(
         audio = audio.resolve()
         if not audio.is_file():
             raise UsageError(f"--audio {audio}: no such file")
+        _check_recording(audio)
         if link and not audio.is_relative_to(root):
             raise UsageError(
                 f"--audio {audio} --link: the recording lies outside the network folder {root}; "
@@ -271,6 +272,18 @@ def new_episode(
             copy_to.unlink(missing_ok=True)
         raise
     return NewEpisode(path=path, guid=guid, number=number, draft=audio is None or example)
+
+
+def _check_recording(audio: Path) -> None:
+    """A recording `new` would copy in must be audio at all (its header read, its length known):
+    a damaged file is refused here, in one line, before anything is written."""
+    from podcast_tools.audio.probe import probe_duration
+    from podcast_tools.errors import AudioInputError
+
+    try:
+        probe_duration(audio)
+    except AudioInputError as exc:
+        raise UsageError(f"--audio {audio}: {exc.reason}; nothing was written") from None
 
 
 def slugify(title: str) -> str:

@@ -62,8 +62,22 @@ def test_an_impossible_yaml_date_is_one_line_not_a_traceback(sample: Path):
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("date: ", "date: 2026-13-45 #"), encoding="utf-8")
     shown = path.relative_to(sample).as_posix()
-    message = find_problem(problems_of(sample), shown, "front matter").message
-    assert "month must be in 1..12" in message
+    message = find_problem(problems_of(sample), shown, "date").message  # not "front matter"
+    assert "month must be in 1..12" in message and "is not a real date" in message
+    assert message.startswith("line ") and "2026-13-45" in message
+
+
+def test_a_title_with_a_colon_is_told_to_be_quoted(sample: Path):
+    """`title: Episode 5: The Thing` is a YAML error ("mapping values are not allowed here"):
+    the line names the field and how to write it."""
+    path = new_draft(sample)
+    text = path.read_text(encoding="utf-8")
+    start = text.index("title: ")
+    end = text.index("\n", start)
+    path.write_text(text[:start] + "title: Episode 5: The Thing" + text[end:], encoding="utf-8")
+    shown = path.relative_to(sample).as_posix()
+    message = find_problem(problems_of(sample), shown, "title").message
+    assert 'put it in quotes, title: "Episode 5: The Thing"' in message
 
 
 def test_a_finished_episode_still_needs_its_audio(sample: Path):
@@ -193,3 +207,24 @@ def test_validate_explains_a_git_lfs_pointer_where_the_file_itself_is_needed(sam
     problem = find_problem(problems_of(sample), "episodes/network.toml", "defaults.artwork")
     assert "Git LFS pointer" in problem.message
     assert 'git lfs pull --include "episodes/art/cover.png"' in problem.message
+
+
+@pytest.mark.parametrize(
+    ("header", "words"),
+    [
+        (b"RIFF\x10\x00\x00\x00WAVE", "No 'fmt' chunk found"),  # a WAV cut off after its header
+        (bytes(range(128, 256)) * 4, "its header is not a WAV header"),  # no WAV at all
+    ],
+)
+def test_new_refuses_a_recording_that_is_not_audio(sample: Path, tmp_path: Path, header, words):
+    """`podcast new --audio corrupt.wav` accepted the file, and validate then said "'ascii' codec
+    can't decode byte…": now `new` refuses it in one line and writes nothing."""
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(header + bytes(2000))
+    before = sorted((sample / "episodes/itsmwp").iterdir())
+    result = podcast(sample, "new", "itsmwp", "--title", "Broken", "--audio", str(corrupt))
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"--audio {corrupt}: cannot be read as audio") and words in line
+    assert line.endswith("nothing was written") and "codec" not in line
+    assert sorted((sample / "episodes/itsmwp").iterdir()) == before

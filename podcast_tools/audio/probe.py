@@ -23,7 +23,7 @@ def probe_duration(path: Path) -> float:
     try:
         media = mutagen.File(path)
     except Exception as exc:  # mutagen raises many types for damaged files
-        raise AudioInputError(f"cannot be read as audio ({exc})", file=path) from exc
+        raise AudioInputError(f"cannot be read as audio ({_reason(path, exc)})", file=path) from exc
     info = getattr(media, "info", None)
     if getattr(info, "channels", None) == 0:
         raise AudioInputError("has no audio channels", file=path)
@@ -35,6 +35,15 @@ def probe_duration(path: Path) -> float:
     if length:
         return float(length)
     return _duration_from_ffmpeg(path)
+
+
+def _reason(path: Path, exc: Exception) -> str:
+    """What mutagen found wrong, as a producer reads it: a header whose chunk names are not even
+    text (mutagen says "'ascii' codec can't decode byte…") is no such file at all."""
+    if isinstance(exc, UnicodeDecodeError) or isinstance(exc.__context__, UnicodeDecodeError):
+        kind = path.suffix.lstrip(".").upper() or "sound"
+        return f"its header is not a {kind} header: damaged, or another kind of file"
+    return str(exc)
 
 
 _TIME = re.compile(rb"time=(\d+):(\d\d):(\d\d(?:\.\d+)?)")

@@ -769,16 +769,10 @@ class _Loader:
         try:
             front = yaml.load("".join(lines[1:closing]), Loader=_content_yaml_loader())  # noqa: S506
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 2}" if mark is not None else "front matter"
-            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            context = getattr(exc, "context_mark", None)
-            if context is not None and mark is not None and context.line != mark.line:
-                reason += f" (in the {exc.context.removeprefix('while parsing a ')} begun on line {context.line + 2})"
-            self.problem(path, where, f"cannot parse YAML: {reason}")
+            self.problem(path, *_yaml_problem(exc, lines))
             return None
         except (ValueError, TypeError, RecursionError) as exc:  # e.g. the date 2026-13-45
-            self.problem(path, "front matter", f"cannot parse YAML: {quote_cut(str(exc))}")
+            self.problem(path, *_value_problem(exc, lines[1:closing]))
             return None
         if not isinstance(front, dict):
             self.problem(path, "", "front matter must be YAML keys and values (title: …, guid: …)")
@@ -1255,3 +1249,53 @@ def _model_in(annotation: Any) -> Any:
             if found is not None:
                 return found
     return None
+
+
+_KEY_LINE = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][\w-]*):\s*(.*?)\s*$")
+
+
+def _yaml_problem(exc: Exception, lines: list[str]) -> tuple[str, str]:
+    """(field, message) for front matter YAML cannot parse: the line, and for the commonest
+    mistake — a value holding ": " (a title like `Episode 5: The Thing`) — how to write it."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 2}" if mark is not None else "front matter"
+    reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context_mark", None)
+    if context is not None and mark is not None and context.line != mark.line:
+        reason += (
+            f" (in the {exc.context.removeprefix('while parsing a ')} begun on line "
+            f"{context.line + 2})"
+        )
+    line = lines[mark.line + 1] if mark is not None and mark.line + 1 < len(lines) else ""
+    found = _KEY_LINE.match(line)
+    if reason.startswith("mapping values are not allowed") and found and ": " in found[2]:
+        key, value = found[1], found[2]
+        quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return (
+            key,
+            f"{where}: the value holds \": \", which YAML reads as a new key: put it in quotes, "
+            f"{key}: {quote_cut(quoted, quotes=False)}",
+        )
+    return where, f"cannot parse YAML: {reason}"
+
+
+def _value_problem(exc: Exception, lines: list[str]) -> tuple[str, str]:
+    """(field, message) for a value YAML recognised but could not build — a date like
+    2026-13-45 — naming its key and line where one line alone fails the same way."""
+    import yaml
+
+    for number, line in enumerate(lines, 2):
+        found = _KEY_LINE.match(line)
+        if not found or not found[2]:
+            continue
+        try:
+            yaml.load(f"v: {found[2]}", Loader=_content_yaml_loader())  # noqa: S506
+        except (ValueError, TypeError):
+            return (
+                found[1],
+                f"line {number}: {quote_cut(found[2])} is not a real date or time "
+                f"({quote_cut(str(exc))}); write it like 2026-10-14T09:00:00+01:00",
+            )
+        except yaml.YAMLError:
+            continue
+    return "front matter", f"cannot parse YAML: {quote_cut(str(exc))}"
