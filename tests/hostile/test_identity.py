@@ -80,8 +80,9 @@ def test_four_checkouts_with_a_new_episode_4_give_the_feed_one(
             f'{file}: number: 4 is already the number of "Four from checkout 0" '
             f"(itsmwp/004-four-from-checkout-0, guid "
         ), line
-        assert line.endswith(
-            ', published) in the feed of "itsmwp"; give this episode the next free number'
+        assert line.endswith(  # `new` gave it the show's season: every itsmwp episode has one
+            ', published) in season 1 in the feed of "itsmwp"; give this episode the next free '
+            "number"
         )
         assert snapshot(s3_server, bucket) == before  # nothing uploaded
     assert numbers_in_feed(s3_server, bucket, "itsmwp") == [1, 2, 3, 4]
