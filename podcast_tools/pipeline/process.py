@@ -172,24 +172,16 @@ def _render(
     note of the loudness measured."""
     source = episode.resolve(episode.audio)
     told = None if note is None else lambda line: note(f"note: {network.display(source)}: {line}")
-    settings = mastering_settings(network.shows[episode.show], episode)
+    inputs = (source, primary_path, mastering_settings(network.shows[episode.show], episode))
+    edits = edit_decisions(network, episode)
     if episode.mastered:
-        report = publish_mastered(
-            source,
-            primary_path,
-            settings,
-            edit_decisions(network, episode),
-            progress=progress,
-            finish=tag,
-        )
+        report = publish_mastered(*inputs, edits, progress=progress, finish=tag)
         if told is not None:
             told(loudness_note(report))
         return report
     return master(
-        source,
-        primary_path,
-        settings,
-        edit_decisions(network, episode),
+        *inputs,
+        edits,
         progress=progress,
         finish=tag,
         analysis_cache=analysis_cache(network),
