@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Container, Iterable
 from pathlib import Path
 
 HASH_CHARS = 12
@@ -108,6 +109,30 @@ def show_page_key(show_id: str, page: int = 1) -> str:
 
 def episode_page_key(show_id: str, slug: str) -> str:
     return f"{show_id}/{slug}.html"
+
+
+def page_show(shows: Iterable[str], known: Container[str]) -> str | None:
+    """The show whose folder holds an episode's web page: of its `shows` (the home show first,
+    then those it is cross-posted to), the first the network still has (`known`); None: none.
+
+    >>> page_show(["gone", "itsmwp", "anz"], {"itsmwp", "anz"})
+    'itsmwp'
+    """
+    return next((show for show in shows if show in known), None)
+
+
+def episode_page_url(network, episode) -> str | None:
+    """The public URL of an episode's page on the listeners' website (the one the site writes,
+    under network.toml's `base_url`): what a feed item's `<link>` and the ID3 "Episode" URL
+    name. None when none of the episode's shows is in the network (it has no page).
+
+    `network`: a `content.Network` (its `shows` and `settings.base_url`); `episode`: a
+    `content.Episode` (its `all_shows` and `slug`) — also as `record.EpisodeRecord.episode` gives it.
+    """
+    owner = page_show(episode.all_shows, network.shows)
+    if owner is None:
+        return None
+    return public_url(network.settings.base_url, episode_page_key(owner, episode.slug))
 
 
 def site_asset_key(name: str, sha256: str, suffix: str) -> str:

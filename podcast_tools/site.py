@@ -38,6 +38,7 @@ from podcast_tools.layout import (
     content_hash,
     episode_page_key,
     measured_url,
+    page_show,
     public_url,
     show_page_key,
     site_asset_key,
@@ -535,7 +536,7 @@ class _SiteBuilder:
         visible = []
         for _guid, record in sorted(records.items()):
             episode = record.episode(self.network.root)
-            owner = next((s for s in record.shows if s in self.network.shows), None)
+            owner = page_show(record.shows, self.network.shows)
             if owner is None or episode.date > now:
                 continue  # scheduled, or of no show the network still has
             visible.append((record, episode, owner))
