@@ -38,7 +38,13 @@ from podcast_tools.feed.extension import (
 )
 from podcast_tools.formats import PRIMARY, format_of_suffix
 from podcast_tools.fsutil import write_bytes_atomic
-from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key, measured_url, show_folder_url
+from podcast_tools.layout import (
+    PUBLISHER_FEED_KEY,
+    episode_page_url,
+    feed_key,
+    measured_url,
+    show_folder_url,
+)
 from podcast_tools.mediatypes import RSS_TYPE, transcript_published
 from podcast_tools.notes import NOTES_LIMIT, apple_description, rendered_size_problem, strip_control
 
@@ -388,6 +394,9 @@ def _add_item(
     entry = generator.add_entry()
     entry.title(_clean(episode.title))
     entry.guid(episode.guid, permalink=False)
+    page = episode_page_url(network, episode)
+    if page is not None:  # the episode's page on the website (Apple recommends an item link)
+        entry.link(href=page)
     entry.pubDate(episode.date)
     entry.enclosure(measured_url(show.enclosure_prefix, media.url), str(media.bytes), media.mime)
     description = _clean(media.html) or _clean(episode.summary or episode.title)
