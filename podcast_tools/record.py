@@ -25,6 +25,7 @@ from podcast_tools.artifacts import (
     is_transcript_kind,
     transcript_source,
 )
+from podcast_tools.audio.probe import stream_bitrate
 from podcast_tools.content import Episode, Network
 from podcast_tools.content.models import License, Location, Person, ShowNumbers, Soundbite, Value
 from podcast_tools.feed.build import AudioMedia, EpisodeMedia, FeedInputs, TranscriptMedia
@@ -70,6 +71,9 @@ class AudioFile:
     sha256: str  # "" when a format 1 manifest did not record it
     duration_s: float
     type: str = ""  # MIME type; "" → the format's
+    #: The audio stream's bits per second, without tags and art (`audio.probe.stream_bitrate`);
+    #: None when a manifest written before it was measured does not say.
+    bitrate: int | None = None
 
     def __post_init__(self) -> None:
         if not self.type:
@@ -86,6 +90,8 @@ class AudioFile:
         }
         if not self.sha256:
             del data["sha256"]
+        if self.bitrate is not None:
+            data["bitrate"] = self.bitrate
         return data
 
     @property
@@ -103,6 +109,7 @@ class AudioFile:
             duration_s=self.duration_s,
             sha256=self.sha256,
             title=self.label,
+            bitrate=self.bitrate,
         )
 
     @classmethod
@@ -114,6 +121,7 @@ class AudioFile:
             sha256=data.get("sha256", ""),
             duration_s=float(data["duration_s"]),
             type=data.get("type", ""),
+            bitrate=data.get("bitrate"),
         )
 
 
@@ -420,8 +428,9 @@ def audio_files(episode: Episode, processed: ProcessedAudio) -> tuple[AudioFile,
             bytes=size,
             sha256=sha256,
             duration_s=round(processed.duration_s, 3),
+            bitrate=stream_bitrate(Path(path)),
         )
-        for name, _path, sha256, size in processed.files
+        for name, path, sha256, size in processed.files
     )
 
 

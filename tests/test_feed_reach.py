@@ -394,7 +394,7 @@ def test_every_audio_file_is_an_alternate_enclosure_with_source_and_integrity(sa
             for index, (element, audio) in enumerate(zip(alternates, record.audio)):
                 assert element.get("type") == audio.type
                 assert element.get("length") == str(audio.bytes)
-                assert element.get("bitrate") == str(round(audio.bytes * 8 / audio.duration_s))
+                assert element.get("bitrate") == str(audio.bitrate)  # the stream's, recorded
                 assert element.get("title") == audio.label
                 assert element.get("default") == ("true" if index == 0 else None)
                 children = [etree.QName(child).localname for child in element]
@@ -421,6 +421,23 @@ def test_integrity_is_left_out_for_a_file_recorded_without_sha256(sample: Path):
     node = item(feeds_of(network, records)["itsmwp"], guid)
     [alternate] = node.xpath("podcast:alternateEnclosure", namespaces=NS)
     assert [etree.QName(c).localname for c in alternate] == ["source"]
+
+
+def test_no_bitrate_is_declared_for_a_file_recorded_without_one(sample: Path):
+    # a manifest written before the stream's rate was measured: no guess from the file's bytes
+    # (they count the tags and cover art)
+    network = load_checked_network(sample)
+    records = golden_records(network)
+    guid = guid_of(sample, EP1)
+    old = records[guid]
+    legacy = AudioFile.from_dict(
+        {k: v for k, v in old.enclosure.as_dict().items() if k != "bitrate"}
+    )
+    assert old.enclosure.bitrate and legacy.bitrate is None
+    records[guid] = replace(old, audio=(legacy,))
+    node = item(feeds_of(network, records)["itsmwp"], guid)
+    [alternate] = node.xpath("podcast:alternateEnclosure", namespaces=NS)
+    assert alternate.get("bitrate") is None and alternate.get("length") == str(legacy.bytes)
 
 
 # --- the tags from network.toml and front matter ----------------------------------------------------

@@ -11,16 +11,29 @@ from pathlib import Path
 import feedparser
 import podcastparser
 from lxml import etree
+from PIL import Image
 
+from podcast_tools import ffmpeg
 from podcast_tools.feed import build_feed
+from podcast_tools.formats import FORMATS
 from podcast_tools.layout import episode_page_url
 from podcast_tools.media_checks import load_checked_network
+from podcast_tools.pipeline.builds import retag_files
 from podcast_tools.pipeline.previews import artwork_keys
-from podcast_tools.record import feed_candidates, feed_inputs
+from podcast_tools.publish.manifest import Manifest
+from podcast_tools.record import (
+    EpisodeRecord,
+    ProcessedAudio,
+    audio_files,
+    build_record,
+    feed_candidates,
+    feed_inputs,
+)
 from podcast_tools.site import build_site
+from tests.audio_tools import synth
 from tests.conftest import edit
 from tests.golden.regenerate import NOW, golden_records
-from tests.test_feed import BASE
+from tests.test_feed import BASE, NS
 
 CROSS_POSTED = "episodes/itsmwp/002-change-advisory-boards.md"
 
@@ -84,4 +97,116 @@ def test_an_item_link_follows_the_base_url(sample: Path):
     network = load_checked_network(sample)
     feeds, pages = _feeds_and_pages(network)
     links = etree.fromstring(feeds["itsmwp-row"]).xpath("//item/link/text()")
-    assert links and all(link.startswith("https://cdn.example.org/pod/itsmwp-row/") for link in links)
+    assert links and all(
+        link.startswith("https://cdn.example.org/pod/itsmwp-row/") for link in links
+    )
+
+
+# -- item 3: podcast:alternateEnclosure's bitrate is the audio stream's --------------------------
+
+ANZ_EPISODE = "episodes/itsmwp-anz/001-major-incidents.md"
+SECONDS = 12.0
+#: How far each encoder's average lands from the bitrate it was given: MP3 is CBR (exact), AAC
+#: keeps its average; libopus's VBR lands some 7–10 % under its target on these signals.
+TOLERANCE = {"mp3": 0.0, "m4a": 0.03, "opus": 0.12}
+
+
+def _encode(tmp_path: Path, network, show_id: str) -> dict[str, Path]:
+    """A stereo signal of tone and noise, encoded as the show's formats at the show's bitrates."""
+    source = tmp_path / "source.wav"
+    expression = (
+        "0.2*sin(2*PI*(200+50*sin(2*PI*2*t))*t)+0.2*sin(2*PI*1250*t)*sin(2*PI*4*t)"
+        "+0.3*(random(0)-0.5)"
+    )
+    synth(source, f"{expression}|{expression}", seconds=SECONDS, rate=44100)
+    show = network.shows[show_id]
+    encoded = {}
+    for name in show.formats:
+        out = tmp_path / f"encoded{FORMATS[name].suffix}"
+        args = FORMATS[name].encoder_args(show.bitrate_of(name))
+        ffmpeg.run(["-i", ffmpeg.input_url(source), *args, "-y", ffmpeg.input_url(out)], about=out)
+        encoded[name] = out
+    return encoded
+
+
+def _cover(path: Path, seed: int) -> Path:
+    """Artwork of some hundreds of kB (noise compresses badly), as producers' covers are."""
+    noise = Image.effect_noise((1400, 1400), 64 + seed).convert("RGB")
+    noise.paste((seed * 40 % 256, 90, 160), (0, 0, 700, 1400))
+    noise.save(path, quality=92)
+    return path
+
+
+def _ogg_audio_bits_per_second(path: Path) -> float:
+    """The Ogg Opus file's audio pages × 8 over its length: the pages after the one that ends
+    the second packet (OpusHead, then OpusTags — which holds the cover), as RFC 7845 lays them
+    out; RFC 3533 page headers read here, by hand."""
+    data = path.read_bytes()
+    offset, audio_bytes, last_granule, packets = 0, 0, 0, 0
+    pre_skip = None
+    while offset < len(data):
+        assert data[offset : offset + 4] == b"OggS", offset
+        granule = int.from_bytes(data[offset + 6 : offset + 14], "little", signed=True)
+        count = data[offset + 26]
+        lacing = data[offset + 27 : offset + 27 + count]
+        body = offset + 27 + count
+        if pre_skip is None:  # the first page holds OpusHead: its pre-skip at byte 10
+            pre_skip = int.from_bytes(data[body + 10 : body + 12], "little")
+        size = 27 + count + sum(lacing)
+        if packets >= 2:
+            audio_bytes += size
+            last_granule = max(last_granule, granule)
+        packets += sum(1 for value in lacing if value < 255)  # a packet ends at each
+        offset += size
+    return audio_bytes * 8 / ((last_granule - pre_skip) / 48_000)
+
+
+def test_alternate_enclosures_declare_the_audio_streams_bitrate_not_the_cover_arts(
+    sample: Path, tmp_path: Path
+):
+    network = load_checked_network(sample)
+    episode = next(e for e in network.episodes if network.display(e.path) == ANZ_EPISODE)
+    show = network.shows[episode.show]
+    assert show.formats == ["mp3", "m4a", "opus"]
+    encoded = _encode(tmp_path, network, episode.show)
+
+    declared = {}
+    for round_, seed in enumerate((1, 2)):  # a re-tag with another cover
+        art = _cover(sample / "episodes" / episode.show / f"cover-{seed}.jpg", seed)
+        moved = episode.model_copy(update={"image": art.name})
+        files, _ = retag_files(network, moved, encoded, tmp_path / f"tagged-{round_}", SECONDS, ())
+        audio = audio_files(moved, ProcessedAudio(files, SECONDS, (), "fingerprint"))
+        sizes = {a.format: a.bytes for a in audio}
+        assert all(size > encoded[name].stat().st_size + 100_000 for name, size in sizes.items())
+        declared[seed] = {a.format: a.bitrate for a in audio}
+        for a in audio:
+            nominal = show.bitrate_of(a.format) * 1000
+            assert abs(a.bitrate - nominal) <= TOLERANCE[a.format] * nominal + 1, (
+                a.format,
+                a.bitrate,
+            )
+            # what was declared before: the file's bytes, cover and all, over its duration
+            assert a.bytes * 8 / SECONDS > 1.05 * a.bitrate, a.format
+        opus = next(path for name, path, _, _ in files if name == "opus")
+        assert (
+            abs(declared[seed]["opus"] - _ogg_audio_bits_per_second(opus))
+            <= 0.002 * declared[seed]["opus"]
+        )
+
+        # the feed says the recorded rate, also after the record's trip through the manifest
+        record = build_record(network, moved, audio, (), "fingerprint")
+        stored = Manifest(episodes={episode.guid: record.entry()}).to_bytes()  # schema-checked
+        again = EpisodeRecord.from_entry(
+            episode.guid, Manifest.from_bytes(stored, None).episodes[episode.guid]
+        )
+        inputs = feed_inputs(
+            network.settings.base_url, {episode.guid: again}, artwork_keys(network)
+        )
+        xml = build_feed(network, episode.show, inputs, now=NOW, candidates=[moved]).xml
+        node = etree.fromstring(xml).xpath(f"//item[guid='{episode.guid}']")[0]
+        got = [
+            (e.get("type"), e.get("bitrate"))
+            for e in node.xpath("podcast:alternateEnclosure", namespaces=NS)
+        ]
+        assert got == [(a.type, str(a.bitrate)) for a in audio]
+    assert declared[1] == declared[2]  # another cover: the same audio, the same bitrate

@@ -37,6 +37,40 @@ def probe_duration(path: Path) -> float:
     return _duration_from_ffmpeg(path)
 
 
+def stream_bitrate(path: Path) -> int | None:
+    """The audio stream's average bitrate in bits per second: its frames' bytes × 8 / its
+    duration, without the tags and cover art around them — what a re-tag leaves alone, and what
+    a feed's podcast:alternateEnclosure `bitrate` means. From the file's own headers (no
+    decoding): MP3 from its Xing/LAME header (CBR: the frame header's rate), M4A from its esds
+    (the encoder's average), Opus from its audio pages (those after the header packets, RFC 7845);
+    an MP3 without a Xing header from its bytes outside the ID3 tags and its packets' length.
+    None when the file cannot be read as audio or gives no rate."""
+    try:
+        media = mutagen.File(path)
+        info = media.info if media is not None else None
+        if isinstance(info, MPEGInfo) and info.bitrate_mode == BitrateMode.UNKNOWN:
+            return _mp3_bitrate_without_header(path, media)
+        bitrate = getattr(info, "bitrate", None)
+    except Exception:  # mutagen raises many types for damaged files; ffmpeg AudioInputError
+        return None
+    return int(bitrate) if isinstance(bitrate, (int, float)) and bitrate > 0 else None
+
+
+def _mp3_bitrate_without_header(path: Path, media) -> int | None:
+    """An MP3 with no Xing/VBRI/LAME header (mutagen then knows the first frame's rate only):
+    the bytes outside its ID3v2 tag (and a trailing 128-byte ID3v1 one) over its packets' length."""
+    size = path.stat().st_size
+    tags = getattr(media, "tags", None)
+    size -= getattr(tags, "size", 0) or 0
+    with path.open("rb") as handle:
+        if size >= 128:
+            handle.seek(-128, 2)
+            if handle.read(3) == b"TAG":
+                size -= 128
+    duration_s = _duration_from_packets(path)
+    return round(size * 8 / duration_s) if duration_s > 0 and size > 0 else None
+
+
 def _reason(path: Path, exc: Exception) -> str:
     """What mutagen found wrong, as a producer reads it: a header whose chunk names are not even
     text (mutagen says "'ascii' codec can't decode byte…") is no such file at all."""

@@ -64,11 +64,9 @@ class AudioMedia:
     duration_s: float
     sha256: str = ""  # hex; "" when an old manifest did not record it
     title: str | None = None  # the format as people read it, e.g. "MP3"
-
-    @property
-    def bitrate(self) -> int | None:
-        """Average bits per second (bytes × 8 / duration), None without a duration."""
-        return round(self.bytes * 8 / self.duration_s) if self.duration_s > 0 else None
+    #: The audio stream's bits per second — not the file's bytes over its duration, which count
+    #: the tags and cover art — or None (not measured: the feed then declares none).
+    bitrate: int | None = None
 
     @property
     def integrity(self) -> tuple[str, str] | None:

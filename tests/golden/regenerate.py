@@ -53,6 +53,7 @@ def golden_records(network: Network) -> dict[str, EpisodeRecord]:
             bytes=round(duration_s * network.shows[episode.show].bitrate_of(PRIMARY.name) * 125),
             duration_s=duration_s,
             sha256=made_up,
+            bitrate=network.shows[episode.show].bitrate_of(PRIMARY.name) * 1000,
         )
         others = []
         show = network.shows[episode.show]
@@ -67,6 +68,7 @@ def golden_records(network: Network) -> dict[str, EpisodeRecord]:
                     bytes=round(duration_s * show.bitrate_of(name) * 125),  # kbps → bytes/s
                     duration_s=duration_s,
                     sha256=digest,
+                    bitrate=show.bitrate_of(name) * 1000,  # the stream's (made-up) rate
                 )
             )
         times = tuple(float(c.start) for c in episode.chapters)
