@@ -689,14 +689,21 @@ def feed(
     """Write each show's RSS feed from the content and the processed episodes in build/ — what
     `podcast publish` would write (no feed is written when any breaks a rule)."""
     from podcast_tools.feed import write_feed
+    from podcast_tools.fsutil import read_bytes_if_file
     from podcast_tools.pipeline.previews import preview_feeds
 
     root = _options(ctx).network_root()
     network = load_checked_network(root)
     wanted = show_ids or list(network.shows)
     _say_drafts(network, [e for e in network.drafts if set(e.all_shows) & set(wanted)])
-    preview = preview_feeds(network, wanted, root / "build", include_scheduled=include_scheduled)
     out_dir = out.resolve() if out else root / "build" / "feeds"
+    preview = preview_feeds(
+        network,
+        wanted,
+        root / "build",
+        include_scheduled=include_scheduled,
+        previous=lambda key: read_bytes_if_file(out_dir / key),  # keeps an unchanged one's date
+    )
     if preview.publisher is not None:
         typer.echo(
             f"{write_feed(preview.publisher, out_dir)}: the publisher feed of "

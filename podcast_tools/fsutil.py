@@ -62,6 +62,14 @@ def write_bytes_atomic(target: Path, data: bytes) -> None:
         temp.write_bytes(data)
 
 
+def read_bytes_if_file(path: Path) -> bytes | None:
+    """The bytes of the file at `path`, None when there is none (or it is not a file)."""
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
 def write_text_atomic(target: Path, text: str) -> None:
     write_bytes_atomic(target, text.encode("utf-8"))
 

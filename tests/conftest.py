@@ -28,11 +28,21 @@ SLOW_FIXTURES = frozenset(
 )
 
 
+#: The feeds' build clock in tests (SOURCE_DATE_EPOCH, `feed.build.build_moment`): 2026-11-25
+#: 00:00 UTC. A feed that changes is dated with it instead of the run's time, so two publishes of
+#: the same content write the same bytes whatever second each ran in; the tests of the date
+#: itself (tests/test_feed_what_apps_see.py, the client tests) take it away.
+BUILD_EPOCH = "1795564800"
+
+
 def pytest_configure(config) -> None:
     """One cache of recognised words for the whole session (`PODCAST_TRANSCRIPT_CACHE`): the
     sample network turns machine transcripts on, and the many tests that publish a copy of it
-    recognise each master once, not once per copy. A test of the cache itself sets its own."""
+    recognise each master once, not once per copy. A test of the cache itself sets its own.
+    And the feeds' fixed build clock (`BUILD_EPOCH`)."""
     import tempfile
+
+    os.environ.setdefault("SOURCE_DATE_EPOCH", BUILD_EPOCH)
 
     if "PODCAST_TRANSCRIPT_CACHE" not in os.environ:
         folder = tempfile.mkdtemp(prefix="podcast-tools-test-transcripts-")

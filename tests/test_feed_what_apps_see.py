@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import feedparser
 import podcastparser
+import pytest
 from lxml import etree
 from PIL import Image
 
 from podcast_tools import ffmpeg
 from podcast_tools.feed import build_feed
+from podcast_tools.feed.build import build_moment, build_publisher_feed, dated
 from podcast_tools.formats import FORMATS
 from podcast_tools.layout import episode_page_url
 from podcast_tools.media_checks import load_checked_network
@@ -31,7 +36,8 @@ from podcast_tools.record import (
 )
 from podcast_tools.site import build_site
 from tests.audio_tools import synth
-from tests.conftest import edit
+from tests.catalogue import make_catalogue
+from tests.conftest import edit, podcast, podcast_json
 from tests.golden.regenerate import NOW, golden_records
 from tests.test_feed import BASE, NS
 
@@ -210,3 +216,111 @@ def test_alternate_enclosures_declare_the_audio_streams_bitrate_not_the_cover_ar
         ]
         assert got == [(a.type, str(a.bitrate)) for a in audio]
     assert declared[1] == declared[2]  # another cover: the same audio, the same bitrate
+
+
+# -- item 2: lastBuildDate moves when a feed's bytes change, and never otherwise -----------------
+
+T1 = datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
+
+
+def _last_build_date(xml: bytes) -> datetime:
+    return parsedate_to_datetime(etree.fromstring(xml).findtext("channel/lastBuildDate"))
+
+
+def test_dated_keeps_the_stored_date_while_nothing_else_changes(sample: Path):
+    network = load_checked_network(sample)
+    records = golden_records(network)
+    inputs = feed_inputs(network.settings.base_url, records, artwork_keys(network))
+    candidates = feed_candidates(network, records, "itsmwp")
+
+    def build(built_at, inputs=inputs):
+        return build_feed(
+            network, "itsmwp", inputs, now=NOW, candidates=candidates, built_at=built_at
+        )
+
+    first = dated(build, None, T1)  # nothing stored: the run's time
+    assert _last_build_date(first.xml) == T1
+    later = T1 + timedelta(days=2)
+    assert dated(build, first.xml, later).xml == first.xml  # the same: kept, byte for byte
+    guid = candidates[0].guid
+    retagged = replace(  # a re-tag: the enclosure's key (its hash) and length change
+        inputs.episodes[guid], url=inputs.episodes[guid].url.replace(".mp3", "0.mp3"), bytes=1
+    )
+    changed_inputs = replace(inputs, episodes={**inputs.episodes, guid: retagged})
+    changed = dated(lambda when: build(when, changed_inputs), first.xml, later)
+    assert _last_build_date(changed.xml) == later
+    # a clock behind the stored date (another machine's) never dates a change earlier
+    behind = dated(lambda when: build(when, changed_inputs), first.xml, T1 - timedelta(days=9))
+    assert _last_build_date(behind.xml) == T1 and behind.xml != first.xml
+    publisher = dated(
+        lambda when: build_publisher_feed(network, inputs.artwork_urls, built_at=when), None, T1
+    )
+    assert _last_build_date(publisher.xml) == T1
+
+
+def test_build_moment_is_source_date_epoch_when_set(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(T1.timestamp())))
+    assert build_moment(T1 + timedelta(hours=5)) == T1
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert build_moment(T1 + timedelta(hours=5)) == T1 + timedelta(hours=5)
+    before = datetime.now(timezone.utc)
+    assert before <= build_moment() <= datetime.now(timezone.utc)
+
+
+def _published(root: Path, monkeypatch, when: datetime) -> dict:
+    """`podcast publish` of the catalogue with the feeds' clock at `when`: its summary, and the
+    bytes of the show's feed and the publisher feed."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(when.timestamp())))
+    summary = podcast_json(root, "publish")
+    store = root / "public"
+    return {
+        "summary": summary,
+        "feed": (store / "archive/feed.xml").read_bytes(),
+        "publisher": (store / "publisher.xml").read_bytes(),
+    }
+
+
+@pytest.mark.slow
+def test_last_build_date_moves_whenever_the_feed_changes_and_never_otherwise(
+    tmp_path: Path, monkeypatch
+):
+    root = tmp_path / "network"
+    episodes = make_catalogue(root, count=2, seconds=4)
+    first = _published(root, monkeypatch, T1)
+    assert _last_build_date(first["feed"]) == T1
+    assert _last_build_date(first["publisher"]) == T1  # was 1970
+    assert sorted(first["summary"]["feeds_written"]) == ["archive/feed.xml", "publisher.xml"]
+
+    again = _published(root, monkeypatch, T1 + timedelta(hours=1))  # nothing changed
+    assert (again["feed"], again["publisher"]) == (first["feed"], first["publisher"])
+    assert again["summary"]["feeds_written"] == []
+
+    # a re-tag: the episode's title is in its ID3 tags, so its MP3's key and length change
+    edit(episodes[0], "title: Part 1", "title: Part One")
+    retagged = _published(root, monkeypatch, T1 + timedelta(hours=2))
+    assert retagged["summary"]["episodes_retagged"]
+    assert _enclosures(retagged["feed"]) != _enclosures(first["feed"])
+    assert _last_build_date(retagged["feed"]) == T1 + timedelta(hours=2)
+    assert retagged["publisher"] == first["publisher"]  # its bytes did not change: nor its date
+
+    # the show's title: the publisher feed names it (remoteItem title), so it moves too
+    toml = root / "episodes/network.toml"
+    edit(toml, 'title = "The Archive"', 'title = "The Whole Archive"')
+    renamed = _published(root, monkeypatch, T1 + timedelta(hours=3))
+    assert _last_build_date(renamed["publisher"]) == T1 + timedelta(hours=3)
+    assert _last_build_date(renamed["feed"]) == T1 + timedelta(hours=3)
+
+    # `podcast feed` keeps the date of the feed it wrote before while nothing changes
+    out = tmp_path / "preview"
+    for hours in (4, 5):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int((T1 + timedelta(hours=hours)).timestamp())))
+        podcast(root, "feed", "--out", str(out), ok=True)
+        if hours == 4:
+            written = (out / "archive/feed.xml").read_bytes()
+    assert (out / "archive/feed.xml").read_bytes() == written
+    assert _last_build_date(written) == T1 + timedelta(hours=4)
+    assert _last_build_date((out / "publisher.xml").read_bytes()) == T1 + timedelta(hours=4)
+
+
+def _enclosures(xml: bytes) -> list[tuple[str, str]]:
+    return [(e.get("url"), e.get("length")) for e in etree.fromstring(xml).iter("enclosure")]

@@ -1,18 +1,24 @@
 """One RSS feed per show (iTunes + Podcasting 2.0), built from content plus the facts of each
 episode's processed media; checked against Apple's rules before anything is written.
 
-Deterministic: the same inputs give the same bytes (stable order, ``lastBuildDate`` = the newest
-included episode's date, never "now"), so an unchanged feed is never uploaded again.
+Deterministic: the same inputs give the same bytes (stable order, ``lastBuildDate`` given by the
+caller — `built_at` — else the newest included episode's date, never "now" on its own).
+Publishing dates a feed with `dated`: the stored feed's own lastBuildDate while nothing else in it
+changes (the very bytes it holds, so an unchanged feed is never uploaded again), else the run's
+time (`build_moment`) — lastBuildDate moves whenever the feed's bytes change, and never otherwise.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+import os
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
@@ -282,11 +288,14 @@ def build_feed(
     now: datetime | None = None,
     include_scheduled: bool = False,
     candidates: list[Episode] | None = None,
+    built_at: datetime | None = None,
 ) -> BuiltFeed:
     """The RSS of one show; raises ContentError (nothing built) when a rule is broken.
 
     `candidates` are the episodes to consider (default: the show's episodes in the content;
-    publishing passes everything the manifest holds for the show)."""
+    publishing passes everything the manifest holds for the show). `now` decides which are due;
+    `built_at` is the lastBuildDate (default: the newest included episode's date, else `now`;
+    publishing gives it with `dated`)."""
     show = network.shows[show_id]
     moment = now or datetime.now(timezone.utc)
     included, scheduled, unprocessed = select_episodes(
@@ -317,7 +326,7 @@ def build_feed(
         generator.copyright(_clean(show.copyright))
     generator.generator(GENERATOR)
     newest = max((e.date for e in included), default=None)
-    generator.lastBuildDate(newest or datetime(1970, 1, 1, tzinfo=timezone.utc))
+    generator.lastBuildDate(built_at or newest or moment)
 
     _add_itunes_channel(generator, show, inputs.artwork_urls[show_id])
     namespace: PodcastIndexExtension = getattr(generator, NAMESPACE)
@@ -520,12 +529,17 @@ class PublisherFeed:
 
 
 def build_publisher_feed(
-    network: Network, artwork_urls: dict[str, str], shows: Iterable[str] | None = None
+    network: Network,
+    artwork_urls: dict[str, str],
+    shows: Iterable[str] | None = None,
+    *,
+    built_at: datetime | None = None,
 ) -> PublisherFeed:
     """The network's publisher feed (Podcasting 2.0 medium "publisher"; publisher.md): no items,
     one podcast:remoteItem per show (of `shows`, when given: those that have a feed), and its own
     podcast:guid. Every show's feed points back at it with podcast:publisher, so apps can offer
-    "more from this network"."""
+    "more from this network". `built_at` is its lastBuildDate (default: `build_moment()`;
+    publishing gives it with `dated`)."""
     settings = network.settings
     if not settings.podcast_guid:
         raise ContentError(
@@ -545,7 +559,7 @@ def build_publisher_feed(
     generator.link(href=settings.link or settings.base_url, rel="alternate")
     generator.description(_clean(settings.description or settings.name))
     generator.generator(GENERATOR)
-    generator.lastBuildDate(datetime(1970, 1, 1, tzinfo=timezone.utc))  # deterministic bytes
+    generator.lastBuildDate(built_at or build_moment())
     first = next(iter(network.shows.values()), None)
     if first is not None:
         generator.language(first.language)
@@ -560,6 +574,53 @@ def build_publisher_feed(
             RemoteItem(show.podcast_guid, network.feed_url(show.id), title=_clean(show.title))
         )
     return PublisherFeed(generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+
+
+#: The reproducible-builds.org variable: when set (seconds since 1970), the time a changed feed
+#: is dated with instead of the run's — the same content then builds the same bytes on any day.
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+_LAST_BUILD_DATE = re.compile(rb"<lastBuildDate>([^<]{1,64})</lastBuildDate>")
+Feed = TypeVar("Feed", BuiltFeed, PublisherFeed)
+
+
+def build_moment(now: datetime | None = None) -> datetime:
+    """The time a feed that changes is dated with: `now` (default: the clock), or
+    SOURCE_DATE_EPOCH's when that is set to a whole number of seconds."""
+    fixed = os.environ.get(SOURCE_DATE_EPOCH, "").strip()
+    if fixed.isdigit():
+        return datetime.fromtimestamp(int(fixed), timezone.utc)
+    return now or datetime.now(timezone.utc)
+
+
+def last_build_date(xml: bytes | None) -> datetime | None:
+    """The lastBuildDate a feed's bytes carry (None: no feed, or no readable date in it).
+
+    >>> last_build_date(b"<rss><channel><lastBuildDate>Wed, 25 Nov 2026 09:00:00 +0000"
+    ...                 b"</lastBuildDate></channel></rss>")
+    datetime.datetime(2026, 11, 25, 9, 0, tzinfo=datetime.timezone.utc)
+    """
+    found = _LAST_BUILD_DATE.search(xml or b"")
+    if found is None:
+        return None
+    try:
+        when = parsedate_to_datetime(found.group(1).decode("ascii").strip())
+    except (TypeError, ValueError, UnicodeDecodeError):
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def dated(build: Callable[[datetime], Feed], stored: bytes | None, moment: datetime) -> Feed:
+    """A feed built by `build(lastBuildDate)`, dated so that its lastBuildDate moves whenever its
+    bytes change and never otherwise: built with the `stored` feed's own date, it is kept when
+    that gives the very stored bytes (nothing else changed); else built again with `moment` —
+    the run's time, never before the stored date."""
+    previous = last_build_date(stored)
+    if previous is not None:
+        same = build(previous)
+        if same.xml == stored:
+            return same
+        moment = max(moment, previous)
+    return build(moment)
 
 
 def write_feed(feed: BuiltFeed | PublisherFeed, out_dir: Path) -> Path:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,8 +11,14 @@ from pathlib import Path
 from podcast_tools.artwork import artwork_problems, fixed_copy
 from podcast_tools.content import Episode, Network
 from podcast_tools.errors import ContentError, UsageError
-from podcast_tools.feed.build import BuiltFeed, build_feed, build_publisher_feed
-from podcast_tools.layout import feed_key
+from podcast_tools.feed.build import (
+    BuiltFeed,
+    build_feed,
+    build_moment,
+    build_publisher_feed,
+    dated,
+)
+from podcast_tools.layout import PUBLISHER_FEED_KEY, feed_key
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.mediatypes import FEED_TYPE
 from podcast_tools.notes import NotesFiles, write_notes
@@ -89,13 +96,24 @@ class PreviewFeeds:
 
 
 def preview_feeds(
-    network: Network, show_ids: list[str], build_dir: Path, *, include_scheduled: bool
+    network: Network,
+    show_ids: list[str],
+    build_dir: Path,
+    *,
+    include_scheduled: bool,
+    previous: Callable[[str], bytes | None] | None = None,
 ) -> PreviewFeeds:
     """Every wanted show's feed (and the publisher feed) from what is processed in `build_dir`,
     exactly as `publish` would write them; every feed checked before any is returned
-    (ContentError listing all problems)."""
+    (ContentError listing all problems). `previous(key)`: the feed written there before (by
+    object key), whose lastBuildDate a feed keeps while nothing else in it changes, as
+    publishing keeps the stored feed's (`feed.build.dated`); else it is dated now."""
     return _feeds_of(
-        network, show_ids, local_records(network, build_dir), include_scheduled=include_scheduled
+        network,
+        show_ids,
+        local_records(network, build_dir),
+        include_scheduled=include_scheduled,
+        previous=previous,
     )
 
 
@@ -105,6 +123,7 @@ def _feeds_of(
     records: dict[str, EpisodeRecord],
     *,
     include_scheduled: bool,
+    previous: Callable[[str], bytes | None] | None = None,
 ) -> PreviewFeeds:
     unknown = [s for s in show_ids if s not in network.shows]
     if unknown:
@@ -112,19 +131,28 @@ def _feeds_of(
             f"unknown show(s): {', '.join(unknown)}; the shows are: {', '.join(network.shows)}"
         )
     inputs = feed_inputs(network.settings.base_url, records, artwork_keys(network))
+    stored = previous or (lambda _key: None)
+    now = datetime.now(timezone.utc)
+    moment = build_moment(now)
     built, problems = [], []
     for show_id in show_ids:
-        unprocessed = [
+        candidates = feed_candidates(network, records, show_id) + [
             e for e in network.episodes_of(show_id) if e.guid not in records and not e.draft
         ]
         try:
             built.append(
-                build_feed(
-                    network,
-                    show_id,
-                    inputs,
-                    include_scheduled=include_scheduled,
-                    candidates=feed_candidates(network, records, show_id) + unprocessed,
+                dated(
+                    lambda built_at, show_id=show_id, candidates=candidates: build_feed(
+                        network,
+                        show_id,
+                        inputs,
+                        now=now,
+                        include_scheduled=include_scheduled,
+                        candidates=candidates,
+                        built_at=built_at,
+                    ),
+                    stored(feed_key(show_id)),
+                    moment,
                 )
             )
         except ContentError as exc:
@@ -132,8 +160,15 @@ def _feeds_of(
     if problems:
         raise ContentError(problems)
     built = [feed for feed in built if feed.included]  # as publish: no feed until an episode
+    listed = [feed.show_id for feed in built]
     publisher = (
-        build_publisher_feed(network, inputs.artwork_urls, [feed.show_id for feed in built])
+        dated(
+            lambda built_at: build_publisher_feed(
+                network, inputs.artwork_urls, listed, built_at=built_at
+            ),
+            stored(PUBLISHER_FEED_KEY),
+            moment,
+        )
         if network.settings.podcast_guid
         else None
     )

@@ -40,7 +40,9 @@ from podcast_tools.errors import ContentError, Problem, UsageError, WriteError
 from podcast_tools.feed.build import (
     FeedInputs,
     build_feed,
+    build_moment,
     build_publisher_feed,
+    dated,
     numbering_problems,
 )
 from podcast_tools.formats import format_named
@@ -725,9 +727,9 @@ class Publisher:
             feeds[PUBLISHER_FEED_KEY] = (PUBLISHER_FEED_KEY, self._publisher_feed)
         for name, (key, build) in feeds.items():
             stored = self.storage.get(key)
-            try:
-                built = build(after, None, now)
-            except IntegrityMismatch:  # the real run stops there: nothing written
+            try:  # with the stored feed: an unchanged one keeps its lastBuildDate, and its bytes
+                built = build(after, stored[0] if stored else None, now)
+            except (IntegrityMismatch, FeedLoss):  # the real run stops there: nothing written
                 continue
             if built is None and stored is None:  # no feed yet, and none to write
                 continue
@@ -1227,12 +1229,19 @@ class Publisher:
         feed), and what it lists; None for a show that has no feed yet and nothing to put in one
         (an empty feed is a placeholder: directories refuse it and apps show an empty show)."""
         records = self._check_held(self._records(manifest, show_id))
-        feed = build_feed(
-            self.network,
-            show_id,
-            self._inputs(manifest, records),
-            now=moment,
-            candidates=feed_candidates(self.network, records, show_id),
+        inputs = self._inputs(manifest, records)
+        candidates = feed_candidates(self.network, records, show_id)
+        feed = dated(  # lastBuildDate: the stored one while nothing else changes, else the run's
+            lambda built_at: build_feed(
+                self.network,
+                show_id,
+                inputs,
+                now=moment,
+                candidates=candidates,
+                built_at=built_at,
+            ),
+            stored,
+            build_moment(moment),
         )
         if not feed.included and stored is None:
             return None
@@ -1260,7 +1269,11 @@ class Publisher:
             return None
         artwork = {show: art["key"] for show, art in manifest.artwork.items()}
         urls = feed_inputs(self.base, {}, artwork).artwork_urls
-        built = build_publisher_feed(self.network, urls, listed)
+        built = dated(
+            lambda built_at: build_publisher_feed(self.network, urls, listed, built_at=built_at),
+            stored,
+            build_moment(moment),
+        )
         return built.xml, f"the network's {len(listed)} shows"
 
     def _check_held(self, records: dict[str, EpisodeRecord]) -> dict[str, EpisodeRecord]:

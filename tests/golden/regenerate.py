@@ -88,7 +88,7 @@ def golden_feeds(root: Path = REPO) -> dict[str, bytes]:
         ).xml
         for show_id in network.shows
     }
-    feeds[PUBLISHER] = build_publisher_feed(network, inputs.artwork_urls).xml
+    feeds[PUBLISHER] = build_publisher_feed(network, inputs.artwork_urls, built_at=NOW).xml
     return feeds
 
 
