@@ -48,6 +48,8 @@ class Published:
     network: Network
     summary: dict  # publish --json
     seconds: float  # how long the publish took
+    started: datetime | None = None  # when the publish began (its feeds are dated after)
+    ended: datetime | None = None
 
     @property
     def base(self) -> str:
@@ -147,15 +149,19 @@ def published(tmp_path_factory) -> Published:
     _network_copy(root)
     store = root.parent / "public"
     started = time.monotonic()
+    began = datetime.now(timezone.utc).replace(microsecond=0)
     result = CliRunner().invoke(
-        app, ["--root", str(root), "publish", "--storage", f"file://{store}", "--json"]
+        app,
+        ["--root", str(root), "publish", "--storage", f"file://{store}", "--json"],
+        env={"SOURCE_DATE_EPOCH": None},  # the run's own clock: the dates clients show
     )
+    ended = datetime.now(timezone.utc)
     seconds = time.monotonic() - started
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     network = load_checked_network(root)
     assert any(e.guid == SCHEDULED_GUID for e in network.episodes)
-    return Published(root, store, network, summary, seconds)
+    return Published(root, store, network, summary, seconds, began, ended)
 
 
 @pytest.fixture(scope="session")
