@@ -193,7 +193,9 @@ class _Bucket:
         )
 
     def put_policy(self, policy: dict) -> None:
-        self._call("set the bucket policy", self.client.put_bucket_policy, Policy=json.dumps(policy))
+        self._call(
+            "set the bucket policy", self.client.put_bucket_policy, Policy=json.dumps(policy)
+        )
 
 
 _NO_CORS = ("NoSuchCORSConfiguration",)
