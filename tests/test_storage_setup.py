@@ -15,7 +15,7 @@ import pytest
 from podcast_tools.publish import access
 from tests import s3server
 from tests.conftest import edit, podcast
-from tests.test_public import SAMPLE_BASE, SAMPLE_STORAGE, listener
+from tests.test_public import ROW, SAMPLE_BASE, SAMPLE_STORAGE, listener
 
 ORIGIN = "https://player.example"  # a web player's site (only sent as a header, never contacted)
 
@@ -185,3 +185,33 @@ def test_a_failure_is_one_line_and_exit_3(
     assert expected.format(missing=missing) in line, line
     assert s3server.SECRET_KEY not in result.output and "not-the-secret" not in result.output
     assert cors_rules(s3_server, bucket) == [] and bucket_policy(s3_server, bucket) is None
+
+
+def test_check_public_names_a_bucket_without_cors_and_setup_makes_it_pass(
+    sample: Path, s3_server, bucket: str
+):
+    """A private bucket after `podcast publish`: listeners read nothing; after `podcast storage
+    setup` every check holds, the CORS one included (issue 25 item 8)."""
+    base = point_at(sample, s3_server, bucket)
+    assert podcast(sample, "publish", ROW).exit_code == 0
+    before = podcast(sample, "check-public")
+    assert before.exit_code == 3
+    assert f"FAIL feed {base}publisher.xml: answered 403; expected 200" in before.stdout
+
+    # the policy alone (as a producer may have set it by hand): only the CORS check fails
+    client = s3_server.client()
+    policy = {"Version": "2012-10-17", "Statement": [access.policy_statement(bucket, "net")]}
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    no_cors = podcast(sample, "check-public")
+    assert no_cors.exit_code == 3
+    failed = [line for line in no_cors.stdout.splitlines() if line.startswith("FAIL ")]
+    assert failed == [
+        f"FAIL cors {base}publisher.xml: no Access-Control-Allow-Origin for a page of another "
+        "site, so web players cannot fetch the feeds, chapters or transcripts; run `podcast "
+        "storage setup`"
+    ]
+
+    assert podcast(sample, "storage", "setup").exit_code == 0
+    after = podcast(sample, "check-public")
+    assert after.exit_code == 0, after.stdout
+    assert f"ok   cors {base}publisher.xml: Access-Control-Allow-Origin: " in after.stdout
