@@ -119,6 +119,8 @@ def test_setup_lets_listeners_and_web_players_read_the_prefix_and_nothing_else(
         f"arn:aws:s3:::{bucket}/net/*)",
     ]
     assert (cors_rules(s3_server, bucket), bucket_policy(s3_server, bucket)) == (rules, policy)
+    dry_again = podcast(sample, "storage", "setup", "--dry-run")
+    assert dry_again.stdout == again.stdout  # nothing it would set: no documents printed
 
 
 def test_the_buckets_other_rules_and_statements_are_kept(sample: Path, s3_server, bucket: str):
@@ -215,3 +217,45 @@ def test_check_public_names_a_bucket_without_cors_and_setup_makes_it_pass(
     after = podcast(sample, "check-public")
     assert after.exit_code == 0, after.stdout
     assert f"ok   cors {base}publisher.xml: Access-Control-Allow-Origin: " in after.stdout
+
+
+# --- the merging itself (no server) ---------------------------------------------------------------
+
+
+def test_a_statement_granting_the_same_in_another_shape_counts_as_set():
+    ours = access.policy_statement("media", "net")
+    assert ours["Resource"] == "arn:aws:s3:::media/net/*"
+    assert access.policy_statement("media", "")["Resource"] == "arn:aws:s3:::media/*"
+    assert (
+        access.policy_statement("media", "a")["Sid"] != access.policy_statement("media", "b")["Sid"]
+    )
+    by_hand = {  # one value as a list, another Sid, a lone statement instead of a list
+        "Sid": "ListenersReadThePublicPrefix",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": ["s3:GetObject"],
+        "Resource": ["arn:aws:s3:::media/net/*"],
+    }
+    assert access.merged_policy({"Version": "2012-10-17", "Statement": by_hand}, ours) is None
+    # with a condition it grants less: ours is added, the other kept
+    limited = {**by_hand, "Condition": {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}}
+    merged = access.merged_policy({"Version": "2012-10-17", "Statement": [limited]}, ours)
+    assert merged["Statement"] == [limited, ours]
+    # an older statement of ours (same Sid, another grant) is replaced, not doubled
+    older = {**ours, "Action": "s3:GetObjectVersion"}
+    merged = access.merged_policy({"Version": "2012-10-17", "Statement": [older]}, ours)
+    assert merged["Statement"] == [ours]
+
+
+def test_an_equal_cors_rule_counts_as_set_and_an_older_one_of_ours_is_replaced():
+    wanted = access.cors_rule()
+    reordered = {
+        key: list(reversed(value)) if isinstance(value, list) else value
+        for key, value in wanted.items()
+        if key != "ID"
+    }
+    assert access.merged_rules([reordered]) is None
+    older = {**wanted, "AllowedHeaders": ["Range"]}
+    other = {"AllowedOrigins": ["https://cms.example"], "AllowedMethods": ["PUT"]}
+    assert access.merged_rules([older, other]) == [other, wanted]
+    assert access.merged_rules([]) == [wanted]
