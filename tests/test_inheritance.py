@@ -10,7 +10,7 @@ import pytest
 from podcast_tools.content import feed_url, podcast_guid_for
 from podcast_tools.errors import ContentError
 from podcast_tools.media_checks import load_checked_network
-from tests.conftest import edit, podcast
+from tests.conftest import edit, podcast, problems_of
 
 NZ_SHOW = """
 [shows.itsmwp-nz]
@@ -96,6 +96,33 @@ def test_each_table_of_one_thing_is_replaced_whole(sample: Path, table, own, par
     [line] = [str(p) for p in raised.value.problems if field_name in p.field]
     assert line.startswith(f"episodes/network.toml: shows.itsmwp-anz.{field_name}: {words}")
     assert f"{table} is set here, so none of its keys come from" in line
+
+
+def test_a_table_set_in_part_by_a_parent_is_one_problem_where_it_is_set(sample: Path):
+    """Reported in the table that left the key out, not in each show that inherits it."""
+    edit(
+        sample / "episodes/network.toml",
+        'owner = { name = "ITSM Weekly Producers", email = "anz@itsmweekly.example" }',
+        'owner = { email = "anz@itsmweekly.example" }',
+    )
+    add_nz_show(sample)  # extends itsmwp-anz: inherits its owner, name missing and all
+    with pytest.raises(ContentError) as raised:
+        load_checked_network(sample)
+    assert [str(p) for p in raised.value.problems] == [
+        "episodes/network.toml: shows.itsmwp-anz.owner.name: missing; owner is set here, so "
+        "none of its keys come from [defaults]: set name here too"
+    ]
+    # with nothing to inherit either, the key still belongs where the table is set
+    edit(
+        sample / "episodes/network.toml",
+        'owner = { name = "ITSM Weekly Producers", email = "producers@itsmweekly.example" }\n',
+        "",
+    )
+    problems = [str(p) for p in problems_of(sample) if "owner" in p.field]
+    assert (
+        "episodes/network.toml: shows.itsmwp-anz.owner.name: missing; owner is set here, so "
+        "none of its keys come from elsewhere: set name here too"
+    ) in problems
 
 
 def test_tables_of_settings_still_merge_key_by_key(sample: Path):

@@ -620,11 +620,12 @@ class _Loader:
             table = _table_of(source)
             message = _error_message(error, Show)
             if missing:
-                partial = self.partial.get((table, loc[0])) if in_whole else None
-                if partial:
+                if in_whole:  # inherited whole or not at all: only here can it be set
+                    partial = self.partial.get((table, loc[0]))
+                    origin = partial[0] if partial else "elsewhere"
                     message = (
                         f"missing; {loc[0]} is set here, so none of its keys come from "
-                        f"{partial[0]}: set {_dotted(loc[1:])} here too"
+                        f"{origin}: set {_dotted(loc[1:])} here too"
                     )
                 elif loc == ("podcast_guid",):
                     url = feed_url(network_file.network.base_url, show_id)
