@@ -191,6 +191,8 @@ def validate(
     note = network.pointers_note()  # masters not checked out: one line, not one per file
     if note:
         typer.echo(note, err=True)
+    for remark in network.notes:  # right, but perhaps not meant (e.g. a table set in part)
+        typer.echo(f"note: {remark}", err=True)
     drafts = len(network.drafts)
     typer.echo(
         f"OK: {network.settings.name}: {len(network.shows)} shows, "

@@ -110,6 +110,16 @@ def episode_page_key(show_id: str, slug: str) -> str:
     return f"{show_id}/{slug}.html"
 
 
+def episode_page_url(base_url: str, show_id: str, slug: str) -> str:
+    """The public URL of an episode's web page, in the folder of its home show `show_id` (the
+    website publishes one page per episode; its audio's tags and its feed items link to it).
+
+    >>> episode_page_url("https://media.example/", "itsmwp", "001-incident-vs-problem")
+    'https://media.example/itsmwp/001-incident-vs-problem.html'
+    """
+    return public_url(base_url, episode_page_key(show_id, slug))
+
+
 def site_asset_key(name: str, sha256: str, suffix: str) -> str:
     """The website's stylesheet or script (`name` "site"), content-addressed."""
     return f"assets/{name}-{sha256[:HASH_CHARS]}{suffix}"

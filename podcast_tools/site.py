@@ -37,6 +37,7 @@ from podcast_tools.layout import (
     SITE_INDEX_KEY,
     content_hash,
     episode_page_key,
+    episode_page_url,
     measured_url,
     public_url,
     show_page_key,
@@ -650,7 +651,7 @@ class _SiteBuilder:
         return EpisodeView(
             guid=record.guid,
             key=episode_page_key(owner, record.slug),
-            url=self.url(episode_page_key(owner, record.slug)),
+            url=episode_page_url(self.base, owner, record.slug),  # as its files' tags say
             title=episode.title,
             date=episode.date,
             date_text=episode.date.date().isoformat(),

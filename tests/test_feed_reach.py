@@ -460,7 +460,9 @@ def test_channel_and_item_tags_say_what_the_content_says(sample: Path):
     )
     # a spin-off inherits value and license, sets its own place and schedule, never the txt
     anz = feeds["itsmwp-anz"].find("channel")
-    assert one(anz, "podcast:location").text == "Sydney"
+    anz_location = one(anz, "podcast:location")
+    assert (anz_location.text, anz_location.get("geo")) == ("Sydney", "geo:-33.8688,151.2093")
+    assert anz_location.get("osm") is None  # not London's: a place is inherited whole or not at all
     assert one(anz, "podcast:updateFrequency").get("rrule") == "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR"
     assert anz.xpath("podcast:txt", namespaces=NS) == []
     assert len(one(anz, "podcast:value")) == 2
