@@ -713,7 +713,14 @@ class _SiteBuilder:
     ) -> list[SitePage]:
         pages = []
         for show_id, show in shows.items():
-            listed = lists[show_id]
+            listed = [  # each date and length in this show's language, cross-posts' too
+                replace(
+                    view,
+                    date_text=date_text(view.date, show.language),
+                    duration_text=duration_text(view.duration_s, show.language),
+                )
+                for view in lists[show_id]
+            ]
             count = max(1, math.ceil(len(listed) / PAGE_SIZE))
             urls = [self.url(show_page_key(show_id, n)) for n in range(1, count + 1)]
             for number in range(1, count + 1):

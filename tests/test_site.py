@@ -724,6 +724,11 @@ def test_show_page_lists_its_episodes_and_cross_posts_newest_first(built: Built)
             "itsmwp-anz/001-major-incidents.html",
         )
     ]
+    # every date as the ANZ show's listeners read them (en-au), the cross-post's too
+    dates = [text(t) for t in doc.xpath('//ol[@class="episodes"]//time[1]')]
+    assert dates == ["23 October 2026", "14 October 2026", "9 October 2026"]
+    main = built.doc("itsmwp/index.html").xpath('//ol[@class="episodes"]//time[1]')
+    assert [text(t) for t in main][-1] == "October 7, 2026"
 
 
 def clones(record: EpisodeRecord, count: int) -> dict[str, EpisodeRecord]:
@@ -1066,7 +1071,7 @@ def test_podcast_site_writes_every_page_of_what_is_processed(network_copy: Path,
     assert done.exit_code == 0, done.output
     assert "skipping 1 draft(s)" in done.stderr
     [summary] = done.stdout.splitlines()
-    assert summary.startswith(f"{out}: 3 pages and 2 assets for 1 shows, the search index (")
+    assert summary.startswith(f"{out}: 3 pages and 4 assets for 1 shows, the search index (")
     assert summary.endswith("; 2 show(s) with no episode processed yet have no page")
 
     network = load_checked_network(network_copy)

@@ -544,6 +544,13 @@ def test_the_network_nav_is_compact_on_a_phone(new_page, preview_server):
         )
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], path  # the page itself never scrolls sideways
+        if path:  # the current show's link is in view, though the row is wider than the phone
+            page.wait_for_load_state("load")  # (site.js scrolls the row)
+            box = page.locator(".site-header [aria-current]").bounding_box()
+            assert box is not None and 0 <= box["x"] <= width / 2, (path, box)  # its start
+    assert page.evaluate(
+        "(row => row.scrollWidth > row.clientWidth)(document.querySelector('.site-header ul'))"
+    )
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
