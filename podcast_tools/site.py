@@ -303,8 +303,8 @@ def clock(seconds: float) -> str:
 
 
 def whole_seconds(seconds: float) -> int:
-    """A length in whole seconds as a browser's player shows it: the seconds begun are not
-    counted (29.96 s plays as 0:29). The one rounding of every length a page shows or states.
+    """A length in whole seconds as a browser's player shows it: a second begun is not counted
+    (29.96 s plays as 0:29). The one rounding of every length a page shows or states.
 
     >>> whole_seconds(29.96), whole_seconds(30.0), whole_seconds(-0.2)
     (29, 30, 0)
@@ -345,8 +345,8 @@ def date_text(moment: datetime, language: str = "en") -> str:
 
 def duration_text(seconds: float, language: str = "en") -> str:
     """A length as people read it in the show's language, as the player counts it
-    (`whole_seconds`): under a minute as the player shows it, else the whole minutes begun and
-    hours.
+    (`whole_seconds`): under a minute as the player shows it, else its whole hours and minutes
+    (27:30 reads "27 min", as the player's 27:30 does).
 
     >>> duration_text(29.96), duration_text(1650.4), duration_text(3900), duration_text(3600)
     ('0:29', '27 min', '1 hr, 5 min', '1 hr')
