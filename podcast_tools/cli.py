@@ -746,13 +746,14 @@ def site(
     for page in pages:
         write_bytes_atomic(out_dir / page.key, page.data)
     search = sum(page.key.startswith(f"{SEARCH_FOLDER}/") for page in pages)
-    assets = sum(page.immutable for page in pages if not page.key.startswith(f"{SEARCH_FOLDER}/"))
+    html = sum(page.type.startswith("text/html") for page in pages)
+    assets = len(pages) - html - search  # stylesheet, script, icons
     index = f", the search index ({search} files)" if search else ", no search (install pagefind)"
     keys = {page.key for page in pages}
     on_site = sum(show_page_key(show_id) in keys for show_id in network.shows)
     left = len(network.shows) - on_site
     typer.echo(
-        f"{out_dir}: {len(pages) - assets - search} pages and {assets} assets for "
+        f"{out_dir}: {html} pages and {assets} assets for "
         f"{on_site} shows{index} (under {network.settings.base_url})"
         + (f"; {left} show(s) with no episode processed yet have no page" if left else "")
     )

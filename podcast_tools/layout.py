@@ -95,6 +95,9 @@ PUBLISHER_FEED_KEY = "publisher.xml"
 
 #: The network's home page.
 SITE_INDEX_KEY = "index.html"
+#: The site's icon where browsers and feed readers look for it unasked, at the site's root (the
+#: pages name a PNG of it, `site_asset_key("icon", …, ".png")`).
+FAVICON_KEY = "favicon.ico"
 
 
 def show_page_key(show_id: str, page: int = 1) -> str:
@@ -121,7 +124,7 @@ def episode_page_url(base_url: str, show_id: str, slug: str) -> str:
 
 
 def site_asset_key(name: str, sha256: str, suffix: str) -> str:
-    """The website's stylesheet or script (`name` "site"), content-addressed."""
+    """The website's stylesheet or script (`name` "site") or icon ("icon"), content-addressed."""
     return f"assets/{name}-{sha256[:HASH_CHARS]}{suffix}"
 
 
