@@ -9,6 +9,7 @@ holds, an EPS that Ghostscript would render) is named from its first bytes and n
 
 from __future__ import annotations
 
+import io
 import struct
 import warnings
 from collections.abc import Iterator
@@ -172,3 +173,29 @@ def fixed_copy(path: Path) -> Path | None:
         image.save(temp, fmt, **({"quality": 92} if fmt == "JPEG" else {"optimize": True}))
         temp.replace(target)
     return target
+
+
+#: The sides of the website's icons: the PNG the pages name (browsers scale it down for a tab,
+#: phones show it on a home screen) and the sizes inside /favicon.ico.
+ICON_PX = 180
+FAVICON_PX = (16, 32, 48)
+
+
+def site_icons(source: Path | IO[bytes]) -> tuple[bytes, bytes]:
+    """The website's icons made from a show's artwork: (a square PNG of ICON_PX, a favicon.ico
+    holding FAVICON_PX). The same artwork gives the same bytes. ValueError when the artwork is
+    not a JPEG or PNG Pillow can read."""
+    try:
+        with open_image(source) as image:
+            image.load()
+            rgb = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ValueError(f"cannot make an icon of it: {exc}") from exc
+    side = min(rgb.size)
+    left, top = (rgb.width - side) // 2, (rgb.height - side) // 2
+    square = rgb.crop((left, top, left + side, top + side))
+    icon = square.resize((ICON_PX, ICON_PX), Image.Resampling.LANCZOS)
+    png, ico = io.BytesIO(), io.BytesIO()
+    icon.save(png, format="PNG", optimize=True)
+    icon.save(ico, format="ICO", sizes=[(px, px) for px in FAVICON_PX])
+    return png.getvalue(), ico.getvalue()

@@ -4,6 +4,7 @@ one line each and an exit code. No business logic lives here."""
 from __future__ import annotations
 
 import functools
+import json
 import sys
 import traceback
 from contextlib import contextmanager
@@ -190,6 +191,8 @@ def validate(
     note = network.pointers_note()  # masters not checked out: one line, not one per file
     if note:
         typer.echo(note, err=True)
+    for remark in network.notes:  # right, but perhaps not meant (e.g. a table set in part)
+        typer.echo(f"note: {remark}", err=True)
     drafts = len(network.drafts)
     typer.echo(
         f"OK: {network.settings.name}: {len(network.shows)} shows, "
@@ -750,13 +753,14 @@ def site(
     for page in pages:
         write_bytes_atomic(out_dir / page.key, page.data)
     search = sum(page.key.startswith(f"{SEARCH_FOLDER}/") for page in pages)
-    assets = sum(page.immutable for page in pages if not page.key.startswith(f"{SEARCH_FOLDER}/"))
+    html = sum(page.type.startswith("text/html") for page in pages)
+    assets = len(pages) - html - search  # stylesheet, script, icons
     index = f", the search index ({search} files)" if search else ", no search (install pagefind)"
     keys = {page.key for page in pages}
     on_site = sum(show_page_key(show_id) in keys for show_id in network.shows)
     left = len(network.shows) - on_site
     typer.echo(
-        f"{out_dir}: {len(pages) - assets - search} pages and {assets} assets for "
+        f"{out_dir}: {html} pages and {assets} assets for "
         f"{on_site} shows{index} (under {network.settings.base_url})"
         + (f"; {left} show(s) with no episode processed yet have no page" if left else "")
     )
@@ -1152,6 +1156,50 @@ def state_restore(
             )
         if after - before:
             typer.echo(f"with {len(after - before)} episode(s) the replaced manifest lacked")
+
+
+storage_app = Typer(
+    help="The public storage itself: what listeners and web players may read there.",
+    no_args_is_help=True,
+)
+app.add_typer(storage_app, name="storage")
+
+
+@storage_app.command("setup")
+@_reports_errors
+def storage_setup(
+    ctx: typer.Context,
+    storage_url: StorageOption = None,
+    state_url: StateOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the CORS rules and bucket policy it would set; set nothing."
+        ),
+    ] = False,
+) -> None:
+    """Let listeners and web players read what `podcast publish` uploads: for an S3 bucket, set
+    CORS rules (GET and HEAD from any origin, with Range: a web player on another site may fetch
+    the feeds, chapters and transcripts) and a bucket policy letting anyone read the objects under
+    the storage's prefix (never the state). Other rules and statements are kept; a second run
+    changes nothing. For a folder, say what its web server must send.
+
+    Exit codes: 0 done (or already set), 2 usage, 3 storage failure."""
+    from podcast_tools.publish import access
+    from podcast_tools.publish.state import locate, open_locations
+    from podcast_tools.publish.storage import S3Storage
+
+    network = _options(ctx).network()
+    locations = locate(network, storage_url=storage_url, state_url=state_url)
+    if locations.storage.kind != S3Storage.scheme:  # a folder: its web server sends the headers
+        typer.echo(access.folder_advice(locations.storage.url))
+        return
+    storage, _ = open_locations(network, locations)
+    assert isinstance(storage, S3Storage)
+    for setting in access.set_up(storage, dry_run=dry_run):
+        typer.echo(setting.line(dry_run=dry_run))
+        if dry_run and setting.document is not None:
+            typer.echo(json.dumps(setting.document, indent=2))
 
 
 @app.command("check-public")

@@ -96,6 +96,9 @@ PUBLISHER_FEED_KEY = "publisher.xml"
 
 #: The network's home page.
 SITE_INDEX_KEY = "index.html"
+#: The site's icon where browsers and feed readers look for it unasked, at the site's root (the
+#: pages name a PNG of it, `site_asset_key("icon", …, ".png")`).
+FAVICON_KEY = "favicon.ico"
 
 
 def show_page_key(show_id: str, page: int = 1) -> str:
@@ -111,9 +114,20 @@ def episode_page_key(show_id: str, slug: str) -> str:
     return f"{show_id}/{slug}.html"
 
 
+def episode_page_url(base_url: str, show_id: str, slug: str) -> str:
+    """The public URL of an episode's web page, in the folder of its home show `show_id` (the
+    website publishes one page per episode; its audio's tags and its feed items link to it).
+
+    >>> episode_page_url("https://media.example/", "itsmwp", "001-incident-vs-problem")
+    'https://media.example/itsmwp/001-incident-vs-problem.html'
+    """
+    return public_url(base_url, episode_page_key(show_id, slug))
+
+
 def page_show(shows: Iterable[str], known: Container[str]) -> str | None:
-    """The show whose folder holds an episode's web page: of its `shows` (the home show first,
-    then those it is cross-posted to), the first the network still has (`known`); None: none.
+    """The show whose folder holds an episode's web page (`episode_page_url`'s `show_id`): of its
+    `shows` (the home show first, then those it is cross-posted to), the first the network still
+    has (`known`); None: none, and then it has no page.
 
     >>> page_show(["gone", "itsmwp", "anz"], {"itsmwp", "anz"})
     'itsmwp'
@@ -121,22 +135,8 @@ def page_show(shows: Iterable[str], known: Container[str]) -> str | None:
     return next((show for show in shows if show in known), None)
 
 
-def episode_page_url(network, episode) -> str | None:
-    """The public URL of an episode's page on the listeners' website (the one the site writes,
-    under network.toml's `base_url`): what a feed item's `<link>` and the ID3 "Episode" URL
-    name. None when none of the episode's shows is in the network (it has no page).
-
-    `network`: a `content.Network` (its `shows` and `settings.base_url`); `episode`: a
-    `content.Episode` (its `all_shows` and `slug`) — also as `record.EpisodeRecord.episode` gives it.
-    """
-    owner = page_show(episode.all_shows, network.shows)
-    if owner is None:
-        return None
-    return public_url(network.settings.base_url, episode_page_key(owner, episode.slug))
-
-
 def site_asset_key(name: str, sha256: str, suffix: str) -> str:
-    """The website's stylesheet or script (`name` "site"), content-addressed."""
+    """The website's stylesheet or script (`name` "site") or icon ("icon"), content-addressed."""
     return f"assets/{name}-{sha256[:HASH_CHARS]}{suffix}"
 
 

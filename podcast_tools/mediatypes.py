@@ -33,6 +33,8 @@ JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
 CSS_TYPE = "text/css; charset=utf-8"
 JS_TYPE = "text/javascript; charset=utf-8"
+PNG_TYPE = "image/png"
+ICO_TYPE = "image/x-icon"  # what browsers and servers call /favicon.ico
 
 
 def image_type(suffix: str) -> str:

@@ -10,7 +10,10 @@ request reaches the file system.
 The server speaks enough HTTP for podcast apps and browsers: GET and HEAD, `index.html` for a path
 ending in `/` (and a redirect from `/show` to `/show/`), Content-Type, Content-Length, ETag (with
 If-None-Match), `Accept-Ranges: bytes` and single byte ranges (206, or 416 when unsatisfiable;
-several ranges are answered with the whole object). Files are streamed, never read whole.
+several ranges are answered with the whole object). Files are streamed, never read whole. Every
+answer carries the CORS headers a public bucket set up by `podcast storage setup` sends
+(`Access-Control-Allow-Origin: *`; `publish.access`), and OPTIONS preflights are answered, so a
+web player on another origin can fetch the feeds, chapters and transcripts.
 
 Only this machine's own names of the preview are answered (`Host: 127.0.0.1:PORT`,
 `localhost:PORT` or `[::1]:PORT`; any other is 421, so a page whose name is rebound to 127.0.0.1
@@ -47,6 +50,7 @@ from urllib.parse import SplitResult, quote, unquote, urlsplit
 from podcast_tools.errors import PodcastToolsError, UsageError
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline.previews import LocalObject, local_objects
+from podcast_tools.publish import access
 from podcast_tools.publish.source import FileSource, OutsideError, open_inside
 
 HOST = "127.0.0.1"  # never another address: the preview is for the producer's own machine
@@ -273,6 +277,25 @@ class PreviewHandler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:  # noqa: N802
         self._answer(body=False)
+
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        """A browser's CORS preflight (before a cross-origin request with, e.g., If-None-Match):
+        the methods and request headers any origin may use, whatever the path."""
+        if self._target() is None:
+            return self._refuse(HTTPStatus.MISDIRECTED_REQUEST)
+        self.send_response(HTTPStatus.NO_CONTENT)
+        self.send_header("Allow", "GET, HEAD, OPTIONS")
+        self.send_header("Access-Control-Allow-Methods", ", ".join(access.METHODS))
+        self.send_header("Access-Control-Allow-Headers", ", ".join(access.REQUEST_HEADERS))
+        self.send_header("Access-Control-Max-Age", str(access.MAX_AGE_S))
+        self.end_headers()
+
+    def end_headers(self) -> None:
+        """Every answer may be read by a page of any origin (a web player on another site), as
+        from a public bucket set up by `podcast storage setup` (`publish.access`)."""
+        self.send_header("Access-Control-Allow-Origin", access.ALLOW_ORIGIN)
+        self.send_header("Access-Control-Expose-Headers", ", ".join(access.EXPOSED_HEADERS))
+        super().end_headers()
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002
         pass  # one line per request would drown the terminal; errors are answered, not logged

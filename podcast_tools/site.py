@@ -20,32 +20,51 @@ URL, so a local preview builds the same pages under its own address.
 
 from __future__ import annotations
 
+import functools
+import html
+import io
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
 import jinja2
+import nh3
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.lists import format_list
+from babel.units import format_unit
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
+from podcast_tools.artwork import site_icons
 from podcast_tools.content import Episode, Network, Show, feed_url
 from podcast_tools.errors import ContentError, Problem
 from podcast_tools.layout import (
+    FAVICON_KEY,
     SITE_INDEX_KEY,
     content_hash,
     episode_page_key,
+    episode_page_url,
     measured_url,
     page_show,
     public_url,
     show_page_key,
     site_asset_key,
 )
-from podcast_tools.mediatypes import CSS_TYPE, HTML_TYPE, JS_TYPE, TRANSCRIPT_TYPES
+from podcast_tools.mediatypes import (
+    CSS_TYPE,
+    HTML_TYPE,
+    ICO_TYPE,
+    JS_TYPE,
+    PNG_TYPE,
+    TRANSCRIPT_TYPES,
+)
 from podcast_tools.notes import NotesError, sanitise, template_environment
-from podcast_tools.record import Asset, EpisodeRecord, build_record
+from podcast_tools.record import Asset, EpisodeRecord, artwork_asset, build_record
 from podcast_tools.search import (
     SEARCH_FOLDER,
     SEARCH_SCRIPT,
@@ -128,10 +147,11 @@ class Link:
 
 @dataclass(frozen=True)
 class AudioSource:
-    url: str
+    url: str  # through the show's measurement prefix (enclosure_prefix), if it has one
     type: str
     label: str  # the format as people read it, e.g. "MP3"
     bytes: int
+    direct: str = ""  # the file's own URL, never measured (og:audio, JSON-LD); default: url
 
     @property
     def size(self) -> str:
@@ -152,6 +172,7 @@ class Head:
     json_ld: Markup  # escaped for a <script> element
     stylesheet: str
     script: str
+    icon: str | None = None  # the site's icon (PNG), made from a show's artwork
     audio: AudioSource | None = None  # og:audio
     published: str | None = None  # article:published_time
 
@@ -238,6 +259,7 @@ class EpisodeView:
     image_alt: str
     audio: tuple[AudioSource, ...]  # the player's sources, smallest file first
     download: AudioSource  # the feed's enclosure (MP3): what every player can play
+    downloads: tuple[AudioSource, ...]  # every published format, the enclosure first (feed order)
     notes: Markup  # the record's sanitised notes
     chapters: tuple[ChapterView, ...]
     transcript: TranscriptView | None
@@ -282,27 +304,78 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
-def duration_text(seconds: float) -> str:
-    """A length as people read it.
+def whole_seconds(seconds: float) -> int:
+    """A length in whole seconds as a browser's player shows it: a second begun is not counted
+    (29.96 s plays as 0:29). The one rounding of every length a page shows or states.
 
-    >>> duration_text(42), duration_text(1650.4), duration_text(3900)
-    ('42 s', '28 min', '1 h 5 min')
+    >>> whole_seconds(29.96), whole_seconds(30.0), whole_seconds(-0.2)
+    (29, 30, 0)
     """
-    total = int(round(seconds))
+    return max(0, math.floor(seconds))
+
+
+def site_locale(language: str) -> Locale:
+    """The Babel locale of a show's language ("en-au" → en_AU); English for one Babel does not
+    know.
+
+    >>> str(site_locale("en-au")), str(site_locale("de")), str(site_locale("xx-nowhere"))
+    ('en_AU', 'de', 'en')
+    """
+    return _locale(language)
+
+
+@functools.lru_cache(maxsize=64)
+def _locale(language: str) -> Locale:
+    try:
+        return Locale.parse(language.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        try:
+            return Locale.parse(language.split("-")[0])
+        except (UnknownLocaleError, ValueError):
+            return Locale("en")
+
+
+def date_text(moment: datetime, language: str = "en") -> str:
+    """A date as people read it in the show's language (its day where it was dated).
+
+    >>> when = datetime(2026, 12, 6, 9, 0, tzinfo=timezone.utc)
+    >>> date_text(when), date_text(when, "en-au"), date_text(when, "de")
+    ('December 6, 2026', '6 December 2026', '6. Dezember 2026')
+    """
+    return format_date(moment.date(), format="long", locale=site_locale(language))
+
+
+def duration_text(seconds: float, language: str = "en") -> str:
+    """A length as people read it in the show's language, as the player counts it
+    (`whole_seconds`): under a minute as the player shows it, else its whole hours and minutes
+    (27:30 reads "27 min", as the player's 27:30 does).
+
+    >>> duration_text(29.96), duration_text(1650.4), duration_text(3900), duration_text(3600)
+    ('0:29', '27 min', '1 hr, 5 min', '1 hr')
+    >>> duration_text(1650.4, "en-au"), duration_text(3900, "de")
+    ('27 mins', '1 Std., 5 Min.')
+    """
+    total = whole_seconds(seconds)
     if total < 60:
-        return f"{total} s"
-    minutes = int(round(total / 60))
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+        return f"0:{total:02d}"
+    locale = site_locale(language)
+    hours, minutes = divmod(total // 60, 60)
+    parts = [
+        format_unit(count, unit, length="short", locale=locale)
+        for count, unit in ((hours, "duration-hour"), (minutes, "duration-minute"))
+        if count
+    ]
+    return format_list(parts, style="unit-short", locale=locale)
 
 
 def iso_duration(seconds: float) -> str:
-    """ISO 8601 duration, whole seconds (schema.org's `duration`, `timeRequired`).
+    """ISO 8601 duration, whole seconds as the player counts them (schema.org's `duration`,
+    `timeRequired`, a <time> element's datetime).
 
-    >>> iso_duration(1650.4), iso_duration(3723), iso_duration(0)
-    ('PT27M30S', 'PT1H2M3S', 'PT0S')
+    >>> iso_duration(1650.4), iso_duration(3723), iso_duration(0), iso_duration(29.96)
+    ('PT27M30S', 'PT1H2M3S', 'PT0S', 'PT29S')
     """
-    total = int(round(seconds))
+    total = whole_seconds(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     text = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (secs, "S")) if n)
@@ -343,6 +416,44 @@ def excerpt(text: str, limit: int = 160) -> str:
     if sentence >= limit // 2:
         return head[: sentence + 1]
     return head.rsplit(" ", 1)[0].rstrip(" ,;:.-") + "…"
+
+
+_LIST = re.compile(r"<(ul|ol)>(.*?)</\1>", re.S)
+_ITEM = re.compile(r"<li>(.*?)</li>", re.S)
+_LABEL = re.compile(r"<p>\s*<(strong|b)>[^<]{1,60}</\1>:?\s*</p>\s*$")
+_TIMECODE = re.compile(r"^\(?\d{1,2}:\d{2}(:\d{2})?")
+
+
+def _plain(fragment: str) -> str:
+    return " ".join(html.unescape(nh3.clean(fragment, tags=set())).split())
+
+
+def without_chapter_list(notes: str, titles: Iterable[str]) -> str:
+    """Sanitised notes without their list of the chapters (the page lists them once, each
+    seeking the player): the list whose every item is a time and the chapter's title, in order,
+    and the bold label of its own paragraph just before it ("Chapters", "In this episode").
+    Notes with no such list are returned as they are.
+
+    >>> notes = "<p>Hi.</p><p><strong>Chapters</strong></p><ul><li>00:00:00 Intro</li><li>00:01:05 · <a href='x'>Q &amp; A</a></li></ul>\\n<p>Bye.</p>"
+    >>> without_chapter_list(notes, ["Intro", "Q & A"])
+    '<p>Hi.</p>\\n<p>Bye.</p>'
+    >>> without_chapter_list(notes, ["Intro", "Other"]) == notes
+    True
+    """
+    wanted = [" ".join(title.split()) for title in titles]
+    if not wanted:
+        return notes
+    for found in _LIST.finditer(notes):
+        items = [_plain(item) for item in _ITEM.findall(found.group(2))]
+        if len(items) != len(wanted) or not all(
+            _TIMECODE.match(item) and title in item for item, title in zip(items, wanted)
+        ):
+            continue
+        before = notes[: found.start()]
+        label = _LABEL.search(before)
+        start = label.start() if label else found.start()
+        return (notes[:start].rstrip() + "\n" + notes[found.end() :].lstrip()).strip()
+    return notes
 
 
 def podcast_scheme(url: str) -> str:
@@ -432,6 +543,7 @@ class _SiteBuilder:
         self.environments: dict[str | None, tuple[jinja2.Environment, str, str]] = {}
         self.episodes = {e.guid: e for e in network.episodes if not e.draft}
         self.search = False  # build the search index and show the search box
+        self.icon: str | None = None  # the URL of the site's icon (a PNG), once made
 
     def url(self, key: str) -> str:
         return public_url(self.base, key)
@@ -495,6 +607,7 @@ class _SiteBuilder:
             website=network.settings.link,
         )
         common = {"network": network_view, "shows": list(shows.values()), "search": None}
+        self.add_icons(shows)
         if self.search:
             self.search_index(views.values(), shows)
             common["search"] = {"script": self.url(SEARCH_SCRIPT)}
@@ -505,6 +618,34 @@ class _SiteBuilder:
         )
         assets = [self.assets[key] for key in sorted(self.assets)]
         return [*assets, *episode_pages, *show_pages, index]
+
+    def add_icons(self, shows: dict[str, ShowView]) -> None:
+        """The site's icons, made from the artwork of the first show with a page (the one the
+        network's page shows too), added to the assets: a PNG the pages name, and favicon.ico at
+        the site's root, where browsers and feed readers ask for it unasked. None when that
+        artwork cannot be read."""
+        first = next((s for s in shows if s in self.artwork_keys), None)
+        if first is None:
+            return
+        key = self.artwork_keys[first]
+        try:
+            local = artwork_asset(self.network, first)
+        except (OSError, ContentError, KeyError):
+            local = None
+        if local is not None and local.key == key and local.path is not None:
+            data: bytes | None = local.path.read_bytes()
+        else:  # the published artwork, when the checkout's is another
+            data = self.read(key) if self.read is not None else None
+        if data is None:
+            return
+        try:
+            png, ico = site_icons(io.BytesIO(data))
+        except ValueError:
+            return  # validation names unreadable artwork; the site goes without an icon
+        icon_key = site_asset_key("icon", content_hash(png), ".png")
+        self.assets[icon_key] = SitePage(icon_key, png, PNG_TYPE, immutable=True)
+        self.assets[FAVICON_KEY] = SitePage(FAVICON_KEY, ico, ICO_TYPE, immutable=False)
+        self.icon = self.url(icon_key)
 
     def search_index(self, views: Iterable[EpisodeView], shows: dict[str, ShowView]) -> None:
         """The search index of every episode on the site (its page: title and notes; each cue
@@ -574,7 +715,14 @@ class _SiteBuilder:
     ) -> list[SitePage]:
         pages = []
         for show_id, show in shows.items():
-            listed = lists[show_id]
+            listed = [  # each date and length in this show's language, cross-posts' too
+                replace(
+                    view,
+                    date_text=date_text(view.date, show.language),
+                    duration_text=duration_text(view.duration_s, show.language),
+                )
+                for view in lists[show_id]
+            ]
             count = max(1, math.ceil(len(listed) / PAGE_SIZE))
             urls = [self.url(show_page_key(show_id, n)) for n in range(1, count + 1)]
             for number in range(1, count + 1):
@@ -637,6 +785,7 @@ class _SiteBuilder:
                 audio.type,
                 audio.label,
                 audio.bytes,
+                direct=public_url(self.base, audio.key),
             )
             for audio in record.audio
         ]
@@ -648,15 +797,16 @@ class _SiteBuilder:
                 Problem(self.network.display(episode.path), "transcript", f"{where}: {exc}")
             )
             return None
+        chapters = self.chapter_views(record, files)
         return EpisodeView(
             guid=record.guid,
             key=episode_page_key(owner, record.slug),
-            url=self.url(episode_page_key(owner, record.slug)),
+            url=episode_page_url(self.base, owner, record.slug),  # as its files' tags say
             title=episode.title,
             date=episode.date,
-            date_text=episode.date.date().isoformat(),
+            date_text=date_text(episode.date, show.language),
             duration_s=media.duration_s,
-            duration_text=duration_text(media.duration_s),
+            duration_text=duration_text(media.duration_s, show.language),
             duration_iso=iso_duration(media.duration_s),
             numbering=_numbering(episode, owner),
             explicit=explicit,
@@ -665,8 +815,10 @@ class _SiteBuilder:
             image_alt=f"Artwork of {episode.title if media.image_url else show.title}",
             audio=tuple(sorted(sources, key=lambda source: (source.bytes, source.type))),
             download=sources[0],
-            notes=Markup(sanitise(media.html)),  # sanitised when recorded; again, in case
-            chapters=self.chapter_views(record, files),
+            downloads=tuple(sources),
+            # sanitised when recorded; again, in case; the chapters are listed once, below
+            notes=Markup(sanitise(without_chapter_list(media.html, [c.title for c in chapters]))),
+            chapters=chapters,
             transcript=transcript,
             persons=tuple(
                 PersonView(p.name, p.role[:1].upper() + p.role[1:], p.href) for p in episode.persons
@@ -847,7 +999,7 @@ class _SiteBuilder:
             },
             "associatedMedia": {
                 "@type": "MediaObject",
-                "contentUrl": enclosure.url,
+                "contentUrl": enclosure.direct or enclosure.url,  # never measured
                 "encodingFormat": enclosure.type,
                 "contentSize": str(enclosure.bytes),
                 "duration": episode.duration_iso,
@@ -862,7 +1014,7 @@ class _SiteBuilder:
             "image": episode.image_url,
             "feeds": self.feeds([show]),
             "json_ld": _clean(data),
-            "audio": enclosure,
+            "audio": replace(enclosure, url=enclosure.direct or enclosure.url),  # never measured
             "published": episode.date.isoformat(),
         }
 
@@ -889,6 +1041,7 @@ class _SiteBuilder:
             json_ld=json_ld(head["json_ld"]),
             stylesheet=stylesheet,
             script=script,
+            icon=self.icon,
         )
         name = TEMPLATES[kind]
         try:

@@ -60,6 +60,7 @@ from mutagen.id3 import (
     PictureType,
     TextFrame,
 )
+from mutagen.id3._specs import Latin1TextSpec
 from mutagen.mp4 import MP4, AtomDataType, MP4Cover, MP4FreeForm, MP4Tags
 from mutagen.oggopus import OggOpus
 from PIL import Image, UnidentifiedImageError
@@ -111,7 +112,8 @@ class EpisodeTags:
     genre: str = "Podcast"
     copyright: str | None = None
     summary: str | None = None
-    link: str | None = None
+    link: str | None = None  # the show's website
+    page_url: str | None = None  # the episode's page on the network's website
     cover: Picture | None = None
     chapters: tuple[ChapterTag, ...] = ()
 
@@ -132,7 +134,7 @@ class Style:
 
 #: Bump when the writers put something else in a file for the same `EpisodeTags`: every
 #: published file is then re-tagged (never re-mastered) on the next publish.
-TAGS_VERSION = 1
+TAGS_VERSION = 2  # 2: URL frames without a trailing NUL; the feed URL in WXXX too
 
 
 @functools.lru_cache(maxsize=64)
@@ -189,14 +191,49 @@ def _read_text(frame_id: str, convert: Callable[[str], Any] = str) -> Callable[[
     return read
 
 
+class _UrlSpec(Latin1TextSpec):
+    """A URL frame's URL, which runs to the end of the frame (ID3v2.3 §4.3.1, §4.3.2): mutagen's
+    Latin1TextSpec writes a NUL after it, which eyeD3 returns as part of the URL and Apple's
+    AVPlayer fails on (mutagen issue 555). Read as mutagen reads it (to a NUL, if any)."""
+
+    def write(self, config, data, value) -> bytes:
+        return value.encode("latin-1")
+
+
+# mutagen names a frame on disk after its class, hence the class names: its own URL frames,
+# writing the URL without the NUL.
+_WOAR = type("WOAR", (WOAR,), {"__module__": __name__, "_framespec": [_UrlSpec("url")]})
+_WXXX = type(
+    "WXXX",
+    (WXXX,),
+    {"__module__": __name__, "_framespec": [*WXXX._framespec[:-1], _UrlSpec("url")]},
+)
+
 # WFED (podcast feed URL) as iTunes writes it: a text frame — an encoding byte, then the URL — not
-# the URL frame mutagen defines. Readers that follow iTunes (eyeD3, Apple's apps) expect the
-# encoding byte. mutagen names a frame on disk after its class, hence the class name.
+# the URL frame mutagen defines. Readers that follow iTunes (eyeD3, TagLib, Apple's apps) expect
+# the encoding byte; mutagen reads that byte as the end of an empty URL. No one frame is read
+# alike by both, so the URL is also in a WXXX frame described "Podcast feed", which every reader
+# reads alike (docs/tags-notes-artwork.md).
 _ITUNES_WFED = type("WFED", (TextFrame,), {"__module__": __name__})
+FEED_URL_DESC = "Podcast feed"
+EPISODE_PAGE_DESC = "Episode"
 
 
 def _feed_url(url: str) -> list:
     return [_ITUNES_WFED(encoding=0 if url.isascii() else 1, text=[url])]
+
+
+def _user_url(desc: str) -> Callable[[str], list]:
+    """A WXXX frame: the URL under a description (its key: WXXX:<desc>)."""
+    return lambda url: [_WXXX(encoding=3, desc=desc, url=url)]
+
+
+def _read_user_url(desc: str) -> Callable[[ID3], str | None]:
+    def read(tags: ID3) -> str | None:
+        frame = tags.get(f"WXXX:{desc}")
+        return frame.url if frame is not None else None
+
+    return read
 
 
 def _read_feed_url(tags: ID3) -> str | None:
@@ -255,7 +292,7 @@ def _read_date(tags: ID3) -> str | None:
 
 
 def _link(url: str) -> list:
-    return [WOAR(url=url), WXXX(encoding=3, desc="Episode", url=url)]
+    return [_WOAR(url=url)]
 
 
 def _cover(picture: Picture) -> list:
@@ -292,7 +329,7 @@ def _chapter_frames(chapters: tuple[ChapterTag, ...]) -> list:
     for element_id, chapter in zip(ids, chapters):
         sub_frames: list = [TIT2(encoding=3, text=[chapter.title])]
         if chapter.url:
-            sub_frames.append(WXXX(encoding=3, desc="chapter url", url=chapter.url))
+            sub_frames.append(_WXXX(encoding=3, desc="chapter url", url=chapter.url))
         if chapter.image is not None:
             sub_frames.append(
                 APIC(
@@ -554,11 +591,27 @@ FIELDS: tuple[Field, ...] = (
         (_mp4_freeform("WEBSITE"),),
         (_vorbis("WEBSITE"),),
     ),
+    # the episode's own page: ID3's user URL frame; iTunes atoms and Vorbis comments have no name
+    # for it (their readers show the show's website and the feed)
+    Field(
+        "page_url",
+        (
+            Style(
+                f"WXXX:{EPISODE_PAGE_DESC}",
+                _user_url(EPISODE_PAGE_DESC),
+                _read_user_url(EPISODE_PAGE_DESC),
+            ),
+        ),
+    ),
     # purl and egid are iTunes' podcast atoms (feed URL, episode guid); Vorbis comments have no
-    # podcast names, so PODCASTURL / PODCASTGUID say what ID3's WFED / TGID say
+    # podcast names, so PODCASTURL / PODCASTGUID say what ID3's WFED / TGID say. ID3: WFED as
+    # iTunes writes it, and WXXX "Podcast feed" for readers of WFED as a URL frame (mutagen)
     Field(
         "feed_url",
-        (Style("WFED", _feed_url, _read_feed_url),),
+        (
+            Style("WFED", _feed_url, _read_feed_url),
+            Style(f"WXXX:{FEED_URL_DESC}", _user_url(FEED_URL_DESC), _read_user_url(FEED_URL_DESC)),
+        ),
         (_mp4("purl"),),
         (_vorbis("PODCASTURL"),),
     ),

@@ -226,11 +226,15 @@ def _empty_bucket(s3_server, name: str) -> str:
 
 @pytest.fixture
 def public_bucket(s3_server, monkeypatch) -> str:
-    """The bucket whose `net/` prefix unsigned requests may read (tests/s3server.py), emptied."""
+    """The bucket whose `net/` prefix unsigned requests may read (tests/s3server.py), emptied,
+    with the CORS rule `podcast storage setup` sets (web players on other sites may read it)."""
+    from podcast_tools.publish.access import cors_rule
     from tests import s3server
 
     _point_boto3_at(s3_server, monkeypatch)
-    return _empty_bucket(s3_server, s3server.PUBLIC_BUCKET)
+    name = _empty_bucket(s3_server, s3server.PUBLIC_BUCKET)
+    s3_server.client().put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [cors_rule()]})
+    return name
 
 
 @pytest.fixture

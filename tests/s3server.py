@@ -4,7 +4,9 @@ Signed requests with ACCESS_KEY/SECRET_KEY may do anything. Unsigned requests (a
 SeaweedFS's `anonymous` identity, which may only read:
 - PUBLIC_BUCKET/PUBLIC_PREFIX/* — as a bucket policy granting public s3:GetObject on PREFIX/* does;
 - all of LEAKY_BUCKET — a misconfigured store whose whole bucket is public (`check-public` must say so).
-Every other bucket (each test's own) answers 403 to unsigned requests.
+Every other bucket (each test's own) answers 403 to unsigned requests — until a bucket policy
+(`podcast storage setup`) lets anyone read a prefix of it. READER_KEY may only read and list.
+Like AWS S3, no bucket sends CORS headers until its CORS rules are set.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from pathlib import Path
 
 ACCESS_KEY = "podcast-tools-test"
 SECRET_KEY = "s3cr3t-k3y-n0t-f0r-pr1nt1ng"
+#: a signed identity that may only read and list (its writes and bucket settings are AccessDenied)
+READER_KEY, READER_SECRET = "podcast-tools-reader", "r3ad3r-s3cr3t-n0t-f0r-pr1nt1ng"
 PUBLIC_BUCKET, PUBLIC_PREFIX = "listeners", "net"
 LEAKY_BUCKET = "leaky"
+NO_ORIGIN = "http://no-origin.invalid"
 _PORTS = (
     "master.port",
     "master.port.grpc",
@@ -88,6 +93,11 @@ def identities() -> dict:
                 "actions": ["Admin", "Read", "Write", "List", "Tagging"],
             },
             {
+                "name": "reader",
+                "credentials": [{"accessKey": READER_KEY, "secretKey": READER_SECRET}],
+                "actions": ["Read", "List"],
+            },
+            {
                 "name": "anonymous",
                 "actions": [f"Read:{PUBLIC_BUCKET}/{PUBLIC_PREFIX}/*", f"Read:{LEAKY_BUCKET}"],
             },
@@ -117,6 +127,9 @@ def start(data_dir: Path, log: Path, timeout_s: float = 60.0) -> S3Server:
         # fuller disk ("failed to find writable volumes"). Volume files grow as written.
         "-volume.max=1000",
         f"-s3.config={config}",
+        # Like AWS S3, a bucket sends no CORS headers until its CORS rules are set (SeaweedFS's
+        # default answers every origin); only an origin no browser has is allowed server-wide.
+        f"-s3.allowedOrigins={NO_ORIGIN}",
     ]
     args += [f"-{name}={port}" for name, port in ports.items()]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}

@@ -98,7 +98,9 @@ def test_shows_json(sample: Path):
     data = json.loads(result.stdout)
     assert data["schema"] == "podcast_tools/shows/3" and data["version"] == __version__
     shows = data["shows"]
-    assert shows["itsmwp-anz"]["origins"]["owner.name"] == "[defaults]"
+    assert shows["itsmwp-anz"]["origins"]["owner.name"] == "own"
+    assert shows["itsmwp-anz"]["origins"]["author"] == "[defaults]"
+    assert "location.osm" not in shows["itsmwp-anz"]["origins"]
     assert shows["itsmwp-anz"]["settings"]["language"] == "en-au"
     assert shows["itsmwp-anz"]["episodes"] == 3
 

@@ -341,17 +341,24 @@ def test_site_player_and_download_go_through_the_prefix_and_nothing_else(sample:
     ]
     # the show's Opus at 48 kbps, its AAC at 96, the MP3 at 128: smallest first
     assert [s.get("type") for s in sources] == ["audio/ogg", "audio/x-m4a", "audio/mpeg"]
-    enclosure = measured_url(PODTRAC, public_url(BASE, record.enclosure.key))
-    assert doc.xpath("//a[@download]/@href") == [enclosure]
+    # a download link for every format, the enclosure first: each a listen
+    downloads = [measured_url(PODTRAC, public_url(BASE, a.key)) for a in record.audio]
+    assert doc.xpath("//a[@download]/@href") == downloads
+    enclosure = downloads[0]
+    assert doc.xpath("//audio/p/a/@href") == [enclosure]  # the fallback without a player
     other = [
         value
         for element in doc.iter()
-        if element.tag not in ("source", "a", "meta", "script")
-        for value in element.attrib.values()
+        if not isinstance(element.tag, str) or element.tag not in ("source", "a")
+        for value in (*element.attrib.values(), element.text or "")
         if PODTRAC in value
     ]
-    assert other == []
-    assert not [h for h in doc.xpath("//img/@src | //link/@href") if PODTRAC in h]
+    assert other == []  # no meta, no JSON-LD: link previews and crawlers are not listens
+    assert [h for h in doc.xpath("//a[not(@download)]/@href") if PODTRAC in h] == [enclosure]
+    plain = public_url(BASE, record.enclosure.key)
+    [data] = doc.xpath('//script[@type="application/ld+json"]/text()')
+    assert json.loads(data)["associatedMedia"]["contentUrl"] == plain
+    assert doc.xpath('//meta[@property="og:audio"]/@content') == [plain]
 
 
 def test_preview_serves_audio_itself_never_through_the_prefix(processed_network: Path, tmp_path):
@@ -477,7 +484,9 @@ def test_channel_and_item_tags_say_what_the_content_says(sample: Path):
     )
     # a spin-off inherits value and license, sets its own place and schedule, never the txt
     anz = feeds["itsmwp-anz"].find("channel")
-    assert one(anz, "podcast:location").text == "Sydney"
+    anz_location = one(anz, "podcast:location")
+    assert (anz_location.text, anz_location.get("geo")) == ("Sydney", "geo:-33.8688,151.2093")
+    assert anz_location.get("osm") is None  # not London's: a place is inherited whole or not at all
     assert one(anz, "podcast:updateFrequency").get("rrule") == "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR"
     assert anz.xpath("podcast:txt", namespaces=NS) == []
     assert len(one(anz, "podcast:value")) == 2

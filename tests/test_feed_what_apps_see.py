@@ -21,7 +21,7 @@ from podcast_tools import ffmpeg
 from podcast_tools.feed import build_feed
 from podcast_tools.feed.build import build_moment, build_publisher_feed, dated
 from podcast_tools.formats import FORMATS
-from podcast_tools.layout import episode_page_url
+from podcast_tools.layout import episode_page_url, page_show
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline.builds import retag_files
 from podcast_tools.pipeline.previews import artwork_keys
@@ -82,16 +82,30 @@ def test_each_item_links_to_its_episodes_page_on_the_website(sample: Path):
 
 
 def test_the_page_of_an_episode_whose_home_show_is_gone_is_in_the_next_shows_folder(sample: Path):
-    # the site keeps such an episode in the first show it is posted to that the network still has
+    # the site keeps such an episode in the first show it is posted to that the network still
+    # has; the feed's link names that page
     network = load_checked_network(sample)
     cross = next(e for e in network.episodes if network.display(e.path) == CROSS_POSTED)
-    assert episode_page_url(network, cross) == f"{BASE}itsmwp/{cross.slug}.html"
+    assert page_show(cross.all_shows, network.shows) == "itsmwp"
     moved = cross.model_copy(update={"show": "gone"})
-    moved_shows = moved.all_shows
-    assert moved_shows[0] == "gone" and "itsmwp-anz" in moved_shows
-    assert episode_page_url(network, moved) == f"{BASE}itsmwp-anz/{cross.slug}.html"
-    nowhere = cross.model_copy(update={"show": "gone", "shows": []})
-    assert episode_page_url(network, nowhere) is None
+    assert moved.all_shows[0] == "gone" and "itsmwp-anz" in moved.all_shows
+    assert page_show(moved.all_shows, network.shows) == "itsmwp-anz"
+    assert page_show(["gone"], network.shows) is None
+    records = golden_records(network)
+    record = replace(records[cross.guid], show="gone", shows=("gone", "itsmwp-anz"))
+    records[cross.guid] = record
+    inputs = feed_inputs(network.settings.base_url, records, artwork_keys(network))
+    xml = build_feed(
+        network,
+        "itsmwp-anz",
+        inputs,
+        now=NOW,
+        candidates=feed_candidates(network, records, "itsmwp-anz"),
+    ).xml
+    link = etree.fromstring(xml).xpath(f"//item[guid='{cross.guid}']/link/text()")
+    assert link == [episode_page_url(BASE, "itsmwp-anz", cross.slug)]
+    pages = build_site(network, records, artwork_keys(network), now=NOW)
+    assert f"itsmwp-anz/{cross.slug}.html" in {page.key for page in pages}
 
 
 def test_an_item_link_follows_the_base_url(sample: Path):

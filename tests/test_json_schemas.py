@@ -111,7 +111,8 @@ def test_shows_json_from_the_console_script(sample: Path):
     doc = json.loads(done.stdout)
     assert_valid("shows", doc)
     assert set(doc["shows"]) == SHOWS
-    assert doc["shows"]["itsmwp-anz"]["origins"]["owner.name"] == "[defaults]"
+    assert doc["shows"]["itsmwp-anz"]["origins"]["author"] == "[defaults]"
+    assert doc["shows"]["itsmwp-anz"]["origins"]["owner.name"] == "own"  # set whole, with email
 
 
 def test_the_schemas_are_strict(sample: Path):

@@ -368,6 +368,63 @@ def test_unknown_keys_get_a_small_html_404(server):
     assert raw(server, "/feed.xml", method="POST")[0] == 501  # GET and HEAD only
 
 
+# --- CORS: a web player on another origin --------------------------------------------------------
+
+ORIGIN = "http://127.0.0.1:9"  # a page of another origin (the port differs from the preview's)
+
+
+def test_every_answer_lets_a_page_of_any_origin_read_it(server, processed_network):
+    """Issue 25 item 8: a web player on another site fetches the feed, chapters and audio
+    ranges; the browser reads an answer only with Access-Control-Allow-Origin, and a player's
+    script reads the size and range it got only when they are exposed."""
+    url, data = audio_url(server, processed_network)
+    answers = {
+        "feed": fetch(server.url + feed_key("itsmwp"), headers={"Origin": ORIGIN}),
+        "range": fetch(url, headers={"Origin": ORIGIN, "Range": "bytes=0-1"}),
+        "head": fetch(url, method="HEAD", headers={"Origin": ORIGIN}),
+        "404": fetch(server.url + "no/such.json", headers={"Origin": ORIGIN}),
+    }
+    assert [answer[0] for answer in answers.values()] == [200, 206, 200, 404]
+    for name, (_, headers, _) in answers.items():
+        assert headers["Access-Control-Allow-Origin"] == "*", name
+        exposed = {h.strip().lower() for h in headers["Access-Control-Expose-Headers"].split(",")}
+        assert {"content-range", "content-length", "accept-ranges", "etag"} <= exposed, name
+    assert answers["range"][2] == data[:2]
+
+
+def test_a_preflight_allows_get_head_and_the_headers_of_seeking_and_revalidating(
+    server, processed_network
+):
+    url, _ = audio_url(server, processed_network)
+    target = urlsplit(url).path
+    status, headers, body = raw(
+        server,
+        target,
+        method="OPTIONS",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "if-none-match,range",
+        },
+    )
+    assert (status, body) == (204, b"")
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    methods = {m.strip() for m in headers["Access-Control-Allow-Methods"].split(",")}
+    allowed = {h.strip().lower() for h in headers["Access-Control-Allow-Headers"].split(",")}
+    assert methods == {"GET", "HEAD"}
+    assert {"range", "if-none-match", "if-range"} <= allowed
+    assert int(headers["Access-Control-Max-Age"]) > 0
+    # a preflight of another host name is refused as every request is (DNS rebinding)
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+    try:
+        connection.putrequest("OPTIONS", target, skip_host=True, skip_accept_encoding=True)
+        connection.putheader("Host", f"attacker.example:{server.server_address[1]}")
+        connection.endheaders()
+        assert connection.getresponse().status == 421
+    finally:
+        connection.close()
+
+
 @pytest.mark.parametrize(
     "target",
     [

@@ -259,6 +259,16 @@ def test_listeners_read_feeds_and_media_never_the_state_nor_a_scheduled_episode(
     assert any(f"{base}manifest.json" in line for line in findings)
     assert sum(line.startswith("ok   feed ") for line in findings) == 4  # 3 shows + publisher
     assert sum(line.startswith("ok   enclosure ") for line in findings) == 3
+    # one CORS check, on the first feed (the bucket's rules are the same for every object)
+    # (SeaweedFS answers an allowed origin with that origin, AWS S3 with *)
+    allowed = {"*", "https://web-player.example"}
+    assert [line for line in findings if " cors " in line] in [
+        [
+            f"ok   cors {base}publisher.xml: Access-Control-Allow-Origin: {origin} (web players "
+            "on other sites may fetch the feeds, chapters and transcripts)"
+        ]
+        for origin in allowed
+    ]
 
 
 def test_check_public_fails_when_the_whole_bucket_is_public(
@@ -274,8 +284,14 @@ def test_check_public_fails_when_the_whole_bucket_is_public(
     check = podcast(sample, "check-public")
     assert check.exit_code == 3
     failed = [line for line in check.stdout.splitlines() if line.startswith("FAIL ")]
-    assert failed == [f"FAIL state {manifest_url}: readable (200); listeners must not read it"]
-    assert check.stdout.strip().splitlines()[-1] == "1 of 7 checks failed"
+    assert failed == [
+        f"FAIL state {manifest_url}: readable (200); listeners must not read it",
+        # issue 25 item 8: a bucket without CORS rules is named, with what to run
+        f"FAIL cors {base}publisher.xml: no Access-Control-Allow-Origin for a page of another "
+        "site, so web players cannot fetch the feeds, chapters or transcripts; run `podcast "
+        "storage setup`",
+    ]
+    assert check.stdout.strip().splitlines()[-1] == "2 of 8 checks failed"
 
     # an enclosure that listeners cannot fetch is named too
     _, _, body = listener(f"{base}itsmwp-row/feed.xml")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import re
 import shutil
@@ -21,6 +22,7 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from typer.testing import CliRunner
 
 from podcast_tools import jsonout
@@ -31,7 +33,15 @@ from podcast_tools.layout import public_url
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline.previews import artwork_keys, local_records, local_site
 from podcast_tools.record import AudioFile, EpisodeRecord
-from podcast_tools.site import PAGE_SIZE, SitePage, build_site, iso_duration
+from podcast_tools.site import (
+    PAGE_SIZE,
+    SitePage,
+    build_site,
+    date_text,
+    duration_text,
+    file_size,
+    iso_duration,
+)
 from podcast_tools.transcript import (
     PARSERS,
     Cue,
@@ -228,22 +238,28 @@ def test_every_page_is_listed_once_with_its_type(built: Built):
     shows = {f"{show}/index.html" for show in built.network.shows}
     assets = {key for key in keys if key.startswith("assets/")}
     search = {key for key in keys if key.startswith("pagefind/")}  # the search index
-    assert set(keys) == {"index.html"} | shows | EPISODE_PAGES | assets | search
-    assert sorted(key.rsplit(".", 1)[1] for key in assets) == ["css", "js"]
+    icons = {"favicon.ico"}  # at the site's root, where browsers ask for it unasked
+    assert set(keys) == {"index.html"} | shows | EPISODE_PAGES | assets | search | icons
+    assert sorted(key.rsplit(".", 1)[1] for key in assets) == ["css", "js", "png"]
     assert {"pagefind/pagefind.js", "pagefind/pagefind-entry.json"} <= search
     for page in built.pages:
         if page.key in assets:
             digest = hashlib.sha256(page.data).hexdigest()[:12]
-            assert page.key == f"assets/site-{digest}.{page.key.rsplit('.', 1)[1]}"
-            assert page.immutable and page.type.startswith(("text/css", "text/javascript"))
+            suffix = page.key.rsplit(".", 1)[1]
+            name = "icon" if suffix == "png" else "site"
+            assert page.key == f"assets/{name}-{digest}.{suffix}"
+            assert page.immutable
+            assert page.type.startswith(("text/css", "text/javascript", "image/png"))
         elif page.key in search:  # files named by their content's hash are cached for ever
             hashed = page.key.startswith(("pagefind/fragment/", "pagefind/index/"))
             assert page.immutable == (hashed or page.key.endswith(".pf_meta")), page.key
+        elif page.key in icons:
+            assert not page.immutable and page.type == "image/x-icon"
         else:
             assert not page.immutable and page.type == "text/html; charset=utf-8"
     # upload order: what a page loads comes before it, the network's page last
-    loaded = len(assets | search)
-    assert set(keys[:loaded]) == assets | search and keys[-1] == "index.html"
+    loaded = len(assets | search | icons)
+    assert set(keys[:loaded]) == assets | search | icons and keys[-1] == "index.html"
 
 
 def test_a_scheduled_episode_appears_when_its_date_comes(built: Built):
@@ -331,6 +347,14 @@ def test_episode_pages_carry_podcast_episode_data(built: Built):
         assert data["associatedMedia"]["@type"] == "MediaObject"
         assert data["associatedMedia"]["contentUrl"] == media.url
         assert meta(doc, "og:audio") == media.url
+        # as people read them in the show's language (the player's count of whole seconds);
+        # machine-readable ISO in <time datetime>
+        language = built.network.shows[show_id].language
+        when, length = doc.xpath('//header[@class="episode-head"]//time')
+        assert when.get("datetime") == episode.date.isoformat()
+        assert text(when) == date_text(episode.date, language)
+        assert length.get("datetime") == iso_duration(media.duration_s)
+        assert text(length) == duration_text(media.duration_s, language)
         assert meta(doc, "og:audio:type") == media.mime == "audio/mpeg"
         assert meta(doc, "og:type") == "article"
         # the episode's own image, else the show's artwork
@@ -338,6 +362,10 @@ def test_episode_pages_carry_podcast_episode_data(built: Built):
         assert meta(doc, "og:image") == data["image"] == image
     own = built.record("003-service-desk-metrics").media(BASE).image_url
     assert own and meta(built.doc("itsmwp/003-service-desk-metrics.html"), "og:image") == own
+    anz = built.doc("itsmwp-anz/001-major-incidents.html")
+    assert text(anz.xpath('//header[@class="episode-head"]//time')[0]) == "9 October 2026"
+    main = built.doc("itsmwp/001-incident-vs-problem.html")
+    assert text(main.xpath('//header[@class="episode-head"]//time')[0]) == "October 7, 2026"
 
 
 def test_episode_page_plays_the_records_audio_without_javascript(built: Built):
@@ -356,7 +384,8 @@ def test_episode_page_plays_the_records_audio_without_javascript(built: Built):
     ]
     assert sources[0].get("src").endswith("002-low-000000000000.mp3")
     downloads = doc.xpath("//a[@download]/@href")
-    assert downloads == [record.media(BASE).url]  # the enclosure, whatever its size
+    # every file, the enclosure first (the feed's order), whatever its size
+    assert downloads == [public_url(BASE, a.key) for a in (*record.audio, second)]
     # without JavaScript (or <audio>): the fallback inside <audio> links the enclosure too
     assert audio.xpath("./p/a/@href") == [record.media(BASE).url]
     notes = doc.xpath('//section[@class="notes"]')[0]
@@ -423,6 +452,83 @@ def test_chapter_times_are_the_records_not_the_front_matters(built: Built):
     pages = {page.key: page for page in build(built.network, records)}
     doc = parse_html(pages["itsmwp/002-change-advisory-boards.html"].data)
     assert starts(doc.xpath("//*[@data-chapters]//a[@data-start]")) == list(heard)
+
+
+TIMECODE = re.compile(r"\d{1,2}:\d{2}")
+
+
+def test_chapters_are_listed_once_the_notes_list_left_out(built: Built):
+    """The notes (as the feed carries them) list the chapters too; the page lists them once, the
+    list that seeks the player. The rest of the notes stays."""
+    for key in EPISODE_PAGES:
+        doc = built.doc(key)
+        record = built.record(key.removesuffix(".html").split("/")[1])
+        titles = [
+            text(a).split(" ", 1)[1] for a in doc.xpath("//*[@data-chapters]//a[@data-start]")
+        ]
+        assert titles, key
+        assert "In this episode" in record.html  # the notes list them, as apps show them
+        [notes] = doc.xpath('//section[@class="notes"]')
+        assert not [li for li in notes.xpath(".//li") if TIMECODE.match(text(li))], key
+        assert "In this episode" not in text(notes), key
+        listed = doc.xpath('//li[not(ancestor::section[@class="transcript"])]')  # (cues say it)
+        for title in titles:  # once on the page: the clickable one
+            assert len([li for li in listed if title in text(li)]) == 1, (key, title)
+        assert "is part of the IT Service Management Weekly network" in text(notes), key
+    notes = built.doc("itsmwp/002-change-advisory-boards.html").xpath('//section[@class="notes"]')[
+        0
+    ]
+    assert notes.xpath(".//li[strong='pre-approved']")  # the notes' own list stays
+
+
+def test_chapter_list_of_notes_that_do_not_match_the_chapters_is_kept(built: Built):
+    record = built.record("002-change-advisory-boards")
+    other = "<p>Intro.</p>\n<ol>\n<li>00:00:00 · Something else</li>\n</ol>"
+    records = {**built.records, record.guid: replace(record, html=other)}
+    pages = {page.key: page for page in build(built.network, records)}
+    doc = parse_html(pages["itsmwp/002-change-advisory-boards.html"].data)
+    [notes] = doc.xpath('//section[@class="notes"]')
+    assert text(notes.xpath(".//li")[0]) == "00:00:00 · Something else"
+
+
+def test_every_published_format_is_offered_for_download_with_its_size(built: Built):
+    record = built.record("001-major-incidents")
+    assert [a.label for a in record.audio] == ["MP3", "M4A", "Opus"]
+    doc = built.doc("itsmwp-anz/001-major-incidents.html")
+    links = doc.xpath("//a[@download]")
+    assert [(a.get("href"), a.get("type")) for a in links] == [
+        (public_url(BASE, audio.key), audio.type) for audio in record.audio
+    ]
+    for link, audio in zip(links, record.audio, strict=True):
+        assert text(link).startswith(audio.label)
+        assert text(link).endswith(f"({file_size(audio.bytes)})")
+
+
+def test_every_page_names_the_sites_icon_made_from_the_artwork(built: Built):
+    pages = {page.key: page for page in built.pages}
+    [png] = [page for key, page in pages.items() if key.startswith("assets/icon-")]
+    for page in built.html:
+        doc = built.doc(page.key)
+        assert doc.xpath('//link[@rel="icon"]/@href') == [public_url(BASE, png.key)], page.key
+        assert doc.xpath('//link[@rel="icon"]/@type') == ["image/png"]
+    with Image.open(io.BytesIO(png.data)) as icon:
+        assert (icon.format, icon.size) == ("PNG", (180, 180))
+        # the first show's artwork, scaled down: its colour at the centre
+        art = built.root / "episodes" / built.network.shows["itsmwp"].artwork
+        with Image.open(art) as cover:
+            expected = cover.convert("RGB").resize((180, 180)).getpixel((90, 90))
+        assert icon.convert("RGB").getpixel((90, 90)) == pytest.approx(expected, abs=24)
+    with Image.open(io.BytesIO(pages["favicon.ico"].data)) as favicon:
+        assert favicon.format == "ICO"
+        assert favicon.info["sizes"] == {(16, 16), (32, 32), (48, 48)}
+
+
+def test_site_without_readable_artwork_has_no_icon(built: Built, network_copy: Path):
+    network = load_checked_network(network_copy)
+    keys = {show: "itsmwp/art/not-there-000000000000.png" for show in network.shows}
+    pages = build_site(network, records_of(network), keys, now=NOW)
+    assert not [p for p in pages if p.key == "favicon.ico" or p.key.endswith(".png")]
+    assert b'rel="icon"' not in pages[-1].data
 
 
 def cues_of(built: Built, key: str) -> list[tuple[float, str | None, str]]:
@@ -618,6 +724,11 @@ def test_show_page_lists_its_episodes_and_cross_posts_newest_first(built: Built)
             "itsmwp-anz/001-major-incidents.html",
         )
     ]
+    # every date as the ANZ show's listeners read them (en-au), the cross-post's too
+    dates = [text(t) for t in doc.xpath('//ol[@class="episodes"]//time[1]')]
+    assert dates == ["23 October 2026", "14 October 2026", "9 October 2026"]
+    main = built.doc("itsmwp/index.html").xpath('//ol[@class="episodes"]//time[1]')
+    assert [text(t) for t in main][-1] == "October 7, 2026"
 
 
 def clones(record: EpisodeRecord, count: int) -> dict[str, EpisodeRecord]:
@@ -734,6 +845,8 @@ def test_no_page_loads_anything_from_outside_the_base_url(built: Built, base: st
             continue
         if page.key.startswith("pagefind/"):  # Pagefind's script, its index and wasm
             continue
+        if page.type.startswith("image/"):
+            continue  # the site's icons: pixels, they load nothing
         if page.immutable:
             text = page.data.decode()
             assert "url(" not in text and "@import" not in text and "@font-face" not in text
@@ -958,7 +1071,7 @@ def test_podcast_site_writes_every_page_of_what_is_processed(network_copy: Path,
     assert done.exit_code == 0, done.output
     assert "skipping 1 draft(s)" in done.stderr
     [summary] = done.stdout.splitlines()
-    assert summary.startswith(f"{out}: 3 pages and 2 assets for 1 shows, the search index (")
+    assert summary.startswith(f"{out}: 3 pages and 4 assets for 1 shows, the search index (")
     assert summary.endswith("; 2 show(s) with no episode processed yet have no page")
 
     network = load_checked_network(network_copy)
@@ -977,7 +1090,6 @@ def test_podcast_site_writes_every_page_of_what_is_processed(network_copy: Path,
     assert (network_copy / "build/site/index.html").read_bytes() == (
         out / "index.html"
     ).read_bytes()
-
 
 
 def long_srt(megabytes: float) -> tuple[str, int]:
@@ -1005,9 +1117,7 @@ def site_run(root: Path, out: Path) -> float:
 
 
 @pytest.mark.slow
-def test_a_long_transcript_is_embedded_in_part_and_linked_whole(
-    network_copy: Path, tmp_path: Path
-):
+def test_a_long_transcript_is_embedded_in_part_and_linked_whole(network_copy: Path, tmp_path: Path):
     """A 20 MB SRT made a 26 MB episode page (and the build took 200 MB more): the page embeds
     the transcript's beginning and links the whole published file."""
     episode = network_copy / "episodes/itsmwp/002-change-advisory-boards.md"

@@ -21,6 +21,9 @@ from podcast_tools.tags import (
 )
 from tests.audio_tools import synth
 
+#: The episode's page on the website (WXXX "Episode"); `link` is the show's website (WOAR).
+PAGE = "https://media.example.com/itsmwp/042-incident-vs-problem.html"
+
 
 def png(size: int = 1400, colour=(200, 30, 30)) -> Picture:
     buffer = io.BytesIO()
@@ -49,6 +52,7 @@ def sample_tags(length_ms: int, *, chapters: bool, cover: bool) -> EpisodeTags:
         copyright="© 2026 ITSM Weekly",
         summary="What separates an incident from a problem.",
         link="https://itsmweekly.example/",
+        page_url=PAGE,
         cover=png() if cover else None,
         chapters=contiguous_chapters(marks, length_ms) if chapters else (),
     )
@@ -92,6 +96,7 @@ def test_round_trip(tmp_path: Path, version: int, channels: int, chapters: bool,
     assert back.fields["summary"] == tags.summary and back.fields["summary:TDES"] == tags.summary
     assert back.fields["guid"] == tags.guid and back.fields["feed_url"] == tags.feed_url
     assert back.fields["link"] == tags.link and back.fields["length_ms"] == 5000
+    assert back.fields["page_url"] == PAGE
     assert back.fields["genre"] == "Podcast"
     assert (back.fields["cover"] is not None) == cover
     if cover:

@@ -39,7 +39,7 @@ FIELD_NOTES: dict[str, str] = {
     "Show.title": "the show's title (≤ 255 characters)",
     "Show.description": "what the show is about (≤ 4000 bytes)",
     "Show.author": "`itunes:author`",
-    "Show.owner": "`{ name, email }`: `itunes:owner`; merges key by key",
+    "Show.owner": "`{ name, email }`: `itunes:owner`; inherited whole or not at all",
     "Show.language": "ISO 639 with an optional region: `en`, `en-au`, `de-ch`",
     "Show.category": 'Apple\'s list: `"Technology"` or `["Business", "Management"]`',
     "Show.artwork": "JPEG or PNG, RGB, square, 1400–3000 px (relative to `episodes/`)",

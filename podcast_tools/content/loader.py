@@ -34,6 +34,7 @@ from podcast_tools.content.hints import did_you_mean, one_line, quote_cut
 from podcast_tools.content.models import (
     ID_PATTERN,
     PER_SHOW_FIELDS,
+    WHOLE_TABLES,
     Episode,
     FrontMatter,
     NetworkFile,
@@ -101,6 +102,9 @@ class Network:
     #: masters and jingles that are Git LFS pointers (not checked out): resolved path → "master"
     #: or "jingle". Their sha256 is the pointer's; what needs the audio asks for it then.
     pointers: dict[Path, str] = field(default_factory=dict)
+    #: What is right but perhaps not meant, one line each (`podcast validate` prints them): a
+    #: show that sets part of a table it would otherwise inherit whole (WHOLE_TABLES).
+    notes: tuple[Problem, ...] = ()
 
     @property
     def episodes_dir(self) -> Path:
@@ -268,6 +272,9 @@ class _Loader:
         self.show_types: dict[str, str] = {}
         self._referenced: dict[tuple[str, str], Path] = {}
         self.pointers: dict[Path, str] = {}  # masters and jingles that are Git LFS pointers
+        #: (table that set it, e.g. "shows.itsmwp-anz", key) → (where it would have come from,
+        #: the keys it left out): a table of one thing set in part (WHOLE_TABLES)
+        self.partial: dict[tuple[str, str], tuple[str, list[str]]] = {}
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -353,6 +360,7 @@ class _Loader:
             episodes=tuple(episodes),
             durations=durations,
             pointers=self.pointers,
+            notes=tuple(self.partial_notes(toml_path)),
         )
 
     def check_folder_stores(self, toml_path: Path, settings: NetworkSettings) -> None:
@@ -407,24 +415,7 @@ class _Loader:
             chain = self.extends_chain(toml_path, show_id, raw_shows)
             if chain is None:
                 continue
-            merged: dict[str, Any] = {}
-            provenance: dict[tuple[str, ...], str] = {}
-            _merge_into(merged, provenance, built_in, BUILT_IN)
-            from_network = {
-                key: value
-                for key in NETWORK_SHOW_SETTINGS
-                if (value := getattr(network_file.network, key)) is not None
-            }
-            _merge_into(merged, provenance, from_network, NETWORK)
-            inheritable = {
-                k: v for k, v in network_file.defaults.items() if k not in PER_SHOW_FIELDS
-            }
-            _merge_into(merged, provenance, inheritable, DEFAULTS)
-            for ancestor in reversed(chain[1:]):
-                parent = {k: v for k, v in raw_shows[ancestor].items() if k not in PER_SHOW_FIELDS}
-                _merge_into(merged, provenance, parent, ancestor)
-            _merge_into(merged, provenance, own, show_id)
-            merged["id"] = show_id
+            merged, provenance = self.merge_layers(network_file, chain, built_in)
             provenance[("id",)] = show_id
 
             try:
@@ -452,6 +443,60 @@ class _Loader:
         for path in sorted({self.episodes_dir / show.artwork for show in shows.values()}):
             self.check_artwork(path)
         return shows, origins
+
+    def merge_layers(
+        self, network_file: NetworkFile, chain: list[str], built_in: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+        """The settings of the show `chain` starts with, each layer over the one below: built-in
+        ← [network] ← [defaults] ← the farthest ancestor ← … ← the show; and where each value
+        came from (dotted path → layer)."""
+        merged: dict[str, Any] = {}
+        provenance: dict[tuple[str, ...], str] = {}
+        from_network = {
+            key: value
+            for key in NETWORK_SHOW_SETTINGS
+            if (value := getattr(network_file.network, key)) is not None
+        }
+        layers: list[tuple[str, dict[str, Any]]] = [(BUILT_IN, built_in), (NETWORK, from_network)]
+        layers.append((DEFAULTS, network_file.defaults))
+        layers += [(show_id, network_file.shows[show_id]) for show_id in reversed(chain)]
+        for source, layer in layers:
+            if source not in (BUILT_IN, NETWORK, chain[0]):  # inherited: never a show's own
+                layer = {k: v for k, v in layer.items() if k not in PER_SHOW_FIELDS}
+            self.note_partial(source, layer, merged, provenance)
+            _merge_into(merged, provenance, layer, source)
+        merged["id"] = chain[0]
+        return merged, provenance
+
+    def note_partial(
+        self,
+        source: str,
+        layer: dict[str, Any],
+        merged: dict[str, Any],
+        provenance: dict[tuple[str, ...], str],
+    ) -> None:
+        """Remember each table of one thing (WHOLE_TABLES) that `layer` sets without keys the
+        table it replaces has: those are not inherited, which may not be what was meant."""
+        for key in sorted(WHOLE_TABLES & layer.keys()):
+            own, inherited = layer[key], merged.get(key)
+            if not (isinstance(own, dict) and isinstance(inherited, dict)):
+                continue
+            left_out = [name for name in inherited if name not in own]
+            if left_out:
+                origin = provenance.get((key, left_out[0]), DEFAULTS)
+                self.partial[(_table_of(source), key)] = (origin, left_out)
+
+    def partial_notes(self, toml_path: Path) -> Iterator[Problem]:
+        """One note per table of one thing set in part (see `note_partial`)."""
+        for (table, key), (origin, left_out) in sorted(self.partial.items()):
+            names = " and ".join(left_out)
+            verb = "is" if len(left_out) == 1 else "are"
+            yield Problem(
+                self.display(toml_path),
+                f"{table}.{key}",
+                f"set here, so none of its keys come from {origin} ({names} {verb} not set); "
+                f"set {names} here too if it applies",
+            )
 
     def check_media_whole(
         self,
@@ -568,11 +613,21 @@ class _Loader:
     ) -> None:
         for error in exc.errors():
             loc = tuple(str(part) for part in error["loc"])
-            source = _source_of(loc, provenance, show_id)
-            table = {DEFAULTS: "defaults", NETWORK: "network"}.get(source, f"shows.{source}")
+            missing = error["type"] == "missing"
+            in_whole = missing and len(loc) > 1 and loc[0] in WHOLE_TABLES
+            # a key missing from a table of one thing: the layer that set the table lacks it
+            source = _source_of(loc[:1] if in_whole else loc, provenance, show_id)
+            table = _table_of(source)
             message = _error_message(error, Show)
-            if error["type"] == "missing":
-                if loc == ("podcast_guid",):
+            if missing:
+                if in_whole:  # inherited whole or not at all: only here can it be set
+                    partial = self.partial.get((table, loc[0]))
+                    origin = partial[0] if partial else "elsewhere"
+                    message = (
+                        f"missing; {loc[0]} is set here, so none of its keys come from "
+                        f"{origin}: set {_dotted(loc[1:])} here too"
+                    )
+                elif loc == ("podcast_guid",):
                     url = feed_url(network_file.network.base_url, show_id)
                     message = (
                         f'missing; add podcast_guid = "{podcast_guid_for(url)}" '
@@ -1154,10 +1209,12 @@ def _merge_into(
     source: str,
     prefix: tuple[str, ...] = (),
 ) -> None:
-    """Overlay `layer` on `merged`: tables merge key by key, anything else replaces."""
+    """Overlay `layer` on `merged`: tables merge key by key, except the show tables that describe
+    one thing (WHOLE_TABLES), which replace as anything else does."""
     for key, value in layer.items():
         path = (*prefix, key)
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        whole = not prefix and key in WHOLE_TABLES
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and not whole:
             _merge_into(merged[key], provenance, value, source, path)
             continue
         for stale in [p for p in provenance if p[: len(path)] == path]:
@@ -1170,6 +1227,11 @@ def _merge_into(
         else:
             merged[key] = value
             provenance[path] = source
+
+
+def _table_of(source: str) -> str:
+    """The table of network.toml a layer of a show's settings is: "defaults", "shows.<id>"…"""
+    return {DEFAULTS: "defaults", NETWORK: "network"}.get(source, f"shows.{source}")
 
 
 def _source_of(loc: tuple[str, ...], provenance: dict[tuple[str, ...], str], show_id: str) -> str:

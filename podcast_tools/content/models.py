@@ -974,6 +974,13 @@ PER_SHOW_FIELDS = frozenset(
     {"id", "podcast_guid", "extends", "moved_to", "new_feed_url", "platforms", "txt"}
 )
 
+#: Show tables that describe one thing (a person, a category, a license, a place, a payment
+#: split, a release schedule): a show that sets one replaces the inherited table whole, as the
+#: keys of London's location or of another owner would be wrong beside its own. Every other
+#: table (loudness, format settings, mastering, transcripts) is a set of independent settings
+#: and merges key by key.
+WHOLE_TABLES = frozenset({"owner", "category", "license", "location", "value", "update_frequency"})
+
 
 class NetworkFile(_Strict):
     network: NetworkSettings

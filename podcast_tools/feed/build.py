@@ -49,6 +49,7 @@ from podcast_tools.layout import (
     episode_page_url,
     feed_key,
     measured_url,
+    page_show,
     show_folder_url,
 )
 from podcast_tools.mediatypes import RSS_TYPE, transcript_published
@@ -401,9 +402,11 @@ def _add_item(
     entry = generator.add_entry()
     entry.title(_clean(episode.title))
     entry.guid(episode.guid, permalink=False)
-    page = episode_page_url(network, episode)
-    if page is not None:  # the episode's page on the website (Apple recommends an item link)
-        entry.link(href=page)
+    # the episode's page on the website (Apple recommends an item link): in the folder of its
+    # home show, also in a feed it is cross-posted to — the page the site writes
+    owner = page_show(episode.all_shows, network.shows)
+    if owner is not None:
+        entry.link(href=episode_page_url(network.settings.base_url, owner, episode.slug))
     entry.pubDate(episode.date)
     entry.enclosure(measured_url(show.enclosure_prefix, media.url), str(media.bytes), media.mime)
     description = _clean(media.html) or _clean(episode.summary or episode.title)

@@ -9,7 +9,11 @@ It holds when:
   no published episode, so the publisher feed does not name it — may answer 404);
 - one enclosure per feed (the newest episode's) is readable as podcast apps read it: HEAD answered
   200 with the enclosure's type and its length as Content-Length, and ``Range: bytes=0-1``
-  answered 206 with 2 bytes.
+  answered 206 with 2 bytes;
+- a web player on another site may read it (CORS): the first feed that is there, asked with an
+  `Origin` header as a browser sends it, answers with `Access-Control-Allow-Origin` allowing that
+  origin (one check: a bucket's CORS rules, or a web server's headers, are the same for every
+  object; `podcast storage setup` sets them on a bucket).
 
 A connection failure (refused, timeout, unknown host) ends the check with one line naming the URL.
 """
@@ -35,6 +39,8 @@ FEED_TYPES = (RSS_TYPE, "application/xml", "text/xml")
 NOT_READABLE = (401, 403, 404, 410)
 _PROBE_BYTES = 64 * 1024  # of a state file: enough to know it was served
 _FEED_BYTES = 64 * 1024 * 1024
+#: the Origin a web player's page sends (only ever sent as a header, never contacted)
+WEB_PLAYER_ORIGIN = "https://web-player.example"
 
 
 class UnreachableError(StorageError):
@@ -48,7 +54,7 @@ class UnreachableError(StorageError):
 @dataclass(frozen=True)
 class Finding:
     ok: bool
-    kind: str  # "state", "feed" or "enclosure"
+    kind: str  # "state", "feed", "enclosure", "cors" or "request"
     url: str
     seen: str
 
@@ -162,7 +168,35 @@ def check_public(
             findings += answered(lambda u: _unlisted_feed(u, at_base, answered), url)
             continue
         findings += answered(lambda u: _feed(u, at_base, answered), url)
+    there = [f.url for f in findings if f.ok and f.kind == "feed" and f.seen.startswith("200 ")]
+    if there:
+        findings += answered(lambda u: [_cors(u)], there[0])
     return findings
+
+
+def _cors(url: str) -> Finding:
+    """Whether a page of another site may read the feed (and so the chapters and transcripts
+    beside it): the answer to a GET with an Origin must allow that origin."""
+    answer = _ask(url, headers={"Origin": WEB_PLAYER_ORIGIN}, limit=1024)
+    allowed = answer.header("Access-Control-Allow-Origin").strip()
+    if 200 <= answer.status < 300 and allowed in ("*", WEB_PLAYER_ORIGIN):
+        return Finding(
+            True,
+            "cors",
+            url,
+            f"Access-Control-Allow-Origin: {allowed} (web players on other sites may fetch "
+            "the feeds, chapters and transcripts)",
+        )
+    seen = (
+        f"Access-Control-Allow-Origin: {allowed}" if allowed else "no Access-Control-Allow-Origin"
+    )
+    return Finding(
+        False,
+        "cors",
+        url,
+        f"{seen} for a page of another site, so web players cannot fetch the feeds, chapters or "
+        "transcripts; run `podcast storage setup`",
+    )
 
 
 def _unlisted_feed(url: str, at_base, answered) -> list[Finding]:

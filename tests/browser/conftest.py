@@ -10,7 +10,8 @@ downloads itself — and the sample network served by the real `podcast preview`
 - `axe`, called as `axe(page)`: axe-core (pinned in tests/clients/package.json) run on the page; the violations of
   impact serious or critical.
 - `preview_server`: `podcast preview --port 0` serving a processed copy of the sample network
-  (and a five-minute episode, `LONG_GUID`).
+  (and a five-minute episode, `LONG_GUID`, and the ANZ show's first episode in its three
+  formats, `ANZ_EPISODE`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from typer.testing import CliRunner
@@ -67,18 +67,13 @@ def _wanted_failure(request) -> bool:
     return not (request.resource_type == "media" and "ERR_ABORTED" in (request.failure or ""))
 
 
-def _favicon(url: str) -> bool:
-    """/favicon.ico, which chromium asks every site for by itself, whatever the page says."""
-    return urlsplit(url).path == "/favicon.ico"
-
-
 def watch(opened) -> list[str]:
     """Record the page's console errors, uncaught exceptions, failed requests and HTTP errors in
     `opened.problems` (a test that causes one on purpose clears it); returns that list."""
     problems: list[str] = []
 
     def console(message) -> None:
-        if message.type == "error" and not _favicon(message.location.get("url", "")):
+        if message.type == "error":
             problems.append(f"console error: {message.text} ({message.location.get('url')})")
 
     def failed(request) -> None:
@@ -86,7 +81,7 @@ def watch(opened) -> list[str]:
             problems.append(f"request failed: {request.method} {request.url}: {request.failure}")
 
     def response(answer) -> None:
-        if answer.status >= 400 and not _favicon(answer.url):
+        if answer.status >= 400:
             problems.append(f"HTTP {answer.status}: {answer.request.method} {answer.url}")
 
     opened.on("console", console)
@@ -161,6 +156,8 @@ def describe(violations: list[dict]) -> str:
 LONG = "episodes/itsmwp/005-the-long-interview.md"
 LONG_GUID = "3f0d3c1e-8a4b-4d6f-b2a1-5c7e9d0f1a2b"
 LONG_SECONDS = 300
+#: An episode of the ANZ show (language en-au), published as MP3, M4A and Opus.
+ANZ_EPISODE = "episodes/itsmwp-anz/001-major-incidents.md"
 
 
 def _add_long_episode(root: Path) -> None:
@@ -188,6 +185,8 @@ def preview_server(processed_network: Path, tmp_path_factory) -> Iterator[Previe
     cleanly."""
     root = copy_network(processed_network, tmp_path_factory.mktemp("browser") / "network")
     _add_long_episode(root)
+    done = CliRunner().invoke(app, ["--root", str(root), "process", str(root / ANZ_EPISODE)])
+    assert done.exit_code == 0, done.output
     running = run_preview(root)
     yield running
     code, lines, err = running.stop()

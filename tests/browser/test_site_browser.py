@@ -15,6 +15,7 @@ conftest.py), against the real `podcast preview` serving a processed copy of the
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
@@ -458,3 +459,130 @@ def test_the_mastering_report_fits_a_phone(new_page, preview_server):
     assert width <= 390, f"the report is {width} px wide on a 390 px phone"
     figure = page.locator("#plots svg[role='img']").bounding_box()
     assert figure is not None and 0 < figure["width"] <= 390
+
+
+# --- issue 25's page items: chapters once and aligned, icon, nav, downloads, dates ---------------
+
+CHAPTER_IMAGE_EPISODE = "itsmwp/001-incident-vs-problem.html"  # a chapter image, a chapter link
+ANZ_PAGE = "itsmwp-anz/001-major-incidents.html"  # en-au; MP3, M4A and Opus
+CHAPTER_LAYOUT = """() => {
+    const rects = element => [...element.getClientRects()].map(r => ({top: r.top, left: r.left}));
+    const listed = [...document.querySelectorAll("main li")]
+        .filter(li => !li.closest(".transcript"))
+        .map(li => li.innerText);
+    return {
+        titles: [...document.querySelectorAll("[data-chapters] a[data-start]")]
+            .map(a => a.innerText.split(" ").slice(1).join(" ")),
+        listed: listed,
+        notes: document.querySelector("section.notes").innerText,
+        times: [...document.querySelectorAll("[data-chapters] .time")]
+            .map(t => t.getBoundingClientRect().left),
+        links: [...document.querySelectorAll("[data-chapters] .more")].map(more => ({
+            more: rects(more),
+            title: rects(more.parentElement.querySelector("a[data-start]")),
+        })),
+    };
+}"""
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_chapters_are_listed_once_in_one_column_and_link_on_the_titles_line(
+    new_page, preview_server, viewport
+):
+    page = new_page(viewport=viewport)
+    for path in (EPISODE, CHAPTER_IMAGE_EPISODE):
+        page.goto(preview_server.url + path)
+        page.wait_for_load_state("networkidle")
+        layout = page.evaluate(CHAPTER_LAYOUT)
+        assert len(layout["titles"]) == 3, path
+        for title in layout["titles"]:  # once: the list that seeks the player
+            assert len([text for text in layout["listed"] if title in text]) == 1, (path, title)
+        assert "In this episode" not in layout["notes"], path
+        # the times in one column, with or without a chapter image beside them
+        assert max(layout["times"]) - min(layout["times"]) <= 0.5, (path, layout["times"])
+    assert page.locator("[data-chapters] img").count() == 1  # (001: the second chapter's)
+    [link] = layout["links"]
+    # "(link)" is whole on one line (its hidden words for screen readers aside), and that line
+    # is the one where the title ends
+    assert len({round(rect["top"]) for rect in link["more"]}) == 1, link
+    assert round(link["more"][0]["top"]) == round(link["title"][-1]["top"]), link
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_site_icon_loads_and_favicon_ico_is_there(new_page, preview_server, viewport):
+    """Every page names its icon, which chromium fetches (no 404 and no console error: the
+    watched page fails the test on either); /favicon.ico answers clients that ask unasked."""
+    page = new_page(viewport=viewport)
+    for path in ("", "itsmwp/", EPISODE):
+        with page.expect_response(lambda answer: "/assets/icon-" in answer.url) as answered:
+            page.goto(preview_server.url + path)
+        answer = answered.value
+        assert answer.url == page.eval_on_selector('link[rel="icon"]', "link => link.href")
+        assert (answer.status, answer.headers["content-type"]) == (200, "image/png"), path
+        page.wait_for_load_state("networkidle")
+    favicon = page.request.get(preview_server.url + "favicon.ico")
+    assert (favicon.status, favicon.headers["content-type"]) == (200, "image/x-icon")
+    assert favicon.body().startswith(b"\x00\x00\x01\x00")  # an ICO's header
+
+
+def test_the_network_nav_is_compact_on_a_phone(new_page, preview_server):
+    page = new_page(viewport=PHONE)
+    keys = site_keys(preview_server.root, preview_server.url)
+    shows = [  # the shows with a page, in the network's order
+        public_url(preview_server.url, f"{show}/index.html")
+        for show in load_checked_network(preview_server.root).shows
+        if f"{show}/index.html" in keys
+    ]
+    for path in ("", "itsmwp/", EPISODE, ANZ_PAGE):
+        page.goto(preview_server.url + path)
+        header = page.locator(".site-header").bounding_box()
+        assert header is not None and header["height"] <= 60, (path, header)
+        # every show is still a link in it (the row scrolls sideways)
+        assert (
+            page.eval_on_selector_all(".site-header li a", "links => links.map(a => a.href)")
+            == shows
+        )
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], path  # the page itself never scrolls sideways
+        if path:  # the current show's link is in view, though the row is wider than the phone
+            page.wait_for_load_state("load")  # (site.js scrolls the row)
+            box = page.locator(".site-header [aria-current]").bounding_box()
+            assert box is not None and 0 <= box["x"] <= width / 2, (path, box)  # its start
+    assert page.evaluate(
+        "(row => row.scrollWidth > row.clientWidth)(document.querySelector('.site-header ul'))"
+    )
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_every_format_is_offered_and_dates_and_lengths_read_as_people_read_them(
+    new_page, preview_server, viewport
+):
+    root = preview_server.root
+    records = local_records(load_checked_network(root), root / "build")
+    page = new_page(viewport=viewport)
+    for path, slug, date in (
+        (ANZ_PAGE, "001-major-incidents", "9 October 2026"),  # en-au
+        (EPISODE, "002-change-advisory-boards", "October 14, 2026"),  # en
+    ):
+        record = next(r for r in records.values() if r.slug == slug)
+        page.goto(preview_server.url + path)
+        links = page.locator(".downloads a[download]")
+        assert links.evaluate_all("links => links.map(a => a.href)") == [
+            public_url(preview_server.url, audio.key) for audio in record.audio
+        ]
+        for index, audio in enumerate(record.audio):
+            label = links.nth(index).inner_text()  # (with words for screen readers: "of <title>")
+            assert label.startswith(audio.label), label
+            assert label.endswith(f"({site_module.file_size(audio.bytes)})"), label
+            assert page.request.head(links.nth(index).get_attribute("href")).status == 200
+        when, length = page.locator(".episode-head .meta time").all()
+        assert when.inner_text() == date
+        assert datetime.fromisoformat(when.get_attribute("datetime")) == datetime.fromisoformat(
+            record.meta["date"]
+        )
+        # the length as the player counts it: whole seconds of the audio it plays
+        page.wait_for_function(f"() => document.querySelector('{PLAYER}').readyState >= 1")
+        seconds = int(page.eval_on_selector(PLAYER, "p => Math.floor(p.duration)"))
+        assert seconds < 60 and length.inner_text() == f"0:{seconds:02d}"
+        assert length.get_attribute("datetime") == f"PT{seconds}S"
+    assert [a.label for a in record.audio] == ["MP3"]  # the main show publishes MP3 only

@@ -1070,6 +1070,19 @@ def test_every_channel_as_the_client_reads_it(parser, show_id, published, parsed
     assert not failures, "\n".join(failures)
 
 
+def test_the_anz_show_is_placed_in_sydney_alone(published, parsed):
+    """Issue 25: a location is inherited whole or not at all — the ANZ show sets its own place
+    (name, geo) and so carries no OpenStreetMap id of the main show's London (R65606)."""
+    london = parsed("partytime", "itsmwp/feed.xml").channel["podcastLocation"]
+    sydney = parsed("partytime", "itsmwp-anz/feed.xml").channel["podcastLocation"]
+    assert (london["name"], london.get("osm")) == ("London", "R65606")
+    assert (sydney["name"], sydney.get("geo"), sydney.get("osm")) == (
+        "Sydney",
+        "geo:-33.8688,151.2093",
+        None,
+    )
+
+
 @pytest.mark.parametrize("parser", PARSERS)
 def test_the_scheduled_episode_leaves_no_trace_before_its_date(parser, published, parsed):
     scheduled = published.episode(SCHEDULED_GUID)

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import eyed3
 import pytest
+from mutagen.id3 import ID3
 
 from podcast_tools.content import Episode
-from podcast_tools.layout import file_hash
+from podcast_tools.layout import episode_page_url, file_hash
 from podcast_tools.tags import read_tags
 from tests.clients import tools
 from tests.clients.conftest import SCHEDULED, Published
@@ -89,6 +90,13 @@ def test_mutagen_reads_our_fields_back(name, published):
     assert tags.fields["artist"] == expected_artist(published, episode)
     assert tags.fields["guid"] == episode.guid
     assert tags.fields["feed_url"] == published.network.feed_url(episode.show)  # WFED
+    # mutagen reads WFED as a URL frame (iTunes' text frame: ""): the URL is in WXXX as well
+    frames = ID3(published.audio(episode))
+    assert frames["WXXX:Podcast feed"].url == published.network.feed_url(episode.show)
+    page = frames["WXXX:Episode"].url
+    assert page == episode_page_url(published.base, episode.show, episode.slug)
+    assert published.local(page).suffix == ".html"  # the page the website published
+    assert frames.getall("WOAR")[0].url == show.link
     assert tags.fields["track"] == episode.number
     assert tags.podcast_flag
     cover = episode.resolve(str(episode.image)) if episode.image else None
@@ -117,6 +125,13 @@ def test_eyed3_reads_title_feed_and_chapters_without_warnings(name, published, c
     # a text frame, as iTunes writes it: an encoding byte, then the URL
     assert wfed.data[:1] in (b"\x00", b"\x03")
     assert wfed.data[1:].rstrip(b"\x00").decode() == published.network.feed_url(episode.show)
+    # URL frames hold the URL and nothing after it (no NUL); "Episode" is the episode's page
+    show = published.network.shows[episode.show]
+    assert [frame.url for frame in tag.frame_set[b"WOAR"]] == [show.link]
+    assert {frame.description: frame.url for frame in tag.user_url_frames} == {
+        "Episode": episode_page_url(published.base, episode.show, episode.slug),
+        "Podcast feed": published.network.feed_url(episode.show),
+    }
     chapters = list(tag.chapters)
     assert [c.title for c in chapters] == [c.title for c in episode.chapters]
     starts = [c.times[0] / 1000 for c in chapters]

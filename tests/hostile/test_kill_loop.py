@@ -46,10 +46,11 @@ LAYOUT = (
     *(f"net/{show}/feed.xml" for show in SHOWS),
 )
 #: the website: the network's page, show pages (and their list pages), episode pages, assets,
-#: the search index
+#: the icon, the search index
 SITE = re.compile(
     r"^net/(index\.html|[a-z0-9-]+/index\.html|[a-z0-9-]+/page/\d+/index\.html"
     r"|[a-z0-9-]+/[a-z0-9-]+\.html|assets/site-[0-9a-f]{12}\.(css|js)"
+    r"|assets/icon-[0-9a-f]{12}\.png|favicon\.ico"  # the site's icon
     r"|pagefind/[A-Za-z0-9_./-]+)$"  # the search index
 )
 

@@ -4,7 +4,8 @@
    #t=SECONDS in the address seeks on arrival; the chapter playing is marked aria-current.
    On the network's and the shows' pages, the search box (section[data-search], hidden until
    this script shows it) searches the Pagefind index published with the site: each hit links to
-   an episode's page, or to the time in it (#t=) where the words are spoken. */
+   an episode's page, or to the time in it (#t=) where the words are spoken. On a phone, the
+   current show's link is scrolled into the header's row of shows. */
 (function () {
   "use strict";
   var box = document.querySelector("section[data-search]");
@@ -151,6 +152,18 @@
     { once: true }
   );
   box.hidden = false;
+})();
+
+(function () {
+  "use strict";
+  // On a phone the shows' links are one row that scrolls sideways: the current show's is
+  // brought into the row's view (the row only; the page does not move).
+  var row = document.querySelector(".site-header ul");
+  var current = row && row.querySelector("[aria-current]");
+  if (current && row.scrollWidth > row.clientWidth) {
+    var item = current.parentElement;
+    row.scrollLeft = Math.max(0, item.offsetLeft - row.offsetLeft - 16);
+  }
 })();
 
 (function () {
