@@ -4,7 +4,6 @@ one line each and an exit code. No business logic lives here."""
 from __future__ import annotations
 
 import functools
-import json
 import sys
 import traceback
 from contextlib import contextmanager
@@ -1185,21 +1184,13 @@ def storage_setup(
     changes nothing. For a folder, say what its web server must send.
 
     Exit codes: 0 done (or already set), 2 usage, 3 storage failure."""
-    from podcast_tools.publish import access
     from podcast_tools.publish.state import locate, open_locations
-    from podcast_tools.publish.storage import S3Storage
 
     network = _options(ctx).network()
     locations = locate(network, storage_url=storage_url, state_url=state_url)
-    if locations.storage.kind != S3Storage.scheme:  # a folder: its web server sends the headers
-        typer.echo(access.folder_advice(locations.storage.url))
-        return
     storage, _ = open_locations(network, locations)
-    assert isinstance(storage, S3Storage)
-    for setting in access.set_up(storage, dry_run=dry_run):
-        typer.echo(setting.line(dry_run=dry_run))
-        if dry_run and setting.document is not None:
-            typer.echo(json.dumps(setting.document, indent=2))
+    for line in storage.set_up_public_access(dry_run=dry_run):
+        typer.echo(line)
 
 
 @app.command("check-public")

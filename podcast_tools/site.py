@@ -29,6 +29,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -496,6 +497,7 @@ def build_site(
     now: datetime | None = None,
     read: Callable[[str], bytes | None] | None = None,
     search: bool = True,
+    hash_file: Callable[[Path], str] | None = None,
 ) -> list[SitePage]:
     """Every page of the website, and its stylesheet and script, from the published-episode
     records (`records`: guid → record; drafts are never records) and each show's artwork key;
@@ -505,7 +507,9 @@ def build_site(
     The chapters JSON and transcript a record names by key are read from the record's assets,
     else from the network's copy of the episode when it builds the same key, else through
     `read(key)` (publishing reads the published object): content-addressed, so every source
-    gives the same bytes, and pages built from any checkout are the same.
+    gives the same bytes, and pages built from any checkout are the same. `hash_file` hashes the
+    checkout's artwork (the site's icon is made from it when it is the published one): a run's
+    cached hash, so a file is read for its sha256 once per run.
 
     `base_url` (default: network.toml's) is where the pages are served: every URL in them is
     absolute under it. An episode dated after `now` (an aware datetime; default: the current
@@ -521,7 +525,7 @@ def build_site(
     moment = now or datetime.now(timezone.utc)
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("now must carry a timezone (e.g. datetime.now(timezone.utc))")
-    builder = _SiteBuilder(network, base, artwork_keys, read)
+    builder = _SiteBuilder(network, base, artwork_keys, read, hash_file)
     builder.search = search and search_available()
     return builder.build(records, moment)
 
@@ -533,8 +537,10 @@ class _SiteBuilder:
         base: str,
         artwork_keys: dict[str, str],
         read: Callable[[str], bytes | None] | None = None,
+        hash_file: Callable[[Path], str] | None = None,
     ):
         self.read = read
+        self.hash_file = hash_file
         self.network = network
         self.base = base
         self.artwork_keys = artwork_keys
@@ -629,7 +635,7 @@ class _SiteBuilder:
             return
         key = self.artwork_keys[first]
         try:
-            local = artwork_asset(self.network, first)
+            local = artwork_asset(self.network, first, self.hash_file)
         except (OSError, ContentError, KeyError):
             local = None
         if local is not None and local.key == key and local.path is not None:

@@ -16,7 +16,7 @@ from podcast_tools.audio.produced import SWITCHES, produced_stages
 from podcast_tools.audio.stages import stage_specs
 from podcast_tools.content import Episode, Network, Show
 from podcast_tools.formats import PRIMARY, OutputFormat
-from podcast_tools.layout import episode_page_url
+from podcast_tools.layout import episode_page_url, page_show
 from podcast_tools.notes import render_notes
 from podcast_tools.record import (
     heard_chapters,
@@ -148,7 +148,11 @@ def episode_tags(
         copyright=show.copyright,
         summary=summary or None,
         link=show.link,
-        page_url=episode_page_url(network.settings.base_url, episode.show, episode.slug),
+        page_url=episode_page_url(
+            network.settings.base_url,
+            page_show(episode.all_shows, network.shows) or episode.show,
+            episode.slug,
+        ),  # the page the site writes and the feed item links
         cover=_picture(cover),
         chapters=chapters,
     )

@@ -1339,6 +1339,7 @@ class Publisher:
             artwork,
             now=now or datetime.now(timezone.utc),
             read=self._published_bytes,
+            hash_file=self.facts.file_hash,
         )
         for page in pages:
             stored = self.storage.head(page.key)
