@@ -36,7 +36,6 @@ import jinja2
 import nh3
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.lists import format_list
 from babel.units import format_unit
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
@@ -355,6 +354,8 @@ def duration_text(seconds: float, language: str = "en") -> str:
     ('0:29', '27 min', '1 hr, 5 min', '1 hr')
     >>> duration_text(1650.4, "en-au"), duration_text(3900, "de")
     ('27 mins', '1 Std., 5 Min.')
+    >>> duration_text(3900, "es"), duration_text(3900, "ar"), duration_text(3900, "bg")
+    ('1 h, 5 min', '1 س، و5 د', '1 ч, 5 мин')
     """
     total = whole_seconds(seconds)
     if total < 60:
@@ -366,7 +367,23 @@ def duration_text(seconds: float, language: str = "en") -> str:
         for count, unit in ((hours, "duration-hour"), (minutes, "duration-minute"))
         if count
     ]
-    return format_list(parts, style="unit-short", locale=locale)
+    return parts[0] if len(parts) == 1 else _pair_pattern(locale).format(*parts)
+
+
+@functools.lru_cache(maxsize=64)
+def _pair_pattern(locale: Locale) -> str:
+    """How the locale joins two short units ("{0}, {1}"). Not Babel's `format_list`: CLDR's
+    unit-short patterns of some locales hold no "2" (Arabic: the "end" one), or only "end"
+    (es, bg: format_list then fails for want of "start"), or only "start" (hy); a regional
+    locale may lack them where its language has them (fr_BE)."""
+    for found in dict.fromkeys((locale, _locale(locale.language))):
+        for style in ("unit-short", "unit"):
+            patterns = found.list_patterns.get(style) or {}
+            pattern = patterns.get("2") or patterns.get("end") or patterns.get("start")
+            if pattern:
+                return pattern
+    patterns = locale.list_patterns.get("standard") or {}
+    return patterns.get("2") or patterns.get("end") or "{0} {1}"
 
 
 def iso_duration(seconds: float) -> str:

@@ -1404,3 +1404,27 @@ def test_srt_and_vtt_written_out_read_back_as_they_were(cues):
             assert got[0] == pytest.approx(want[0], abs=1e-9)
             assert got[1] == pytest.approx(want[1], abs=1e-9)
             assert got[2:] == want[2:]
+
+
+@pytest.mark.slow
+def test_dates_and_durations_read_in_every_language_babel_knows():
+    """Review of issue 25 item 10: Babel's unit-short list patterns of es, bg, hy, ff-Adlm hold
+    no "start" (format_list raised KeyError, so publish failed for an hour and some minutes),
+    and Arabic's hold no "2" (the minutes were said twice). Every locale: no crash, two parts at
+    most, none repeated; a language Babel does not know reads as English."""
+    from babel.localedata import locale_identifiers
+
+    when = datetime(2026, 12, 6, 9, 0, tzinfo=timezone.utc)
+    for identifier in locale_identifiers():
+        language = identifier.replace("_", "-")
+        assert date_text(when, language).strip(), identifier
+        assert duration_text(59, language) == "0:59"
+        assert duration_text(0, language) == "0:00"
+        hour = duration_text(3600, language)
+        both = duration_text(3900, language)
+        minutes = duration_text(300, language)
+        assert both.count(hour) == 1 and both.count(minutes) == 1, (identifier, both)
+        assert len(both) < len(hour) + len(minutes) + 12, (identifier, both)
+    for unknown in ("tlh", "x-klingon", "", "en-"):
+        assert date_text(when, unknown) == "December 6, 2026"
+        assert duration_text(3900, unknown) == "1 hr, 5 min"
