@@ -226,9 +226,21 @@ def bucket_problem(bucket: str) -> str | None:
 
 
 def prefix_problem(prefix: str) -> str | None:
-    """Why `prefix` (without its surrounding slashes) cannot be a key prefix of ours, or None."""
+    """Why `prefix` (without its surrounding slashes) cannot be a key prefix of ours, or None.
+
+    >>> prefix_problem("net/itsm") is None
+    True
+    >>> print(prefix_problem("p*"))
+    the prefix "p*" holds a * or ?, which a bucket policy reads as a wildcard (its public-read grant could reach other keys, the state's among them)
+    """
     if any(part in ("", ".", "..") for part in prefix.split("/")) and prefix:
         return f'the prefix "{prefix}" has an empty, "." or ".." part'
     if any(ord(c) < 0x20 or c in '\\"{}^`' for c in prefix):
         return f"the prefix {prefix!r} holds characters keys should not"
+    if "*" in prefix or "?" in prefix:
+        # a bucket policy's Resource reads them as wildcards: "media/p*/*" would match the state
+        return (
+            f'the prefix "{prefix}" holds a * or ?, which a bucket policy reads as a wildcard '
+            "(its public-read grant could reach other keys, the state's among them)"
+        )
     return None

@@ -259,3 +259,21 @@ def test_an_equal_cors_rule_counts_as_set_and_an_older_one_of_ours_is_replaced()
     other = {"AllowedOrigins": ["https://cms.example"], "AllowedMethods": ["PUT"]}
     assert access.merged_rules([older, other]) == [other, wanted]
     assert access.merged_rules([]) == [wanted]
+
+
+def test_a_wildcard_in_the_prefix_is_refused_before_any_policy(tmp_path: Path):
+    """Review of issue 25 item 8: s3://media/p* made the grant arn:aws:s3:::media/p*/*, which a
+    policy reads as a wildcard matching the state's p*.state/manifest.json."""
+    from podcast_tools.publish import StorageError
+    from podcast_tools.publish.storage import S3Storage
+
+    for prefix in ("p*", "net/a?c"):
+        with pytest.raises(StorageError) as caught:
+            S3Storage("media", prefix)
+        assert str(caught.value) == (
+            f's3://media/{prefix}: the prefix "{prefix}" holds a * or ?, which a bucket policy '
+            "reads as a wildcard (its public-read grant could reach other keys, the state's "
+            "among them)"
+        )
+        with pytest.raises(AssertionError):
+            access.policy_statement("media", prefix)

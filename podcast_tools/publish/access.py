@@ -71,6 +71,8 @@ def folder_advice(where: str) -> str:
 
 def policy_statement(bucket: str, prefix: str) -> dict[str, Any]:
     """Anyone may read (s3:GetObject) the objects under `prefix` — the whole bucket when empty."""
+    # a wildcard in the prefix would widen the grant (`locate` refuses such a prefix)
+    assert "*" not in prefix and "?" not in prefix, prefix
     objects = f"{prefix}/*" if prefix else "*"
     sid = "PodcastToolsPublicRead" + hashlib.sha256(prefix.encode()).hexdigest()[:8]
     return {

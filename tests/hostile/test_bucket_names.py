@@ -26,6 +26,11 @@ BAD_URLS = [
     ("s3://a/net", f'"a" {RULE}'),
     ("s3://media/../other/net", 'the prefix "../other/net" has an empty, "." or ".." part'),
     ("s3://media/net//x", 'the prefix "net//x" has an empty, "." or ".." part'),
+    (  # review of issue 25 item 8: the policy's Resource media/p*/* matched p*.state/…
+        "s3://media/p*",
+        'the prefix "p*" holds a * or ?, which a bucket policy reads as a wildcard (its '
+        "public-read grant could reach other keys, the state's among them)",
+    ),
     (
         "s3://media/net?versionId=1",
         "a storage URL has no ? or # part; use s3://bucket/prefix or file://dir",
