@@ -10,10 +10,13 @@ request reaches the file system.
 The server speaks enough HTTP for podcast apps and browsers: GET and HEAD, `index.html` for a path
 ending in `/` (and a redirect from `/show` to `/show/`), Content-Type, Content-Length, ETag (with
 If-None-Match), `Accept-Ranges: bytes` and single byte ranges (206, or 416 when unsatisfiable;
-several ranges are answered with the whole object). Files are streamed, never read whole. Every
-answer carries the CORS headers a public bucket set up by `podcast storage setup` sends
-(`Access-Control-Allow-Origin: *`; `publish.access`), and OPTIONS preflights are answered, so a
-web player on another origin can fetch the feeds, chapters and transcripts.
+several ranges are answered with the whole object). Files are streamed, never read whole. A page
+of this machine (an Origin of http(s)://127.0.0.1, localhost or [::1], any port: a web player
+being developed) gets the CORS headers a public bucket set up by `podcast storage setup` sends
+(`publish.access`), its Origin echoed, and its OPTIONS preflights answered, so it can fetch the
+feeds, chapters and transcripts. A page of any other origin gets no CORS headers: the preview
+serves scheduled and draft episodes, which a website the producer happens to visit must not read
+from 127.0.0.1 (its browser still loads them as media, but the page's script cannot read them).
 
 Only this machine's own names of the preview are answered (`Host: 127.0.0.1:PORT`,
 `localhost:PORT` or `[::1]:PORT`; any other is 421, so a page whose name is rebound to 127.0.0.1
@@ -52,6 +55,9 @@ from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline.previews import LocalObject, local_objects
 from podcast_tools.publish import access
 from podcast_tools.publish.source import FileSource, OutsideError, open_inside
+
+#: the origins whose pages may read the preview's answers: this machine's, any port
+LOCAL_ORIGIN = re.compile(r"https?://(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?", re.IGNORECASE)
 
 HOST = "127.0.0.1"  # never another address: the preview is for the producer's own machine
 CHUNK = 64 * 1024
@@ -280,22 +286,36 @@ class PreviewHandler(BaseHTTPRequestHandler):
 
     def do_OPTIONS(self) -> None:  # noqa: N802
         """A browser's CORS preflight (before a cross-origin request with, e.g., If-None-Match):
-        the methods and request headers any origin may use, whatever the path."""
+        for a page of this machine, the methods and request headers it may use, whatever the
+        path; for any other page, nothing allowed."""
         if self._target() is None:
             return self._refuse(HTTPStatus.MISDIRECTED_REQUEST)
         self.send_response(HTTPStatus.NO_CONTENT)
         self.send_header("Allow", "GET, HEAD, OPTIONS")
-        self.send_header("Access-Control-Allow-Methods", ", ".join(access.METHODS))
-        self.send_header("Access-Control-Allow-Headers", ", ".join(access.REQUEST_HEADERS))
-        self.send_header("Access-Control-Max-Age", str(access.MAX_AGE_S))
+        if self._local_origin():
+            self.send_header("Access-Control-Allow-Methods", ", ".join(access.METHODS))
+            self.send_header("Access-Control-Allow-Headers", ", ".join(access.REQUEST_HEADERS))
+            self.send_header("Access-Control-Max-Age", str(access.MAX_AGE_S))
         self.end_headers()
 
     def end_headers(self) -> None:
-        """Every answer may be read by a page of any origin (a web player on another site), as
-        from a public bucket set up by `podcast storage setup` (`publish.access`)."""
-        self.send_header("Access-Control-Allow-Origin", access.ALLOW_ORIGIN)
-        self.send_header("Access-Control-Expose-Headers", ", ".join(access.EXPOSED_HEADERS))
+        """An answer may be read by a page of this machine (a web player being developed on
+        another port), as from a public bucket set up by `podcast storage setup`
+        (`publish.access`); by no other page (the preview serves unpublished episodes)."""
+        origin = self._local_origin()
+        if origin:
+            self.send_header("Access-Control-Allow-Origin", origin)
+            self.send_header("Access-Control-Expose-Headers", ", ".join(access.EXPOSED_HEADERS))
+        self.send_header("Vary", "Origin")
         super().end_headers()
+
+    def _local_origin(self) -> str | None:
+        """The request's one Origin when it is a page of this machine, else None."""
+        headers = getattr(self, "headers", None)  # (none yet when the request line is bad)
+        origins = headers.get_all("Origin") or [] if headers is not None else []
+        if len(origins) == 1 and LOCAL_ORIGIN.fullmatch(origins[0].strip()):
+            return origins[0].strip()
+        return None
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002
         pass  # one line per request would drown the terminal; errors are answered, not logged

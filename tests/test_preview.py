@@ -386,10 +386,39 @@ def test_every_answer_lets_a_page_of_any_origin_read_it(server, processed_networ
     }
     assert [answer[0] for answer in answers.values()] == [200, 206, 200, 404]
     for name, (_, headers, _) in answers.items():
-        assert headers["Access-Control-Allow-Origin"] == "*", name
+        assert headers["Access-Control-Allow-Origin"] == ORIGIN, name  # (echoed: local only)
+        assert headers["Vary"] == "Origin", name
         exposed = {h.strip().lower() for h in headers["Access-Control-Expose-Headers"].split(",")}
         assert {"content-range", "content-length", "accept-ranges", "etag"} <= exposed, name
     assert answers["range"][2] == data[:2]
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["https://evil.invalid", "http://127.0.0.1.evil.invalid", "null", "http://localhost:1, x"],
+)
+def test_a_page_of_another_site_may_not_read_the_preview(server, processed_network, origin):
+    """Review of issue 25 item 8: with Access-Control-Allow-Origin: * any website the producer
+    visits could read the unpublished and scheduled episodes from 127.0.0.1. Only pages of this
+    machine get CORS headers; others none, and a preflight of theirs allows nothing."""
+    url, _ = audio_url(server, processed_network)
+    for method in ("GET", "HEAD"):
+        status, headers, _ = fetch(
+            server.url + feed_key("itsmwp"), method=method, headers={"Origin": origin}
+        )
+        assert status == 200 and headers["Vary"] == "Origin"
+        assert not [name for name in headers if name.lower().startswith("access-control-")]
+    status, headers, _ = raw(
+        server,
+        urlsplit(url).path,
+        method="OPTIONS",
+        headers={"Origin": origin, "Access-Control-Request-Method": "GET"},
+    )
+    assert status == 204
+    assert not [name for name in headers if name.lower().startswith("access-control-")]
+    for local in ("http://localhost:5173", "https://[::1]:8443", "http://127.0.0.1"):
+        _, headers, _ = fetch(server.url + feed_key("itsmwp"), headers={"Origin": local})
+        assert headers["Access-Control-Allow-Origin"] == local
 
 
 def test_a_preflight_allows_get_head_and_the_headers_of_seeking_and_revalidating(
@@ -408,7 +437,7 @@ def test_a_preflight_allows_get_head_and_the_headers_of_seeking_and_revalidating
         },
     )
     assert (status, body) == (204, b"")
-    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert headers["Access-Control-Allow-Origin"] == ORIGIN
     methods = {m.strip() for m in headers["Access-Control-Allow-Methods"].split(",")}
     allowed = {h.strip().lower() for h in headers["Access-Control-Allow-Headers"].split(",")}
     assert methods == {"GET", "HEAD"}

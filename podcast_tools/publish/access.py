@@ -5,7 +5,9 @@ A web player on another site fetches the feed, the chapters JSON and the transcr
 `fetch()`, and asks for audio by byte ranges: the browser reads an answer only when it carries
 `Access-Control-Allow-Origin`, and asks first (an OPTIONS "preflight") before a request with a
 header such as `If-None-Match` or a non-simple `Range`. The rules here are the one statement of
-what is allowed — `podcast preview` sends the same headers, and `check-public` looks for them:
+what is allowed — `check-public` looks for them, and `podcast preview` sends the same headers to
+pages of this machine only (an Origin of 127.0.0.1, localhost or [::1], echoed instead of `*`: the
+preview serves unpublished episodes, which a website the producer visits must not read):
 
 - any origin (`*`; nothing published needs credentials), methods GET and HEAD;
 - the request headers Range, If-Range, If-None-Match and If-Modified-Since (seeking, revalidating);
