@@ -1180,16 +1180,18 @@ def storage_setup(
     """Let listeners and web players read what `podcast publish` uploads: for an S3 bucket, set
     CORS rules (GET and HEAD from any origin, with Range: a web player on another site may fetch
     the feeds, chapters and transcripts) and a bucket policy letting anyone read the objects under
-    the storage's prefix (never the state). Other rules and statements are kept; a second run
-    changes nothing. For a folder, say what its web server must send.
+    the storage's prefix (never the state). Other rules and statements are kept (but an older
+    grant of ours that lets anyone read the state is removed); a second run changes nothing. A
+    store without bucket policies gets the CORS rules and a line on what to set in its console.
+    For a folder, say what its web server must send.
 
     Exit codes: 0 done (or already set), 2 usage, 3 storage failure."""
     from podcast_tools.publish.state import locate, open_locations
 
     network = _options(ctx).network()
     locations = locate(network, storage_url=storage_url, state_url=state_url)
-    storage, _ = open_locations(network, locations)
-    for line in storage.set_up_public_access(dry_run=dry_run):
+    storage, state = open_locations(network, locations)
+    for line in storage.set_up_public_access(dry_run=dry_run, state=state):
         typer.echo(line)
 
 

@@ -141,8 +141,8 @@ def test_the_buckets_other_rules_and_statements_are_kept(sample: Path, s3_server
     )
     assert podcast(sample, "storage", "setup").exit_code == 0
     rules = cors_rules(s3_server, bucket)
-    assert [rule.get("ID") for rule in rules] == ["uploads-from-the-cms", access.CORS_RULE_ID]
-    assert rules[0]["AllowedOrigins"] == ["https://cms.example"]
+    assert [rule.get("ID") for rule in rules] == [access.CORS_RULE_ID, "uploads-from-the-cms"]
+    assert rules[1]["AllowedOrigins"] == ["https://cms.example"]
     statements = bucket_policy(s3_server, bucket)["Statement"]
     resources = [statement["Resource"] for statement in statements]
     assert resources == [f"arn:aws:s3:::{bucket}/another-network/*", f"arn:aws:s3:::{bucket}/net/*"]
@@ -257,7 +257,8 @@ def test_an_equal_cors_rule_counts_as_set_and_an_older_one_of_ours_is_replaced()
     assert access.merged_rules([reordered]) is None
     older = {**wanted, "AllowedHeaders": ["Range"]}
     other = {"AllowedOrigins": ["https://cms.example"], "AllowedMethods": ["PUT"]}
-    assert access.merged_rules([older, other]) == [other, wanted]
+    assert access.merged_rules([older, other]) == [wanted, other]
+    assert access.merged_rules([other, wanted]) == [wanted, other]  # S3 takes the first match
     assert access.merged_rules([]) == [wanted]
 
 
@@ -277,3 +278,109 @@ def test_a_wildcard_in_the_prefix_is_refused_before_any_policy(tmp_path: Path):
         )
         with pytest.raises(AssertionError):
             access.policy_statement("media", prefix)
+
+
+def test_our_cors_rule_goes_first_before_a_rule_that_would_win(
+    sample: Path, s3_server, bucket: str
+):
+    """Review of issue 25 item 8: S3 applies the FIRST rule matching the origin and method; an
+    existing */GET rule without ExposeHeaders, before ours, hid Content-Range from players."""
+    point_at(sample, s3_server, bucket)
+    plain = {"ID": "any-site-may-get", "AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}
+    client = s3_server.client()
+    client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [plain]})
+    assert podcast(sample, "storage", "setup").exit_code == 0
+    rules = cors_rules(s3_server, bucket)
+    assert [rule.get("ID") for rule in rules] == [access.CORS_RULE_ID, "any-site-may-get"]
+    assert rules[0]["ExposeHeaders"] == list(access.EXPOSED_HEADERS)
+    again = podcast(sample, "storage", "setup")
+    assert "CORS rules already set" in again.stdout
+    assert cors_rules(s3_server, bucket) == rules
+
+
+def statements(s3_server, bucket: str) -> list[dict]:
+    return (bucket_policy(s3_server, bucket) or {}).get("Statement", [])
+
+
+def test_an_older_grant_of_ours_that_exposes_the_state_is_removed_anothers_is_named(
+    sample: Path, s3_server, bucket: str
+):
+    """Review of issue 25 item 8: statements are keyed by their prefix, so a grant of ours from
+    before a move to s3://BUCKET/net (media/* , for a network at the bucket's root) stayed and
+    let anyone read the state net.state/. Ours is removed (one line); another's is named."""
+    point_at(sample, s3_server, bucket)
+    put(s3_server, bucket, "net.state/manifest.json", b"{}")
+    older = access.policy_statement(bucket, "")
+    elsewhere = access.policy_statement(bucket, "another-network")
+    client = s3_server.client()
+    document = {"Version": "2012-10-17", "Statement": [older, elsewhere]}
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
+    state = f"{s3_server.endpoint}/{bucket}/net.state/manifest.json"
+    assert listener(state)[0] == 200  # the leak
+
+    dry = podcast(sample, "storage", "setup", "--dry-run")
+    line = (
+        f"s3://{bucket}: bucket policy: would remove our older statement {older['Sid']} "
+        f"(arn:aws:s3:::{bucket}/*): it let anyone read the state {bucket}/net.state/"
+    )
+    assert line in dry.stdout.splitlines()
+    assert listener(state)[0] == 200  # nothing set
+
+    done = podcast(sample, "storage", "setup")
+    assert done.exit_code == 0, done.output
+    assert line.replace("would remove", "removed") in done.stdout.splitlines()
+    resources = [statement["Resource"] for statement in statements(s3_server, bucket)]
+    assert resources == [f"arn:aws:s3:::{bucket}/another-network/*", f"arn:aws:s3:::{bucket}/net/*"]
+    assert listener(state)[0] == 403
+
+    theirs = {**older, "Sid": "EverythingIsPublic", "Action": ["s3:Get*"]}
+    document = {"Version": "2012-10-17", "Statement": [*statements(s3_server, bucket), theirs]}
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
+    warned = podcast(sample, "storage", "setup")
+    assert warned.exit_code == 0, warned.output
+    assert warned.stdout.splitlines()[1:] == [
+        f"s3://{bucket}: bucket policy already set (anyone may s3:GetObject "
+        f"arn:aws:s3:::{bucket}/net/*)",
+        f"s3://{bucket}: warning: the bucket policy's statement EverythingIsPublic lets anyone "
+        f"read the state {bucket}/net.state/; remove it or narrow its Resource",
+    ]
+    assert statements(s3_server, bucket)[-1]["Sid"] == "EverythingIsPublic"  # not ours: kept
+
+
+@pytest.mark.parametrize(
+    ("operation", "code", "status"),
+    [("GetBucketPolicy", "NotImplemented", 501), ("PutBucketPolicy", "MethodNotAllowed", 405)],
+)
+def test_a_store_without_bucket_policies_still_gets_its_cors_rules(
+    sample: Path, s3_server, bucket: str, monkeypatch, operation: str, code: str, status: int
+):
+    """Review of issue 25 item 8: Cloudflare R2 implements no bucket policies; setup failed as
+    a whole. The fault is injected (SeaweedFS has policies) on the policy call only: the CORS
+    rules go to the real server, and one line says where public read must be set."""
+    from botocore.awsrequest import AWSResponse
+
+    def refuse(**_):
+        error = {"Code": code, "Message": f"{operation} is not implemented"}
+        metadata = {"HTTPStatusCode": status}
+        answer = AWSResponse(f"{s3_server.endpoint}/{bucket}?policy", status, {}, None)
+        return answer, {"Error": error, "ResponseMetadata": metadata}
+
+    opened = access._Bucket.__init__
+
+    def with_fault(self, storage):
+        opened(self, storage)
+        self.client.meta.events.register(f"before-call.s3.{operation}", refuse)
+
+    monkeypatch.setattr(access._Bucket, "__init__", with_fault)
+    point_at(sample, s3_server, bucket)
+    result = podcast(sample, "storage", "setup")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"s3://{bucket}: CORS rules set (GET, HEAD from any origin, with Range, If-Range, "
+        "If-None-Match, If-Modified-Since)",
+        f"s3://{bucket}: this store has no bucket policies: make the objects under net/ publicly "
+        "readable in the provider's console (Cloudflare R2: the bucket's public access), never "
+        "the state",
+    ]
+    assert [rule["ID"] for rule in cors_rules(s3_server, bucket)] == [access.CORS_RULE_ID]
+    assert bucket_policy(s3_server, bucket) is None

@@ -16,16 +16,20 @@ preview serves unpublished episodes, which a website the producer visits must no
 - preflights cached for a day.
 
 `set_up` applies them to the storage's bucket (`put_bucket_cors`: a bucket's CORS rules are the
-whole bucket's) together with a public-read bucket policy (`put_bucket_policy`: s3:GetObject on
-the objects under the storage's prefix — never the state, which `locate` keeps outside it). Other
-CORS rules and policy statements of the bucket are kept; a run that finds both as wanted changes
-nothing (idempotent); `dry_run` says what would be set and sets nothing.
+whole bucket's; ours first, as S3 applies the first rule that matches) together with a
+public-read bucket policy (`put_bucket_policy`: s3:GetObject on the objects under the storage's
+prefix — never the state, which `locate` keeps outside it, and the prefix holds no wildcard).
+Other CORS rules and policy statements of the bucket are kept — but an older statement of ours
+that lets anyone read the state is removed, and another's is warned of; a run that finds both as
+wanted changes nothing (idempotent); `dry_run` says what would be set and sets nothing. A store
+without bucket policies (Cloudflare R2) gets the CORS rules and a line on what to set by hand.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +48,9 @@ EXPOSED_HEADERS = (
 )
 MAX_AGE_S = 86400
 CORS_RULE_ID = "podcast-tools-web-players"
+OUR_SID = "PodcastToolsPublicRead"  # + a hash of the prefix: one statement per prefix
+#: how stores without bucket policies (Cloudflare R2 …) answer their calls
+UNSUPPORTED = ("NotImplemented", "MethodNotAllowed", "NotImplementedError")
 POLICY_VERSION = "2012-10-17"
 
 
@@ -76,7 +83,7 @@ def policy_statement(bucket: str, prefix: str) -> dict[str, Any]:
     # a wildcard in the prefix would widen the grant (`locate` refuses such a prefix)
     assert "*" not in prefix and "?" not in prefix, prefix
     objects = f"{prefix}/*" if prefix else "*"
-    sid = "PodcastToolsPublicRead" + hashlib.sha256(prefix.encode()).hexdigest()[:8]
+    sid = OUR_SID + hashlib.sha256(prefix.encode()).hexdigest()[:8]
     return {
         "Sid": sid,
         "Effect": "Allow",
@@ -105,25 +112,81 @@ def _same_statement(a: dict, b: dict) -> bool:
 
 
 def merged_rules(rules: list[dict]) -> list[dict] | None:
-    """The bucket's CORS rules with ours among them, or None when they already allow it (ours or
-    an equal rule is there). A rule of ours that differs (an older version) is replaced."""
+    """The bucket's CORS rules with ours first, or None when the first already allows it (ours
+    or an equal rule). S3 applies the first rule that matches a request's origin and method: an
+    earlier `*`/GET rule without our exposed headers would hide Content-Range from players. The
+    other rules are kept after ours; a rule of ours that differs (an older version) is replaced."""
     wanted = cors_rule()
-    if any(_same_rule(rule, wanted) for rule in rules):
+    if rules and _same_rule(rules[0], wanted):
         return None
-    return [rule for rule in rules if rule.get("ID") != CORS_RULE_ID] + [wanted]
+    return [wanted] + [
+        rule for rule in rules if rule.get("ID") != CORS_RULE_ID and not _same_rule(rule, wanted)
+    ]
 
 
-def merged_policy(policy: dict | None, statement: dict) -> dict | None:
-    """The bucket policy with the public-read statement in it, or None when an equal statement is
-    already there. Other statements are kept; one of ours with the same Sid is replaced."""
+def _statements(policy: dict | None) -> list[dict]:
+    statements = (policy or {}).get("Statement", [])
+    return statements if isinstance(statements, list) else [statements]
+
+
+def merged_policy(
+    policy: dict | None, statement: dict, *, dropped: tuple[dict, ...] = ()
+) -> dict | None:
+    """The bucket policy with the public-read statement in it and without the `dropped` ones, or
+    None when an equal statement is already there and nothing is dropped. Other statements are
+    kept; one of ours with the same Sid is replaced."""
     if policy is None:
         return {"Version": POLICY_VERSION, "Statement": [statement]}
-    statements = policy.get("Statement", [])
-    statements = statements if isinstance(statements, list) else [statements]
-    if any(_same_statement(found, statement) for found in statements):
+    statements = [found for found in _statements(policy) if found not in dropped]
+    if any(_same_statement(found, statement) for found in statements) and not dropped:
         return None
     kept = [found for found in statements if found.get("Sid") != statement["Sid"]]
+    if any(_same_statement(found, statement) for found in kept):
+        return {**policy, "Statement": kept}
     return {**policy, "Statement": kept + [statement]}
+
+
+def _lets_anyone_read(statement: dict) -> bool:
+    """Whether a statement allows anyone s3:GetObject (as ours does, or more)."""
+    principal = statement.get("Principal")
+    anyone = principal == "*" or (
+        isinstance(principal, dict) and "*" in _listed(principal.get("AWS"))
+    )
+    actions = [str(action).lower() for action in _listed(statement.get("Action"))]
+    reads = any(
+        action == "s3:getobject"
+        or (action.endswith("*") and "s3:getobject".startswith(action[:-1]))
+        for action in actions
+    )
+    return (
+        statement.get("Effect") == "Allow" and anyone and reads and "NotResource" not in statement
+    )
+
+
+def covers_state(statement: dict, bucket: str, state_prefix: str) -> bool:
+    """Whether a statement lets anyone read keys under `state_prefix`/ of `bucket` (its Resource
+    patterns, * and ? as a policy reads them, matched against a state key).
+
+    >>> covers_state(policy_statement("media", ""), "media", "podcast.state")
+    True
+    >>> covers_state(policy_statement("media", "podcast"), "media", "podcast.state")
+    False
+    """
+    if not _lets_anyone_read(statement):
+        return False
+    keys = [f"arn:aws:s3:::{bucket}/{state_prefix}/{key}" for key in ("manifest.json", "x")]
+    for resource in _listed(statement.get("Resource")):
+        pattern = re.escape(str(resource)).replace(r"\*", ".*").replace(r"\?", ".")
+        if any(re.fullmatch(pattern, key, re.S) for key in keys):
+            return True
+    return False
+
+
+def _exposing(policy: dict | None, bucket: str, state_prefix: str | None) -> list[dict]:
+    """The policy's statements that let anyone read the state (none when it is elsewhere)."""
+    if state_prefix is None:
+        return []
+    return [found for found in _statements(policy) if covers_state(found, bucket, state_prefix)]
 
 
 @dataclass(frozen=True)
@@ -134,8 +197,11 @@ class Setting:
     bucket: str
     document: dict | None  # what is (or would be) set; None when it is already there
     summary: str
+    note: str | None = None  # said instead (what could not be set, what else was found)
 
     def line(self, *, dry_run: bool) -> str:
+        if self.note is not None:
+            return f"s3://{self.bucket}: {self.note}"
         if self.document is None:
             return f"s3://{self.bucket}: {self.what} already set ({self.summary})"
         verb = "would set" if dry_run else "set"
@@ -158,6 +224,9 @@ class _Bucket:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in absent:
                 return None
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if "policy" in action and (code in UNSUPPORTED or status == 501):
+                raise NoPolicies(f"s3://{self.bucket}: cannot {action}: {code or status}") from None
             if code == "AccessDenied" and "policy" in action:
                 raise StorageError(
                     f"s3://{self.bucket}: cannot {action}: AccessDenied: these credentials may "
@@ -202,35 +271,81 @@ class _Bucket:
         )
 
 
+class NoPolicies(StorageError):
+    """The store has no bucket policies (Cloudflare R2: NotImplemented)."""
+
+
 _NO_CORS = ("NoSuchCORSConfiguration",)
 _NO_POLICY = ("NoSuchBucketPolicy",)
 
 
-def set_up(storage: S3Storage, *, dry_run: bool = False) -> list[Setting]:
-    """Give the storage's bucket the CORS rule web players need and a policy letting anyone read
-    the objects under its prefix; both read first, so a second run changes nothing. With
-    `dry_run`, only read. Raises StorageError (one line) on any failure."""
+def _no_policies(storage: S3Storage) -> Setting:
+    """What to say for a store without bucket policies: where public read must be set."""
+    where = f"the objects under {storage.prefix}/" if storage.prefix else "the bucket"
+    note = (
+        f"this store has no bucket policies: make {where} publicly readable in the provider's "
+        "console (Cloudflare R2: the bucket's public access), never the state"
+    )
+    return Setting("bucket policy", storage.bucket, None, "", note=note)
+
+
+def _state_notes(
+    bucket: str, dropped: list[dict], foreign: list[dict], state_prefix: str, dry_run: bool
+) -> list[Setting]:
+    """One line per statement that let anyone read the state: ours (older, another prefix)
+    removed; another's warned of by its Sid."""
+    verb = "would remove" if dry_run else "removed"
+    state = f"{bucket}/{state_prefix}/"
+    notes = [
+        f"bucket policy: {verb} our older statement {found.get('Sid')} "
+        f"({', '.join(_listed(found.get('Resource')))}): it let anyone read the state {state}"
+        for found in dropped
+    ] + [
+        f"warning: the bucket policy's statement {found.get('Sid') or '(no Sid)'} lets anyone "
+        f"read the state {state}; remove it or narrow its Resource"
+        for found in foreign
+    ]
+    return [Setting("bucket policy", bucket, None, "", note=note) for note in notes]
+
+
+def set_up(
+    storage: S3Storage, *, dry_run: bool = False, state: object | None = None
+) -> list[Setting]:
+    """Give the storage's bucket the CORS rule web players need (first among its rules) and a
+    policy letting anyone read the objects under its prefix; both read first, so a second run
+    changes nothing. With `dry_run`, only read. `state`: the state's store; when it is in the
+    same bucket, our older statements that let anyone read it are removed, others' warned of.
+    A store without bucket policies still gets the CORS rules and a line on what to do by hand.
+    Raises StorageError (one line) on any other failure."""
     bucket = _Bucket(storage)
     statement = policy_statement(storage.bucket, storage.prefix)
     rules = merged_rules(bucket.rules())
-    policy = merged_policy(bucket.policy(), statement)
-    settings = [
-        Setting(
-            "CORS rules",
-            storage.bucket,
-            None if rules is None else {"CORSRules": rules},
-            f"{', '.join(METHODS)} from any origin, with {', '.join(REQUEST_HEADERS)}",
-        ),
-        Setting(
-            "bucket policy",
-            storage.bucket,
-            policy,
-            f"anyone may s3:GetObject {statement['Resource']}",
-        ),
-    ]
+    cors = Setting(
+        "CORS rules",
+        storage.bucket,
+        None if rules is None else {"CORSRules": rules},
+        f"{', '.join(METHODS)} from any origin, with {', '.join(REQUEST_HEADERS)}",
+    )
+    same_bucket = getattr(state, "bucket", None) == storage.bucket
+    state_prefix = getattr(state, "prefix", None) if same_bucket else None
+    try:
+        found = bucket.policy()
+    except NoPolicies:
+        settings = [cors, _no_policies(storage)]
+    else:
+        exposing = _exposing(found, storage.bucket, state_prefix)
+        dropped = [it for it in exposing if str(it.get("Sid", "")).startswith(OUR_SID)]
+        policy = merged_policy(found, statement, dropped=tuple(dropped))
+        summary = f"anyone may s3:GetObject {statement['Resource']}"
+        settings = [cors, Setting("bucket policy", storage.bucket, policy, summary)]
+        foreign = [it for it in exposing if it not in dropped]
+        settings += _state_notes(storage.bucket, dropped, foreign, state_prefix or "", dry_run)
     if not dry_run:
         if rules is not None:
             bucket.put_rules(rules)
-        if policy is not None:
-            bucket.put_policy(policy)
+        if settings[1].document is not None:
+            try:
+                bucket.put_policy(settings[1].document)
+            except NoPolicies:
+                settings[1] = _no_policies(storage)
     return settings

@@ -156,7 +156,9 @@ class Storage:
         """The store at `place` (options a backend has no use for, it ignores)."""
         raise NotImplementedError
 
-    def set_up_public_access(self, *, dry_run: bool = False) -> list[str]:
+    def set_up_public_access(
+        self, *, dry_run: bool = False, state: Storage | None = None
+    ) -> list[str]:
         """`podcast storage setup`: let listeners and web players on other sites read what is
         published here; the lines to say. A store that cannot set it itself (a folder) says
         what the web server serving it must send (podcast_tools.publish.access)."""
@@ -675,14 +677,16 @@ class S3Storage(Storage):
     def endpoint(self) -> str:
         return self._client.meta.endpoint_url
 
-    def set_up_public_access(self, *, dry_run: bool = False) -> list[str]:
+    def set_up_public_access(
+        self, *, dry_run: bool = False, state: Storage | None = None
+    ) -> list[str]:
         """The bucket's CORS rule for web players and a public-read policy on the prefix's
-        objects (podcast_tools.publish.access.set_up); with `dry_run`, the documents it would
-        set, nothing set."""
+        objects, never the `state`'s (podcast_tools.publish.access.set_up); with `dry_run`, the
+        documents it would set, nothing set."""
         from podcast_tools.publish import access
 
         lines = []
-        for setting in access.set_up(self, dry_run=dry_run):
+        for setting in access.set_up(self, dry_run=dry_run, state=state):
             lines.append(setting.line(dry_run=dry_run))
             if dry_run and setting.document is not None:
                 lines.append(json.dumps(setting.document, indent=2))
