@@ -188,7 +188,9 @@ def site_icons(source: Path | IO[bytes]) -> tuple[bytes, bytes]:
     try:
         with open_image(source) as image:
             image.load()
-            rgb = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+            # a palette, grey or RGB image may be transparent through a key colour (tRNS)
+            clear = "A" in image.getbands() or "transparency" in image.info
+            rgb = image.convert("RGBA" if clear else "RGB")
     except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ValueError(f"cannot make an icon of it: {exc}") from exc
     side = min(rgb.size)

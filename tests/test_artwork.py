@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from podcast_tools.artwork import artwork_problems, fixed_copy
+from podcast_tools.artwork import artwork_problems, fixed_copy, site_icons
 from podcast_tools.cli import app
 from tests.conftest import find_problem, problems_of
 
@@ -101,3 +102,28 @@ def test_art_fix_artwork_cannot_fix_is_never_sent_to_it(sample: Path):
     lines = [line for line in result.output.splitlines() if "art/cover.jpg" in line]
     assert any("needs new art" in line for line in lines), lines
     assert not [line for line in lines if "use --fix-artwork" in line], lines
+
+
+@pytest.mark.parametrize("mode", ["P", "L", "RGB"])
+def test_an_icon_keeps_the_transparency_of_a_key_colour(tmp_path: Path, mode: str):
+    """Review of issue 25 item 10: a palette (or grey, or RGB) PNG whose transparency is a key
+    colour (tRNS) lost it in the site's icon: its clear corners turned black."""
+    art = Image.new("RGB", (400, 400), (0, 0, 0))
+    art.paste((200, 30, 30), (100, 100, 300, 300))  # an opaque square on a clear field
+    if mode == "P":
+        art = art.quantize(colors=4)
+        key = art.getpixel((0, 0))
+    else:
+        art = art.convert(mode)
+        key = art.getpixel((0, 0))
+    path = tmp_path / "cover.png"
+    art.save(path, transparency=key)
+    with Image.open(path) as check:
+        assert check.mode == mode and "transparency" in check.info
+    png, ico = site_icons(path)
+    for data in (png, ico):
+        with Image.open(io.BytesIO(data)) as icon:
+            rgba = icon.convert("RGBA")
+            assert rgba.getpixel((2, 2))[3] == 0, mode  # clear corner
+            middle = rgba.width // 2
+            assert rgba.getpixel((middle, middle))[3] == 255, mode
