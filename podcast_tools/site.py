@@ -438,33 +438,54 @@ def excerpt(text: str, limit: int = 160) -> str:
 
 _LIST = re.compile(r"<(ul|ol)>(.*?)</\1>", re.S)
 _ITEM = re.compile(r"<li>(.*?)</li>", re.S)
-_LABEL = re.compile(r"<p>\s*<(strong|b)>[^<]{1,60}</\1>:?\s*</p>\s*$")
-_TIMECODE = re.compile(r"^\(?\d{1,2}:\d{2}(:\d{2})?")
+#: a label that says nothing but a short label, alone in its paragraph or heading
+_LABEL = re.compile(
+    r"(<p>\s*<(strong|b)>[^<]{1,40}</\2>:?\s*</p>|<(h[2-4])( [^>]*)?>[^<]{1,40}</\3>)\s*$"
+)
+_TIMECODE = re.compile(r"^\(?(\d{1,2}):(\d{2})(?::(\d{2}))?")
 
 
 def _plain(fragment: str) -> str:
     return " ".join(html.unescape(nh3.clean(fragment, tags=set())).split())
 
 
-def without_chapter_list(notes: str, titles: Iterable[str]) -> str:
+def _listed_at(item: str, start_s: float) -> bool:
+    """Whether a list item begins with the time `start_s` (as `clock` writes it, to the second).
+
+    >>> _listed_at("01:05 · Q & A", 65.2), _listed_at("1:01:05 Q", 3665), _listed_at("01:05 Q", 125)
+    (True, True, False)
+    """
+    found = _TIMECODE.match(item)
+    if not found:
+        return False
+    first, second, third = (int(part) if part else None for part in found.groups())
+    listed = first * 3600 + second * 60 + third if third is not None else first * 60 + second
+    return abs(listed - start_s) <= 1
+
+
+def without_chapter_list(notes: str, chapters: Iterable[tuple[str, float]]) -> str:
     """Sanitised notes without their list of the chapters (the page lists them once, each
-    seeking the player): the list whose every item is a time and the chapter's title, in order,
-    and the bold label of its own paragraph just before it ("Chapters", "In this episode").
-    Notes with no such list are returned as they are.
+    seeking the player): the list whose every item is the chapter's start time and title, in
+    order, and the label just before it when it says nothing but a short label (a bold
+    paragraph or an h2–h4: "Chapters", "In this episode"). Notes with no such list are returned
+    as they are.
 
     >>> notes = "<p>Hi.</p><p><strong>Chapters</strong></p><ul><li>00:00:00 Intro</li><li>00:01:05 · <a href='x'>Q &amp; A</a></li></ul>\\n<p>Bye.</p>"
-    >>> without_chapter_list(notes, ["Intro", "Q & A"])
+    >>> without_chapter_list(notes, [("Intro", 0), ("Q & A", 65)])
     '<p>Hi.</p>\\n<p>Bye.</p>'
-    >>> without_chapter_list(notes, ["Intro", "Other"]) == notes
+    >>> without_chapter_list(notes, [("Intro", 0), ("Other", 65)]) == notes
+    True
+    >>> without_chapter_list(notes, [("Intro", 0), ("Q & A", 300)]) == notes  # other times
     True
     """
-    wanted = [" ".join(title.split()) for title in titles]
+    wanted = [(" ".join(title.split()), start_s) for title, start_s in chapters]
     if not wanted:
         return notes
     for found in _LIST.finditer(notes):
         items = [_plain(item) for item in _ITEM.findall(found.group(2))]
         if len(items) != len(wanted) or not all(
-            _TIMECODE.match(item) and title in item for item, title in zip(items, wanted)
+            _listed_at(item, start_s) and title in item
+            for item, (title, start_s) in zip(items, wanted)
         ):
             continue
         before = notes[: found.start()]
@@ -840,7 +861,11 @@ class _SiteBuilder:
             download=sources[0],
             downloads=tuple(sources),
             # sanitised when recorded; again, in case; the chapters are listed once, below
-            notes=Markup(sanitise(without_chapter_list(media.html, [c.title for c in chapters]))),
+            notes=Markup(
+                sanitise(
+                    without_chapter_list(media.html, [(c.title, float(c.start)) for c in chapters])
+                )
+            ),
             chapters=chapters,
             transcript=transcript,
             persons=tuple(

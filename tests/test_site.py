@@ -1428,3 +1428,44 @@ def test_dates_and_durations_read_in_every_language_babel_knows():
     for unknown in ("tlh", "x-klingon", "", "en-"):
         assert date_text(when, unknown) == "December 6, 2026"
         assert duration_text(3900, unknown) == "1 hr, 5 min"
+
+
+def _notes_of(built: Built, html_notes: str):
+    record = built.record("002-change-advisory-boards")
+    records = {**built.records, record.guid: replace(record, html=html_notes)}
+    pages = {page.key: page for page in build(built.network, records)}
+    doc = parse_html(pages["itsmwp/002-change-advisory-boards.html"].data)
+    [notes] = doc.xpath('//section[@class="notes"]')
+    return notes
+
+
+def test_a_list_of_the_chapters_titles_at_other_times_is_kept(built: Built):
+    """Review of issue 25 item 9: only the titles were compared, so a list of the same topics
+    at other times (a list of the chapters of another recording, say) was taken for the
+    chapter list and dropped. Each item's time must be the chapter's start."""
+    record = built.record("002-change-advisory-boards")
+    assert "<p><strong>In this episode</strong></p>" in record.html
+    listed = re.findall(r"<li>(\d{2}:\d{2}:\d{2}) ·", record.html)
+    assert len(listed) > 1
+    shifted = record.html
+    for time in listed:  # each a minute and a half later
+        hours, minutes, seconds = map(int, time.split(":"))
+        later = timedelta(hours=hours, minutes=minutes, seconds=seconds + 90)
+        shifted = shifted.replace(f"<li>{time} ·", f"<li>0{later} ·", 1)
+    notes = _notes_of(built, shifted)
+    assert len([li for li in notes.xpath(".//li") if TIMECODE.match(text(li))]) == len(listed)
+    assert "In this episode" in text(notes)
+    assert "In this episode" not in text(_notes_of(built, record.html))  # at the times: dropped
+
+
+def test_only_a_label_that_says_nothing_else_goes_with_the_list(built: Built):
+    """The label before the chapter list goes with it when it is only a short label (a bold
+    paragraph or a heading); a longer paragraph of its own stays."""
+    record = built.record("002-change-advisory-boards")
+    label = "<p><strong>In this episode</strong></p>"
+    heading = _notes_of(built, record.html.replace(label, '<h3 id="c">Chapters</h3>'))
+    assert not heading.xpath(".//h3") and "Chapters" not in text(heading)
+    sentence = "<p><strong>We spoke with three change managers about their boards</strong></p>"
+    long = _notes_of(built, record.html.replace(label, sentence))
+    assert "We spoke with three change managers about their boards" in text(long)
+    assert not [li for li in long.xpath(".//li") if TIMECODE.match(text(li))]
