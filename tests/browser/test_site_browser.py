@@ -553,6 +553,52 @@ def test_the_network_nav_is_compact_on_a_phone(new_page, preview_server):
     )
 
 
+#: The focused element's outline box (its border box grown by outline width and offset) and the
+#: visible box of the row that clips it (the nav's scrolling ul, its client area), in px.
+FOCUS_RING = """() => {
+    const link = document.activeElement, row = link.closest("ul");
+    const style = getComputedStyle(link), box = link.getBoundingClientRect();
+    const grow = parseFloat(style.outlineWidth) + parseFloat(style.outlineOffset);
+    const rowBox = row.getBoundingClientRect();
+    return {
+        ring: [box.left - grow, box.top - grow, box.right + grow, box.bottom + grow],
+        visible: [rowBox.left + row.clientLeft, rowBox.top + row.clientTop,
+                  rowBox.left + row.clientLeft + row.clientWidth,
+                  rowBox.top + row.clientTop + row.clientHeight],
+        outline: style.outlineStyle, text: link.textContent,
+    };
+}"""
+
+
+def test_a_focused_nav_link_shows_its_whole_focus_ring_on_a_phone(new_page, preview_server):
+    """Review of issue 25 item 10: the phone's nav row scrolls sideways (overflow-x: auto), and
+    so clipped the :focus-visible outline of its links — above and below, and at its edges.
+    Each link reached with Tab shows its whole ring inside the row; the nav stays short."""
+    page = new_page(viewport=PHONE)
+    page.goto(preview_server.url + EPISODE)
+    page.wait_for_load_state("load")
+    header = page.locator(".site-header").bounding_box()
+    assert header is not None and header["height"] <= 60, header
+    links = page.locator(".site-header li a").count()
+    assert links > 1
+    seen = []
+    for _ in range(links + 6):  # the skip link and the brand come first
+        page.keyboard.press("Tab")
+        if not page.evaluate("!!document.activeElement.closest('.site-header li')"):
+            if seen:
+                break
+            continue
+        found = page.evaluate(FOCUS_RING)
+        assert found["outline"] != "none", found
+        left, top, right, bottom = found["ring"]
+        v_left, v_top, v_right, v_bottom = found["visible"]
+        assert v_left - 0.5 <= left and right <= v_right + 0.5, found
+        assert v_top - 0.5 <= top and bottom <= v_bottom + 0.5, found
+        seen.append(found["text"])
+    assert len(seen) == links, seen
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_every_format_is_offered_and_dates_and_lengths_read_as_people_read_them(
     new_page, preview_server, viewport

@@ -5,7 +5,7 @@
    On the network's and the shows' pages, the search box (section[data-search], hidden until
    this script shows it) searches the Pagefind index published with the site: each hit links to
    an episode's page, or to the time in it (#t=) where the words are spoken. On a phone, the
-   current show's link is scrolled into the header's row of shows. */
+   current show's link is scrolled into the header's row of shows, and so is a link focused. */
 (function () {
   "use strict";
   var box = document.querySelector("section[data-search]");
@@ -163,6 +163,24 @@
   if (current && row.scrollWidth > row.clientWidth) {
     var item = current.parentElement;
     row.scrollLeft = Math.max(0, item.offsetLeft - row.offsetLeft - 16);
+  }
+  // A link reached with Tab is brought wholly into the row's view, its focus ring too (the
+  // browser leaves a link that is partly in view where it is).
+  if (row) {
+    row.addEventListener("focusin", function (event) {
+      var link = event.target.closest("li");
+      if (!link || row.scrollWidth <= row.clientWidth) {
+        return;
+      }
+      var ring = 8; // the focus ring: 3px and its 2px offset, and a little
+      var start = link.offsetLeft - row.offsetLeft - ring;
+      var end = start + link.offsetWidth + 2 * ring - row.clientWidth;
+      if (row.scrollLeft > start) {
+        row.scrollLeft = Math.max(0, start);
+      } else if (row.scrollLeft < end) {
+        row.scrollLeft = end;
+      }
+    });
   }
 })();
 
