@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import TypeVar
@@ -612,17 +612,26 @@ def last_build_date(xml: bytes | None) -> datetime | None:
     return when if when.tzinfo is not None else None
 
 
+#: A stored lastBuildDate at or before this is no date (a feed published dated 1970 by an
+#: earlier version): the feed is dated with the run's time, not kept at 1970 forever.
+_NO_DATE_UNTIL = datetime(1970, 1, 2, tzinfo=timezone.utc)
+#: RFC 822 dates count whole seconds: a change is dated at least this after the stored date.
+_DATE_STEP = timedelta(seconds=1)
+
+
 def dated(build: Callable[[datetime], Feed], stored: bytes | None, moment: datetime) -> Feed:
     """A feed built by `build(lastBuildDate)`, dated so that its lastBuildDate moves whenever its
     bytes change and never otherwise: built with the `stored` feed's own date, it is kept when
     that gives the very stored bytes (nothing else changed); else built again with `moment` —
-    the run's time, never before the stored date."""
+    the run's time, at least a second after the stored date (a clock at or behind it must not
+    give new bytes the old date). A stored date that is unreadable or at or before 1970-01-02
+    counts as none."""
     previous = last_build_date(stored)
-    if previous is not None:
+    if previous is not None and previous > _NO_DATE_UNTIL:
         same = build(previous)
         if same.xml == stored:
             return same
-        moment = max(moment, previous)
+        moment = max(moment, previous + _DATE_STEP)
     return build(moment)
 
 
