@@ -11,6 +11,7 @@ time (`build_moment`) — lastBuildDate moves whenever the feed's bytes change, 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -25,7 +26,7 @@ from feedgen.feed import FeedGenerator
 
 from podcast_tools.content import Episode, Network, Show
 from podcast_tools.content.models import License, Location, Value
-from podcast_tools.errors import ContentError, Problem
+from podcast_tools.errors import ContentError, Problem, UsageError
 from podcast_tools.feed.extension import (
     NAMESPACE,
     AlternateEnclosureTag,
@@ -582,17 +583,34 @@ def build_publisher_feed(
 #: The reproducible-builds.org variable: when set (seconds since 1970), the time a changed feed
 #: is dated with instead of the run's — the same content then builds the same bytes on any day.
 SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+_FIRST_SECOND = 365 * 86400  # 1971-01-01T00:00:00Z
+_YEAR_10000 = 253402300800  # 10000-01-01T00:00:00Z
 _LAST_BUILD_DATE = re.compile(rb"<lastBuildDate>([^<]{1,64})</lastBuildDate>")
 Feed = TypeVar("Feed", BuiltFeed, PublisherFeed)
 
 
+def source_date_epoch() -> datetime | None:
+    """SOURCE_DATE_EPOCH's time (None: not set, or empty); a one-line UsageError naming it and
+    its value unless it is whole seconds since 1970 (digits only) in the years 1971 to 9999 —
+    checked when the commands that write feeds start, before anything is uploaded or written
+    (`1732500000000`, milliseconds, would otherwise fail mid-publish; `1e9` be ignored)."""
+    value = os.environ.get(SOURCE_DATE_EPOCH, "")
+    digits = value.strip()
+    if not digits:
+        return None
+    if digits.isascii() and digits.isdigit() and _FIRST_SECOND <= int(digits) < _YEAR_10000:
+        return datetime.fromtimestamp(int(digits), timezone.utc)
+    raise UsageError(
+        f"{SOURCE_DATE_EPOCH}={json.dumps(value, ensure_ascii=False)}: not a time the feeds can be dated with; "
+        "set it to whole seconds since 1970 (digits only, a date in the years 1971 to 9999, "
+        "e.g. `date +%s`), or unset it"
+    )
+
+
 def build_moment(now: datetime | None = None) -> datetime:
     """The time a feed that changes is dated with: `now` (default: the clock), or
-    SOURCE_DATE_EPOCH's when that is set to a whole number of seconds."""
-    fixed = os.environ.get(SOURCE_DATE_EPOCH, "").strip()
-    if fixed.isdigit():
-        return datetime.fromtimestamp(int(fixed), timezone.utc)
-    return now or datetime.now(timezone.utc)
+    SOURCE_DATE_EPOCH's when that is set (`source_date_epoch`)."""
+    return source_date_epoch() or now or datetime.now(timezone.utc)
 
 
 def last_build_date(xml: bytes | None) -> datetime | None:
