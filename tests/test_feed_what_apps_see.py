@@ -261,8 +261,18 @@ def test_dated_keeps_the_stored_date_while_nothing_else_changes(sample: Path):
         inputs.episodes[guid], url=inputs.episodes[guid].url.replace(".mp3", "0.mp3"), bytes=1
     )
     changed_inputs = replace(inputs, episodes={**inputs.episodes, guid: retagged})
-    changed = dated(lambda when: build(when, changed_inputs), first.xml, later)
+    builds = []
+
+    def build_changed(when):
+        builds.append(when)
+        return build(when, changed_inputs)
+
+    changed = dated(build_changed, first.xml, later)
     assert _last_build_date(changed.xml) == later
+    # built once, with the stored date, then re-dated: the very bytes of a build at `later`
+    assert builds == [T1] and changed == build(later, changed_inputs)
+    in_sydney = later.astimezone(timezone(timedelta(hours=11)))
+    assert dated(build_changed, first.xml, in_sydney) == build(in_sydney, changed_inputs)
     # a clock behind the stored date (another machine's), or at it, never dates a change earlier
     # nor keeps the old date on new bytes: a second after it (RFC 822 dates count seconds)
     for clock in (T1 - timedelta(days=9), T1):
@@ -273,6 +283,12 @@ def test_dated_keeps_the_stored_date_while_nothing_else_changes(sample: Path):
         lambda when: build_publisher_feed(network, inputs.artwork_urls, built_at=when), None, T1
     )
     assert _last_build_date(publisher.xml) == T1
+    fewer = dated(
+        lambda when: build_publisher_feed(network, inputs.artwork_urls, ["itsmwp"], built_at=when),
+        publisher.xml,
+        later,
+    )
+    assert fewer == build_publisher_feed(network, inputs.artwork_urls, ["itsmwp"], built_at=later)
 
 
 @pytest.mark.parametrize(
