@@ -35,6 +35,7 @@ from podcast_tools.audio.synth import speech_like_master  # noqa: E402
 from podcast_tools.content import feed_url, podcast_guid_for  # noqa: E402
 from podcast_tools.content.loader import publisher_feed_url  # noqa: E402
 from podcast_tools.feed import build_feed  # noqa: E402
+from podcast_tools.feed.build import dated  # noqa: E402
 from podcast_tools.media_checks import load_checked_network  # noqa: E402
 from podcast_tools.record import (  # noqa: E402
     AudioFile,
@@ -109,6 +110,29 @@ def timed_validate(root: Path) -> float:
     return seconds
 
 
+def time_dated(network, entries, artwork, feeds, now, later) -> float:
+    """Seconds `dated` takes for every feed when each stored feed differs (one length) from
+    what the manifest now gives: the next publish after one re-tag in every show."""
+    dated_s = 0.0
+    for show_id, feed in zip(network.shows, feeds):
+        records = {
+            g: EpisodeRecord.from_entry(g, e) for g, e in entries.items() if show_id in e["shows"]
+        }
+        inputs = feed_inputs(network.settings.base_url, records, artwork)
+        candidates = feed_candidates(network, records, show_id)
+        stored = feed.xml.replace(b'length="', b'length="9', 1)
+        started = time.perf_counter()
+        dated(
+            lambda when, show_id=show_id, inputs=inputs, candidates=candidates: build_feed(
+                network, show_id, inputs, now=now, candidates=candidates, built_at=when
+            ),
+            stored,
+            later,
+        )
+        dated_s += time.perf_counter() - started
+    return dated_s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shows", type=int, default=10)
@@ -160,6 +184,15 @@ def main() -> None:
                 )
             )
         build_s = time.perf_counter() - started
+
+        # The next publish after one re-tag in every show: each stored feed differs (one length),
+        # so `dated` builds it with the stored date, sees other bytes, and dates it with the run's
+        # time (re-dating the one build; before, building it a second time).
+        later = now + timedelta(days=1)
+        runs = []
+        for _ in range(3):  # the best of three
+            runs.append(time_dated(network, entries, artwork, feeds, now, later))
+        dated_s = min(runs)
         total_items = sum(len(feed.included) for feed in feeds)
         size = sum(len(feed.xml) for feed in feeds)
         print(
@@ -169,6 +202,7 @@ def main() -> None:
         print(f"{'build every record: notes, keys (reference)':<44} {record_s:8.2f} s")
         ok = "ok" if build_s <= 2.0 else "MISSED"
         print(f"{'build all feeds from the records':<44} {build_s:8.2f} s   target ≤ 2 s  {ok}")
+        print(f"{'date every changed feed (dated, reference)':<44} {dated_s:8.2f} s")
         print(f"{'items written':<44} {total_items:8d}   ({size / 1e6:.1f} MB of XML)")
         print(f"{'podcast validate, empty cache (reference)':<44} {validate_cold_s:8.2f} s")
         ok = "ok" if validate_warm_s <= 1.0 else "MISSED"

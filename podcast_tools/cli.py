@@ -691,9 +691,11 @@ def feed(
     """Write each show's RSS feed from the content and the processed episodes in build/ — what
     `podcast publish` would write (no feed is written when any breaks a rule)."""
     from podcast_tools.feed import write_feed
+    from podcast_tools.feed.build import source_date_epoch
     from podcast_tools.fsutil import read_bytes_if_file
     from podcast_tools.pipeline.previews import preview_feeds
 
+    source_date_epoch()  # a bad SOURCE_DATE_EPOCH stops here, before any feed is written
     root = _options(ctx).network_root()
     network = load_checked_network(root)
     wanted = show_ids or list(network.shows)
@@ -871,6 +873,7 @@ def publish(
 
     Exit codes: 0 done, 1 content errors (nothing uploaded), 2 usage, 3 storage/network failure
     (or, with --check-public, a public check failed), 130 interrupted (Ctrl-C)."""
+    from podcast_tools.feed.build import source_date_epoch
     from podcast_tools.publish import Publisher, select
     from podcast_tools.publish.placeholders import placeholder_problems
     from podcast_tools.publish.run import shard_of
@@ -884,6 +887,7 @@ def publish(
             "--plan runs nothing, it lists what a run would read: leave out --dry-run, "
             "--feeds-only and --check-public"
         )
+    source_date_epoch()  # a bad SOURCE_DATE_EPOCH stops here, before anything is uploaded
     root = _options(ctx).network_root()
     network = load_checked_network(root)  # everything is validated before anything is uploaded
     missing = recognition_missing(network)  # machine transcripts turned on, none can be made
@@ -1038,10 +1042,12 @@ def unpublish(
     publishes one again.
 
     Exit codes: 0 done, 1 content problems, 2 usage (e.g. not published), 3 storage failure."""
+    from podcast_tools.feed.build import source_date_epoch
     from podcast_tools.publish.state import locate, open_locations
     from podcast_tools.publish.unpublish import targets as named
     from podcast_tools.publish.unpublish import unpublish as take_down
 
+    source_date_epoch()  # a bad SOURCE_DATE_EPOCH stops here, before any feed is rewritten
     network = _options(ctx).network()
     targets = named(network, episodes)
     storage, state = open_locations(

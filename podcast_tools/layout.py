@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Container, Iterable
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 HASH_CHARS = 12
 
@@ -122,6 +124,51 @@ def episode_page_url(base_url: str, show_id: str, slug: str) -> str:
     'https://media.example/itsmwp/001-incident-vs-problem.html'
     """
     return public_url(base_url, episode_page_key(show_id, slug))
+
+
+#: What a URI keeps as it is (RFC 3986's reserved characters, and % of an existing %XX escape);
+#: every other character outside ASCII's unreserved ones is percent-encoded as UTF-8.
+_URI_KEEP = "!#$%&'()*+,/:;=?@[]~"
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def ascii_uri(url: str) -> str:
+    """`url` as a plain-ASCII URI (what an ID3 URL frame, Latin-1 only, can hold and every reader
+    reads): the host IDNA-encoded, everything else percent-encoded as UTF-8, keeping reserved
+    characters and existing %XX escapes. An ASCII URI comes back as it is.
+
+    >>> ascii_uri("https://медиа.example/itsmwp/café/")
+    'https://xn--80ahcnr.example/itsmwp/caf%C3%A9/'
+    >>> ascii_uri("https://a.example/x%20y?q=ü#t")
+    'https://a.example/x%20y?q=%C3%BC#t'
+    """
+    if url.isascii() and url.isprintable() and " " not in url and not _LONE_PERCENT.search(url):
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.hostname and not parts.hostname.isascii():
+        user, at, hostport = netloc.rpartition("@")
+        host, colon, port = hostport, "", ""
+        if not hostport.startswith("[") and ":" in hostport:
+            host, colon, port = hostport.rpartition(":")
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:  # not a name IDNA takes: percent-encoded (RFC 3986 reg-name)
+            host = quote(host, safe="")
+        netloc = f"{_escaped(user)}{at}{host}{colon}{port}"
+    return urlunsplit(
+        (
+            parts.scheme,
+            _escaped(netloc),
+            _escaped(parts.path),
+            _escaped(parts.query),
+            _escaped(parts.fragment),
+        )
+    )
+
+
+def _escaped(part: str) -> str:
+    return _LONE_PERCENT.sub("%25", quote(part, safe=_URI_KEEP))
 
 
 def page_show(shows: Iterable[str], known: Container[str]) -> str | None:

@@ -428,7 +428,7 @@ def audio_files(episode: Episode, processed: ProcessedAudio) -> tuple[AudioFile,
             bytes=size,
             sha256=sha256,
             duration_s=round(processed.duration_s, 3),
-            bitrate=stream_bitrate(Path(path)),
+            bitrate=stream_bitrate(Path(path), processed.duration_s),  # its length: known
         )
         for name, path, sha256, size in processed.files
     )

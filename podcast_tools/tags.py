@@ -69,6 +69,7 @@ from podcast_tools.artwork import open_image
 from podcast_tools.errors import PodcastToolsError, ToolError
 from podcast_tools.ffmpeg import input_url, run
 from podcast_tools.formats import register_tag_writer
+from podcast_tools.layout import ascii_uri
 
 
 class TagError(PodcastToolsError):
@@ -197,7 +198,7 @@ class _UrlSpec(Latin1TextSpec):
     AVPlayer fails on (mutagen issue 555). Read as mutagen reads it (to a NUL, if any)."""
 
     def write(self, config, data, value) -> bytes:
-        return value.encode("latin-1")
+        return ascii_uri(value).encode("ascii")
 
 
 # mutagen names a frame on disk after its class, hence the class names: its own URL frames,
@@ -220,12 +221,13 @@ EPISODE_PAGE_DESC = "Episode"
 
 
 def _feed_url(url: str) -> list:
-    return [_ITUNES_WFED(encoding=0 if url.isascii() else 1, text=[url])]
+    return [_ITUNES_WFED(encoding=0, text=[ascii_uri(url)])]
 
 
 def _user_url(desc: str) -> Callable[[str], list]:
-    """A WXXX frame: the URL under a description (its key: WXXX:<desc>)."""
-    return lambda url: [_WXXX(encoding=3, desc=desc, url=url)]
+    """A WXXX frame: the URL (as a plain-ASCII URI: URL frames are Latin-1, and eyeD3 reads
+    anything else as '') under a description (its key: WXXX:<desc>)."""
+    return lambda url: [_WXXX(encoding=3, desc=desc, url=ascii_uri(url))]
 
 
 def _read_user_url(desc: str) -> Callable[[ID3], str | None]:
@@ -292,7 +294,7 @@ def _read_date(tags: ID3) -> str | None:
 
 
 def _link(url: str) -> list:
-    return [_WOAR(url=url)]
+    return [_WOAR(url=ascii_uri(url))]
 
 
 def _cover(picture: Picture) -> list:
@@ -329,7 +331,7 @@ def _chapter_frames(chapters: tuple[ChapterTag, ...]) -> list:
     for element_id, chapter in zip(ids, chapters):
         sub_frames: list = [TIT2(encoding=3, text=[chapter.title])]
         if chapter.url:
-            sub_frames.append(_WXXX(encoding=3, desc="chapter url", url=chapter.url))
+            sub_frames.append(_WXXX(encoding=3, desc="chapter url", url=ascii_uri(chapter.url)))
         if chapter.image is not None:
             sub_frames.append(
                 APIC(

@@ -261,15 +261,58 @@ def test_dated_keeps_the_stored_date_while_nothing_else_changes(sample: Path):
         inputs.episodes[guid], url=inputs.episodes[guid].url.replace(".mp3", "0.mp3"), bytes=1
     )
     changed_inputs = replace(inputs, episodes={**inputs.episodes, guid: retagged})
-    changed = dated(lambda when: build(when, changed_inputs), first.xml, later)
+    builds = []
+
+    def build_changed(when):
+        builds.append(when)
+        return build(when, changed_inputs)
+
+    changed = dated(build_changed, first.xml, later)
     assert _last_build_date(changed.xml) == later
-    # a clock behind the stored date (another machine's) never dates a change earlier
-    behind = dated(lambda when: build(when, changed_inputs), first.xml, T1 - timedelta(days=9))
-    assert _last_build_date(behind.xml) == T1 and behind.xml != first.xml
+    # built once, with the stored date, then re-dated: the very bytes of a build at `later`
+    assert builds == [T1] and changed == build(later, changed_inputs)
+    in_sydney = later.astimezone(timezone(timedelta(hours=11)))
+    assert dated(build_changed, first.xml, in_sydney) == build(in_sydney, changed_inputs)
+    # a clock behind the stored date (another machine's), or at it, never dates a change earlier
+    # nor keeps the old date on new bytes: a second after it (RFC 822 dates count seconds)
+    for clock in (T1 - timedelta(days=9), T1):
+        behind = dated(lambda when: build(when, changed_inputs), first.xml, clock)
+        assert _last_build_date(behind.xml) == T1 + timedelta(seconds=1)
+        assert behind.xml == build(T1 + timedelta(seconds=1), changed_inputs).xml
     publisher = dated(
         lambda when: build_publisher_feed(network, inputs.artwork_urls, built_at=when), None, T1
     )
     assert _last_build_date(publisher.xml) == T1
+    fewer = dated(
+        lambda when: build_publisher_feed(network, inputs.artwork_urls, ["itsmwp"], built_at=when),
+        publisher.xml,
+        later,
+    )
+    assert fewer == build_publisher_feed(network, inputs.artwork_urls, ["itsmwp"], built_at=later)
+
+
+@pytest.mark.parametrize(
+    "stored_date",
+    [
+        b"Thu, 01 Jan 1970 00:00:00 +0000",  # what 818d235 published as publisher.xml
+        b"Fri, 02 Jan 1970 00:00:00 +0000",  # at or before 1970-01-02: counts as none
+        b"Thu, 01 Jan 1970 02:00:00 +0200",
+        b"sometime soon",  # unreadable: none
+    ],
+)
+def test_a_stored_feed_dated_1970_or_unreadable_gets_the_runs_time(sample: Path, stored_date):
+    network = load_checked_network(sample)
+    inputs = feed_inputs(network.settings.base_url, {}, artwork_keys(network))
+
+    def build(when):
+        return build_publisher_feed(network, inputs.artwork_urls, built_at=when)
+
+    epoch = build(datetime(1970, 1, 1, tzinfo=timezone.utc)).xml
+    assert b"<lastBuildDate>Thu, 01 Jan 1970 00:00:00 +0000</lastBuildDate>" in epoch
+    stored = epoch.replace(b"Thu, 01 Jan 1970 00:00:00 +0000", stored_date)
+    feed = dated(build, stored, T1)
+    assert _last_build_date(feed.xml) == T1 and feed.xml == build(T1).xml
+    assert dated(build, feed.xml, T1 + timedelta(days=1)).xml == feed.xml  # and then kept
 
 
 def test_build_moment_is_source_date_epoch_when_set(monkeypatch):

@@ -112,17 +112,52 @@ def test_a_table_set_in_part_by_a_parent_is_one_problem_where_it_is_set(sample: 
         "episodes/network.toml: shows.itsmwp-anz.owner.name: missing; owner is set here, so "
         "none of its keys come from [defaults]: set name here too"
     ]
-    # with nothing to inherit either, the key still belongs where the table is set
+    # with nothing to inherit, nothing was overridden: the ordinary "missing", where it is set
     edit(
         sample / "episodes/network.toml",
         'owner = { name = "ITSM Weekly Producers", email = "producers@itsmweekly.example" }\n',
         "",
     )
     problems = [str(p) for p in problems_of(sample) if "owner" in p.field]
-    assert (
-        "episodes/network.toml: shows.itsmwp-anz.owner.name: missing; owner is set here, so "
-        "none of its keys come from elsewhere: set name here too"
-    ) in problems
+    assert "episodes/network.toml: shows.itsmwp-anz.owner.name: missing; set it here" in problems
+    assert not any("none of its keys come from" in line for line in problems), problems
+
+
+def test_a_table_missing_a_key_with_nothing_inherited_says_only_missing(sample: Path):
+    """[defaults] owner = { name = … } inherits nothing: no "set here, so none of its keys come
+    from elsewhere" (review of issue 25 item 1)."""
+    edit(
+        sample / "episodes/network.toml",
+        'owner = { name = "ITSM Weekly Producers", email = "producers@itsmweekly.example" }',
+        'owner = { name = "ITSM Weekly Producers" }',
+    )
+    problems = [str(p) for p in problems_of(sample) if "owner" in p.field]
+    assert problems == ["episodes/network.toml: defaults.owner.email: missing; set it here"]
+
+
+def test_an_empty_table_of_one_thing_means_none(sample: Path):
+    """`location = {}` in a show: no location (the inherited one taken away), no note; a table
+    every show needs (owner) set to {} says so, in one line where it is set."""
+    edit(
+        sample / "episodes/network.toml",
+        'location = { name = "Sydney", geo = "geo:-33.8688,151.2093" }',
+        "location = {}",
+    )
+    network = load_checked_network(sample)
+    assert network.shows["itsmwp-anz"].location is None
+    assert network.shows["itsmwp"].location.name == "London"  # its parent keeps its own
+    assert network.origins["itsmwp-anz"]["location"] == "own"
+    result = podcast(sample, "validate", ok=True)
+    assert "location" not in result.stderr, result.stderr
+    edit(
+        sample / "episodes/network.toml",
+        'owner = { name = "ITSM Weekly Producers", email = "anz@itsmweekly.example" }',
+        "owner = {}",
+    )
+    assert [str(p) for p in problems_of(sample) if "owner" in p.field] == [
+        "episodes/network.toml: shows.itsmwp-anz.owner: missing; owner = {} here means none, "
+        "and every show needs one: set it in full here"
+    ]
 
 
 def test_tables_of_settings_still_merge_key_by_key(sample: Path):

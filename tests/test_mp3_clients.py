@@ -210,3 +210,66 @@ def test_each_episodes_tags_link_to_the_page_the_website_publishes_for_it(sample
         assert tags.link == network.shows[episode.show].link  # WOAR: the show's website
         checked += 1
     assert checked == len(records) >= 7
+
+
+@pytest.mark.parametrize("version", [3, 4])
+def test_non_ascii_urls_are_written_as_ascii_uris_every_reader_reads(tmp_path: Path, version: int):
+    """A base_url like https://медиа.example/ and a slug like café: ID3 URL frames hold Latin-1
+    only (writing failed: "'latin-1' codec can't encode…", and eyeD3 reads such a frame as ''),
+    so each URL is written as its plain-ASCII URI — the host IDNA-encoded, the rest
+    percent-encoded as UTF-8 — which mutagen, eyeD3 and ffmpeg read alike."""
+    from podcast_tools.tags import contiguous_chapters
+
+    mp3 = synth(
+        tmp_path / "e.mp3",
+        "0.2*sin(2*PI*440*t)",
+        seconds=10,
+        rate=44100,
+        codec=("-c:a", "libmp3lame", "-b:a", "64k"),
+    )
+    base = "https://медиа.example/"
+    marks = [(0.0, "Intro", None, None), (4.0, "Más", "https://медиа.example/notes/más#t=4", None)]
+    tags = sample_tags(10000, chapters=False, cover=False)
+    tags = type(tags)(
+        **{
+            **tags.__dict__,
+            "link": base,
+            "page_url": base + "itsmwp/café/",
+            "feed_url": base + "itsmwp/feed.xml",
+            "chapters": contiguous_chapters(marks, 10000),
+        }
+    )
+    write_tags(mp3, tags, version=version)
+    host = "https://xn--80ahcnr.example/"
+    link, page, feed = host, host + "itsmwp/caf%C3%A9/", host + "itsmwp/feed.xml"
+    chapter_url = host + "notes/m%C3%A1s#t=4"
+
+    frames = ID3(mp3)
+    assert frames.getall("WOAR")[0].url == link
+    assert frames["WXXX:Episode"].url == page and frames["WXXX:Podcast feed"].url == feed
+    back = read_tags(mp3)
+    assert (back.fields["link"], back.fields["page_url"], back.fields["feed_url"]) == (
+        link,
+        page,
+        feed,
+    )
+    assert [c.url for c in back.chapters] == [None, chapter_url]
+
+    tag = eyed3.load(mp3).tag
+    assert tag.frame_set[b"WOAR"][0].url == link
+    assert {f.description: f.url for f in tag.user_url_frames} == {
+        "Episode": page,
+        "Podcast feed": feed,
+    }
+    assert tag.frame_set[b"WFED"][0].text == feed
+    assert [c.user_url for c in tag.chapters] == [None, chapter_url]
+    urls = [data for frame_id, data in raw_frames(mp3) if frame_id in (b"WOAR", b"WXXX", b"WFED")]
+    ends = sorted(
+        next(
+            u
+            for u in (link, page, feed, chapter_url)
+            if d.rstrip(b"\0").endswith(u.encode("ascii"))
+        )
+        for d in urls
+    )  # each frame's URL is the ASCII URI, as bytes
+    assert ends == sorted([link, page, feed, feed, chapter_url])

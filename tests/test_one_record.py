@@ -52,7 +52,7 @@ def test_published_audio_objects_name_their_format_and_type(sample: Path, tmp_pa
     store = tmp_path / "store"
     podcast(sample, "publish", str(sample / episode), "--storage", f"file://{store}", ok=True)
     stored = json.loads((tmp_path / "store.state" / MANIFEST_KEY).read_bytes())
-    assert stored["version"] == 3
+    assert stored["version"] == 4
     [entry] = stored["episodes"].values()
     [audio] = entry["audio"]
     assert (audio["format"], audio["type"]) == ("mp3", "audio/mpeg")
@@ -82,7 +82,7 @@ def test_a_record_survives_the_manifest_field_for_field(sample: Path, tmp_path: 
             assert key is None or key in record.keys()
 
 
-def test_manifest_formats_1_and_2_read_as_format_3_and_written_back_valid():
+def test_manifest_formats_1_and_2_read_as_format_3_and_written_back_as_format_4():
     from podcast_tools.publish.manifest import Manifest
 
     entry = {
@@ -106,8 +106,8 @@ def test_manifest_formats_1_and_2_read_as_format_3_and_written_back_valid():
         "duration_s": 1.5,
     }
     written = json.loads(old.to_bytes())
-    assert written["version"] == 3
-    assert Manifest.from_bytes(old.to_bytes(), None).episodes == old.episodes  # valid format 3
+    assert written["version"] == 4
+    assert Manifest.from_bytes(old.to_bytes(), None).episodes == old.episodes  # valid format 4
     record = EpisodeRecord.from_entry("g", old.episodes["g"])
     assert record.enclosure.type == "audio/mpeg" and "sha256" not in record.enclosure.as_dict()
 

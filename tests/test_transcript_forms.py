@@ -17,7 +17,7 @@ from podcast_tools.artifacts import Artifact
 from podcast_tools.feed import build_feed
 from podcast_tools.media_checks import load_checked_network
 from podcast_tools.pipeline.previews import artwork_keys
-from podcast_tools.publish.manifest import schema_problem
+from podcast_tools.publish.manifest import VERSION, schema_problem
 from podcast_tools.record import EpisodeRecord, build_record, feed_inputs
 from podcast_tools.transcript import (
     Cue,
@@ -86,11 +86,11 @@ def test_a_json_transcript_keeps_its_speakers_in_webvtt(records):
 def test_the_entry_keeps_the_forms_and_an_older_entry_reads_as_one(records):
     record = record_of(records, "002-change-advisory-boards")
     entry = record.entry()
-    assert schema_problem({"version": 3, "episodes": {record.guid: entry}}) is None
+    assert schema_problem({"version": VERSION, "episodes": {record.guid: entry}}) is None
     assert EpisodeRecord.from_entry(record.guid, entry) == record
 
     older = {k: v for k, v in entry.items() if k not in ("transcripts", "machine_transcript")}
-    assert schema_problem({"version": 3, "episodes": {record.guid: older}}) is None
+    assert schema_problem({"version": VERSION, "episodes": {record.guid: older}}) is None
     read = EpisodeRecord.from_entry(record.guid, older)
     assert read.transcripts == (record.transcript,) and not read.machine_transcript
     [form] = read.media(BASE).transcript_files

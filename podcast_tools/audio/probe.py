@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import threading
 from pathlib import Path
 
 import mutagen
 from mutagen.mp3 import BitrateMode, MPEGInfo
+from mutagen.mp3._util import XingHeader, XingHeaderError
 
 from podcast_tools import ffmpeg
 from podcast_tools.errors import AudioInputError
@@ -37,28 +39,56 @@ def probe_duration(path: Path) -> float:
     return _duration_from_ffmpeg(path)
 
 
-def stream_bitrate(path: Path) -> int | None:
+def stream_bitrate(path: Path, duration_s: float | None = None) -> int | None:
     """The audio stream's average bitrate in bits per second: its frames' bytes × 8 / its
     duration, without the tags and cover art around them — what a re-tag leaves alone, and what
     a feed's podcast:alternateEnclosure `bitrate` means. From the file's own headers (no
-    decoding): MP3 from its Xing/LAME header (CBR: the frame header's rate), M4A from its esds
-    (the encoder's average), Opus from its audio pages (those after the header packets, RFC 7845);
-    an MP3 without a Xing header from its bytes outside the ID3 tags and its packets' length.
-    None when the file cannot be read as audio or gives no rate."""
+    decoding): MP3 from its Xing/LAME header (CBR: the frame header's rate; a Xing header without
+    LAME info: its byte count over its frames), M4A from its esds (the encoder's average), Opus
+    from its audio pages (those after the header packets, RFC 7845); an MP3 without a Xing header
+    from its bytes outside the ID3 tags over `duration_s` (its length as `probe_duration` gives
+    it; counted from its packets when not given). None when the file cannot be read as audio or
+    gives no rate (0 included)."""
     try:
         media = mutagen.File(path)
         info = media.info if media is not None else None
-        if isinstance(info, MPEGInfo) and info.bitrate_mode == BitrateMode.UNKNOWN:
-            return _mp3_bitrate_without_header(path, media)
         bitrate = getattr(info, "bitrate", None)
+        if isinstance(info, MPEGInfo) and info.bitrate_mode == BitrateMode.UNKNOWN:
+            if not _xing_counts_bytes(path, media, info):
+                bitrate = _mp3_bitrate_without_header(path, media, duration_s)
     except Exception:  # mutagen raises many types for damaged files; ffmpeg AudioInputError
         return None
-    return int(bitrate) if isinstance(bitrate, (int, float)) and bitrate > 0 else None
+    if not isinstance(bitrate, (int, float)) or not math.isfinite(bitrate):
+        return None
+    return round(bitrate) if round(bitrate) >= 1 else None
 
 
-def _mp3_bitrate_without_header(path: Path, media) -> int | None:
+def _xing_counts_bytes(path: Path, media, info: MPEGInfo) -> bool:
+    """Whether the MP3's first frame holds a Xing (or Info) header with its frame and byte
+    counts — from which mutagen worked out `info.bitrate` — though no LAME info says the mode."""
+    start = getattr(getattr(media, "tags", None), "size", 0) or 0
+    offset = XingHeader.get_offset(info)
+    with path.open("rb") as handle:
+        handle.seek(start)
+        head = handle.read(1 << 14)
+        for tag in (b"Xing", b"Info"):
+            at = head.find(tag)
+            frame = at - offset
+            if at < 0 or frame < 0 or head[frame] != 0xFF or head[frame + 1] & 0xE0 != 0xE0:
+                continue
+            handle.seek(start + at)
+            try:
+                xing = XingHeader(handle)
+            except XingHeaderError:
+                continue
+            return xing.frames > 0 and xing.bytes > 0
+    return False
+
+
+def _mp3_bitrate_without_header(path: Path, media, duration_s: float | None) -> int | None:
     """An MP3 with no Xing/VBRI/LAME header (mutagen then knows the first frame's rate only):
-    the bytes outside its ID3v2 tag (and a trailing 128-byte ID3v1 one) over its packets' length."""
+    the bytes outside its ID3v2 tag (and a trailing 128-byte ID3v1 one) over its length
+    (`duration_s`, else its packets' length)."""
     size = path.stat().st_size
     tags = getattr(media, "tags", None)
     size -= getattr(tags, "size", 0) or 0
@@ -67,7 +97,8 @@ def _mp3_bitrate_without_header(path: Path, media) -> int | None:
             handle.seek(-128, 2)
             if handle.read(3) == b"TAG":
                 size -= 128
-    duration_s = _duration_from_packets(path)
+    if duration_s is None:
+        duration_s = _duration_from_packets(path)
     return round(size * 8 / duration_s) if duration_s > 0 and size > 0 else None
 
 

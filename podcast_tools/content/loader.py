@@ -275,6 +275,8 @@ class _Loader:
         #: (table that set it, e.g. "shows.itsmwp-anz", key) → (where it would have come from,
         #: the keys it left out): a table of one thing set in part (WHOLE_TABLES)
         self.partial: dict[tuple[str, str], tuple[str, list[str]]] = {}
+        #: (table, key) of each table of one thing set to {} there: none, not the inherited one
+        self.emptied: set[tuple[str, str]] = set()
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -479,6 +481,9 @@ class _Loader:
         table it replaces has: those are not inherited, which may not be what was meant."""
         for key in sorted(WHOLE_TABLES & layer.keys()):
             own, inherited = layer[key], merged.get(key)
+            if own == {}:  # none: the inherited table is taken away, on purpose
+                self.emptied.add((_table_of(source), key))
+                continue
             if not (isinstance(own, dict) and isinstance(inherited, dict)):
                 continue
             left_out = [name for name in inherited if name not in own]
@@ -620,12 +625,18 @@ class _Loader:
             table = _table_of(source)
             message = _error_message(error, Show)
             if missing:
-                if in_whole:  # inherited whole or not at all: only here can it be set
-                    partial = self.partial.get((table, loc[0]))
-                    origin = partial[0] if partial else "elsewhere"
+                partial = self.partial.get((table, loc[0])) if in_whole else None
+                if partial and loc[1] in partial[1]:  # the table it replaced had the key
                     message = (
                         f"missing; {loc[0]} is set here, so none of its keys come from "
-                        f"{origin}: set {_dotted(loc[1:])} here too"
+                        f"{partial[0]}: set {_dotted(loc[1:])} here too"
+                    )
+                elif in_whole:  # nothing inherited had it either: this table needs it
+                    message = "missing; set it here"
+                elif len(loc) == 1 and (table, loc[0]) in self.emptied:
+                    message = (
+                        f"missing; {loc[0]} = {{}} here means none, and every show needs "
+                        f"one: set it in full here"
                     )
                 elif loc == ("podcast_guid",):
                     url = feed_url(network_file.network.base_url, show_id)
@@ -1219,6 +1230,10 @@ def _merge_into(
             continue
         for stale in [p for p in provenance if p[: len(path)] == path]:
             del provenance[stale]
+        if whole and value == {}:  # a table of one thing set to {}: none (not inherited)
+            merged.pop(key, None)
+            provenance[path] = source  # who took it away
+            continue
         if isinstance(value, dict):
             merged[key] = {}
             _merge_into(merged[key], provenance, value, source, path)

@@ -11,21 +11,24 @@ time (`build_moment`) — lastBuildDate moves whenever the feed's bytes change, 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import json
 import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
+from feedgen.util import formatRFC2822
 
 from podcast_tools.content import Episode, Network, Show
 from podcast_tools.content.models import License, Location, Value
-from podcast_tools.errors import ContentError, Problem
+from podcast_tools.errors import ContentError, Problem, UsageError
 from podcast_tools.feed.extension import (
     NAMESPACE,
     AlternateEnclosureTag,
@@ -582,17 +585,34 @@ def build_publisher_feed(
 #: The reproducible-builds.org variable: when set (seconds since 1970), the time a changed feed
 #: is dated with instead of the run's — the same content then builds the same bytes on any day.
 SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+_FIRST_SECOND = 365 * 86400  # 1971-01-01T00:00:00Z
+_YEAR_10000 = 253402300800  # 10000-01-01T00:00:00Z
 _LAST_BUILD_DATE = re.compile(rb"<lastBuildDate>([^<]{1,64})</lastBuildDate>")
 Feed = TypeVar("Feed", BuiltFeed, PublisherFeed)
 
 
+def source_date_epoch() -> datetime | None:
+    """SOURCE_DATE_EPOCH's time (None: not set, or empty); a one-line UsageError naming it and
+    its value unless it is whole seconds since 1970 (digits only) in the years 1971 to 9999 —
+    checked when the commands that write feeds start, before anything is uploaded or written
+    (`1732500000000`, milliseconds, would otherwise fail mid-publish; `1e9` be ignored)."""
+    value = os.environ.get(SOURCE_DATE_EPOCH, "")
+    digits = value.strip()
+    if not digits:
+        return None
+    if digits.isascii() and digits.isdigit() and _FIRST_SECOND <= int(digits) < _YEAR_10000:
+        return datetime.fromtimestamp(int(digits), timezone.utc)
+    raise UsageError(
+        f"{SOURCE_DATE_EPOCH}={json.dumps(value, ensure_ascii=False)}: not a time the feeds can be dated with; "
+        "set it to whole seconds since 1970 (digits only, a date in the years 1971 to 9999, "
+        "e.g. `date +%s`), or unset it"
+    )
+
+
 def build_moment(now: datetime | None = None) -> datetime:
     """The time a feed that changes is dated with: `now` (default: the clock), or
-    SOURCE_DATE_EPOCH's when that is set to a whole number of seconds."""
-    fixed = os.environ.get(SOURCE_DATE_EPOCH, "").strip()
-    if fixed.isdigit():
-        return datetime.fromtimestamp(int(fixed), timezone.utc)
-    return now or datetime.now(timezone.utc)
+    SOURCE_DATE_EPOCH's when that is set (`source_date_epoch`)."""
+    return source_date_epoch() or now or datetime.now(timezone.utc)
 
 
 def last_build_date(xml: bytes | None) -> datetime | None:
@@ -612,18 +632,44 @@ def last_build_date(xml: bytes | None) -> datetime | None:
     return when if when.tzinfo is not None else None
 
 
+#: A stored lastBuildDate at or before this is no date (a feed published dated 1970 by an
+#: earlier version): the feed is dated with the run's time, not kept at 1970 forever.
+_NO_DATE_UNTIL = datetime(1970, 1, 2, tzinfo=timezone.utc)
+#: RFC 822 dates count whole seconds: a change is dated at least this after the stored date.
+_DATE_STEP = timedelta(seconds=1)
+
+
 def dated(build: Callable[[datetime], Feed], stored: bytes | None, moment: datetime) -> Feed:
     """A feed built by `build(lastBuildDate)`, dated so that its lastBuildDate moves whenever its
     bytes change and never otherwise: built with the `stored` feed's own date, it is kept when
     that gives the very stored bytes (nothing else changed); else built again with `moment` —
-    the run's time, never before the stored date."""
+    the run's time, at least a second after the stored date (a clock at or behind it must not
+    give new bytes the old date). A stored date that is unreadable or at or before 1970-01-02
+    counts as none."""
     previous = last_build_date(stored)
-    if previous is not None:
+    if previous is not None and previous > _NO_DATE_UNTIL:
         same = build(previous)
         if same.xml == stored:
             return same
-        moment = max(moment, previous)
+        moment = max(moment, previous + _DATE_STEP)
+        redated = _redated(same, moment)  # built once: a feed of 1,000 items takes ~1 s
+        if redated is not None:
+            return redated
     return build(moment)
+
+
+def _redated(feed: Feed, moment: datetime) -> Feed | None:
+    """`feed` with its channel's lastBuildDate set to `moment` — the very bytes a build with
+    `moment` gives (the date is in no other element; written as feedgen writes it) — or None
+    when the channel's one lastBuildDate, before any item, is not found."""
+    xml = feed.xml
+    items = xml.find(b"<item>")
+    head = len(xml) if items < 0 else items
+    found = list(_LAST_BUILD_DATE.finditer(xml, 0, head))
+    if len(found) != 1:
+        return None
+    text = formatRFC2822(moment).encode("ascii")
+    return dataclasses.replace(feed, xml=xml[: found[0].start(1)] + text + xml[found[0].end(1) :])
 
 
 def write_feed(feed: BuiltFeed | PublisherFeed, out_dir: Path) -> Path:

@@ -11,8 +11,9 @@ every kept one); a copy of each generation is kept in the state location
 (``history/manifest-<generation>.json``, the last `KEEP_GENERATIONS`; created, never replaced),
 so `podcast state list` shows them and `podcast state restore` brings one back — as a new, higher
 generation. A manifest is checked against its JSON Schema
-(``schemas/state/manifest-3.schema.json``; formats 1 and 2 against ``manifest-2``) whenever it is read: a damaged one stops the run in one
-line naming the key, before any feed is touched.
+(``schemas/state/manifest-4.schema.json``; format 3 against ``manifest-3``, formats 1 and 2
+against ``manifest-2``) whenever it is read: a damaged one stops the run in one line naming the
+key, before any feed is touched.
 """
 
 from __future__ import annotations
@@ -38,11 +39,17 @@ MANIFEST_KEY = "manifest.json"  # in the state location (podcast_tools.publish.s
 MANIFEST_CACHE = "no-cache"
 #: Format 2: format 1 plus generation, written_at, restored_from and unpublished. Format 3: an
 #: entry's "audio" is a list (one object per output format, each with its format and MIME type;
-#: the first is the enclosure). Formats 1 and 2 are read (their one audio object is the MP3) and
-#: written back as format 3.
-VERSION = 3
+#: the first is the enclosure). Format 4: an audio object may say its stream's "bitrate" (a key
+#: format 3's schema refuses, so a format 3 reader must see a newer format, not damage). Formats
+#: 1 to 3 are read (the one audio object of 1 and 2 is the MP3) and written back as format 4.
+VERSION = 4
 #: The JSON Schema each format is checked against.
-_SCHEMAS = {1: "manifest-2.schema.json", 2: "manifest-2.schema.json", 3: "manifest-3.schema.json"}
+_SCHEMAS = {
+    1: "manifest-2.schema.json",
+    2: "manifest-2.schema.json",
+    3: "manifest-3.schema.json",
+    4: "manifest-4.schema.json",
+}
 HISTORY_PREFIX = "history/"
 KEEP_GENERATIONS = 50
 RECOVERY = (

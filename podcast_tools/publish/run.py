@@ -653,8 +653,11 @@ class Publisher:
         result.processed = [self._shown(p) for p in processing]
         result.reused = [self._shown(p) for p in processing if p.build and p.tags_current]
         result.retagged = [self._shown(p) for p in processing + retagging if p.ends_retagged]
-        feeds = None if shard else self._feeds_that_change(plans, manifest, now, republished)
-        self.say(self._plan_text(plans, shard, feeds, result.scheduled))
+        refused: dict[str, list[str]] = {}
+        feeds = (
+            None if shard else self._feeds_that_change(plans, manifest, now, republished, refused)
+        )
+        self.say(self._plan_text(plans, shard, feeds, result.scheduled, refused))
         needed = {path: None for plan in plans for path in self.needs(plan) if is_pointer(path)}
         if needed:  # the real run stops on these (`require_audio`): say how to fetch them
             relative = sorted(relative_posix(path, self.network.root) for path in needed)
@@ -670,6 +673,7 @@ class Publisher:
         shard: tuple[int, int] | None,
         feeds: list[str] | None,
         scheduled: list[dict[str, Any]],
+        refused: dict[str, list[str]] | None = None,
     ) -> str:
         def listed(chosen: list[EpisodePlan], notes: bool = True) -> list[str]:
             lines = []
@@ -699,17 +703,28 @@ class Publisher:
         if feeds is None:
             lines.append("no feeds and no website (a shard): `podcast publish --feeds-only` after")
         else:
-            lines.append("feeds that may change: " + (", ".join(feeds) or "none"))
+            refused = refused or {}
+            named = [f"{feed} (refused: see below)" if feed in refused else feed for feed in feeds]
+            lines.append("feeds that may change: " + (", ".join(named) or "none"))
             lines.append("then the website: its pages whose bytes change")
+            if refused:  # as the real run says it, before it writes any feed (exit 3)
+                lines.append("the real run would stop before writing any feed:")
+                lines += [f"  {line}" for feed in sorted(refused) for line in refused[feed]]
         lines += [scheduled_line(item) for item in scheduled]
         return "\n".join(lines)
 
     def _feeds_that_change(
-        self, plans: list[EpisodePlan], manifest: Manifest, now: datetime, republished: set[str]
+        self,
+        plans: list[EpisodePlan],
+        manifest: Manifest,
+        now: datetime,
+        republished: set[str],
+        refused: dict[str, list[str]] | None = None,
     ) -> list[str]:
         """The feeds the real run would write: those of episodes with new audio, and every
         other feed whose bytes, built from the manifest as the run would leave it, differ from
-        the stored feed's."""
+        the stored feed's — and those it would refuse to write because they would lose items
+        listeners have (FeedLoss), with the real run's lines in `refused` (feed → lines)."""
         changing = {show for p in plans if p.changes_audio for show in p.episode.all_shows}
         mine = {
             p.episode.guid: p.record.entry()
@@ -729,7 +744,12 @@ class Publisher:
             stored = self.storage.get(key)
             try:  # with the stored feed: an unchanged one keeps its lastBuildDate, and its bytes
                 built = build(after, stored[0] if stored else None, now)
-            except (IntegrityMismatch, FeedLoss):  # the real run stops there: nothing written
+            except FeedLoss as loss:  # the real run stops there, writing no feed: say why
+                changing.add(name)
+                if refused is not None:
+                    refused[name] = loss.lines()
+                continue
+            except IntegrityMismatch:  # the real run stops there: nothing written
                 continue
             if built is None and stored is None:  # no feed yet, and none to write
                 continue
