@@ -14,6 +14,8 @@ from collections.abc import Container, Iterable
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import idna
+
 HASH_CHARS = 12
 
 
@@ -139,6 +141,8 @@ def ascii_uri(url: str) -> str:
 
     >>> ascii_uri("https://медиа.example/itsmwp/café/")
     'https://xn--80ahcnr.example/itsmwp/caf%C3%A9/'
+    >>> ascii_uri("https://ß.example/")
+    'https://xn--zca.example/'
     >>> ascii_uri("https://a.example/x%20y?q=ü#t")
     'https://a.example/x%20y?q=%C3%BC#t'
     """
@@ -151,9 +155,9 @@ def ascii_uri(url: str) -> str:
         host, colon, port = hostport, "", ""
         if not hostport.startswith("[") and ":" in hostport:
             host, colon, port = hostport.rpartition(":")
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:  # not a name IDNA takes: percent-encoded (RFC 3986 reg-name)
+        try:  # UTS #46, as browsers map it (ß stays ß: xn--zca, not "ss")
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):  # not a name IDNA takes: percent-encoded
             host = quote(host, safe="")
         netloc = f"{_escaped(user)}{at}{host}{colon}{port}"
     return urlunsplit(

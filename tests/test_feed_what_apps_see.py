@@ -8,7 +8,7 @@ import io
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 import feedparser
@@ -273,9 +273,10 @@ def test_dated_keeps_the_stored_date_while_nothing_else_changes(sample: Path):
     assert builds == [T1] and changed == build(later, changed_inputs)
     in_sydney = later.astimezone(timezone(timedelta(hours=11)))
     assert dated(build_changed, first.xml, in_sydney) == build(in_sydney, changed_inputs)
-    # a clock behind the stored date (another machine's), or at it, never dates a change earlier
-    # nor keeps the old date on new bytes: a second after it (RFC 822 dates count seconds)
-    for clock in (T1 - timedelta(days=9), T1):
+    # a clock a little behind the stored date (another machine's), or at it, never dates a
+    # change earlier nor keeps the old date on new bytes: a second after it (RFC 822 dates
+    # count seconds); more than a day behind, the stored date is the wrong one (the test below)
+    for clock in (T1 - timedelta(hours=20), T1):
         behind = dated(lambda when: build(when, changed_inputs), first.xml, clock)
         assert _last_build_date(behind.xml) == T1 + timedelta(seconds=1)
         assert behind.xml == build(T1 + timedelta(seconds=1), changed_inputs).xml
@@ -313,6 +314,30 @@ def test_a_stored_feed_dated_1970_or_unreadable_gets_the_runs_time(sample: Path,
     feed = dated(build, stored, T1)
     assert _last_build_date(feed.xml) == T1 and feed.xml == build(T1).xml
     assert dated(build, feed.xml, T1 + timedelta(days=1)).xml == feed.xml  # and then kept
+
+
+@pytest.mark.parametrize(
+    "stored_date",
+    [
+        b"Tue, 01 Jan 2036 00:00:00 +0000",  # a machine whose clock was ten years ahead
+        b"Fri, 31 Dec 9999 23:59:59 +0000",  # the last second there is: no second after it
+    ],
+)
+def test_a_stored_date_far_ahead_of_the_clock_is_not_followed(sample: Path, stored_date):
+    """A change to a feed stored with a date more than a day ahead of the run's time gets the
+    run's time (a second after a wrong clock's date would keep it ahead for good, and after
+    the year 9999's last second there is none); an unchanged one keeps its bytes."""
+    network = load_checked_network(sample)
+    inputs = feed_inputs(network.settings.base_url, {}, artwork_keys(network))
+
+    def build(when, shows=None):
+        return build_publisher_feed(network, inputs.artwork_urls, shows, built_at=when)
+
+    stored = build(T1).xml.replace(format_datetime(T1).encode(), stored_date)
+    assert stored != build(T1).xml
+    assert dated(build, stored, T1).xml == stored  # nothing changed: kept
+    changed = dated(lambda when: build(when, ["itsmwp"]), stored, T1)
+    assert _last_build_date(changed.xml) == T1 and changed.xml == build(T1, ["itsmwp"]).xml
 
 
 def test_build_moment_is_source_date_epoch_when_set(monkeypatch):

@@ -257,9 +257,18 @@ def test_an_equal_cors_rule_counts_as_set_and_an_older_one_of_ours_is_replaced()
     assert access.merged_rules([reordered]) is None
     older = {**wanted, "AllowedHeaders": ["Range"]}
     other = {"AllowedOrigins": ["https://cms.example"], "AllowedMethods": ["PUT"]}
-    assert access.merged_rules([older, other]) == [wanted, other]
-    assert access.merged_rules([other, wanted]) == [wanted, other]  # S3 takes the first match
+    # a rule for named origins keeps its place before ours: S3 takes the first match, and for
+    # its origins it must go on meaning what it meant (an admin site's credentials, its headers)
+    assert access.merged_rules([older, other]) == [other, wanted]
+    assert access.merged_rules([other, wanted]) is None
+    assert access.merged_rules([wanted, other]) is None
     assert access.merged_rules([]) == [wanted]
+    # ours goes before the first rule that allows any origin, which would otherwise win for
+    # every web player without exposing the range and size headers
+    star = {"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}
+    assert access.merged_rules([other, star]) == [other, wanted, star]
+    assert access.merged_rules([other, star, wanted]) == [other, wanted, star]
+    assert access.merged_rules([other, wanted, star]) is None
 
 
 def test_a_wildcard_in_the_prefix_is_refused_before_any_policy(tmp_path: Path):

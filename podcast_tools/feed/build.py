@@ -600,7 +600,12 @@ def source_date_epoch() -> datetime | None:
     digits = value.strip()
     if not digits:
         return None
-    if digits.isascii() and digits.isdigit() and _FIRST_SECOND <= int(digits) < _YEAR_10000:
+    if (
+        digits.isascii()
+        and digits.isdigit()
+        and len(digits) <= 12
+        and _FIRST_SECOND <= int(digits) < _YEAR_10000
+    ):
         return datetime.fromtimestamp(int(digits), timezone.utc)
     raise UsageError(
         f"{SOURCE_DATE_EPOCH}={json.dumps(value, ensure_ascii=False)}: not a time the feeds can be dated with; "
@@ -637,6 +642,9 @@ def last_build_date(xml: bytes | None) -> datetime | None:
 _NO_DATE_UNTIL = datetime(1970, 1, 2, tzinfo=timezone.utc)
 #: RFC 822 dates count whole seconds: a change is dated at least this after the stored date.
 _DATE_STEP = timedelta(seconds=1)
+#: A stored date further ahead of the run's time than this was made by a clock that was wrong:
+#: a change is dated with the run's time, not a second after it (which would stay ahead forever).
+_CLOCK_SKEW = timedelta(days=1)
 
 
 def dated(build: Callable[[datetime], Feed], stored: bytes | None, moment: datetime) -> Feed:
@@ -644,14 +652,16 @@ def dated(build: Callable[[datetime], Feed], stored: bytes | None, moment: datet
     bytes change and never otherwise: built with the `stored` feed's own date, it is kept when
     that gives the very stored bytes (nothing else changed); else built again with `moment` —
     the run's time, at least a second after the stored date (a clock at or behind it must not
-    give new bytes the old date). A stored date that is unreadable or at or before 1970-01-02
+    give new bytes the old date; a stored date more than a day ahead of `moment`, from a wrong
+    clock, is not followed). A stored date that is unreadable or at or before 1970-01-02
     counts as none."""
     previous = last_build_date(stored)
     if previous is not None and previous > _NO_DATE_UNTIL:
         same = build(previous)
         if same.xml == stored:
             return same
-        moment = max(moment, previous + _DATE_STEP)
+        if previous - moment <= _CLOCK_SKEW:  # (a subtraction: no overflow at year 9999)
+            moment = max(moment, previous + _DATE_STEP)
         redated = _redated(same, moment)  # built once: a feed of 1,000 items takes ~1 s
         if redated is not None:
             return redated

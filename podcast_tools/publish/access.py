@@ -112,16 +112,25 @@ def _same_statement(a: dict, b: dict) -> bool:
 
 
 def merged_rules(rules: list[dict]) -> list[dict] | None:
-    """The bucket's CORS rules with ours first, or None when the first already allows it (ours
-    or an equal rule). S3 applies the first rule that matches a request's origin and method: an
-    earlier `*`/GET rule without our exposed headers would hide Content-Range from players. The
-    other rules are kept after ours; a rule of ours that differs (an older version) is replaced."""
+    """The bucket's CORS rules with ours before every rule that allows any origin, or None when
+    ours (or an equal rule) is already there, after no such rule. S3 applies the first rule that
+    matches a request's origin and method: an earlier `*` rule without our exposed headers would
+    hide Content-Range from players, while a rule for named origins (an admin site's, say) keeps
+    its place — before ours, or after — and so its meaning for those origins. A rule of ours
+    that differs (an older version) is replaced."""
     wanted = cors_rule()
-    if rules and _same_rule(rules[0], wanted):
-        return None
-    return [wanted] + [
-        rule for rule in rules if rule.get("ID") != CORS_RULE_ID and not _same_rule(rule, wanted)
-    ]
+    for rule in rules:
+        if _same_rule(rule, wanted):
+            return None  # in place: no rule for any origin before it
+        if _any_origin(rule):
+            break
+    others = [r for r in rules if r.get("ID") != CORS_RULE_ID and not _same_rule(r, wanted)]
+    at = next((i for i, rule in enumerate(others) if _any_origin(rule)), len(others))
+    return others[:at] + [wanted] + others[at:]
+
+
+def _any_origin(rule: dict) -> bool:
+    return "*" in _listed(rule.get("AllowedOrigins"))
 
 
 def _statements(policy: dict | None) -> list[dict]:
