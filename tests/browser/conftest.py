@@ -61,10 +61,14 @@ def browser():
 
 
 def _wanted_failure(request) -> bool:
-    """A failed request is a problem, except a media download the player cancelled itself:
-    chromium drops the download in flight when it seeks or has buffered enough, and asks again
-    with a Range when it needs more."""
-    return not (request.resource_type == "media" and "ERR_ABORTED" in (request.failure or ""))
+    """A failed request is a problem, except a media download the player cancelled itself
+    (chromium drops the download in flight when it seeks or has buffered enough, and asks again
+    with a Range when it needs more) and the icon's fetch cancelled by leaving the page."""
+    aborted = "ERR_ABORTED" in (request.failure or "")
+    # the site's icon: chromium fetches it after the load event and drops it when a test
+    # navigates on at once (HTTP errors of the icon still count, through `response`)
+    icon = "/assets/icon-" in request.url or request.url.endswith("/favicon.ico")
+    return not (aborted and (request.resource_type == "media" or icon))
 
 
 def watch(opened) -> list[str]:
